@@ -1,0 +1,62 @@
+// buildApp(): the HTTP application, built apart from listen() so tests can drive it with inject().
+// Each surface is its own encapsulated scope: health, ingest (ingest keys, its own body parsers and limits),
+// the read/admin API, and the static wallboard.
+import type { ClickHouseClient } from '@clickhouse/client';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { authPlugin } from './auth/plugin.ts';
+import { authRoutes } from './auth/routes.ts';
+import type { Config } from './config.ts';
+import { installErrorHandling } from './errors.ts';
+import { healthRoutes } from './health.ts';
+import { Deduplicator } from './ingest/dedupe.ts';
+import { ingestRoutes } from './ingest/routes.ts';
+import { EventWriter } from './ingest/writer.ts';
+import type { Log } from './log.ts';
+import { wallboardRoutes } from './wallboard.ts';
+
+export interface AppDeps {
+  config: Config;
+  log: Log;
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  /** Directory of the built wallboard (default dist/wallboard). */
+  wallboardDir?: string;
+}
+
+/** How long an event id stays reserved while its insert is in flight (the insert times out well before). */
+const DEDUPE_LEASE_MS = 30_000;
+/** How long a request waits for another request that is storing the same ids. */
+const DEDUPE_WAIT_MS = 5_000;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const { config, log, clickhouse, redis } = deps;
+  const app = Fastify({ loggerInstance: log, trustProxy: false }) as unknown as FastifyInstance;
+  installErrorHandling(app);
+  // First: security headers, cookies, the CSRF check and the auth guards (app.auth) every later scope uses.
+  await app.register(authPlugin, { config, log, clickhouse, redis });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Nabız API', version: '1', description: 'Real-time KPIs and wallboards for contact centers. Event contract: docs/events.md.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
+    lingerMs: config.INGEST_LINGER_MS,
+    maxBatchEvents: config.INGEST_BATCH_EVENTS,
+    log,
+  });
+  // Fastify runs onClose after in-flight requests finished: flush what they queued before the clients close.
+  app.addHook('onClose', () => writer.close());
+
+  await app.register(healthRoutes, deps);
+  await app.register(ingestRoutes, { config, clickhouse, redis, writer });
+  await app.register(authRoutes);
+  await app.register(wallboardRoutes, { dir: deps.wallboardDir });
+  return app;
+}

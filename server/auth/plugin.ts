@@ -1,0 +1,264 @@
+// The auth plugin: security headers, cookies, the CSRF check, `request.principal` and the route guards
+// (`app.auth.require(...)`, `app.auth.requireIngest()`), plus the revocation notices for the live stream.
+// Registered once at the root (fastify-plugin), before every other route.
+//
+//   app.get('/v1/kpis', { onRequest: app.auth.require('reader') }, handler)      viewers+ and display tokens
+//   app.put('/v1/thresholds/:id', { onRequest: app.auth.require('supervisor') }, handler)
+//   app.post('/v1/events', { onRequest: app.auth.requireIngest() }, handler)      then per event:
+//     if (!sourceAllowed(request.principal, event.source)) → reject that event (sourceMismatch() gives the error)
+import type { ClickHouseClient } from '@clickhouse/client';
+import fastifyCookie from '@fastify/cookie';
+import fastifyHelmet from '@fastify/helmet';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Log } from '../log.ts';
+import type { Actor } from './audit.ts';
+import { AuditLog } from './audit.ts';
+import { Authenticator } from './authenticate.ts';
+import { CredentialCache } from './cache.ts';
+import { ApiError, errorBody } from '../errors.ts';
+import type { IngestPrincipal, Principal } from './principal.ts';
+import { describePrincipal } from './principal.ts';
+import { LoginLimiter } from './rate-limit.ts';
+import { RevocationBus, type RevocationListener } from './revocation.ts';
+import { permits, type Requirement } from './roles.ts';
+import { AccessService, bootstrapAdmin } from './service.ts';
+import { Sessions } from './sessions.ts';
+import { AccessStore } from './store.ts';
+import { startRevocationWatcher } from './watch.ts';
+
+export const SESSION_COOKIE = 'nabiz_session';
+export const DISPLAY_COOKIE = 'nabiz_display';
+/** Header a browser must send with state-changing requests that rely on a cookie (a cross-site form cannot). */
+export const CSRF_HEADER = 'x-nabiz-csrf';
+
+export interface AuthPluginOptions {
+  config: Config;
+  log: Log;
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  /** A dedicated connection for the revocation channel (default: a duplicate of `redis`, closed with the app). */
+  subscriber?: Redis;
+  /** How often the revocation watcher polls ClickHouse (default 3 s). */
+  watchIntervalMs?: number;
+}
+
+export interface AuthApi {
+  /** onRequest guard: 401 without valid credentials, 403 when the principal lacks the requirement. */
+  require(requirement: Requirement): onRequestAsyncHookHandler;
+  /** onRequest guard for event ingestion: only ingest keys (Authorization header), 401/403 otherwise. */
+  requireIngest(): onRequestAsyncHookHandler;
+  /** The principal of a request (header or cookies), or null; memoised on the request. */
+  authenticate(request: FastifyRequest): Promise<Principal | null>;
+  /**
+   * For the websocket upgrade: accepts `Authorization: Bearer`, the session or display cookie, and a `display` query
+   * parameter. Null when none is valid. Works on a Fastify request or a raw IncomingMessage.
+   */
+  authenticateRaw(req: { headers: IncomingHttpHeaders; url?: string; socket?: { remoteAddress?: string } }): Promise<Principal | null>;
+  /** Revocation notices from every API process; returns an unsubscribe function. May repeat a notice. */
+  onRevoked(listener: RevocationListener): () => void;
+  /** Who is acting, for the audit log. */
+  actorOf(request: FastifyRequest): Actor;
+  service: AccessService;
+  sessions: Sessions;
+  audit: AuditLog;
+  limiter: LoginLimiter;
+  authenticator: Authenticator;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    auth: AuthApi;
+  }
+  interface FastifyRequest {
+    /** Set by the auth guards; null on open routes. */
+    principal: Principal | null;
+  }
+}
+
+/** Whether an ingest key may send an event of this source (its own only). */
+export function sourceAllowed(principal: Principal | null, source: string): boolean {
+  return principal?.kind === 'ingest' && principal.source === source;
+}
+
+/** The error for an event of another source than the key's (status 403). */
+export function sourceMismatch(principal: IngestPrincipal, source: string): { statusCode: 403; body: ReturnType<typeof errorBody> } {
+  return {
+    statusCode: 403,
+    body: errorBody('forbidden_source', `this key may only send ${principal.source} events, not ${JSON.stringify(source).slice(0, 40)}`),
+  };
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+const identity = Symbol('nabiz.identity');
+
+interface Identity {
+  principal: Principal | null;
+  via: 'header' | 'cookie' | null;
+  /** credentials were presented (an invalid token answers 401 with error="invalid_token") */
+  presented: boolean;
+}
+type WithIdentity = FastifyRequest & { [identity]?: Promise<Identity> };
+
+function bearer(headers: IncomingHttpHeaders): string | undefined {
+  const h = headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer[ ]+(\S+)\s*$/i.exec(h);
+  return m ? m[1] : '';
+}
+
+function unauthorized(reply: FastifyReply, presented: boolean): FastifyReply {
+  return reply
+    .code(401)
+    .header('www-authenticate', presented ? 'Bearer realm="nabiz", error="invalid_token"' : 'Bearer realm="nabiz"')
+    .send(errorBody(presented ? 'invalid_token' : 'unauthorized', presented ? 'the credentials are invalid, expired or revoked' : 'sign in or send a bearer token'));
+}
+
+function forbidden(reply: FastifyReply, code: string, message: string): FastifyReply {
+  return reply.code(403).send(errorBody(code, message));
+}
+
+/** Same origin as the request's Host (an absent Origin passes: non-browser clients and old browsers' GETs). */
+function crossOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (request.headers['sec-fetch-site'] === 'cross-site') return true;
+  if (!origin) return false;
+  try {
+    return new URL(origin).host !== request.headers.host;
+  } catch {
+    return true;
+  }
+}
+
+async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void> {
+  const { config, log } = opts;
+  const prefix = config.REDIS_PREFIX;
+
+  // Security headers on every response. No upgrade-insecure-requests: wallboards often run on plain http in a LAN.
+  await app.register(fastifyHelmet, {
+    global: true,
+    contentSecurityPolicy: { directives: { 'upgrade-insecure-requests': null } },
+  });
+  if (!app.hasRequestDecorator('cookies')) await app.register(fastifyCookie);
+  // CORS stays closed: no Access-Control-Allow-* header is ever sent, so browsers keep other origins out.
+
+  const store = new AccessStore(opts.clickhouse);
+  const audit = new AuditLog(opts.clickhouse, log);
+  const sessions = new Sessions(opts.redis, prefix, config.SESSION_TTL_SECONDS);
+  const cache = new CredentialCache(opts.redis, prefix, log);
+  const bus = new RevocationBus(opts.redis, prefix, log);
+  const service = new AccessService({ store, audit, sessions, cache, bus, log });
+  const authenticator = new Authenticator({ store, sessions, cache, ingestKeys: config.INGEST_KEYS, log });
+  const limiter = new LoginLimiter(opts.redis, prefix, {
+    maxPerUser: config.LOGIN_MAX_FAILURES_PER_USER,
+    maxPerIp: config.LOGIN_MAX_ATTEMPTS_PER_IP,
+    windowSeconds: config.LOGIN_WINDOW_SECONDS,
+  });
+
+  const subscriber = opts.subscriber ?? opts.redis.duplicate({ connectionName: 'nabiz:subscriber', maxRetriesPerRequest: null, enableOfflineQueue: true });
+  subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (subscriber)'));
+  // Not awaited: a Redis that is down must not stop the API from starting; ioredis subscribes once it connects.
+  bus.listen(subscriber).catch((err: Error) => log.warn({ err: err.message }, 'could not subscribe to revocation notices'));
+  const watcher = startRevocationWatcher({ store, sessions, cache, bus, log, intervalMs: opts.watchIntervalMs ?? 3_000 });
+  app.addHook('onClose', async () => {
+    await watcher.stop();
+    await bus.close();
+  });
+
+  await bootstrapAdmin(service, config.ADMIN_PASSWORD, log);
+
+  async function fromToken(token: string, ip: string): Promise<Principal | null> {
+    try {
+      return await authenticator.resolve(token, ip);
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'credential check failed');
+      throw new ApiError(503, 'unavailable', 'credentials cannot be checked right now', undefined, { 'retry-after': '5' });
+    }
+  }
+
+  async function identifyHeaders(headers: IncomingHttpHeaders, ip: string, cookies: Record<string, string | undefined>, allowCookies: boolean): Promise<Identity> {
+    const token = bearer(headers);
+    if (token !== undefined) return { principal: token ? await fromToken(token, ip) : null, via: 'header', presented: true };
+    if (!allowCookies) return { principal: null, via: null, presented: false };
+    for (const name of [SESSION_COOKIE, DISPLAY_COOKIE]) {
+      const value = cookies[name];
+      if (!value) continue;
+      const principal = await fromToken(value, ip);
+      if (principal) return { principal, via: 'cookie', presented: true };
+    }
+    const presented = Boolean(cookies[SESSION_COOKIE] || cookies[DISPLAY_COOKIE]);
+    return { principal: null, via: null, presented };
+  }
+
+  function identify(request: FastifyRequest): Promise<Identity> {
+    const r = request as WithIdentity;
+    r[identity] ??= identifyHeaders(request.headers, request.ip, request.cookies ?? {}, true).then((id) => {
+      request.principal = id.principal;
+      return id;
+    });
+    return r[identity];
+  }
+
+  app.decorateRequest('principal', null);
+
+  // Cross-site state-changing requests are refused outright, whatever they carry.
+  app.addHook('onRequest', async (request, reply) => {
+    if (UNSAFE.has(request.method) && crossOrigin(request)) {
+      return forbidden(reply, 'cross_origin', 'cross-origin requests are not accepted');
+    }
+  });
+
+  const api: AuthApi = {
+    require(requirement) {
+      return async function requireGuard(request, reply) {
+        const id = await identify(request);
+        if (!id.principal) return unauthorized(reply, id.presented);
+        if (!permits(id.principal, requirement)) {
+          return forbidden(reply, 'forbidden', requirement === 'reader' ? 'this credential cannot read KPIs' : `this needs the ${requirement} role`);
+        }
+        if (id.via === 'cookie' && UNSAFE.has(request.method) && !request.headers[CSRF_HEADER]) {
+          return forbidden(reply, 'csrf', `a request signed in with a cookie must send the ${CSRF_HEADER} header`);
+        }
+      };
+    },
+    requireIngest() {
+      return async function ingestGuard(request, reply) {
+        const r = request as WithIdentity;
+        r[identity] ??= identifyHeaders(request.headers, request.ip, {}, false).then((id) => {
+          request.principal = id.principal;
+          return id;
+        });
+        const id = await r[identity];
+        if (!id.principal) return unauthorized(reply, id.presented);
+        if (id.principal.kind !== 'ingest') return forbidden(reply, 'forbidden', 'sending events needs an ingest key');
+      };
+    },
+    authenticate: async (request) => (await identify(request)).principal,
+    async authenticateRaw(req) {
+      const cookies = req.headers.cookie ? app.parseCookie(req.headers.cookie) : {};
+      const ip = req.socket?.remoteAddress ?? '';
+      const id = await identifyHeaders(req.headers, ip, cookies, true);
+      if (id.principal || id.via === 'header') return id.principal;
+      const display = new URL(req.url ?? '/', 'http://x').searchParams.get('display');
+      return display ? fromToken(display, ip) : null;
+    },
+    onRevoked: (listener) => bus.onRevoked(listener),
+    actorOf(request) {
+      const base = { ip: request.ip ?? '', user_agent: String(request.headers['user-agent'] ?? '') };
+      const p = request.principal;
+      if (!p) return { ...base, actor_kind: 'anonymous', actor_id: '', actor_name: '' };
+      return { ...base, ...(describePrincipal(p) as Pick<Actor, 'actor_kind' | 'actor_id' | 'actor_name'>) };
+    },
+    service,
+    sessions,
+    audit,
+    limiter,
+    authenticator,
+  };
+  app.decorate('auth', api);
+}
+
+export const authPlugin = fp(auth, { name: 'nabiz-auth', fastify: '5.x' });

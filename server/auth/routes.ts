@@ -1,0 +1,188 @@
+// The access-control HTTP API:
+//   POST   /v1/auth/login                 open (rate-limited)   {username, password} → {token, user}, sets the session cookie
+//   POST   /v1/auth/logout                reader                ends the session (or forgets the display cookie)
+//   GET    /v1/auth/me                    reader                who am I
+//   POST   /v1/auth/display               open                  {token}: a TV trades its ?display= token for an HttpOnly cookie
+//   GET    /v1/displays                   supervisor            display tokens (never the tokens themselves)
+//   POST   /v1/displays                   supervisor            {name, board} → {display, token, url}: the token is shown once
+//   DELETE /v1/displays/:id               supervisor            revoke
+//   GET    /v1/admin/users                admin
+//   POST   /v1/admin/users                admin                 {username, password, role}
+//   PATCH  /v1/admin/users/:username      admin                 {role?, password?}: ends the user's sessions
+//   DELETE /v1/admin/users/:username      admin
+//   GET    /v1/admin/ingest-keys          admin
+//   POST   /v1/admin/ingest-keys          admin                 {source, name} → {key, token}: the key is shown once
+//   DELETE /v1/admin/ingest-keys/:id      admin                 revoke
+//   GET    /v1/admin/audit                admin                 ?since=&until=&action=&limit=
+// Request bodies of these routes are never logged (Fastify does not log bodies; keep it that way).
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { INGEST_SOURCES } from '../config.ts';
+import { errorBody } from '../errors.ts';
+import { CSRF_HEADER, DISPLAY_COOKIE, SESSION_COOKIE } from './plugin.ts';
+import type { Principal } from './principal.ts';
+import { ROLES } from './roles.ts';
+import { burnPasswordCheck, isTokenOf, verifyPassword } from './tokens.ts';
+
+/** A browser keeps a cookie at most about 400 days; the TV re-sends it long before. */
+const DISPLAY_COOKIE_MAX_AGE = 400 * 86_400;
+
+const Username = Type.String({ minLength: 1, maxLength: 128 });
+const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
+const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
+
+function publicPrincipal(p: Principal): Record<string, unknown> {
+  if (p.kind === 'user') return { kind: p.kind, userId: p.userId, username: p.username, role: p.role };
+  return { ...p };
+}
+
+function cookieOptions(maxAge?: number) {
+  return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: 'auto' as const, ...(maxAge ? { maxAge } : {}) };
+}
+
+export async function authRoutes(parent: FastifyInstance): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { auth } = parent;
+
+  // --- sign-in ---
+
+  app.post('/v1/auth/login', { schema: { body: Type.Object({ username: Username, password: Password }) } }, async (request, reply) => {
+    const { username: rawUsername, password } = request.body;
+    const username = rawUsername.trim().toLowerCase();
+    const actor = auth.actorOf(request);
+    const verdict = await auth.limiter.attempt(username, request.ip);
+    if (verdict.limited) {
+      await auth.audit.record(actor, { action: 'auth.login', outcome: 'rate_limited', object_kind: 'user', object_id: '' });
+      return reply
+        .code(429)
+        .header('retry-after', String(verdict.retryAfterSeconds))
+        .send(errorBody('rate_limited', `too many failed logins: try again in ${verdict.retryAfterSeconds} s`));
+    }
+    const user = await auth.service.store.getUser(username);
+    const ok = user ? await verifyPassword(password, user.passwordHash) : await burnPasswordCheck(password);
+    if (!user || !ok) {
+      // The same answer for an unknown user and a wrong password; the audit log keeps only a known user's id.
+      await auth.audit.record(actor, { action: 'auth.login', outcome: 'failed', object_kind: 'user', object_id: user?.id ?? '' });
+      return reply.code(401).send(errorBody('invalid_credentials', 'wrong username or password'));
+    }
+    await auth.limiter.succeeded(username, request.ip);
+    const session = await auth.sessions.create(user);
+    await auth.audit.record(
+      { ...actor, actor_kind: 'user', actor_id: user.id, actor_name: user.username },
+      { action: 'auth.login', object_kind: 'session', object_id: session.sessionId.slice(0, 16), details: { role: user.role } },
+    );
+    reply.setCookie(SESSION_COOKIE, session.token, cookieOptions());
+    return {
+      token: session.token,
+      tokenType: 'Bearer',
+      expiresInSeconds: auth.sessions.ttlSeconds,
+      csrfHeader: CSRF_HEADER,
+      user: { id: user.id, username: user.username, role: user.role },
+    };
+  });
+
+  app.post('/v1/auth/logout', { onRequest: auth.require('reader') }, async (request, reply) => {
+    const p = request.principal!;
+    if (p.kind === 'user') {
+      await auth.sessions.revoke(p.sessionId, p.userId);
+      await auth.audit.record(auth.actorOf(request), { action: 'auth.logout', object_kind: 'session', object_id: p.sessionId.slice(0, 16) });
+      reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    } else {
+      reply.clearCookie(DISPLAY_COOKIE, { path: '/' });
+    }
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/auth/me', { onRequest: auth.require('reader') }, async (request) => ({ principal: publicPrincipal(request.principal!) }));
+
+  app.post('/v1/auth/display', { schema: { body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }) } }, async (request, reply) => {
+    const { token } = request.body;
+    const p = isTokenOf('display', token) ? await auth.authenticator.resolve(token, request.ip) : null;
+    if (!p || p.kind !== 'display') {
+      return reply.code(401).header('www-authenticate', 'Bearer realm="nabiz", error="invalid_token"').send(errorBody('invalid_token', 'this display token is invalid or revoked'));
+    }
+    reply.setCookie(DISPLAY_COOKIE, token, cookieOptions(DISPLAY_COOKIE_MAX_AGE));
+    return { principal: publicPrincipal(p) };
+  });
+
+  // --- display tokens (supervisors and admins) ---
+
+  const supervisor = { onRequest: auth.require('supervisor') };
+  app.get('/v1/displays', supervisor, async () => ({ displays: await auth.service.listDisplays() }));
+  app.post(
+    '/v1/displays',
+    { ...supervisor, schema: { body: Type.Object({ name: Type.String({ maxLength: 200 }), board: Type.String({ maxLength: 200 }) }) } },
+    async (request, reply) => {
+      const { display, token } = await auth.service.createDisplay(auth.actorOf(request), request.body);
+      return reply.code(201).send({ display, token, url: `/?display=${token}` });
+    },
+  );
+  app.delete('/v1/displays/:id', { ...supervisor, schema: { params: Id } }, async (request) => ({
+    display: await auth.service.revokeDisplay(auth.actorOf(request), request.params.id),
+  }));
+
+  // --- users, ingest keys, audit (admins) ---
+
+  const admin = { onRequest: auth.require('admin') };
+  app.get('/v1/admin/users', admin, async () => ({ users: await auth.service.listUsers() }));
+  app.post(
+    '/v1/admin/users',
+    { ...admin, schema: { body: Type.Object({ username: Username, password: Password, role: RoleSchema }) } },
+    async (request, reply) => reply.code(201).send({ user: await auth.service.createUser(auth.actorOf(request), request.body) }),
+  );
+  app.patch(
+    '/v1/admin/users/:username',
+    {
+      ...admin,
+      schema: {
+        params: Type.Object({ username: Username }),
+        body: Type.Object({ role: Type.Optional(RoleSchema), password: Type.Optional(Password) }, { additionalProperties: false }),
+      },
+    },
+    async (request) => ({ user: await auth.service.updateUser(auth.actorOf(request), request.params.username, request.body) }),
+  );
+  app.delete('/v1/admin/users/:username', { ...admin, schema: { params: Type.Object({ username: Username }) } }, async (request, reply) => {
+    await auth.service.removeUser(auth.actorOf(request), request.params.username);
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/admin/ingest-keys', admin, async () => ({ keys: await auth.service.listIngestKeys() }));
+  app.post(
+    '/v1/admin/ingest-keys',
+    {
+      ...admin,
+      schema: { body: Type.Object({ source: Type.Union(INGEST_SOURCES.map((s) => Type.Literal(s))), name: Type.String({ maxLength: 200 }) }) },
+    },
+    async (request, reply) => reply.code(201).send(await auth.service.createIngestKey(auth.actorOf(request), request.body)),
+  );
+  app.delete('/v1/admin/ingest-keys/:id', { ...admin, schema: { params: Id } }, async (request) => ({
+    key: await auth.service.revokeIngestKey(auth.actorOf(request), request.params.id),
+  }));
+
+  app.get(
+    '/v1/admin/audit',
+    {
+      ...admin,
+      schema: {
+        querystring: Type.Object({
+          since: Type.Optional(Type.String({ format: 'date-time' })),
+          until: Type.Optional(Type.String({ format: 'date-time' })),
+          action: Type.Optional(Type.String({ maxLength: 64 })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+        }),
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return {
+        entries: await auth.audit.query({
+          sinceMs: q.since ? Date.parse(q.since) : undefined,
+          untilMs: q.until ? Date.parse(q.until) : undefined,
+          action: q.action,
+          limit: q.limit,
+        }),
+      };
+    },
+  );
+}

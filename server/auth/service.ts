@@ -1,0 +1,250 @@
+// The access operations behind both the admin API and the CLI: users, ingest keys and display tokens. Each one
+// writes the durable record, revokes what must go (sessions, cache entries), publishes the revocation and writes
+// the audit log. Without Redis (the CLI beside a running all-in-one) the API processes' watchers do the revoking.
+import type { IngestSource } from '../config.ts';
+import { INGEST_SOURCES } from '../config.ts';
+import type { Log } from '../log.ts';
+import type { Actor, AuditLog } from './audit.ts';
+import type { CredentialCache } from './cache.ts';
+import { ApiError } from '../errors.ts';
+import type { RevocationBus } from './revocation.ts';
+import type { Role } from './roles.ts';
+import { isRole } from './roles.ts';
+import type { Sessions } from './sessions.ts';
+import { AccessStore, nextVersion, type CredentialKind, type DisplayRecord, type IngestKeyRecord, type UserRecord } from './store.ts';
+import { generateToken, hashPassword, newId, passwordProblem, sha256Hex } from './tokens.ts';
+import { randomUUID } from 'node:crypto';
+
+export const USERNAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+export interface AccessServiceDeps {
+  store: AccessStore;
+  audit: AuditLog;
+  sessions?: Sessions;
+  cache?: CredentialCache;
+  bus?: RevocationBus;
+  log?: Log;
+}
+
+/** A user as shown by the API and the CLI: never the password hash. */
+export type PublicUser = Omit<UserRecord, 'passwordHash'>;
+export const publicUser = ({ passwordHash: _, ...u }: UserRecord): PublicUser => u;
+
+type PublicCredential<T> = Omit<T, 'tokenSha256'>;
+function publicCredential<T extends { tokenSha256: string }>({ tokenSha256: _, ...rest }: T): PublicCredential<T> {
+  return rest;
+}
+
+function checkUsername(raw: string): string {
+  const username = raw.trim().toLowerCase();
+  if (!USERNAME_RE.test(username)) {
+    throw new ApiError(400, 'invalid_username', 'a username is 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit');
+  }
+  return username;
+}
+
+function checkPassword(password: string): void {
+  const problem = passwordProblem(password);
+  if (problem) throw new ApiError(400, 'weak_password', problem);
+}
+
+function checkRole(role: unknown): Role {
+  if (!isRole(role)) throw new ApiError(400, 'invalid_role', 'role must be one of viewer, supervisor, admin');
+  return role;
+}
+
+function checkName(name: string, what: string): string {
+  const n = name.trim();
+  if (n.length < 1 || n.length > 200) throw new ApiError(400, 'invalid_name', `${what} must have 1 to 200 characters`);
+  return n;
+}
+
+export class AccessService {
+  constructor(private readonly deps: AccessServiceDeps) {}
+
+  get store(): AccessStore {
+    return this.deps.store;
+  }
+
+  // --- users ---
+
+  async listUsers(): Promise<PublicUser[]> {
+    return (await this.deps.store.listUsers()).map(publicUser);
+  }
+
+  async createUser(actor: Actor, input: { username: string; password: string; role: string }): Promise<PublicUser> {
+    const username = checkUsername(input.username);
+    checkPassword(input.password);
+    const role = checkRole(input.role);
+    if (await this.deps.store.getUser(username)) throw new ApiError(409, 'user_exists', `user ${username} already exists`);
+    const version = nextVersion(await this.deps.store.lastUserVersion(username));
+    const now = new Date(version).toISOString();
+    const user: UserRecord = { id: randomUUID(), username, role, passwordHash: await hashPassword(input.password), createdAt: now, updatedAt: now };
+    await this.deps.store.putUser(user);
+    await this.deps.audit.record(actor, { action: 'user.create', object_kind: 'user', object_id: user.id, details: { username, role } });
+    return publicUser(user);
+  }
+
+  /** Changes a user's role and/or password; every session of the user that existed before ends. */
+  async updateUser(actor: Actor, rawUsername: string, change: { role?: string; password?: string }): Promise<PublicUser> {
+    const username = checkUsername(rawUsername);
+    const current = await this.deps.store.getUser(username);
+    if (!current) throw new ApiError(404, 'not_found', `no user ${username}`);
+    const role = change.role === undefined ? current.role : checkRole(change.role);
+    if (change.password !== undefined) checkPassword(change.password);
+    if (change.role === undefined && change.password === undefined) throw new ApiError(400, 'nothing_to_change', 'give a role or a password');
+    if (current.role === 'admin' && role !== 'admin') await this.keepAnAdmin();
+    const version = nextVersion(current.updatedAt);
+    const updated: UserRecord = {
+      ...current,
+      role,
+      passwordHash: change.password === undefined ? current.passwordHash : await hashPassword(change.password),
+      updatedAt: new Date(version).toISOString(),
+    };
+    await this.deps.store.putUser(updated);
+    await this.endUserSessions(updated.id, version, false);
+    const details: Record<string, unknown> = { username };
+    if (change.role !== undefined) Object.assign(details, { role_from: current.role, role_to: role });
+    if (change.password !== undefined) details.password_changed = true;
+    await this.deps.audit.record(actor, { action: 'user.update', object_kind: 'user', object_id: current.id, details });
+    return publicUser(updated);
+  }
+
+  async removeUser(actor: Actor, rawUsername: string): Promise<void> {
+    const username = checkUsername(rawUsername);
+    const current = await this.deps.store.getUser(username);
+    if (!current) throw new ApiError(404, 'not_found', `no user ${username}`);
+    if (current.role === 'admin') await this.keepAnAdmin();
+    const version = nextVersion(current.updatedAt);
+    await this.deps.store.putUser({ ...current, updatedAt: new Date(version).toISOString() }, true);
+    await this.endUserSessions(current.id, version, true);
+    await this.deps.audit.record(actor, { action: 'user.remove', object_kind: 'user', object_id: current.id, details: { username } });
+  }
+
+  /** Refuses to remove or demote the last admin: nobody could manage access any more. */
+  private async keepAnAdmin(): Promise<void> {
+    const admins = (await this.deps.store.listUsers()).filter((u) => u.role === 'admin');
+    if (admins.length <= 1) throw new ApiError(409, 'last_admin', 'this is the last admin: create another admin first');
+  }
+
+  private async endUserSessions(userId: string, beforeMs: number, removed: boolean): Promise<void> {
+    const { sessions, bus } = this.deps;
+    if (sessions) {
+      const ended = await sessions.revokeUser(userId, beforeMs);
+      for (const id of ended) await bus?.publish({ kind: 'session', id });
+    }
+    if (removed) await bus?.publish({ kind: 'user', id: userId });
+  }
+
+  // --- ingest keys ---
+
+  async listIngestKeys() {
+    return (await this.deps.store.listCredentials('ingest-key')).map(publicCredential);
+  }
+
+  async createIngestKey(actor: Actor, input: { source: string; name: string }): Promise<{ key: PublicCredential<IngestKeyRecord>; token: string }> {
+    if (!(INGEST_SOURCES as readonly string[]).includes(input.source)) {
+      throw new ApiError(400, 'invalid_source', `source must be one of ${INGEST_SOURCES.join(', ')}`);
+    }
+    const token = generateToken('ingestKey');
+    const now = new Date().toISOString();
+    const record: IngestKeyRecord = {
+      id: newId(),
+      source: input.source as IngestSource,
+      name: checkName(input.name, 'a key name'),
+      tokenSha256: sha256Hex(token),
+      createdAt: now,
+      createdBy: actor.actor_name,
+      revokedAt: null,
+      revokedBy: '',
+      updatedAt: now,
+    };
+    await this.deps.store.insertCredential('ingest-key', record);
+    await this.deps.audit.record(actor, {
+      action: 'ingest_key.create',
+      object_kind: 'ingest-key',
+      object_id: record.id,
+      details: { source: record.source, name: record.name },
+    });
+    return { key: publicCredential(record), token };
+  }
+
+  async revokeIngestKey(actor: Actor, id: string): Promise<PublicCredential<IngestKeyRecord>> {
+    return publicCredential((await this.revoke(actor, 'ingest-key', id)) as IngestKeyRecord);
+  }
+
+  // --- displays ---
+
+  async listDisplays() {
+    return (await this.deps.store.listCredentials('display')).map(publicCredential);
+  }
+
+  async createDisplay(actor: Actor, input: { name: string; board: string }): Promise<{ display: PublicCredential<DisplayRecord>; token: string }> {
+    const token = generateToken('display');
+    const now = new Date().toISOString();
+    const record: DisplayRecord = {
+      id: newId(),
+      name: checkName(input.name, 'a display name'),
+      board: checkName(input.board, 'a board'),
+      tokenSha256: sha256Hex(token),
+      createdAt: now,
+      createdBy: actor.actor_name,
+      revokedAt: null,
+      revokedBy: '',
+      updatedAt: now,
+    };
+    await this.deps.store.insertCredential('display', record);
+    await this.deps.audit.record(actor, {
+      action: 'display.create',
+      object_kind: 'display',
+      object_id: record.id,
+      details: { name: record.name, board: record.board },
+    });
+    return { display: publicCredential(record), token };
+  }
+
+  async revokeDisplay(actor: Actor, id: string): Promise<PublicCredential<DisplayRecord>> {
+    return publicCredential((await this.revoke(actor, 'display', id)) as DisplayRecord);
+  }
+
+  private async revoke(actor: Actor, kind: CredentialKind, id: string): Promise<IngestKeyRecord | DisplayRecord> {
+    const current = kind === 'display' ? await this.deps.store.getCredential('display', id) : await this.deps.store.getCredential('ingest-key', id);
+    if (!current) throw new ApiError(404, 'not_found', `no ${kind} ${id}`);
+    if (current.revokedAt !== null) return current; // already revoked: nothing to do, nothing to audit
+    const version = nextVersion(current.updatedAt);
+    const revoked = { ...current, revokedAt: new Date(version).toISOString(), revokedBy: actor.actor_name, updatedAt: new Date(version).toISOString() };
+    if ('source' in revoked) await this.deps.store.insertCredential('ingest-key', revoked);
+    else await this.deps.store.insertCredential('display', revoked as DisplayRecord);
+    try {
+      await this.deps.cache?.tombstone(current.tokenSha256);
+    } catch (err) {
+      // The cache entry expires within the hour; the API processes' watchers tombstone it within seconds.
+      this.deps.log?.warn({ err: (err as Error).message, kind, id }, 'could not mark the revoked token in Redis');
+    }
+    await this.deps.bus?.publish({ kind, id });
+    await this.deps.audit.record(actor, {
+      action: kind === 'display' ? 'display.revoke' : 'ingest_key.revoke',
+      object_kind: kind,
+      object_id: id,
+      details: { name: current.name },
+    });
+    return revoked;
+  }
+}
+
+/** Creates the first admin from ADMIN_PASSWORD, once: only if no user `admin` ever existed (a removed one stays removed). */
+export async function bootstrapAdmin(service: AccessService, adminPassword: string | undefined, log?: Log): Promise<'created' | 'skipped'> {
+  if (!adminPassword) return 'skipped';
+  if ((await service.store.lastUserVersion('admin')) !== undefined) return 'skipped';
+  try {
+    await service.createUser(SYSTEM_ACTOR, { username: 'admin', password: adminPassword, role: 'admin' });
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'user_exists') return 'skipped'; // another API process was first
+    throw err;
+  }
+  log?.info('created the first admin (username admin) from ADMIN_PASSWORD');
+  return 'created';
+}
+
+export const SYSTEM_ACTOR: Actor = { actor_kind: 'system', actor_id: 'nabiz', actor_name: 'system', ip: '', user_agent: '' };
+

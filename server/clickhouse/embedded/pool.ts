@@ -1,0 +1,73 @@
+// The engine connections: at most `size` queries run at once, each on a connection of its own.
+//
+// A lease opens a fresh chdb connection (Session) on the data directory and closes it afterwards, instead of reusing
+// long-lived ones: a request's state (SET settings, SET param_…, USE, readonly) then cannot leak into the next request.
+// Resetting a reused connection is not possible in general — readonly=1 forbids resetting itself, query parameters
+// cannot be unset (`SET param_x = DEFAULT` binds the string 'DEFAULT'), and `SET x = DEFAULT` drops the pinned
+// settings. Opening one costs ~0.5 ms (measured: 1.8 ms for open+SELECT 1+close vs 1.3 ms for SELECT 1) and does not
+// block the event loop measurably (<1 ms, even while a 10M-row GROUP BY runs on another connection).
+//
+// The anchor connection stays open for the pool's lifetime: it keeps the in-process engine (a per-process singleton
+// bound to the data directory) up between requests, and answers the pool's own questions (version, timezone).
+import { drainPending, Session } from 'chdb';
+import { PINNED_ENGINE_SETTINGS } from './settings.ts';
+
+const CONNECTION_ARGS = Object.entries(PINNED_ENGINE_SETTINGS).map(([name, value]) => `--${name}=${value}`);
+
+export interface EngineInfo {
+  version: string;
+  timezone: string;
+}
+
+export class ConnectionPool {
+  readonly #dataDir: string;
+  readonly #size: number;
+  readonly #anchor: Session;
+  readonly #waiting: Array<() => void> = [];
+  #running = 0;
+  #closed = false;
+
+  private constructor(dataDir: string, size: number, anchor: Session) {
+    this.#dataDir = dataDir;
+    this.#size = size;
+    this.#anchor = anchor;
+  }
+
+  static open(dataDir: string, size: number): ConnectionPool {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`connections must be a positive integer, got ${size}`);
+    return new ConnectionPool(dataDir, size, new Session(dataDir, { connectionArgs: CONNECTION_ARGS }));
+  }
+
+  async info(): Promise<EngineInfo> {
+    const result = await this.#anchor.queryAsync('SELECT version(), timezone()', { format: 'TabSeparated' });
+    const [version = '', timezone = ''] = result.text().trim().split('\t');
+    return { version, timezone };
+  }
+
+  /** Runs `fn` on a fresh connection once one of the `size` slots is free; the connection is closed afterwards. */
+  async run<T>(fn: (session: Session) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new Error('the connection pool is closed');
+    // A finishing lease hands its slot straight to the first waiter, so `#running` never exceeds `#size`.
+    if (this.#running >= this.#size) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    else this.#running++;
+    let session: Session | undefined;
+    try {
+      session = new Session(this.#dataDir, { connectionArgs: CONNECTION_ARGS });
+      return await fn(session);
+    } finally {
+      session?.close();
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+
+  /** Closes the anchor once nothing native is outstanding. Callers stop submitting work first. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await drainPending();
+    this.#anchor.close();
+    await drainPending();
+  }
+}

@@ -1,0 +1,132 @@
+// Runs the embedded ClickHouse (main.ts) as a child process — the one process that owns the data directory — and
+// waits until it listens.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DEFAULT_CONNECTIONS } from './settings.ts';
+
+export interface SpawnEmbeddedClickHouseOptions {
+  dataDir: string;
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  connections?: number;
+  /** Enables the read-only `analyst` user with this password. */
+  analystPassword?: string;
+  /** Each stderr line of the child (JSON log lines). */
+  onLog?: (line: string) => void;
+  startTimeoutMs?: number;
+}
+
+export interface EmbeddedClickHouseProcess {
+  url: string;
+  port: number;
+  pid: number;
+  version: string;
+  /** SIGTERM, then SIGKILL if it has not exited after `deadlineMs`. */
+  stop(deadlineMs?: number): Promise<void>;
+  kill(signal?: NodeJS.Signals): void;
+  /** The exit code (null when ended by a signal). */
+  exited: Promise<number | null>;
+}
+
+const MAIN_PATH = fileURLToPath(new URL('./main.ts', import.meta.url));
+// Resolved from this file rather than named bare: `--import tsx` would resolve against the child's cwd.
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+const STDERR_TAIL_LINES = 30;
+
+interface ReadyLine {
+  ready: true;
+  url: string;
+  port: number;
+  version: string;
+}
+
+function isReadyLine(value: unknown): value is ReadyLine {
+  const v = value as Partial<ReadyLine> | null;
+  return typeof v === 'object' && v !== null && v.ready === true && typeof v.url === 'string' && typeof v.port === 'number';
+}
+
+export async function spawnEmbeddedClickHouse(opts: SpawnEmbeddedClickHouseOptions): Promise<EmbeddedClickHouseProcess> {
+  const connections = opts.connections ?? DEFAULT_CONNECTIONS;
+  const args = [
+    '--import', TSX_LOADER, MAIN_PATH,
+    '--data-dir', path.resolve(opts.dataDir),
+    '--host', opts.host ?? '127.0.0.1',
+    '--port', String(opts.port ?? 0),
+    '--connections', String(connections),
+  ];
+  if (opts.analystPassword !== undefined) args.push('--analyst-password', opts.analystPassword);
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // A deliberately small environment (nothing inherited, e.g. no NODE_OPTIONS from a test runner). Every chdb query
+    // and insert occupies a libuv worker thread for its whole duration; zlib uses the same pool, so it gets more
+    // threads than queries can run at once (the default of 4 capped throughput). TZ fixes the engine's server timezone.
+    env: { UV_THREADPOOL_SIZE: String(connections + 4), TZ: 'UTC' },
+  });
+
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const stderrTail: string[] = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderrTail.push(line);
+    if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+    opts.onLog?.(line);
+  });
+
+  const ready = new Promise<ReadyLine>((resolve, reject) => {
+    const stdout = createInterface({ input: child.stdout });
+    stdout.on('line', (line) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        return;
+      }
+      if (isReadyLine(parsed)) resolve(parsed);
+    });
+    child.once('error', reject);
+    void exited.then((code) => reject(new Error(`embedded ClickHouse exited (code ${code}) before it was ready:\n${stderrTail.join('\n')}`)));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timeoutMs = opts.startTimeoutMs ?? 30_000;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`embedded ClickHouse not ready after ${timeoutMs} ms:\n${stderrTail.join('\n')}`)), timeoutMs);
+  });
+
+  let info: ReadyLine;
+  try {
+    info = await Promise.race([ready, timeout]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('embedded ClickHouse has no pid');
+  return {
+    url: info.url,
+    port: info.port,
+    pid,
+    version: info.version,
+    exited,
+    kill: (signal = 'SIGTERM') => {
+      child.kill(signal);
+    },
+    stop: async (deadlineMs = 15_000) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      let killTimer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'deadline'>((resolve) => (killTimer = setTimeout(() => resolve('deadline'), deadlineMs)));
+      if ((await Promise.race([exited, deadline])) === 'deadline') {
+        child.kill('SIGKILL');
+        await exited;
+      }
+      clearTimeout(killTimer);
+    },
+  };
+}

@@ -1,0 +1,271 @@
+// The configuration schema: the only place that reads process.env.
+// Every variable is declared once here, with its default and description; the README's
+// configuration table is generated from this schema (`npm run config:table`), so the two cannot drift.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import path from 'node:path';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const Port = (def: number, description: string) =>
+  Type.Integer({ minimum: 1, maximum: 65535, default: def, description });
+
+export const ConfigSchema = Type.Object({
+  PORT: Port(8080, 'HTTP port of the API, the live stream and the wallboard.'),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the API binds to (`0.0.0.0` to expose it).' }),
+  DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'Where the embedded ClickHouse and Redis keep their data.' }),
+  CLICKHOUSE_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+$',
+      description: 'A real ClickHouse server or cluster (e.g. `http://ch:8123`). Unset: run the embedded one.',
+    }),
+  ),
+  CLICKHOUSE_DATABASE: Type.String({
+    pattern: '^[A-Za-z_][A-Za-z0-9_]{0,63}$',
+    default: 'nabiz',
+    description: 'Database holding all Nabız tables.',
+  }),
+  CLICKHOUSE_USER: Type.String({ default: 'default', description: 'ClickHouse user the app connects as.' }),
+  CLICKHOUSE_PASSWORD: Type.String({ default: '', description: 'Password of `CLICKHOUSE_USER` (secret).' }),
+  CLICKHOUSE_HTTP_PORT: Port(8123, 'Loopback port of the embedded ClickHouse HTTP interface (embedded mode only).'),
+  CLICKHOUSE_ANALYST_PASSWORD: Type.Optional(
+    Type.String({
+      minLength: 8,
+      description: 'Embedded mode: enables the read-only `analyst` ClickHouse user with this password (secret). Unset: no analyst user.',
+    }),
+  ),
+  REDIS_URL: Type.Optional(
+    Type.String({ pattern: '^rediss?://', description: 'A real Redis server (e.g. `redis://redis:6379`). Unset: start `redis-server` ourselves.' }),
+  ),
+  REDIS_PREFIX: Type.String({
+    pattern: '^[A-Za-z0-9_:.-]{1,64}$',
+    default: 'nabiz',
+    description: 'Prefix of every Redis key and BullMQ queue, so several installations can share one Redis.',
+  }),
+  CENTER_TZ: Type.String({ default: 'UTC', description: 'IANA time zone of the center; "today" starts at local midnight here.' }),
+  LOG_LEVEL: Type.Union(
+    LOG_LEVELS.map((l) => Type.Literal(l)),
+    { default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}.` },
+  ),
+  INGEST_KEYS: Type.Optional(
+    Type.String({
+      description:
+        'Bootstrap ingest keys as `source:key` pairs, comma-separated (e.g. `acd:k1,ivr:k2`); source is acd, ivr or crm (secret). ' +
+        'Prefer keys created with `npm run nabiz -- keys create`.',
+    }),
+  ),
+  ADMIN_PASSWORD: Type.Optional(
+    Type.String({
+      minLength: 12,
+      description: 'Password of the first admin (username `admin`), created at start-up if no `admin` user exists yet (secret).',
+    }),
+  ),
+  SESSION_TTL_SECONDS: Type.Integer({
+    minimum: 60,
+    maximum: 30 * 86_400,
+    default: 8 * 3600,
+    description: 'Sliding expiry of a signed-in person\'s session: it ends after this long without a request.',
+  }),
+  LOGIN_MAX_FAILURES_PER_USER: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 10,
+    description: 'Failed logins allowed per username within `LOGIN_WINDOW_SECONDS` before login answers 429.',
+  }),
+  LOGIN_MAX_ATTEMPTS_PER_IP: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 50,
+    description: 'Failed logins allowed per client address within `LOGIN_WINDOW_SECONDS` before login answers 429.',
+  }),
+  LOGIN_WINDOW_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 86_400,
+    default: 900,
+    description: 'Window of the login rate limits.',
+  }),
+  RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 400,
+    description: 'How long events are kept; older events are refused at ingest and dropped from storage.',
+  }),
+  INGEST_MAX_BYTES: Type.Integer({ minimum: 1024, maximum: 100 * 1024 * 1024, default: 5 * 1024 * 1024, description: 'Largest ingest request body, in bytes (larger: 413).' }),
+  INGEST_MAX_EVENTS: Type.Integer({ minimum: 1, maximum: 100_000, default: 10_000, description: 'Most events in one ingest request (more: 413).' }),
+  INGEST_RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    default: 120_000,
+    description: 'Ingest requests one key may make per minute (more: 429 with Retry-After).',
+  }),
+  INGEST_LINGER_MS: Type.Integer({
+    minimum: 0,
+    maximum: 1000,
+    default: 5,
+    description: 'How long the event writer waits to coalesce concurrent requests into one ClickHouse insert.',
+  }),
+  INGEST_BATCH_EVENTS: Type.Integer({ minimum: 1, maximum: 200_000, default: 20_000, description: 'Most events in one ClickHouse insert.' }),
+  KPI_SL_THRESHOLD_S: Type.Integer({
+    minimum: 1,
+    maximum: 3600,
+    default: 20,
+    description: 'Default service-level threshold T in seconds (answered within T); a queue may override it.',
+  }),
+  KPI_SL_TARGET_PCT: Type.Number({
+    exclusiveMinimum: 0,
+    exclusiveMaximum: 100,
+    default: 80,
+    description: 'Default service-level target in percent, used by Erlang C for required agents; a queue may override it.',
+  }),
+  KPI_SHORT_ABANDON_S: Type.Integer({
+    minimum: 0,
+    maximum: 600,
+    default: 5,
+    description: 'Default short-abandon threshold in seconds: abandons with a shorter wait are left out of abandoned, SL and abandon rate.',
+  }),
+  FCR_LOOKBACK_DAYS: Type.Integer({
+    minimum: 0,
+    maximum: 90,
+    default: 7,
+    description: 'FCR: an interaction is not a first contact if the same customer had another one this many days before it.',
+  }),
+  WAITING_LOOKBACK_HOURS: Type.Integer({
+    minimum: 1,
+    maximum: 720,
+    default: 24,
+    description: 'Live waiting contacts: offers older than this are not looked at (bounds the live query).',
+  }),
+  RETENTION_DAYS: Type.Integer({
+    minimum: 1,
+    maximum: 3650,
+    default: 400,
+    description: 'KPI rollups older than this (whole months) are dropped by the retention job; late events are accepted up to it.',
+  }),
+  KPI_RECOMPUTE_DEBOUNCE_MS: Type.Integer({
+    minimum: 10,
+    maximum: 10_000,
+    default: 200,
+    description: 'A burst of events within this many milliseconds yields one KPI recomputation.',
+  }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600_000,
+    default: 10_000,
+    description: 'Deadline for a graceful shutdown before the process exits anyway.',
+  }),
+});
+
+export type RawConfig = Static<typeof ConfigSchema>;
+
+/** The typed configuration every other module receives; derived paths resolved once. */
+export interface Config extends RawConfig {
+  dataDir: string;
+  clickhouseDataDir: string;
+  redisDataDir: string;
+  embeddedClickHouse: boolean;
+  embeddedRedis: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const INGEST_SOURCES = ['acd', 'ivr', 'crm'] as const;
+export type IngestSource = (typeof INGEST_SOURCES)[number];
+
+/**
+ * Parses INGEST_KEYS (`acd:k1,ivr:k2`). Throws with a message that never repeats a key (they are secrets).
+ */
+export function parseIngestKeys(value: string): Array<{ source: IngestSource; key: string }> {
+  const out: Array<{ source: IngestSource; key: string }> = [];
+  const seen = new Set<string>();
+  for (const [i, raw] of value.split(',').entries()) {
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const colon = entry.indexOf(':');
+    const source = colon < 0 ? '' : entry.slice(0, colon);
+    const key = colon < 0 ? '' : entry.slice(colon + 1);
+    if (!(INGEST_SOURCES as readonly string[]).includes(source)) {
+      throw new Error(`entry ${i + 1} must be source:key with source one of ${INGEST_SOURCES.join(', ')} (e.g. acd:s3cret)`);
+    }
+    if (key === '' || /\s/.test(key)) throw new Error(`entry ${i + 1} (${source}) has an empty key or a key with whitespace`);
+    if (seen.has(key)) throw new Error(`entry ${i + 1} (${source}) repeats a key already given: each key belongs to one source`);
+    seen.add(key);
+    out.push({ source: source as IngestSource, key });
+  }
+  return out;
+}
+
+function describeAllowed(schema: TSchema): string {
+  if (schema.anyOf) return `one of ${schema.anyOf.map((s: TSchema) => s.const).join(', ')}`;
+  if (schema.type === 'integer') return schema.maximum === undefined ? `an integer of at least ${schema.minimum}` : `an integer from ${schema.minimum} to ${schema.maximum}`;
+  if (schema.pattern) return `a value matching /${schema.pattern}/`;
+  return `a ${schema.type}`;
+}
+
+/**
+ * Parses and validates the environment. Empty strings count as unset. Throws ConfigError naming every bad
+ * variable and what it allows; nothing else in the codebase reads process.env.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const props = ConfigSchema.properties as Record<string, TSchema>;
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(props)) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const problems: string[] = [];
+  // Value.Convert would truncate "80.5" to 80: integers must be written as integers.
+  for (const [key, value] of Object.entries(raw)) {
+    const schema = props[key]!;
+    if (schema.type === 'integer' && !/^-?\d+$/.test(String(value).trim())) {
+      problems.push(`${key}=${JSON.stringify(value)} is invalid: expected ${describeAllowed(schema)}`);
+      delete raw[key];
+    }
+  }
+  const converted = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw)) as Record<string, unknown>;
+  for (const err of Value.Errors(ConfigSchema, converted)) {
+    const key = err.path.replace(/^\//, '');
+    const schema = props[key];
+    if (!schema || problems.some((p) => p.startsWith(`${key}=`))) continue;
+    problems.push(`${key}=${JSON.stringify(env[key] ?? '')} is invalid: expected ${describeAllowed(schema)}`);
+  }
+  const tz = converted.CENTER_TZ;
+  if (typeof tz === 'string' && !isTimeZone(tz)) {
+    problems.push(`CENTER_TZ=${JSON.stringify(tz)} is invalid: expected an IANA time zone such as Europe/Istanbul`);
+  }
+  const ingestKeys = converted.INGEST_KEYS;
+  if (typeof ingestKeys === 'string') {
+    try {
+      parseIngestKeys(ingestKeys);
+    } catch (err) {
+      problems.push(`INGEST_KEYS is invalid: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const cfg = converted as RawConfig;
+  const dataDir = path.resolve(cfg.DATA_DIR);
+  return {
+    ...cfg,
+    dataDir,
+    clickhouseDataDir: path.join(dataDir, 'clickhouse'),
+    redisDataDir: path.join(dataDir, 'redis'),
+    embeddedClickHouse: cfg.CLICKHOUSE_URL === undefined,
+    embeddedRedis: cfg.REDIS_URL === undefined,
+  };
+}
+
+/** Names of the configuration values that must never be logged. */
+export const SECRET_KEYS: ReadonlySet<keyof RawConfig> = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_ANALYST_PASSWORD', 'INGEST_KEYS', 'ADMIN_PASSWORD']);

@@ -1,0 +1,61 @@
+// One error shape for every API answer: {error: {code, message, details?}}. 4xx are logged as warnings, 5xx as
+// errors; a 5xx never shows internals to the caller.
+import type { FastifyError, FastifyInstance } from 'fastify';
+
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown };
+}
+
+export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Fastify's own error codes, mapped to ours. */
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_body',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_body',
+  FST_ERR_VALIDATION: 'invalid_request',
+};
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err instanceof ApiError) {
+      req.log.warn({ code: err.code, statusCode: err.statusCode }, err.message);
+      return reply.code(err.statusCode).headers(err.headers).send(errorBody(err.code, err.message, err.details));
+    }
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    const shaped = (err as unknown as Partial<ErrorBody>).error;
+    if (status < 500 && shaped?.code) {
+      // plugins that build our error body themselves (the rate limiter)
+      req.log.warn({ code: shaped.code, statusCode: status }, shaped.message);
+      return reply.code(status).send({ error: shaped });
+    }
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      return reply.code(status).send(errorBody('internal', 'internal server error'));
+    }
+    req.log.warn({ code: err.code, statusCode: status }, err.message);
+    const details = err.validation?.map((v) => ({
+      path: v.instancePath || `/${(v.params as { missingProperty?: string }).missingProperty ?? ''}`,
+      message: v.message ?? 'is invalid',
+    }));
+    const code = FASTIFY_CODES[err.code] ?? (status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : 'bad_request');
+    return reply.code(status).send(errorBody(code, err.message, details));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
+}

@@ -1,0 +1,142 @@
+// Exactly-once storage of events: a retried (source, id) is stored once, whether it comes back at once,
+// concurrently (from any API process) or days later.
+//
+// 1. Reserve: Redis `SET key token NX PX lease` per event. A reservation only marks an id as *in flight*; it is
+//    released after the insert, whatever its outcome, so a failed insert never marks an id as seen. An id reserved
+//    by someone else is waited for, then reserved again.
+// 2. Check: ClickHouse `event_ids` (filled by a materialized view in the same insert as `events`) says which of
+//    the reserved ids are already stored. ClickHouse is the truth; Redis holds nothing that cannot be lost.
+// 3. The caller inserts the rest, then releases the reservations.
+// If an insert's outcome is unknown (a timeout), the reservations are left to expire instead of being released, so
+// a retry waits for the lease rather than racing an insert that may still land.
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { randomBytes } from 'node:crypto';
+
+const RESERVE = `
+local out = {}
+for i, k in ipairs(KEYS) do
+  if redis.call('SET', k, ARGV[1], 'NX', 'PX', ARGV[2]) then out[i] = 1 else out[i] = 0 end
+end
+return out`;
+
+const RELEASE = `
+local n = 0
+for _, k in ipairs(KEYS) do
+  if redis.call('GET', k) == ARGV[1] then redis.call('DEL', k); n = n + 1 end
+end
+return n`;
+
+const COUNT_EXISTING = `
+local n = 0
+for _, k in ipairs(KEYS) do n = n + redis.call('EXISTS', k) end
+return n`;
+
+/** Keeps a look-up's URL (where ClickHouse takes query parameters) well under the servers' 1 MiB limit. */
+const MAX_PARAM_BYTES = 256 * 1024;
+
+export class DedupeUnavailableError extends Error {
+  override name = 'DedupeUnavailableError';
+}
+
+export interface EventKey {
+  source: string;
+  id: string;
+}
+
+export interface Reservation {
+  token: string;
+  keys: string[];
+}
+
+export class Deduplicator {
+  constructor(
+    private readonly redis: Redis,
+    private readonly clickhouse: ClickHouseClient,
+    private readonly prefix: string,
+    private readonly opts: { leaseMs: number; waitMs: number },
+  ) {}
+
+  private key(e: EventKey): string {
+    // One hash tag, so the scripts' keys share a slot on a Redis Cluster too.
+    return `${this.prefix}:{evt}:${e.source}:${e.id}`;
+  }
+
+  /**
+   * Reserves every key (waiting for ones another writer holds) and returns the reservation with the subset of
+   * `events` already stored in ClickHouse. `events` must hold each (source, id) once.
+   */
+  async reserve<T extends EventKey>(events: T[]): Promise<{ reservation: Reservation; stored: Set<T> }> {
+    const token = randomBytes(12).toString('base64url');
+    const reservation: Reservation = { token, keys: [] };
+    let waiting = events;
+    const deadline = Date.now() + this.opts.waitMs;
+    try {
+      while (waiting.length > 0) {
+        const keys = waiting.map((e) => this.key(e));
+        const got = (await this.redis.eval(RESERVE, keys.length, ...keys, token, this.opts.leaseMs)) as number[];
+        const held: T[] = [];
+        got.forEach((ok, i) => (ok ? reservation.keys.push(keys[i]!) : held.push(waiting[i]!)));
+        waiting = held;
+        if (waiting.length === 0) break;
+        // Another request is storing some of these ids right now: wait until it is done, then look again.
+        const heldKeys = waiting.map((e) => this.key(e));
+        while ((await this.redis.eval(COUNT_EXISTING, heldKeys.length, ...heldKeys)) as number > 0) {
+          if (Date.now() > deadline) throw new DedupeUnavailableError('events with these ids are still being stored by another request');
+          await sleep(20);
+        }
+      }
+      return { reservation, stored: await this.findStored(events) };
+    } catch (err) {
+      await this.release(reservation).catch(() => {});
+      throw err;
+    }
+  }
+
+  async release(reservation: Reservation): Promise<void> {
+    if (reservation.keys.length === 0) return;
+    await this.redis.eval(RELEASE, reservation.keys.length, ...reservation.keys, reservation.token);
+  }
+
+  /** The events whose (source, id) is already in ClickHouse. */
+  private async findStored<T extends EventKey>(events: T[]): Promise<Set<T>> {
+    const found = new Set<T>();
+    const bySource = new Map<string, T[]>();
+    for (const e of events) {
+      const list = bySource.get(e.source) ?? [];
+      list.push(e);
+      bySource.set(e.source, list);
+    }
+    for (const [source, list] of bySource) {
+      for (const chunk of chunksByBytes(list, MAX_PARAM_BYTES)) {
+        const rs = await this.clickhouse.query({
+          query: 'SELECT id FROM event_ids WHERE source = {source:String} AND id IN {ids:Array(String)}',
+          query_params: { source, ids: chunk.map((e) => e.id) },
+          format: 'JSONCompactEachRow',
+          // a parameter's value is parsed under max_query_size (256 KiB by default)
+          clickhouse_settings: { max_query_size: String(4 * MAX_PARAM_BYTES) },
+        });
+        const ids = new Set((await rs.json<[string]>()).map((r) => r[0]));
+        for (const e of chunk) if (ids.has(e.id)) found.add(e);
+      }
+    }
+    return found;
+  }
+}
+
+function* chunksByBytes<T extends EventKey>(list: T[], maxBytes: number): Generator<T[]> {
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const e of list) {
+    const size = encodeURIComponent(e.id).length + 3;
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(e);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
+}

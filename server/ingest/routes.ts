@@ -1,0 +1,153 @@
+// POST /v1/events: where the ACD, the IVR and the CRM send their events (docs/events.md).
+//   202 {accepted, duplicates}              every event stored, or already stored before (a retry)
+//   422 {accepted, duplicates, rejected}    the valid events are stored; each invalid one is listed and kept
+//   400 unparseable body · 401/403 key problems · 413 too large · 415 content type · 429 rate · 503 retry later
+import rateLimit from '@fastify/rate-limit';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { IngestPrincipal } from '../auth/principal.ts';
+import type { Config } from '../config.ts';
+import { ApiError, errorBody } from '../errors.ts';
+import { EventSchema, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
+import { parseBody, type ParsedItem } from './parse.ts';
+import { storeRejected, type RejectedItem } from './rejected.ts';
+import { WriteUnavailableError, type EventWriter } from './writer.ts';
+
+export interface IngestDeps {
+  config: Config;
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  writer: EventWriter;
+}
+
+const RETRY_AFTER_S = '5';
+
+const FieldErrors = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
+const Accepted = Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() });
+const Partial = Type.Object({
+  accepted: Type.Integer(),
+  duplicates: Type.Integer(),
+  rejected: Type.Array(Type.Object({ index: Type.Integer(), id: Type.Union([Type.String(), Type.Null()]), errors: FieldErrors })),
+});
+const ErrorReply = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
+});
+
+export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
+  const { config, clickhouse, writer } = deps;
+
+  // This scope parses its own bodies: a broken NDJSON line must reject that line, not the request.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json', 'application/x-ndjson'], { parseAs: 'string', bodyLimit: config.INGEST_MAX_BYTES }, (_req, body, done) =>
+    done(null, body),
+  );
+
+  await app.register(rateLimit, {
+    global: false,
+    hook: 'preHandler', // after authentication, so the limit is per key
+    redis: deps.redis,
+    nameSpace: `${config.REDIS_PREFIX}:ratelimit:ingest:`,
+    skipOnError: false,
+    errorResponseBuilder: (_req, ctx) => ({
+      statusCode: 429,
+      ...errorBody('rate_limited', `this ingest key may make ${ctx.max} requests per ${ctx.after}; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
+    }),
+  });
+
+  app.get('/v1/events/schema', { onRequest: app.auth.requireIngest(), schema: { tags: ['ingest'], summary: 'The event contract as JSON Schema' } }, async () => EventSchema);
+
+  app.post(
+    '/v1/events',
+    {
+      bodyLimit: config.INGEST_MAX_BYTES,
+      onRequest: app.auth.requireIngest(),
+      config: {
+        rateLimit: {
+          max: config.INGEST_RATE_LIMIT_PER_MINUTE,
+          timeWindow: 60_000,
+          keyGenerator: (req: FastifyRequest) => (req.principal as IngestPrincipal).keyId,
+        },
+      },
+      schema: {
+        tags: ['ingest'],
+        summary: 'Send events',
+        description:
+          'Body: one event, a JSON array of events (application/json), or one event per line (application/x-ndjson). ' +
+          'Authenticate with an ingest key: `Authorization: Bearer <key>`. See docs/events.md.',
+        security: [{ bearer: [] }],
+        response: { 202: Accepted, 422: Partial, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 413: ErrorReply, 415: ErrorReply, 429: ErrorReply, 503: ErrorReply },
+      },
+    },
+    async (req, reply) => {
+      const principal = req.principal as IngestPrincipal;
+      const raw = req.body as string;
+      const meta = { requestId: req.id, source: principal.source, keyName: principal.name, receivedAt: Date.now() };
+      const isNdjson = (req.headers['content-type'] ?? '').startsWith('application/x-ndjson');
+
+      const parsed = parseBody(raw, isNdjson);
+      if (!parsed.ok) {
+        await keepRejected(clickhouse, [{ index: -1, id: null, errors: [{ path: '', message: parsed.message }], raw }], meta);
+        throw new ApiError(400, 'invalid_body', parsed.message);
+      }
+      if (parsed.items.length > config.INGEST_MAX_EVENTS) {
+        throw new ApiError(413, 'too_many_events', `a request may carry at most ${config.INGEST_MAX_EVENTS} events; this one has ${parsed.items.length}`);
+      }
+
+      const now = Date.now();
+      const valid: ValidEvent[] = [];
+      const rejected: RejectedItem[] = [];
+      const foreign: number[] = [];
+      for (const item of parsed.items) {
+        const result = item.error ? { ok: false as const, errors: [item.error] } : validateEvent(item.value, { now, retentionDays: config.RETENTION_DAYS });
+        if (result.ok) {
+          if (result.event.source !== principal.source) foreign.push(item.index);
+          valid.push(result.event);
+        } else {
+          rejected.push(toRejected(item, result.errors));
+        }
+      }
+
+      if (foreign.length > 0) {
+        const message = `this key may only send ${principal.source} events; events at ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ', …' : ''} claim another source`;
+        // The whole request is refused, so every one of its events is kept, each with its own reason.
+        const refused = { path: '', message: 'not stored: the request was refused because other events in it claim another source' };
+        const reasons = new Map(rejected.map((r) => [r.index, r.errors]));
+        const items = parsed.items.map((i) =>
+          toRejected(i, foreign.includes(i.index) ? [{ path: '/source', message: `must be ${principal.source} for this key` }] : (reasons.get(i.index) ?? [refused])),
+        );
+        await keepRejected(clickhouse, items, meta);
+        throw new ApiError(403, 'wrong_source', message);
+      }
+
+      // Rejections are stored first: if that fails, nothing of the request is acknowledged.
+      if (rejected.length > 0) await keepRejected(clickhouse, rejected, meta);
+      let result;
+      try {
+        result = await writer.write(valid);
+      } catch (err) {
+        if (err instanceof WriteUnavailableError) throw new ApiError(503, 'unavailable', err.message, undefined, { 'retry-after': RETRY_AFTER_S });
+        throw err;
+      }
+      if (rejected.length === 0) return reply.code(202).send(result);
+      return reply.code(422).send({
+        ...result,
+        rejected: rejected.map(({ index, id, errors }) => ({ index, id, errors })),
+      });
+    },
+  );
+}
+
+function toRejected(item: ParsedItem, errors: FieldError[]): RejectedItem {
+  const id = typeof item.value === 'object' && item.value !== null ? (item.value as { id?: unknown }).id : undefined;
+  return { index: item.index, id: typeof id === 'string' ? id : null, errors, raw: item.raw };
+}
+
+async function keepRejected(clickhouse: ClickHouseClient, items: RejectedItem[], meta: Parameters<typeof storeRejected>[2]): Promise<void> {
+  try {
+    await storeRejected(clickhouse, items, meta);
+  } catch (err) {
+    throw new ApiError(503, 'unavailable', `rejected events could not be kept: ${(err as Error).message}`, undefined, { 'retry-after': RETRY_AFTER_S });
+  }
+}

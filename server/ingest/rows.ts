@@ -1,0 +1,67 @@
+// Maps a validated event to its row in the `events` table (sql/001_events.sql).
+import type { ValidEvent } from './contract.ts';
+
+/** ClickHouse's DateTime64(3) text form, in UTC: 2026-11-23 09:15:02.250 */
+export function chTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export interface EventRow {
+  source: string;
+  id: string;
+  type: string;
+  occurred_at: string;
+  received_at: string;
+  contact_id: string;
+  queue: string;
+  team: string;
+  channel: string;
+  agent_id: string;
+  customer_id: string;
+  to_queue: string;
+  to_agent_id: string;
+  talk_ms: number | null;
+  hold_ms: number | null;
+  acw_ms: number | null;
+  resolved: boolean | null;
+  state: string;
+  reason: string;
+  outcome: string;
+  public: boolean | null;
+  metric: string;
+  score: number | null;
+  attributes: Record<string, string>;
+}
+
+export function toEventRow(e: ValidEvent, receivedAtMs: number): EventRow {
+  const f = e as Partial<Record<string, unknown>> & ValidEvent;
+  const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : '');
+  const num = (k: string) => (typeof f[k] === 'number' ? (f[k] as number) : null);
+  return {
+    source: e.source,
+    id: e.id,
+    type: e.type,
+    occurred_at: chTime(e.occurredAtMs),
+    received_at: chTime(receivedAtMs),
+    contact_id: str('contactId'),
+    queue: str('queue'),
+    team: str('team'),
+    channel: str('channel'),
+    agent_id: str('agentId'),
+    customer_id: str('customerId'),
+    to_queue: str('toQueue'),
+    to_agent_id: str('toAgentId'),
+    talk_ms: num('talkMs'),
+    hold_ms: num('holdMs'),
+    acw_ms: num('acwMs'),
+    resolved: typeof f.resolved === 'boolean' ? f.resolved : null,
+    state: str('state'),
+    reason: str('reason'),
+    outcome: str('outcome'),
+    // a reply is public unless the CRM says otherwise (the contract's default)
+    public: e.type === 'ticket.replied' ? (e.public ?? true) : null,
+    metric: str('metric'),
+    score: num('score'),
+    attributes: e.attributes ?? {},
+  };
+}

@@ -1,0 +1,137 @@
+// The event writer: coalesces concurrent ingest requests into few ClickHouse inserts (a short linger and a size
+// cap), deduplicates them, and answers each request only once the insert holding its events is confirmed.
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { ValidEvent } from './contract.ts';
+import { Deduplicator } from './dedupe.ts';
+import { toEventRow } from './rows.ts';
+
+export interface WriteResult {
+  accepted: number;
+  duplicates: number;
+}
+
+/** ClickHouse could not take the write: nothing of the request was stored or acknowledged; a retry is safe. */
+export class WriteUnavailableError extends Error {
+  override name = 'WriteUnavailableError';
+}
+
+interface Pending {
+  events: ValidEvent[];
+  resolve: (r: WriteResult) => void;
+  reject: (err: Error) => void;
+}
+
+export interface WriterOptions {
+  lingerMs: number;
+  maxBatchEvents: number;
+  /** Called after each confirmed insert with the events it stored (never blocks the answer). */
+  onStored?: (events: ValidEvent[]) => void;
+  log: { error: (obj: object, msg: string) => void };
+}
+
+function isUnknownOutcome(err: Error): boolean {
+  return /timeout|socket hang up|ECONNRESET/i.test(`${err.message} ${(err as { code?: string }).code ?? ''}`);
+}
+
+export class EventWriter {
+  private queue: Pending[] = [];
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly clickhouse: ClickHouseClient,
+    private readonly dedupe: Deduplicator,
+    private readonly opts: WriterOptions,
+  ) {}
+
+  /** Stores the events of one request (each (source, id) at most once) and resolves once ClickHouse confirmed. */
+  write(events: ValidEvent[]): Promise<WriteResult> {
+    if (this.closed) return Promise.reject(new WriteUnavailableError('the server is shutting down'));
+    if (events.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
+    return new Promise<WriteResult>((resolve, reject) => {
+      this.queue.push({ events, resolve, reject });
+      this.queued += events.length;
+      this.schedule();
+    });
+  }
+
+  /** Stops taking writes and waits until everything queued is written. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.queue.length > 0 || this.inFlight) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      if (!this.inFlight) this.startFlush();
+      await this.inFlight;
+    }
+  }
+
+  private schedule(): void {
+    if (this.inFlight) return; // the running flush picks the queue up when it ends
+    if (this.queued >= this.opts.maxBatchEvents) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.startFlush();
+    } else {
+      this.timer ??= setTimeout(() => {
+        this.timer = undefined;
+        this.startFlush();
+      }, this.opts.lingerMs);
+    }
+  }
+
+  private startFlush(): void {
+    if (this.queue.length === 0) return;
+    const batch: Pending[] = [];
+    let n = 0;
+    while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.events.length <= this.opts.maxBatchEvents)) {
+      const p = this.queue.shift()!;
+      batch.push(p);
+      n += p.events.length;
+    }
+    this.queued -= n;
+    this.inFlight = this.flush(batch).finally(() => {
+      this.inFlight = undefined;
+      if (this.queue.length > 0) this.schedule();
+    });
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    // The first occurrence of a (source, id) in the batch is the one that may be stored; later ones are duplicates.
+    const first = new Map<string, ValidEvent>();
+    for (const p of batch) for (const e of p.events) if (!first.has(`${e.source}\u0000${e.id}`)) first.set(`${e.source}\u0000${e.id}`, e);
+    const unique = [...first.values()];
+
+    let toStore: ValidEvent[];
+    try {
+      const { reservation, stored } = await this.dedupe.reserve(unique);
+      toStore = unique.filter((e) => !stored.has(e));
+      let outcomeKnown = true;
+      try {
+        if (toStore.length > 0) {
+          const receivedAt = Date.now();
+          await this.clickhouse.insert({ table: 'events', values: toStore.map((e) => toEventRow(e, receivedAt)), format: 'JSONEachRow' });
+        }
+      } catch (err) {
+        outcomeKnown = !isUnknownOutcome(err as Error);
+        throw err;
+      } finally {
+        if (outcomeKnown) await this.dedupe.release(reservation).catch(() => {});
+      }
+    } catch (err) {
+      this.opts.log.error({ err, events: unique.length }, 'event write failed; nothing of these requests was acknowledged');
+      const unavailable = new WriteUnavailableError(`events could not be stored: ${(err as Error).message}`);
+      for (const p of batch) p.reject(unavailable);
+      return;
+    }
+
+    const storedNow = new Set(toStore);
+    for (const p of batch) {
+      const accepted = p.events.filter((e) => storedNow.has(e)).length;
+      p.resolve({ accepted, duplicates: p.events.length - accepted });
+    }
+    if (toStore.length > 0) this.opts.onStored?.(toStore);
+  }
+}

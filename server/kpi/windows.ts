@@ -1,0 +1,100 @@
+// Window bounds. Every window is a half-open range of whole minutes [start, end) ending with the current minute, so
+// the minute rollups cover it exactly and an analyst can reproduce it in SQL:
+//   today  [local midnight in CENTER_TZ, end)           toStartOfDay(now, tz) … toStartOfMinute(now) + 1 minute
+//   1h     [end − 60 min, end)                          the current minute and the 59 before it
+//   15m    [end − 15 min, end)
+// where end = the start of the current minute + 1 minute. `now` is always passed in (tests control the clock).
+export const WINDOWS = ['today', '1h', '15m'] as const;
+export type WindowName = (typeof WINDOWS)[number];
+
+export function isWindowName(w: string): w is WindowName {
+  return (WINDOWS as readonly string[]).includes(w);
+}
+
+export const MINUTE_MS = 60_000;
+export const INTERVAL_MS = 15 * MINUTE_MS;
+
+export interface Range {
+  /** Inclusive start, epoch ms. */
+  start: number;
+  /** Exclusive end, epoch ms. */
+  end: number;
+}
+
+export interface Slice extends Range {
+  label: string;
+}
+
+/** Offset (local − UTC, ms) of `tz` at instant `t`. */
+export function tzOffsetMs(tz: string, t: number): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(t));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+  return local - (t - (((t % 1000) + 1000) % 1000));
+}
+
+/** The instant local midnight began, in `tz`, on the local day containing `now` (the day's first instant after a DST gap). */
+export function startOfLocalDay(now: number, tz: string): number {
+  const localNow = now + tzOffsetMs(tz, now);
+  const localMidnight = Math.floor(localNow / 86_400_000) * 86_400_000; // midnight as a wall-clock reading, in "local ms"
+  // Find t with t + offset(t) = localMidnight; two passes settle the offset, a third guards DST days.
+  let t = localMidnight - tzOffsetMs(tz, localMidnight);
+  for (let i = 0; i < 3; i++) t = localMidnight - tzOffsetMs(tz, t);
+  // In a gap (midnight does not exist that day) t lands before the local day: the day then starts at the transition.
+  if (t + tzOffsetMs(tz, t) < localMidnight) {
+    let lo = t;
+    let hi = now;
+    while (hi - lo > MINUTE_MS) {
+      const mid = lo + Math.floor((hi - lo) / 2 / MINUTE_MS) * MINUTE_MS;
+      if (mid + tzOffsetMs(tz, mid) >= localMidnight) hi = mid;
+      else lo = mid;
+    }
+    t = hi;
+  }
+  return t;
+}
+
+export function floorMinute(t: number): number {
+  return Math.floor(t / MINUTE_MS) * MINUTE_MS;
+}
+
+/** Bounds of a window at `now`. */
+export function windowRange(window: WindowName, now: number, tz: string): Range {
+  const end = floorMinute(now) + MINUTE_MS;
+  switch (window) {
+    case 'today':
+      return { start: startOfLocalDay(now, tz), end };
+    case '1h':
+      return { start: end - 60 * MINUTE_MS, end };
+    case '15m':
+      return { start: end - 15 * MINUTE_MS, end };
+  }
+}
+
+/** The last `minutes` whole minutes, including the current one (Erlang C's "last 30 minutes"). */
+export function lastMinutes(minutes: number, now: number): Range {
+  const end = floorMinute(now) + MINUTE_MS;
+  return { start: end - minutes * MINUTE_MS, end };
+}
+
+/** Today's 15-minute intervals up to the current one (the last one is still open and ends at the window end). */
+export function todayIntervals(now: number, tz: string): Slice[] {
+  const { start, end } = windowRange('today', now, tz);
+  const out: Slice[] = [];
+  // Intervals are aligned to quarter hours of UTC, which are the local quarter hours in every zone whose offset is a
+  // multiple of 15 minutes (all current IANA zones); the first one starts at local midnight.
+  for (let s = start; s < end; s = Math.floor(s / INTERVAL_MS) * INTERVAL_MS + INTERVAL_MS) {
+    const e = Math.min(Math.floor(s / INTERVAL_MS) * INTERVAL_MS + INTERVAL_MS, end);
+    out.push({ label: new Date(s).toISOString(), start: s, end: e });
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+// The process entry point: read the config, start what this process runs, listen, and shut down in order.
+//   npm start            everything on one machine: embedded ClickHouse and Redis (unless their URLs are set),
+//                        migrations, the API with the wallboard, and the workers
+//   npm run api          the API alone (production: CLICKHOUSE_URL and REDIS_URL must be set)
+//   npm run worker       the workers alone (same)
+import { parseArgs } from 'node:util';
+import { buildApp } from './app.ts';
+import { createClickHouse } from './clickhouse/client.ts';
+import { migrate } from './clickhouse/migrate.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { startInfrastructure } from './infrastructure.ts';
+import { createLogger } from './log.ts';
+import { createRedis } from './redis/connections.ts';
+import { Shutdown } from './shutdown.ts';
+
+const ROLES = ['all', 'api', 'worker'] as const;
+type Role = (typeof ROLES)[number];
+
+function fail(message: string): never {
+  process.stderr.write(`nabiz: ${message}\n`);
+  process.exit(2);
+}
+
+function readRole(): Role {
+  let only: string | undefined;
+  try {
+    ({ values: { only } } = parseArgs({ options: { only: { type: 'string' } }, strict: true }));
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  const role = only ?? 'all';
+  if (!(ROLES as readonly string[]).includes(role)) fail(`--only=${role} is invalid: expected one of ${ROLES.join(', ')}`);
+  return role as Role;
+}
+
+function readConfig(role: Role): Config {
+  try {
+    const config = loadConfig();
+    if (role !== 'all' && (config.embeddedClickHouse || config.embeddedRedis)) {
+      fail(`--only=${role} runs one part of a multi-process deployment: set CLICKHOUSE_URL and REDIS_URL (use \`npm start\` for the all-in-one)`);
+    }
+    return config;
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+}
+
+async function main(): Promise<void> {
+  const role = readRole();
+  const config = readConfig(role);
+  const log = createLogger(config);
+  const shutdown = new Shutdown(log, config.SHUTDOWN_TIMEOUT_MS);
+  shutdown.onSignals();
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+  try {
+    const infra = await startInfrastructure(config, log);
+    shutdown.add('embedded services', () => infra.stopEmbedded());
+
+    if (role !== 'worker') {
+      // Idempotent: concurrent API processes may both run it (every statement is IF NOT EXISTS).
+      const { applied } = await migrate(infra.clickhouse, (msg) => log.info(msg));
+      log.info({ applied: applied.length }, 'schema up to date');
+    }
+
+    const clickhouse = createClickHouse(infra.clickhouse);
+    const redis = createRedis(infra.redisUrl, 'commands', (msg) => log.warn(msg));
+    shutdown.add('clickhouse and redis clients', async () => {
+      await clickhouse.close();
+      redis.disconnect();
+    });
+
+    if (role === 'all' || role === 'api') {
+      const app = await buildApp({ config, log, clickhouse, redis });
+      shutdown.add('http server', () => app.close());
+      await app.listen({ port: config.PORT, host: config.HOST });
+      log.info(`Nabız is up: http://${config.HOST}:${config.PORT}/`);
+    }
+  } catch (err) {
+    log.fatal({ err }, 'start-up failed');
+    await shutdown.run('start-up failed', 1);
+  }
+}
+
+await main();

@@ -1,0 +1,20 @@
+// Redis connections, one per role (as BullMQ and ioredis recommend): a blocking worker connection must not be
+// shared with a subscriber or with request-path commands.
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type RedisRole = 'commands' | 'publisher' | 'subscriber' | 'worker';
+
+export function createRedis(url: string, role: RedisRole, log?: (msg: string) => void): Redis {
+  const opts: RedisOptions = {
+    connectionName: `nabiz:${role}`,
+    // BullMQ workers and subscribers must wait out a Redis restart; request-path commands fail fast instead.
+    maxRetriesPerRequest: role === 'worker' || role === 'subscriber' ? null : 2,
+    enableOfflineQueue: role !== 'commands',
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2_000),
+    lazyConnect: false,
+  };
+  const redis = new Redis(url, opts);
+  // Without a listener ioredis prints unhandled errors; the retry strategy does the recovering.
+  redis.on('error', (err) => log?.(`redis (${role}): ${err.message}`));
+  return redis;
+}

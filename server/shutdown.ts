@@ -1,0 +1,54 @@
+// Ordered graceful shutdown: steps run in the reverse order of registration (last started, first stopped), under
+// one deadline after which the process exits anyway. The deadline timer is unref'd so it never keeps a process up.
+import type { Log } from './log.ts';
+
+export class Shutdown {
+  private readonly steps: Array<{ name: string; run: () => Promise<void> }> = [];
+  private running: Promise<void> | undefined;
+
+  constructor(
+    private readonly log: Log,
+    private readonly deadlineMs: number,
+    private readonly exit: (code: number) => void = (code) => process.exit(code),
+  ) {}
+
+  /** Registers a step; steps are run last-registered first. */
+  add(name: string, run: () => Promise<void>): void {
+    this.steps.push({ name, run });
+  }
+
+  /** Runs every step once, in reverse order, logging failures and carrying on; then exits with `code`. */
+  run(reason: string, code = 0): Promise<void> {
+    this.running ??= (async () => {
+      this.log.info({ reason }, 'shutting down');
+      const timer = setTimeout(() => {
+        this.log.error({ deadlineMs: this.deadlineMs }, 'shutdown deadline passed; exiting now');
+        this.exit(1);
+      }, this.deadlineMs);
+      timer.unref();
+      let failed = false;
+      for (const step of [...this.steps].reverse()) {
+        try {
+          await step.run();
+          this.log.info({ step: step.name }, 'stopped');
+        } catch (err) {
+          failed = true;
+          this.log.error({ step: step.name, err }, 'shutdown step failed');
+        }
+      }
+      clearTimeout(timer);
+      this.exit(failed && code === 0 ? 1 : code);
+    })();
+    return this.running;
+  }
+
+  /** Shuts down on SIGINT/SIGTERM (a second signal exits at once). */
+  onSignals(): void {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(signal, () => {
+        if (this.running) this.exit(130);
+        void this.run(signal);
+      });
+    }
+  }
+}

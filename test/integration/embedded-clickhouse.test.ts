@@ -1,0 +1,280 @@
+// The embedded ClickHouse through the unmodified @clickhouse/client (and plain HTTP), against servers this file spawns.
+import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseError } from '@clickhouse/client';
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnEmbeddedClickHouse, type EmbeddedClickHouseProcess } from '../../server/clickhouse/embedded/spawn.ts';
+
+const ANALYST_PASSWORD = 'analyst-pw';
+const dir = await mkdtemp(path.join(os.tmpdir(), 'nabiz-embedded-ch-'));
+const servers: EmbeddedClickHouseProcess[] = [];
+const clients: ClickHouseClient[] = [];
+let server: EmbeddedClickHouseProcess;
+let ch: ClickHouseClient;
+
+function client(url: string, extra: Parameters<typeof createClient>[0] = {}): ClickHouseClient {
+  // The client logs every failed request; the failures here are the expected ones.
+  const c = createClient({ url, request_timeout: 60_000, log: { level: ClickHouseLogLevel.OFF }, ...extra });
+  clients.push(c);
+  return c;
+}
+
+async function spawnServer(dataDir: string): Promise<EmbeddedClickHouseProcess> {
+  const s = await spawnEmbeddedClickHouse({ dataDir, connections: 4, analystPassword: ANALYST_PASSWORD });
+  servers.push(s);
+  return s;
+}
+
+/** The rejection of `promise`, which must reject. */
+async function rejection(promise: Promise<unknown>): Promise<ClickHouseError> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as ClickHouseError;
+  }
+  throw new Error('expected a rejection');
+}
+
+async function rawGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+async function count(c: ClickHouseClient, table: string): Promise<number> {
+  const rs = await c.query({ query: `SELECT count() AS n FROM ${table}`, format: 'JSONEachRow' });
+  const [row] = await rs.json<{ n: string }>();
+  return Number(row?.n);
+}
+
+beforeAll(async () => {
+  server = await spawnServer(path.join(dir, 'main'));
+  ch = client(server.url);
+  await ch.command({ query: 'CREATE TABLE events (id String, n UInt32, note String) ENGINE = MergeTree ORDER BY id' });
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await Promise.all(servers.map((s) => s.stop()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('embedded ClickHouse over HTTP', () => {
+  it('answers ping, /ping and a curl-style GET with its 26.x version', async () => {
+    expect((await ch.ping()).success).toBe(true);
+    const ping = await rawGet(`${server.url}/ping`);
+    expect(ping.body.toString()).toBe('Ok.\n');
+    const version = await rawGet(`${server.url}/?query=SELECT+version()`);
+    expect(version.status).toBe(200);
+    expect(version.body.toString()).toMatch(/^26\.\d+\.\d+\.\d+\n$/);
+    expect(server.version).toMatch(/^26\./);
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  });
+
+  it('inserts 100k JSONEachRow rows and reports written_rows in X-ClickHouse-Summary', async () => {
+    const rows = Array.from({ length: 100_000 }, (_, i) => ({ id: `e${i}`, n: i, note: i % 2 ? 'odd' : 'even' }));
+    const started = performance.now();
+    const result = await ch.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+    console.log(`insert of 100k rows through the server: ${(performance.now() - started).toFixed(0)} ms`);
+    expect(result.summary?.written_rows).toBe('100000');
+    expect(result.response_headers['x-clickhouse-query-id']).toBe(result.query_id);
+    expect(await count(ch, 'events')).toBe(100_000);
+  });
+
+  it('binds query_params server-side in JSONEachRow and JSON, with no injection', async () => {
+    const nasty = `x' OR 1=1; DROP TABLE events; -- \\' "quoted" \\\\ {n:UInt32}`;
+    const rs = await ch.query({
+      query: 'SELECT {s:String} AS s, {n:UInt32} + 1 AS n, count() AS c FROM events WHERE id = {s:String}',
+      query_params: { s: nasty, n: 41 },
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([{ s: nasty, n: '42', c: '0' }]);
+    const json = await ch.query({ query: 'SELECT id, n FROM events WHERE n IN {ns:Array(UInt32)} ORDER BY n', query_params: { ns: [3, 5] }, format: 'JSON' });
+    const body = await json.json<{ id: string; n: number }>();
+    expect(body.data).toEqual([{ id: 'e3', n: 3 }, { id: 'e5', n: 5 }]);
+    expect(body.rows).toBe(2);
+    expect(await count(ch, 'events')).toBe(100_000);
+  });
+
+  it('surfaces ClickHouse error codes and HTTP statuses', async () => {
+    const unknown = await rejection(ch.query({ query: 'SELECT * FROM no_such_table', format: 'JSONEachRow' }));
+    expect(unknown.code).toBe('60');
+    expect(unknown.type).toBe('UNKNOWN_TABLE');
+    const syntax = await rejection(ch.query({ query: 'SELEC 1', format: 'JSONEachRow' }));
+    expect(syntax.code).toBe('62');
+    const raw = await rawGet(`${server.url}/?query=SELECT+*+FROM+no_such_table`);
+    expect(raw.status).toBe(404);
+    expect(raw.headers['x-clickhouse-exception-code']).toBe('60');
+    expect(raw.body.toString()).toMatch(/^Code: 60\. DB::Exception: .*\(UNKNOWN_TABLE\)/);
+    const badSyntax = await rawGet(`${server.url}/?query=SELEC+1`);
+    expect(badSyntax.status).toBe(400);
+  });
+
+  it('reports an error in the middle of a streamed result in-band', async () => {
+    const rs = await ch.query({ query: "SELECT number, throwIf(number = 900000, 'boom') AS x FROM numbers(1000000)", format: 'JSONEachRow' });
+    const err = await rejection(rs.json());
+    expect(err.code).toBe('395');
+    expect(err.message).toContain('boom');
+  });
+
+  it('runs 20 concurrent parameterised queries, each with its own values', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const rs = await ch.query({ query: 'SELECT {i:UInt32} AS i, {s:String} AS s, count() AS c FROM events WHERE n < {i:UInt32}', query_params: { i, s: `v${i}` }, format: 'JSONEachRow' });
+        return rs.json<{ i: number; s: string; c: string }>();
+      }),
+    );
+    results.forEach((rows, i) => expect(rows).toEqual([{ i, s: `v${i}`, c: String(i) }]));
+  });
+
+  it('does not leak settings, parameters or the database from one request to the next', async () => {
+    await ch.command({ query: 'CREATE DATABASE IF NOT EXISTS other' });
+    const scoped = client(server.url, { database: 'other', max_open_connections: 1 });
+    const plain = client(server.url, { max_open_connections: 1 });
+    for (let round = 0; round < 3; round++) {
+      const first = await scoped.query({
+        query: "SELECT toString(getSetting('max_result_rows')) AS m, currentDatabase() AS db, {p:String} AS p",
+        query_params: { p: 'set' },
+        clickhouse_settings: { max_result_rows: '12345' },
+        format: 'JSONEachRow',
+      });
+      expect(await first.json()).toEqual([{ m: '12345', db: 'other', p: 'set' }]);
+      const next = await plain.query({ query: "SELECT toString(getSetting('max_result_rows')) AS m, currentDatabase() AS db", format: 'JSONEachRow' });
+      expect(await next.json()).toEqual([{ m: '0', db: 'default' }]);
+      const unbound = await rejection(plain.query({ query: 'SELECT {p:String}', format: 'JSONEachRow' }));
+      expect(unbound.code).toBe('456');
+    }
+  });
+
+  it('pins 64-bit integers as JSON strings and synchronous inserts', async () => {
+    const rs = await ch.query({ query: "SELECT toUInt64(1) AS u, getSetting('async_insert') AS a", format: 'JSONEachRow' });
+    expect(await rs.json()).toEqual([{ u: '1', a: false }]);
+  });
+
+  it('decompresses gzip request bodies and gzips responses when asked', async () => {
+    const gz = client(server.url, { compression: { request: true, response: true } });
+    await gz.insert({ table: 'events', values: [{ id: 'gz', n: 7, note: 'gzip' }], format: 'JSONEachRow' });
+    const rs = await gz.query({ query: "SELECT note FROM events WHERE id = 'gz'", format: 'JSONEachRow' });
+    expect(await rs.json()).toEqual([{ note: 'gzip' }]);
+
+    const raw = await rawGet(`${server.url}/?query=SELECT+note+FROM+events+WHERE+id%3D'gz'&enable_http_compression=1`, { 'Accept-Encoding': 'gzip' });
+    expect(raw.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(raw.body).toString()).toBe('gzip\n');
+    const plain = await rawGet(`${server.url}/?query=SELECT+1`, { 'Accept-Encoding': 'gzip' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+
+    const body = gzipSync('INSERT INTO events FORMAT CSV\n"gz2",8,"curl"\n');
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = http.request(`${server.url}/`, { method: 'POST', headers: { 'Content-Encoding': 'gzip' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
+    expect(await count(ch, "events WHERE id = 'gz2'")).toBe(1);
+  });
+
+  it('streams a 2M-row result while a ping still answers', async () => {
+    const { stream } = await ch.exec({ query: 'SELECT number FROM numbers(2000000) FORMAT TabSeparated' });
+    let lines = 0;
+    let pingedAtLine = -1;
+    let ping: Promise<void> | undefined;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (const byte of chunk) if (byte === 10) lines++;
+      ping ??= ch.ping().then((r) => {
+        expect(r.success).toBe(true);
+        pingedAtLine = lines;
+      });
+    }
+    await ping;
+    expect(lines).toBe(2_000_000);
+    expect(pingedAtLine).toBeGreaterThanOrEqual(0);
+    expect(pingedAtLine).toBeLessThan(2_000_000);
+  });
+
+  it('keeps answering pings and small inserts while a long query runs', async () => {
+    await ch.command({ query: 'CREATE TABLE big (k UInt64, v UInt64) ENGINE = MergeTree ORDER BY tuple()' });
+    await ch.command({ query: 'INSERT INTO big SELECT number % 1000003, number FROM numbers(10000000)' });
+    const t0 = performance.now();
+    let heavyDoneAt = 0;
+    const heavy = ch
+      .query({ query: 'SELECT k, sum(v) AS s FROM big GROUP BY k ORDER BY s DESC LIMIT 3', format: 'JSONEachRow' })
+      .then((rs) => rs.json())
+      .then((rows) => {
+        heavyDoneAt = performance.now() - t0;
+        return rows;
+      });
+    const pings: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const p0 = performance.now();
+      expect((await ch.ping()).success).toBe(true);
+      pings.push(performance.now() - p0);
+    }
+    const pingsDoneAt = performance.now() - t0;
+    await ch.insert({ table: 'events', values: [{ id: 'during-heavy', n: 1, note: '' }], format: 'JSONEachRow' });
+    const insertDoneAt = performance.now() - t0;
+    expect(await heavy).toHaveLength(3);
+    console.log(
+      `long query ${heavyDoneAt.toFixed(0)} ms; 20 pings done at ${pingsDoneAt.toFixed(0)} ms ` +
+        `(max ${Math.max(...pings).toFixed(1)} ms, median ${pings.sort((a, b) => a - b)[10]?.toFixed(1)} ms); ` +
+        `small insert done at ${insertDoneAt.toFixed(0)} ms`,
+    );
+    expect(heavyDoneAt).toBeGreaterThan(insertDoneAt);
+    expect(heavyDoneAt).toBeGreaterThan(pingsDoneAt);
+    await ch.command({ query: 'DROP TABLE big' });
+  });
+
+  it('gives the analyst read-only access with forced limits, and rejects a wrong password', async () => {
+    const analyst = client(server.url, { username: 'analyst', password: ANALYST_PASSWORD });
+    const rs = await analyst.query({
+      query: "SELECT count() AS c, getSetting('max_execution_time') AS t FROM events WHERE startsWith(id, 'e') AND n < 10",
+      clickhouse_settings: { max_execution_time: 9999 },
+      format: 'JSONEachRow',
+    });
+    expect(await rs.json()).toEqual([{ c: '10', t: 60 }]);
+    expect((await rejection(analyst.insert({ table: 'events', values: [{ id: 'no', n: 0, note: '' }], format: 'JSONEachRow' }))).code).toBe('164');
+    expect((await rejection(analyst.command({ query: 'CREATE TABLE nope (a UInt8) ENGINE = Memory' }))).code).toBe('164');
+    expect((await rejection(analyst.query({ query: 'SELECT 1 SETTINGS readonly = 0', format: 'JSONEachRow' }))).code).toBe('164');
+
+    const wrong = client(server.url, { username: 'analyst', password: 'nope' });
+    expect((await rejection(wrong.query({ query: 'SELECT 1', format: 'JSONEachRow' }))).code).toBe('516');
+    const raw = await rawGet(`${server.url}/?query=SELECT+1&user=nobody&password=x`);
+    expect(raw.status).toBe(403);
+    expect(raw.headers['x-clickhouse-exception-code']).toBe('516');
+  });
+
+  it('loses no acknowledged rows when killed with SIGKILL, and drains in-flight queries on SIGTERM', async () => {
+    const dataDir = path.join(dir, 'crash');
+    const first = await spawnServer(dataDir);
+    const c1 = client(first.url);
+    await c1.command({ query: 'CREATE TABLE acked (id UInt32) ENGINE = MergeTree ORDER BY id' });
+    for (let batch = 0; batch < 5; batch++) {
+      await c1.insert({ table: 'acked', values: Array.from({ length: 10_000 }, (_, i) => ({ id: batch * 10_000 + i })), format: 'JSONEachRow' });
+    }
+    first.kill('SIGKILL');
+    expect(await first.exited).toBeNull();
+
+    const started = performance.now();
+    const second = await spawnServer(dataDir);
+    console.log(`restart after SIGKILL: ready in ${(performance.now() - started).toFixed(0)} ms`);
+    const c2 = client(second.url);
+    expect(await count(c2, 'acked')).toBe(50_000);
+
+    // SIGTERM while a query runs: the query still completes, then the process exits 0.
+    const inFlight = c2.query({ query: 'SELECT sum(number) AS s FROM numbers(300000000)', format: 'JSONEachRow' }).then((rs) => rs.json());
+    expect((await client(second.url).ping()).success).toBe(true);
+    await second.stop();
+    expect(await inFlight).toEqual([{ s: '44999999850000000' }]);
+    expect(await second.exited).toBe(0);
+  });
+});

@@ -1,0 +1,243 @@
+// POST /v1/events against the embedded ClickHouse and a real redis-server.
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import { loadConfig } from '../../server/config.ts';
+import { EVENT_TYPES } from '../../server/ingest/contract.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { nextId, sampleEvent } from '../support/events.ts';
+
+const KEYS = { acd: 'test-acd-key-0123456789', ivr: 'test-ivr-key-0123456789', crm: 'test-crm-key-0123456789' };
+const INGEST_KEYS = Object.entries(KEYS).map(([s, k]) => `${s}:${k}`).join(',');
+
+let ctx: TestContext;
+let redis: Redis;
+let app: FastifyInstance;
+
+async function makeApp(overrides: Record<string, string> = {}): Promise<FastifyInstance> {
+  return buildApp({ config: loadConfig({ ...envOf(ctx), ...overrides }), log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis });
+}
+function envOf(c: TestContext): Record<string, string> {
+  return {
+    CLICKHOUSE_URL: c.config.CLICKHOUSE_URL!,
+    REDIS_URL: c.config.REDIS_URL!,
+    CLICKHOUSE_DATABASE: c.config.CLICKHOUSE_DATABASE,
+    REDIS_PREFIX: c.config.REDIS_PREFIX,
+    INGEST_KEYS,
+  };
+}
+
+function post(target: FastifyInstance, body: unknown, opts: { key?: string | null; contentType?: string } = {}) {
+  const key = opts.key === undefined ? KEYS.acd : opts.key;
+  const contentType = opts.contentType ?? 'application/json';
+  return target.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: { 'content-type': contentType, ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+async function rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+  const rs = await ctx.clickhouse.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { max_query_size: '4000000' } });
+  return rs.json<T>();
+}
+const countOf = async (ids: string[]) =>
+  Number((await rows<{ n: string }>('SELECT count() AS n FROM events WHERE id IN {ids:Array(String)}', { ids }))[0]!.n);
+
+beforeAll(async () => {
+  ctx = await createTestContext({ INGEST_KEYS });
+  redis = createRedis(inject('redisUrl'), 'commands');
+  app = await makeApp();
+});
+afterAll(async () => {
+  await app.close();
+  redis.disconnect();
+  await ctx.cleanup();
+});
+
+describe('POST /v1/events', () => {
+  it('stores one event of every type with its typed columns', async () => {
+    for (const type of EVENT_TYPES) {
+      const event = sampleEvent(type);
+      const key = KEYS[event.source];
+      const res = await post(app, event, { key });
+      expect(res.statusCode, `${type}: ${res.body}`).toBe(202);
+      expect(res.json()).toEqual({ accepted: 1, duplicates: 0 });
+    }
+    const stored = await rows<{ type: string; n: string }>('SELECT type, count() AS n FROM events GROUP BY type ORDER BY type');
+    expect(stored.map((r) => r.type)).toEqual([...EVENT_TYPES].sort());
+
+    const ended = sampleEvent('contact.ended', { talkMs: 1000, holdMs: 2000, acwMs: 3000, resolved: false });
+    const reply = sampleEvent('ticket.replied');
+    await post(app, [ended], { key: KEYS.acd });
+    await post(app, [reply], { key: KEYS.crm });
+    const [e] = await rows<Record<string, unknown>>('SELECT talk_ms, hold_ms, acw_ms, resolved, agent_id FROM events WHERE id = {id:String}', { id: ended.id });
+    expect(e).toEqual({ talk_ms: 1000, hold_ms: 2000, acw_ms: 3000, resolved: false, agent_id: 'a1' });
+    const [r] = await rows<Record<string, unknown>>('SELECT public, talk_ms FROM events WHERE id = {id:String}', { id: reply.id });
+    expect(r).toEqual({ public: true, talk_ms: null }); // public defaults to true; fields of other types are NULL
+  });
+
+  it('normalises timestamps in other offsets to UTC with millisecond precision', async () => {
+    const a = sampleEvent('contact.offered', { occurredAt: '2026-11-23T12:00:00.123456+03:00' });
+    const b = sampleEvent('contact.offered', { occurredAt: '2026-11-22T20:30:00-05:30' });
+    const res = await post(app, [a, b]);
+    expect(res.statusCode).toBe(202);
+    const got = await rows<{ id: string; t: string }>(
+      'SELECT id, toString(occurred_at) AS t FROM events WHERE id IN {ids:Array(String)} ORDER BY t',
+      { ids: [a.id, b.id] },
+    );
+    // 12:00:00.123456+03:00 → 09:00:00.123 UTC (µs truncated); 20:30-05:30 → 02:00 the next day UTC
+    expect(got).toEqual([
+      { id: b.id, t: '2026-11-23 02:00:00.000' },
+      { id: a.id, t: '2026-11-23 09:00:00.123' },
+    ]);
+  });
+
+  it('stores SQL-looking and unusual strings verbatim', async () => {
+    const nasty = "x'); DROP TABLE events; -- \\' \" \\n {id:String} ${1}";
+    const e = sampleEvent('contact.offered', { id: nextId(nasty), queue: "q'1\\", attributes: { "k'ey": nasty, 'emoji': 'müşteri 📞' } });
+    expect((await post(app, e)).statusCode).toBe(202);
+    const [r] = await rows<{ id: string; queue: string; attributes: Record<string, string> }>(
+      'SELECT id, queue, attributes FROM events WHERE id = {id:String}',
+      { id: e.id },
+    );
+    expect(r).toEqual({ id: e.id, queue: "q'1\\", attributes: { "k'ey": nasty, emoji: 'müşteri 📞' } });
+  });
+
+  it('stores the valid events of a partly invalid batch and lists each rejected one (422)', async () => {
+    const good = [sampleEvent('contact.offered'), sampleEvent('contact.answered')];
+    const bad1 = { ...sampleEvent('contact.ended'), talkMs: -1, quue: 'typo' };
+    const bad2 = sampleEvent('survey.response', { source: 'acd', metric: 'nps', score: 11 });
+    const res = await post(app, [good[0], bad1, good[1], bad2]);
+    expect(res.statusCode).toBe(422);
+    const body = res.json();
+    expect(body.accepted).toBe(2);
+    expect(body.duplicates).toBe(0);
+    expect(body.rejected).toEqual([
+      {
+        index: 1,
+        id: bad1.id,
+        errors: expect.arrayContaining([
+          { path: '/quue', message: 'is not a field of this event type (check the spelling)' },
+          expect.objectContaining({ path: '/talkMs' }),
+        ]),
+      },
+      { index: 3, id: bad2.id, errors: [{ path: '/score', message: expect.stringMatching(/^must be/) }] },
+    ]);
+    expect(await countOf(good.map((g) => g.id))).toBe(2);
+    const kept = await rows<{ item_index: number; event_id: string; key_name: string; reasons: string[]; raw: string }>(
+      'SELECT item_index, event_id, key_name, reasons, raw FROM rejected_events WHERE event_id IN {ids:Array(String)} ORDER BY item_index',
+      { ids: [bad1.id, bad2.id] },
+    );
+    expect(kept.map((k) => [k.item_index, k.event_id])).toEqual([[1, bad1.id], [3, bad2.id]]);
+    expect(JSON.parse(kept[0]!.raw)).toEqual(bad1);
+    expect(kept[0]!.reasons).toContain('/quue: is not a field of this event type (check the spelling)');
+  });
+
+  it('NDJSON: a broken line is rejected on its own, the other lines are stored', async () => {
+    const a = sampleEvent('contact.offered');
+    const b = sampleEvent('contact.abandoned');
+    const body = `${JSON.stringify(a)}\n{"id": "broken", \n\n${JSON.stringify(b)}\n`;
+    const res = await post(app, body, { contentType: 'application/x-ndjson' });
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ accepted: 2, duplicates: 0, rejected: [{ index: 1, id: null, errors: [{ path: '', message: expect.stringMatching(/^line 2 is not valid JSON/) }] }] });
+    expect(await countOf([a.id, b.id])).toBe(2);
+    const kept = await rows<{ raw: string }>("SELECT raw FROM rejected_events WHERE raw = '{\"id\": \"broken\", '");
+    expect(kept).toHaveLength(1);
+  });
+
+  it('400 for a body that cannot be parsed at all, kept in rejected_events', async () => {
+    const marker = nextId('unparseable');
+    const res = await post(app, `{"id": "${marker}", oops`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toMatchObject({ code: 'invalid_body', message: expect.stringMatching(/not valid JSON/) });
+    const kept = await rows<{ item_index: number }>('SELECT item_index FROM rejected_events WHERE position(raw, {m:String}) > 0', { m: marker });
+    expect(kept).toEqual([{ item_index: -1 }]);
+    expect((await post(app, '42')).statusCode).toBe(400);
+    expect((await post(app, '')).statusCode).toBe(400);
+  });
+
+  it('401 without a valid key, 403 for events of another source', async () => {
+    const e = sampleEvent('contact.offered');
+    const none = await post(app, e, { key: null });
+    expect(none.statusCode).toBe(401);
+    expect((await post(app, e, { key: 'not-a-key' })).statusCode).toBe(401);
+    const ivrAsAcd = sampleEvent('ivr.started');
+    const res = await post(app, [sampleEvent('contact.offered'), ivrAsAcd], { key: KEYS.acd });
+    expect(res.statusCode).toBe(403);
+    expect(res.json().error.code).toBe('wrong_source');
+    expect(await countOf([ivrAsAcd.id])).toBe(0);
+  });
+
+  it('415 for another content type; 413 for a body or a batch over the limits', async () => {
+    const e = sampleEvent('contact.offered');
+    expect((await post(app, JSON.stringify(e), { contentType: 'text/plain' })).statusCode).toBe(415);
+    const small = await makeApp({ INGEST_MAX_BYTES: '2048', INGEST_MAX_EVENTS: '3' });
+    const big = await post(small, [sampleEvent('contact.offered', { attributes: { pad: 'x'.repeat(1000) } }), sampleEvent('contact.offered', { attributes: { pad: 'x'.repeat(1000) } })]);
+    expect(big.statusCode).toBe(413);
+    const many = await post(small, [1, 2, 3, 4].map(() => sampleEvent('contact.abandoned')));
+    expect(many.statusCode).toBe(413);
+    expect(many.json().error.code).toBe('too_many_events');
+    await small.close();
+  });
+
+  it('429 when a key exceeds its rate limit', async () => {
+    const limited = await makeApp({ INGEST_RATE_LIMIT_PER_MINUTE: '2', REDIS_PREFIX: `${ctx.config.REDIS_PREFIX}_rl` });
+    const codes = [];
+    for (let i = 0; i < 3; i++) codes.push((await post(limited, sampleEvent('contact.abandoned'))).statusCode);
+    expect(codes).toEqual([202, 202, 429]);
+    // another key is not affected
+    expect((await post(limited, sampleEvent('ivr.started'), { key: KEYS.ivr })).statusCode).toBe(202);
+    await limited.close();
+  });
+
+  it('a retried event is stored once: sequentially, within a batch, and concurrently', async () => {
+    const e = sampleEvent('contact.offered');
+    expect((await post(app, e)).json()).toEqual({ accepted: 1, duplicates: 0 });
+    expect((await post(app, e)).json()).toEqual({ accepted: 0, duplicates: 1 });
+    const f = sampleEvent('contact.offered');
+    expect((await post(app, [f, f, f])).json()).toEqual({ accepted: 1, duplicates: 2 });
+
+    const g = sampleEvent('contact.answered');
+    const other = await makeApp(); // a second API process sharing ClickHouse and Redis
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => post(i % 2 ? other : app, [g, sampleEvent('contact.abandoned')])));
+    expect(results.every((r) => r.statusCode === 202)).toBe(true);
+    expect(results.reduce((sum, r) => sum + r.json().accepted, 0)).toBe(12 + 1); // 12 fresh abandons + g once
+    expect(await countOf([e.id, f.id, g.id])).toBe(3);
+    await other.close();
+  });
+
+  it('a retry after a restart with Redis emptied is still recognised (ClickHouse is the truth)', async () => {
+    const e = sampleEvent('ticket.created');
+    expect((await post(app, e, { key: KEYS.crm })).json()).toEqual({ accepted: 1, duplicates: 0 });
+    const restarted = await makeApp();
+    const keys = await redis.keys(`${ctx.config.REDIS_PREFIX}:*`);
+    if (keys.length) await redis.del(...keys);
+    expect((await post(restarted, e, { key: KEYS.crm })).json()).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await countOf([e.id])).toBe(1);
+    await restarted.close();
+  });
+
+  it('takes a batch of 10,000 events in one request', async () => {
+    const batch = Array.from({ length: 10_000 }, (_, i) => sampleEvent(i % 2 ? 'contact.offered' : 'contact.abandoned'));
+    const res = await post(app, batch.map((b) => JSON.stringify(b)).join('\n'), { contentType: 'application/x-ndjson' });
+    expect(res.statusCode).toBe(202);
+    expect(res.json()).toEqual({ accepted: 10_000, duplicates: 0 });
+    expect(await countOf(batch.map((b) => b.id))).toBe(10_000);
+  });
+
+  it('refuses events from the future and older than the retention', async () => {
+    const future = sampleEvent('contact.offered', {}, -6 * 60_000);
+    const old = sampleEvent('contact.offered', {}, 401 * 86_400_000);
+    const res = await post(app, [future, old]);
+    expect(res.statusCode).toBe(422);
+    expect(res.json().rejected.map((r: { errors: { message: string }[] }) => r.errors[0]!.message)).toEqual([
+      'is more than 5 minutes in the future',
+      'is older than the retention (400 days)',
+    ]);
+  });
+});

@@ -1,0 +1,63 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createClickHouse } from '../../server/clickhouse/client.ts';
+import { migrate, readMigrations } from '../../server/clickhouse/migrate.ts';
+import { testConfig } from '../support/context.ts';
+
+const config = testConfig();
+const target = { url: config.CLICKHOUSE_URL!, database: config.CLICKHOUSE_DATABASE, username: 'default', password: '' };
+const client = createClickHouse(target);
+const tmp: string[] = [];
+
+afterAll(async () => {
+  await client.command({ query: 'DROP DATABASE IF EXISTS {db:Identifier}', query_params: { db: target.database } });
+  await client.close();
+  for (const d of tmp) await rm(d, { recursive: true, force: true });
+});
+
+async function sqlDir(files: Record<string, string>): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nabiz-mig-'));
+  tmp.push(dir);
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  return dir;
+}
+
+describe('migrations against ClickHouse', () => {
+  it('creates the database, applies every file once and records it', async () => {
+    const first = await migrate(target);
+    const all = await readMigrations();
+    expect(first.applied).toEqual(all.map((m) => m.file));
+    const second = await migrate(target);
+    expect(second.applied).toEqual([]);
+
+    const rs = await client.query({ query: 'SELECT version, name FROM schema_migrations FINAL ORDER BY version', format: 'JSONEachRow' });
+    expect(await rs.json()).toEqual(all.map((m) => ({ version: m.version, name: m.name })));
+    const tables = await client.query({
+      query: "SELECT name FROM system.tables WHERE database = {db:String} AND name = 'events'",
+      query_params: { db: target.database },
+      format: 'JSONEachRow',
+    });
+    expect(await tables.json()).toEqual([{ name: 'events' }]);
+  });
+
+  it('fails loudly on a bad statement, naming the file and statement', async () => {
+    const own = { ...target, database: `${target.database}_bad` };
+    const dir = await sqlDir({ '001_ok.sql': 'CREATE TABLE IF NOT EXISTS ok (x UInt8) ENGINE = Memory;', '002_bad.sql': 'CREATE TABLE broken (;' });
+    await expect(migrate(own, () => {}, dir)).rejects.toThrow(/002_bad.sql, statement 1: .*Syntax error/s);
+    // the good file before it stays applied; the bad one is not recorded, so a fixed file applies next time
+    await writeFile(path.join(dir, '002_bad.sql'), 'CREATE TABLE IF NOT EXISTS fixed (x UInt8) ENGINE = Memory;');
+    expect((await migrate(own, () => {}, dir)).applied).toEqual(['002_bad.sql']);
+    await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
+  });
+
+  it('refuses a file that was edited after it was applied', async () => {
+    const own = { ...target, database: `${target.database}_edit` };
+    const dir = await sqlDir({ '001_a.sql': 'CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;' });
+    await migrate(own, () => {}, dir);
+    await writeFile(path.join(dir, '001_a.sql'), 'CREATE TABLE IF NOT EXISTS a (x UInt16) ENGINE = Memory;');
+    await expect(migrate(own, () => {}, dir)).rejects.toThrow(/001_a.sql was changed after it was applied/);
+    await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
+  });
+});

@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/config.ts';
+
+describe('configuration', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({
+      PORT: 8080,
+      HOST: '127.0.0.1',
+      DATA_DIR: './.data',
+      CLICKHOUSE_DATABASE: 'nabiz',
+      CLICKHOUSE_HTTP_PORT: 8123,
+      CENTER_TZ: 'UTC',
+      LOG_LEVEL: 'info',
+      embeddedClickHouse: true,
+      embeddedRedis: true,
+    });
+    expect(c.clickhouseDataDir.endsWith('/.data/clickhouse')).toBe(true);
+  });
+
+  it('coerces numbers and accepts real servers', () => {
+    const c = loadConfig({ PORT: '9000', CLICKHOUSE_URL: 'http://ch.internal:8123', REDIS_URL: 'redis://r:6379', CENTER_TZ: 'Europe/Istanbul' });
+    expect(c.PORT).toBe(9000);
+    expect(c.embeddedClickHouse).toBe(false);
+    expect(c.embeddedRedis).toBe(false);
+    expect(c.CENTER_TZ).toBe('Europe/Istanbul');
+  });
+
+  it('treats an empty string as unset', () => {
+    expect(loadConfig({ PORT: '', CLICKHOUSE_URL: '' })).toMatchObject({ PORT: 8080, embeddedClickHouse: true });
+  });
+
+  it('names every bad variable and what it allows', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ PORT: 'abc', CENTER_TZ: 'Mars/Olympus', LOG_LEVEL: 'loud', CLICKHOUSE_DATABASE: 'drop table;' });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems).toEqual([
+      'PORT="abc" is invalid: expected an integer from 1 to 65535',
+      expect.stringMatching(/^CLICKHOUSE_DATABASE="drop table;" is invalid: expected a value matching/),
+      'LOG_LEVEL="loud" is invalid: expected one of fatal, error, warn, info, debug, trace, silent',
+      'CENTER_TZ="Mars/Olympus" is invalid: expected an IANA time zone such as Europe/Istanbul',
+    ]);
+  });
+
+  it('rejects out-of-range ports', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT="70000" is invalid: expected an integer from 1 to 65535/);
+    expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT="80.5"/);
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT="abc" is invalid: expected an integer/],
+    ['CENTER_TZ', 'Mars/Olympus', /CENTER_TZ="Mars\/Olympus" is invalid: expected an IANA time zone/],
+  ])('a bad %s stops boot with a message naming it', (name, value, message) => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      env: { PATH: process.env.PATH, [name]: value },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(message);
+  });
+});

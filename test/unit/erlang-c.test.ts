@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { erlangC, erlangFigures, requiredAgents } from '../../server/kpi/erlang-c.ts';
+
+// The published reference: 100 calls per 30 minutes, AHT 180 s, target 80 % answered in 20 s.
+// λ = 100 / 1800 s = 0.0555… calls/s; A = λ × AHT = 0.0555… × 180 = 10 Erlangs.
+const reference = { lambdaPerSecond: 100 / 1800, ahtSeconds: 180 };
+
+describe('Erlang C', () => {
+  it('matches the published reference: 10 Erlangs need 14 agents for 80 % in 20 s', () => {
+    const r = requiredAgents(reference, 20, 0.8);
+    expect(r.trafficErlangs).toBeCloseTo(10, 12);
+    expect(r.agents).toBe(14);
+    expect(r.probabilityWaiting).toBeCloseTo(0.1741, 4);
+    expect(r.serviceLevel).toBeCloseTo(0.8884, 4);
+    expect(r.asaSeconds).toBeCloseTo(7.84, 2);
+    expect(r.occupancy).toBeCloseTo(0.714, 3);
+  });
+
+  it('13 agents fall short of the 80 % target for the reference traffic (so 14 is the smallest)', () => {
+    const r = erlangFigures(13, reference, 20);
+    expect(r.serviceLevel).toBeLessThan(0.8);
+    expect(r.serviceLevel).toBeGreaterThan(0.7);
+  });
+
+  it('the Erlang B recursion agrees with the closed form for small N', () => {
+    // Closed form: C = (A^N/N! · N/(N−A)) / (Σ_{k<N} A^k/k! + A^N/N! · N/(N−A)), A = 10, N = 14.
+    const A = 10;
+    const N = 14;
+    let sum = 0;
+    let term = 1;
+    for (let k = 0; k < N; k++) {
+      sum += term;
+      term = (term * A) / (k + 1);
+    }
+    const top = term * (N / (N - A)); // term is now A^N / N!
+    expect(erlangC(N, A)).toBeCloseTo(top / (sum + top), 12);
+  });
+
+  it('is stable for large centers (500 Erlangs) where A^N/N! would overflow', () => {
+    const r = requiredAgents({ lambdaPerSecond: 500 / 180, ahtSeconds: 180 }, 20, 0.8);
+    expect(Number.isFinite(r.probabilityWaiting)).toBe(true);
+    expect(r.agents).toBeGreaterThan(500);
+    expect(r.agents).toBeLessThan(530);
+    expect(erlangFigures(r.agents - 1, { lambdaPerSecond: 500 / 180, ahtSeconds: 180 }, 20).serviceLevel).toBeLessThan(0.8);
+  });
+
+  it('needs no agents without traffic, and waiting is certain when agents ≤ traffic', () => {
+    expect(requiredAgents({ lambdaPerSecond: 0, ahtSeconds: 180 }, 20, 0.8).agents).toBe(0);
+    expect(erlangC(10, 10)).toBe(1);
+    expect(erlangFigures(5, reference, 20).serviceLevel).toBe(0);
+  });
+
+  it('rejects nonsense inputs instead of returning NaN', () => {
+    expect(() => requiredAgents({ lambdaPerSecond: Number.NaN, ahtSeconds: 180 }, 20, 0.8)).toThrow(RangeError);
+    expect(() => requiredAgents(reference, 20, 1)).toThrow(RangeError);
+    expect(() => erlangC(-1, 3)).toThrow(RangeError);
+  });
+});
