@@ -1,7 +1,7 @@
 // npm run nabiz -- <command>: manage access from a shell (docs/security.md).
 //   users add <username> --role viewer|supervisor|admin     password from stdin (piped) or typed twice at a prompt
 //   users list | users passwd <username> | users remove <username>
-//   keys create <acd|ivr|crm> --name <name> | keys list | keys revoke <id>
+//   keys create <acd|ivr|crm> --name <name> (or --source acd) | keys list | keys revoke <id>
 //   displays create --name <name> --board <board> | displays list | displays revoke <id>
 // Add --json for machine-readable output. New keys and display tokens are printed once; they are not stored.
 // Talks to CLICKHOUSE_URL / REDIS_URL, or to the embedded ClickHouse of a running `npm start` (whose API processes
@@ -14,12 +14,14 @@ import { AuditLog, type Actor } from '../server/auth/audit.ts';
 import { CredentialCache } from '../server/auth/cache.ts';
 import { RevocationBus } from '../server/auth/revocation.ts';
 import { AccessService } from '../server/auth/service.ts';
+import { isRole } from '../server/auth/roles.ts';
 import { Sessions } from '../server/auth/sessions.ts';
 import { AccessStore } from '../server/auth/store.ts';
+import { passwordProblem } from '../server/auth/tokens.ts';
 import { createClickHouse } from '../server/clickhouse/client.ts';
 import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../server/clickhouse/migrate.ts';
-import { ConfigError, loadConfig, type Config } from '../server/config.ts';
+import { ConfigError, INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
 import { ApiError } from '../server/errors.ts';
 import { createRedis } from '../server/redis/connections.ts';
 import { startEmbeddedRedis } from '../server/redis/embedded.ts';
@@ -29,7 +31,7 @@ const USAGE = `usage: npm run nabiz -- <command> [--json]
   users list
   users passwd <username>
   users remove <username>
-  keys create <acd|ivr|crm> --name <name>
+  keys create <acd|ivr|crm> --name <name>       (or --source <acd|ivr|crm>)
   keys list
   keys revoke <id>
   displays create --name <name> --board <board>
@@ -138,6 +140,7 @@ async function main(argv: string[]): Promise<number> {
       role: { type: 'string' },
       name: { type: 'string' },
       board: { type: 'string' },
+      source: { type: 'string' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -156,16 +159,30 @@ async function main(argv: string[]): Promise<number> {
     return v;
   };
 
+  const known: Record<string, string[]> = { users: ['add', 'list', 'passwd', 'remove'], keys: ['create', 'list', 'revoke'], displays: ['create', 'list', 'revoke'] };
+  if (!known[group]?.includes(command ?? '')) throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+  // Check what can be checked before starting or reaching any server.
+  if (group === 'keys' && command === 'create') {
+    const source = need(values.source ?? arg, '<source>');
+    if (!(INGEST_SOURCES as readonly string[]).includes(source)) throw new UsageError(`source must be one of ${INGEST_SOURCES.join(', ')}`);
+    need(values.name, '--name');
+  }
+  if (group === 'displays' && command === 'create') {
+    need(values.name, '--name');
+    need(values.board, '--board');
+  }
+  if (command === 'revoke' || (group === 'users' && command === 'remove')) need(arg, command === 'revoke' ? '<id>' : '<username>');
+
   // Read a password before connecting, so a prompt is not mixed with start-up output.
   let password: string | undefined;
   if (group === 'users' && (command === 'add' || command === 'passwd')) {
     need(arg, '<username>');
     if (command === 'add') need(values.role, '--role');
+    if (command === 'add' && !isRole(values.role)) throw new UsageError('--role must be viewer, supervisor or admin');
     password = await readPassword(`password for ${arg}: `);
+    const weak = passwordProblem(password);
+    if (weak) throw new UsageError(weak);
   }
-  const known: Record<string, string[]> = { users: ['add', 'list', 'passwd', 'remove'], keys: ['create', 'list', 'revoke'], displays: ['create', 'list', 'revoke'] };
-  if (!known[group]?.includes(command ?? '')) throw new UsageError(`unknown command: ${positionals.join(' ')}`);
-
   const conn = await connect(config);
   try {
     const s = conn.service;
@@ -190,7 +207,7 @@ async function main(argv: string[]): Promise<number> {
         print(`removed ${arg}`, { removed: arg });
         break;
       case 'keys create': {
-        const { key, token } = await s.createIngestKey(actor, { source: need(arg, '<source>'), name: need(values.name, '--name') });
+        const { key, token } = await s.createIngestKey(actor, { source: need(values.source ?? arg, '<source>'), name: need(values.name, '--name') });
         print(`created ingest key ${key.id} for ${key.source} (${key.name}). The key, shown only now:\n${token}`, { ...key, token });
         break;
       }

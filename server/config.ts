@@ -134,12 +134,6 @@ export const ConfigSchema = Type.Object({
     default: 24,
     description: 'Live waiting contacts: offers older than this are not looked at (bounds the live query).',
   }),
-  RETENTION_DAYS: Type.Integer({
-    minimum: 1,
-    maximum: 3650,
-    default: 400,
-    description: 'KPI rollups older than this (whole months) are dropped by the retention job; late events are accepted up to it.',
-  }),
   KPI_RECOMPUTE_DEBOUNCE_MS: Type.Integer({
     minimum: 10,
     maximum: 10_000,
@@ -197,7 +191,7 @@ export function parseIngestKeys(value: string): Array<{ source: IngestSource; ke
     const source = colon < 0 ? '' : entry.slice(0, colon);
     const key = colon < 0 ? '' : entry.slice(colon + 1);
     if (!(INGEST_SOURCES as readonly string[]).includes(source)) {
-      throw new Error(`entry ${i + 1} must be source:key with source one of ${INGEST_SOURCES.join(', ')} (e.g. acd:s3cret)`);
+      throw new Error(`entry ${i + 1} must be source:key with source one of ${INGEST_SOURCES.join(', ')} (e.g. acd:<key>)`);
     }
     if (key === '' || /\s/.test(key)) throw new Error(`entry ${i + 1} (${source}) has an empty key or a key with whitespace`);
     if (seen.has(key)) throw new Error(`entry ${i + 1} (${source}) repeats a key already given: each key belongs to one source`);

@@ -1,6 +1,7 @@
 // Access control against the real embedded ClickHouse and redis-server: roles × routes, ingest keys per source,
 // revocation of keys, sessions and display tokens, the login rate limit, CSRF, headers, the audit log and log hygiene.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,8 +9,12 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
+import { AuditLog, type Actor } from '../../server/auth/audit.ts';
 import type { Revocation } from '../../server/auth/principal.ts';
+import { AccessService } from '../../server/auth/service.ts';
+import { AccessStore } from '../../server/auth/store.ts';
 import { CSRF_HEADER } from '../../server/auth/plugin.ts';
+import { sha256Hex } from '../../server/auth/tokens.ts';
 import type { Config } from '../../server/config.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { startEmbeddedRedis } from '../../server/redis/embedded.ts';
@@ -29,6 +34,7 @@ const captured = capturedLog('debug');
 const secrets = new Set<string>([ADMIN_PASSWORD, ACD_KEY, IVR_KEY, ...Object.values(PASSWORDS)]);
 
 async function newApp(config: Config, r: Redis = redis): Promise<FastifyInstance> {
+  if (r.status !== 'ready') await once(r, 'ready'); // the request-path connection does not queue commands
   const a = await buildApp({ config, log: captured.log, clickhouse: ctx.clickhouse, redis: r, wallboardDir: '/nonexistent' });
   // Probe routes that use the guards exactly as the KPI read API and the threshold editor will.
   a.get('/probe/kpis', { onRequest: a.auth.require('reader') }, async (req) => ({ kind: req.principal!.kind }));
@@ -193,13 +199,12 @@ describe('sessions', () => {
 
   it('the session expiry slides with each request', async () => {
     const token = await loginToken('viewer', PASSWORDS.viewer);
-    const key = (await redis.keys(`${ctx.config.REDIS_PREFIX}:session:*`))[0]!;
-    await redis.expire((await redis.keys(`${ctx.config.REDIS_PREFIX}:session:*`)).find((k) => k === key)!, 100);
-    const all = await redis.keys(`${ctx.config.REDIS_PREFIX}:session:*`);
-    for (const k of all) await redis.expire(k, 100);
-    await app.inject({ url: '/v1/auth/me', headers: bearer(token) });
-    const ttls = await Promise.all(all.map((k) => redis.ttl(k)));
-    expect(Math.max(...ttls)).toBeGreaterThan(ctx.config.SESSION_TTL_SECONDS - 10);
+    const key = `${ctx.config.REDIS_PREFIX}:session:${sha256Hex(token)}`;
+    expect(await redis.expire(key, 100)).toBe(1);
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(200);
+    expect(await redis.ttl(key)).toBeGreaterThan(ctx.config.SESSION_TTL_SECONDS - 10);
+    await redis.del(key); // as if it had expired
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(401);
   });
 
   it("changing a user's role or password, or removing the user, ends the user's sessions", async () => {
@@ -306,8 +311,8 @@ describe('cookies and CSRF', () => {
 });
 
 describe('display tokens', () => {
-  async function createDisplay(a = app): Promise<{ id: string; token: string }> {
-    const res = await a.inject({ method: 'POST', url: '/v1/displays', headers: bearer(tokens.supervisor), payload: { name: 'Wall', board: 'ops' } });
+  async function createDisplay(a = app, as = tokens.supervisor): Promise<{ id: string; token: string }> {
+    const res = await a.inject({ method: 'POST', url: '/v1/displays', headers: bearer(as), payload: { name: 'Wall', board: 'ops' } });
     expect(res.statusCode).toBe(201);
     const body = res.json<{ display: { id: string }; token: string; url: string }>();
     expect(body.token).toMatch(/^nbz_dt_[A-Za-z0-9_-]{43}$/);
@@ -365,13 +370,38 @@ describe('display tokens', () => {
     }
   });
 
+  it('changes made without Redis (the CLI beside a running all-in-one) are enforced by the watcher within seconds', async () => {
+    const { id, token } = await createDisplay();
+    const admin = bearer(tokens.admin);
+    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: admin, payload: { username: 'offline', password: 'offline-password-1', role: 'viewer' } });
+    const session = await loginToken('offline', 'offline-password-1');
+    expect((await app.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(200); // cached in Redis
+    const heard: Revocation[] = [];
+    const off = app.auth.onRevoked((r) => heard.push(r));
+
+    const noRedis = new AccessService({ store: new AccessStore(ctx.clickhouse), audit: new AuditLog(ctx.clickhouse) });
+    const cli: Actor = { actor_kind: 'cli', actor_id: 'ops', actor_name: 'cli:ops', ip: '', user_agent: 'test' };
+    await noRedis.revokeDisplay(cli, id);
+    await noRedis.removeUser(cli, 'offline');
+
+    const deadline = Date.now() + 8_000;
+    const refused = async () =>
+      (await app.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode === 401 &&
+      (await app.inject({ url: '/v1/auth/me', headers: bearer(session) })).statusCode === 401;
+    while (!(await refused()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    off();
+    expect(await refused()).toBe(true);
+    expect(heard).toContainEqual({ kind: 'display', id });
+    expect(heard.some((r) => r.kind === 'user')).toBe(true);
+  });
+
   it('keeps working across a restart of the API and of Redis (the durable record suffices), and is refused after revocation', async () => {
     const dirs = [await mkdtemp(path.join(os.tmpdir(), 'nabiz-redis-a-')), await mkdtemp(path.join(os.tmpdir(), 'nabiz-redis-b-'))];
     try {
       const first = await startEmbeddedRedis({ dataDir: dirs[0]! });
       let r = createRedis(first.url, 'commands');
       let a = await newApp(ctx.config, r);
-      const { id, token } = await createDisplay(a);
+      const { id, token } = await createDisplay(a, await loginToken('supervisor', PASSWORDS.supervisor, a));
       expect((await a.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(200);
       await a.close();
       r.disconnect();
@@ -426,7 +456,8 @@ describe('audit log and CLI', () => {
     };
     const run = (...args: string[]) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/nabiz.ts', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/nabiz.ts', ...args], { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+        child.stdin.end('cli-user-password-1\n');
         let out = '';
         child.stdout.on('data', (d: Buffer) => (out += d.toString()));
         child.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -443,8 +474,25 @@ describe('audit log and CLI', () => {
     expect((await run('keys', 'revoke', id)).code).toBe(0);
     expect((await app.inject({ url: '/v1/events/schema', headers: bearer(token) })).statusCode).toBe(401);
 
-    const add = await run('users', 'add', 'cli-user', '--role', 'supervisor', '--password-stdin-env');
-    expect(add.code).not.toBe(0); // unknown flag: the CLI refuses instead of guessing
+    const add = await run('users', 'add', 'cli-user', '--role', 'supervisor');
+    expect(add.code, add.out).toBe(0);
+    secrets.add('cli-user-password-1');
+    const session = await loginToken('cli-user', 'cli-user-password-1');
+    expect((await app.inject({ url: '/v1/displays', headers: bearer(session) })).statusCode).toBe(200);
+    const removed = await run('users', 'remove', 'cli-user');
+    expect(removed.code, removed.out).toBe(0);
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(session) })).statusCode).toBe(401);
+
+    const display = await run('displays', 'create', '--name', 'CLI TV', '--board', 'main', '--json');
+    expect(display.code, display.out).toBe(0);
+    const d = JSON.parse(display.out) as { id: string; token: string };
+    secrets.add(d.token);
+    expect((await app.inject({ url: '/probe/kpis', headers: bearer(d.token) })).statusCode).toBe(200);
+    expect((await run('displays', 'revoke', d.id)).code).toBe(0);
+    expect((await app.inject({ url: '/probe/kpis', headers: bearer(d.token) })).statusCode).toBe(401);
+
+    const bad = await run('users', 'frobnicate');
+    expect(bad.code).toBe(2);
   });
 
   it('tokens and passwords never appear in the log', () => {

@@ -1,0 +1,50 @@
+// npm run bench: every benchmark, printed as one table. Figures that depend on the machine are reported next to a
+// baseline measured in the same run (the ratio is the figure to compare across machines).
+//   npm run bench                    all of them
+//   npm run bench -- --only=ingest   one group (clickhouse, ingest)
+//   sizes: --rows=1000000 --events=200000 --latency-seconds=10
+import { parseArgs } from 'node:util';
+import { benchEmbeddedClickHouse, type BenchResult } from './bench/embedded-clickhouse.ts';
+import { benchIngest } from './bench/ingest.ts';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    rows: { type: 'string', default: '1000000' },
+    events: { type: 'string', default: '200000' },
+    'latency-seconds': { type: 'string', default: '10' },
+  },
+});
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) {
+    console.error(`bench: --${name}=${value} is invalid: expected a positive integer`);
+    process.exit(2);
+  }
+  return n;
+}
+
+const groups: Record<string, () => Promise<BenchResult[]>> = {
+  clickhouse: () => benchEmbeddedClickHouse({ rows: positive('rows', values.rows!) }),
+  ingest: () => benchIngest({ events: positive('events', values.events!), latencySeconds: positive('latency-seconds', values['latency-seconds']!) }),
+};
+
+if (values.only !== undefined && !(values.only in groups)) {
+  console.error(`bench: --only=${values.only} is invalid: expected one of ${Object.keys(groups).join(', ')}`);
+  process.exit(2);
+}
+
+const results: BenchResult[] = [];
+for (const [name, run] of Object.entries(groups)) {
+  if (values.only !== undefined && values.only !== name) continue;
+  process.stderr.write(`bench: ${name}…\n`);
+  results.push(...(await run()));
+}
+
+const fmt = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en-US') : String(v));
+const w = Math.max(...results.map((r) => r.name.length));
+const vw = Math.max(...results.map((r) => fmt(r.value).length));
+console.log(`| ${'benchmark'.padEnd(w)} | ${'value'.padStart(vw)} | unit | note |`);
+console.log(`|${'-'.repeat(w + 2)}|${'-'.repeat(vw + 2)}|------|------|`);
+for (const r of results) console.log(`| ${r.name.padEnd(w)} | ${fmt(r.value).padStart(vw)} | ${r.unit} | ${r.note ?? ''} |`);

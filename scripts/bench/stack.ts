@@ -1,0 +1,72 @@
+// A whole Nabız stack for benchmarks: embedded ClickHouse and redis-server on a temp dir, migrations, and the API
+// listening on a free loopback port. The load runs in this same process, so figures include its cost.
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { buildApp } from '../../server/app.ts';
+import { createClickHouse, type ClickHouseTarget } from '../../server/clickhouse/client.ts';
+import { spawnEmbeddedClickHouse } from '../../server/clickhouse/embedded/spawn.ts';
+import { migrate } from '../../server/clickhouse/migrate.ts';
+import { loadConfig, type Config } from '../../server/config.ts';
+import { createLogger } from '../../server/log.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { freePort, startEmbeddedRedis } from '../../server/redis/embedded.ts';
+
+export const BENCH_KEYS = { acd: 'bench-acd-key-0123456789', ivr: 'bench-ivr-key-0123456789', crm: 'bench-crm-key-0123456789' };
+
+export interface BenchStack {
+  config: Config;
+  target: ClickHouseTarget;
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  app: FastifyInstance;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startBenchStack(env: Record<string, string> = {}): Promise<BenchStack> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'nabiz-bench-'));
+  const [ch, rd] = await Promise.all([
+    spawnEmbeddedClickHouse({ dataDir: path.join(dir, 'clickhouse') }),
+    startEmbeddedRedis({ dataDir: path.join(dir, 'redis') }),
+  ]);
+  const port = await freePort();
+  const config = loadConfig({
+    CLICKHOUSE_URL: ch.url,
+    REDIS_URL: rd.url,
+    PORT: String(port),
+    LOG_LEVEL: 'error',
+    INGEST_KEYS: Object.entries(BENCH_KEYS).map(([s, k]) => `${s}:${k}`).join(','),
+    INGEST_RATE_LIMIT_PER_MINUTE: '10000000',
+    ...env,
+  });
+  const target = { url: ch.url, database: config.CLICKHOUSE_DATABASE, username: 'default', password: '' };
+  await migrate(target);
+  const clickhouse = createClickHouse(target);
+  const redis = createRedis(rd.url, 'commands');
+  const app = await buildApp({ config, log: createLogger(config), clickhouse, redis });
+  await app.listen({ port, host: '127.0.0.1' });
+  return {
+    config,
+    target,
+    clickhouse,
+    redis,
+    app,
+    baseUrl: `http://127.0.0.1:${port}`,
+    async close() {
+      await app.close();
+      await clickhouse.close();
+      redis.disconnect();
+      await Promise.all([ch.stop(), rd.stop()]);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}

@@ -1,0 +1,343 @@
+// Snapshot computation: every KPI of the catalog, per window and scope, from the rollups in ClickHouse.
+//   windowed, single-event measures  ← kpi_minute (sumMerge over the window's minutes)
+//   windowed, paired measures        ← kpi_measures_v (completions in the window, thresholds applied)
+//   live                             ← events (waiting, bounded by WAITING_LOOKBACK_HOURS) and kpi_agent_state
+// The same formulas, written in SQL, are the analyst views (sql/005_analyst_views.sql); a parity test holds them equal.
+// `now` is always passed in.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { KPI_CATALOG, type KpiKey, type KpiValue } from './catalog.ts';
+import { requiredAgents } from './erlang-c.ts';
+import { lastMinutes, todayIntervals, windowRange, WINDOWS, type Slice, type WindowName } from './windows.ts';
+
+export interface Snapshot {
+  window: WindowName;
+  scope: string;
+  /** ISO time the figures are computed for. */
+  asOf: string;
+  values: Record<KpiKey, KpiValue>;
+}
+
+export interface SeriesPoint {
+  /** Interval start and end (ISO); the last interval of the day is still open and ends at the current minute's end. */
+  start: string;
+  end: string;
+  values: Partial<Record<KpiKey, KpiValue>>;
+}
+
+export interface Series {
+  window: 'today';
+  scope: string;
+  asOf: string;
+  intervalMinutes: 15;
+  points: SeriesPoint[];
+}
+
+export interface ComputeOptions {
+  now: number;
+  tz: string;
+  /** Scopes to compute; omitted or empty: every active scope (those with data today, or live, plus `center`). */
+  scopes?: readonly string[];
+  waitingLookbackHours: number;
+}
+
+/** The scopes a row counts in, from its queue/team/channel/agent fields (SQL expression). */
+export function scopesExpr(queue = 'queue', team = 'team', channel = 'channel', agent = 'agent_id'): string {
+  return `arrayFilter(x -> x != '', ['center',
+    if(${queue} = '', '', concat('queue:', ${queue})),
+    if(${team} = '', '', concat('team:', ${team})),
+    if(${channel} = '', '', concat('channel:', ${channel})),
+    if(${agent} = '', '', concat('agent:', ${agent}))])`;
+}
+
+const SCOPE_FILTER = `(empty({scopes:Array(String)}) OR has({scopes:Array(String)}, scope))`;
+
+/** 1-based index of every slice containing the time `msExpr` (SQL expression, epoch ms). */
+const sliceExpr = (msExpr: string) =>
+  `arrayFilter(i -> ${msExpr} >= {starts:Array(Int64)}[i] AND ${msExpr} < {ends:Array(Int64)}[i], arrayEnumerate({starts:Array(Int64)}))`;
+
+const BUCKETS_SQL = `
+SELECT scope, slice,
+    sumMerge(offered) AS offered, sumMerge(answered) AS answered, sumMerge(abandons) AS abandons,
+    sumMerge(ended) AS ended, sumMerge(handle_ms) AS handle_ms,
+    sumMerge(csat_n) AS csat_n, sumMerge(csat_top2) AS csat_top2, sumMerge(ces_n) AS ces_n, sumMerge(ces_points) AS ces_points,
+    sumMerge(nps_n) AS nps_n, sumMerge(nps_promoters) AS nps_promoters, sumMerge(nps_detractors) AS nps_detractors,
+    sumMerge(fcrs_n) AS fcrs_n, sumMerge(fcrs_yes) AS fcrs_yes, sumMerge(ivr_n) AS ivr_n, sumMerge(ivr_contained) AS ivr_contained
+FROM kpi_minute
+ARRAY JOIN ${scopesExpr()} AS scope
+ARRAY JOIN ${sliceExpr('toInt64(toUnixTimestamp(minute)) * 1000')} AS slice
+WHERE minute >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND minute < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+  AND ${SCOPE_FILTER}
+GROUP BY scope, slice`;
+
+const MEASURES_SQL = `
+SELECT scope, slice,
+    sum(is_answer) AS answers, sum(is_answer_in_sl) AS answers_in_sl, sum(has_wait) AS wait_n,
+    sumIf(wait_ms, has_wait = 1) AS wait_ms_sum,
+    sum(is_abandoned) AS abandoned, sum(is_short_abandoned) AS short_abandoned,
+    sum(is_first_reply) AS frt_n, sumIf(frt_ms, is_first_reply = 1) AS frt_ms_sum,
+    arraySort(groupArrayIf(frt_ms, is_first_reply = 1)) AS frt_sorted,
+    sum(is_resolution) AS resolutions, sumIf(fcr, is_resolution = 1) AS fcr_yes
+FROM kpi_measures_v
+ARRAY JOIN ${scopesExpr()} AS scope
+ARRAY JOIN ${sliceExpr('toUnixTimestamp64Milli(at)')} AS slice
+WHERE at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+  AND ${SCOPE_FILTER}
+GROUP BY scope, slice`;
+
+// A contact waits when its latest queue event (ties: the terminal event wins) is an offer.
+const WAITING_SQL = `
+SELECT scope, count() AS waiting, min(last.2) AS oldest_offer_ms
+FROM
+(
+    SELECT contact_id,
+        argMax((CAST(type AS String), toUnixTimestamp64Milli(occurred_at), CAST(queue AS String), CAST(team AS String),
+                CAST(channel AS String), agent_id),
+               (occurred_at, type != 'contact.offered')) AS last
+    FROM events
+    WHERE type IN ('contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended')
+      AND occurred_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND occurred_at <= fromUnixTimestamp64Milli({now:Int64}, 'UTC')
+      AND contact_id != ''
+    GROUP BY contact_id
+    HAVING last.1 = 'contact.offered'
+)
+ARRAY JOIN ${scopesExpr('last.3', 'last.4', 'last.5', 'last.6')} AS scope
+WHERE ${SCOPE_FILTER}
+GROUP BY scope`;
+
+const AGENTS_SQL = `
+SELECT scope,
+    countIf(st = 'available') AS available, countIf(st = 'busy') AS busy, countIf(st = 'acw') AS acw, countIf(st = 'aux') AS aux
+FROM
+(
+    SELECT agent_id, argMaxMerge(state) AS st, argMaxMerge(queue) AS q, argMaxMerge(team) AS tm, argMaxMerge(channel) AS ch
+    FROM kpi_agent_state
+    GROUP BY agent_id
+)
+ARRAY JOIN ${scopesExpr('q', 'tm', 'ch', 'agent_id')} AS scope
+WHERE st IN ('available', 'busy', 'acw', 'aux') AND ${SCOPE_FILTER}
+GROUP BY scope`;
+
+const SETTINGS_SQL = `
+SELECT queue, argMax(sl_threshold_ms, updated_at) AS sl_threshold_ms, argMax(sl_target_pct, updated_at) AS sl_target_pct
+FROM kpi_queue_settings
+GROUP BY queue`;
+
+type Row = Record<string, string | number | Array<string | number>>;
+
+const BUCKET_FIELDS = [
+  'offered', 'answered', 'abandons', 'ended', 'handle_ms', 'csat_n', 'csat_top2', 'ces_n', 'ces_points', 'nps_n',
+  'nps_promoters', 'nps_detractors', 'fcrs_n', 'fcrs_yes', 'ivr_n', 'ivr_contained',
+] as const;
+const MEASURE_FIELDS = [
+  'answers', 'answers_in_sl', 'wait_n', 'wait_ms_sum', 'abandoned', 'short_abandoned', 'frt_n', 'frt_ms_sum', 'resolutions', 'fcr_yes',
+] as const;
+
+export type Buckets = Record<(typeof BUCKET_FIELDS)[number], number>;
+export type Measures = Record<(typeof MEASURE_FIELDS)[number], number> & { frt_sorted: number[] };
+export interface Live { waiting: number; oldestOfferMs: number | null; available: number; busy: number; acw: number; aux: number }
+
+const emptyBuckets = (): Buckets => Object.fromEntries(BUCKET_FIELDS.map((f) => [f, 0])) as Buckets;
+const emptyMeasures = (): Measures => ({ ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, 0])) as Record<(typeof MEASURE_FIELDS)[number], number>), frt_sorted: [] });
+const emptyLive = (): Live => ({ waiting: 0, oldestOfferMs: null, available: 0, busy: 0, acw: 0, aux: 0 });
+
+async function rows(ch: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<Row[]> {
+  const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow' });
+  return rs.json<Row>();
+}
+
+/** Windowed sums per scope and slice label, from the minute buckets and the measures. */
+async function windowedSums(
+  ch: ClickHouseClient,
+  slices: readonly Slice[],
+  scopes: readonly string[],
+): Promise<{ buckets: Map<string, Buckets>; measures: Map<string, Measures> }> {
+  const params = {
+    starts: slices.map((s) => s.start),
+    ends: slices.map((s) => s.end),
+    from: Math.min(...slices.map((s) => s.start)),
+    to: Math.max(...slices.map((s) => s.end)),
+    scopes,
+  };
+  const [b, m] = await Promise.all([rows(ch, BUCKETS_SQL, params), rows(ch, MEASURES_SQL, params)]);
+  const key = (r: Row) => `${slices[Number(r.slice) - 1]!.label}\u0000${String(r.scope)}`;
+  const buckets = new Map<string, Buckets>();
+  for (const r of b) buckets.set(key(r), Object.fromEntries(BUCKET_FIELDS.map((f) => [f, Number(r[f])])) as Buckets);
+  const measures = new Map<string, Measures>();
+  for (const r of m) {
+    const v = { ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, Number(r[f])])) as Omit<Measures, "frt_sorted">), frt_sorted: [] as number[] };
+    v.frt_sorted = (r.frt_sorted as Array<string | number>).map(Number);
+    measures.set(key(r), v);
+  }
+  return { buckets, measures };
+}
+
+async function liveState(ch: ClickHouseClient, now: number, lookbackHours: number, scopes: readonly string[]): Promise<Map<string, Live>> {
+  const [w, a] = await Promise.all([
+    rows(ch, WAITING_SQL, { since: now - lookbackHours * 3_600_000, now, scopes }),
+    rows(ch, AGENTS_SQL, { scopes }),
+  ]);
+  const out = new Map<string, Live>();
+  const get = (scope: string) => out.get(scope) ?? out.set(scope, emptyLive()).get(scope)!;
+  for (const r of w) {
+    const l = get(String(r.scope));
+    l.waiting = Number(r.waiting);
+    l.oldestOfferMs = Number(r.oldest_offer_ms);
+  }
+  for (const r of a) {
+    const l = get(String(r.scope));
+    l.available = Number(r.available);
+    l.busy = Number(r.busy);
+    l.acw = Number(r.acw);
+    l.aux = Number(r.aux);
+  }
+  return out;
+}
+
+interface QueueSettings { slThresholdMs: number; slTargetPct: number }
+
+async function queueSettings(ch: ClickHouseClient): Promise<Map<string, QueueSettings>> {
+  const out = new Map<string, QueueSettings>();
+  for (const r of await rows(ch, SETTINGS_SQL, {})) {
+    out.set(String(r.queue), { slThresholdMs: Number(r.sl_threshold_ms), slTargetPct: Number(r.sl_target_pct) });
+  }
+  return out;
+}
+
+const ratio = (num: number, den: number, scale = 100): KpiValue => ({ value: den === 0 ? null : (num / den) * scale, n: den });
+const mean = (sum: number, n: number, scale: number): KpiValue => ({ value: n === 0 ? null : sum / n / scale, n });
+const count = (c: number): KpiValue => ({ value: c, n: c });
+
+/** Nearest-rank percentile: the ⌈p·n⌉-th smallest value (p given in percent, integer arithmetic). */
+export function nearestRank(sorted: readonly number[], pct: number): number | null {
+  if (sorted.length === 0) return null;
+  const rank = Math.max(1, Math.ceil((pct * sorted.length) / 100));
+  return sorted[rank - 1]!;
+}
+
+/** The windowed KPIs from a window's sums (the formulas of the catalog). */
+export function windowedValues(b: Buckets, m: Measures): Partial<Record<KpiKey, KpiValue>> {
+  const handled = b.answered + m.abandoned;
+  const p90 = nearestRank(m.frt_sorted, 90);
+  return {
+    offered: count(b.offered),
+    answered: count(b.answered),
+    abandoned: count(m.abandoned),
+    short_abandoned: count(m.short_abandoned),
+    abandon_rate: ratio(m.abandoned, handled),
+    service_level: ratio(m.answers_in_sl, handled),
+    asa: mean(m.wait_ms_sum, m.wait_n, 1000),
+    aht: mean(b.handle_ms, b.ended, 1000),
+    frt: mean(m.frt_ms_sum, m.frt_n, 1000),
+    frt_p90: { value: p90 === null ? null : p90 / 1000, n: m.frt_n },
+    csat: ratio(b.csat_top2, b.csat_n),
+    ces: { value: b.ces_n === 0 ? null : (b.ces_points / b.ces_n / 6) * 100, n: b.ces_n },
+    nps: ratio(b.nps_promoters - b.nps_detractors, b.nps_n),
+    fcr: ratio(m.fcr_yes, m.resolutions),
+    fcr_survey: ratio(b.fcrs_yes, b.fcrs_n),
+    ivr_containment: ratio(b.ivr_contained, b.ivr_n),
+  };
+}
+
+/** The live KPIs of a scope, and Erlang C from the last 30 minutes' offers and the last hour's (else today's) AHT. */
+export function liveValues(
+  l: Live,
+  now: number,
+  erlang: { offered30: number; aht1h: KpiValue; ahtToday: KpiValue; thresholdS: number; targetPct: number },
+): Partial<Record<KpiKey, KpiValue>> {
+  const staffed = l.available + l.busy + l.acw;
+  const aht = erlang.aht1h.value ?? erlang.ahtToday.value;
+  let required: number | null = null;
+  if (erlang.offered30 === 0) required = 0;
+  else if (aht !== null) {
+    required = requiredAgents({ lambdaPerSecond: erlang.offered30 / 1800, ahtSeconds: aht }, erlang.thresholdS, erlang.targetPct / 100).agents;
+  }
+  return {
+    waiting: count(l.waiting),
+    longest_wait: { value: l.waiting === 0 || l.oldestOfferMs === null ? 0 : Math.max(0, now - l.oldestOfferMs) / 1000, n: l.waiting },
+    agents_available: count(l.available),
+    agents_busy: count(l.busy),
+    agents_acw: count(l.acw),
+    agents_aux: count(l.aux),
+    occupancy: ratio(l.busy + l.acw, staffed),
+    required_agents: { value: required, n: erlang.offered30 },
+    staffing_gap: { value: required === null ? null : required - staffed, n: erlang.offered30 },
+  };
+}
+
+function ordered(values: Partial<Record<KpiKey, KpiValue>>): Record<KpiKey, KpiValue> {
+  return Object.fromEntries(KPI_CATALOG.map((d) => [d.key, values[d.key]!])) as Record<KpiKey, KpiValue>;
+}
+
+/** Snapshots for every window × scope at `now`. */
+export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOptions): Promise<Snapshot[]> {
+  const { now, tz } = opts;
+  const requested = opts.scopes ?? [];
+  const slices: Slice[] = [
+    ...WINDOWS.map((w) => ({ label: w, ...windowRange(w, now, tz) })),
+    { label: '30m', ...lastMinutes(30, now) },
+  ];
+  const [{ buckets, measures }, live, settings] = await Promise.all([
+    windowedSums(ch, slices, requested),
+    liveState(ch, now, opts.waitingLookbackHours, requested),
+    queueSettings(ch),
+  ]);
+
+  let scopes: string[];
+  if (requested.length > 0) scopes = [...requested];
+  else {
+    const seen = new Set<string>(['center']);
+    for (const k of [...buckets.keys(), ...measures.keys()]) seen.add(k.split('\u0000')[1]!);
+    for (const s of live.keys()) seen.add(s);
+    scopes = [...seen].sort((a, b) => (a === 'center' ? -1 : b === 'center' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  const defaults = settings.get('*') ?? { slThresholdMs: 20_000, slTargetPct: 80 };
+  const asOf = new Date(now).toISOString();
+  const out: Snapshot[] = [];
+  for (const scope of scopes) {
+    const sums = (label: string) => ({
+      b: buckets.get(`${label}\u0000${scope}`) ?? emptyBuckets(),
+      m: measures.get(`${label}\u0000${scope}`) ?? emptyMeasures(),
+    });
+    const perWindow = new Map(WINDOWS.map((w) => [w, windowedValues(sums(w).b, sums(w).m)]));
+    const qs = scope.startsWith('queue:') ? (settings.get(scope.slice('queue:'.length)) ?? defaults) : defaults;
+    const liveVals = liveValues(live.get(scope) ?? emptyLive(), now, {
+      offered30: sums('30m').b.offered,
+      aht1h: perWindow.get('1h')!.aht!,
+      ahtToday: perWindow.get('today')!.aht!,
+      thresholdS: qs.slThresholdMs / 1000,
+      targetPct: qs.slTargetPct,
+    });
+    for (const window of WINDOWS) out.push({ window, scope, asOf, values: ordered({ ...perWindow.get(window)!, ...liveVals }) });
+  }
+  return out;
+}
+
+/** Today's 15-minute series (windowed KPIs only) for the given scopes, or every scope with data today. */
+export async function computeSeries(ch: ClickHouseClient, opts: Omit<ComputeOptions, 'waitingLookbackHours'>): Promise<Series[]> {
+  const slices = todayIntervals(opts.now, opts.tz);
+  const requested = opts.scopes ?? [];
+  const { buckets, measures } = await windowedSums(ch, slices, requested);
+  let scopes: string[];
+  if (requested.length > 0) scopes = [...requested];
+  else {
+    const seen = new Set<string>(['center']);
+    for (const k of [...buckets.keys(), ...measures.keys()]) seen.add(k.split('\u0000')[1]!);
+    scopes = [...seen].sort();
+  }
+  const asOf = new Date(opts.now).toISOString();
+  return scopes.map((scope) => ({
+    window: 'today' as const,
+    scope,
+    asOf,
+    intervalMinutes: 15 as const,
+    points: slices.map((s) => ({
+      start: new Date(s.start).toISOString(),
+      end: new Date(s.end).toISOString(),
+      values: windowedValues(
+        buckets.get(`${s.label}\u0000${scope}`) ?? emptyBuckets(),
+        measures.get(`${s.label}\u0000${scope}`) ?? emptyMeasures(),
+      ),
+    })),
+  }));
+}

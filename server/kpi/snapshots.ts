@@ -1,0 +1,121 @@
+// Latest KPI snapshots and series in Redis, and their publication. Every name derives from REDIS_PREFIX.
+//   <prefix>:kpi:snapshots   hash  "<window>|<scope>" → Snapshot JSON (replaced as a whole on each recomputation)
+//   <prefix>:kpi:series      hash  "<scope>" → Series JSON (today's 15-minute series)
+//   <prefix>:kpi:as-of       string  ISO time of the latest recomputation
+//   channel <prefix>:kpi:snapshots   {"type":"kpi.snapshots","asOf":…,"snapshots":[…changed…]}
+//   channel <prefix>:kpi:series      {"type":"kpi.series","asOf":…,"series":[…]}
+// Redis holds nothing that cannot be recomputed from ClickHouse: after a Redis restart (or loss) the worker's first
+// recomputation rewrites everything.
+import type { Redis } from 'ioredis';
+import type { Series, Snapshot } from './compute.ts';
+import type { WindowName } from './windows.ts';
+
+export interface KpiRedisNames {
+  snapshots: string;
+  series: string;
+  asOf: string;
+  snapshotsChannel: string;
+  seriesChannel: string;
+}
+
+export function kpiRedisNames(prefix: string): KpiRedisNames {
+  return {
+    snapshots: `${prefix}:kpi:snapshots`,
+    series: `${prefix}:kpi:series`,
+    asOf: `${prefix}:kpi:as-of`,
+    snapshotsChannel: `${prefix}:kpi:snapshots`,
+    seriesChannel: `${prefix}:kpi:series`,
+  };
+}
+
+export interface SnapshotMessage {
+  type: 'kpi.snapshots';
+  asOf: string;
+  snapshots: Snapshot[];
+}
+
+export interface SeriesMessage {
+  type: 'kpi.series';
+  asOf: string;
+  series: Series[];
+}
+
+const field = (s: Pick<Snapshot, 'window' | 'scope'>) => `${s.window}|${s.scope}`;
+
+/**
+ * Replaces the stored snapshots with `snapshots` (scopes no longer active disappear) and publishes those whose
+ * values changed since `previous` (a map the caller keeps between calls: field → values JSON). Returns how many
+ * were published.
+ */
+export async function storeSnapshots(
+  redis: Redis,
+  names: KpiRedisNames,
+  snapshots: readonly Snapshot[],
+  previous: Map<string, string>,
+): Promise<number> {
+  const asOf = snapshots[0]?.asOf ?? new Date().toISOString();
+  const changed: Snapshot[] = [];
+  const flat: string[] = [];
+  const next = new Map<string, string>();
+  for (const s of snapshots) {
+    const f = field(s);
+    const values = JSON.stringify(s.values);
+    next.set(f, values);
+    if (previous.get(f) !== values) changed.push(s);
+    flat.push(f, JSON.stringify(s));
+  }
+  const tx = redis.multi().del(names.snapshots);
+  if (flat.length > 0) tx.hset(names.snapshots, ...flat);
+  tx.set(names.asOf, asOf);
+  if (changed.length > 0) {
+    const message: SnapshotMessage = { type: 'kpi.snapshots', asOf, snapshots: changed };
+    tx.publish(names.snapshotsChannel, JSON.stringify(message));
+  }
+  const results = await tx.exec();
+  const failed = results?.find(([err]) => err);
+  if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
+  previous.clear();
+  for (const [k, val] of next) previous.set(k, val);
+  return changed.length;
+}
+
+export async function storeSeries(redis: Redis, names: KpiRedisNames, series: readonly Series[]): Promise<void> {
+  const asOf = series[0]?.asOf ?? new Date().toISOString();
+  const tx = redis.multi().del(names.series);
+  const flat = series.flatMap((s) => [s.scope, JSON.stringify(s)]);
+  if (flat.length > 0) tx.hset(names.series, ...flat);
+  const message: SeriesMessage = { type: 'kpi.series', asOf, series: [...series] };
+  tx.publish(names.seriesChannel, JSON.stringify(message));
+  const results = await tx.exec();
+  const failed = results?.find(([err]) => err);
+  if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
+}
+
+/** The latest snapshots of `window`, for the given scopes (all stored scopes when empty), in the order asked. */
+export async function readSnapshots(
+  redis: Redis,
+  names: KpiRedisNames,
+  window: WindowName,
+  scopes: readonly string[] = [],
+): Promise<Snapshot[]> {
+  if (scopes.length > 0) {
+    const raw = await redis.hmget(names.snapshots, ...scopes.map((scope) => field({ window, scope })));
+    return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Snapshot);
+  }
+  const all = await redis.hgetall(names.snapshots);
+  return Object.entries(all)
+    .filter(([f]) => f.startsWith(`${window}|`))
+    .map(([, r]) => JSON.parse(r) as Snapshot)
+    .sort((a, b) => (a.scope === 'center' ? -1 : b.scope === 'center' ? 1 : a.scope.localeCompare(b.scope)));
+}
+
+export async function readSeries(redis: Redis, names: KpiRedisNames, scopes: readonly string[] = []): Promise<Series[]> {
+  if (scopes.length > 0) {
+    const raw = await redis.hmget(names.series, ...scopes);
+    return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Series);
+  }
+  const all = await redis.hgetall(names.series);
+  return Object.values(all)
+    .map((r) => JSON.parse(r) as Series)
+    .sort((a, b) => (a.scope === 'center' ? -1 : b.scope === 'center' ? 1 : a.scope.localeCompare(b.scope)));
+}
