@@ -14,6 +14,7 @@ import { healthRoutes } from './health.ts';
 import { Deduplicator } from './ingest/dedupe.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { EventWriter } from './ingest/writer.ts';
+import { kpiRoutes } from './kpi/routes.ts';
 import type { Log } from './log.ts';
 import { wallboardRoutes } from './wallboard.ts';
 
@@ -49,6 +50,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     lingerMs: config.INGEST_LINGER_MS,
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
+    maxInFlight: config.INGEST_MAX_INFLIGHT,
     log,
   });
   // Fastify runs onClose after in-flight requests finished: flush what they queued before the clients close.
@@ -57,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(ingestRoutes, { config, clickhouse, redis, writer });
   await app.register(authRoutes);
+  await app.register(kpiRoutes, { config, clickhouse, redis });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });
   return app;
 }

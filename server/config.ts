@@ -104,6 +104,12 @@ export const ConfigSchema = Type.Object({
     description: 'How long the event writer waits to coalesce concurrent requests into one ClickHouse insert.',
   }),
   INGEST_BATCH_EVENTS: Type.Integer({ minimum: 1, maximum: 200_000, default: 20_000, description: 'Most events in one ClickHouse insert.' }),
+  INGEST_MAX_INFLIGHT: Type.Integer({
+    minimum: 1,
+    maximum: 16,
+    default: 2,
+    description: 'Event inserts one API process runs at once; requests arriving meanwhile are coalesced into the next.',
+  }),
   KPI_SL_THRESHOLD_S: Type.Integer({
     minimum: 1,
     maximum: 3600,

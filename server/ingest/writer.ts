@@ -24,6 +24,8 @@ interface Pending {
 export interface WriterOptions {
   lingerMs: number;
   maxBatchEvents: number;
+  /** Inserts that may run at once; more requests meanwhile wait and are coalesced into the next ones. */
+  maxInFlight: number;
   /** Called after each confirmed insert with the events it stored (never blocks the answer). */
   onStored?: (events: ValidEvent[]) => void;
   log: { error: (obj: object, msg: string) => void };
@@ -37,7 +39,7 @@ export class EventWriter {
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private readonly inFlight = new Set<Promise<void>>();
   private closed = false;
 
   constructor(
@@ -60,17 +62,17 @@ export class EventWriter {
   /** Stops taking writes and waits until everything queued is written. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.queue.length > 0 || this.inFlight) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-      if (!this.inFlight) this.startFlush();
-      await this.inFlight;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.queue.length > 0 || this.inFlight.size > 0) {
+      while (this.queue.length > 0 && this.inFlight.size < this.opts.maxInFlight) this.startFlush();
+      await Promise.race(this.inFlight);
     }
   }
 
   private schedule(): void {
-    if (this.inFlight) return; // the running flush picks the queue up when it ends
-    if (this.queued >= this.opts.maxBatchEvents) {
+    if (this.inFlight.size >= this.opts.maxInFlight) return; // a running flush picks the queue up when it ends
+    if (this.queued >= this.opts.maxBatchEvents || (this.closed && this.queue.length > 0)) {
       clearTimeout(this.timer);
       this.timer = undefined;
       this.startFlush();
@@ -92,10 +94,11 @@ export class EventWriter {
       n += p.events.length;
     }
     this.queued -= n;
-    this.inFlight = this.flush(batch).finally(() => {
-      this.inFlight = undefined;
-      if (this.queue.length > 0) this.schedule();
+    const flight: Promise<void> = this.flush(batch).finally(() => {
+      this.inFlight.delete(flight);
+      if (this.queue.length > 0 && !this.closed) this.schedule();
     });
+    this.inFlight.add(flight);
   }
 
   private async flush(batch: Pending[]): Promise<void> {
