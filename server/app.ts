@@ -6,15 +6,19 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { alertRoutes } from './alerts/routes.ts';
 import { authPlugin } from './auth/plugin.ts';
 import { authRoutes } from './auth/routes.ts';
+import { boardRoutes } from './boards/routes.ts';
 import type { Config } from './config.ts';
 import { installErrorHandling } from './errors.ts';
 import { healthRoutes } from './health.ts';
 import { Deduplicator } from './ingest/dedupe.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { EventWriter } from './ingest/writer.ts';
+import { createKpiSignaller } from './kpi/pipeline.ts';
 import { kpiRoutes } from './kpi/routes.ts';
+import { liveStreamRoutes } from './live/stream.ts';
 import type { Log } from './log.ts';
 import { wallboardRoutes } from './wallboard.ts';
 
@@ -52,14 +56,23 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
     maxInFlight: config.INGEST_MAX_INFLIGHT,
     log,
+    // Ingest never waits on rollups: the signal is debounced, and a lost one is caught up by the worker's tick.
+    onStored: () => void kpi.signalRecompute('ingest'),
   });
-  // Fastify runs onClose after in-flight requests finished: flush what they queued before the clients close.
-  app.addHook('onClose', () => writer.close());
+  const kpi = createKpiSignaller({ connection: redis, config, log });
+  // Fastify runs onClose after in-flight requests finished: flush what they queued, then stop signalling.
+  app.addHook('onClose', async () => {
+    await writer.close();
+    await kpi.close();
+  });
 
   await app.register(healthRoutes, deps);
   await app.register(ingestRoutes, { config, clickhouse, redis, writer });
   await app.register(authRoutes);
   await app.register(kpiRoutes, { config, clickhouse, redis });
+  await app.register(alertRoutes, { config, clickhouse, redis });
+  await app.register(liveStreamRoutes, { config, log, clickhouse, redis });
+  await app.register(boardRoutes, { clickhouse });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });
   return app;
 }

@@ -146,6 +146,24 @@ export const ConfigSchema = Type.Object({
     default: 200,
     description: 'A burst of events within this many milliseconds yields one KPI recomputation.',
   }),
+  STREAM_HEARTBEAT_MS: Type.Integer({
+    minimum: 1000,
+    maximum: 60_000,
+    default: 10_000,
+    description: 'Live stream: the server pings every socket this often and drops one that did not answer the previous ping (a dead socket is gone within twice this).',
+  }),
+  STREAM_MAX_BUFFER_BYTES: Type.Integer({
+    minimum: 16_384,
+    maximum: 256 * 1024 * 1024,
+    default: 4 * 1024 * 1024,
+    description: 'Live stream: a socket with more than this many bytes waiting to be sent is a slow consumer and is dropped.',
+  }),
+  ALERT_WEBHOOK_URL: Type.Optional(
+    Type.String({
+      pattern: '^https?://[^\\s]+$',
+      description: 'Alert transitions are also POSTed here as JSON, retried with backoff (secret: may hold a token). Unset: no webhook.',
+    }),
+  ),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({
     minimum: 100,
     maximum: 600_000,
@@ -268,4 +286,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Names of the configuration values that must never be logged. */
-export const SECRET_KEYS: ReadonlySet<keyof RawConfig> = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_ANALYST_PASSWORD', 'INGEST_KEYS', 'ADMIN_PASSWORD']);
+export const SECRET_KEYS: ReadonlySet<keyof RawConfig> = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_ANALYST_PASSWORD', 'INGEST_KEYS', 'ADMIN_PASSWORD', 'ALERT_WEBHOOK_URL']);

@@ -9,6 +9,7 @@ import { createClickHouse } from './clickhouse/client.ts';
 import { migrate } from './clickhouse/migrate.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startInfrastructure } from './infrastructure.ts';
+import { startKpiWorker } from './kpi/pipeline.ts';
 import { createLogger } from './log.ts';
 import { createRedis } from './redis/connections.ts';
 import { Shutdown } from './shutdown.ts';
@@ -70,6 +71,11 @@ async function main(): Promise<void> {
       await clickhouse.close();
       redis.disconnect();
     });
+
+    if (role === 'all' || role === 'worker') {
+      const kpiWorker = await startKpiWorker({ config, log, clickhouse, redisUrl: infra.redisUrl });
+      shutdown.add('workers', () => kpiWorker.close());
+    }
 
     if (role === 'all' || role === 'api') {
       const app = await buildApp({ config, log, clickhouse, redis });

@@ -2,15 +2,18 @@
 --
 -- Design. Two kinds of measures:
 --
---  1. Measures one event carries by itself (offered, answered, AHT, surveys, IVR containment) are rolled up by a
---     materialized view on `events` into `kpi_minute`: an AggregatingMergeTree of per-minute buckets per
---     (queue, team, channel, agent), `-State` columns only. A window reads its minutes, so its cost depends on the
---     window, never on the history. A late event lands in the bucket of its own minute.
+--  1. Measures that need nothing but their own event (offered, IVR containment) are rolled up by a materialized view
+--     on `events` into `kpi_minute`: an AggregatingMergeTree of per-minute buckets per (queue, team, channel,
+--     agent), `-State` columns only. A window reads its minutes, so its cost depends on the window, never on the
+--     history. A late event lands in the bucket of its own minute.
 --
---  2. Measures that pair events arriving in different inserts (waits: answer/abandon − offer; FRT: first public reply −
---     created; FCR: transfers, reopens and the customer's earlier interactions) cannot be computed by a view that sees
---     one insert block: the other half may be in another insert, may arrive later, or may arrive concurrently. So:
---       * materialized views keep time-ordered copies of what the pairing needs, indexed for point look-ups:
+--  2. Measures that belong to a contact need other events of that contact, which arrive in other inserts, later, or
+--     concurrently: waits (answer/abandon − offer), FRT (first public reply − created), FCR (transfers, reopens, the
+--     customer's earlier interactions), and the scope of answers, ends, solves and surveys (senders name the queue,
+--     team or channel once, e.g. on the offer, not on every event: an event's empty queue/team/channel/agent is taken
+--     from the contact's latest earlier event that has one). A view that sees one insert block cannot pair them, and
+--     a view that looks the other half up races with concurrent inserts. So:
+--       * materialized views keep copies of what the pairing needs, indexed for point look-ups:
 --         `kpi_contact_events` (by contact), `kpi_customer_events` (by customer), and `kpi_touch` (by insert time:
 --         which contacts and customers received an event),
 --       * the KPI worker (server/kpi/materialize.ts) takes the contacts touched since its last pass (plus, for FCR,
@@ -31,7 +34,7 @@
 -- queue, else the `*` row (the defaults, which the worker writes from its configuration at start). They are applied
 -- when a figure is computed (view `kpi_measures_v`), not when a measure is stored, so changing a threshold applies to
 -- history too and API and analysts always agree.
--- Every table is partitioned by month; the KPI worker's retention job drops partitions older than RETENTION_DAYS.
+-- Tables are partitioned by month; the KPI worker's retention job drops partitions older than RETENTION_DAYS.
 
 CREATE TABLE IF NOT EXISTS kpi_queue_settings
 (
@@ -48,7 +51,7 @@ COMMENT 'Per-queue KPI settings; the latest row per queue wins';
 INSERT INTO kpi_queue_settings (queue, sl_threshold_ms, sl_target_pct, short_abandon_ms, updated_at)
 VALUES ('*', 20000, 80, 5000, '1970-01-01 00:00:00.000');
 
--- 1. Per-minute buckets of the measures a single event carries.
+-- 1. Per-minute buckets of the measures an event carries alone.
 CREATE TABLE IF NOT EXISTS kpi_minute
 (
     minute          DateTime('UTC'),
@@ -57,19 +60,6 @@ CREATE TABLE IF NOT EXISTS kpi_minute
     channel         LowCardinality(String),
     agent_id        String,
     offered         AggregateFunction(sum, UInt64) COMMENT 'contact.offered events',
-    answered        AggregateFunction(sum, UInt64) COMMENT 'contact.answered events',
-    abandons        AggregateFunction(sum, UInt64) COMMENT 'contact.abandoned events, short ones included (a cross-check of kpi_measures)',
-    ended           AggregateFunction(sum, UInt64) COMMENT 'contact.ended events (AHT sample)',
-    handle_ms       AggregateFunction(sum, UInt64) COMMENT 'sum of talk_ms + hold_ms + acw_ms of contact.ended',
-    csat_n          AggregateFunction(sum, UInt64),
-    csat_top2       AggregateFunction(sum, UInt64) COMMENT 'CSAT responses scoring 4 or 5',
-    ces_n           AggregateFunction(sum, UInt64),
-    ces_points      AggregateFunction(sum, UInt64) COMMENT 'sum of (score − 1) over CES responses',
-    nps_n           AggregateFunction(sum, UInt64),
-    nps_promoters   AggregateFunction(sum, UInt64) COMMENT 'NPS responses scoring 9–10',
-    nps_detractors  AggregateFunction(sum, UInt64) COMMENT 'NPS responses scoring 0–6',
-    fcrs_n          AggregateFunction(sum, UInt64) COMMENT 'FCR survey responses',
-    fcrs_yes        AggregateFunction(sum, UInt64) COMMENT 'FCR survey responses with score 1',
     ivr_n           AggregateFunction(sum, UInt64) COMMENT 'ivr.ended events',
     ivr_contained   AggregateFunction(sum, UInt64) COMMENT 'ivr.ended events with outcome contained'
 )
@@ -86,26 +76,14 @@ SELECT
     channel,
     agent_id,
     sumState(toUInt64(type = 'contact.offered')) AS offered,
-    sumState(toUInt64(type = 'contact.answered')) AS answered,
-    sumState(toUInt64(type = 'contact.abandoned')) AS abandons,
-    sumState(toUInt64(type = 'contact.ended')) AS ended,
-    sumState(toUInt64(if(type = 'contact.ended', ifNull(talk_ms, 0) + ifNull(hold_ms, 0) + ifNull(acw_ms, 0), 0))) AS handle_ms,
-    sumState(toUInt64(type = 'survey.response' AND metric = 'csat' AND score IS NOT NULL)) AS csat_n,
-    sumState(toUInt64(type = 'survey.response' AND metric = 'csat' AND ifNull(score, 0) >= 4)) AS csat_top2,
-    sumState(toUInt64(type = 'survey.response' AND metric = 'ces' AND score IS NOT NULL)) AS ces_n,
-    sumState(toUInt64(if(type = 'survey.response' AND metric = 'ces' AND ifNull(score, 0) >= 1, ifNull(score, 1) - 1, 0))) AS ces_points,
-    sumState(toUInt64(type = 'survey.response' AND metric = 'nps' AND score IS NOT NULL)) AS nps_n,
-    sumState(toUInt64(type = 'survey.response' AND metric = 'nps' AND ifNull(score, 0) >= 9)) AS nps_promoters,
-    sumState(toUInt64(type = 'survey.response' AND metric = 'nps' AND ifNull(score, 99) <= 6)) AS nps_detractors,
-    sumState(toUInt64(type = 'survey.response' AND metric = 'fcr' AND score IS NOT NULL)) AS fcrs_n,
-    sumState(toUInt64(type = 'survey.response' AND metric = 'fcr' AND ifNull(score, 0) = 1)) AS fcrs_yes,
     sumState(toUInt64(type = 'ivr.ended')) AS ivr_n,
     sumState(toUInt64(type = 'ivr.ended' AND outcome = 'contained')) AS ivr_contained
 FROM events
-WHERE type IN ('contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended', 'survey.response', 'ivr.ended')
+WHERE type IN ('contact.offered', 'ivr.ended')
 GROUP BY minute, queue, team, channel, agent_id;
 
 -- 2. What pairing needs, indexed for look-ups by contact and by customer, and the log of what was touched when.
+-- "Contact events": contact.*, ticket.* and survey.response (a survey belongs to the contact it rates).
 CREATE TABLE IF NOT EXISTS kpi_contact_events
 (
     contact_id  String,
@@ -118,18 +96,24 @@ CREATE TABLE IF NOT EXISTS kpi_contact_events
     channel     LowCardinality(String),
     agent_id    String,
     customer_id String,
+    talk_ms     Nullable(UInt32),
+    hold_ms     Nullable(UInt32),
+    acw_ms      Nullable(UInt32),
     resolved    Nullable(Bool),
-    public      Nullable(Bool)
+    public      Nullable(Bool),
+    metric      LowCardinality(String),
+    score       Nullable(UInt8)
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(occurred_at)
 ORDER BY (contact_id, occurred_at, source, id)
-COMMENT 'Contact and ticket events by contact, for pairing (waits, FRT, FCR); fed by kpi_contact_events_mv';
+COMMENT 'Contact, ticket and survey events by contact, for pairing; fed by kpi_contact_events_mv';
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS kpi_contact_events_mv TO kpi_contact_events AS
-SELECT contact_id, occurred_at, source, id, type, queue, team, channel, agent_id, customer_id, resolved, public
+SELECT contact_id, occurred_at, source, id, type, queue, team, channel, agent_id, customer_id, talk_ms, hold_ms, acw_ms,
+       resolved, public, metric, score
 FROM events
-WHERE contact_id != '' AND (startsWith(type, 'contact.') OR startsWith(type, 'ticket.'));
+WHERE contact_id != '' AND (startsWith(type, 'contact.') OR startsWith(type, 'ticket.') OR type = 'survey.response');
 
 CREATE TABLE IF NOT EXISTS kpi_customer_events
 (
@@ -165,38 +149,49 @@ COMMENT 'Which contacts/customers received events, by insert time: the KPI worke
 CREATE MATERIALIZED VIEW IF NOT EXISTS kpi_touch_mv TO kpi_touch AS
 SELECT now64(3, 'UTC') AS touched_at, contact_id, customer_id, occurred_at
 FROM events
-WHERE contact_id != '' AND (startsWith(type, 'contact.') OR startsWith(type, 'ticket.'));
+WHERE contact_id != '' AND (startsWith(type, 'contact.') OR startsWith(type, 'ticket.') OR type = 'survey.response');
 
--- One row per completing event: contact.answered ('answer'), contact.abandoned ('abandon'), public ticket.replied
--- ('reply'), contact.ended with resolved = true and ticket.solved ('resolve'). Written only by the KPI worker.
+-- One row per completing event, written only by the KPI worker:
+--   answer  contact.answered        wait_ms
+--   abandon contact.abandoned       wait_ms
+--   end     contact.ended           handle_ms; is_resolution when it is the contact's first resolving event
+--   reply   ticket.replied (public) frt_ms, is_first_reply
+--   solve   ticket.solved           is_resolution when it is the contact's first resolving event
+--   survey  survey.response         metric, score
+-- queue/team/channel/agent_id: the event's own, else the contact's latest earlier value (see the header).
 CREATE TABLE IF NOT EXISTS kpi_measures
 (
-    at         DateTime64(3, 'UTC') COMMENT 'time of the completing event: the window it belongs to',
-    contact_id String,
-    source     LowCardinality(String),
-    event_id   String,
-    kind       LowCardinality(String) COMMENT 'answer | abandon | reply | resolve',
-    queue      LowCardinality(String) COMMENT 'scope fields: those of the completing event',
-    team       LowCardinality(String),
-    channel    LowCardinality(String),
-    agent_id   String,
-    wait_ms    Nullable(Int64) COMMENT 'answer/abandon: time − the contact''s latest offer at or before it; NULL: no offer known',
-    frt_ms     Nullable(Int64) COMMENT 'reply: time − ticket.created; NULL when creation is unknown or later',
-    is_first   UInt8 COMMENT 'reply: the ticket''s first public reply; resolve: the contact''s first resolution',
-    fcr        UInt8 COMMENT 'resolve: no transfer, no reopen, no other interaction of the customer in the look-back',
-    version    UInt64 COMMENT 'when the worker computed the row (ms); the latest wins'
+    at             DateTime64(3, 'UTC') COMMENT 'time of the completing event: the window it belongs to',
+    contact_id     String,
+    source         LowCardinality(String),
+    event_id       String,
+    kind           LowCardinality(String) COMMENT 'answer | abandon | end | reply | solve | survey',
+    queue          LowCardinality(String),
+    team           LowCardinality(String),
+    channel        LowCardinality(String),
+    agent_id       String,
+    wait_ms        Nullable(Int64) COMMENT 'answer/abandon: time − the contact''s latest offer at or before it; NULL: no offer known',
+    handle_ms      Nullable(Int64) COMMENT 'end: talk + hold + acw (a missing part counts 0)',
+    frt_ms         Nullable(Int64) COMMENT 'reply: time − ticket.created; NULL when creation is unknown or later',
+    is_first_reply UInt8 COMMENT 'reply: the ticket''s first public reply',
+    is_resolution  UInt8 COMMENT 'end/solve: the contact''s first resolving event (contact.ended resolved, or ticket.solved)',
+    fcr            UInt8 COMMENT 'resolution: no transfer, no reopen, no other interaction of the customer in the look-back',
+    metric         LowCardinality(String) COMMENT 'survey: csat | ces | nps | fcr',
+    score          Nullable(UInt8) COMMENT 'survey: the answer',
+    version        UInt64 COMMENT 'when the worker computed the row (ms); the latest wins'
 )
 ENGINE = ReplacingMergeTree(version)
 PARTITION BY toYYYYMM(at)
 ORDER BY (at, contact_id, source, event_id)
-COMMENT 'Completed measures that pair events, materialised by the KPI worker; read with FINAL (or via kpi_measures_v)';
+COMMENT 'Completed contact measures, materialised by the KPI worker; read with FINAL (or via kpi_measures_v)';
 
--- The measures with the thresholds of their queue applied: what both the API and the analyst views count.
+-- The measures with the thresholds of their queue applied and one 0/1 flag per thing a KPI counts: what both the
+-- API and the analyst views add up.
 CREATE VIEW IF NOT EXISTS kpi_measures_v AS
 SELECT
     m.at AS at, m.contact_id AS contact_id, m.source AS source, m.event_id AS event_id, CAST(m.kind AS String) AS kind,
     m.queue AS queue, m.team AS team, m.channel AS channel, m.agent_id AS agent_id, m.wait_ms AS wait_ms,
-    m.frt_ms AS frt_ms, m.is_first AS is_first, m.fcr AS fcr,
+    m.handle_ms AS handle_ms, m.frt_ms AS frt_ms, m.fcr AS fcr, CAST(m.metric AS String) AS metric, m.score AS score,
     if(s.queue = m.queue AND s.queue != '', s.sl_threshold_ms, d.sl_threshold_ms) AS sl_threshold_ms,
     if(s.queue = m.queue AND s.queue != '', s.short_abandon_ms, d.short_abandon_ms) AS short_abandon_ms,
     toUInt8(kind = 'answer') AS is_answer,
@@ -204,8 +199,18 @@ SELECT
     toUInt8(kind = 'answer' AND m.wait_ms IS NOT NULL) AS has_wait,
     toUInt8(kind = 'abandon' AND ifNull(m.wait_ms >= short_abandon_ms, 1)) AS is_abandoned,
     toUInt8(kind = 'abandon' AND ifNull(m.wait_ms < short_abandon_ms, 0)) AS is_short_abandoned,
-    toUInt8(kind = 'reply' AND m.is_first = 1 AND m.frt_ms IS NOT NULL) AS is_first_reply,
-    toUInt8(kind = 'resolve' AND m.is_first = 1) AS is_resolution
+    toUInt8(kind = 'end') AS is_end,
+    toUInt8(kind = 'reply' AND m.is_first_reply = 1 AND m.frt_ms IS NOT NULL) AS is_first_reply,
+    toUInt8(m.is_resolution = 1) AS is_resolution,
+    toUInt8(kind = 'survey' AND metric = 'csat' AND m.score IS NOT NULL) AS is_csat,
+    toUInt8(kind = 'survey' AND metric = 'csat' AND ifNull(m.score >= 4, 0)) AS is_csat_top2,
+    toUInt8(kind = 'survey' AND metric = 'ces' AND m.score IS NOT NULL) AS is_ces,
+    toUInt64(if(kind = 'survey' AND metric = 'ces' AND ifNull(m.score >= 1, 0), assumeNotNull(m.score) - 1, 0)) AS ces_points,
+    toUInt8(kind = 'survey' AND metric = 'nps' AND m.score IS NOT NULL) AS is_nps,
+    toUInt8(kind = 'survey' AND metric = 'nps' AND ifNull(m.score >= 9, 0)) AS is_nps_promoter,
+    toUInt8(kind = 'survey' AND metric = 'nps' AND ifNull(m.score <= 6, 0)) AS is_nps_detractor,
+    toUInt8(kind = 'survey' AND metric = 'fcr' AND m.score IS NOT NULL) AS is_fcr_survey,
+    toUInt8(kind = 'survey' AND metric = 'fcr' AND ifNull(m.score = 1, 0)) AS is_fcr_survey_yes
 FROM kpi_measures AS m FINAL
 LEFT JOIN
 (

@@ -246,3 +246,20 @@ export function isKpiKey(key: string): key is KpiKey {
 /** A KPI's value with its sample size: `value` is null when the denominator is zero (never 0, never NaN). */
 export const KpiValueSchema = Type.Object({ value: Type.Union([Type.Number(), Type.Null()]), n: Type.Integer({ minimum: 0 }) });
 export type KpiValue = Static<typeof KpiValueSchema>;
+
+export const CATALOG_TABLE_BEGIN = '<!-- kpi-catalog:begin (generated from server/kpi/catalog.ts) -->';
+export const CATALOG_TABLE_END = '<!-- kpi-catalog:end -->';
+
+/**
+ * The catalog as the Markdown table of docs/kpis.md (a unit test keeps them equal). Regenerate with
+ * `npx tsx -e "import('./server/kpi/catalog.ts').then((m) => console.log(m.catalogTable()))"`.
+ */
+export function catalogTable(): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const range = (d: KpiDefinition) => (d.min === null && d.max === null ? '' : `${d.min ?? '−∞'} … ${d.max ?? '∞'}`);
+  const rows = KPI_CATALOG.map(
+    (d) =>
+      `| \`${d.key}\` | ${cell(d.label)} | ${d.unit} | ${d.direction} | ${d.kind} | ${range(d)} | ${cell(d.definition)} | ${cell(d.sample)} |`,
+  );
+  return ['| key | label | unit | better | kind | range | definition | n counts |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
+}

@@ -1,6 +1,6 @@
 // Snapshot computation: every KPI of the catalog, per window and scope, from the rollups in ClickHouse.
-//   windowed, single-event measures  ← kpi_minute (sumMerge over the window's minutes)
-//   windowed, paired measures        ← kpi_measures_v (completions in the window, thresholds applied)
+//   windowed, single-event measures  ← kpi_minute (offered, IVR: sumMerge over the window's minutes)
+//   windowed, contact measures       ← kpi_measures_v (completions in the window, thresholds applied)
 //   live                             ← events (waiting, bounded by WAITING_LOOKBACK_HOURS) and kpi_agent_state
 // The same formulas, written in SQL, are the analyst views (sql/005_analyst_views.sql); a parity test holds them equal.
 // `now` is always passed in.
@@ -56,12 +56,7 @@ const sliceExpr = (msExpr: string) =>
   `arrayFilter(i -> ${msExpr} >= {starts:Array(Int64)}[i] AND ${msExpr} < {ends:Array(Int64)}[i], arrayEnumerate({starts:Array(Int64)}))`;
 
 const BUCKETS_SQL = `
-SELECT scope, slice,
-    sumMerge(offered) AS offered, sumMerge(answered) AS answered, sumMerge(abandons) AS abandons,
-    sumMerge(ended) AS ended, sumMerge(handle_ms) AS handle_ms,
-    sumMerge(csat_n) AS csat_n, sumMerge(csat_top2) AS csat_top2, sumMerge(ces_n) AS ces_n, sumMerge(ces_points) AS ces_points,
-    sumMerge(nps_n) AS nps_n, sumMerge(nps_promoters) AS nps_promoters, sumMerge(nps_detractors) AS nps_detractors,
-    sumMerge(fcrs_n) AS fcrs_n, sumMerge(fcrs_yes) AS fcrs_yes, sumMerge(ivr_n) AS ivr_n, sumMerge(ivr_contained) AS ivr_contained
+SELECT scope, slice, sumMerge(offered) AS offered, sumMerge(ivr_n) AS ivr_n, sumMerge(ivr_contained) AS ivr_contained
 FROM kpi_minute
 ARRAY JOIN ${scopesExpr()} AS scope
 ARRAY JOIN ${sliceExpr('toInt64(toUnixTimestamp(minute)) * 1000')} AS slice
@@ -71,12 +66,16 @@ GROUP BY scope, slice`;
 
 const MEASURES_SQL = `
 SELECT scope, slice,
-    sum(is_answer) AS answers, sum(is_answer_in_sl) AS answers_in_sl, sum(has_wait) AS wait_n,
+    sum(is_answer) AS answered, sum(is_answer_in_sl) AS answers_in_sl, sum(has_wait) AS wait_n,
     sumIf(wait_ms, has_wait = 1) AS wait_ms_sum,
     sum(is_abandoned) AS abandoned, sum(is_short_abandoned) AS short_abandoned,
+    sum(is_end) AS ended, sumIf(handle_ms, is_end = 1) AS handle_ms,
     sum(is_first_reply) AS frt_n, sumIf(frt_ms, is_first_reply = 1) AS frt_ms_sum,
     arraySort(groupArrayIf(frt_ms, is_first_reply = 1)) AS frt_sorted,
-    sum(is_resolution) AS resolutions, sumIf(fcr, is_resolution = 1) AS fcr_yes
+    sum(is_resolution) AS resolutions, sumIf(fcr, is_resolution = 1) AS fcr_yes,
+    sum(is_csat) AS csat_n, sum(is_csat_top2) AS csat_top2, sum(is_ces) AS ces_n, sum(ces_points) AS ces_points,
+    sum(is_nps) AS nps_n, sum(is_nps_promoter) AS nps_promoters, sum(is_nps_detractor) AS nps_detractors,
+    sum(is_fcr_survey) AS fcrs_n, sum(is_fcr_survey_yes) AS fcrs_yes
 FROM kpi_measures_v
 ARRAY JOIN ${scopesExpr()} AS scope
 ARRAY JOIN ${sliceExpr('toUnixTimestamp64Milli(at)')} AS slice
@@ -124,12 +123,11 @@ GROUP BY queue`;
 
 type Row = Record<string, string | number | Array<string | number>>;
 
-const BUCKET_FIELDS = [
-  'offered', 'answered', 'abandons', 'ended', 'handle_ms', 'csat_n', 'csat_top2', 'ces_n', 'ces_points', 'nps_n',
-  'nps_promoters', 'nps_detractors', 'fcrs_n', 'fcrs_yes', 'ivr_n', 'ivr_contained',
-] as const;
+const BUCKET_FIELDS = ['offered', 'ivr_n', 'ivr_contained'] as const;
 const MEASURE_FIELDS = [
-  'answers', 'answers_in_sl', 'wait_n', 'wait_ms_sum', 'abandoned', 'short_abandoned', 'frt_n', 'frt_ms_sum', 'resolutions', 'fcr_yes',
+  'answered', 'answers_in_sl', 'wait_n', 'wait_ms_sum', 'abandoned', 'short_abandoned', 'ended', 'handle_ms', 'frt_n',
+  'frt_ms_sum', 'resolutions', 'fcr_yes', 'csat_n', 'csat_top2', 'ces_n', 'ces_points', 'nps_n', 'nps_promoters',
+  'nps_detractors', 'fcrs_n', 'fcrs_yes',
 ] as const;
 
 export type Buckets = Record<(typeof BUCKET_FIELDS)[number], number>;
@@ -216,24 +214,24 @@ export function nearestRank(sorted: readonly number[], pct: number): number | nu
 
 /** The windowed KPIs from a window's sums (the formulas of the catalog). */
 export function windowedValues(b: Buckets, m: Measures): Partial<Record<KpiKey, KpiValue>> {
-  const handled = b.answered + m.abandoned;
+  const handled = m.answered + m.abandoned;
   const p90 = nearestRank(m.frt_sorted, 90);
   return {
     offered: count(b.offered),
-    answered: count(b.answered),
+    answered: count(m.answered),
     abandoned: count(m.abandoned),
     short_abandoned: count(m.short_abandoned),
     abandon_rate: ratio(m.abandoned, handled),
     service_level: ratio(m.answers_in_sl, handled),
     asa: mean(m.wait_ms_sum, m.wait_n, 1000),
-    aht: mean(b.handle_ms, b.ended, 1000),
+    aht: mean(m.handle_ms, m.ended, 1000),
     frt: mean(m.frt_ms_sum, m.frt_n, 1000),
     frt_p90: { value: p90 === null ? null : p90 / 1000, n: m.frt_n },
-    csat: ratio(b.csat_top2, b.csat_n),
-    ces: { value: b.ces_n === 0 ? null : (b.ces_points / b.ces_n / 6) * 100, n: b.ces_n },
-    nps: ratio(b.nps_promoters - b.nps_detractors, b.nps_n),
+    csat: ratio(m.csat_top2, m.csat_n),
+    ces: { value: m.ces_n === 0 ? null : (m.ces_points / m.ces_n / 6) * 100, n: m.ces_n },
+    nps: ratio(m.nps_promoters - m.nps_detractors, m.nps_n),
     fcr: ratio(m.fcr_yes, m.resolutions),
-    fcr_survey: ratio(b.fcrs_yes, b.fcrs_n),
+    fcr_survey: ratio(m.fcrs_yes, m.fcrs_n),
     ivr_containment: ratio(b.ivr_contained, b.ivr_n),
   };
 }

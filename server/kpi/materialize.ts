@@ -37,19 +37,32 @@ ids AS (
 }
 
 /**
+ * SQL for "the contact's value of a scope field for event e": the event's own when not empty, else the latest earlier
+ * value on the contact's events (`arr` holds (time, …, value) tuples sorted by time), else the earliest later one.
+ */
+function filled(own: string, arr: string, index: 2 | 3 = 2, extra = 'true'): string {
+  const before = `x -> x.1 <= e.t AND ${extra}`;
+  const after = `x -> x.1 > e.t AND ${extra}`;
+  return `if(${own} != '', ${own}, if(arrayExists(${before}, ${arr}), arrayLast(${before}, ${arr}).${index}, arrayFirst(${after}, ${arr}).${index}))`;
+}
+
+/**
  * The materialisation itself. Per contact: its offers (sorted), its creation, its first public reply and first
  * resolution (earliest by (time, source, id)), whether it was ever transferred or reopened, when it began (its earliest
- * event) and its customer. Per completing event: the wait since the latest offer at or before it, the FRT of a reply,
- * whether it is the first reply / first resolution, and FCR.
+ * event), its customer, and the scope values its events carry. Per completing event: its scope (own values, else the
+ * contact's), the wait since the latest offer at or before it, handle time, FRT, first reply / first resolution, FCR,
+ * and the survey answer.
  */
 export function materializeSql(mode: 'touched' | 'all'): string {
-  return `INSERT INTO kpi_measures (at, contact_id, source, event_id, kind, queue, team, channel, agent_id, wait_ms, frt_ms, is_first, fcr, version)
+  return `INSERT INTO kpi_measures (at, contact_id, source, event_id, kind, queue, team, channel, agent_id, wait_ms, handle_ms,
+    frt_ms, is_first_reply, is_resolution, fcr, metric, score, version)
 WITH
 ${idsCte(mode)},
 ev AS (
     SELECT contact_id, occurred_at, toUnixTimestamp64Milli(occurred_at) AS t, CAST(source AS String) AS src, id,
-        CAST(type AS String) AS etype, queue, team, channel, agent_id, customer_id,
-        ifNull(resolved, false) AS is_resolved, ifNull(public, false) AS is_public
+        CAST(type AS String) AS etype, CAST(queue AS String) AS q, CAST(team AS String) AS tm, CAST(channel AS String) AS ch,
+        agent_id, customer_id, talk_ms, hold_ms, acw_ms, ifNull(resolved, false) AS is_resolved,
+        ifNull(public, false) AS is_public, CAST(metric AS String) AS survey_metric, score
     FROM kpi_contact_events FINAL
     WHERE contact_id IN (SELECT contact_id FROM ids)
 ),
@@ -62,7 +75,11 @@ per_contact AS (
         minIf((t, src, id), (etype = 'contact.ended' AND is_resolved) OR etype = 'ticket.solved') AS first_resolution,
         countIf(etype IN ('contact.transferred', 'ticket.reopened')) AS n_repeat,
         min(t) AS start_t,
-        argMinIf(customer_id, t, customer_id != '') AS customer
+        argMinIf(customer_id, t, customer_id != '') AS customer,
+        arraySort(groupArrayIf((t, q), q != '')) AS queues,
+        arraySort(groupArrayIf((t, ch), ch != '')) AS channels,
+        arraySort(groupArrayIf((t, agent_id), agent_id != '')) AS agents,
+        arraySort(groupArrayIf((t, agent_id, tm), tm != '')) AS teams
     FROM ev
     GROUP BY contact_id
 ),
@@ -78,24 +95,34 @@ prior AS (
     WHERE ce.contact_id != p.contact_id AND ce.t < p.start_t AND ce.t >= p.start_t - {lookback:Int64}
     GROUP BY p.contact_id
 )
-SELECT at, contact_id, src, event_id, kind, queue, team, channel, agent_id, wait_ms, frt_ms, is_first, fcr, {version:UInt64}
+SELECT at, contact_id, src, event_id, kind, queue, team, channel, agent, wait_ms, handle_ms, frt_ms, is_first_reply,
+    is_resolution, fcr, survey_metric, score, {version:UInt64}
 FROM
 (
     SELECT
         e.occurred_at AS at, e.contact_id AS contact_id, e.src AS src, e.id AS event_id,
-        multiIf(e.etype = 'contact.answered', 'answer', e.etype = 'contact.abandoned', 'abandon', e.etype = 'ticket.replied', 'reply', 'resolve') AS kind,
-        e.queue AS queue, e.team AS team, e.channel AS channel, e.agent_id AS agent_id,
+        multiIf(e.etype = 'contact.answered', 'answer', e.etype = 'contact.abandoned', 'abandon', e.etype = 'contact.ended', 'end',
+                e.etype = 'ticket.replied', 'reply', e.etype = 'ticket.solved', 'solve', 'survey') AS kind,
+        ${filled('e.q', 'p.queues')} AS queue,
+        ${filled('e.ch', 'p.channels')} AS channel,
+        -- abandons belong to no agent or team, whoever touched the contact before
+        if(kind = 'abandon', e.agent_id, ${filled('e.agent_id', 'p.agents')}) AS agent,
+        if(kind = 'abandon', e.tm,
+           if(agent != '', ${filled('e.tm', 'p.teams', 3, 'x.2 = agent')}, ${filled('e.tm', 'p.teams', 3)})) AS team,
         arrayFilter(o -> o <= e.t, p.offers) AS earlier_offers,
         if(kind IN ('answer', 'abandon') AND notEmpty(earlier_offers), e.t - arrayMax(earlier_offers), NULL) AS wait_ms,
+        if(kind = 'end', toInt64(ifNull(e.talk_ms, 0)) + ifNull(e.hold_ms, 0) + ifNull(e.acw_ms, 0), NULL) AS handle_ms,
         if(kind = 'reply' AND p.n_created > 0 AND p.created_t <= e.t, e.t - p.created_t, NULL) AS frt_ms,
-        toUInt8(multiIf(kind = 'reply', (e.t, e.src, e.id) = p.first_reply, kind = 'resolve', (e.t, e.src, e.id) = p.first_resolution, 0)) AS is_first,
-        toUInt8(kind = 'resolve' AND p.n_repeat = 0 AND pr.n = 0) AS fcr
+        toUInt8(kind = 'reply' AND (e.t, e.src, e.id) = p.first_reply) AS is_first_reply,
+        toUInt8(kind IN ('end', 'solve') AND (e.t, e.src, e.id) = p.first_resolution) AS is_resolution,
+        toUInt8(is_resolution = 1 AND p.n_repeat = 0 AND pr.n = 0) AS fcr,
+        if(kind = 'survey', e.survey_metric, '') AS survey_metric,
+        if(kind = 'survey', e.score, NULL) AS score
     FROM ev AS e
     INNER JOIN per_contact AS p ON p.contact_id = e.contact_id
     LEFT JOIN prior AS pr ON pr.contact_id = e.contact_id
-    WHERE e.etype IN ('contact.answered', 'contact.abandoned', 'ticket.solved')
+    WHERE e.etype IN ('contact.answered', 'contact.abandoned', 'contact.ended', 'ticket.solved', 'survey.response')
        OR (e.etype = 'ticket.replied' AND e.is_public)
-       OR (e.etype = 'contact.ended' AND e.is_resolved)
 )
 SETTINGS join_use_nulls = 0`;
 }

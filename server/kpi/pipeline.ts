@@ -1,0 +1,302 @@
+// The KPI pipeline on BullMQ: one queue, one worker (concurrency 1), job names and payloads in one place.
+//
+//   recompute        "something changed": added by ingest after each successful write (signalRecompute), debounced
+//                    with BullMQ deduplication (delay = KPI_RECOMPUTE_DEBOUNCE_MS, keepLastIfActive): signals while
+//                    one is pending are absorbed by it, signals while one runs yield exactly one follow-up. A storm of
+//                    events therefore gives at most one recomputation per debounce period + computation time.
+//   tick             job scheduler, every second: recomputes when contacts were waiting at the last recomputation
+//                    (longest wait grows with the clock), when the minute changed (rolling windows move), or when
+//                    events arrived without a signal (kpi_touch beyond the watermark).
+//   close-interval   job scheduler, 5 s after every quarter hour: recomputes and republishes today's 15-minute series.
+//   retention        job scheduler, daily: drops KPI partitions (whole months) older than RETENTION_DAYS.
+// A recomputation = materialise the paired measures touched since the last pass, compute the snapshots of every
+// active scope, store them in Redis and publish the changed ones (server/kpi/snapshots.ts).
+// Schedulers are reconciled at start (upsertJobScheduler; unknown ones removed).
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { Log } from '../log.ts';
+import { createRedis } from '../redis/connections.ts';
+import { computeSeries, computeSnapshots } from './compute.ts';
+import { materializeMeasures } from './materialize.ts';
+import { syncDefaultQueueSettings } from './settings.ts';
+import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
+import { floorMinute } from './windows.ts';
+
+export const KPI_QUEUE_NAME = 'kpi-jobs';
+
+export type KpiJobName = 'recompute' | 'tick' | 'close-interval' | 'retention';
+export interface KpiJobData {
+  /** Why the job was queued (for logs). */
+  reason?: string;
+}
+
+type KpiConfig = Pick<
+  Config,
+  'REDIS_PREFIX' | 'CENTER_TZ' | 'FCR_LOOKBACK_DAYS' | 'WAITING_LOOKBACK_HOURS' | 'RETENTION_DAYS' | 'KPI_RECOMPUTE_DEBOUNCE_MS'
+  | 'KPI_SL_THRESHOLD_S' | 'KPI_SL_TARGET_PCT' | 'KPI_SHORT_ABANDON_S'
+>;
+
+const DEDUP_ID = 'kpi-recompute';
+
+const SCHEDULERS: ReadonlyArray<{ id: string; name: KpiJobName; repeat: { every?: number; pattern?: string; tz?: string } }> = [
+  { id: 'kpi-live-tick', name: 'tick', repeat: { every: 1000 } },
+  { id: 'kpi-close-interval', name: 'close-interval', repeat: { pattern: '5 */15 * * * *' } },
+  { id: 'kpi-retention', name: 'retention', repeat: { pattern: '0 30 3 * * *' } },
+];
+
+const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: 100 } as const;
+
+/** The queue KPI jobs go to. Producers (ingest) create one and keep it; `close()` it at shutdown. */
+export function createKpiQueue(connection: Redis, config: Pick<Config, 'REDIS_PREFIX'>): Queue<KpiJobData, unknown, string> {
+  return new Queue<KpiJobData, unknown, string>(KPI_QUEUE_NAME, { connection, prefix: config.REDIS_PREFIX });
+}
+
+/**
+ * Asks for a recomputation soon (debounced). Never throws: a lost signal is caught up by the next tick, and a write
+ * must not fail because Redis is briefly away. Returns false when the signal could not be queued.
+ */
+export async function signalRecompute(
+  queue: Queue<KpiJobData, unknown, string>,
+  opts: { debounceMs: number; reason?: string; log?: Log },
+): Promise<boolean> {
+  try {
+    await queue.add('recompute', { reason: opts.reason ?? 'signal' }, {
+      ...JOB_DEFAULTS,
+      delay: opts.debounceMs,
+      deduplication: { id: DEDUP_ID, keepLastIfActive: true },
+    });
+    return true;
+  } catch (err) {
+    opts.log?.warn({ err }, 'kpi: recompute signal not queued (the next tick catches up)');
+    return false;
+  }
+}
+
+export interface KpiSignaller {
+  /** Signal after each successful write; concurrent calls are coalesced locally (one in flight, one pending). */
+  signalRecompute(reason?: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * A producer for ingest: a queue on `connection` (kept open on close: it is the caller's), or on a connection of its
+ * own to `redisUrl` (closed on close).
+ */
+export function createKpiSignaller(deps: {
+  redisUrl?: string;
+  connection?: Redis;
+  config: Pick<Config, 'REDIS_PREFIX' | 'KPI_RECOMPUTE_DEBOUNCE_MS'>;
+  log?: Log;
+}): KpiSignaller {
+  if (!deps.connection && !deps.redisUrl) throw new Error('createKpiSignaller needs a connection or a redisUrl');
+  const own = deps.connection ? null : createRedis(deps.redisUrl!, 'publisher', (m) => deps.log?.warn(m));
+  const queue = createKpiQueue(deps.connection ?? own!, deps.config);
+  queue.on('error', (err) => deps.log?.warn({ err }, 'kpi queue error'));
+  let inFlight: Promise<boolean> | null = null;
+  let pending: Promise<boolean> | null = null;
+  const send = (reason?: string) =>
+    signalRecompute(queue, { debounceMs: deps.config.KPI_RECOMPUTE_DEBOUNCE_MS, ...(reason ? { reason } : {}), ...(deps.log ? { log: deps.log } : {}) });
+  return {
+    signalRecompute(reason) {
+      if (!inFlight) {
+        inFlight = send(reason).finally(() => (inFlight = null));
+        return inFlight;
+      }
+      // One in flight: the write that triggered this call may have landed after that signal's job started, so queue
+      // exactly one more, sent as soon as the current one is done.
+      pending ??= inFlight.then(() => {
+        pending = null;
+        return this.signalRecompute(reason);
+      });
+      return pending;
+    },
+    async close() {
+      await queue.close();
+      own?.disconnect();
+    },
+  };
+}
+
+export interface RecomputeResult {
+  asOf: string;
+  snapshots: number;
+  published: number;
+  waiting: number;
+  materializeMs: number;
+  computeMs: number;
+}
+
+export interface KpiWorkerDeps {
+  config: Config | (KpiConfig & Pick<Config, 'LOG_LEVEL'>);
+  log: Log;
+  clickhouse: ClickHouseClient;
+  redisUrl: string;
+  /** The clock (tests pass a fixed one). */
+  now?: () => number;
+  /** Install the job schedulers (default true; tests of the recompute path may turn them off). */
+  schedulers?: boolean;
+}
+
+export interface KpiWorkerHandle {
+  /** Runs one recomputation right away, outside the queue (tests, start-up). */
+  recomputeNow(reason?: string): Promise<RecomputeResult>;
+  close(): Promise<void>;
+}
+
+/** Partitions (whole months) of the KPI tables older than the retention; kpi_touch has its own 30-day TTL. */
+const RETENTION_TABLES = ['kpi_minute', 'kpi_measures', 'kpi_contact_events', 'kpi_customer_events'];
+
+export async function applyRetention(ch: ClickHouseClient, retentionDays: number, now: number): Promise<string[]> {
+  const cutoff = new Date(now - retentionDays * 86_400_000);
+  // A month partition is dropped once all of it is older than the cutoff: every month before the cutoff's month.
+  const cutoffMonth = cutoff.getUTCFullYear() * 100 + cutoff.getUTCMonth() + 1;
+  const rs = await ch.query({
+    query: `SELECT DISTINCT table, partition_id FROM system.parts
+            WHERE database = currentDatabase() AND active AND table IN {tables:Array(String)}`,
+    query_params: { tables: RETENTION_TABLES },
+    format: 'JSONEachRow',
+  });
+  const dropped: string[] = [];
+  for (const { table, partition_id } of await rs.json<{ table: string; partition_id: string }>()) {
+    if (!/^\d{6}$/.test(partition_id) || Number(partition_id) >= cutoffMonth) continue;
+    await ch.command({ query: 'ALTER TABLE {t:Identifier} DROP PARTITION ID {p:String}', query_params: { t: table, p: partition_id } });
+    dropped.push(`${table}/${partition_id}`);
+  }
+  return dropped;
+}
+
+/** Starts the KPI worker: schedulers, the worker itself, and a first recomputation. */
+export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHandle> {
+  const { config, log, clickhouse: ch } = deps;
+  const now = deps.now ?? Date.now;
+  const names = kpiRedisNames(config.REDIS_PREFIX);
+  const queueConn = createRedis(deps.redisUrl, 'publisher', (m) => log.warn(m));
+  const workerConn = createRedis(deps.redisUrl, 'worker', (m) => log.warn(m));
+  const storeConn = createRedis(deps.redisUrl, 'publisher', (m) => log.warn(m));
+  const queue = createKpiQueue(queueConn, config);
+  queue.on('error', (err) => log.warn({ err }, 'kpi queue error'));
+
+  await syncDefaultQueueSettings(ch, config);
+
+  const previous = new Map<string, string>();
+  let lastWaiting = 0;
+  let lastMinute = -1;
+  let lastUpTo: number | null = null;
+  let lastSeriesAt = 0;
+
+  async function publishSeries(t: number): Promise<void> {
+    const series = await computeSeries(ch, { now: t, tz: config.CENTER_TZ });
+    await storeSeries(storeConn, names, series);
+    lastSeriesAt = performance.now(); // throttling is about work done, so the process clock, not the KPI clock
+  }
+
+  /** `materialize: false` only for the per-second refresh of the live figures when nothing new arrived. */
+  async function recompute(reason: string, opts: { materialize?: boolean } = {}): Promise<RecomputeResult> {
+    const t0 = performance.now();
+    if (opts.materialize !== false) {
+      const m = await materializeMeasures(ch, { lookbackDays: config.FCR_LOOKBACK_DAYS });
+      lastUpTo = m.upTo;
+    }
+    const t1 = performance.now();
+    const t = now();
+    const snaps = await computeSnapshots(ch, { now: t, tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS });
+    const published = await storeSnapshots(storeConn, names, snaps, previous);
+    const center = snaps.find((s) => s.scope === 'center');
+    lastWaiting = center?.values.waiting.value ?? 0;
+    lastMinute = floorMinute(t);
+    // The series changes at most as often as the figures; refresh it every few seconds while things move.
+    if (published > 0 && (lastSeriesAt === 0 || performance.now() - lastSeriesAt >= 5_000)) await publishSeries(t);
+    const result: RecomputeResult = {
+      asOf: new Date(t).toISOString(),
+      snapshots: snaps.length,
+      published,
+      waiting: lastWaiting,
+      materializeMs: t1 - t0,
+      computeMs: performance.now() - t1,
+    };
+    log.debug({ reason, ...result }, 'kpi recomputed');
+    return result;
+  }
+
+  async function pendingTouches(): Promise<boolean> {
+    if (lastUpTo === null) return true;
+    const rs = await ch.query({
+      query: `SELECT count() AS n FROM kpi_touch WHERE touched_at > fromUnixTimestamp64Milli({t:Int64}, 'UTC')`,
+      query_params: { t: lastUpTo },
+      format: 'JSONEachRow',
+    });
+    const [row] = await rs.json<{ n: string | number }>();
+    return Number(row?.n ?? 0) > 0;
+  }
+
+  async function process(job: Job<KpiJobData, unknown, string>): Promise<unknown> {
+    switch (job.name as KpiJobName) {
+      case 'recompute':
+        return recompute(job.data.reason ?? 'signal');
+      case 'tick': {
+        const t = now();
+        // Every minute a full pass (rolling windows move; it also re-reads the overlap behind the watermark).
+        if (floorMinute(t) !== lastMinute) return recompute('tick: new minute');
+        const pending = await pendingTouches();
+        if (pending) return recompute('tick: unsignalled events');
+        if (lastWaiting > 0) return recompute('tick: contacts waiting', { materialize: false });
+        return null;
+      }
+      case 'close-interval': {
+        const r = await recompute('interval closed');
+        await publishSeries(now());
+        return r;
+      }
+      case 'retention': {
+        const dropped = await applyRetention(ch, config.RETENTION_DAYS, now());
+        if (dropped.length > 0) log.info({ dropped }, 'kpi retention applied');
+        return dropped;
+      }
+      default:
+        log.warn({ job: job.name }, 'kpi: unknown job ignored');
+        return null;
+    }
+  }
+
+  const worker = new Worker<KpiJobData, unknown, string>(KPI_QUEUE_NAME, process, {
+    connection: workerConn,
+    prefix: config.REDIS_PREFIX,
+    concurrency: 1,
+  });
+  worker.on('error', (err) => log.warn({ err }, 'kpi worker error'));
+  worker.on('failed', (job, err) => log.error({ err, job: job?.name }, 'kpi job failed'));
+
+  if (deps.schedulers !== false) {
+    const wanted = new Set(SCHEDULERS.map((s) => s.id));
+    for (const s of await queue.getJobSchedulers()) {
+      const id = s.key ?? s.id;
+      if (id && !wanted.has(id)) await queue.removeJobScheduler(id);
+    }
+    for (const s of SCHEDULERS) {
+      // Cron patterns run on the center's clock (the quarter hours and the nightly retention).
+      await queue.upsertJobScheduler(s.id, s.repeat.pattern ? { ...s.repeat, tz: config.CENTER_TZ } : s.repeat, {
+        name: s.name,
+        data: {},
+        opts: JOB_DEFAULTS,
+      });
+    }
+  }
+  // Start from a clean state: whatever Redis holds (or lost) is rewritten by this first pass.
+  await signalRecompute(queue, { debounceMs: 0, reason: 'worker start', log });
+
+  let closed = false;
+  return {
+    recomputeNow: (reason = 'manual') => recompute(reason),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await worker.close();
+      await queue.close();
+      queueConn.disconnect();
+      workerConn.disconnect();
+      storeConn.disconnect();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+// The KPI read API (viewers and display tokens):
+//   GET /v1/kpis?window=today&scope=queue:billing&scope=center   latest snapshots (every active scope without `scope`)
+//   GET /v1/kpis/series?scope=center                            today's 15-minute series
+//   GET /v1/kpis/catalog                                        the KPI catalog (labels, units, directions, definitions)
+// Snapshots come from Redis (written by the KPI worker). A requested scope the worker has no snapshot for (no
+// activity today, or the worker has not run yet) is computed from ClickHouse on the spot, so an answer is never
+// missing a scope that was asked for.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import { ApiError } from '../errors.ts';
+import { KPI_CATALOG } from './catalog.ts';
+import { computeSeries, computeSnapshots } from './compute.ts';
+import { parseScopes, SCOPE_KINDS, ScopeError } from './scopes.ts';
+import { kpiRedisNames, readSeries, readSnapshots } from './snapshots.ts';
+import { WINDOWS, type WindowName } from './windows.ts';
+
+export interface KpiRoutesOptions {
+  config: Config;
+  clickhouse: ClickHouseClient;
+  redis: Redis;
+  /** The clock (tests). */
+  now?: () => number;
+}
+
+const ScopeQuery = Type.Optional(
+  Type.Union([Type.String({ maxLength: 200 }), Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100 })], {
+    description: 'center, queue:<name>, team:<name>, channel:<name> or agent:<id>; repeat the parameter for several',
+  }),
+);
+
+function scopesOf(q: string | string[] | undefined): string[] {
+  const list = q === undefined ? [] : Array.isArray(q) ? q : [q];
+  try {
+    return parseScopes(list);
+  } catch (err) {
+    if (err instanceof ScopeError) throw new ApiError(400, 'invalid_scope', err.message);
+    throw err;
+  }
+}
+
+export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { config, clickhouse, redis } = opts;
+  const now = opts.now ?? Date.now;
+  const names = kpiRedisNames(config.REDIS_PREFIX);
+  const reader = { onRequest: app.auth.require('reader') };
+
+  app.get(
+    '/v1/kpis',
+    {
+      ...reader,
+      schema: {
+        tags: ['kpis'],
+        querystring: Type.Object({
+          window: Type.Optional(Type.Union(WINDOWS.map((w) => Type.Literal(w)), { default: 'today' })),
+          scope: ScopeQuery,
+        }),
+      },
+    },
+    async (request) => {
+      const window = (request.query.window ?? 'today') as WindowName;
+      const scopes = scopesOf(request.query.scope);
+      let snapshots = await readSnapshots(redis, names, window, scopes);
+      const missing = scopes.filter((s) => !snapshots.some((x) => x.scope === s));
+      if (missing.length > 0 || (scopes.length === 0 && snapshots.length === 0)) {
+        const computed = (
+          await computeSnapshots(clickhouse, {
+            now: now(),
+            tz: config.CENTER_TZ,
+            waitingLookbackHours: config.WAITING_LOOKBACK_HOURS,
+            scopes: missing,
+          })
+        ).filter((s) => s.window === window);
+        snapshots = scopes.length === 0 ? computed : scopes.map((s) => snapshots.find((x) => x.scope === s) ?? computed.find((x) => x.scope === s)!);
+      }
+      return { window, snapshots };
+    },
+  );
+
+  app.get(
+    '/v1/kpis/series',
+    { ...reader, schema: { tags: ['kpis'], querystring: Type.Object({ scope: ScopeQuery }) } },
+    async (request) => {
+      const scopes = scopesOf(request.query.scope);
+      let series = await readSeries(redis, names, scopes);
+      const missing = scopes.filter((s) => !series.some((x) => x.scope === s));
+      if (missing.length > 0 || (scopes.length === 0 && series.length === 0)) {
+        const computed = await computeSeries(clickhouse, { now: now(), tz: config.CENTER_TZ, scopes: missing });
+        series = scopes.length === 0 ? computed : scopes.map((s) => series.find((x) => x.scope === s) ?? computed.find((x) => x.scope === s)!);
+      }
+      return { window: 'today', intervalMinutes: 15, series };
+    },
+  );
+
+  app.get('/v1/kpis/catalog', { ...reader, schema: { tags: ['kpis'] } }, async () => ({
+    kpis: KPI_CATALOG,
+    windows: WINDOWS,
+    scopeKinds: ['center', ...SCOPE_KINDS],
+    timeZone: config.CENTER_TZ,
+  }));
+}

@@ -1,0 +1,213 @@
+// The simulator as a library: `startSimulation` feeds a running Nabız through its public ingest API (the CLI
+// scripts/simulate.ts and the demo mode use it); `generateEvents` produces realistic events without sending them
+// (benchmarks); `runSimulation` runs a whole window synchronously and keeps the ground truth (tests).
+//
+// Time: the engine only knows simulated time. The sender's clock is
+//   simNow = min(wallNow, startAt + (wallNow − wallStart) × speed)
+// so a run never produces an event in the future (the API refuses events more than 5 minutes ahead). With a speed
+// above 1 the run starts in the past (by default `durationMs` before now, or `backfillMs`) and catches up with the
+// wall clock; after that it goes on in real time.
+import type { IngestEvent } from '../ingest/contract.ts';
+import { Simulation, type EngineOptions, type EngineStats, type Emission } from './engine.ts';
+import { EventSender, parseKeys, SimulationError, type IngestKeys, type SenderStats, type SimLog } from './sender.ts';
+
+export { Simulation, runTag, type EngineOptions, type EngineStats, type Emission, type QueueStats } from './engine.ts';
+export { EventSender, parseKeys, SimulationError, type IngestKeys, type SenderStats, type SimLog } from './sender.ts';
+export { DEFAULT_MODEL, INTRADAY_CURVE, expectedArrivals, meanHandleS, type CenterModel, type QueueModel, type SurgeOptions } from './model.ts';
+export { GroundTruth, DEFAULT_THRESHOLDS, type Thresholds, type TruthMeasure } from './truth.ts';
+
+export interface StartSimulationOptions extends Omit<EngineOptions, 'startAt'> {
+  /** Where Nabız listens, e.g. http://127.0.0.1:8080. */
+  baseUrl: string;
+  /** Ingest keys per source, or the INGEST_KEYS text `acd:K,ivr:K,crm:K`. */
+  keys: IngestKeys | string;
+  /** Simulated seconds per wall second (default 1: real time). */
+  speed?: number;
+  /** Simulated start; default: now − backfillMs. */
+  startAt?: number;
+  /** How far in the past to start; default `durationMs` when speed > 1 (the run ends now), else 0. */
+  backfillMs?: number;
+  /** Wall milliseconds between two steps of the loop (default 250). */
+  tickMs?: number;
+  /** A progress line this often (wall ms, default 10 s); 0: none. */
+  progressMs?: number;
+  log?: SimLog;
+  /** Wall clock (tests). */
+  now?: () => number;
+  batchSize?: number;
+  /** HTTP client (tests). */
+  fetch?: typeof fetch;
+}
+
+export interface SimulationStats extends EngineStats {
+  tag: string;
+  startAt: number;
+  endAt: number | null;
+  /** Sim time the run has reached, as ISO text. */
+  simTimeIso: string;
+  sender: SenderStats;
+  running: boolean;
+}
+
+export interface SimulationHandle {
+  /** Stops the run: sends what already happened (late events and duplicates included) and resolves. */
+  stop(): Promise<void>;
+  stats(): SimulationStats;
+  /** Resolves when the run ends (its duration reached, or stopped); rejects if ingest failed for good. */
+  done: Promise<SimulationStats>;
+  readonly simulation: Simulation;
+}
+
+export function startSimulation(options: StartSimulationOptions): SimulationHandle {
+  const now = options.now ?? Date.now;
+  const speed = options.speed ?? 1;
+  if (!(speed >= 1) || !Number.isFinite(speed)) throw new SimulationError(`speed must be a number ≥ 1, got ${speed}`);
+  const keys = typeof options.keys === 'string' ? parseKeys(options.keys) : options.keys;
+  for (const s of ['acd', 'ivr', 'crm'] as const) {
+    if (!keys[s]) throw new SimulationError(`an ingest key for ${s} is required (the simulated center sends acd, ivr and crm events)`);
+  }
+  const wallStart = now();
+  const backfill = options.backfillMs ?? (speed > 1 && options.durationMs !== undefined ? options.durationMs : 0);
+  const startAt = options.startAt ?? wallStart - backfill;
+  if (startAt > wallStart) throw new SimulationError('startAt must not be in the future');
+  const sim = new Simulation({ ...options, startAt });
+  const sender = new EventSender({ baseUrl: options.baseUrl, keys, log: options.log, batchSize: options.batchSize, fetch: options.fetch });
+  const log = options.log;
+  const tickMs = options.tickMs ?? 250;
+  const progressMs = options.progressMs ?? 10_000;
+  const clock = () => {
+    const wall = now();
+    return Math.min(wall, startAt + (wall - wallStart) * speed);
+  };
+
+  let stopped = false;
+  let running = true;
+  let wake: (() => void) | undefined;
+  const stats = (): SimulationStats => {
+    const s = sim.stats();
+    return {
+      ...s,
+      tag: sim.tag,
+      startAt,
+      endAt: Number.isFinite(sim.endAt) ? sim.endAt : null,
+      simTimeIso: new Date(s.simTime).toISOString(),
+      sender: sender.stats(),
+      running,
+    };
+  };
+
+  const send = (list: Emission[]) => sender.send(list.map((e) => e.event));
+  const loop = async (): Promise<SimulationStats> => {
+    log?.info(`simulate: run ${sim.tag} from ${new Date(startAt).toISOString()}${Number.isFinite(sim.endAt) ? ` to ${new Date(sim.endAt).toISOString()}` : ''}, ${options.agents} agents, load ${options.load ?? 1}, speed ${speed}×${sim.surgeWindow ? `, surge ${sim.surgeWindow.queue} ×${sim.surgeWindow.factor} ${new Date(sim.surgeWindow.from).toISOString()}–${new Date(sim.surgeWindow.to).toISOString()}` : ''}`);
+    let lastProgress = now();
+    try {
+      while (!stopped) {
+        const simNow = clock();
+        await send(sim.advance(simNow));
+        if (simNow >= sim.endAt) break;
+        if (progressMs > 0 && now() - lastProgress >= progressMs) {
+          lastProgress = now();
+          log?.info(progressLine(stats()));
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, tickMs);
+        });
+      }
+      await send(sim.finish());
+    } finally {
+      running = false;
+    }
+    const final = stats();
+    log?.info(`simulate: done. ${progressLine(final)}`);
+    return final;
+  };
+
+  const done = loop();
+  done.catch(() => {}); // the caller sees the failure through `done`; never an unhandled rejection
+  return {
+    simulation: sim,
+    stats,
+    done,
+    async stop() {
+      stopped = true;
+      wake?.();
+      await done.catch(() => {});
+    },
+  };
+}
+
+/** One line for logs: simulated time, what was sent and acknowledged, and the floor right now. */
+export function progressLine(s: SimulationStats): string {
+  const q = Object.values(s.queues);
+  const answered = q.reduce((a, x) => a + x.answered, 0);
+  const abandoned = q.reduce((a, x) => a + x.abandoned, 0);
+  const inSl = q.reduce((a, x) => a + x.answeredInSl, 0);
+  const handled = answered + abandoned;
+  const pct = (x: number) => (handled === 0 ? '—' : `${((100 * x) / handled).toFixed(1)} %`);
+  return (
+    `sim ${s.simTimeIso.slice(0, 19)}Z · events ${s.sender.sent} sent, ${s.sender.accepted} accepted, ${s.sender.duplicates} duplicates, ` +
+    `${s.sender.rejected} rejected, ${s.sender.retries} retries · on shift ${s.agentsOnShift}, waiting ${s.waiting} · ` +
+    `SL ${pct(inSl)}, abandoned ${pct(abandoned)}`
+  );
+}
+
+export interface GenerateOptions extends Omit<EngineOptions, 'startAt' | 'durationMs' | 'agents'> {
+  agents?: number;
+  /** Exactly this many events (the run is as long as it takes), or… */
+  count?: number;
+  /** …every event of this much simulated time. */
+  durationMs?: number;
+  /** Simulated start; default: so that the last event is at `now` at the latest. */
+  startAt?: number;
+  now?: number;
+}
+
+/**
+ * Realistic events, fast and deterministic by seed (for benchmarks): every event valid against the contract, in the
+ * order an integration would send them (duplicates and late events as configured: pass 0 rates for none).
+ */
+export function generateEvents(options: GenerateOptions): IngestEvent[] {
+  const now = options.now ?? Date.now();
+  const agents = options.agents ?? 200;
+  if (options.count === undefined && options.durationMs === undefined) throw new SimulationError('generateEvents needs count or durationMs');
+  if (options.count !== undefined && (!Number.isInteger(options.count) || options.count < 0)) throw new SimulationError('count must be a non-negative integer');
+  const startAt = options.startAt ?? now - (options.durationMs ?? 24 * 3_600_000);
+  const sim = new Simulation({ ...options, agents, startAt, durationMs: options.durationMs });
+  let out: Emission[] = [];
+  if (options.count === undefined) {
+    out = [...sim.advance(Infinity), ...sim.finish()];
+  } else {
+    for (let t = startAt; out.length < options.count && t - startAt < 365 * 86_400_000; ) {
+      t += 3_600_000;
+      for (const e of sim.advance(t)) out.push(e);
+    }
+    if (out.length < options.count) out.push(...sim.finish());
+    out = out.slice(0, options.count);
+  }
+  const events = out.map((e) => e.event);
+  // In count mode the run may pass `now`: shift the whole run back so nothing is in the future.
+  const last = out.reduce((m, e) => Math.max(m, e.at), -Infinity);
+  if (options.startAt === undefined && last > now) {
+    const shift = last - now;
+    const done = new Set<IngestEvent>();
+    for (const e of out) {
+      if (done.has(e.event)) continue;
+      done.add(e.event);
+      e.event.occurredAt = new Date(e.at - shift).toISOString();
+    }
+  }
+  return events;
+}
+
+export interface RunResult {
+  simulation: Simulation;
+  emissions: Emission[];
+}
+
+/** Runs a whole window at once, keeping the ground truth: what tests compare Nabız's figures with. */
+export function runSimulation(options: EngineOptions & { durationMs: number }): RunResult {
+  const simulation = new Simulation({ keepTruth: true, ...options });
+  const emissions = [...simulation.advance(Infinity), ...simulation.finish()];
+  return { simulation, emissions };
+}

@@ -1,0 +1,128 @@
+// Posts simulated events to the public ingest API, as an integration would: NDJSON batches per source with that
+// source's ingest key; on a timeout, a network error, 429 or 5xx the same body (same ids) is sent again after a
+// backoff (Retry-After when given), so nothing is lost or counted twice. A 422 is counted (the simulator must never
+// produce one: tests hold it at zero); 400/401/403/413/415 stop the run with a message saying what to fix.
+import type { IngestEvent, Source } from '../ingest/contract.ts';
+
+export type IngestKeys = Partial<Record<Source, string>>;
+
+export interface SimLog {
+  info(msg: string): void;
+  warn(msg: string): void;
+}
+
+export interface SenderOptions {
+  baseUrl: string;
+  keys: IngestKeys;
+  /** Events per request (default 2,000; the API takes up to INGEST_MAX_EVENTS). */
+  batchSize?: number;
+  /** Per-request timeout (default 15 s). */
+  timeoutMs?: number;
+  /** Retries of one request before giving up (default 10, about 2 minutes of backoff). */
+  maxRetries?: number;
+  log?: SimLog;
+  fetch?: typeof fetch;
+}
+
+export interface SenderStats {
+  requests: number;
+  sent: number;
+  accepted: number;
+  duplicates: number;
+  rejected: number;
+  retries: number;
+}
+
+export class SimulationError extends Error {
+  override name = 'SimulationError';
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class EventSender {
+  private readonly counts: SenderStats = { requests: 0, sent: 0, accepted: 0, duplicates: 0, rejected: 0, retries: 0 };
+  private readonly url: string;
+  private readonly fetchFn: typeof fetch;
+  private rejectLogged = 0;
+
+  constructor(private readonly opts: SenderOptions) {
+    this.url = `${opts.baseUrl.replace(/\/+$/, '')}/v1/events`;
+    this.fetchFn = opts.fetch ?? fetch;
+  }
+
+  stats(): SenderStats {
+    return { ...this.counts };
+  }
+
+  /** Sends the events (any sources, in order within each source); resolves once every one is acknowledged. */
+  async send(events: readonly IngestEvent[]): Promise<void> {
+    const bySource = new Map<Source, IngestEvent[]>();
+    for (const e of events) (bySource.get(e.source) ?? bySource.set(e.source, []).get(e.source)!).push(e);
+    const size = this.opts.batchSize ?? 2_000;
+    await Promise.all(
+      [...bySource].map(async ([source, list]) => {
+        const key = this.opts.keys[source];
+        if (!key) throw new SimulationError(`no ingest key for source ${source}: pass --keys ${source}:<key> (or set INGEST_KEYS)`);
+        for (let i = 0; i < list.length; i += size) await this.post(source, key, list.slice(i, i + size));
+      }),
+    );
+  }
+
+  private async post(source: Source, key: string, batch: IngestEvent[]): Promise<void> {
+    const body = batch.map((e) => JSON.stringify(e)).join('\n');
+    const maxRetries = this.opts.maxRetries ?? 10;
+    for (let attempt = 0; ; attempt++) {
+      let status = 0;
+      let text = '';
+      let retryAfterS: number | undefined;
+      try {
+        this.counts.requests++;
+        const res = await this.fetchFn(this.url, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
+          body,
+          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+        });
+        status = res.status;
+        text = await res.text();
+        const ra = Number(res.headers.get('retry-after'));
+        if (Number.isFinite(ra) && ra > 0) retryAfterS = ra;
+      } catch (err) {
+        text = (err as Error).message;
+      }
+      if (status === 202 || status === 422) {
+        const r = JSON.parse(text) as { accepted: number; duplicates: number; rejected?: Array<{ index: number; id: string | null; errors: unknown[] }> };
+        this.counts.sent += batch.length;
+        this.counts.accepted += r.accepted;
+        this.counts.duplicates += r.duplicates;
+        if (r.rejected?.length) {
+          this.counts.rejected += r.rejected.length;
+          if (this.rejectLogged++ < 5) this.opts.log?.warn(`simulate: ${r.rejected.length} ${source} events rejected, e.g. ${JSON.stringify(r.rejected[0])}`);
+        }
+        return;
+      }
+      const transient = status === 0 || status === 429 || status >= 500;
+      if (!transient) throw new SimulationError(`ingest answered ${status} for ${source} events: ${text.slice(0, 300)}${status === 401 ? ' (check the ingest key)' : ''}`);
+      if (attempt >= maxRetries) throw new SimulationError(`ingest still failing after ${attempt + 1} attempts (${status || text}); giving up`);
+      this.counts.retries++;
+      const backoff = retryAfterS !== undefined ? retryAfterS * 1000 : Math.min(15_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      if (attempt === 0 || attempt % 3 === 2) this.opts.log?.warn(`simulate: ingest ${status ? `answered ${status}` : `failed (${text})`}; retrying ${batch.length} ${source} events in ${Math.round(backoff)} ms with the same ids`);
+      await sleep(backoff);
+    }
+  }
+}
+
+/** Parses `acd:K,ivr:K,crm:K` (the INGEST_KEYS format). */
+export function parseKeys(text: string): IngestKeys {
+  const out: IngestKeys = {};
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const colon = part.indexOf(':');
+    const source = part.slice(0, colon);
+    const key = part.slice(colon + 1);
+    if (colon < 0 || !['acd', 'ivr', 'crm'].includes(source) || key === '') {
+      throw new SimulationError(`keys: each entry must be source:key with source acd, ivr or crm (got ${JSON.stringify(part.slice(0, Math.max(0, colon)) || part.slice(0, 8))})`);
+    }
+    out[source as Source] = key;
+  }
+  return out;
+}
