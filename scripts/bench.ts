@@ -1,11 +1,13 @@
 // npm run bench: every benchmark, printed as one table. Figures that depend on the machine are reported next to a
 // baseline measured in the same run (the ratio is the figure to compare across machines).
 //   npm run bench                    all of them
-//   npm run bench -- --only=ingest   one group (clickhouse, ingest)
-//   sizes: --rows=1000000 --events=200000 --latency-seconds=10
+//   npm run bench -- --only=ingest   one group (clickhouse, ingest, kpi, wallboard)
+//   sizes: --rows=1000000 --events=200000 --latency-seconds=10 --wallboard-minutes=10 --kpi-sizes=10000,1000000,10000000 --rate=1000
 import { parseArgs } from 'node:util';
 import { benchEmbeddedClickHouse, type BenchResult } from './bench/embedded-clickhouse.ts';
 import { benchIngest } from './bench/ingest.ts';
+import { benchWallboard } from './bench/wallboard.ts';
+import { benchKpi } from './bench/kpi.ts';
 
 const { values } = parseArgs({
   options: {
@@ -13,6 +15,9 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     events: { type: 'string', default: '200000' },
     'latency-seconds': { type: 'string', default: '10' },
+    'wallboard-minutes': { type: 'string', default: '10' },
+    'kpi-sizes': { type: 'string', default: '10000,1000000,10000000' },
+    rate: { type: 'string', default: '1000' },
   },
 });
 
@@ -28,6 +33,13 @@ function positive(name: string, value: string): number {
 const groups: Record<string, () => Promise<BenchResult[]>> = {
   clickhouse: () => benchEmbeddedClickHouse({ rows: positive('rows', values.rows!) }),
   ingest: () => benchIngest({ events: positive('events', values.events!), latencySeconds: positive('latency-seconds', values['latency-seconds']!) }),
+  wallboard: () => benchWallboard({ minutes: positive('wallboard-minutes', values['wallboard-minutes']!) }),
+  kpi: () =>
+    benchKpi({
+      sizes: values['kpi-sizes']!.split(',').map((v) => positive('kpi-sizes', v)),
+      rate: positive('rate', values.rate!),
+      latencySeconds: positive('latency-seconds', values['latency-seconds']!),
+    }),
 };
 
 if (values.only !== undefined && !(values.only in groups)) {

@@ -1,27 +1,30 @@
-// Ingest benchmarks (issue 4):
+// Ingest benchmarks (issue 4), on the simulator's realistic traffic:
 // - throughput of NDJSON batches of 1,000 events through POST /v1/events into the embedded ClickHouse, next to a
 //   direct @clickhouse/client insert of the same rows (batches of 10,000) into a copy of the events table;
 // - acknowledgement latency of single-event posts at a steady 1,000 events/s.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { validateEvent, type IngestEvent } from '../../server/ingest/contract.ts';
+import { generateEvents } from '../../server/simulator/index.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { BENCH_KEYS, percentile, startBenchStack } from './stack.ts';
+import { BENCH_KEYS, percentile, postBody, startBenchStack } from './stack.ts';
 
-function makeEvents(n: number, tag: string): IngestEvent[] {
-  const queues = ['billing', 'support', 'sales'];
-  const now = Date.now();
-  return Array.from({ length: n }, (_, i) => {
-    const occurredAt = new Date(now - 3_600_000 + (i % 3_600_000)).toISOString();
-    const base = { id: `${tag}-${i}`, source: 'acd' as const, occurredAt, contactId: `c-${tag}-${i >> 2}`, queue: queues[i % 3]! };
-    return i % 4 === 0
-      ? { ...base, type: 'contact.offered' as const, channel: 'voice' as const }
-      : i % 4 === 1
-        ? { ...base, type: 'contact.answered' as const, agentId: `a${i % 50}` }
-        : i % 4 === 2
-          ? { ...base, type: 'contact.ended' as const, agentId: `a${i % 50}`, talkMs: 180_000, holdMs: 5_000, acwMs: 30_000 }
-          : { ...base, type: 'contact.abandoned' as const };
-  });
+/** Realistic traffic from the simulator (all three sources), deterministic by seed, with no duplicates. */
+function makeEvents(n: number, seed: string): IngestEvent[] {
+  return generateEvents({ seed, count: n, agents: 500, duplicateRate: 0, lateRate: 0 });
+}
+
+/** NDJSON bodies of at most `size` events, each of one source (a key sends its own source only). */
+function bodiesBySource(events: IngestEvent[], size: number): Array<{ source: keyof typeof BENCH_KEYS; body: string; count: number }> {
+  const out: Array<{ source: keyof typeof BENCH_KEYS; body: string; count: number }> = [];
+  for (const source of Object.keys(BENCH_KEYS) as Array<keyof typeof BENCH_KEYS>) {
+    const mine = events.filter((e) => e.source === source);
+    for (let i = 0; i < mine.length; i += size) {
+      const chunk = mine.slice(i, i + size);
+      out.push({ source, body: chunk.map((e) => JSON.stringify(e)).join('\n'), count: chunk.length });
+    }
+  }
+  return out;
 }
 
 async function runPool<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -36,7 +39,6 @@ async function runPool<T>(items: T[], concurrency: number, fn: (item: T) => Prom
 export async function benchIngest(opts: { events: number; latencySeconds: number }): Promise<BenchResult[]> {
   const stack = await startBenchStack();
   try {
-    const auth = { authorization: `Bearer ${BENCH_KEYS.acd}` };
 
     // Baseline: the same rows, inserted directly.
     const events = makeEvents(opts.events, 'tp');
@@ -54,21 +56,20 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     const directRate = rows.length / ((performance.now() - t0) / 1000);
 
     process.stderr.write(`  direct insert: ${Math.round(directRate)} events/s\n`);
-    // Through the API: NDJSON batches of 1,000, four requests in flight.
-    const bodies: string[] = [];
-    for (let i = 0; i < events.length; i += 1_000) bodies.push(events.slice(i, i + 1_000).map((e) => JSON.stringify(e)).join('\n'));
+    // Through the API: NDJSON batches of 1,000, sixteen requests in flight (as from several integrations at once).
+    const bodies = bodiesBySource(events, 1_000);
     t0 = performance.now();
     let accepted = 0;
-    await runPool(bodies, 4, async (body) => {
-      const res = await fetch(`${stack.baseUrl}/v1/events`, { method: 'POST', headers: { ...auth, 'content-type': 'application/x-ndjson' }, body });
-      if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${await res.text()}`);
-      accepted += ((await res.json()) as { accepted: number }).accepted;
+    await runPool(bodies, 16, async ({ source, body }) => {
+      const res = await postBody(`${stack.baseUrl}/v1/events`, body, { authorization: `Bearer ${BENCH_KEYS[source]}`, 'content-type': 'application/x-ndjson' });
+      if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body}`);
+      accepted += (JSON.parse(res.body) as { accepted: number }).accepted;
     });
     const apiRate = accepted / ((performance.now() - t0) / 1000);
 
     process.stderr.write(`  API batches: ${Math.round(apiRate)} events/s\n`);
     // Latency: one event per request, 1,000 requests a second (a batch of 10 every 10 ms), for latencySeconds.
-    const singles = makeEvents(opts.latencySeconds * 1000, 'lat').map((e) => JSON.stringify(e));
+    const singles = makeEvents(opts.latencySeconds * 1000, 'lat');
     const latencies: number[] = [];
     const pending: Promise<void>[] = [];
     const start = performance.now();
@@ -76,12 +77,12 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
       const due = start + (i / 1000) * 1000;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      for (const body of singles.slice(i, i + 10)) {
+      for (const event of singles.slice(i, i + 10)) {
         const sent = performance.now();
+        const headers = { authorization: `Bearer ${BENCH_KEYS[event.source]}`, 'content-type': 'application/json' };
         pending.push(
-          fetch(`${stack.baseUrl}/v1/events`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body }).then(async (res) => {
-            await res.arrayBuffer();
-            if (res.status !== 202) throw new Error(`ingest answered ${res.status}`);
+          postBody(`${stack.baseUrl}/v1/events`, JSON.stringify(event), headers).then((res) => {
+            if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body}`);
             latencies.push(performance.now() - sent);
           }),
         );

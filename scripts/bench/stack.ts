@@ -3,6 +3,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,7 @@ export interface BenchStack {
   target: ClickHouseTarget;
   clickhouse: ClickHouseClient;
   redis: Redis;
+  redisUrl: string;
   app: FastifyInstance;
   baseUrl: string;
   close(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
     target,
     clickhouse,
     redis,
+    redisUrl: rd.url,
     app,
     baseUrl: `http://127.0.0.1:${port}`,
     async close() {
@@ -69,4 +72,20 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** POSTs a body over a pool of 64 keep-alive connections (fetch would open one per request under load). */
+export function postBody(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

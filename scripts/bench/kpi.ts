@@ -1,0 +1,129 @@
+// KPI benchmarks (issue 5):
+// - the time of one recomputation (materialise what arrived + compute every snapshot of every active scope) at
+//   growing history sizes: it should stay flat, since windows read rollups, not history;
+// - event-to-snapshot latency: single events posted at a steady rate, from the acknowledgement of a POST to the
+//   publication on Redis of the first snapshot that counts it.
+// History is generated inside ClickHouse (INSERT … SELECT FROM numbers(), through the same materialized views),
+// spread over the 90 days before today, so "today" holds only what the latency phase sends.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from '../../server/log.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { OVERLAP_MS, rebuildMeasures } from '../../server/kpi/materialize.ts';
+import { computeSnapshots } from '../../server/kpi/compute.ts';
+import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
+import { startKpiWorker } from '../../server/kpi/pipeline.ts';
+import type { BenchResult } from './embedded-clickhouse.ts';
+import { BENCH_KEYS, percentile, postBody, startBenchStack, type BenchStack } from './stack.ts';
+
+const CHUNK = 1_000_000;
+
+/** Appends `count` historical events (3 per contact: offered, answered|abandoned, ended|ivr) numbered from `from`. */
+async function addHistory(stack: BenchStack, from: number, count: number): Promise<void> {
+  for (let start = from; start < from + count; start += CHUNK) {
+    const n = Math.min(CHUNK, from + count - start);
+    await stack.clickhouse.command({
+      query: `
+        INSERT INTO events (source, id, type, occurred_at, received_at, contact_id, queue, team, channel, agent_id,
+                            customer_id, talk_ms, hold_ms, acw_ms, resolved, outcome)
+        WITH intDiv(number, 3) AS c, number % 3 AS k, c % 5 = 0 AS lost,
+             multiIf(k = 0, 'contact.offered', k = 1 AND lost, 'contact.abandoned', k = 1, 'contact.answered',
+                     lost, 'ivr.ended', 'contact.ended') AS t,
+             toDateTime64(toStartOfDay(now(), 'UTC'), 3, 'UTC') - toIntervalSecond(1 + (c * 7919) % (89 * 86400)) + toIntervalSecond(k * 40) AS at
+        SELECT if(t = 'ivr.ended', 'ivr', 'acd'), concat('hist-', toString(number)), t, at, at,
+               concat('hc-', toString(c)), ['billing', 'support', 'sales'][c % 3 + 1], ['red', 'blue'][c % 2 + 1],
+               'voice', if(t IN ('contact.answered', 'contact.ended'), concat('a', toString(c % 200)), ''),
+               concat('cust-', toString(c % 50000)),
+               if(t = 'contact.ended', 180000, NULL), if(t = 'contact.ended', 5000, NULL), if(t = 'contact.ended', 30000, NULL),
+               if(t = 'contact.ended', c % 3 != 0, NULL), if(t = 'ivr.ended', 'contained', '')
+        FROM numbers({start:UInt64}, {n:UInt64})`,
+      query_params: { start, n },
+    });
+  }
+}
+
+async function post(stack: BenchStack, events: unknown[]): Promise<void> {
+  const res = await postBody(`${stack.baseUrl}/v1/events`, JSON.stringify(events), {
+    authorization: `Bearer ${BENCH_KEYS.acd}`,
+    'content-type': 'application/json',
+  });
+  if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body}`);
+}
+
+export async function benchKpi(opts: { sizes: number[]; rate: number; latencySeconds: number }): Promise<BenchResult[]> {
+  const stack = await startBenchStack();
+  const results: BenchResult[] = [];
+  const total = opts.rate * opts.latencySeconds;
+  const worker = await startKpiWorker({ config: stack.config, log: createLogger(stack.config), clickhouse: stack.clickhouse, redisUrl: stack.redisUrl });
+  try {
+    // 1. One recomputation at each history size.
+    let stored = 0;
+    for (const size of opts.sizes) {
+      await addHistory(stack, stored, size - stored);
+      stored = size;
+      const backfill = await rebuildMeasures(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
+      process.stderr.write(`  ${size.toLocaleString('en-US')} events stored, measures rebuilt in ${Math.round(backfill.elapsedMs)} ms\n`);
+      // Passes re-read OVERLAP_MS behind their watermark (for inserts still landing); let the bulk load fall out of it.
+      await sleep(OVERLAP_MS + 1_000);
+      await worker.recomputeNow('bench warm-up');
+      // today gets a little traffic, so the recomputation has something to materialise
+      const now = Date.now();
+      const times: number[] = [];
+      const computeOnly: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        await post(stack, Array.from({ length: 200 }, (_, j) => ({
+          id: `r-${size}-${i}-${j}`, source: 'acd', type: 'contact.offered', occurredAt: new Date(now - 1000 * j).toISOString(),
+          contactId: `rc-${size}-${i}-${j}`, queue: 'billing', channel: 'voice',
+        })));
+        const r = await worker.recomputeNow('bench');
+        times.push(r.materializeMs + r.computeMs);
+        const t0 = performance.now();
+        await computeSnapshots(stack.clickhouse, { now: Date.now(), tz: 'UTC', waitingLookbackHours: stack.config.WAITING_LOOKBACK_HOURS });
+        computeOnly.push(performance.now() - t0);
+      }
+      times.sort((a, b) => a - b);
+      computeOnly.sort((a, b) => a - b);
+      results.push({ name: `kpi: recomputation at ${size.toLocaleString('en-US')} events (median of 5)`, value: Math.round(percentile(times, 50)), unit: 'ms', note: `snapshots alone ${Math.round(percentile(computeOnly, 50))} ms; target < 50 at 10M` });
+    }
+
+    // 2. Event-to-snapshot latency at a steady rate: single contact.offered events; the center's `offered` today
+    //    counts them, so the first published snapshot whose count reaches k covers the k-th event.
+    const sub = createRedis(stack.redisUrl, 'subscriber');
+    const names = kpiRedisNames(stack.config.REDIS_PREFIX);
+    const acked: number[] = [];
+    const seen: number[] = [];
+    let baseline: number | null = null;
+    await sub.subscribe(names.snapshotsChannel);
+    sub.on('message', (_channel, raw) => {
+      const msg = JSON.parse(raw) as { snapshots: { window: string; scope: string; values: { offered: { value: number } } }[] };
+      const center = msg.snapshots.find((s) => s.window === 'today' && s.scope === 'center');
+      if (!center || baseline === null) return;
+      const k = Math.min(center.values.offered.value - baseline, total);
+      const t = performance.now();
+      for (let i = seen.length; i < k; i++) seen.push(t);
+    });
+    const before = await computeSnapshots(stack.clickhouse, { now: Date.now(), tz: 'UTC', waitingLookbackHours: 24, scopes: ['center'] });
+    baseline = before.find((s) => s.window === 'today')?.values.offered.value ?? 0;
+    const start = performance.now();
+    const pending: Promise<void>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / opts.rate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      const event = { id: `lat-${i}`, source: 'acd', type: 'contact.offered', occurredAt: new Date().toISOString(), contactId: `lat-c-${i}`, queue: 'sales', channel: 'chat' };
+      pending.push(post(stack, [event]).then(() => void (acked[i] = performance.now())));
+    }
+    await Promise.all(pending);
+    for (let i = 0; i < 50 && seen.length < total; i++) await sleep(100);
+    await sub.quit();
+    // A snapshot may be published before the client has read its POST's answer: that counts as no delay.
+    const latencies = seen.map((t, i) => Math.max(0, t - acked[i]!)).sort((a, b) => a - b);
+    results.push(
+      { name: `kpi: event → snapshot p50 @ ${opts.rate} events/s`, value: Math.round(percentile(latencies, 50)), unit: 'ms', note: `${seen.length}/${total} events seen` },
+      { name: `kpi: event → snapshot p99 @ ${opts.rate} events/s`, value: Math.round(percentile(latencies, 99)), unit: 'ms', note: 'target < 500' },
+    );
+    return results;
+  } finally {
+    await worker.close();
+    await stack.close();
+  }
+}

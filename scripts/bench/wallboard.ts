@@ -1,0 +1,152 @@
+// Wallboard benchmark (issue 7): the built board (dist/wallboard) in headless Chromium, 40 KPI tiles updated every
+// second over a websocket by a stand-in for the API (this measures the board, not the server). Reports
+//   - frame time while updating: p50/p95/max interval between animation frames (60 Hz → 16.7 ms is perfect),
+//   - main-thread work per second (script + style + layout, from Chromium's Performance metrics),
+//   - JS heap and DOM nodes after `minutes` of updates vs after the first minute (after a forced GC): flat is the
+//     target (a TV runs for weeks).
+// npm run bench -- --only=wallboard --wallboard-minutes=10      (shorter runs for a quick look: --wallboard-minutes=2)
+import fastifyStatic from '@fastify/static';
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify from 'fastify';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { Board } from '../../server/boards/schema.ts';
+import { KPI_CATALOG } from '../../server/kpi/catalog.ts';
+import type { ServerMessage } from '../../server/live/protocol.ts';
+import type { BenchResult } from './embedded-clickhouse.ts';
+
+const DIST = fileURLToPath(new URL('../../dist/wallboard/', import.meta.url));
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const KPIS = ['offered', 'answered', 'service_level', 'asa', 'aht', 'abandon_rate', 'waiting', 'longest_wait'] as const;
+
+export interface WallboardBenchOptions {
+  /** Total minutes of updates (default 10); the heap is compared with the one after min(1, minutes / 2). */
+  minutes?: number;
+  tiles?: number;
+  viewport?: { width: number; height: number };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export async function benchWallboard(opts: WallboardBenchOptions = {}): Promise<BenchResult[]> {
+  if (!existsSync(`${DIST}index.html`)) throw new Error('build the wallboard first: npm run build');
+  const minutes = opts.minutes ?? 10;
+  const baselineMinutes = Math.min(1, minutes / 2);
+  const n = opts.tiles ?? 40;
+  const scopes = Array.from({ length: n / KPIS.length > 1 ? Math.ceil(n / KPIS.length) : 1 }, (_, i) => (i === 0 ? 'center' : `queue:q${i}`));
+  const tiles = Array.from({ length: n }, (_, i) => ({ kind: 'kpi' as const, kpi: KPIS[i % KPIS.length]!, scope: scopes[Math.floor(i / KPIS.length)]!, window: 'today' as const }));
+  const board: Board = { name: 'bench', title: `Bench — ${n} tiles`, type: 'grid', columns: 8, tiles, updatedAt: new Date().toISOString(), updatedBy: 'bench' };
+
+  // --- a stand-in for the API ---
+  const app = Fastify();
+  await app.register(fastifyWebsocket);
+  await app.register(fastifyStatic, { root: DIST });
+  app.get('/v1/auth/me', async () => ({ principal: { kind: 'display', displayId: 'bench', name: 'bench', board: 'bench' } }));
+  app.get('/v1/kpis/catalog', async () => ({ kpis: KPI_CATALOG, windows: ['today', '1h', '15m'], timeZone: 'UTC' }));
+  app.get('/v1/boards', async () => ({ boards: [board], display: { id: 'bench', name: 'bench', board: 'bench', sound: false } }));
+  app.get('/v1/thresholds', async () => ({
+    thresholds: [{ id: 't1', kpi: 'service_level', scope: 'center', window: 'today', direction: 'below', warning: 80, critical: 70, forSeconds: 0, clearBand: 0, enabled: true }],
+  }));
+  let tick = 0;
+  const sockets = new Set<{ send(d: string): void }>();
+  const snapshot = (scope: string): ServerMessage => {
+    const values: Record<string, { value: number | null; n: number }> = {};
+    for (const [i, k] of KPIS.entries()) values[k] = { value: k === 'service_level' ? 60 + ((tick * 7 + i) % 40) : (tick * 13 + i * 101) % 5000, n: 100 + tick };
+    return { type: 'snapshot', window: 'today', scope, asOf: new Date().toISOString(), values };
+  };
+  const series = (scope: string): ServerMessage => {
+    const start = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+    const points = Array.from({ length: 64 }, (_, i) => ({
+      start: new Date(start + i * 900_000).toISOString(),
+      end: new Date(start + (i + 1) * 900_000).toISOString(),
+      values: Object.fromEntries(KPIS.map((k, j) => [k, { value: (i * 17 + j * 5 + tick) % 100, n: 10 }])),
+    }));
+    return { type: 'series', window: 'today', scope, asOf: new Date().toISOString(), intervalMinutes: 15, points };
+  };
+  app.get('/v1/stream', { websocket: true }, (socket) => {
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('message', (raw: Buffer) => {
+      const m = JSON.parse(raw.toString()) as { type: string; id?: string };
+      if (m.type === 'ping') socket.send(JSON.stringify({ type: 'pong', id: m.id, serverTime: new Date().toISOString() }));
+      if (m.type === 'subscribe') {
+        for (const s of scopes) socket.send(JSON.stringify(snapshot(s)));
+        for (const s of scopes) socket.send(JSON.stringify(series(s)));
+        socket.send(JSON.stringify({ type: 'alerts', alerts: [] }));
+      }
+    });
+    sockets.add(socket);
+    socket.send(JSON.stringify({ type: 'welcome', serverTime: new Date().toISOString(), principal: { kind: 'display', name: 'bench', board: 'bench' } }));
+  });
+  // every second: a new snapshot for every scope (every tile changes); every 15 s a new series
+  const timer = setInterval(() => {
+    tick++;
+    for (const ws of sockets) {
+      for (const s of scopes) ws.send(JSON.stringify(snapshot(s)));
+      if (tick % 15 === 0) for (const s of scopes) ws.send(JSON.stringify(series(s)));
+    }
+  }, 1000);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.server.address() as { port: number }).port;
+
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  try {
+    const page = await browser.newPage({ viewport: opts.viewport ?? { width: 1920, height: 1080 } });
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send('Performance.enable');
+    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.locator('section.tile.kpi[data-stale="false"]').nth(n - 1).waitFor({ timeout: 30_000 });
+
+    const metrics = async () => {
+      const { metrics: m } = (await cdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
+      return Object.fromEntries(m.map((x) => [x.name, x.value])) as Record<string, number>;
+    };
+    const heapAfterGc = async () => {
+      await cdp.send('HeapProfiler.collectGarbage');
+      await sleep(200);
+      const m = await metrics();
+      return { heap: m.JSHeapUsedSize!, nodes: m.Nodes!, listeners: m.JSEventListeners! };
+    };
+
+    // frame intervals over 20 s of updates
+    const m0 = await metrics();
+    // a string, not a function: tsx would wrap named functions in a helper the page does not have
+    const frames = (await page.evaluate(`new Promise((resolve) => {
+      const out = [];
+      let last = performance.now();
+      const end = last + 20000;
+      const step = (t) => { out.push(t - last); last = t; if (t < end) requestAnimationFrame(step); else resolve(out); };
+      requestAnimationFrame(step);
+    })`)) as number[];
+    const m1 = await metrics();
+    const busyMsPerSecond = (((m1.ScriptDuration! - m0.ScriptDuration!) + (m1.LayoutDuration! - m0.LayoutDuration!) + (m1.RecalcStyleDuration! - m0.RecalcStyleDuration!)) * 1000) / ((m1.Timestamp! - m0.Timestamp!) || 1);
+    const sorted = frames.slice(1).sort((a, b) => a - b);
+
+    const started = Date.now();
+    await sleep(Math.max(0, baselineMinutes * 60_000 - 20_000));
+    const early = await heapAfterGc();
+    process.stderr.write(`  wallboard: heap after ${baselineMinutes} min ${(early.heap / 1e6).toFixed(2)} MB, running to ${minutes} min…\n`);
+    await sleep(Math.max(0, minutes * 60_000 - (Date.now() - started) - baselineMinutes * 60_000 + 20_000));
+    const late = await heapAfterGc();
+    const staleTiles = await page.locator('section.tile.kpi[data-stale="true"]').count();
+    const growth = ((late.heap - early.heap) / early.heap) * 100;
+    return [
+      { name: `wallboard frame interval p50 (${n} tiles, 1 update/s)`, value: Number(percentile(sorted, 50).toFixed(1)), unit: 'ms', note: '60 Hz = 16.7 ms' },
+      { name: 'wallboard frame interval p95', value: Number(percentile(sorted, 95).toFixed(1)), unit: 'ms' },
+      { name: 'wallboard frame interval max', value: Number((sorted.at(-1) ?? 0).toFixed(1)), unit: 'ms' },
+      { name: 'wallboard main-thread work', value: Number(busyMsPerSecond.toFixed(1)), unit: 'ms/s', note: 'script + style + layout per second of updates' },
+      { name: `wallboard JS heap after ${baselineMinutes} min`, value: Number((early.heap / 1e6).toFixed(2)), unit: 'MB' },
+      { name: `wallboard JS heap after ${minutes} min`, value: Number((late.heap / 1e6).toFixed(2)), unit: 'MB', note: `${growth >= 0 ? '+' : ''}${growth.toFixed(1)} % (flat is the target)` },
+      { name: `wallboard DOM nodes after ${baselineMinutes} / ${minutes} min`, value: late.nodes, unit: 'nodes', note: `${early.nodes} → ${late.nodes}; listeners ${early.listeners} → ${late.listeners}; stale tiles at the end: ${staleTiles}` },
+    ];
+  } finally {
+    clearInterval(timer);
+    await browser.close();
+    await app.close();
+  }
+}
