@@ -3,6 +3,8 @@
 //                        migrations, the API with the wallboard, and the workers
 //   npm run api          the API alone (production: CLICKHOUSE_URL and REDIS_URL must be set)
 //   npm run worker       the workers alone (same)
+//   npm run demo         `npm start -- --demo`: everything, plus a demo board, thresholds, a TV link and simulated
+//                        traffic, in a database of its own (<CLICKHOUSE_DATABASE>_demo)
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.ts';
 import { createClickHouse } from './clickhouse/client.ts';
@@ -11,6 +13,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startInfrastructure } from './infrastructure.ts';
 import { startKpiWorker } from './kpi/pipeline.ts';
 import { createLogger } from './log.ts';
+import { DEMO_PASSWORD, DEMO_USER, demoConfig, startDemo } from './demo.ts';
 import { createRedis } from './redis/connections.ts';
 import { Shutdown } from './shutdown.ts';
 
@@ -22,16 +25,17 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function readRole(): Role {
-  let only: string | undefined;
+function readArgs(): { role: Role; demo: boolean } {
+  let values: { only?: string; demo?: boolean } = {};
   try {
-    ({ values: { only } } = parseArgs({ options: { only: { type: 'string' } }, strict: true }));
+    ({ values } = parseArgs({ options: { only: { type: 'string' }, demo: { type: 'boolean' } }, strict: true }));
   } catch (err) {
     fail((err as Error).message);
   }
-  const role = only ?? 'all';
+  const role = values.only ?? 'all';
   if (!(ROLES as readonly string[]).includes(role)) fail(`--only=${role} is invalid: expected one of ${ROLES.join(', ')}`);
-  return role as Role;
+  if (values.demo && role !== 'all') fail('--demo runs the whole product: it cannot be combined with --only');
+  return { role: role as Role, demo: values.demo ?? false };
 }
 
 function readConfig(role: Role): Config {
@@ -48,8 +52,8 @@ function readConfig(role: Role): Config {
 }
 
 async function main(): Promise<void> {
-  const role = readRole();
-  const config = readConfig(role);
+  const { role, demo } = readArgs();
+  const config = demo ? demoConfig(readConfig(role)) : readConfig(role);
   const log = createLogger(config);
   const shutdown = new Shutdown(log, config.SHUTDOWN_TIMEOUT_MS);
   shutdown.onSignals();
@@ -81,7 +85,19 @@ async function main(): Promise<void> {
       const app = await buildApp({ config, log, clickhouse, redis });
       shutdown.add('http server', () => app.close());
       await app.listen({ port: config.PORT, host: config.HOST });
-      log.info(`Nabız is up: http://${config.HOST}:${config.PORT}/`);
+      const baseUrl = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
+      log.info(`Nabız is up: ${baseUrl}/`);
+      if (demo) {
+        const running = await startDemo({ app, config, baseUrl, log });
+        shutdown.add('demo traffic', () => running.stop());
+        // The TV link carries a credential: it goes to the terminal, never to the log.
+        log.info('demo running: the wallboard link is printed on the terminal');
+        process.stderr.write(
+          `\n  Nabız demo is running (simulated data, database ${config.CLICKHOUSE_DATABASE}).\n` +
+            `  Wallboard (TV):  ${running.displayUrl}\n` +
+            `  Console:         ${baseUrl}/#/console  (user ${DEMO_USER}, password ${DEMO_PASSWORD})\n\n`,
+        );
+      }
     }
   } catch (err) {
     log.fatal({ err }, 'start-up failed');

@@ -1,17 +1,39 @@
-import { createResource, type Component } from 'solid-js';
+// The shell: the board (the TV) by default, the console (loaded lazily, so a TV never downloads it) at #/console.
+import { createSignal, ErrorBoundary, lazy, Match, onCleanup, Suspense, Switch, type Component } from 'solid-js';
+import { BoardApp } from './board/BoardApp.tsx';
+import { parseRoute } from './lib/route.ts';
 
-async function health(): Promise<string> {
-  const res = await fetch('/healthz');
-  return res.ok ? 'server up' : `server answered ${res.status}`;
-}
+const Console = lazy(() => import('./console/Console.tsx'));
 
-// The shell the server serves at /; the board and console arrive with the wallboard issue.
-export const App: Component = () => {
-  const [status] = createResource(health);
+/** Whatever goes wrong in rendering, the page shows something and reloads itself a little later. */
+const Fallback: Component<{ err: unknown }> = (props) => {
+  const t = setTimeout(() => location.reload(), 30_000);
+  onCleanup(() => clearTimeout(t));
   return (
-    <main class="shell">
-      <h1>Nabız</h1>
-      <p class="status">{status.loading ? 'connecting…' : status.error ? 'server unreachable' : status()}</p>
-    </main>
+    <div class="message">
+      <p>Something went wrong; reloading in 30 s.</p>
+      <p class="muted">{String((props.err as Error)?.message ?? props.err)}</p>
+    </div>
+  );
+};
+
+export const App: Component = () => {
+  const [route, setRoute] = createSignal(parseRoute(location.hash));
+  const onHash = () => setRoute(parseRoute(location.hash));
+  window.addEventListener('hashchange', onHash);
+  onCleanup(() => window.removeEventListener('hashchange', onHash));
+  return (
+    <ErrorBoundary fallback={(err) => <Fallback err={err} />}>
+      <Switch>
+        <Match when={route().page === 'console'}>
+          <Suspense fallback={<div class="message">Loading the console…</div>}>
+            <Console tab={(route() as { tab?: string }).tab} />
+          </Suspense>
+        </Match>
+        <Match when={route().page === 'board'}>
+          <BoardApp requested={(route() as { board?: string }).board} />
+        </Match>
+      </Switch>
+    </ErrorBoundary>
   );
 };

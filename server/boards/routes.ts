@@ -1,0 +1,147 @@
+// The boards API (docs/wallboard.md):
+//   GET    /v1/boards                       reader      people: every board; a display: the board it shows (and, for
+//                                                      a rotation, its grid boards) plus its own settings
+//   GET    /v1/boards/:name                 reader      one board (a display: only its own)
+//   PUT    /v1/boards/:name                 supervisor  create or replace (201 when created); validated layout
+//   DELETE /v1/boards/:name                 supervisor  204; 409 while a rotation lists it
+//   GET    /v1/display-settings             supervisor  per-display settings (board override, sound)
+//   PUT    /v1/display-settings/:id         supervisor  {board?, sound?}
+// Every change is audited (board.put, board.delete, display_settings.put).
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ApiError } from '../errors.ts';
+import type { Principal } from '../auth/principal.ts';
+import { BOARD_NAME_PATTERN, BoardInputSchema, type Board, type BoardsResponse } from './schema.ts';
+import { BoardStore } from './store.ts';
+import { validateBoard } from './validate.ts';
+
+const NameParams = Type.Object({ name: Type.String({ pattern: BOARD_NAME_PATTERN }) });
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
+
+export interface BoardRoutesOptions {
+  clickhouse: ClickHouseClient;
+}
+
+export async function boardRoutes(parent: FastifyInstance, opts: BoardRoutesOptions): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { auth } = parent;
+  const store = new BoardStore(opts.clickhouse);
+  const reader = { onRequest: auth.require('reader') };
+  const supervisor = { onRequest: auth.require('supervisor') };
+
+  const actorName = (request: FastifyRequest) => {
+    const p = request.principal;
+    return p?.kind === 'user' ? p.username : p?.kind === 'display' ? `display:${p.name}` : 'unknown';
+  };
+
+  /** The boards a display may read: its (possibly overridden) board and, for a rotation, the rotation's boards. */
+  async function displayView(p: Extract<Principal, { kind: 'display' }>): Promise<BoardsResponse> {
+    const settings = await store.getSettings(p.displayId);
+    const name = settings?.board || p.board;
+    const all = await store.list();
+    const main = all.find((b) => b.name === name);
+    const boards: Board[] = main ? [main] : [];
+    if (main?.type === 'rotation') {
+      for (const e of main.rotation) {
+        const b = all.find((x) => x.name === e.board);
+        if (b && !boards.includes(b)) boards.push(b);
+      }
+    }
+    return { boards, display: { id: p.displayId, name: p.name, board: name, sound: settings?.sound ?? true } };
+  }
+
+  app.get('/v1/boards', { ...reader, schema: { tags: ['boards'] } }, async (request) => {
+    const p = request.principal!;
+    if (p.kind === 'display') return displayView(p);
+    return { boards: await store.list() } satisfies BoardsResponse;
+  });
+
+  app.get('/v1/boards/:name', { ...reader, schema: { tags: ['boards'], params: NameParams } }, async (request) => {
+    const p = request.principal!;
+    const { name } = request.params;
+    const board = p.kind === 'display' ? (await displayView(p)).boards.find((b) => b.name === name) : await store.get(name);
+    if (!board) throw new ApiError(404, 'not_found', `no board named ${JSON.stringify(name)}`);
+    return { board };
+  });
+
+  app.put(
+    '/v1/boards/:name',
+    { ...supervisor, schema: { tags: ['boards'], params: NameParams, body: BoardInputSchema } },
+    async (request, reply) => {
+      const { name } = request.params;
+      const input = request.body;
+      const all = await store.list();
+      const existing = all.find((b) => b.name === name);
+      const problems = validateBoard(name, input, (n) => all.find((b) => b.name === n)?.type);
+      if (input.type === 'rotation' && existing?.type === 'grid' && all.some((b) => b.type === 'rotation' && b.rotation.some((e) => e.board === name))) {
+        problems.push({ path: '/type', message: 'this board is part of a rotation: it must stay a grid' });
+      }
+      if (problems.length > 0) {
+        await auth.audit.record(auth.actorOf(request), { action: 'board.put', outcome: 'failed', object_kind: 'board', object_id: name, details: { problems } });
+        throw new ApiError(400, 'invalid_board', `${problems[0]!.path} ${problems[0]!.message}`, problems);
+      }
+      const board = await store.put(name, input, actorName(request));
+      await auth.audit.record(auth.actorOf(request), {
+        action: 'board.put',
+        object_kind: 'board',
+        object_id: name,
+        details: { created: !existing, board: input },
+      });
+      return reply.code(existing ? 200 : 201).send({ board });
+    },
+  );
+
+  app.delete('/v1/boards/:name', { ...supervisor, schema: { tags: ['boards'], params: NameParams } }, async (request, reply) => {
+    const { name } = request.params;
+    const all = await store.list();
+    const board = all.find((b) => b.name === name);
+    if (!board) throw new ApiError(404, 'not_found', `no board named ${JSON.stringify(name)}`);
+    const users = all.filter((b) => b.type === 'rotation' && b.rotation.some((e) => e.board === name)).map((b) => b.name);
+    if (users.length > 0) throw new ApiError(409, 'board_in_use', `the rotation(s) ${users.join(', ')} show this board: remove it from them first`);
+    await store.remove(board, actorName(request));
+    await auth.audit.record(auth.actorOf(request), { action: 'board.delete', object_kind: 'board', object_id: name });
+    return reply.code(204).send();
+  });
+
+  app.get('/v1/display-settings', { ...supervisor, schema: { tags: ['boards'] } }, async () => ({ settings: await store.listSettings() }));
+
+  app.put(
+    '/v1/display-settings/:id',
+    {
+      ...supervisor,
+      schema: {
+        tags: ['boards'],
+        params: IdParams,
+        body: Type.Object(
+          {
+            board: Type.Optional(Type.Union([Type.Literal(''), Type.String({ pattern: BOARD_NAME_PATTERN })])),
+            sound: Type.Optional(Type.Boolean()),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const display = await auth.service.store.getCredential('display', id);
+      if (!display || display.revokedAt) throw new ApiError(404, 'not_found', 'no such display (or it was revoked)');
+      const { board, sound } = request.body;
+      if (board && !(await store.get(board))) {
+        throw new ApiError(400, 'invalid_request', `/board no board named ${JSON.stringify(board)}`, [{ path: '/board', message: `no board named ${JSON.stringify(board)}` }]);
+      }
+      const previous = await store.getSettings(id);
+      const settings = await store.putSettings(
+        { displayId: id, board: board ?? previous?.board ?? '', sound: sound ?? previous?.sound ?? true, updatedBy: actorName(request) },
+        previous,
+      );
+      await auth.audit.record(auth.actorOf(request), {
+        action: 'display_settings.put',
+        object_kind: 'display',
+        object_id: id,
+        details: { board: settings.board, sound: settings.sound },
+      });
+      return { settings };
+    },
+  );
+}

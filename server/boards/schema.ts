@@ -1,0 +1,85 @@
+// THE board contract: what a wallboard layout is. The API validates with it (server/boards/routes.ts), the wallboard
+// and the console import its types (types only: the TV bundle carries no TypeBox), and the tests use both.
+//
+// A board is either
+//   grid      a grid of `columns` columns filled left to right, top to bottom with tiles (CSS grid, dense):
+//               kpi     one KPI for one scope and window: label, big value, n, a sparkline of today by 15 minutes
+//               trend   a wide uPlot chart of one KPI for a scope, today by 15 minutes, with its threshold lines
+//               agents  the agent-state strip of a scope (available / busy / wrap-up / aux, waiting, longest wait)
+//               alerts  the active alerts (newest first), with who acknowledged them
+//   rotation  a list of grid boards with how long each is shown; a TV bound to it cycles through them.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const BOARD_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+export const MAX_TILES = 60;
+export const MAX_COLUMNS = 8;
+export const MAX_ROTATION = 20;
+
+const Name = Type.String({ pattern: BOARD_NAME_PATTERN, description: 'a-z, 0-9, - and _; up to 64 characters' });
+const Scope = Type.String({ minLength: 1, maxLength: 200, description: 'center, queue:<name>, team:<name>, channel:<name> or agent:<id>' });
+const Window = Type.Union([Type.Literal('today'), Type.Literal('1h'), Type.Literal('15m')]);
+const Width = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_COLUMNS, description: 'columns the tile spans (default 1; trend and alerts default 2)' }));
+const Height = Type.Optional(Type.Integer({ minimum: 1, maximum: 4, description: 'rows the tile spans (default 1)' }));
+
+export const TileSchema = Type.Union([
+  Type.Object({ kind: Type.Literal('kpi'), kpi: Type.String({ maxLength: 64 }), scope: Scope, window: Window, width: Width, height: Height }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('trend'), kpi: Type.String({ maxLength: 64 }), scope: Scope, width: Width, height: Height }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('agents'), scope: Scope, width: Width, height: Height }, { additionalProperties: false }),
+  Type.Object({ kind: Type.Literal('alerts'), width: Width, height: Height }, { additionalProperties: false }),
+]);
+export type Tile = Static<typeof TileSchema>;
+
+export const RotationEntrySchema = Type.Object(
+  { board: Name, seconds: Type.Integer({ minimum: 5, maximum: 3600, description: 'how long the board stays on screen' }) },
+  { additionalProperties: false },
+);
+export type RotationEntry = Static<typeof RotationEntrySchema>;
+
+/** The body of PUT /v1/boards/:name. */
+export const BoardInputSchema = Type.Union([
+  Type.Object(
+    {
+      type: Type.Literal('grid'),
+      title: Type.String({ minLength: 1, maxLength: 120 }),
+      columns: Type.Integer({ minimum: 1, maximum: MAX_COLUMNS }),
+      tiles: Type.Array(TileSchema, { maxItems: MAX_TILES }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      type: Type.Literal('rotation'),
+      title: Type.String({ minLength: 1, maxLength: 120 }),
+      rotation: Type.Array(RotationEntrySchema, { minItems: 1, maxItems: MAX_ROTATION }),
+    },
+    { additionalProperties: false },
+  ),
+]);
+export type BoardInput = Static<typeof BoardInputSchema>;
+export type GridBoardInput = Extract<BoardInput, { type: 'grid' }>;
+export type RotationBoardInput = Extract<BoardInput, { type: 'rotation' }>;
+
+export interface BoardMeta {
+  name: string;
+  updatedAt: string;
+  updatedBy: string;
+}
+export type GridBoard = GridBoardInput & BoardMeta;
+export type RotationBoard = RotationBoardInput & BoardMeta;
+export type Board = GridBoard | RotationBoard;
+
+/** Per-display settings a supervisor changes without re-pairing the TV. */
+export interface DisplaySettings {
+  displayId: string;
+  /** The board shown instead of the one on the display token; '' = the token's board. */
+  board: string;
+  sound: boolean;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** GET /v1/boards. For a display: the board it shows, the grid boards of its rotation, and its settings. */
+export interface BoardsResponse {
+  boards: Board[];
+  display?: { id: string; name: string; board: string; sound: boolean };
+}

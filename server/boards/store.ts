@@ -1,0 +1,115 @@
+// Boards and per-display settings in ClickHouse (sql/007_boards.sql): ReplacingMergeTree, read with FINAL; every
+// write inserts the whole new version with a strictly newer updated_at.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { chTime, nextVersion } from '../auth/store.ts';
+import type { Board, BoardInput, DisplaySettings } from './schema.ts';
+
+interface BoardRow {
+  name: string;
+  title: string;
+  type: 'grid' | 'rotation';
+  spec: string;
+  updated_at: string;
+  updated_by: string;
+  deleted: boolean;
+}
+
+interface SettingsRow {
+  display_id: string;
+  board: string;
+  sound: boolean;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** ClickHouse time text (iso output or 'YYYY-MM-DD hh:mm:ss.sss') as an ISO string. */
+const iso = (t: string) => new Date(/[Z+]/.test(t) ? t : `${t.replace(' ', 'T')}Z`).toISOString();
+
+function toBoard(r: BoardRow): Board {
+  const spec = JSON.parse(r.spec) as Record<string, unknown>;
+  return { ...spec, type: r.type, title: r.title, name: r.name, updatedAt: iso(r.updated_at), updatedBy: r.updated_by } as Board;
+}
+
+function specOf(input: BoardInput): string {
+  return JSON.stringify(input.type === 'grid' ? { columns: input.columns, tiles: input.tiles } : { rotation: input.rotation });
+}
+
+export class BoardStore {
+  constructor(private readonly ch: ClickHouseClient) {}
+
+  private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
+    const rs = await this.ch.query({ query, query_params: params, format: 'JSONEachRow' });
+    return rs.json<T>();
+  }
+
+  async list(): Promise<Board[]> {
+    const rows = await this.rows<BoardRow>('SELECT name, title, type, spec, updated_at, updated_by, deleted FROM boards FINAL ORDER BY name');
+    return rows.filter((r) => !r.deleted).map(toBoard);
+  }
+
+  async get(name: string): Promise<Board | undefined> {
+    const [row] = await this.rows<BoardRow>(
+      'SELECT name, title, type, spec, updated_at, updated_by, deleted FROM boards FINAL WHERE name = {n:String}',
+      { n: name },
+    );
+    return row && !row.deleted ? toBoard(row) : undefined;
+  }
+
+  private async lastVersion(name: string): Promise<string | undefined> {
+    const [row] = await this.rows<{ v: string }>('SELECT max(updated_at) AS v, count() AS n FROM boards WHERE name = {n:String} HAVING n > 0', { n: name });
+    return row ? iso(row.v) : undefined;
+  }
+
+  async put(name: string, input: BoardInput, by: string): Promise<Board> {
+    const version = nextVersion(await this.lastVersion(name));
+    await this.ch.insert({
+      table: 'boards',
+      format: 'JSONEachRow',
+      values: [{ name, title: input.title, type: input.type, spec: specOf(input), updated_at: chTime(version), updated_by: by, deleted: false }],
+    });
+    return { ...input, name, updatedAt: new Date(version).toISOString(), updatedBy: by } as Board;
+  }
+
+  async remove(board: Board, by: string): Promise<void> {
+    const version = nextVersion(board.updatedAt);
+    const { name, updatedAt: _u, updatedBy: _b, ...input } = board;
+    await this.ch.insert({
+      table: 'boards',
+      format: 'JSONEachRow',
+      values: [{ name, title: input.title, type: input.type, spec: specOf(input as BoardInput), updated_at: chTime(version), updated_by: by, deleted: true }],
+    });
+  }
+
+  // --- per-display settings ---
+
+  async listSettings(): Promise<DisplaySettings[]> {
+    const rows = await this.rows<SettingsRow>('SELECT display_id, board, sound, updated_at, updated_by FROM display_settings FINAL ORDER BY display_id');
+    return rows.map(toSettings);
+  }
+
+  async getSettings(displayId: string): Promise<DisplaySettings | undefined> {
+    const [row] = await this.rows<SettingsRow>(
+      'SELECT display_id, board, sound, updated_at, updated_by FROM display_settings FINAL WHERE display_id = {id:String}',
+      { id: displayId },
+    );
+    return row ? toSettings(row) : undefined;
+  }
+
+  async putSettings(s: Omit<DisplaySettings, 'updatedAt'>, previous?: DisplaySettings): Promise<DisplaySettings> {
+    const version = nextVersion(previous?.updatedAt);
+    await this.ch.insert({
+      table: 'display_settings',
+      format: 'JSONEachRow',
+      values: [{ display_id: s.displayId, board: s.board, sound: s.sound, updated_at: chTime(version), updated_by: s.updatedBy }],
+    });
+    return { ...s, updatedAt: new Date(version).toISOString() };
+  }
+}
+
+const toSettings = (r: SettingsRow): DisplaySettings => ({
+  displayId: r.display_id,
+  board: r.board,
+  sound: r.sound,
+  updatedAt: iso(r.updated_at),
+  updatedBy: r.updated_by,
+});

@@ -1,0 +1,44 @@
+// Checks of a board layout beyond its JSON shape: tiles name catalog KPIs, valid scopes and windows, fit the grid;
+// a rotation lists existing grid boards. Every problem is reported with the path of the field it is about.
+import { isKpiKey } from '../kpi/catalog.ts';
+import { parseScope, ScopeError } from '../kpi/scopes.ts';
+import type { BoardInput } from './schema.ts';
+
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** `boardType(name)`: the type of an existing board, or undefined. */
+export function validateBoard(name: string, input: BoardInput, boardType: (name: string) => 'grid' | 'rotation' | undefined): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (input.title.trim() === '') problems.push({ path: '/title', message: 'must not be blank' });
+  if (input.type === 'grid') {
+    input.tiles.forEach((tile, i) => {
+      const at = `/tiles/${i}`;
+      if ('kpi' in tile && !isKpiKey(tile.kpi)) problems.push({ path: `${at}/kpi`, message: `${JSON.stringify(tile.kpi)} is not a KPI of the catalog` });
+      if ('scope' in tile) {
+        try {
+          parseScope(tile.scope);
+        } catch (err) {
+          if (!(err instanceof ScopeError)) throw err;
+          problems.push({ path: `${at}/scope`, message: err.message });
+        }
+      }
+      if (tile.width !== undefined && tile.width > input.columns) {
+        problems.push({ path: `${at}/width`, message: `is ${tile.width} but the board has ${input.columns} columns` });
+      }
+    });
+  } else {
+    input.rotation.forEach((entry, i) => {
+      const at = `/rotation/${i}/board`;
+      if (entry.board === name) problems.push({ path: at, message: 'a rotation cannot contain itself' });
+      else {
+        const type = boardType(entry.board);
+        if (type === undefined) problems.push({ path: at, message: `no board named ${JSON.stringify(entry.board)}` });
+        else if (type === 'rotation') problems.push({ path: at, message: `${JSON.stringify(entry.board)} is a rotation: a rotation lists grid boards only` });
+      }
+    });
+  }
+  return problems;
+}

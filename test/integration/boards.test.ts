@@ -1,0 +1,134 @@
+// The boards API against the embedded ClickHouse and a real Redis: validated layouts, roles, a display's view of its
+// own board(s) and rotation, per-display settings, and the audit trail.
+import { once } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import type { Board } from '../../server/boards/schema.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+
+const ADMIN_PASSWORD = 'admin-Pa55word-boards';
+let ctx: TestContext;
+let redis: Redis;
+let app: FastifyInstance;
+const tokens: Record<string, string> = {};
+const auth = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
+
+const grid = (title: string, tiles: unknown[] = [{ kind: 'kpi', kpi: 'service_level', scope: 'center', window: 'today' }]) => ({ type: 'grid', title, columns: 4, tiles });
+
+beforeAll(async () => {
+  ctx = await createTestContext({ ADMIN_PASSWORD });
+  redis = createRedis(ctx.config.REDIS_URL!, 'commands');
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  app = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
+  const login = async (username: string, password: string) =>
+    (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username, password } })).json<{ token: string }>().token;
+  tokens.admin = await login('admin', ADMIN_PASSWORD);
+  for (const role of ['viewer', 'supervisor']) {
+    const r = await app.inject({ method: 'POST', url: '/v1/admin/users', headers: auth('admin'), payload: { username: role, password: `${role}-Pa55word`, role } });
+    expect(r.statusCode, r.body).toBe(201);
+    tokens[role] = await login(role, `${role}-Pa55word`);
+  }
+});
+
+afterAll(async () => {
+  await app?.close();
+  redis?.disconnect();
+  await ctx?.cleanup();
+});
+
+describe('boards API', () => {
+  it('lets a supervisor create, rename and delete a board, and keeps the layout it was given', async () => {
+    const tiles = [
+      { kind: 'kpi', kpi: 'asa', scope: 'queue:billing', window: '15m', width: 2 },
+      { kind: 'trend', kpi: 'service_level', scope: 'center', width: 4, height: 2 },
+      { kind: 'agents', scope: 'team:red' },
+      { kind: 'alerts' },
+    ];
+    const created = await app.inject({ method: 'PUT', url: '/v1/boards/floor-1', headers: auth('supervisor'), payload: grid('Floor 1', tiles) });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json<{ board: Board }>().board).toMatchObject({ name: 'floor-1', title: 'Floor 1', type: 'grid', columns: 4, tiles, updatedBy: 'supervisor' });
+    const renamed = await app.inject({ method: 'PUT', url: '/v1/boards/floor-1', headers: auth('supervisor'), payload: grid('Floor 1 (north)', tiles) });
+    expect(renamed.statusCode).toBe(200);
+    const got = await app.inject({ method: 'GET', url: '/v1/boards/floor-1', headers: auth('viewer') });
+    expect(got.json<{ board: Board }>().board).toMatchObject({ title: 'Floor 1 (north)', tiles });
+    const list = await app.inject({ method: 'GET', url: '/v1/boards', headers: auth('viewer') });
+    expect(list.json<{ boards: Board[] }>().boards.map((b) => b.name)).toContain('floor-1');
+    expect((await app.inject({ method: 'DELETE', url: '/v1/boards/floor-1', headers: auth('supervisor') })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'GET', url: '/v1/boards/floor-1', headers: auth('viewer') })).statusCode).toBe(404);
+    const audit = await app.inject({ method: 'GET', url: '/v1/admin/audit?action=board.put', headers: auth('admin') });
+    expect(audit.json<{ entries: { object_id: string }[] }>().entries.filter((e) => e.object_id === 'floor-1')).toHaveLength(2);
+  });
+
+  it('refuses layouts naming unknown KPIs, bad scopes, tiles wider than the grid, and says which field', async () => {
+    const bad = await app.inject({
+      method: 'PUT',
+      url: '/v1/boards/bad',
+      headers: auth('supervisor'),
+      payload: grid('Bad', [
+        { kind: 'kpi', kpi: 'service_level', scope: 'center', window: 'today' },
+        { kind: 'kpi', kpi: 'happiness', scope: 'center', window: 'today' },
+        { kind: 'agents', scope: 'building:3' },
+        { kind: 'alerts', width: 6 },
+      ]),
+    });
+    expect(bad.statusCode).toBe(400);
+    const body = bad.json<{ error: { code: string; details: { path: string }[] } }>();
+    expect(body.error.code).toBe('invalid_board');
+    expect(body.error.details.map((d) => d.path)).toEqual(['/tiles/1/kpi', '/tiles/2/scope', '/tiles/3/width']);
+    const window = await app.inject({ method: 'PUT', url: '/v1/boards/bad', headers: auth('supervisor'), payload: grid('Bad', [{ kind: 'kpi', kpi: 'asa', scope: 'center', window: '2h' }]) });
+    expect(window.statusCode).toBe(400);
+    const name = await app.inject({ method: 'PUT', url: '/v1/boards/Bad%20Name', headers: auth('supervisor'), payload: grid('x') });
+    expect(name.statusCode).toBe(400);
+  });
+
+  it('keeps viewers and displays read-only', async () => {
+    expect((await app.inject({ method: 'PUT', url: '/v1/boards/v', headers: auth('viewer'), payload: grid('V') })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'DELETE', url: '/v1/boards/v', headers: auth('viewer') })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/v1/display-settings', headers: auth('viewer') })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'GET', url: '/v1/boards' })).statusCode).toBe(401);
+  });
+
+  it('shows a display only its own board, or its rotation and the boards in it; settings re-point it without re-pairing', async () => {
+    for (const [name, title] of [['sales', 'Sales'], ['support', 'Support'], ['other', 'Other']]) {
+      expect((await app.inject({ method: 'PUT', url: `/v1/boards/${name}`, headers: auth('supervisor'), payload: grid(title!) })).statusCode).toBe(201);
+    }
+    const rot = await app.inject({
+      method: 'PUT',
+      url: '/v1/boards/lobby',
+      headers: auth('supervisor'),
+      payload: { type: 'rotation', title: 'Lobby', rotation: [{ board: 'sales', seconds: 20 }, { board: 'support', seconds: 40 }] },
+    });
+    expect(rot.statusCode, rot.body).toBe(201);
+    // a rotation lists existing grid boards only
+    const nested = await app.inject({ method: 'PUT', url: '/v1/boards/meta', headers: auth('supervisor'), payload: { type: 'rotation', title: 'M', rotation: [{ board: 'lobby', seconds: 10 }, { board: 'nope', seconds: 10 }] } });
+    expect(nested.json<{ error: { details: { path: string }[] } }>().error.details.map((d) => d.path)).toEqual(['/rotation/0/board', '/rotation/1/board']);
+    // a board in a rotation cannot be deleted
+    expect((await app.inject({ method: 'DELETE', url: '/v1/boards/sales', headers: auth('supervisor') })).statusCode).toBe(409);
+
+    const d = await app.inject({ method: 'POST', url: '/v1/displays', headers: auth('supervisor'), payload: { name: 'Lobby TV', board: 'lobby' } });
+    const { token, display } = d.json<{ token: string; display: { id: string } }>();
+    const tv = { authorization: `Bearer ${token}` };
+    const view = (await app.inject({ method: 'GET', url: '/v1/boards', headers: tv })).json<{ boards: Board[]; display: { board: string; sound: boolean } }>();
+    expect(view.boards.map((b) => b.name)).toEqual(['lobby', 'sales', 'support']);
+    expect(view.display).toMatchObject({ id: display.id, name: 'Lobby TV', board: 'lobby', sound: true });
+    expect((await app.inject({ method: 'GET', url: '/v1/boards/sales', headers: tv })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'GET', url: '/v1/boards/other', headers: tv })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'PUT', url: '/v1/boards/other', headers: tv, payload: grid('x') })).statusCode).toBe(403);
+
+    const set = await app.inject({ method: 'PUT', url: `/v1/display-settings/${display.id}`, headers: auth('supervisor'), payload: { board: 'other', sound: false } });
+    expect(set.statusCode, set.body).toBe(200);
+    const after = (await app.inject({ method: 'GET', url: '/v1/boards', headers: tv })).json<{ boards: Board[]; display: { board: string; sound: boolean } }>();
+    expect(after.boards.map((b) => b.name)).toEqual(['other']);
+    expect(after.display).toMatchObject({ board: 'other', sound: false });
+    // sound alone keeps the board override
+    await app.inject({ method: 'PUT', url: `/v1/display-settings/${display.id}`, headers: auth('supervisor'), payload: { sound: true } });
+    expect((await app.inject({ method: 'GET', url: '/v1/boards', headers: tv })).json<{ display: { board: string; sound: boolean } }>().display).toMatchObject({ board: 'other', sound: true });
+    const unknown = await app.inject({ method: 'PUT', url: `/v1/display-settings/${display.id}`, headers: auth('supervisor'), payload: { board: 'nope' } });
+    expect(unknown.statusCode).toBe(400);
+    const settings = await app.inject({ method: 'GET', url: '/v1/display-settings', headers: auth('supervisor') });
+    expect(settings.json<{ settings: { displayId: string }[] }>().settings.map((s) => s.displayId)).toContain(display.id);
+  });
+});

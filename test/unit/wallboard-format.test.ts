@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
+import { formatClock, formatDuration, formatNumber, formatSample, formatStaleSince, formatValue, scopeLabel } from '../../wallboard/src/lib/format.ts';
+
+const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
+
+describe('wallboard formatting', () => {
+  it('shows null, undefined, NaN and infinities as an em dash without a unit', () => {
+    for (const v of [null, undefined, Number.NaN, Infinity]) expect(formatValue(v, def('service_level'))).toEqual({ text: '—', unit: '' });
+  });
+
+  it('formats percentages with the catalog decimals and a % unit', () => {
+    expect(formatValue(87.456, def('service_level'))).toEqual({ text: '87.5', unit: '%' });
+    expect(formatValue(100, def('abandon_rate'))).toEqual({ text: '100.0', unit: '%' });
+    expect(formatValue(0, def('occupancy'))).toEqual({ text: '0.0', unit: '%' });
+  });
+
+  it('formats seconds as "45 s" under a minute, m:ss under an hour and h:mm:ss above', () => {
+    expect(formatValue(44.6, def('asa'))).toEqual({ text: '45', unit: 's' });
+    expect(formatValue(185, def('aht'))).toEqual({ text: '3:05', unit: '' });
+    expect(formatValue(3723, def('longest_wait'))).toEqual({ text: '1:02:03', unit: '' });
+    expect(formatDuration(59.6)).toBe('1:00');
+  });
+
+  it('groups thousands and shortens large counts so a tile never overflows', () => {
+    expect(formatValue(1234, def('offered')).text).toBe('1,234');
+    expect(formatValue(99_999, def('offered')).text).toBe('99,999');
+    expect(formatValue(123_456, def('offered')).text).toBe('123k');
+    expect(formatValue(1_500_000, def('offered')).text).toBe('1.5M');
+    expect(formatValue(25_000_000, def('offered')).text).toBe('25M');
+    expect(formatValue(3_200_000_000, def('offered')).text).toBe('3.2B');
+  });
+
+  it('uses a real minus sign for negatives and never shows "-0"', () => {
+    expect(formatValue(-3, def('staffing_gap')).text).toBe('−3');
+    expect(formatValue(-42, def('nps')).text).toBe('−42');
+    expect(formatNumber(-0.04, 1)).toBe('0.0');
+    expect(formatDuration(-75)).toBe('−1:15');
+  });
+
+  it('prints the sample size and scopes for people', () => {
+    expect(formatSample(12_345)).toBe('n = 12,345');
+    expect(formatSample(null)).toBe('n = —');
+    expect(scopeLabel('center')).toBe('Center');
+    expect(scopeLabel('queue:billing:vip')).toBe('Queue billing:vip');
+  });
+
+  it('says since when values are stale, in the center time zone', () => {
+    const at = Date.UTC(2025, 2, 3, 13, 5, 30);
+    expect(formatClock(at, 'UTC')).toBe('13:05');
+    expect(formatClock(at, 'Europe/Istanbul')).toBe('16:05');
+    expect(formatStaleSince(at, at + 60_000, 'UTC')).toBe('stale since 13:05');
+    expect(formatStaleSince(at, at + 2 * 86_400_000, 'UTC')).toBe('stale since 3 Mar 13:05');
+    expect(formatStaleSince(null, at, 'UTC')).toBe('no data yet');
+  });
+});

@@ -1,0 +1,198 @@
+import { describe, expect, it } from 'vitest';
+import type { ServerMessage } from '../../server/live/protocol.ts';
+import { isLive, LiveClient, subscribeMessages, type LiveTimers, type SocketLike } from '../../wallboard/src/lib/live.ts';
+import { backoffDelay, Reconnector } from '../../wallboard/src/lib/reconnect.ts';
+
+/** Fake timers: a list of pending callbacks run by advancing a fake clock. */
+function fakeTimers() {
+  let now = 0;
+  let seq = 0;
+  const pending = new Map<number, { at: number; fn: () => void; every?: number }>();
+  const timers: LiveTimers = {
+    setTimeout: (fn, ms) => (pending.set(++seq, { at: now + ms, fn }), seq),
+    clearTimeout: (h) => void pending.delete(h as number),
+    setInterval: (fn, ms) => (pending.set(++seq, { at: now + ms, fn, every: ms }), seq),
+    clearInterval: (h) => void pending.delete(h as number),
+  };
+  return {
+    timers,
+    now: () => now,
+    pending: () => pending.size,
+    advance(ms: number) {
+      const end = now + ms;
+      for (;;) {
+        const next = [...pending.entries()].sort((a, b) => a[1].at - b[1].at)[0];
+        if (!next || next[1].at > end) break;
+        now = next[1].at;
+        if (next[1].every) next[1].at += next[1].every;
+        else pending.delete(next[0]);
+        next[1].fn();
+      }
+      now = end;
+    },
+  };
+}
+
+class FakeSocket implements SocketLike {
+  readyState = 0;
+  sent: unknown[] = [];
+  onopen: ((ev: unknown) => void) | null = null;
+  onclose: ((ev: unknown) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  send(data: string) {
+    this.sent.push(JSON.parse(data));
+  }
+  close() {
+    this.readyState = 3;
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  receive(m: ServerMessage) {
+    this.onmessage?.({ data: JSON.stringify(m) });
+  }
+  drop() {
+    this.readyState = 3;
+    this.onclose?.({});
+  }
+}
+
+describe('backoff with jitter', () => {
+  it('grows exponentially from the base to the cap, each delay between half and all of it', () => {
+    const lo = [0, 1, 2, 3, 10, 50].map((a) => backoffDelay(a, () => 0));
+    const hi = [0, 1, 2, 3, 10, 50].map((a) => backoffDelay(a, () => 0.999999));
+    expect(lo).toEqual([250, 500, 1000, 2000, 15_000, 15_000]);
+    expect(hi).toEqual([500, 1000, 2000, 4000, 30_000, 30_000]);
+  });
+
+  it('never waits zero and never longer than the cap', () => {
+    for (let a = 0; a < 100; a++) {
+      const d = backoffDelay(a, Math.random, { baseMs: 100, maxMs: 5_000 });
+      expect(d).toBeGreaterThan(0);
+      expect(d).toBeLessThanOrEqual(5_000);
+    }
+  });
+
+  it('keeps one attempt pending at a time, restarts from the base after a success, and stops for good', () => {
+    const t = fakeTimers();
+    let connects = 0;
+    const r = new Reconnector(() => connects++, { timers: t.timers, random: () => 0, baseMs: 100 });
+    expect(r.failed()).toBe(50);
+    expect(r.failed()).toBeNull(); // already pending
+    t.advance(50);
+    expect(connects).toBe(1);
+    expect(r.failed()).toBe(100);
+    t.advance(100);
+    r.succeeded();
+    expect(r.failed()).toBe(50);
+    r.stop();
+    t.advance(1_000);
+    expect(connects).toBe(2);
+    expect(t.pending()).toBe(0);
+  });
+});
+
+describe('live client', () => {
+  function setup() {
+    const t = fakeTimers();
+    const sockets: FakeSocket[] = [];
+    const messages: ServerMessage[] = [];
+    const client = new LiveClient({
+      url: 'ws://x/v1/stream',
+      createSocket: () => {
+        const s = new FakeSocket();
+        sockets.push(s);
+        return s;
+      },
+      onMessage: (m) => messages.push(m),
+      timers: t.timers,
+      now: t.now,
+      random: () => 0,
+      pingMs: 1_000,
+      silenceMs: 3_000,
+    });
+    return { t, sockets, messages, client };
+  }
+  const snapshot: ServerMessage = { type: 'snapshot', window: 'today', scope: 'center', asOf: '2025-01-01T00:00:00Z', values: {} };
+
+  it('subscribes on open and resubscribes on every reconnect, after a backoff', () => {
+    const { t, sockets, client } = setup();
+    client.subscribe([{ window: 'today', scopes: ['center', 'queue:a'], series: true }, { window: '1h', scopes: ['center'] }]);
+    client.start();
+    sockets[0]!.open();
+    const subs = [
+      { type: 'subscribe', window: 'today', scopes: ['center', 'queue:a'], series: true },
+      { type: 'subscribe', window: '1h', scopes: ['center'] },
+    ];
+    expect(sockets[0]!.sent).toEqual(subs);
+    sockets[0]!.receive(snapshot);
+    expect(client.status.connected).toBe(true);
+    sockets[0]!.drop();
+    expect(client.status.connected).toBe(false);
+    expect(sockets).toHaveLength(1);
+    t.advance(250); // first backoff with random 0: 500/2
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.open();
+    expect(sockets[1]!.sent).toEqual(subs);
+  });
+
+  it('backs off further while the server stays away and starts over once it answers', () => {
+    const { t, sockets, client } = setup();
+    client.start();
+    const gaps: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const before = t.now();
+      const n = sockets.length;
+      sockets[n - 1]!.drop();
+      while (sockets.length === n) t.advance(10);
+      gaps.push(t.now() - before);
+    }
+    expect(gaps).toEqual([250, 500, 1000, 2000, 4000]);
+    sockets.at(-1)!.open();
+    sockets.at(-1)!.receive(snapshot);
+    sockets.at(-1)!.drop();
+    const before = t.now();
+    const n = sockets.length;
+    while (sockets.length === n) t.advance(10);
+    expect(t.now() - before).toBe(250);
+  });
+
+  it('pings, and replaces a socket that went silent (a half-open connection)', () => {
+    const { t, sockets, client } = setup();
+    client.start();
+    sockets[0]!.open();
+    sockets[0]!.receive(snapshot);
+    t.advance(1_000);
+    expect(sockets[0]!.sent).toContainEqual({ type: 'ping', id: '1' });
+    t.advance(3_000); // nothing heard for > silenceMs
+    expect(client.status.connected).toBe(false);
+    t.advance(250);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('says values are live only while connected and recently heard from', () => {
+    expect(isLive({ connected: true, lastMessageAt: 1_000 }, 5_000, 8_000)).toBe(true);
+    expect(isLive({ connected: true, lastMessageAt: 1_000 }, 10_000, 8_000)).toBe(false);
+    expect(isLive({ connected: false, lastMessageAt: 9_000 }, 10_000, 8_000)).toBe(false);
+    expect(isLive({ connected: true, lastMessageAt: null }, 10_000, 8_000)).toBe(false);
+  });
+
+  it('stops cleanly: no timer left behind', () => {
+    const { t, sockets, client } = setup();
+    client.start();
+    sockets[0]!.open();
+    client.stop();
+    expect(t.pending()).toBe(0);
+    sockets[0]!.drop();
+    t.advance(60_000);
+    expect(sockets).toHaveLength(1);
+  });
+
+  it('splits subscriptions at the protocol limit of 200 scopes per message', () => {
+    const scopes = Array.from({ length: 450 }, (_, i) => `queue:q${i}`);
+    const msgs = subscribeMessages([{ window: '15m', scopes }]);
+    expect(msgs.map((m) => (m.type === 'subscribe' ? m.scopes.length : 0))).toEqual([200, 200, 50]);
+  });
+});

@@ -1,0 +1,238 @@
+// The TV: who am I (a display or a signed-in person), which board (a display's own, or #/board/<name>), the live
+// data, rotation, sound, and the header with the board's name, the live/stale state and the clock. Every fetch is
+// retried forever and keeps the last good answer, so the page never goes blank and recovers by itself.
+import { createEffect, createMemo, createSignal, Match, on, onCleanup, Show, Switch, type Component } from 'solid-js';
+import type { Board, BoardsResponse, GridBoard } from '../../../server/boards/schema.ts';
+import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
+import type { LiveWindow } from '../../../server/live/protocol.ts';
+import { ApiFailure, api } from '../lib/api.ts';
+import type { ThresholdView } from '../lib/alert-display.ts';
+import { formatClock, formatStaleSince } from '../lib/format.ts';
+import { isLive, type Subscription } from '../lib/live.ts';
+import { backoffDelay } from '../lib/reconnect.ts';
+import { toThresholdView } from '../lib/thresholds.ts';
+import { BoardView } from './BoardView.tsx';
+import { createLiveData } from './live-data.ts';
+
+/** Values older than this without word from the server are shown as stale. */
+export const STALE_MS = 8_000;
+/** How often board layouts, display settings and thresholds are re-read. */
+const REFRESH_MS = 5_000;
+
+interface Catalog {
+  kpis: KpiDefinition[];
+  timeZone: string;
+}
+
+interface Me {
+  kind: 'user' | 'display';
+  username?: string;
+  role?: string;
+  board?: string;
+}
+
+function subscriptionsFor(boards: GridBoard[]): Subscription[] {
+  const byWindow = new Map<LiveWindow, Set<string>>([['today', new Set()]]);
+  const add = (w: LiveWindow, s: string) => (byWindow.get(w) ?? byWindow.set(w, new Set()).get(w)!).add(s);
+  for (const b of boards) {
+    for (const t of b.tiles) {
+      if (t.kind === 'kpi') {
+        add(t.window, t.scope);
+        add('today', t.scope); // its sparkline
+      } else if (t.kind === 'trend' || t.kind === 'agents') add('today', t.scope);
+    }
+  }
+  return [...byWindow].filter(([, s]) => s.size > 0).map(([window, scopes]) => ({ window, scopes: [...scopes], ...(window === 'today' ? { series: true } : {}) }));
+}
+
+let audio: AudioContext | undefined;
+/** A short two-tone beep (WebAudio: no media file, nothing to load). */
+function beep(): void {
+  try {
+    audio ??= new AudioContext();
+    const t = audio.currentTime;
+    for (const [i, f] of [880, 660].entries()) {
+      const o = audio.createOscillator();
+      const g = audio.createGain();
+      o.frequency.value = f;
+      g.gain.setValueAtTime(0.25, t + i * 0.25);
+      g.gain.exponentialRampToValueAtTime(0.001, t + i * 0.25 + 0.22);
+      o.connect(g).connect(audio.destination);
+      o.start(t + i * 0.25);
+      o.stop(t + i * 0.25 + 0.24);
+    }
+  } catch {
+    // no audio device, or autoplay refused: the flash still shows
+  }
+}
+
+export const BoardApp: Component<{ requested: string | undefined }> = (props) => {
+  const [me, setMe] = createSignal<Me | null>(null);
+  const [signedOut, setSignedOut] = createSignal(false);
+  const [boards, setBoards] = createSignal<BoardsResponse | null>(null);
+  const [catalog, setCatalog] = createSignal<Catalog | null>(null);
+  const [thresholds, setThresholds] = createSignal<ThresholdView[]>([], { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) });
+  const [problem, setProblem] = createSignal<string | null>(null);
+
+  const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`;
+  const live = createLiveData({ url: wsUrl });
+
+  // --- periodic loading, with backoff while the server is away ---
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let failures = 0;
+  let disposed = false;
+  let boardsJson = '';
+  async function loadThresholds(): Promise<void> {
+    try {
+      const t = await api<{ thresholds: unknown[] }>('GET', '/v1/thresholds');
+      setThresholds((t.thresholds ?? []).map(toThresholdView).filter((x): x is ThresholdView => x !== null));
+    } catch (err) {
+      // thresholds not readable by this credential (or not there yet): alerts alone colour the tiles
+      if (!(err instanceof ApiFailure) || err.status === 0 || err.status >= 500) throw err;
+    }
+  }
+  async function load(): Promise<void> {
+    try {
+      if (!me()) setMe(((await api<{ principal: Me }>('GET', '/v1/auth/me')).principal));
+      if (!catalog()) setCatalog(await api<Catalog>('GET', '/v1/kpis/catalog'));
+      const b = await api<BoardsResponse>('GET', '/v1/boards');
+      const json = JSON.stringify(b);
+      if (json !== boardsJson) {
+        boardsJson = json;
+        setBoards(b);
+      }
+      await loadThresholds();
+      failures = 0;
+      setProblem(null);
+      setSignedOut(false);
+    } catch (err) {
+      failures++;
+      if (err instanceof ApiFailure && err.status === 401) {
+        setSignedOut(true);
+        setMe(null);
+      } else setProblem(err instanceof Error ? err.message : String(err));
+    }
+    if (!disposed) timer = setTimeout(load, failures === 0 ? REFRESH_MS : backoffDelay(failures - 1, Math.random, { maxMs: REFRESH_MS * 3 }));
+  }
+  void load();
+  onCleanup(() => {
+    disposed = true;
+    clearTimeout(timer);
+  });
+
+  // A changed threshold shows up first as alert changes: re-read the thresholds then (debounced), not only every 10 s.
+  let thrTimer: ReturnType<typeof setTimeout> | undefined;
+  createEffect(
+    on(live.alertsVersion, () => {
+      clearTimeout(thrTimer);
+      thrTimer = setTimeout(() => void loadThresholds().catch(() => {}), 250);
+    }, { defer: true }),
+  );
+  onCleanup(() => clearTimeout(thrTimer));
+
+  const catalogMap = createMemo(() => new Map((catalog()?.kpis ?? []).map((k) => [k.key, k] as const)));
+  const timeZone = () => catalog()?.timeZone;
+
+  const boardName = createMemo(() => {
+    const b = boards();
+    if (b?.display) return b.display.board;
+    return props.requested ?? b?.boards.find((x) => x.type === 'grid')?.name ?? b?.boards[0]?.name;
+  });
+  const mainBoard = createMemo<Board | undefined>(() => boards()?.boards.find((b) => b.name === boardName()));
+  const gridOf = (name: string) => boards()?.boards.find((b): b is GridBoard => b.name === name && b.type === 'grid');
+  const rotation = createMemo(() => {
+    const m = mainBoard();
+    if (m?.type !== 'rotation') return null;
+    return m.rotation.filter((e) => gridOf(e.board));
+  });
+
+  // rotation: show each board for its duration, then the next
+  const [rotIndex, setRotIndex] = createSignal(0);
+  createEffect(
+    on(rotation, (rot) => {
+      setRotIndex(0);
+      if (!rot || rot.length < 2) return;
+      let handle: ReturnType<typeof setTimeout>;
+      const step = (i: number) => {
+        handle = setTimeout(() => {
+          const next = (i + 1) % rot.length;
+          setRotIndex(next);
+          step(next);
+        }, rot[i]!.seconds * 1000);
+      };
+      step(0);
+      onCleanup(() => clearTimeout(handle));
+    }),
+  );
+
+  const shown = createMemo<GridBoard | undefined>(() => {
+    const m = mainBoard();
+    if (!m) return undefined;
+    if (m.type === 'grid') return m;
+    const rot = rotation();
+    return rot && rot.length > 0 ? gridOf(rot[Math.min(rotIndex(), rot.length - 1)]!.board) : undefined;
+  });
+
+  // subscribe to every board of the rotation at once: switching boards then shows live values at once
+  createEffect(() => {
+    const m = mainBoard();
+    const grids = m?.type === 'grid' ? [m] : (rotation() ?? []).map((e) => gridOf(e.board)!).filter(Boolean);
+    live.subscribe(subscriptionsFor(grids));
+  });
+
+  const soundOn = () => boards()?.display?.sound ?? false;
+  live.onCritical(() => {
+    if (soundOn()) beep();
+  });
+
+  const stale = createMemo(() => {
+    const s = live.status();
+    if (isLive(s, live.now(), STALE_MS)) return null;
+    return s.lastMessageAt === null ? 'connecting…' : formatStaleSince(s.lastMessageAt, live.now(), timeZone());
+  });
+
+  const statusText = () => {
+    const s = live.status();
+    if (s.revoked) return 'display revoked';
+    if (stale() === null) return 'live';
+    return s.connected ? stale()! : `${stale()} · reconnecting`;
+  };
+
+  return (
+    <div class="board-page" data-live={stale() === null ? 'true' : 'false'}>
+      <header class="board-head">
+        <h1 class="board-title">{mainBoard()?.type === 'rotation' ? `${mainBoard()!.title} · ${shown()?.title ?? ''}` : mainBoard()?.title ?? 'Nabız'}</h1>
+        <span class="board-status" classList={{ live: stale() === null, stale: stale() !== null }} data-status={stale() === null ? 'live' : 'stale'}>
+          <i class="dot" aria-hidden="true" />
+          {statusText()}
+        </span>
+        <time class="clock">{formatClock(live.now(), timeZone())}</time>
+      </header>
+      <main class="board-main">
+        <Switch
+          fallback={
+            <div class="message">
+              <p>{boards() ? `No board named “${boardName() ?? ''}” yet.` : problem() ? 'Waiting for the server…' : 'Loading…'}</p>
+              <p class="muted">{boards() ? 'A supervisor can create it in the console.' : problem() ?? ''}</p>
+            </div>
+          }
+        >
+          <Match when={signedOut() && !boards()}>
+            <div class="message">
+              <p>This screen is not signed in.</p>
+              <p class="muted">
+                Open the display link from the console on this screen, or <a href="#/console">sign in</a>.
+              </p>
+            </div>
+          </Match>
+          <Match when={shown()}>
+            {(b) => <BoardView board={b()} live={live} catalog={catalogMap()} thresholds={thresholds()} timeZone={timeZone()} stale={stale()} />}
+          </Match>
+        </Switch>
+      </main>
+      <Show when={me()?.kind === 'user'}>
+        <a class="console-link" href="#/console">console</a>
+      </Show>
+    </div>
+  );
+};

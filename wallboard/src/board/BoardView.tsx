@@ -1,0 +1,115 @@
+// One grid board on the whole screen: tiles placed on an explicit grid whose rows share the height equally, so
+// nothing scrolls or overflows at any TV resolution.
+import { createMemo, For, Match, Switch, type Component } from 'solid-js';
+import type { GridBoard } from '../../../server/boards/schema.ts';
+import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
+import { thresholdsFor, tileLevel, type ThresholdView } from '../lib/alert-display.ts';
+import { placeTiles } from '../lib/layout.ts';
+import { AgentStrip } from './AgentStrip.tsx';
+import { AlertList } from './AlertList.tsx';
+import type { LiveData } from './live-data.ts';
+import { KpiTile } from './Tile.tsx';
+import { TrendChart } from './TrendChart.tsx';
+
+export interface BoardViewProps {
+  board: GridBoard;
+  live: LiveData;
+  catalog: Map<string, KpiDefinition>;
+  thresholds: ThresholdView[];
+  timeZone: string | undefined;
+  /** Board-wide stale text (null while live). */
+  stale: string | null;
+}
+
+export const BoardView: Component<BoardViewProps> = (props) => {
+  const layout = createMemo(() => placeTiles(props.board.tiles, props.board.columns));
+  const alerts = createMemo(() => {
+    props.live.alertsVersion();
+    return [...props.live.book.open.values()];
+  });
+  const flashing = createMemo(() => {
+    props.live.alertsVersion();
+    return props.live.book.flashing(props.live.now());
+  });
+  const listed = createMemo(() => {
+    props.live.alertsVersion();
+    return props.live.book.listed();
+  });
+  return (
+    <div
+      class="grid"
+      style={{ 'grid-template-columns': `repeat(${props.board.columns}, minmax(0, 1fr))`, 'grid-template-rows': `repeat(${layout().rows}, minmax(0, 1fr))` }}
+      data-board={props.board.name}
+    >
+      <For each={layout().placements}>
+        {(p) => {
+          const tile = () => props.board.tiles[p.index]!;
+          const style = { 'grid-column': `${p.col} / span ${p.width}`, 'grid-row': `${p.row} / span ${p.height}` };
+          return (
+            <Switch>
+              <Match when={tile().kind === 'kpi' && (tile() as Extract<ReturnType<typeof tile>, { kind: 'kpi' }>)}>
+                {(t) => {
+                  const snap = () => props.live.snapshot(t().window, t().scope);
+                  const value = () => snap()?.values[t().kpi]?.value ?? null;
+                  const level = () => tileLevel(t(), value(), alerts(), props.thresholds);
+                  const flash = () =>
+                    level() === 'critical' && alerts().some((a) => a.kpi === t().kpi && a.scope === t().scope && a.window === t().window && flashing().has(a.id));
+                  return (
+                    <KpiTile
+                      def={props.catalog.get(t().kpi)}
+                      kpi={t().kpi}
+                      scope={t().scope}
+                      window={t().window}
+                      value={value()}
+                      n={snap()?.values[t().kpi]?.n ?? null}
+                      series={props.live.series(t().scope)}
+                      level={level()}
+                      flash={flash()}
+                      stale={props.stale ?? (snap() ? null : 'no data yet')}
+                      style={style}
+                    />
+                  );
+                }}
+              </Match>
+              <Match when={tile().kind === 'trend' && (tile() as Extract<ReturnType<typeof tile>, { kind: 'trend' }>)}>
+                {(t) => {
+                  const all = () => thresholdsFor(props.thresholds, t().kpi, t().scope);
+                  const lines = () => {
+                    const byWindow = ['15m', '1h', 'today'].map((w) => all().filter((x) => x.window === w)).find((l) => l.length > 0);
+                    return byWindow ?? [];
+                  };
+                  const snap = () => props.live.snapshot('today', t().scope);
+                  return (
+                    <TrendChart
+                      def={props.catalog.get(t().kpi)}
+                      kpi={t().kpi}
+                      scope={t().scope}
+                      series={props.live.series(t().scope)}
+                      thresholds={lines()}
+                      level={tileLevel({ kpi: t().kpi, scope: t().scope, window: 'today' }, snap()?.values[t().kpi]?.value, alerts(), props.thresholds)}
+                      stale={props.stale ?? (props.live.series(t().scope) ? null : 'no data yet')}
+                      style={style}
+                    />
+                  );
+                }}
+              </Match>
+              <Match when={tile().kind === 'agents' && (tile() as Extract<ReturnType<typeof tile>, { kind: 'agents' }>)}>
+                {(t) => (
+                  <AgentStrip
+                    scope={t().scope}
+                    values={props.live.snapshot('today', t().scope)?.values}
+                    stale={props.stale ?? (props.live.snapshot('today', t().scope) ? null : 'no data yet')}
+                    style={style}
+                  />
+                )}
+              </Match>
+              <Match when={tile().kind === 'alerts'}>
+                <AlertList alerts={listed()} flashing={flashing()} catalog={props.catalog} timeZone={props.timeZone} stale={props.stale} style={style} />
+              </Match>
+            </Switch>
+          );
+        }}
+      </For>
+    </div>
+  );
+};

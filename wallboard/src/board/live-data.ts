@@ -1,0 +1,119 @@
+// The board's live data as Solid signals, fed by the live-stream client: one signal per (window, scope) snapshot
+// and per scope series, the open alerts, the connection status and a one-second clock. Bounded: signals exist only
+// for what the board subscribes to (dropped when the subscription changes), alerts only while open.
+import { createSignal, onCleanup, type Accessor, type Setter } from 'solid-js';
+import type { LiveWindow, ServerMessage } from '../../../server/live/protocol.ts';
+import type { KpiValue } from '../../../server/kpi/catalog.ts';
+import { AlertBook } from '../lib/alert-display.ts';
+import { LiveClient, type LiveStatus, type SocketLike, type Subscription } from '../lib/live.ts';
+
+export interface SnapshotEntry {
+  values: Record<string, KpiValue>;
+  asOf: string;
+  receivedAt: number;
+}
+
+export interface SeriesEntry {
+  /** Interval starts, epoch seconds. */
+  x: number[];
+  points: { start: string; values: Record<string, KpiValue> }[];
+  receivedAt: number;
+}
+
+type Cell<T> = [Accessor<T | undefined>, Setter<T | undefined>];
+
+export interface LiveData {
+  snapshot(window: LiveWindow, scope: string): SnapshotEntry | undefined;
+  series(scope: string): SeriesEntry | undefined;
+  status: Accessor<LiveStatus>;
+  /** Ticks every second. */
+  now: Accessor<number>;
+  book: AlertBook;
+  /** Changes whenever the open alerts change. */
+  alertsVersion: Accessor<number>;
+  subscribe(subs: Subscription[]): void;
+  /** Called with true when a new critical alert arrives (the board decides whether to beep). */
+  onCritical(fn: () => void): void;
+}
+
+export function createLiveData(opts: { url: string; createSocket?: (url: string) => SocketLike }): LiveData {
+  const snaps = new Map<string, Cell<SnapshotEntry>>();
+  const seriesCells = new Map<string, Cell<SeriesEntry>>();
+  const cell = <T,>(map: Map<string, Cell<T>>, key: string): Cell<T> => {
+    let c = map.get(key);
+    if (!c) {
+      c = createSignal<T | undefined>(undefined, { equals: false });
+      map.set(key, c);
+    }
+    return c;
+  };
+  const [status, setStatus] = createSignal<LiveStatus>({ connected: false, lastMessageAt: null, attempts: 0, revoked: null });
+  const [now, setNow] = createSignal(Date.now());
+  const [alertsVersion, setAlertsVersion] = createSignal(0);
+  const book = new AlertBook();
+  let criticalListener: (() => void) | null = null;
+  let wanted = new Set<string>();
+
+  const onMessage = (m: ServerMessage) => {
+    const t = Date.now();
+    switch (m.type) {
+      case 'snapshot': {
+        const key = `${m.window}|${m.scope}`;
+        if (!wanted.has(key)) return;
+        cell(snaps, key)[1]({ values: m.values, asOf: m.asOf, receivedAt: t });
+        return;
+      }
+      case 'series': {
+        if (!wanted.has(`today|${m.scope}`)) return;
+        const points = m.points.map((p) => ({ start: p.start, values: p.values }));
+        cell(seriesCells, m.scope)[1]({ x: points.map((p) => Date.parse(p.start) / 1000), points, receivedAt: t });
+        return;
+      }
+      case 'alerts':
+        book.replace(m.alerts, t);
+        setAlertsVersion((v) => (v + 1) % 1e9);
+        return;
+      case 'alert':
+        if (book.apply(m.alert, t)) criticalListener?.();
+        setAlertsVersion((v) => (v + 1) % 1e9);
+        return;
+      default:
+        return;
+    }
+  };
+
+  const client = new LiveClient({
+    url: opts.url,
+    createSocket: opts.createSocket ?? ((url) => new WebSocket(url) as unknown as SocketLike),
+    onMessage,
+    onStatus: setStatus,
+  });
+  client.start();
+  const tick = setInterval(() => setNow(Date.now()), 1000);
+  onCleanup(() => {
+    clearInterval(tick);
+    client.stop();
+  });
+
+  return {
+    snapshot: (window, scope) => cell(snaps, `${window}|${scope}`)[0](),
+    series: (scope) => cell(seriesCells, scope)[0](),
+    status,
+    now,
+    book,
+    alertsVersion,
+    subscribe(subs) {
+      const next = new Set<string>();
+      for (const s of subs) for (const scope of s.scopes) next.add(`${s.window}|${scope}`);
+      // forget what is no longer shown (a board edited for weeks must not accumulate signals)
+      for (const key of snaps.keys()) if (!next.has(key)) snaps.delete(key);
+      for (const scope of seriesCells.keys()) if (!next.has(`today|${scope}`)) seriesCells.delete(scope);
+      const same = next.size === wanted.size && [...next].every((k) => wanted.has(k));
+      wanted = next;
+      if (!same) client.subscribe(subs);
+    },
+    onCritical(fn) {
+      criticalListener = fn;
+    },
+  };
+}

@@ -1,0 +1,95 @@
+// Alerts: the open ones (acknowledge) and those of the last 24 hours.
+import { createResource, createSignal, For, onCleanup, Show, type Component } from 'solid-js';
+import type { Alert } from '../../../server/live/protocol.ts';
+import { api } from '../lib/api.ts';
+import { formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
+import { fieldErrors, type ConsoleContext } from './Console.tsx';
+
+export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
+  const [active, { refetch: refetchActive }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?active=1')).alerts);
+  const [recent, { refetch: refetchRecent }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?limit=100')).alerts);
+  const [error, setError] = createSignal('');
+  const t = setInterval(() => {
+    void refetchActive();
+    void refetchRecent();
+  }, 5000);
+  onCleanup(() => clearInterval(t));
+  const def = (k: string) => props.ctx.catalog.find((d) => d.key === k);
+  const value = (a: Alert, v: number | null) => {
+    const f = formatValue(v, def(a.kpi) ?? { unit: 'count', decimals: 0 });
+    return `${f.text}${f.unit}`;
+  };
+  const ack = async (a: Alert) => {
+    setError('');
+    try {
+      await api('POST', `/v1/alerts/${encodeURIComponent(a.id)}/ack`);
+    } catch (err) {
+      setError([...fieldErrors(err).values()].join('; '));
+    }
+    await refetchActive();
+  };
+  const row = (a: Alert, withAck: boolean) => (
+    <tr class={`level-${a.level}`} data-alert={a.id}>
+      <td>{a.level === 'ok' ? `cleared (peak ${a.peak})` : a.level}</td>
+      <td>{def(a.kpi)?.label ?? a.kpi}</td>
+      <td>
+        {scopeLabel(a.scope)} · {windowLabel(a.window)}
+      </td>
+      <td>
+        {value(a, a.value)} {a.direction === 'above' ? '≥' : '≤'} {value(a, a.threshold)}
+      </td>
+      <td>{new Date(a.startedAt).toLocaleTimeString()}</td>
+      <td>{a.endedAt ? new Date(a.endedAt).toLocaleTimeString() : ''}</td>
+      <td>
+        <Show
+          when={a.acknowledgedBy}
+          fallback={
+            <Show when={withAck && props.ctx.canEdit}>
+              <button type="button" onClick={() => void ack(a)}>
+                Acknowledge
+              </button>
+            </Show>
+          }
+        >
+          {a.acknowledgedBy} {a.acknowledgedAt ? new Date(a.acknowledgedAt).toLocaleTimeString() : ''}
+        </Show>
+      </td>
+    </tr>
+  );
+  const head = () => (
+    <thead>
+      <tr>
+        <th>Level</th>
+        <th>KPI</th>
+        <th>Scope</th>
+        <th>Value / threshold</th>
+        <th>Since</th>
+        <th>Ended</th>
+        <th>Acknowledged</th>
+      </tr>
+    </thead>
+  );
+  return (
+    <section>
+      <h2>Active alerts</h2>
+      <p class="error" role="alert">{error()}</p>
+      <table class="list-table">
+        {head()}
+        <tbody>
+          <For each={active() ?? []} fallback={<tr><td colspan="7" class="muted">none</td></tr>}>
+            {(a) => row(a, true)}
+          </For>
+        </tbody>
+      </table>
+      <h2>Last 24 hours</h2>
+      <table class="list-table">
+        {head()}
+        <tbody>
+          <For each={recent() ?? []} fallback={<tr><td colspan="7" class="muted">none</td></tr>}>
+            {(a) => row(a, false)}
+          </For>
+        </tbody>
+      </table>
+    </section>
+  );
+};

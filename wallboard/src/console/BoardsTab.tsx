@@ -1,0 +1,293 @@
+// Boards: list, create, rename (the title), arrange tiles (KPI, scope, window, order, size), rotations, delete.
+import { createResource, createSignal, For, Index, Show, type Component } from 'solid-js';
+import { createStore, produce, reconcile } from 'solid-js/store';
+import type { Board, BoardInput, Tile } from '../../../server/boards/schema.ts';
+import { api } from '../lib/api.ts';
+import { fieldErrors, type ConsoleContext } from './Console.tsx';
+
+type Draft = { name: string; isNew: boolean } & (
+  | { type: 'grid'; title: string; columns: number; tiles: Tile[]; rotation: { board: string; seconds: number }[] }
+  | { type: 'rotation'; title: string; columns: number; tiles: Tile[]; rotation: { board: string; seconds: number }[] }
+);
+
+function toDraft(b: Board): Draft {
+  return b.type === 'grid'
+    ? { name: b.name, isNew: false, type: 'grid', title: b.title, columns: b.columns, tiles: structuredClone(b.tiles), rotation: [] }
+    : { name: b.name, isNew: false, type: 'rotation', title: b.title, columns: 4, tiles: [], rotation: structuredClone(b.rotation) };
+}
+
+function toInput(d: Draft): BoardInput {
+  return d.type === 'grid' ? { type: 'grid', title: d.title, columns: d.columns, tiles: d.tiles } : { type: 'rotation', title: d.title, rotation: d.rotation };
+}
+
+const KINDS = ['kpi', 'trend', 'agents', 'alerts'] as const;
+
+export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
+  const [boards, { refetch }] = createResource(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
+  const [draft, setDraft] = createStore<{ d: Draft | null }>({ d: null });
+  const [errors, setErrors] = createSignal(new Map<string, string>());
+  const [saved, setSaved] = createSignal('');
+  const ro = () => !props.ctx.canEdit;
+
+  const open = (b: Board) => {
+    setErrors(new Map());
+    setSaved('');
+    setDraft('d', reconcile(toDraft(b)));
+  };
+  const create = () => {
+    setErrors(new Map());
+    setSaved('');
+    setDraft('d', { name: '', isNew: true, type: 'grid', title: '', columns: 4, tiles: [{ kind: 'kpi', kpi: 'service_level', scope: 'center', window: 'today' }], rotation: [] });
+  };
+  const edit = (fn: (d: Draft) => void) => setDraft('d', produce((d) => d && fn(d)));
+  const save = async () => {
+    const d = draft.d!;
+    setErrors(new Map());
+    try {
+      await api('PUT', `/v1/boards/${encodeURIComponent(d.name)}`, toInput(d));
+      setSaved(`Saved ${new Date().toLocaleTimeString()}`);
+      edit((x) => (x.isNew = false));
+      await refetch();
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    }
+  };
+  const remove = async () => {
+    const d = draft.d!;
+    if (!confirm(`Delete the board “${d.title}”?`)) return;
+    try {
+      await api('DELETE', `/v1/boards/${encodeURIComponent(d.name)}`);
+      setDraft('d', null);
+      await refetch();
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    }
+  };
+  const err = (path: string) => errors().get(path);
+  const kpis = () => props.ctx.catalog;
+
+  return (
+    <div class="split">
+      <aside class="list">
+        <h2>Boards</h2>
+        <ul>
+          <For each={boards() ?? []}>
+            {(b) => (
+              <li>
+                <button type="button" class="link" classList={{ active: draft.d?.name === b.name }} onClick={() => open(b)} data-board={b.name}>
+                  {b.title} <span class="muted">({b.name}{b.type === 'rotation' ? ', rotation' : ''})</span>
+                </button>
+              </li>
+            )}
+          </For>
+        </ul>
+        <Show when={!ro()}>
+          <button type="button" onClick={create}>
+            New board
+          </button>
+        </Show>
+      </aside>
+      <section class="editor">
+        <Show when={draft.d} fallback={<p class="muted">Pick a board{ro() ? '' : ' or create one'}.</p>}>
+          {(_) => {
+            const d = () => draft.d!;
+            return (
+              <form
+                class="board-form"
+                onSubmit={(e) => {
+                  e.preventDefault();
+                  void save();
+                }}
+              >
+                <fieldset disabled={ro()}>
+                  <div class="row">
+                    <label>
+                      Name (in URLs){' '}
+                      <input name="name" value={d().name} disabled={!d().isNew} placeholder="e.g. floor-2" onInput={(e) => edit((x) => (x.name = e.currentTarget.value.trim()))} />
+                    </label>
+                    <label>
+                      Title <input name="title" value={d().title} onInput={(e) => edit((x) => (x.title = e.currentTarget.value))} />
+                    </label>
+                    <label>
+                      Type{' '}
+                      <select name="type" value={d().type} onChange={(e) => edit((x) => (x.type = e.currentTarget.value as 'grid'))}>
+                        <option value="grid">grid of tiles</option>
+                        <option value="rotation">rotation of boards</option>
+                      </select>
+                    </label>
+                    <Show when={d().type === 'grid'}>
+                      <label>
+                        Columns <input name="columns" type="number" min="1" max="8" value={d().columns} onInput={(e) => edit((x) => (x.columns = Number(e.currentTarget.value)))} />
+                      </label>
+                    </Show>
+                  </div>
+                  <p class="error">{err('/title') ?? err('/columns') ?? ''}</p>
+                  <Show when={d().type === 'grid'}>
+                    <table class="tiles">
+                      <thead>
+                        <tr>
+                          <th>#</th>
+                          <th>Tile</th>
+                          <th>KPI</th>
+                          <th>Scope</th>
+                          <th>Window</th>
+                          <th>Width</th>
+                          <th>Height</th>
+                          <th />
+                        </tr>
+                      </thead>
+                      <tbody>
+                        <Index each={d().tiles}>
+                          {(t, i) => {
+                            const set = (k: string, v: unknown) => edit((x) => ((x.tiles[i] as Record<string, unknown>)[k] = v));
+                            const rowErr = () => [...errors()].filter(([p]) => p.startsWith(`/tiles/${i}`)).map(([p, m]) => `${p.split('/').pop()}: ${m}`).join('; ');
+                            return (
+                              <>
+                                <tr data-tile={i}>
+                                  <td>{i + 1}</td>
+                                  <td>
+                                    <select
+                                      value={t().kind}
+                                      onChange={(e) => {
+                                        const kind = e.currentTarget.value as Tile['kind'];
+                                        const prev = t() as Record<string, unknown>;
+                                        const scope = (prev.scope as string) ?? 'center';
+                                        const kpi = (prev.kpi as string) ?? 'service_level';
+                                        const next: Tile =
+                                          kind === 'kpi' ? { kind, kpi, scope, window: 'today' } : kind === 'trend' ? { kind, kpi, scope } : kind === 'agents' ? { kind, scope } : { kind };
+                                        edit((x) => (x.tiles[i] = next));
+                                      }}
+                                    >
+                                      {KINDS.map((k) => (
+                                        <option value={k}>{k}</option>
+                                      ))}
+                                    </select>
+                                  </td>
+                                  <td>
+                                    <Show when={'kpi' in t()}>
+                                      <select name={`kpi-${i}`} value={(t() as { kpi: string }).kpi} onChange={(e) => set('kpi', e.currentTarget.value)}>
+                                        {kpis().map((k) => (
+                                          <option value={k.key}>{k.label}</option>
+                                        ))}
+                                      </select>
+                                    </Show>
+                                  </td>
+                                  <td>
+                                    <Show when={'scope' in t()}>
+                                      <input name={`scope-${i}`} list="scope-hints" size="14" value={(t() as { scope: string }).scope} onInput={(e) => set('scope', e.currentTarget.value.trim())} />
+                                    </Show>
+                                  </td>
+                                  <td>
+                                    <Show when={t().kind === 'kpi'}>
+                                      <select value={(t() as { window: string }).window} onChange={(e) => set('window', e.currentTarget.value)}>
+                                        <option value="today">today</option>
+                                        <option value="1h">last hour</option>
+                                        <option value="15m">last 15 min</option>
+                                      </select>
+                                    </Show>
+                                  </td>
+                                  <td>
+                                    <input type="number" min="1" max="8" size="2" value={t().width ?? ''} placeholder="auto" onInput={(e) => set('width', e.currentTarget.value ? Number(e.currentTarget.value) : undefined)} />
+                                  </td>
+                                  <td>
+                                    <input type="number" min="1" max="4" size="2" value={t().height ?? ''} placeholder="1" onInput={(e) => set('height', e.currentTarget.value ? Number(e.currentTarget.value) : undefined)} />
+                                  </td>
+                                  <td class="nowrap">
+                                    <button type="button" title="move up" disabled={i === 0} onClick={() => edit((x) => x.tiles.splice(i - 1, 0, x.tiles.splice(i, 1)[0]!))}>
+                                      ↑
+                                    </button>
+                                    <button type="button" title="move down" disabled={i === d().tiles.length - 1} onClick={() => edit((x) => x.tiles.splice(i + 1, 0, x.tiles.splice(i, 1)[0]!))}>
+                                      ↓
+                                    </button>
+                                    <button type="button" title="remove" onClick={() => edit((x) => x.tiles.splice(i, 1))}>
+                                      ✕
+                                    </button>
+                                  </td>
+                                </tr>
+                                <Show when={rowErr()}>
+                                  <tr class="error-row">
+                                    <td />
+                                    <td colspan="7" class="error">{rowErr()}</td>
+                                  </tr>
+                                </Show>
+                              </>
+                            );
+                          }}
+                        </Index>
+                      </tbody>
+                    </table>
+                    <datalist id="scope-hints">
+                      <option value="center" />
+                      <option value="queue:" />
+                      <option value="team:" />
+                      <option value="channel:" />
+                    </datalist>
+                    <button type="button" onClick={() => edit((x) => x.tiles.push({ kind: 'kpi', kpi: 'service_level', scope: 'center', window: 'today' }))}>
+                      Add tile
+                    </button>
+                  </Show>
+                  <Show when={d().type === 'rotation'}>
+                    <table class="tiles">
+                      <thead>
+                        <tr>
+                          <th>Board</th>
+                          <th>Seconds</th>
+                          <th />
+                        </tr>
+                      </thead>
+                      <tbody>
+                        <Index each={d().rotation}>
+                          {(r, i) => (
+                            <tr>
+                              <td>
+                                <select value={r().board} onChange={(e) => edit((x) => (x.rotation[i]!.board = e.currentTarget.value))}>
+                                  <option value="">—</option>
+                                  {(boards() ?? []).filter((b) => b.type === 'grid').map((b) => (
+                                    <option value={b.name}>{b.title}</option>
+                                  ))}
+                                </select>
+                                <span class="error">{err(`/rotation/${i}/board`) ?? ''}</span>
+                              </td>
+                              <td>
+                                <input type="number" min="5" max="3600" value={r().seconds} onInput={(e) => edit((x) => (x.rotation[i]!.seconds = Number(e.currentTarget.value)))} />
+                              </td>
+                              <td>
+                                <button type="button" onClick={() => edit((x) => x.rotation.splice(i, 1))}>
+                                  ✕
+                                </button>
+                              </td>
+                            </tr>
+                          )}
+                        </Index>
+                      </tbody>
+                    </table>
+                    <button type="button" onClick={() => edit((x) => x.rotation.push({ board: '', seconds: 30 }))}>
+                      Add board to the rotation
+                    </button>
+                  </Show>
+                </fieldset>
+                <p class="error" role="alert">{err('') ?? ([...errors()].length > 0 ? [...errors()].map(([p, m]) => `${p} ${m}`)[0] : '')}</p>
+                <div class="row">
+                  <Show when={!ro()}>
+                    <button type="submit" class="primary">
+                      Save
+                    </button>
+                    <Show when={!d().isNew}>
+                      <button type="button" class="danger" onClick={remove}>
+                        Delete
+                      </button>
+                    </Show>
+                  </Show>
+                  <Show when={!d().isNew}>
+                    <a href={`#/board/${encodeURIComponent(d().name)}`}>Open the board</a>
+                  </Show>
+                  <span class="ok">{saved()}</span>
+                </div>
+              </form>
+            );
+          }}
+        </Show>
+      </section>
+    </div>
+  );
+};

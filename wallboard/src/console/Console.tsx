@@ -1,0 +1,142 @@
+// The console for supervisors and admins (viewers see it read-only): boards, displays, thresholds, alerts.
+// Loaded lazily (App.tsx): a TV never downloads it.
+import { createResource, createSignal, Match, Show, Switch, type Component } from 'solid-js';
+import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
+import { api, ApiFailure } from '../lib/api.ts';
+import { AlertsTab } from './AlertsTab.tsx';
+import { BoardsTab } from './BoardsTab.tsx';
+import { DisplaysTab } from './DisplaysTab.tsx';
+import './console.css';
+import { ThresholdsTab } from './ThresholdsTab.tsx';
+
+export interface Me {
+  kind: 'user' | 'display';
+  username?: string;
+  role?: 'viewer' | 'supervisor' | 'admin';
+}
+
+export interface ConsoleContext {
+  me: Me;
+  canEdit: boolean;
+  catalog: KpiDefinition[];
+}
+
+const TABS = ['boards', 'displays', 'thresholds', 'alerts'] as const;
+
+async function whoAmI(): Promise<Me | null> {
+  try {
+    return (await api<{ principal: Me }>('GET', '/v1/auth/me')).principal;
+  } catch (err) {
+    if (err instanceof ApiFailure && err.status === 401) return null;
+    throw err;
+  }
+}
+
+const SignIn: Component<{ onDone: () => void; note?: string }> = (props) => {
+  const [error, setError] = createSignal('');
+  const submit = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const form = new FormData(e.currentTarget as HTMLFormElement);
+    try {
+      await api('POST', '/v1/auth/login', { username: String(form.get('username')), password: String(form.get('password')) });
+      props.onDone();
+    } catch (err) {
+      setError((err as Error).message);
+    }
+  };
+  return (
+    <form class="signin" onSubmit={submit}>
+      <h1>Nabız console</h1>
+      <Show when={props.note}>
+        <p class="muted">{props.note}</p>
+      </Show>
+      <label>
+        Username <input name="username" autocomplete="username" required />
+      </label>
+      <label>
+        Password <input name="password" type="password" autocomplete="current-password" required />
+      </label>
+      <button type="submit">Sign in</button>
+      <p class="error" role="alert">{error()}</p>
+    </form>
+  );
+};
+
+const Console: Component<{ tab?: string }> = (props) => {
+  const [me, { refetch }] = createResource(whoAmI);
+  // only once signed in (before that the API answers 401)
+  const [catalog] = createResource(
+    () => (me()?.kind === 'user' ? me()!.username : null),
+    async () => (await api<{ kpis: KpiDefinition[] }>('GET', '/v1/kpis/catalog')).kpis,
+  );
+  const tab = () => (TABS as readonly string[]).includes(props.tab ?? '') ? props.tab! : 'boards';
+  const signOut = async () => {
+    await api('POST', '/v1/auth/logout').catch(() => {});
+    await refetch();
+  };
+  return (
+    <div class="console">
+      <Switch fallback={<p class="muted pad">Loading…</p>}>
+        <Match when={me.error}>
+          <p class="error pad">{String(me.error?.message ?? me.error)}</p>
+        </Match>
+        <Match when={me.state === 'ready' && (!me() || me()!.kind !== 'user')}>
+          <SignIn onDone={() => void refetch()} note={me()?.kind === 'display' ? 'This browser is signed in as a display; sign in as a person to use the console.' : undefined} />
+        </Match>
+        <Match when={me() && catalog()}>
+          {(_) => {
+            const ctx = (): ConsoleContext => ({ me: me()!, canEdit: me()!.role === 'supervisor' || me()!.role === 'admin', catalog: catalog()! });
+            return (
+              <>
+                <nav class="tabs">
+                  <strong>Nabız</strong>
+                  {TABS.map((t) => (
+                    <a href={`#/console/${t}`} classList={{ active: tab() === t }}>
+                      {t[0]!.toUpperCase() + t.slice(1)}
+                    </a>
+                  ))}
+                  <span class="spacer" />
+                  <a href="#/">Board</a>
+                  <span class="who" data-role={me()!.role}>
+                    {me()!.username} ({me()!.role}{ctx().canEdit ? '' : ', read-only'})
+                  </span>
+                  <button type="button" onClick={signOut}>
+                    Sign out
+                  </button>
+                </nav>
+                <main class="tab-body">
+                  <Switch>
+                    <Match when={tab() === 'boards'}>
+                      <BoardsTab ctx={ctx()} />
+                    </Match>
+                    <Match when={tab() === 'displays'}>
+                      <DisplaysTab ctx={ctx()} />
+                    </Match>
+                    <Match when={tab() === 'thresholds'}>
+                      <ThresholdsTab ctx={ctx()} />
+                    </Match>
+                    <Match when={tab() === 'alerts'}>
+                      <AlertsTab ctx={ctx()} />
+                    </Match>
+                  </Switch>
+                </main>
+              </>
+            );
+          }}
+        </Match>
+      </Switch>
+    </div>
+  );
+};
+
+export default Console;
+
+/** Maps the API's field problems (`details: [{path, message}]`) to a lookup by path. */
+export function fieldErrors(err: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (err instanceof ApiFailure) {
+    for (const d of err.details) out.set(d.path, out.has(d.path) ? `${out.get(d.path)}; ${d.message}` : d.message);
+    if (out.size === 0) out.set('', err.message);
+  } else if (err) out.set('', String((err as Error).message ?? err));
+  return out;
+}

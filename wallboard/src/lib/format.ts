@@ -1,0 +1,106 @@
+// Number formatting for the wallboard, from the KPI catalog's unit and decimals. Pure, DOM-free (unit-tested in node).
+// A TV is read from five metres: values are short ("12.3k", "3:05"), never "NaN", and null is an em dash.
+import type { KpiUnit } from '../../../server/kpi/catalog.ts';
+
+export interface Formattable {
+  unit: KpiUnit;
+  decimals: number;
+}
+
+export interface Formatted {
+  /** The number as shown, e.g. "87.5", "3:05", "12.3k", "—". */
+  text: string;
+  /** The unit shown next to it ("%", "s", "") — empty when the text already says it or the value is null. */
+  unit: string;
+}
+
+export const NO_VALUE = '—';
+const MINUS = '−';
+
+function group(intText: string): string {
+  return intText.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** A plain number with `decimals` decimals, thousands grouped, a real minus sign; large counts shortened. */
+export function formatNumber(value: number, decimals = 0): string {
+  if (!Number.isFinite(value)) return NO_VALUE;
+  const sign = value < 0 ? MINUS : '';
+  const abs = Math.abs(value);
+  if (abs >= 1e9) return `${sign}${trim((abs / 1e9).toFixed(1))}B`;
+  if (abs >= 1e6) return `${sign}${trim((abs / 1e6).toFixed(abs >= 1e7 ? 0 : 1))}M`;
+  if (abs >= 1e5) return `${sign}${trim((abs / 1e3).toFixed(0))}k`;
+  const fixed = abs.toFixed(decimals);
+  const [int, frac] = fixed.split('.');
+  // "-0" / "−0.0" after rounding is just zero
+  const shownSign = Number(fixed) === 0 ? '' : sign;
+  return `${shownSign}${group(int!)}${frac ? `.${frac}` : ''}`;
+}
+
+function trim(s: string): string {
+  return s.replace(/\.0$/, '');
+}
+
+/** Seconds as m:ss below an hour, h:mm:ss from an hour (what contact-center people read). */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return NO_VALUE;
+  const sign = seconds < 0 ? MINUS : '';
+  const total = Math.round(Math.abs(seconds));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  const ss = String(s).padStart(2, '0');
+  return h > 0 ? `${sign}${h}:${String(m).padStart(2, '0')}:${ss}` : `${sign}${m}:${ss}`;
+}
+
+/** A KPI value as shown on a tile. */
+export function formatValue(value: number | null | undefined, def: Formattable): Formatted {
+  if (value === null || value === undefined || !Number.isFinite(value)) return { text: NO_VALUE, unit: '' };
+  switch (def.unit) {
+    case 'percent':
+      return { text: formatNumber(value, def.decimals), unit: '%' };
+    case 'seconds':
+      // under a minute "45 s" reads better than "0:45"
+      return Math.abs(value) < 60 ? { text: formatNumber(Math.round(value), 0), unit: 's' } : { text: formatDuration(value), unit: '' };
+    case 'score':
+    case 'count':
+      return { text: formatNumber(value, def.decimals), unit: '' };
+  }
+}
+
+/** The sample size line: "n = 1,234". */
+export function formatSample(n: number | null | undefined): string {
+  return n === null || n === undefined ? `n = ${NO_VALUE}` : `n = ${formatNumber(n, 0)}`;
+}
+
+/** hh:mm in the given time zone (24 h), e.g. for "stale since 14:05" and the clock. */
+export function formatClock(at: number | Date, timeZone?: string, seconds = false): string {
+  const d = typeof at === 'number' ? new Date(at) : at;
+  if (Number.isNaN(d.getTime())) return '--:--';
+  return new Intl.DateTimeFormat('en-GB', {
+    timeZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    ...(seconds ? { second: '2-digit' as const } : {}),
+    hourCycle: 'h23',
+  }).format(d);
+}
+
+/** "stale since 14:05" (or with the date when it is from another day). */
+export function formatStaleSince(since: number | null, now: number, timeZone?: string): string {
+  if (since === null) return 'no data yet';
+  const sameDay = Math.abs(now - since) < 20 * 3600_000;
+  const day = sameDay ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(since))} `;
+  return `stale since ${day}${formatClock(since, timeZone)}`;
+}
+
+/** Human label of a scope: "Center", "Queue billing", "Team north". */
+export function scopeLabel(scope: string): string {
+  if (scope === 'center') return 'Center';
+  const i = scope.indexOf(':');
+  const kind = scope.slice(0, i);
+  return `${kind.charAt(0).toUpperCase()}${kind.slice(1)} ${scope.slice(i + 1)}`;
+}
+
+export function windowLabel(window: string): string {
+  return window === 'today' ? 'today' : window === '1h' ? 'last hour' : window === '15m' ? 'last 15 min' : window;
+}

@@ -1,0 +1,224 @@
+// The live-stream client (GET /v1/stream, protocol in server/live/protocol.ts). It keeps one websocket open for as
+// long as the page lives: reconnects with backoff and jitter, resubscribes on every new socket (the server answers
+// with fresh snapshots and the active alerts), pings so a half-open connection (a pulled cable, a sleeping router)
+// is noticed within seconds, and reports when it last heard the server so tiles can say "stale since hh:mm".
+// DOM-free: the socket constructor and timers are injected (unit tests use fakes).
+import type { ClientMessage, LiveWindow, ServerMessage } from '../../../server/live/protocol.ts';
+import { Reconnector, type BackoffOptions } from './reconnect.ts';
+
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: unknown) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+}
+
+export interface LiveTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+export interface Subscription {
+  window: LiveWindow;
+  scopes: string[];
+  series?: boolean;
+}
+
+export interface LiveStatus {
+  connected: boolean;
+  /** When the last message from the server arrived (ms), or null before the first one. */
+  lastMessageAt: number | null;
+  /** Attempts since the last good connection. */
+  attempts: number;
+  /** Set when the server revoked this credential. */
+  revoked: string | null;
+}
+
+export interface LiveOptions extends BackoffOptions {
+  url: string;
+  createSocket: (url: string) => SocketLike;
+  onMessage: (message: ServerMessage) => void;
+  onStatus?: (status: LiveStatus) => void;
+  timers?: LiveTimers;
+  now?: () => number;
+  random?: () => number;
+  /** How often to ping (default 3 s). */
+  pingMs?: number;
+  /** Silence after which the socket is presumed dead and replaced (default 10 s). */
+  silenceMs?: number;
+}
+
+const OPEN = 1;
+
+const browserTimers: LiveTimers = {
+  setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
+  clearTimeout: (h) => globalThis.clearTimeout(h as number),
+  setInterval: (fn, ms) => globalThis.setInterval(fn, ms),
+  clearInterval: (h) => globalThis.clearInterval(h as number),
+};
+
+/** The subscribe messages for a set of subscriptions (one per window; scopes de-duplicated, series if any asks). */
+export function subscribeMessages(subs: readonly Subscription[]): ClientMessage[] {
+  const byWindow = new Map<LiveWindow, { scopes: Set<string>; series: boolean }>();
+  for (const s of subs) {
+    const w = byWindow.get(s.window) ?? { scopes: new Set<string>(), series: false };
+    for (const scope of s.scopes) w.scopes.add(scope);
+    w.series ||= Boolean(s.series);
+    byWindow.set(s.window, w);
+  }
+  const out: ClientMessage[] = [];
+  for (const [window, w] of byWindow) {
+    const scopes = [...w.scopes];
+    // the protocol caps a message at 200 scopes
+    for (let i = 0; i < scopes.length; i += 200) {
+      out.push({ type: 'subscribe', window, scopes: scopes.slice(i, i + 200), ...(w.series ? { series: true } : {}) });
+    }
+  }
+  return out;
+}
+
+export class LiveClient {
+  private socket: SocketLike | null = null;
+  private subs: Subscription[] = [];
+  private pingTimer: unknown = null;
+  private readonly reconnector: Reconnector;
+  private readonly timers: LiveTimers;
+  private readonly now: () => number;
+  private stopped = false;
+  private pingSeq = 0;
+  readonly status: LiveStatus = { connected: false, lastMessageAt: null, attempts: 0, revoked: null };
+
+  constructor(private readonly opts: LiveOptions) {
+    this.timers = opts.timers ?? browserTimers;
+    this.now = opts.now ?? Date.now;
+    this.reconnector = new Reconnector(() => this.open(), { ...opts, timers: this.timers, random: opts.random });
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  /** Replaces what this page listens to; sent now if connected, and again on every reconnect. */
+  subscribe(subs: Subscription[]): void {
+    this.subs = subs;
+    if (this.socket?.readyState === OPEN) {
+      this.send({ type: 'unsubscribe' });
+      for (const m of subscribeMessages(this.subs)) this.send(m);
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.reconnector.stop();
+    this.stopPing();
+    const s = this.socket;
+    this.socket = null;
+    if (s) {
+      s.onopen = s.onclose = s.onerror = s.onmessage = null;
+      s.close(1000, 'page closed');
+    }
+    this.setStatus({ connected: false });
+  }
+
+  private setStatus(change: Partial<LiveStatus>): void {
+    Object.assign(this.status, change, { attempts: this.reconnector.attempts });
+    this.opts.onStatus?.({ ...this.status });
+  }
+
+  private send(m: ClientMessage): void {
+    try {
+      this.socket?.send(JSON.stringify(m));
+    } catch {
+      // a socket closing under us: its close handler reconnects
+    }
+  }
+
+  private open(): void {
+    if (this.stopped) return;
+    let socket: SocketLike;
+    try {
+      socket = this.opts.createSocket(this.opts.url);
+    } catch {
+      this.reconnector.failed();
+      this.setStatus({ connected: false });
+      return;
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      if (this.socket !== socket) return;
+      for (const m of subscribeMessages(this.subs)) this.send(m);
+      this.startPing(socket);
+    };
+    socket.onmessage = (ev) => {
+      if (this.socket !== socket) return;
+      let message: ServerMessage;
+      try {
+        message = JSON.parse(String(ev.data)) as ServerMessage;
+      } catch {
+        return;
+      }
+      const first = !this.status.connected;
+      if (first && message.type !== 'revoked') this.reconnector.succeeded();
+      if (message.type === 'revoked') this.setStatus({ revoked: message.reason, lastMessageAt: this.now() });
+      else this.setStatus({ connected: true, lastMessageAt: this.now(), revoked: null });
+      this.opts.onMessage(message);
+    };
+    socket.onerror = () => {
+      // onclose follows and reconnects
+    };
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.dropSocket();
+    };
+  }
+
+  /** Forgets the current socket and schedules the next attempt. */
+  private dropSocket(): void {
+    const s = this.socket;
+    this.socket = null;
+    this.stopPing();
+    if (s) {
+      s.onopen = s.onclose = s.onerror = s.onmessage = null;
+      try {
+        s.close(4000, 'silent');
+      } catch {
+        // already closed
+      }
+    }
+    this.setStatus({ connected: false });
+    this.reconnector.failed();
+  }
+
+  private startPing(socket: SocketLike): void {
+    this.stopPing();
+    const pingMs = this.opts.pingMs ?? 3_000;
+    const silenceMs = this.opts.silenceMs ?? 10_000;
+    const openedAt = this.now();
+    this.pingTimer = this.timers.setInterval(() => {
+      if (this.socket !== socket) return;
+      const heard = Math.max(this.status.lastMessageAt ?? 0, openedAt);
+      if (this.now() - heard > silenceMs) {
+        this.dropSocket();
+        return;
+      }
+      this.pingSeq = (this.pingSeq + 1) % 1_000_000;
+      this.send({ type: 'ping', id: String(this.pingSeq) });
+    }, pingMs);
+  }
+
+  private stopPing(): void {
+    if (this.pingTimer !== null) this.timers.clearInterval(this.pingTimer);
+    this.pingTimer = null;
+  }
+}
+
+/** Whether the page may present values as live: connected and heard from within `staleMs`. */
+export function isLive(status: Pick<LiveStatus, 'connected' | 'lastMessageAt'>, now: number, staleMs: number): boolean {
+  return status.connected && status.lastMessageAt !== null && now - status.lastMessageAt <= staleMs;
+}
