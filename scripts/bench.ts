@@ -8,6 +8,7 @@ import { benchEmbeddedClickHouse, type BenchResult } from './bench/embedded-clic
 import { benchIngest } from './bench/ingest.ts';
 import { benchWallboard } from './bench/wallboard.ts';
 import { benchKpi } from './bench/kpi.ts';
+import { benchLive } from './bench/live.ts';
 
 const { values } = parseArgs({
   options: {
@@ -34,6 +35,7 @@ const groups: Record<string, () => Promise<BenchResult[]>> = {
   clickhouse: () => benchEmbeddedClickHouse({ rows: positive('rows', values.rows!) }),
   ingest: () => benchIngest({ events: positive('events', values.events!), latencySeconds: positive('latency-seconds', values['latency-seconds']!) }),
   wallboard: () => benchWallboard({ minutes: positive('wallboard-minutes', values['wallboard-minutes']!) }),
+  live: () => benchLive({ rate: positive('rate', values.rate!), seconds: positive('latency-seconds', values['latency-seconds']!), sockets: [1, 100, 1000] }),
   kpi: () =>
     benchKpi({
       sizes: values['kpi-sizes']!.split(',').map((v) => positive('kpi-sizes', v)),

@@ -20,6 +20,7 @@ export async function startInfrastructure(config: Config, log: Log): Promise<Inf
     if (redisUrl === undefined) {
       const redis = await startEmbeddedRedis({
         dataDir: config.redisDataDir,
+        install: true,
         onLog: (line) => log.info({ component: 'redis-server' }, line),
       });
       stops.unshift(() => redis.stop());

@@ -11,6 +11,7 @@ import { createClickHouse } from './clickhouse/client.ts';
 import { migrate } from './clickhouse/migrate.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { startInfrastructure } from './infrastructure.ts';
+import { startAlertEngine } from './alerts/runner.ts';
 import { startKpiWorker } from './kpi/pipeline.ts';
 import { createLogger } from './log.ts';
 import { DEMO_PASSWORD, DEMO_USER, demoConfig, startDemo } from './demo.ts';
@@ -78,7 +79,11 @@ async function main(): Promise<void> {
 
     if (role === 'all' || role === 'worker') {
       const kpiWorker = await startKpiWorker({ config, log, clickhouse, redisUrl: infra.redisUrl });
-      shutdown.add('workers', () => kpiWorker.close());
+      const alertEngine = await startAlertEngine({ config, log, clickhouse, redisUrl: infra.redisUrl });
+      shutdown.add('workers', async () => {
+        await alertEngine.close();
+        await kpiWorker.close();
+      });
     }
 
     if (role === 'all' || role === 'api') {

@@ -85,7 +85,7 @@ export async function authRoutes(parent: FastifyInstance): Promise<void> {
   app.post('/v1/auth/logout', { onRequest: auth.require('reader') }, async (request, reply) => {
     const p = request.principal!;
     if (p.kind === 'user') {
-      await auth.sessions.revoke(p.sessionId, p.userId);
+      await auth.service.endSession(p.sessionId, p.userId);
       await auth.audit.record(auth.actorOf(request), { action: 'auth.logout', object_kind: 'session', object_id: p.sessionId.slice(0, 16) });
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
     } else {

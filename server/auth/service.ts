@@ -127,6 +127,12 @@ export class AccessService {
     if (admins.length <= 1) throw new ApiError(409, 'last_admin', 'this is the last admin: create another admin first');
   }
 
+  /** Ends one session (logout) and tells every API process, so the session's open websockets close too. */
+  async endSession(sessionId: string, userId: string): Promise<void> {
+    await this.deps.sessions?.revoke(sessionId, userId);
+    await this.deps.bus?.publish({ kind: 'session', id: sessionId });
+  }
+
   private async endUserSessions(userId: string, beforeMs: number, removed: boolean): Promise<void> {
     const { sessions, bus } = this.deps;
     if (sessions) {

@@ -20,6 +20,21 @@ export const REDIS_INSTALL_HINT =
   'redis-server was not found on PATH. Install it with `apt-get install -y redis-server` ' +
   '(Debian/Ubuntu), or point REDIS_URL at a running Redis server.';
 
+/**
+ * Finds redis-server; when it is missing and this process runs as root on Debian/Ubuntu, installs it with apt-get
+ * (saying so first), so the quick start works on a fresh machine.
+ */
+export function ensureRedisServer(say: (msg: string) => void): string | undefined {
+  const found = findRedisServer();
+  if (found || process.getuid?.() !== 0 || spawnSync('sh', ['-c', 'command -v apt-get']).status !== 0) return found;
+  say('redis-server is not installed: installing it with `apt-get install -y redis-server` (running as root on Debian/Ubuntu)');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'ignore', env });
+  const install = update.status === 0 ? spawnSync('apt-get', ['install', '-y', '-qq', 'redis-server'], { stdio: 'ignore', env }) : update;
+  if (install.status !== 0) say('apt-get could not install redis-server');
+  return findRedisServer();
+}
+
 export function findRedisServer(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   const bin = found.stdout.trim();
@@ -61,8 +76,10 @@ export async function startEmbeddedRedis(opts: {
   port?: number;
   onLog?: (line: string) => void;
   startTimeoutMs?: number;
+  /** Install redis-server with apt-get when it is missing and we are root (the all-in-one start does). */
+  install?: boolean;
 }): Promise<EmbeddedRedis> {
-  const bin = findRedisServer();
+  const bin = opts.install ? ensureRedisServer((msg) => opts.onLog?.(msg)) : findRedisServer();
   if (!bin) throw new Error(REDIS_INSTALL_HINT);
   await mkdir(opts.dataDir, { recursive: true });
   const port = opts.port ?? (await freePort());

@@ -1,0 +1,286 @@
+// The alert engine at work: runs in the worker, beside the KPI pipeline, and sees every snapshot it publishes
+// (it subscribes to the KPI snapshot channel; server/kpi/ needs no hook). Per snapshot, per applicable threshold, one
+// step of the state machine (engine.ts); every second it also steps the tracks with the latest values, so a breach
+// that holds without the figure changing still fires once forSeconds have passed.
+//
+// Only one engine evaluates at a time: a lease in Redis (`<prefix>:alerts:leader`), so several worker processes are
+// safe. A new leader loads the tracks from Redis (and open alerts from ClickHouse if Redis lost them) before it
+// evaluates: a restart neither re-fires nor loses an open alert.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config.ts';
+import type { KpiKey, KpiValue } from '../kpi/catalog.ts';
+import type { Snapshot } from '../kpi/compute.ts';
+import { kpiRedisNames, readSnapshots, type SnapshotMessage } from '../kpi/snapshots.ts';
+import { WINDOWS, type WindowName } from '../kpi/windows.ts';
+import type { Alert } from '../live/protocol.ts';
+import type { Log } from '../log.ts';
+import { createRedis } from '../redis/connections.ts';
+import { emptyTrack, retire, step, trackKey, type Track, type Transition } from './engine.ts';
+import { AlertStore, type AlertChannelMessage } from './store.ts';
+import { resolveThresholds, ThresholdStore, type Threshold } from './thresholds.ts';
+import { AlertWebhook } from './webhook.ts';
+
+export const newAlertId = () => `al_${randomBytes(9).toString('base64url')}`;
+
+type Values = Partial<Record<KpiKey, KpiValue>>;
+
+export interface EvaluationInput {
+  thresholds: readonly Threshold[];
+  tracks: ReadonlyMap<string, Track>;
+  /** The figures to evaluate: "<window>|<scope>" → values. */
+  figures: Iterable<{ window: WindowName; scope: string; values: Values }>;
+  now: number;
+  newId?: () => string;
+}
+
+export interface EvaluationResult {
+  changed: Track[];
+  removed: string[];
+  transitions: Transition[];
+}
+
+/**
+ * One evaluation, pure: steps the track of every applicable (threshold, scope) of the given figures, and retires the
+ * tracks whose threshold no longer applies (deleted, disabled, or overridden by a more specific one).
+ */
+export function evaluate(input: EvaluationInput): EvaluationResult {
+  const { thresholds, tracks, now } = input;
+  const newId = input.newId ?? newAlertId;
+  const byId = new Map(thresholds.map((t) => [t.id, t]));
+  const changed: Track[] = [];
+  const removed: string[] = [];
+  const transitions: Transition[] = [];
+  const seen = new Set<string>();
+  const finish = (key: string, track: Track) => {
+    if (track.alert === null && track.warningSince === null && track.criticalSince === null) {
+      if (tracks.has(key)) removed.push(key);
+    } else changed.push(track);
+  };
+
+  // Tracks by scope, to find those a figure's resolution no longer picks.
+  const tracksByScope = new Map<string, Track[]>();
+  for (const t of tracks.values()) {
+    const list = tracksByScope.get(t.scope) ?? [];
+    list.push(t);
+    tracksByScope.set(t.scope, list);
+  }
+
+  for (const fig of input.figures) {
+    const applicable = resolveThresholds(thresholds, fig.window, fig.scope);
+    for (const [kpi, threshold] of applicable) {
+      const key = trackKey(threshold.id, fig.scope);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const prev = tracks.get(key) ?? emptyTrack(threshold.id, fig.scope);
+      const value = fig.values[kpi]?.value ?? null;
+      const r = step(prev, threshold, value, now, newId);
+      if (r.transition) transitions.push(r.transition);
+      if (r.changed) finish(key, r.track);
+    }
+    for (const track of tracksByScope.get(fig.scope) ?? []) {
+      const t = byId.get(track.thresholdId);
+      if (!t || t.window !== fig.window) continue;
+      if (applicable.get(t.kpi)?.id === t.id) continue;
+      const key = trackKey(track.thresholdId, track.scope);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const tr = retire(track, now);
+      if (tr) transitions.push(tr);
+      removed.push(key);
+    }
+  }
+  // Tracks of deleted thresholds.
+  for (const [key, track] of tracks) {
+    if (byId.has(track.thresholdId) || seen.has(key)) continue;
+    const tr = retire(track, now);
+    if (tr) transitions.push(tr);
+    removed.push(key);
+  }
+  return { changed, removed, transitions };
+}
+
+export interface AlertEngineDeps {
+  config: Pick<Config, 'REDIS_PREFIX' | 'ALERT_WEBHOOK_URL'>;
+  log: Log;
+  clickhouse: ClickHouseClient;
+  redisUrl: string;
+  /** The clock (tests pass a controllable one). */
+  now?: () => number;
+  /** How often tracks are stepped with the latest values (default 1000 ms; 0: never by itself, tests call tick()). */
+  tickMs?: number;
+  /** How often thresholds and figures are re-read in full, catching lost notices (default 30 s). */
+  reconcileMs?: number;
+  /** Lease of the single evaluating engine (default 15 s; renewed every tick or every 5 s). */
+  leaseMs?: number;
+  webhook?: AlertWebhook;
+}
+
+export interface AlertEngineHandle {
+  /** Steps every known figure now (what the timer does). Resolves once committed. */
+  tick(): Promise<void>;
+  /** Resolves when every snapshot and notice received so far has been evaluated. */
+  idle(): Promise<void>;
+  /** Re-reads thresholds, tracks and figures (what a new leader does). */
+  reload(): Promise<void>;
+  readonly leader: boolean;
+  /** Transitions committed so far (tests, metrics). */
+  readonly transitions: number;
+  /** Snapshot publications received so far (tests wait on it). */
+  readonly received: number;
+  close(): Promise<void>;
+}
+
+export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngineHandle> {
+  const { config, log, clickhouse } = deps;
+  const now = deps.now ?? Date.now;
+  const tickMs = deps.tickMs ?? 1000;
+  const leaseMs = deps.leaseMs ?? 15_000;
+  const kpiNames = kpiRedisNames(config.REDIS_PREFIX);
+  const redis: Redis = createRedis(deps.redisUrl, 'publisher', (m) => log.warn(m));
+  const sub: Redis = createRedis(deps.redisUrl, 'subscriber', (m) => log.warn(m));
+  const store = new AlertStore(clickhouse, redis, config.REDIS_PREFIX);
+  const thresholdStore = new ThresholdStore(clickhouse);
+  const webhook = deps.webhook ?? (config.ALERT_WEBHOOK_URL ? new AlertWebhook({ url: config.ALERT_WEBHOOK_URL, log }) : undefined);
+  const token = randomBytes(12).toString('hex');
+
+  let thresholds: Threshold[] = [];
+  let tracks = new Map<string, Track>();
+  /** Latest values per "<window>|<scope>". */
+  let figures = new Map<string, { window: WindowName; scope: string; values: Values }>();
+  let leader = false;
+  let loaded = false;
+  let committed = 0;
+  let received = 0;
+  let closed = false;
+
+  // Every evaluation runs on this chain, one at a time.
+  let chain: Promise<void> = Promise.resolve();
+  const enqueue = (what: string, fn: () => Promise<void>): Promise<void> => {
+    chain = chain.then(fn).catch((err: unknown) => log.error({ err, what }, 'alert engine: evaluation failed (retried on the next tick)'));
+    return chain;
+  };
+
+  function setFigures(snaps: readonly Snapshot[]): void {
+    for (const s of snaps) figures.set(`${s.window}|${s.scope}`, { window: s.window, scope: s.scope, values: s.values });
+  }
+
+  async function loadAll(): Promise<void> {
+    thresholds = await thresholdStore.list();
+    tracks = await store.loadTracks();
+    // Redis lost the tracks (or never had them): the open alerts in ClickHouse come back as tracks.
+    const known = new Set([...tracks.values()].map((t) => t.alert?.id).filter(Boolean));
+    const restored: Track[] = [];
+    for (const { alert, at } of await store.openAlertsFromHistory()) {
+      if (known.has(alert.id)) continue;
+      const key = trackKey(alert.thresholdId, alert.scope);
+      if (tracks.get(key)?.alert) continue;
+      const track: Track = { ...emptyTrack(alert.thresholdId, alert.scope), alert: { ...alert, acknowledgedBy: null, acknowledgedAt: null }, alertAt: at };
+      tracks.set(key, track);
+      restored.push(track);
+    }
+    if (restored.length > 0) {
+      await store.commit(restored, [], []);
+      log.warn({ restored: restored.length }, 'alert engine: open alerts restored from ClickHouse');
+    }
+    const next = new Map<string, { window: WindowName; scope: string; values: Values }>();
+    figures = next;
+    for (const w of WINDOWS) setFigures(await readSnapshots(redis, kpiNames, w));
+    loaded = true;
+  }
+
+  async function run(figs: Iterable<{ window: WindowName; scope: string; values: Values }>): Promise<void> {
+    if (closed) return;
+    if (!(await store.lead(token, leaseMs))) {
+      if (leader) log.warn('alert engine: lost the lease; another engine evaluates');
+      leader = false;
+      loaded = false;
+      return;
+    }
+    if (!leader || !loaded) {
+      leader = true;
+      await loadAll();
+      log.info({ thresholds: thresholds.length, tracks: tracks.size }, 'alert engine: leading');
+    }
+    const r = evaluate({ thresholds, tracks, figures: figs, now: now() });
+    if (r.changed.length + r.removed.length + r.transitions.length === 0) return;
+    const published = await store.commit(r.changed, r.removed, r.transitions);
+    for (const k of r.removed) tracks.delete(k);
+    for (const t of r.changed) tracks.set(trackKey(t.thresholdId, t.scope), t);
+    committed += r.transitions.length;
+    for (const [i, t] of r.transitions.entries()) {
+      log.info({ alert: t.alert.id, kpi: t.alert.kpi, scope: t.alert.scope, level: t.alert.level, value: t.alert.value }, `alert ${t.kind}`);
+      webhook?.send({ type: 'alert', transition: t.kind, alert: published[i] as Alert });
+    }
+  }
+
+  sub.on('message', (channel: string, message: string) => {
+    try {
+      if (channel === kpiNames.snapshotsChannel) {
+        const m = JSON.parse(message) as SnapshotMessage;
+        setFigures(m.snapshots);
+        void enqueue('snapshots', async () => {
+          try {
+            await run(m.snapshots.map((s) => ({ window: s.window, scope: s.scope, values: s.values })));
+          } finally {
+            received++;
+          }
+        });
+      } else if (channel === store.names.channel) {
+        const m = JSON.parse(message) as AlertChannelMessage;
+        if (m.type === 'thresholds.changed') {
+          void enqueue('thresholds', async () => {
+            thresholds = await thresholdStore.list();
+            await run(figures.values());
+          });
+        }
+      }
+    } catch (err) {
+      log.warn({ err: (err as Error).message, channel }, 'alert engine: ignored a malformed message');
+    }
+  });
+  await sub.subscribe(kpiNames.snapshotsChannel, store.names.channel);
+
+  const tick = () => enqueue('tick', () => run(figures.values()));
+  const reload = () =>
+    enqueue('reload', async () => {
+      if (leader) await loadAll();
+    });
+  await tick();
+
+  const timers: NodeJS.Timeout[] = [];
+  if (tickMs > 0) timers.push(setInterval(() => void tick(), tickMs));
+  else timers.push(setInterval(() => void enqueue('lease', async () => void (leader && (await store.lead(token, leaseMs)))), Math.min(5_000, leaseMs / 3)));
+  timers.push(setInterval(() => void reload(), deps.reconcileMs ?? 30_000));
+  for (const t of timers) t.unref();
+
+  return {
+    tick,
+    idle: async () => {
+      // A message may still be in flight on the subscriber: let it land, then wait for the chain.
+      await new Promise((r) => setImmediate(r));
+      await chain;
+    },
+    reload,
+    get leader() {
+      return leader;
+    },
+    get transitions() {
+      return committed;
+    },
+    get received() {
+      return received;
+    },
+    async close() {
+      if (closed) return;
+      for (const t of timers) clearInterval(t);
+      await chain;
+      closed = true;
+      if (leader) await store.resign(token).catch(() => {});
+      await webhook?.close();
+      sub.disconnect();
+      redis.disconnect();
+    },
+  };
+}

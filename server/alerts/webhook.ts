@@ -1,0 +1,113 @@
+// Optional alert webhook (ALERT_WEBHOOK_URL): every alert transition is POSTed as JSON
+//   {"type":"alert","transition":"fired","alert":{…}}
+// in order, one at a time, retried with exponential backoff (1 s, 2 s, 4 s … capped at 60 s) up to `maxAttempts`.
+// It never blocks evaluation: `send()` only queues. The queue is bounded; when full, the oldest is dropped and logged.
+import type { Log } from '../log.ts';
+import type { Alert } from '../live/protocol.ts';
+
+export interface WebhookPayload {
+  type: 'alert';
+  transition: string;
+  alert: Alert;
+}
+
+export interface WebhookOptions {
+  url: string;
+  log: Log;
+  maxAttempts?: number;
+  /** First retry delay; doubles each attempt (default 1000 ms). */
+  baseDelayMs?: number;
+  timeoutMs?: number;
+  maxQueue?: number;
+}
+
+export class AlertWebhook {
+  private readonly queue: WebhookPayload[] = [];
+  private running: Promise<void> | null = null;
+  private closed = false;
+  private wake: (() => void) | null = null;
+  private readonly maxAttempts: number;
+  private readonly baseDelayMs: number;
+  private readonly timeoutMs: number;
+  private readonly maxQueue: number;
+  /** Deliveries that succeeded / were given up (for tests and metrics). */
+  delivered = 0;
+  failed = 0;
+
+  constructor(private readonly opts: WebhookOptions) {
+    this.maxAttempts = opts.maxAttempts ?? 8;
+    this.baseDelayMs = opts.baseDelayMs ?? 1000;
+    this.timeoutMs = opts.timeoutMs ?? 5000;
+    this.maxQueue = opts.maxQueue ?? 1000;
+  }
+
+  send(payload: WebhookPayload): void {
+    if (this.closed) return;
+    if (this.queue.length >= this.maxQueue) {
+      const dropped = this.queue.shift()!;
+      this.opts.log.error({ alert: dropped.alert.id, transition: dropped.transition }, 'alert webhook: queue full, oldest notification dropped');
+    }
+    this.queue.push(payload);
+    this.running ??= this.drain().finally(() => (this.running = null));
+  }
+
+  private async sleep(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = null;
+  }
+
+  private async post(payload: WebhookPayload): Promise<void> {
+    const res = await fetch(this.opts.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'nabiz-alerts' },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    await res.arrayBuffer().catch(() => undefined);
+    if (!res.ok) throw new Error(`answered ${res.status}`);
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0 && !this.closed) {
+      const payload = this.queue[0]!;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.post(payload);
+          this.delivered++;
+          break;
+        } catch (err) {
+          const last = attempt >= this.maxAttempts || this.closed;
+          this.opts.log.warn(
+            { alert: payload.alert.id, transition: payload.transition, attempt, err: (err as Error).message },
+            last ? 'alert webhook: giving up on this notification' : 'alert webhook: delivery failed, retrying',
+          );
+          if (last) {
+            this.failed++;
+            break;
+          }
+          await this.sleep(Math.min(this.baseDelayMs * 2 ** (attempt - 1), 60_000));
+        }
+      }
+      if (this.queue[0] === payload) this.queue.shift();
+    }
+  }
+
+  /** Waits until the queue is empty (tests). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  /** Stops retrying; what is still queued is dropped (logged). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wake?.();
+    if (this.queue.length > 0) this.opts.log.warn({ pending: this.queue.length }, 'alert webhook: notifications not sent at shutdown');
+    await this.running;
+  }
+}

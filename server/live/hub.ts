@@ -1,0 +1,433 @@
+// The per-process fan-out of the live stream: one Redis subscriber (KPI snapshots, series, alerts) forwards each
+// publication to the local sockets subscribed to it. Each message is serialized once and the same string is sent
+// to every socket that wants it. A socket whose send buffer passes the limit is a slow consumer: it is terminated
+// and logged, so a stuck TV can never make the server's memory grow.
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { Redis } from 'ioredis';
+import { revocationAffects, type Principal, type Revocation } from '../auth/principal.ts';
+import { AlertStore, type AlertChannelMessage } from '../alerts/store.ts';
+import type { Config } from '../config.ts';
+import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../kpi/compute.ts';
+import { parseScopes, ScopeError } from '../kpi/scopes.ts';
+import { kpiRedisNames, readSeries, readSnapshots, type KpiRedisNames, type SeriesMessage, type SnapshotMessage } from '../kpi/snapshots.ts';
+import type { Log } from '../log.ts';
+import { decodeClientMessage, MAX_SUBSCRIPTIONS, WINDOW_NAMES, type Alert, type ClientMessage, type LiveWindow, type ServerMessage } from './protocol.ts';
+
+/** What the hub needs of a websocket (the `ws` WebSocket has all of it). */
+export interface LiveSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  ping(): void;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
+
+const OPEN = 1;
+/** Close codes: see docs/live.md. */
+export const CLOSE_REVOKED = 4401;
+export const CLOSE_GOING_AWAY = 1001;
+/** Most pairs (window, scope) one socket may hold. */
+export const MAX_PAIRS = MAX_SUBSCRIPTIONS * WINDOW_NAMES.length;
+/** Most client messages per second per socket; more are answered with an error and ignored. */
+const MAX_MESSAGES_PER_SECOND = 50;
+
+export class LiveClient {
+  /** "<window>|<scope>" → asOf of the last snapshot sent ('' before the first). */
+  readonly pairs = new Map<string, string>();
+  readonly series = new Map<string, string>();
+  /** Answered the last heartbeat ping (or sent something since). */
+  alive = true;
+  closed = false;
+  msgWindowStart = 0;
+  msgCount = 0;
+
+  constructor(
+    readonly id: number,
+    readonly socket: LiveSocket,
+    readonly principal: Principal,
+  ) {}
+
+  /** Scopes subscribed in any window (alerts follow these). */
+  scopes(): Set<string> {
+    const out = new Set<string>();
+    for (const k of this.pairs.keys()) out.add(k.slice(k.indexOf('|') + 1));
+    return out;
+  }
+}
+
+export interface HubOptions {
+  config: Pick<Config, 'REDIS_PREFIX' | 'CENTER_TZ' | 'WAITING_LOOKBACK_HOURS' | 'STREAM_MAX_BUFFER_BYTES'>;
+  log: Log;
+  clickhouse: ClickHouseClient;
+  /** Request-path connection (reads of the latest snapshots and alerts). */
+  redis: Redis;
+  /** A connection of its own for the subscription (a subscribed connection can do nothing else). */
+  subscriber: Redis;
+  now?: () => number;
+}
+
+export interface HubStats {
+  sockets: number;
+  /** Sockets dropped for being too slow since start. */
+  dropped: number;
+  /** Largest send buffer seen on any socket when a message was about to be sent. */
+  maxBuffered: number;
+  /** Messages sent since start. */
+  sent: number;
+}
+
+const key = (window: string, scope: string) => `${window}|${scope}`;
+
+export class LiveHub {
+  private readonly clients = new Set<LiveClient>();
+  /** "<window>|<scope>" → sockets. */
+  private readonly byPair = new Map<string, Set<LiveClient>>();
+  private readonly bySeries = new Map<string, Set<LiveClient>>();
+  /** scope → sockets (any window), for alerts. */
+  private readonly byScope = new Map<string, Map<LiveClient, number>>();
+  private readonly names: KpiRedisNames;
+  readonly alerts: AlertStore;
+  private readonly inflight = new Map<string, Promise<unknown>>();
+  private nextId = 1;
+  private readonly stats_: HubStats = { sockets: 0, dropped: 0, maxBuffered: 0, sent: 0 };
+  private readonly now: () => number;
+
+  constructor(private readonly opts: HubOptions) {
+    this.names = kpiRedisNames(opts.config.REDIS_PREFIX);
+    this.alerts = new AlertStore(opts.clickhouse, opts.redis, opts.config.REDIS_PREFIX);
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Subscribes to the channels. Resolves once subscribed (or rejects; ioredis resubscribes after reconnects). */
+  async start(): Promise<void> {
+    const sub = this.opts.subscriber;
+    sub.on('message', (channel: string, message: string) => this.onPublication(channel, message));
+    await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.alerts.names.channel);
+  }
+
+  stats(): HubStats {
+    return { ...this.stats_, sockets: this.clients.size };
+  }
+
+  add(socket: LiveSocket, principal: Principal): LiveClient {
+    const client = new LiveClient(this.nextId++, socket, principal);
+    this.clients.add(client);
+    // Ingest keys never get here (the upgrade requires a reader).
+    const p = principal.kind === 'display'
+      ? { kind: 'display' as const, name: principal.name, board: principal.board }
+      : { kind: 'user' as const, name: principal.kind === 'user' ? principal.username : principal.name, ...(principal.kind === 'user' ? { role: principal.role } : {}) };
+    this.send(client, JSON.stringify({ type: 'welcome', serverTime: new Date(this.now()).toISOString(), principal: p } satisfies ServerMessage));
+    return client;
+  }
+
+  remove(client: LiveClient): void {
+    if (!this.clients.delete(client)) return;
+    client.closed = true;
+    for (const k of client.pairs.keys()) this.unindexPair(client, k);
+    for (const s of client.series.keys()) this.bySeries.get(s)?.delete(client);
+    client.pairs.clear();
+    client.series.clear();
+  }
+
+  /** Sockets of this process. */
+  get size(): number {
+    return this.clients.size;
+  }
+
+  /** Sends `revoked` and closes every socket the revocation affects. Idempotent. */
+  revoke(r: Revocation): number {
+    let n = 0;
+    for (const client of this.clients) {
+      if (client.closed || !revocationAffects(r, client.principal)) continue;
+      n++;
+      this.opts.log.info({ client: client.id, kind: r.kind }, 'live: closing a socket whose credentials were revoked');
+      this.send(client, JSON.stringify({ type: 'revoked', reason: `the ${r.kind === 'session' ? 'session' : r.kind} was revoked` } satisfies ServerMessage));
+      client.socket.close(CLOSE_REVOKED, 'revoked');
+      this.remove(client);
+      // A peer that does not answer the close handshake is cut off.
+      setTimeout(() => client.socket.terminate(), 2_000).unref();
+    }
+    return n;
+  }
+
+  /** Closes every socket (server shutdown). */
+  closeAll(): void {
+    for (const client of [...this.clients]) {
+      client.socket.close(CLOSE_GOING_AWAY, 'server shutting down');
+      this.remove(client);
+    }
+  }
+
+  // --- sending ---------------------------------------------------------------------------------------------------
+
+  /** Sends unless the socket is too far behind; a slow consumer is terminated. Returns whether it was sent. */
+  send(client: LiveClient, data: string): boolean {
+    if (client.closed || client.socket.readyState !== OPEN) return false;
+    const buffered = client.socket.bufferedAmount;
+    if (buffered > this.stats_.maxBuffered) this.stats_.maxBuffered = buffered;
+    if (buffered + data.length > this.opts.config.STREAM_MAX_BUFFER_BYTES) {
+      this.stats_.dropped++;
+      this.opts.log.warn(
+        { client: client.id, buffered, limit: this.opts.config.STREAM_MAX_BUFFER_BYTES, who: client.principal.kind === 'display' ? client.principal.name : client.principal.kind },
+        'live: dropped a slow consumer (send buffer full)',
+      );
+      this.remove(client);
+      client.socket.terminate();
+      return false;
+    }
+    client.socket.send(data);
+    this.stats_.sent++;
+    return true;
+  }
+
+  private error(client: LiveClient, code: string, message: string): void {
+    this.send(client, JSON.stringify({ type: 'error', code, message } satisfies ServerMessage));
+  }
+
+  // --- publications ------------------------------------------------------------------------------------------------
+
+  private onPublication(channel: string, message: string): void {
+    try {
+      if (channel === this.names.snapshotsChannel) this.fanOutSnapshots((JSON.parse(message) as SnapshotMessage).snapshots);
+      else if (channel === this.names.seriesChannel) this.fanOutSeries((JSON.parse(message) as SeriesMessage).series);
+      else if (channel === this.alerts.names.channel) {
+        const m = JSON.parse(message) as AlertChannelMessage;
+        if (m.type === 'alert') this.fanOutAlert(m.alert);
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: (err as Error).message, channel }, 'live: ignored a malformed publication');
+    }
+  }
+
+  private fanOutSnapshots(snapshots: readonly Snapshot[]): void {
+    for (const s of snapshots) {
+      const k = key(s.window, s.scope);
+      const subs = this.byPair.get(k);
+      if (!subs || subs.size === 0) continue;
+      const data = snapshotMessage(s);
+      for (const client of subs) {
+        if ((client.pairs.get(k) ?? '') >= s.asOf) continue;
+        client.pairs.set(k, s.asOf);
+        this.send(client, data);
+      }
+    }
+  }
+
+  private fanOutSeries(series: readonly Series[]): void {
+    for (const s of series) {
+      const subs = this.bySeries.get(s.scope);
+      if (!subs || subs.size === 0) continue;
+      const data = seriesMessage(s);
+      for (const client of subs) {
+        if ((client.series.get(s.scope) ?? '') >= s.asOf) continue;
+        client.series.set(s.scope, s.asOf);
+        this.send(client, data);
+      }
+    }
+  }
+
+  private fanOutAlert(alert: Alert): void {
+    const subs = this.byScope.get(alert.scope);
+    if (!subs || subs.size === 0) return;
+    const data = JSON.stringify({ type: 'alert', alert } satisfies ServerMessage);
+    for (const client of subs.keys()) this.send(client, data);
+  }
+
+  // --- client messages ---------------------------------------------------------------------------------------------
+
+  /** Handles one text frame from a client. Never throws; problems are answered with an `error` message. */
+  async handle(client: LiveClient, raw: string): Promise<void> {
+    client.alive = true;
+    const t = this.now();
+    if (t - client.msgWindowStart >= 1000) {
+      client.msgWindowStart = t;
+      client.msgCount = 0;
+    }
+    if (++client.msgCount > MAX_MESSAGES_PER_SECOND) {
+      if (client.msgCount === MAX_MESSAGES_PER_SECOND + 1) this.error(client, 'rate_limited', `at most ${MAX_MESSAGES_PER_SECOND} messages per second; the rest were ignored`);
+      return;
+    }
+    const decoded = decodeClientMessage(raw);
+    if (!decoded.ok) return this.error(client, decoded.code, decoded.message);
+    try {
+      await this.dispatch(client, decoded.message);
+    } catch (err) {
+      this.opts.log.error({ err, client: client.id }, 'live: message handling failed');
+      this.error(client, 'unavailable', 'the latest figures cannot be read right now; they will arrive with the next update');
+    }
+  }
+
+  private async dispatch(client: LiveClient, m: ClientMessage): Promise<void> {
+    switch (m.type) {
+      case 'ping':
+        this.send(client, JSON.stringify({ type: 'pong', ...(m.id !== undefined ? { id: m.id } : {}), serverTime: new Date(this.now()).toISOString() } satisfies ServerMessage));
+        return;
+      case 'unsubscribe':
+        this.unsubscribe(client, m.window, m.scopes);
+        return;
+      case 'subscribe':
+        return this.subscribe(client, m.window, m.scopes, m.series === true);
+    }
+  }
+
+  private async subscribe(client: LiveClient, window: LiveWindow, rawScopes: string[], withSeries: boolean): Promise<void> {
+    let scopes: string[];
+    try {
+      scopes = parseScopes(rawScopes);
+    } catch (err) {
+      if (err instanceof ScopeError) return this.error(client, 'invalid_scope', err.message);
+      throw err;
+    }
+    const fresh = scopes.filter((s) => !client.pairs.has(key(window, s)));
+    if (client.pairs.size + fresh.length > MAX_PAIRS) {
+      return this.error(client, 'too_many_subscriptions', `a socket may hold at most ${MAX_PAIRS} (window, scope) pairs; unsubscribe first`);
+    }
+    // Index first, read second: a publication arriving meanwhile is not lost, and the older of the two is not sent
+    // after the newer (the asOf check).
+    for (const s of fresh) this.indexPair(client, window, s);
+    if (withSeries) for (const s of scopes) if (!client.series.has(s)) this.indexSeries(client, s);
+
+    const [snaps, series, alerts] = await Promise.all([
+      this.latestSnapshots(window, scopes),
+      withSeries ? this.latestSeries(scopes) : Promise.resolve([]),
+      this.alerts.active(client.scopes()),
+    ]);
+    if (client.closed) return;
+    for (const s of snaps) {
+      const k = key(s.window, s.scope);
+      if (!client.pairs.has(k) || (client.pairs.get(k) ?? '') >= s.asOf) continue;
+      client.pairs.set(k, s.asOf);
+      this.send(client, snapshotMessage(s));
+    }
+    for (const s of series) {
+      if (!client.series.has(s.scope) || (client.series.get(s.scope) ?? '') >= s.asOf) continue;
+      client.series.set(s.scope, s.asOf);
+      this.send(client, seriesMessage(s));
+    }
+    this.send(client, JSON.stringify({ type: 'alerts', alerts } satisfies ServerMessage));
+  }
+
+  private unsubscribe(client: LiveClient, window: LiveWindow | undefined, rawScopes: string[] | undefined): void {
+    let scopes: Set<string> | null = null;
+    if (rawScopes) {
+      try {
+        scopes = new Set(parseScopes(rawScopes));
+      } catch (err) {
+        if (err instanceof ScopeError) return this.error(client, 'invalid_scope', err.message);
+        throw err;
+      }
+    }
+    for (const k of [...client.pairs.keys()]) {
+      const [w, s] = [k.slice(0, k.indexOf('|')), k.slice(k.indexOf('|') + 1)];
+      if ((window === undefined || w === window) && (scopes === null || scopes.has(s))) this.unindexPair(client, k);
+    }
+    const still = client.scopes();
+    for (const s of [...client.series.keys()]) {
+      if (!still.has(s) || (window === undefined && (scopes === null || scopes.has(s)))) {
+        client.series.delete(s);
+        this.bySeries.get(s)?.delete(client);
+      }
+    }
+  }
+
+  private indexPair(client: LiveClient, window: string, scope: string): void {
+    const k = key(window, scope);
+    client.pairs.set(k, '');
+    let set = this.byPair.get(k);
+    if (!set) this.byPair.set(k, (set = new Set()));
+    set.add(client);
+    let counts = this.byScope.get(scope);
+    if (!counts) this.byScope.set(scope, (counts = new Map()));
+    counts.set(client, (counts.get(client) ?? 0) + 1);
+  }
+
+  private unindexPair(client: LiveClient, k: string): void {
+    client.pairs.delete(k);
+    const set = this.byPair.get(k);
+    set?.delete(client);
+    if (set?.size === 0) this.byPair.delete(k);
+    const scope = k.slice(k.indexOf('|') + 1);
+    const counts = this.byScope.get(scope);
+    const n = (counts?.get(client) ?? 0) - 1;
+    if (n > 0) counts!.set(client, n);
+    else {
+      counts?.delete(client);
+      if (counts?.size === 0) this.byScope.delete(scope);
+    }
+  }
+
+  private indexSeries(client: LiveClient, scope: string): void {
+    client.series.set(scope, '');
+    let set = this.bySeries.get(scope);
+    if (!set) this.bySeries.set(scope, (set = new Set()));
+    set.add(client);
+  }
+
+  // --- reads -------------------------------------------------------------------------------------------------------
+
+  /** One computation at a time per question: a thousand screens reconnecting at once cost one query, not a thousand. */
+  private once<T>(k: string, fn: () => Promise<T>): Promise<T> {
+    const existing = this.inflight.get(k) as Promise<T> | undefined;
+    if (existing) return existing;
+    const p = fn().finally(() => this.inflight.delete(k));
+    this.inflight.set(k, p);
+    return p;
+  }
+
+  /** The latest snapshots from Redis; scopes the worker has none for (quiet today, or not run yet) are computed. */
+  private async latestSnapshots(window: LiveWindow, scopes: string[]): Promise<Snapshot[]> {
+    const stored = await readSnapshots(this.opts.redis, this.names, window, scopes);
+    const missing = scopes.filter((s) => !stored.some((x) => x.scope === s));
+    if (missing.length === 0) return stored;
+    const { config, clickhouse } = this.opts;
+    const computed = await this.once(`snap|${missing.join('\n')}`, () =>
+      computeSnapshots(clickhouse, { now: this.now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: missing }),
+    );
+    return [...stored, ...computed.filter((s) => s.window === window && missing.includes(s.scope))];
+  }
+
+  private async latestSeries(scopes: string[]): Promise<Series[]> {
+    const stored = await readSeries(this.opts.redis, this.names, scopes);
+    const missing = scopes.filter((s) => !stored.some((x) => x.scope === s));
+    if (missing.length === 0) return stored;
+    const computed = await this.once(`series|${missing.join('\n')}`, () =>
+      computeSeries(this.opts.clickhouse, { now: this.now(), tz: this.opts.config.CENTER_TZ, scopes: missing }),
+    );
+    return [...stored, ...computed.filter((s) => missing.includes(s.scope))];
+  }
+
+  // --- heartbeat ---------------------------------------------------------------------------------------------------
+
+  /**
+   * One heartbeat round: a socket that has not answered the previous ping (nor sent anything since) is dead and is
+   * terminated; every other one is pinged. Returns how many were terminated.
+   */
+  heartbeat(): number {
+    let dead = 0;
+    for (const client of [...this.clients]) {
+      if (!client.alive) {
+        dead++;
+        this.opts.log.info({ client: client.id }, 'live: no answer to the heartbeat, socket dropped');
+        this.remove(client);
+        client.socket.terminate();
+        continue;
+      }
+      client.alive = false;
+      try {
+        client.socket.ping();
+      } catch {
+        /* closing already */
+      }
+    }
+    return dead;
+  }
+}
+
+function snapshotMessage(s: Snapshot): string {
+  return JSON.stringify({ type: 'snapshot', window: s.window, scope: s.scope, asOf: s.asOf, values: s.values } satisfies ServerMessage);
+}
+
+function seriesMessage(s: Series): string {
+  return JSON.stringify({ type: 'series', window: 'today', scope: s.scope, asOf: s.asOf, intervalMinutes: 15, points: s.points } satisfies ServerMessage);
+}

@@ -1,0 +1,305 @@
+// Thresholds and alerts against the embedded ClickHouse and redis-server, with a controllable clock: the threshold
+// API (roles, validation, audit, history), the engine fed by the KPI snapshot channel, alerts on the live stream,
+// acknowledgement, the `alerts` history, restarts (with and without Redis' state), and the webhook.
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import { startAlertEngine, type AlertEngineHandle } from '../../server/alerts/runner.ts';
+import { alertRedisNames } from '../../server/alerts/store.ts';
+import type { Threshold } from '../../server/alerts/thresholds.ts';
+import { AlertWebhook } from '../../server/alerts/webhook.ts';
+import { KPI_KEYS, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
+import type { Snapshot } from '../../server/kpi/compute.ts';
+import { kpiRedisNames, storeSnapshots } from '../../server/kpi/snapshots.ts';
+import type { Alert } from '../../server/live/protocol.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { openSocket, type LiveTestClient } from '../support/ws.ts';
+
+const ADMIN_PASSWORD = 'admin-Pa55word-alerts';
+/** The engine's clock starts now and runs ahead of the wall clock (acknowledgements use the wall clock). */
+const T0 = Math.floor(Date.now() / 1000) * 1000;
+const captured = capturedLog('info');
+
+let ctx: TestContext;
+let redis: Redis;
+let app: FastifyInstance;
+let url: string;
+let engine: AlertEngineHandle;
+let clock = T0;
+const tokens: Record<'admin' | 'supervisor' | 'viewer', string> = { admin: '', supervisor: '', viewer: '' };
+const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
+const previous = new Map<string, string>();
+/** The figures as the KPI worker would store them: every KPI null (no data) unless given. */
+const figures = new Map<string, Snapshot>();
+const sockets: LiveTestClient[] = [];
+
+function startEngine(extra: Partial<Parameters<typeof startAlertEngine>[0]> = {}): Promise<AlertEngineHandle> {
+  return startAlertEngine({ config: ctx.config, log: captured.log, clickhouse: ctx.clickhouse, redisUrl: inject('redisUrl'), now: () => clock, tickMs: 0, ...extra });
+}
+
+/** Publishes new values for some figures (as the KPI worker does) and waits until the engine has evaluated them. */
+async function feed(window: Snapshot['window'], scope: string, v: Partial<Record<KpiKey, number | null>>, e = engine): Promise<void> {
+  const values = Object.fromEntries(KPI_KEYS.map((k) => [k, { value: null, n: 0 }])) as Record<KpiKey, KpiValue>;
+  for (const [k, val] of Object.entries(v)) values[k as KpiKey] = { value: val, n: 10 };
+  figures.set(`${window}|${scope}`, { window, scope, asOf: new Date(clock).toISOString(), values });
+  const before = e.received;
+  const published = await storeSnapshots(redis, kpiRedisNames(ctx.config.REDIS_PREFIX), [...figures.values()], previous);
+  expect(published).toBeGreaterThan(0);
+  const deadline = Date.now() + 5_000;
+  while (e.received === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  expect(e.received).toBeGreaterThan(before);
+  await e.idle();
+}
+
+/** Moves the clock and lets the engine step (what its one-second timer does). */
+async function at(seconds: number, e = engine): Promise<void> {
+  clock = T0 + seconds * 1000;
+  await e.tick();
+}
+
+async function createThreshold(body: Partial<Threshold>, token = tokens.supervisor): Promise<Threshold> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/thresholds',
+    headers: bearer(token),
+    payload: { window: '15m', direction: 'above', forSeconds: 0, clearBand: 0, enabled: true, ...body },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  await engine.reload();
+  return res.json<{ threshold: Threshold }>().threshold;
+}
+
+const active = async (): Promise<Alert[]> => (await app.inject({ url: '/v1/alerts?active=1', headers: bearer(tokens.viewer) })).json<{ alerts: Alert[] }>().alerts;
+
+async function rowsOf(id: string): Promise<Array<{ transition: string; level: string; acknowledged_by: string; ended: number }>> {
+  const rs = await ctx.clickhouse.query({
+    query: `SELECT transition, level, acknowledged_by, ended_at IS NOT NULL AS ended FROM alerts WHERE id = {id:String} ORDER BY at, transition = 'cleared'`,
+    query_params: { id },
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ transition: string; level: string; acknowledged_by: string; ended: number }>()).map((r) => ({ ...r, ended: Number(r.ended) }));
+}
+
+beforeAll(async () => {
+  ctx = await createTestContext({ ADMIN_PASSWORD });
+  redis = createRedis(inject('redisUrl'), 'commands');
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  app = await buildApp({ config: ctx.config, log: captured.log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`;
+  tokens.admin = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } })).json<{ token: string }>().token;
+  for (const role of ['supervisor', 'viewer'] as const) {
+    const password = `${role}-Pa55word-alerts`;
+    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(tokens.admin), payload: { username: role, password, role } });
+    tokens[role] = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: role, password } })).json<{ token: string }>().token;
+  }
+  engine = await startEngine();
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.ws.terminate();
+  await engine?.close();
+  await app?.close();
+  redis?.disconnect();
+  await ctx?.cleanup();
+});
+
+describe('threshold API', () => {
+  it('viewers read but cannot edit (403); supervisors create, change and delete; every edit is audited and kept in history', async () => {
+    const body = { kpi: 'abandon_rate', scope: 'queue:audit', window: '1h', direction: 'above', warning: 5, critical: 10, forSeconds: 120, clearBand: 1, enabled: true };
+    expect((await app.inject({ method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.viewer), payload: body })).statusCode).toBe(403);
+    const created = await app.inject({ method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.supervisor), payload: body });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id, updatedAt: v1 } = created.json<{ threshold: Threshold }>().threshold;
+    expect((await app.inject({ method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.supervisor), payload: body })).statusCode).toBe(409); // same kpi, scope, window
+
+    expect((await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: bearer(tokens.viewer), payload: { ...body, warning: 6 } })).statusCode).toBe(403);
+    const put = await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: bearer(tokens.supervisor), payload: { ...body, warning: 6 } });
+    expect(put.statusCode, put.body).toBe(200);
+    const listed = await app.inject({ url: '/v1/thresholds', headers: bearer(tokens.viewer) });
+    expect(listed.json<{ thresholds: Threshold[] }>().thresholds.find((t) => t.id === id)).toMatchObject({ warning: 6, updatedBy: 'supervisor' });
+    // History: the version in force at the first write still says 5.
+    const then = await app.inject({ url: `/v1/thresholds?at=${encodeURIComponent(v1)}`, headers: bearer(tokens.viewer) });
+    expect(then.json<{ thresholds: Threshold[] }>().thresholds.find((t) => t.id === id)?.warning).toBe(5);
+
+    expect((await app.inject({ method: 'DELETE', url: `/v1/thresholds/${id}`, headers: bearer(tokens.viewer) })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/thresholds/${id}`, headers: bearer(tokens.supervisor) })).statusCode).toBe(204);
+    const after = await app.inject({ url: '/v1/thresholds', headers: bearer(tokens.viewer) });
+    expect(after.json<{ thresholds: Threshold[] }>().thresholds.some((t) => t.id === id)).toBe(false);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/thresholds/${id}`, headers: bearer(tokens.supervisor) })).statusCode).toBe(404);
+
+    const audit = await app.inject({ url: '/v1/admin/audit?limit=1000', headers: bearer(tokens.admin) });
+    const entries = audit.json<{ entries: Array<{ action: string; actor_name: string; object_id: string }> }>().entries;
+    const mine = entries.filter((e) => e.object_id === id).map((e) => `${e.action}:${e.actor_name}`).sort();
+    expect(mine).toEqual(['threshold.create:supervisor', 'threshold.delete:supervisor', 'threshold.update:supervisor']);
+  });
+
+  it('validates against the catalog, naming the field', async () => {
+    const bad = async (payload: Record<string, unknown>) => {
+      const res = await app.inject({ method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.supervisor), payload: { scope: 'center', window: '15m', direction: 'below', warning: 80, critical: 60, ...payload } });
+      expect(res.statusCode).toBe(400);
+      return res.json<{ error: { code: string; message: string } }>().error;
+    };
+    expect((await bad({ kpi: 'mood' })).message).toMatch(/\/kpi unknown KPI/);
+    expect((await bad({ kpi: 'service_level', critical: 90 })).message).toMatch(/\/critical must be less than warning/);
+    expect((await bad({ kpi: 'service_level', warning: 180, critical: 60 })).message).toMatch(/\/warning must be within the range/);
+    expect((await bad({ kpi: 'service_level', window: 'week' })).code).toBe('invalid_request');
+  });
+});
+
+describe('alert engine', () => {
+  it('fires only after forSeconds, goes critical, is acknowledged on every screen, holds inside the band, clears after it; all in history', async () => {
+    const t = await createThreshold({ kpi: 'asa', scope: 'center', warning: 30, critical: 60, forSeconds: 60, clearBand: 5 });
+    const screen = await openSocket(url, bearer(tokens.viewer));
+    const other = await openSocket(url, bearer(tokens.viewer));
+    sockets.push(screen, other);
+    for (const s of [screen, other]) {
+      s.send({ type: 'subscribe', window: '15m', scopes: ['center'] });
+      await s.next('alerts');
+    }
+    await at(0);
+    await feed('15m', 'center', { asa: 40 });
+    await at(59);
+    expect(await active()).toEqual([]); // not before forSeconds
+    await at(60);
+    const fired = await screen.next('alert', (m) => m.alert.thresholdId === t.id);
+    expect(fired.alert).toMatchObject({ kpi: 'asa', scope: 'center', window: '15m', level: 'warning', value: 40, threshold: 30, startedAt: new Date(T0 + 60_000).toISOString() });
+    const id = fired.alert.id;
+
+    await feed('15m', 'center', { asa: 75 });
+    await at(119);
+    expect((await active()).map((a) => a.level)).toEqual(['warning']);
+    await at(121);
+    expect((await screen.next('alert', (m) => m.alert.level === 'critical')).alert.id).toBe(id);
+
+    // Viewers cannot acknowledge; a supervisor can, and every screen shows it.
+    expect((await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: bearer(tokens.viewer) })).statusCode).toBe(403);
+    const ack = await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: bearer(tokens.supervisor) });
+    expect(ack.statusCode, ack.body).toBe(200);
+    for (const s of [screen, other]) expect((await s.next('alert', (m) => m.alert.acknowledgedBy === 'supervisor')).alert.id).toBe(id);
+    expect((await active())[0]).toMatchObject({ id, level: 'critical', acknowledgedBy: 'supervisor' });
+    // A new screen gets the acknowledged alert in its `alerts` on subscribe.
+    const late = await openSocket(url, bearer(tokens.viewer));
+    sockets.push(late);
+    late.send({ type: 'subscribe', window: '1h', scopes: ['center'] });
+    expect((await late.next('alerts')).alerts).toEqual([expect.objectContaining({ id, acknowledgedBy: 'supervisor' })]);
+
+    await feed('15m', 'center', { asa: 56 }); // below 60, inside the band
+    await at(130);
+    await feed('15m', 'center', { asa: 54 }); // past the band: warning
+    expect((await screen.next('alert', (m) => m.alert.level === 'warning' && m.alert.id === id && m.alert.peak === 'critical')).alert.value).toBe(54);
+    await at(140);
+    await feed('15m', 'center', { asa: 26 }); // inside the band
+    expect((await active()).map((a) => a.id)).toEqual([id]);
+    await at(150);
+    await feed('15m', 'center', { asa: 20 });
+    const cleared = await screen.next('alert', (m) => m.alert.level === 'ok');
+    expect(cleared.alert).toMatchObject({ id, peak: 'critical', endedAt: new Date(T0 + 150_000).toISOString() });
+    expect(await active()).toEqual([]);
+    expect((await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: bearer(tokens.supervisor) })).statusCode).toBe(409);
+
+    expect(await rowsOf(id)).toEqual([
+      { transition: 'fired', level: 'warning', acknowledged_by: '', ended: 0 },
+      { transition: 'escalated', level: 'critical', acknowledged_by: '', ended: 0 },
+      { transition: 'acknowledged', level: 'critical', acknowledged_by: 'supervisor', ended: 0 },
+      { transition: 'deescalated', level: 'warning', acknowledged_by: 'supervisor', ended: 0 },
+      { transition: 'cleared', level: 'ok', acknowledged_by: 'supervisor', ended: 1 },
+    ]);
+    const recent = await app.inject({ url: `/v1/alerts?since=${new Date(T0 - 1000).toISOString()}`, headers: bearer(tokens.viewer) });
+    expect(recent.json<{ alerts: Alert[] }>().alerts.find((a) => a.id === id)).toMatchObject({ level: 'ok', peak: 'critical', acknowledgedBy: 'supervisor' });
+    const one = await app.inject({ url: `/v1/alerts/${id}`, headers: bearer(tokens.viewer) });
+    expect(one.json<{ transitions: Array<{ transition: string }> }>().transitions.map((x) => x.transition)).toEqual(['fired', 'escalated', 'acknowledged', 'deescalated', 'cleared']);
+    expect(captured.lines.some((l) => l.includes('alert.ack') || l.includes('alert fired'))).toBe(true);
+  });
+
+  it('a null value never fires', async () => {
+    await createThreshold({ kpi: 'csat', scope: 'queue:quiet', direction: 'below', warning: 80, critical: 60 });
+    await feed('15m', 'queue:quiet', { csat: null });
+    await at(200);
+    await at(400);
+    expect((await active()).filter((a) => a.scope === 'queue:quiet')).toEqual([]);
+    await feed('15m', 'queue:quiet', { csat: 50 }); // a real breach does fire (the threshold works)
+    expect((await active()).filter((a) => a.scope === 'queue:quiet').map((a) => a.level)).toEqual(['critical']);
+  });
+
+  it('the most specific threshold applies: the queue override, else the center', async () => {
+    const center = await createThreshold({ kpi: 'aht', scope: 'center', window: '1h', warning: 300, critical: 600 });
+    const vip = await createThreshold({ kpi: 'aht', scope: 'queue:vip', window: '1h', warning: 100, critical: 200 });
+    await feed('1h', 'queue:vip', { aht: 150 });
+    await feed('1h', 'queue:standard', { aht: 150 });
+    await at(401);
+    const mine = (await active()).filter((a) => a.kpi === 'aht');
+    expect(mine.map((a) => [a.scope, a.thresholdId, a.level])).toEqual([['queue:vip', vip.id, 'warning']]);
+    await feed('1h', 'queue:standard', { aht: 650 });
+    const both = (await active()).filter((a) => a.kpi === 'aht').map((a) => [a.scope, a.thresholdId, a.level]).sort();
+    expect(both).toEqual([['queue:standard', center.id, 'critical'], ['queue:vip', vip.id, 'warning']]);
+  });
+
+  it('a restarted engine keeps the open alert (no re-fire), also when Redis lost its state, and clears the same alert later', async () => {
+    await createThreshold({ kpi: 'longest_wait', scope: 'team:night', warning: 60, critical: 120, forSeconds: 30 });
+    await at(500);
+    await feed('15m', 'team:night', { longest_wait: 90 });
+    await at(531);
+    const [open] = (await active()).filter((a) => a.scope === 'team:night');
+    expect(open).toMatchObject({ level: 'warning' });
+
+    await engine.close();
+    engine = await startEngine();
+    await at(540);
+    await feed('15m', 'team:night', { longest_wait: 95 });
+    await at(600);
+    expect((await active()).filter((a) => a.scope === 'team:night').map((a) => a.id)).toEqual([open!.id]);
+
+    // Redis forgets the engine's state: the open alert comes back from ClickHouse.
+    await engine.close();
+    await redis.del(alertRedisNames(ctx.config.REDIS_PREFIX).tracks);
+    engine = await startEngine();
+    await at(610);
+    await feed('15m', 'team:night', { longest_wait: 96 });
+    expect((await active()).filter((a) => a.scope === 'team:night').map((a) => a.id)).toEqual([open!.id]);
+    expect(captured.lines.some((l) => l.includes('open alerts restored from ClickHouse'))).toBe(true);
+    await feed('15m', 'team:night', { longest_wait: 10 });
+    expect((await active()).filter((a) => a.scope === 'team:night')).toEqual([]);
+    expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'cleared']);
+  });
+});
+
+describe('webhook', () => {
+  let server: Server;
+  afterAll(() => server?.close());
+
+  it('POSTs each transition as JSON, retrying a failed delivery with backoff, without blocking evaluation', async () => {
+    const received: Array<{ status: number; body: { transition: string; alert: Alert } }> = [];
+    let calls = 0;
+    server = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        const status = ++calls === 1 ? 503 : 200;
+        received.push({ status, body: JSON.parse(body) });
+        res.writeHead(status).end();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const hookUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`;
+    const webhook = new AlertWebhook({ url: hookUrl, log: captured.log, baseDelayMs: 50 });
+    await engine.close();
+    engine = await startEngine({ webhook });
+    await createThreshold({ kpi: 'waiting', scope: 'queue:hooked', warning: 5, critical: 10 });
+    await at(700);
+    await feed('15m', 'queue:hooked', { waiting: 7 });
+    expect((await active()).some((a) => a.scope === 'queue:hooked')).toBe(true); // evaluation did not wait for the hook
+    await webhook.idle();
+    expect(received.map((r) => [r.status, r.body.transition, r.body.alert.scope])).toEqual([
+      [503, 'fired', 'queue:hooked'],
+      [200, 'fired', 'queue:hooked'],
+    ]);
+    expect(webhook.delivered).toBe(1);
+    expect(captured.lines.some((l) => l.includes('alert webhook: delivery failed, retrying'))).toBe(true);
+  });
+});

@@ -1,0 +1,307 @@
+// The live stream over real sockets, against the embedded ClickHouse and redis-server: authentication of the upgrade,
+// snapshot (and alerts) on subscribe, an event posted to the API reaching a subscribed socket through the KPI worker,
+// two API processes both delivering, bad messages, revocation, heartbeats and a slow consumer.
+import { once } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import type { Alert } from '../../server/live/protocol.ts';
+import { alertRedisNames } from '../../server/alerts/store.ts';
+import type { Config } from '../../server/config.ts';
+import { KPI_KEYS, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
+import type { Snapshot } from '../../server/kpi/compute.ts';
+import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
+import { kpiRedisNames, storeSnapshots } from '../../server/kpi/snapshots.ts';
+import type { LiveHub } from '../../server/live/hub.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { sampleEvent } from '../support/events.ts';
+import { openSocket, type LiveTestClient } from '../support/ws.ts';
+
+const ADMIN_PASSWORD = 'admin-Pa55word-live';
+const ACD_KEY = 'acd-live-key-0123456789';
+const VIEWER_PASSWORD = 'viewer-Pa55word-live';
+const BUFFER_LIMIT = 256 * 1024;
+
+const captured = capturedLog('info');
+let ctx: TestContext;
+let redis: Redis;
+let app: FastifyInstance;
+let hub: LiveHub;
+let url: string;
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+let admin: string;
+let viewer: string;
+const sockets: LiveTestClient[] = [];
+
+async function connect(headers: Record<string, string> = bearer(viewer), at = url): Promise<LiveTestClient> {
+  const c = await openSocket(at, headers);
+  sockets.push(c);
+  await c.next('welcome');
+  return c;
+}
+
+function values(over: Partial<Record<KpiKey, number | null>> = {}): Record<KpiKey, KpiValue> {
+  return Object.fromEntries(KPI_KEYS.map((k) => [k, { value: over[k] ?? 0, n: 0 }])) as Record<KpiKey, KpiValue>;
+}
+
+const snap = (window: Snapshot['window'], scope: string, asOf: number, v: Partial<Record<KpiKey, number | null>> = {}): Snapshot => ({
+  window,
+  scope,
+  asOf: new Date(asOf).toISOString(),
+  values: values(v),
+});
+
+beforeAll(async () => {
+  ctx = await createTestContext({ INGEST_KEYS: `acd:${ACD_KEY}`, ADMIN_PASSWORD, STREAM_MAX_BUFFER_BYTES: String(BUFFER_LIMIT) });
+  redis = createRedis(inject('redisUrl'), 'commands');
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  app = await buildApp({ config: ctx.config, log: captured.log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`;
+  hub = app.liveHub;
+  const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+  admin = login.json<{ token: string }>().token;
+  await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username: 'tv-viewer', password: VIEWER_PASSWORD, role: 'viewer' } });
+  viewer = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'tv-viewer', password: VIEWER_PASSWORD } })).json<{ token: string }>().token;
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.ws.terminate();
+  await app?.close();
+  redis?.disconnect();
+  await ctx?.cleanup();
+});
+
+describe('upgrade', () => {
+  it('refuses a socket without credentials (401), with an ingest key (403) or from another origin (403)', async () => {
+    await expect(openSocket(url)).rejects.toMatchObject({ statusCode: 401 });
+    await expect(openSocket(url, bearer('nbz_st_nonsense'))).rejects.toMatchObject({ statusCode: 401 });
+    await expect(openSocket(url, bearer(ACD_KEY))).rejects.toMatchObject({ statusCode: 403 });
+    await expect(openSocket(url, { ...bearer(viewer), origin: 'https://evil.example' })).rejects.toMatchObject({ statusCode: 403 });
+  });
+
+  it('accepts a session, a display token as ?display= and a display cookie, and greets each', async () => {
+    const created = await app.inject({ method: 'POST', url: '/v1/displays', headers: bearer(admin), payload: { name: 'Floor 3', board: 'main' } });
+    const token = created.json<{ token: string }>().token;
+    const byQuery = await connect({}, `${url}?display=${token}`);
+    const byCookie = await connect({ cookie: `nabiz_display=${token}` });
+    const byUser = await connect();
+    expect(byQuery.messages[0]).toMatchObject({ type: 'welcome', principal: { kind: 'display', name: 'Floor 3', board: 'main' } });
+    expect(byCookie.messages[0]).toMatchObject({ type: 'welcome', principal: { kind: 'display' } });
+    expect(byUser.messages[0]).toMatchObject({ type: 'welcome', principal: { kind: 'user', name: 'tv-viewer', role: 'viewer' } });
+    for (const c of [byQuery, byCookie, byUser]) c.ws.close();
+  });
+});
+
+describe('subscriptions', () => {
+  it('sends the latest snapshots and the active alerts at once on subscribe, then only what was subscribed', async () => {
+    const names = kpiRedisNames(ctx.config.REDIS_PREFIX);
+    const t = Date.now();
+    const previous = new Map<string, string>();
+    await storeSnapshots(redis, names, [snap('today', 'center', t, { offered: 12 }), snap('today', 'queue:billing', t, { offered: 5 }), snap('1h', 'center', t, { offered: 3 })], previous);
+    const alert: Alert = {
+      id: 'al_test1', thresholdId: 'thr_1', kpi: 'asa', scope: 'queue:billing', window: 'today', level: 'warning', peak: 'warning', value: 40,
+      threshold: 30, direction: 'above', startedAt: new Date(t).toISOString(), endedAt: null, acknowledgedBy: null, acknowledgedAt: null,
+    };
+    const other: Alert = { ...alert, id: 'al_test2', scope: 'queue:sales' };
+    const an = alertRedisNames(ctx.config.REDIS_PREFIX);
+    await redis.hset(an.active, alert.id, JSON.stringify({ alert, at: t }), other.id, JSON.stringify({ alert: other, at: t }));
+
+    const c = await connect();
+    c.send({ type: 'subscribe', window: 'today', scopes: ['center', 'queue:billing'] });
+    const center = await c.next('snapshot', (m) => m.scope === 'center');
+    expect(center).toMatchObject({ window: 'today', asOf: new Date(t).toISOString() });
+    expect(center.values.offered).toEqual({ value: 12, n: 0 });
+    expect((await c.next('snapshot', (m) => m.scope === 'queue:billing')).values.offered?.value).toBe(5);
+    const active = await c.next('alerts');
+    expect(active.alerts.map((a) => a.id)).toEqual(['al_test1']); // only the socket's scopes
+
+    // A change of a subscribed pair arrives; a change of an unsubscribed one (1h) does not.
+    await storeSnapshots(redis, names, [snap('today', 'center', t + 1000, { offered: 13 }), snap('today', 'queue:billing', t, { offered: 5 }), snap('1h', 'center', t + 1000, { offered: 4 })], previous);
+    expect((await c.next('snapshot', (m) => m.scope === 'center' && m.values.offered?.value === 13)).asOf).toBe(new Date(t + 1000).toISOString());
+    // An alert of a subscribed scope arrives; one of another scope does not.
+    await redis.publish(an.channel, JSON.stringify({ type: 'alert', alert: { ...other, level: 'critical' } }));
+    await redis.publish(an.channel, JSON.stringify({ type: 'alert', alert: { ...alert, acknowledgedBy: 'sup' } }));
+    expect((await c.next('alert')).alert).toMatchObject({ id: 'al_test1', acknowledgedBy: 'sup' });
+    c.send({ type: 'ping', id: 'p1' });
+    await c.next('pong', (m) => m.id === 'p1');
+    expect(c.messages.filter((m) => m.type === 'snapshot' && m.window === '1h')).toEqual([]);
+    expect(c.messages.filter((m) => m.type === 'alert').map((m) => m.type === 'alert' && m.alert.id)).toEqual(['al_test1']);
+
+    // After unsubscribing, nothing more for that pair.
+    c.send({ type: 'unsubscribe', window: 'today', scopes: ['center'] });
+    c.send({ type: 'ping', id: 'p2' });
+    await c.next('pong', (m) => m.id === 'p2');
+    await storeSnapshots(redis, names, [snap('today', 'center', t + 2000, { offered: 14 }), snap('today', 'queue:billing', t + 2000, { offered: 6 })], previous);
+    await c.next('snapshot', (m) => m.scope === 'queue:billing' && m.values.offered?.value === 6);
+    expect(c.messages.some((m) => m.type === 'snapshot' && m.values.offered?.value === 14)).toBe(false);
+    await redis.del(an.active);
+    c.ws.close();
+  });
+
+  it('answers a bad message with an error and keeps the socket open', async () => {
+    const c = await connect();
+    c.send('not json');
+    expect(await c.next('error')).toMatchObject({ code: 'bad_json' });
+    c.send({ type: 'subscribe', window: 'yesterday', scopes: ['center'] });
+    expect((await c.next('error', (m) => m.code === 'bad_message')).message).toMatch(/^\/window/);
+    c.send({ type: 'subscribe', window: 'today', scopes: ['queue:'] });
+    await c.next('error', (m) => m.code === 'bad_message' || m.code === 'invalid_scope');
+    c.send({ type: 'launch' });
+    expect((await c.next('error', (m) => m.message.startsWith('/type'))).code).toBe('bad_message');
+    c.send({ type: 'ping', id: 'still-here' });
+    await c.next('pong', (m) => m.id === 'still-here');
+    expect(c.ws.readyState).toBe(1);
+    c.ws.close();
+  });
+});
+
+describe('delivery', () => {
+  it('an event posted to the API reaches a subscribed socket (through the KPI worker)', async () => {
+    const { log } = capturedLog('warn');
+    const worker: KpiWorkerHandle = await startKpiWorker({ config: ctx.config, log, clickhouse: ctx.clickhouse, redisUrl: inject('redisUrl') });
+    try {
+      const queue = `live-${Date.now().toString(36)}`;
+      const c = await connect();
+      c.send({ type: 'subscribe', window: 'today', scopes: [`queue:${queue}`] });
+      const first = await c.next('snapshot', undefined, 20_000);
+      expect(first.values.offered?.value).toBe(0);
+      const posted = await app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        headers: bearer(ACD_KEY),
+        payload: sampleEvent('contact.offered', { queue }, 1_000),
+      });
+      expect(posted.statusCode, posted.body).toBe(202);
+      const t0 = Date.now();
+      const live = await c.next('snapshot', (m) => m.values.offered?.value === 1, 15_000);
+      expect(live.scope).toBe(`queue:${queue}`);
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      c.ws.close();
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('two API processes both deliver a publication to their own sockets', async () => {
+    const other = await buildApp({ config: ctx.config, log: captured.log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
+    try {
+      await other.listen({ port: 0, host: '127.0.0.1' });
+      const otherUrl = `ws://127.0.0.1:${(other.server.address() as { port: number }).port}/v1/stream`;
+      const a = await connect();
+      const b = await connect(bearer(viewer), otherUrl);
+      for (const c of [a, b]) {
+        c.send({ type: 'subscribe', window: '15m', scopes: ['team:two-procs'] });
+        await c.next('alerts');
+      }
+      const s = snap('15m', 'team:two-procs', Date.now(), { waiting: 7 });
+      await redis.publish(kpiRedisNames(ctx.config.REDIS_PREFIX).snapshotsChannel, JSON.stringify({ type: 'kpi.snapshots', asOf: s.asOf, snapshots: [s] }));
+      for (const c of [a, b]) expect((await c.next('snapshot', (m) => m.values.waiting?.value === 7)).scope).toBe('team:two-procs');
+      a.ws.close();
+      b.ws.close();
+    } finally {
+      await other.close();
+    }
+  });
+});
+
+describe('revocation', () => {
+  it('a socket of a revoked display token gets `revoked` and is closed', async () => {
+    const created = await app.inject({ method: 'POST', url: '/v1/displays', headers: bearer(admin), payload: { name: 'Lobby', board: 'main' } });
+    const { token, display } = created.json<{ token: string; display: { id: string } }>();
+    const tv = await connect({}, `${url}?display=${token}`);
+    const bystander = await connect();
+    expect((await app.inject({ method: 'DELETE', url: `/v1/displays/${display.id}`, headers: bearer(admin) })).statusCode).toBe(200);
+    expect((await tv.next('revoked')).reason).toMatch(/display/);
+    expect((await tv.closed).code).toBe(4401);
+    // Only the revoked credential's socket closes.
+    bystander.send({ type: 'ping', id: 'b' });
+    await bystander.next('pong');
+    expect(bystander.ws.readyState).toBe(1);
+    bystander.ws.close();
+  });
+
+  it('a socket of a revoked user session (password changed) gets `revoked` and is closed', async () => {
+    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username: 'leaver', password: 'leaver-Pa55word-1', role: 'viewer' } });
+    const token = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'leaver', password: 'leaver-Pa55word-1' } })).json<{ token: string }>().token;
+    const c = await connect(bearer(token));
+    const changed = await app.inject({ method: 'PATCH', url: '/v1/admin/users/leaver', headers: bearer(admin), payload: { password: 'leaver-Pa55word-2' } });
+    expect(changed.statusCode, changed.body).toBe(200);
+    expect((await c.next('revoked')).reason).toMatch(/session/);
+    expect((await c.closed).code).toBe(4401);
+  });
+
+  it('logging out closes the websockets of that session, and only those', async () => {
+    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username: 'shift-end', password: 'shift-Pa55word-1', role: 'viewer' } });
+    const signIn = async () => (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'shift-end', password: 'shift-Pa55word-1' } })).json<{ token: string }>().token;
+    const [leaving, staying] = [await signIn(), await signIn()];
+    const a = await connect(bearer(leaving));
+    const b = await connect(bearer(staying));
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(leaving) })).statusCode).toBe(204);
+    expect((await a.next('revoked')).reason).toMatch(/session/);
+    expect((await a.closed).code).toBe(4401);
+    b.send({ type: 'ping', id: 'still-here' });
+    await b.next('pong');
+    expect(b.ws.readyState).toBe(1);
+    b.ws.close();
+  });
+});
+
+describe('robustness', () => {
+  it('drops a consumer that stops reading, without buffering more than the limit for it, and keeps serving the others', async () => {
+    const slow = await connect();
+    const fast = await connect();
+    for (const c of [slow, fast]) {
+      c.send({ type: 'subscribe', window: '15m', scopes: ['queue:firehose'] });
+      await c.next('alerts');
+    }
+    const droppedBefore = hub.stats().dropped;
+    slow.ws._socket.pause(); // the TV froze: it reads nothing more
+    const big = Object.fromEntries(Array.from({ length: 800 }, (_, i) => [`k${i}`, { value: i, n: i }]));
+    const channel = kpiRedisNames(ctx.config.REDIS_PREFIX).snapshotsChannel;
+    const t = Date.now();
+    // Up to ~50 MB of updates (25 KB each), far beyond the kernel's socket buffers and the 256 KiB limit; stops
+    // once the slow one is dropped.
+    let rounds = 0;
+    while (rounds < 2000 && hub.stats().dropped === droppedBefore) {
+      for (let j = 0; j < 20; j++) {
+        rounds++;
+        const s = { window: '15m', scope: 'queue:firehose', asOf: new Date(t + rounds).toISOString(), values: { ...big, offered: { value: rounds, n: rounds } } };
+        await redis.publish(channel, JSON.stringify({ type: 'kpi.snapshots', asOf: s.asOf, snapshots: [s] }));
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await fast.next('snapshot', (m) => m.values.offered?.value === rounds, 20_000);
+    expect(fast.messages.filter((m) => m.type === 'snapshot' && m.scope === 'queue:firehose' && 'k0' in m.values)).toHaveLength(rounds); // every one
+    const stats = hub.stats();
+    expect(stats.dropped).toBe(droppedBefore + 1);
+    expect(stats.maxBuffered).toBeLessThanOrEqual(BUFFER_LIMIT);
+    expect(captured.lines.some((l) => l.includes('dropped a slow consumer'))).toBe(true);
+    slow.ws._socket.resume();
+    await slow.closed; // the server cut it off
+    expect(fast.ws.readyState).toBe(1);
+    fast.ws.close();
+  });
+
+  it('a dead socket (no answer to the heartbeat) is cleaned up', async () => {
+    const hbApp = await buildApp({ config: { ...ctx.config, STREAM_HEARTBEAT_MS: 1000 }, log: captured.log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
+    try {
+      await hbApp.listen({ port: 0, host: '127.0.0.1' });
+      const hbUrl = `ws://127.0.0.1:${(hbApp.server.address() as { port: number }).port}/v1/stream`;
+      const alive = await connect(bearer(viewer), hbUrl);
+      const dead = await connect(bearer(viewer), hbUrl);
+      expect(hbApp.liveHub.size).toBe(2);
+      dead.ws._socket.pause(); // cannot answer pings any more
+      const t0 = Date.now();
+      while (hbApp.liveHub.size > 1 && Date.now() - t0 < 8_000) await new Promise((r) => setTimeout(r, 100));
+      expect(hbApp.liveHub.size).toBe(1);
+      expect(Date.now() - t0).toBeLessThan(3_500); // within two heartbeats (30 s with the default 10 s)
+      expect(alive.ws.readyState).toBe(1); // answering sockets stay
+      alive.ws.close();
+    } finally {
+      await hbApp.close();
+    }
+  });
+});

@@ -1,0 +1,177 @@
+// The alert state machine with a controllable clock: forSeconds, escalation, hysteresis, null values, the most
+// specific threshold, and threshold validation against the KPI catalog.
+import { describe, expect, it } from 'vitest';
+import { emptyTrack, heldLevel, step, type Track, type Transition } from '../../server/alerts/engine.ts';
+import { evaluate } from '../../server/alerts/runner.ts';
+import { resolveThresholds, validateThreshold, type Threshold, type ThresholdInput } from '../../server/alerts/thresholds.ts';
+import { ApiError } from '../../server/errors.ts';
+
+const T0 = Date.parse('2025-03-10T09:00:00Z');
+
+function threshold(over: Partial<Threshold> = {}): Threshold {
+  return {
+    id: 'thr_asa',
+    kpi: 'asa',
+    scope: 'center',
+    window: '15m',
+    direction: 'above',
+    warning: 30,
+    critical: 60,
+    forSeconds: 60,
+    clearBand: 5,
+    enabled: true,
+    updatedAt: '2025-03-01T00:00:00.000Z',
+    updatedBy: 'sup',
+    ...over,
+  };
+}
+
+/** Feeds values at the given seconds after T0 and returns each transition as "t:kind:level". */
+function run(t: Threshold, points: Array<[number, number | null]>, scope = 'center'): { log: string[]; track: Track } {
+  let track = emptyTrack(t.id, scope);
+  let n = 0;
+  const log: string[] = [];
+  for (const [sec, value] of points) {
+    const r = step(track, t, value, T0 + sec * 1000, () => `al_${++n}`);
+    track = r.track;
+    if (r.transition) log.push(`${sec}:${r.transition.kind}:${r.transition.alert.level}`);
+  }
+  return { log, track };
+}
+
+describe('alert state machine', () => {
+  it('does not fire before forSeconds, and fires once the breach has held that long', () => {
+    const { log, track } = run(threshold(), [[0, 40], [30, 45], [59, 50], [60, 50], [90, 50]]);
+    expect(log).toEqual(['60:fired:warning']);
+    expect(track.alert).toMatchObject({ level: 'warning', peak: 'warning', value: 50, threshold: 30, startedAt: new Date(T0 + 60_000).toISOString() });
+  });
+
+  it('a breach interrupted before forSeconds starts the wait again (no flicker)', () => {
+    const { log } = run(threshold(), [[0, 40], [50, 20], [55, 40], [110, 40], [115, 40]]);
+    expect(log).toEqual(['115:fired:warning']);
+  });
+
+  it('goes warning, then critical once the critical breach has held forSeconds, and clears through the band', () => {
+    const { log, track } = run(threshold(), [
+      [0, 40],
+      [60, 40], // warning
+      [70, 70], // critical breach starts
+      [100, 70],
+      [130, 70], // held 60 s: critical
+      [140, 57], // below 60 but inside the band (> 55): stays critical
+      [150, 55], // back by the band: down to warning
+      [160, 27], // below 30 but inside the band (> 25): stays warning
+      [170, 26], // still inside
+      [180, 25], // back by the whole band (30 − 5): cleared
+    ]);
+    expect(log).toEqual(['60:fired:warning', '130:escalated:critical', '150:deescalated:warning', '180:cleared:ok']);
+    expect(track).toEqual({ ...emptyTrack('thr_asa', 'center') });
+  });
+
+  it('fires straight at critical when the critical breach itself held forSeconds', () => {
+    const { log } = run(threshold(), [[0, 90], [60, 90]]);
+    expect(log).toEqual(['60:fired:critical']);
+  });
+
+  it('a cleared alert carries its end, its peak and the level it left from', () => {
+    const t = threshold({ forSeconds: 0, clearBand: 0 });
+    let track = emptyTrack(t.id, 'center');
+    const transitions: Transition[] = [];
+    for (const [sec, v] of [[0, 70], [10, 10]] as const) {
+      const r = step(track, t, v, T0 + sec * 1000, () => 'al_x');
+      track = r.track;
+      if (r.transition) transitions.push(r.transition);
+    }
+    expect(transitions.map((x) => x.alert)).toEqual([
+      expect.objectContaining({ id: 'al_x', level: 'critical', peak: 'critical', endedAt: null }),
+      expect.objectContaining({ id: 'al_x', level: 'ok', peak: 'critical', value: 10, endedAt: new Date(T0 + 10_000).toISOString() }),
+    ]);
+  });
+
+  it('a null value never fires, resets a pending breach, and leaves an open alert open', () => {
+    expect(run(threshold({ forSeconds: 0 }), [[0, null], [10, null]]).log).toEqual([]);
+    // pending 0 → 50 s, a gap of no data at 50 s, breach again: forSeconds counts from 60 s
+    expect(run(threshold(), [[0, 40], [50, null], [60, 40], [100, 40], [120, 40]]).log).toEqual(['120:fired:warning']);
+    const open = run(threshold({ forSeconds: 0 }), [[0, 40], [10, null], [20, null]]);
+    expect(open.log).toEqual(['0:fired:warning']);
+    expect(open.track.alert?.level).toBe('warning');
+  });
+
+  it('works the other way round for "below" (service level)', () => {
+    const t = threshold({ kpi: 'service_level', direction: 'below', warning: 80, critical: 60, forSeconds: 0, clearBand: 5 });
+    const { log } = run(t, [[0, 80], [10, 79.9], [20, 59], [30, 64], [40, 66], [50, 84], [60, 85.1]]);
+    expect(log).toEqual(['10:fired:warning', '20:escalated:critical', '40:deescalated:warning', '60:cleared:ok']);
+    expect(heldLevel(t, 84.9)).toBe('warning');
+    expect(heldLevel(t, 64.9)).toBe('critical');
+  });
+
+  it('a value exactly at a level is not a breach', () => {
+    expect(run(threshold({ forSeconds: 0 }), [[0, 30], [10, 60]]).log).toEqual(['10:fired:warning']);
+  });
+});
+
+describe('the most specific threshold', () => {
+  const center = threshold({ id: 'c', scope: 'center' });
+  const allQueues = threshold({ id: 'q*', scope: 'queue:*', warning: 40, critical: 80 });
+  const billing = threshold({ id: 'qb', scope: 'queue:billing', warning: 100, critical: 200 });
+  const all = [center, allQueues, billing];
+
+  it('applies: named scope > kind:* > center, and center covers queues and teams but not agents', () => {
+    expect(resolveThresholds(all, '15m', 'queue:billing').get('asa')?.id).toBe('qb');
+    expect(resolveThresholds(all, '15m', 'queue:sales').get('asa')?.id).toBe('q*');
+    expect(resolveThresholds(all, '15m', 'team:red').get('asa')?.id).toBe('c');
+    expect(resolveThresholds(all, '15m', 'center').get('asa')?.id).toBe('c');
+    expect(resolveThresholds(all, '15m', 'agent:a1').size).toBe(0);
+    expect(resolveThresholds(all, '1h', 'center').size).toBe(0);
+  });
+
+  it('a disabled override silences its scope instead of falling back', () => {
+    expect(resolveThresholds([center, { ...billing, enabled: false }], '15m', 'queue:billing').size).toBe(0);
+  });
+
+  it('evaluation uses the override, and an alert of a threshold that no longer applies is cleared', () => {
+    const values = { asa: { value: 50, n: 10 } };
+    const fig = { window: '15m' as const, scope: 'queue:billing', values };
+    const noWait = (t: Threshold) => ({ ...t, forSeconds: 0 });
+    // Center only: 50 > 30 fires for queue:billing under the center threshold.
+    const first = evaluate({ thresholds: [noWait(center)], tracks: new Map(), figures: [fig], now: T0, newId: () => 'al_1' });
+    expect(first.transitions.map((t) => [t.kind, t.alert.thresholdId])).toEqual([['fired', 'c']]);
+    const tracks = new Map(first.changed.map((t) => [`${t.thresholdId}|${t.scope}`, t]));
+    // The queue's own threshold (warning 100) now applies: the center's alert for this queue clears, nothing fires.
+    const second = evaluate({ thresholds: [noWait(center), noWait(billing)], tracks, figures: [fig], now: T0 + 1000 });
+    expect(second.transitions.map((t) => [t.kind, t.alert.thresholdId, t.alert.id])).toEqual([['cleared', 'c', 'al_1']]);
+    expect(second.removed).toEqual(['c|queue:billing']);
+    // A deleted threshold's open alert clears too.
+    const third = evaluate({ thresholds: [], tracks, figures: [], now: T0 + 2000 });
+    expect(third.transitions.map((t) => t.kind)).toEqual(['cleared']);
+  });
+});
+
+describe('threshold validation', () => {
+  const ok: ThresholdInput = { kpi: 'service_level', scope: 'queue:billing', window: '15m', direction: 'below', warning: 80, critical: 60, forSeconds: 60, clearBand: 5, enabled: true };
+  const problems = (over: Partial<ThresholdInput>) => {
+    try {
+      validateThreshold({ ...ok, ...over });
+      return [];
+    } catch (err) {
+      expect(err).toBeInstanceOf(ApiError);
+      return ((err as ApiError).details as Array<{ path: string }>).map((d) => d.path);
+    }
+  };
+
+  it('accepts a sound threshold and normalizes nothing it need not', () => {
+    expect(validateThreshold(ok)).toEqual(ok);
+    expect(problems({ scope: 'queue:*' })).toEqual([]);
+  });
+
+  it('refuses an unknown KPI, a bad scope, unordered levels, levels out of range and a band that cannot be reached', () => {
+    expect(problems({ kpi: 'happiness' })).toEqual(['/kpi']);
+    expect(problems({ scope: 'floor:2' })).toEqual(['/scope']);
+    expect(problems({ critical: 90 })).toEqual(['/critical']); // below: critical must be under warning
+    expect(problems({ direction: 'above' })).toEqual(['/critical']);
+    expect(problems({ warning: 120, critical: 60 })).toEqual(['/warning', '/clearBand']);
+    expect(problems({ kpi: 'nps', warning: -101, critical: -120 })).toEqual(['/warning', '/critical']);
+    expect(problems({ clearBand: 25 })).toEqual(['/clearBand']); // 80 + 25 > 100
+    expect(problems({ kpi: 'staffing_gap', direction: 'above', warning: 2, critical: 5, clearBand: 100 })).toEqual([]); // unbounded
+  });
+});
