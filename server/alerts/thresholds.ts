@@ -12,6 +12,7 @@ import { ApiError } from '../errors.ts';
 import { isKpiKey, KPI_BY_KEY, type KpiKey } from '../kpi/catalog.ts';
 import { formatScope, parseScope, ScopeError } from '../kpi/scopes.ts';
 import { WINDOWS, type WindowName } from '../kpi/windows.ts';
+import { specificity } from './specificity.ts';
 
 export const DIRECTIONS = ['above', 'below'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
@@ -124,16 +125,6 @@ export function validateThreshold(input: ThresholdInput): ThresholdInput & { kpi
 }
 
 // --- resolution ------------------------------------------------------------------------------------------------
-
-/** How specific a threshold scope is for a figure scope, or -1 when it does not apply. */
-export function specificity(thresholdScope: string, figureScope: string): number {
-  if (thresholdScope === figureScope) return 3;
-  if (figureScope === 'center') return -1;
-  const kind = figureScope.slice(0, figureScope.indexOf(':'));
-  if (thresholdScope === `${kind}:*`) return 2;
-  if (thresholdScope === 'center' && (kind === 'queue' || kind === 'team')) return 1;
-  return -1;
-}
 
 /**
  * The thresholds that apply to the figures of `scope` in `window`: per KPI the most specific enabled one (ties: the

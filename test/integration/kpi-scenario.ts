@@ -11,36 +11,13 @@
 // count in the scopes of their contact's earlier events, so the expected figures are the same as if every event named
 // them.
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { EventRow } from '../../server/ingest/rows.ts';
 
 export const TZ = 'Europe/Istanbul';
 export const NOW = Date.parse('2025-03-10T09:37:30.000Z');
 
-export interface ScenarioEvent {
-  source: string;
-  id: string;
-  type: string;
-  occurred_at: string;
-  received_at: string;
-  contact_id: string;
-  queue: string;
-  team: string;
-  channel: string;
-  agent_id: string;
-  customer_id: string;
-  to_queue: string;
-  to_agent_id: string;
-  talk_ms: number | null;
-  hold_ms: number | null;
-  acw_ms: number | null;
-  resolved: boolean | null;
-  state: string;
-  reason: string;
-  outcome: string;
-  public: boolean | null;
-  metric: string;
-  score: number | null;
-  attributes: Record<string, string>;
-}
+/** A row of `events`, as the scenario inserts it. */
+export type ScenarioEvent = EventRow;
 
 type Fields = Partial<Omit<ScenarioEvent, 'id' | 'type' | 'occurred_at'>>;
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../server/live/protocol.ts';
-import { AlertBook, FLASH_MS, levelCue, specificity, thresholdsFor, tileLevel, type ThresholdView } from '../../wallboard/src/lib/alert-display.ts';
+import { specificity } from '../../server/alerts/specificity.ts';
+import { AlertBook, FLASH_MS, levelCue, thresholdsFor, tileLevel, type ThresholdView } from '../../wallboard/src/lib/alert-display.ts';
 
 const alert = (over: Partial<Alert> = {}): Alert => ({
   id: 'al_1',

@@ -1,6 +1,7 @@
 // The alert display rules: which colour and non-colour cue a tile shows, which alerts flash, which beep, and what the
 // alerts list shows. Pure and DOM-free (unit-tested in node); time is always passed in.
 import type { Alert, LiveWindow } from '../../../server/live/protocol.ts';
+import { specificity } from '../../../server/alerts/specificity.ts';
 
 export type TileLevel = 'neutral' | 'warning' | 'critical';
 
@@ -43,19 +44,6 @@ export function levelCue(level: TileLevel): { icon: string; word: string } {
 
 export function isOpen(alert: Alert): boolean {
   return alert.endedAt === null && alert.level !== 'ok';
-}
-
-/**
- * How specific a threshold scope is for a tile's scope, or -1 when it does not apply — the alert engine's rule
- * (server/alerts/thresholds.ts): exact scope 3 > `<kind>:*` 2 > `center`, which also stands for every queue and team, 1.
- */
-export function specificity(thresholdScope: string, scope: string): number {
-  if (thresholdScope === scope) return 3;
-  if (scope === 'center') return -1;
-  const kind = scope.slice(0, scope.indexOf(':'));
-  if (thresholdScope === `${kind}:*`) return 2;
-  if (thresholdScope === 'center' && (kind === 'queue' || kind === 'team')) return 1;
-  return -1;
 }
 
 /** The level of a value against a threshold (no hysteresis: that is the alert engine's business). */
