@@ -49,7 +49,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // The API reference is for signed-in people (sign in to the console first); only health and the shell are open.
+  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.auth.require('viewer') } });
 
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     lingerMs: config.INGEST_LINGER_MS,
