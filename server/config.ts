@@ -143,7 +143,7 @@ export const ConfigSchema = Type.Object({
   KPI_RECOMPUTE_DEBOUNCE_MS: Type.Integer({
     minimum: 10,
     maximum: 10_000,
-    default: 200,
+    default: 50,
     description: 'A burst of events within this many milliseconds yields one KPI recomputation.',
   }),
   STREAM_HEARTBEAT_MS: Type.Integer({
