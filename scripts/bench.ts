@@ -53,7 +53,14 @@ const results: BenchResult[] = [];
 for (const [name, run] of Object.entries(groups)) {
   if (values.only !== undefined && values.only !== name) continue;
   process.stderr.write(`bench: ${name}…\n`);
-  results.push(...(await run()));
+  try {
+    results.push(...(await run()));
+  } catch (err) {
+    // One failing group must not lose the others' figures.
+    process.exitCode = 1;
+    process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
+    results.push({ name: `${name}: FAILED`, value: Number.NaN, unit: '-', note: (err as Error).message.slice(0, 80) });
+  }
 }
 
 const fmt = (v: number) => (Number.isInteger(v) ? v.toLocaleString('en-US') : String(v));

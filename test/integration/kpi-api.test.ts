@@ -114,4 +114,30 @@ describe('KPI API', () => {
     expect(body.windows).toEqual(['today', '1h', '15m']);
     expect(body.timeZone).toBe(TZ);
   });
+
+  it('per-queue settings: readers see them, supervisors change them (audited), and the figures follow', async () => {
+    const listed = await app.inject({ method: 'GET', url: '/v1/kpis/settings', headers: auth });
+    expect(listed.statusCode).toBe(200);
+    expect(listed.json<{ settings: Array<{ queue: string }> }>().settings).toContainEqual(expect.objectContaining({ queue: 'support', ...SUPPORT_SETTINGS }));
+
+    const body = { slThresholdS: 3600, slTargetPct: 90, shortAbandonS: 0 };
+    expect((await app.inject({ method: 'PUT', url: '/v1/kpis/settings/billing', headers: auth, payload: body })).statusCode).toBe(403);
+    const admin = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } })).json<{ token: string }>();
+    const asAdmin = { authorization: `Bearer ${admin.token}` };
+    expect((await app.inject({ method: 'PUT', url: '/v1/kpis/settings/billing', headers: asAdmin, payload: { ...body, slTargetPct: 100 } })).statusCode).toBe(400);
+    expect((await app.inject({ method: 'PUT', url: '/v1/kpis/settings/*', headers: asAdmin, payload: body })).statusCode).toBe(400);
+    const put = await app.inject({ method: 'PUT', url: '/v1/kpis/settings/billing', headers: asAdmin, payload: body });
+    expect(put.statusCode, put.body).toBe(200);
+    expect(put.json<{ settings: unknown }>().settings).toMatchObject({ queue: 'billing', ...body });
+
+    // T = 1 h puts every answer of the scenario in service, and a 0 s short-abandon threshold counts every abandon:
+    // service level = answered ÷ (answered + abandoned), exactly.
+    const [billing] = (await computeSnapshots(ctx.clickhouse, { now: NOW, tz: TZ, waitingLookbackHours: 24, scopes: ['queue:billing'] })).filter((x) => x.window === 'today');
+    const v = billing!.values;
+    expect(v.short_abandoned.value).toBe(0);
+    expect(v.service_level.value).toBeCloseTo((100 * v.answered.value!) / (v.answered.value! + v.abandoned.value!), 9);
+
+    const audit = await ctx.clickhouse.query({ query: "SELECT object_id FROM audit_log WHERE action = 'kpi_settings.put'", format: 'JSONEachRow' });
+    expect(await audit.json()).toEqual([{ object_id: 'billing' }]);
+  });
 });
