@@ -52,6 +52,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The API reference is for signed-in people (sign in to the console first); only health and the shell are open.
   await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.auth.require('viewer') } });
 
+  const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     lingerMs: config.INGEST_LINGER_MS,
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
@@ -60,7 +61,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Ingest never waits on rollups: the signal is debounced, and a lost one is caught up by the worker's tick.
     onStored: () => void kpi.signalRecompute('ingest'),
   });
-  const kpi = createKpiSignaller({ connection: redis, config, log });
   // Fastify runs onClose after in-flight requests finished: flush what they queued, then stop signalling.
   app.addHook('onClose', async () => {
     await writer.close();

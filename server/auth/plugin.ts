@@ -29,6 +29,7 @@ import { AccessService, bootstrapAdmin } from './service.ts';
 import { Sessions } from './sessions.ts';
 import { AccessStore } from './store.ts';
 import { startRevocationWatcher } from './watch.ts';
+import { crossOrigin } from './origin.ts';
 
 export const SESSION_COOKIE = 'nabiz_session';
 export const DISPLAY_COOKIE = 'nabiz_display';
@@ -119,18 +120,6 @@ function unauthorized(reply: FastifyReply, presented: boolean): FastifyReply {
 
 function forbidden(reply: FastifyReply, code: string, message: string): FastifyReply {
   return reply.code(403).send(errorBody(code, message));
-}
-
-/** Same origin as the request's Host (an absent Origin passes: non-browser clients and old browsers' GETs). */
-function crossOrigin(request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (request.headers['sec-fetch-site'] === 'cross-site') return true;
-  if (!origin) return false;
-  try {
-    return new URL(origin).host !== request.headers.host;
-  } catch {
-    return true;
-  }
 }
 
 async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void> {

@@ -13,6 +13,7 @@ import { ApiError, errorBody } from '../errors.ts';
 import type { Log } from '../log.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { LiveHub, type LiveSocket } from './hub.ts';
+import { crossOrigin } from '../auth/origin.ts';
 
 export interface LiveStreamOptions {
   config: Config;
@@ -40,17 +41,6 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     livePrincipal?: Principal;
-  }
-}
-
-function crossOrigin(request: FastifyRequest): boolean {
-  if (request.headers['sec-fetch-site'] === 'cross-site') return true;
-  const origin = request.headers.origin;
-  if (!origin) return false;
-  try {
-    return new URL(origin).host !== request.headers.host;
-  } catch {
-    return true;
   }
 }
 
