@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createClickHouse } from '../../server/clickhouse/client.ts';
 import { createLogger } from '../../server/log.ts';
 import { createRedis } from '../../server/redis/connections.ts';
-import { OVERLAP_MS, rebuildMeasures } from '../../server/kpi/materialize.ts';
+import { rebuildMeasures } from '../../server/kpi/materialize.ts';
 import { computeSnapshots } from '../../server/kpi/compute.ts';
 import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { startKpiWorker } from '../../server/kpi/pipeline.ts';
@@ -20,7 +20,7 @@ import { BENCH_KEYS, percentile, postBody, startBenchStack, type BenchStack } fr
 const CHUNK = 250_000;
 
 /** Appends `count` historical events (3 per contact: offered, answered|abandoned, ended|ivr) numbered from `from`. */
-async function addHistory(bulk: ClickHouseClient, from: number, count: number): Promise<void> {
+export async function addHistory(bulk: ClickHouseClient, from: number, count: number): Promise<void> {
   for (let start = from; start < from + count; start += CHUNK) {
     const n = Math.min(CHUNK, from + count - start);
     await bulk.command({
@@ -67,8 +67,6 @@ export async function benchKpi(opts: { sizes: number[]; rate: number; latencySec
       stored = size;
       const backfill = await rebuildMeasures(bulk, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
       process.stderr.write(`  ${size.toLocaleString('en-US')} events stored, measures rebuilt in ${Math.round(backfill.elapsedMs)} ms\n`);
-      // Passes re-read OVERLAP_MS behind their watermark (for inserts still landing); let the bulk load fall out of it.
-      await sleep(OVERLAP_MS + 1_000);
       await worker.recomputeNow('bench warm-up');
       // today gets a little traffic, so the recomputation has something to materialise
       const now = Date.now();

@@ -4,8 +4,9 @@
 // 1. Reserve: Redis `SET key token NX PX lease` per event. A reservation only marks an id as *in flight*; it is
 //    released after the insert, whatever its outcome, so a failed insert never marks an id as seen. An id reserved
 //    by someone else is waited for, then reserved again.
-// 2. Check: ClickHouse `event_ids` (filled by a materialized view in the same insert as `events`) says which of
-//    the reserved ids are already stored. ClickHouse is the truth; Redis holds nothing that cannot be lost.
+// 2. Check: ClickHouse says which of the reserved ids are already stored: `event_ids` holds every event the KPI
+//    worker has fanned out (sql/008_fanout.sql), and `events` itself is read above the fan-out watermark, for what
+//    was stored since. ClickHouse is the truth; Redis holds nothing that cannot be lost.
 // 3. The caller inserts the rest, then releases the reservations.
 // If an insert's outcome is unknown (a timeout), the reservations are left to expire instead of being released, so
 // a retry waits for the lease rather than racing an insert that may still land.
@@ -32,6 +33,14 @@ const COUNT_EXISTING = `
 local n = 0
 for _, k in ipairs(KEYS) do n = n + redis.call('EXISTS', k) end
 return n`;
+
+/** Which of {ids} (of {source}) are stored: fanned out (event_ids), or in `events` above the fan-out watermark. */
+const STORED_IDS_SQL = `
+SELECT id FROM event_ids WHERE source = {source:String} AND id IN {ids:Array(String)}
+UNION ALL
+WITH (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout') AS fanned_out
+SELECT id FROM events
+WHERE _block_number > fanned_out AND source = {source:String} AND id IN {ids:Array(String)}`;
 
 /** Keeps a look-up's URL (where ClickHouse takes query parameters) well under the servers' 1 MiB limit. */
 const MAX_PARAM_BYTES = 256 * 1024;
@@ -111,7 +120,7 @@ export class Deduplicator {
     for (const [source, list] of bySource) {
       for (const chunk of chunksByBytes(list, MAX_PARAM_BYTES)) {
         const rs = await this.clickhouse.query({
-          query: 'SELECT id FROM event_ids WHERE source = {source:String} AND id IN {ids:Array(String)}',
+          query: STORED_IDS_SQL,
           query_params: { source, ids: chunk.map((e) => e.id) },
           format: 'JSONCompactEachRow',
           // a parameter's value is parsed under max_query_size (256 KiB by default)

@@ -1,6 +1,5 @@
 // Snapshot computation: every KPI of the catalog, per window and scope, from the rollups in ClickHouse.
-//   windowed, single-event measures  ← kpi_minute (offered, IVR: sumMerge over the window's minutes)
-//   windowed, contact measures       ← kpi_measures_v (completions in the window, thresholds applied)
+//   windowed                         ← kpi_measures_v (offers, IVR ends and completions in the window, thresholds applied)
 //   live                             ← events (waiting, bounded by WAITING_LOOKBACK_HOURS) and kpi_agent_state
 // The same formulas, written in SQL, are the analyst views (sql/005_analyst_views.sql); a parity test holds them equal.
 // `now` is always passed in.
@@ -55,17 +54,9 @@ const SCOPE_FILTER = `(empty({scopes:Array(String)}) OR has({scopes:Array(String
 const sliceExpr = (msExpr: string) =>
   `arrayFilter(i -> ${msExpr} >= {starts:Array(Int64)}[i] AND ${msExpr} < {ends:Array(Int64)}[i], arrayEnumerate({starts:Array(Int64)}))`;
 
-const BUCKETS_SQL = `
-SELECT scope, slice, sumMerge(offered) AS offered, sumMerge(ivr_n) AS ivr_n, sumMerge(ivr_contained) AS ivr_contained
-FROM kpi_minute
-ARRAY JOIN ${scopesExpr()} AS scope
-ARRAY JOIN ${sliceExpr('toInt64(toUnixTimestamp(minute)) * 1000')} AS slice
-WHERE minute >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND minute < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-  AND ${SCOPE_FILTER}
-GROUP BY scope, slice`;
-
 const MEASURES_SQL = `
 SELECT scope, slice,
+    sum(is_offer) AS offered, sum(is_ivr) AS ivr_n, sum(is_ivr_contained) AS ivr_contained,
     sum(is_answer) AS answered, sum(is_answer_in_sl) AS answers_in_sl, sum(has_wait) AS wait_n,
     sumIf(wait_ms, has_wait = 1) AS wait_ms_sum,
     sum(is_abandoned) AS abandoned, sum(is_short_abandoned) AS short_abandoned,
@@ -123,18 +114,15 @@ GROUP BY queue`;
 
 type Row = Record<string, string | number | Array<string | number>>;
 
-const BUCKET_FIELDS = ['offered', 'ivr_n', 'ivr_contained'] as const;
 const MEASURE_FIELDS = [
-  'answered', 'answers_in_sl', 'wait_n', 'wait_ms_sum', 'abandoned', 'short_abandoned', 'ended', 'handle_ms', 'frt_n',
+  'offered', 'ivr_n', 'ivr_contained', 'answered', 'answers_in_sl', 'wait_n', 'wait_ms_sum', 'abandoned', 'short_abandoned', 'ended', 'handle_ms', 'frt_n',
   'frt_ms_sum', 'resolutions', 'fcr_yes', 'csat_n', 'csat_top2', 'ces_n', 'ces_points', 'nps_n', 'nps_promoters',
   'nps_detractors', 'fcrs_n', 'fcrs_yes',
 ] as const;
 
-export type Buckets = Record<(typeof BUCKET_FIELDS)[number], number>;
 export type Measures = Record<(typeof MEASURE_FIELDS)[number], number> & { frt_sorted: number[] };
 export interface Live { waiting: number; oldestOfferMs: number | null; available: number; busy: number; acw: number; aux: number }
 
-const emptyBuckets = (): Buckets => Object.fromEntries(BUCKET_FIELDS.map((f) => [f, 0])) as Buckets;
 const emptyMeasures = (): Measures => ({ ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, 0])) as Record<(typeof MEASURE_FIELDS)[number], number>), frt_sorted: [] });
 const emptyLive = (): Live => ({ waiting: 0, oldestOfferMs: null, available: 0, busy: 0, acw: 0, aux: 0 });
 
@@ -143,12 +131,8 @@ async function rows(ch: ClickHouseClient, query: string, params: Record<string, 
   return rs.json<Row>();
 }
 
-/** Windowed sums per scope and slice label, from the minute buckets and the measures. */
-async function windowedSums(
-  ch: ClickHouseClient,
-  slices: readonly Slice[],
-  scopes: readonly string[],
-): Promise<{ buckets: Map<string, Buckets>; measures: Map<string, Measures> }> {
+/** Windowed sums per scope and slice label, from the measures. */
+async function windowedSums(ch: ClickHouseClient, slices: readonly Slice[], scopes: readonly string[]): Promise<Map<string, Measures>> {
   const params = {
     starts: slices.map((s) => s.start),
     ends: slices.map((s) => s.end),
@@ -156,17 +140,13 @@ async function windowedSums(
     to: Math.max(...slices.map((s) => s.end)),
     scopes,
   };
-  const [b, m] = await Promise.all([rows(ch, BUCKETS_SQL, params), rows(ch, MEASURES_SQL, params)]);
-  const key = (r: Row) => `${slices[Number(r.slice) - 1]!.label}\u0000${String(r.scope)}`;
-  const buckets = new Map<string, Buckets>();
-  for (const r of b) buckets.set(key(r), Object.fromEntries(BUCKET_FIELDS.map((f) => [f, Number(r[f])])) as Buckets);
   const measures = new Map<string, Measures>();
-  for (const r of m) {
-    const v = { ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, Number(r[f])])) as Omit<Measures, "frt_sorted">), frt_sorted: [] as number[] };
+  for (const r of await rows(ch, MEASURES_SQL, params)) {
+    const v = { ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, Number(r[f])])) as Omit<Measures, 'frt_sorted'>), frt_sorted: [] as number[] };
     v.frt_sorted = (r.frt_sorted as Array<string | number>).map(Number);
-    measures.set(key(r), v);
+    measures.set(`${slices[Number(r.slice) - 1]!.label}\u0000${String(r.scope)}`, v);
   }
-  return { buckets, measures };
+  return measures;
 }
 
 async function liveState(ch: ClickHouseClient, now: number, lookbackHours: number, scopes: readonly string[]): Promise<Map<string, Live>> {
@@ -213,11 +193,11 @@ export function nearestRank(sorted: readonly number[], pct: number): number | nu
 }
 
 /** The windowed KPIs from a window's sums (the formulas of the catalog). */
-export function windowedValues(b: Buckets, m: Measures): Partial<Record<KpiKey, KpiValue>> {
+export function windowedValues(m: Measures): Partial<Record<KpiKey, KpiValue>> {
   const handled = m.answered + m.abandoned;
   const p90 = nearestRank(m.frt_sorted, 90);
   return {
-    offered: count(b.offered),
+    offered: count(m.offered),
     answered: count(m.answered),
     abandoned: count(m.abandoned),
     short_abandoned: count(m.short_abandoned),
@@ -232,7 +212,7 @@ export function windowedValues(b: Buckets, m: Measures): Partial<Record<KpiKey, 
     nps: ratio(m.nps_promoters - m.nps_detractors, m.nps_n),
     fcr: ratio(m.fcr_yes, m.resolutions),
     fcr_survey: ratio(m.fcrs_yes, m.fcrs_n),
-    ivr_containment: ratio(b.ivr_contained, b.ivr_n),
+    ivr_containment: ratio(m.ivr_contained, m.ivr_n),
   };
 }
 
@@ -274,7 +254,7 @@ export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOption
     ...WINDOWS.map((w) => ({ label: w, ...windowRange(w, now, tz) })),
     { label: '30m', ...lastMinutes(30, now) },
   ];
-  const [{ buckets, measures }, live, settings] = await Promise.all([
+  const [measures, live, settings] = await Promise.all([
     windowedSums(ch, slices, requested),
     liveState(ch, now, opts.waitingLookbackHours, requested),
     queueSettings(ch),
@@ -284,7 +264,7 @@ export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOption
   if (requested.length > 0) scopes = [...requested];
   else {
     const seen = new Set<string>(['center']);
-    for (const k of [...buckets.keys(), ...measures.keys()]) seen.add(k.split('\u0000')[1]!);
+    for (const k of measures.keys()) seen.add(k.split('\u0000')[1]!);
     for (const s of live.keys()) seen.add(s);
     scopes = [...seen].sort((a, b) => (a === 'center' ? -1 : b === 'center' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   }
@@ -293,14 +273,11 @@ export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOption
   const asOf = new Date(now).toISOString();
   const out: Snapshot[] = [];
   for (const scope of scopes) {
-    const sums = (label: string) => ({
-      b: buckets.get(`${label}\u0000${scope}`) ?? emptyBuckets(),
-      m: measures.get(`${label}\u0000${scope}`) ?? emptyMeasures(),
-    });
-    const perWindow = new Map(WINDOWS.map((w) => [w, windowedValues(sums(w).b, sums(w).m)]));
+    const sums = (label: string) => measures.get(`${label}\u0000${scope}`) ?? emptyMeasures();
+    const perWindow = new Map(WINDOWS.map((w) => [w, windowedValues(sums(w))]));
     const qs = scope.startsWith('queue:') ? (settings.get(scope.slice('queue:'.length)) ?? defaults) : defaults;
     const liveVals = liveValues(live.get(scope) ?? emptyLive(), now, {
-      offered30: sums('30m').b.offered,
+      offered30: sums('30m').offered,
       aht1h: perWindow.get('1h')!.aht!,
       ahtToday: perWindow.get('today')!.aht!,
       thresholdS: qs.slThresholdMs / 1000,
@@ -315,12 +292,12 @@ export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOption
 export async function computeSeries(ch: ClickHouseClient, opts: Omit<ComputeOptions, 'waitingLookbackHours'>): Promise<Series[]> {
   const slices = todayIntervals(opts.now, opts.tz);
   const requested = opts.scopes ?? [];
-  const { buckets, measures } = await windowedSums(ch, slices, requested);
+  const measures = await windowedSums(ch, slices, requested);
   let scopes: string[];
   if (requested.length > 0) scopes = [...requested];
   else {
     const seen = new Set<string>(['center']);
-    for (const k of [...buckets.keys(), ...measures.keys()]) seen.add(k.split('\u0000')[1]!);
+    for (const k of measures.keys()) seen.add(k.split('\u0000')[1]!);
     scopes = [...seen].sort();
   }
   const asOf = new Date(opts.now).toISOString();
@@ -332,10 +309,7 @@ export async function computeSeries(ch: ClickHouseClient, opts: Omit<ComputeOpti
     points: slices.map((s) => ({
       start: new Date(s.start).toISOString(),
       end: new Date(s.end).toISOString(),
-      values: windowedValues(
-        buckets.get(`${s.label}\u0000${scope}`) ?? emptyBuckets(),
-        measures.get(`${s.label}\u0000${scope}`) ?? emptyMeasures(),
-      ),
+      values: windowedValues(measures.get(`${s.label}\u0000${scope}`) ?? emptyMeasures()),
     })),
   }));
 }

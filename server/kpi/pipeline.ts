@@ -6,11 +6,12 @@
 //                    events therefore gives at most one recomputation per debounce period + computation time.
 //   tick             job scheduler, every second: recomputes when contacts were waiting at the last recomputation
 //                    (longest wait grows with the clock), when the minute changed (rolling windows move), or when
-//                    events arrived without a signal (kpi_touch beyond the watermark).
+//                    events arrived without a signal (blocks of `events` beyond the fan-out watermark).
 //   close-interval   job scheduler, 5 s after every quarter hour: recomputes and republishes today's 15-minute series.
 //   retention        job scheduler, daily: drops KPI partitions (whole months) older than RETENTION_DAYS.
-// A recomputation = materialise the paired measures touched since the last pass, compute the snapshots of every
-// active scope, store them in Redis and publish the changed ones (server/kpi/snapshots.ts).
+// A recomputation = fan out the events committed since the last pass and materialise the measures of the contacts they
+// touched (server/kpi/materialize.ts), compute the snapshots of every active scope, store them in Redis and publish the
+// changed ones (server/kpi/snapshots.ts).
 // Schedulers are reconciled at start (upsertJobScheduler; unknown ones removed).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -19,7 +20,7 @@ import type { Config } from '../config.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
 import { computeSeries, computeSnapshots } from './compute.ts';
-import { materializeMeasures } from './materialize.ts';
+import { materializeMeasures, nextRange, readWatermark } from './materialize.ts';
 import { syncDefaultQueueSettings } from './settings.ts';
 import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
 import { floorMinute } from './windows.ts';
@@ -145,8 +146,8 @@ export interface KpiWorkerHandle {
   close(): Promise<void>;
 }
 
-/** Partitions (whole months) of the KPI tables older than the retention; kpi_touch has its own 30-day TTL. */
-const RETENTION_TABLES = ['kpi_minute', 'kpi_measures', 'kpi_contact_events', 'kpi_customer_events'];
+/** Partitions (whole months) of the KPI tables older than the retention. */
+const RETENTION_TABLES = ['kpi_measures', 'kpi_contact_events', 'kpi_customer_events'];
 
 export async function applyRetention(ch: ClickHouseClient, retentionDays: number, now: number): Promise<string[]> {
   const cutoff = new Date(now - retentionDays * 86_400_000);
@@ -183,6 +184,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   const previous = new Map<string, string>();
   let lastWaiting = 0;
   let lastMinute = -1;
+  /** The fan-out watermark, read once and then kept here (this worker is the one that moves it). */
   let lastUpTo: number | null = null;
   let lastSeriesAt = 0;
 
@@ -196,7 +198,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   async function recompute(reason: string, opts: { materialize?: boolean } = {}): Promise<RecomputeResult> {
     const t0 = performance.now();
     if (opts.materialize !== false) {
-      const m = await materializeMeasures(ch, { lookbackDays: config.FCR_LOOKBACK_DAYS });
+      lastUpTo ??= await readWatermark(ch);
+      const m = await materializeMeasures(ch, { lookbackDays: config.FCR_LOOKBACK_DAYS, from: lastUpTo });
       lastUpTo = m.upTo;
     }
     const t1 = performance.now();
@@ -220,15 +223,9 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     return result;
   }
 
-  async function pendingTouches(): Promise<boolean> {
+  async function pendingEvents(): Promise<boolean> {
     if (lastUpTo === null) return true;
-    const rs = await ch.query({
-      query: `SELECT count() AS n FROM kpi_touch WHERE touched_at > fromUnixTimestamp64Milli({t:Int64}, 'UTC')`,
-      query_params: { t: lastUpTo },
-      format: 'JSONEachRow',
-    });
-    const [row] = await rs.json<{ n: string | number }>();
-    return Number(row?.n ?? 0) > 0;
+    return (await nextRange(ch, lastUpTo, 1)).events > 0;
   }
 
   async function process(job: Job<KpiJobData, unknown, string>): Promise<unknown> {
@@ -239,7 +236,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         const t = now();
         // Every minute a full pass (rolling windows move; it also re-reads the overlap behind the watermark).
         if (floorMinute(t) !== lastMinute) return recompute('tick: new minute');
-        const pending = await pendingTouches();
+        const pending = await pendingEvents();
         if (pending) return recompute('tick: unsignalled events');
         if (lastWaiting > 0) return recompute('tick: contacts waiting', { materialize: false });
         return null;

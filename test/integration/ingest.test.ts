@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { EVENT_TYPES } from '../../server/ingest/contract.ts';
+import { catchUp, readWatermark } from '../../server/kpi/materialize.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { nextId, sampleEvent } from '../support/events.ts';
@@ -220,6 +221,25 @@ describe('POST /v1/events', () => {
     expect((await post(restarted, e, { key: KEYS.crm })).json()).toEqual({ accepted: 0, duplicates: 1 });
     expect(await countOf([e.id])).toBe(1);
     await restarted.close();
+  });
+
+  it('a retry is recognised on both sides of the KPI worker\'s fan-out (events, then event_ids)', async () => {
+    const before = sampleEvent('contact.offered');
+    expect((await post(app, before)).json()).toEqual({ accepted: 1, duplicates: 0 });
+    // Not fanned out yet: found in `events`, above the watermark.
+    expect((await post(app, before)).json()).toEqual({ accepted: 0, duplicates: 1 });
+    const pass = await catchUp(ctx.clickhouse, { lookbackDays: 7 });
+    expect(pass.events).toBeGreaterThan(0);
+    expect(await readWatermark(ctx.clickhouse)).toBe(pass.upTo);
+    // Fanned out: now below the watermark, found in event_ids only.
+    const rs = await ctx.clickhouse.query({
+      query: 'SELECT count() AS n FROM events WHERE id = {id:String} AND _block_number > {w:UInt64}',
+      query_params: { id: before.id, w: pass.upTo },
+      format: 'JSONEachRow',
+    });
+    expect(Number((await rs.json<{ n: string }>())[0]!.n)).toBe(0);
+    expect((await post(app, before)).json()).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await countOf([before.id])).toBe(1);
   });
 
   it('takes a batch of 10,000 events in one request', async () => {
