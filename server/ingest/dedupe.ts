@@ -14,6 +14,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
+import { newEvents } from '../kpi/materialize.ts';
 
 const RESERVE = `
 local out = {}
@@ -40,7 +41,7 @@ SELECT id FROM event_ids WHERE source = {source:String} AND id IN {ids:Array(Str
 UNION ALL
 WITH (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout') AS fanned_out
 SELECT id FROM events
-WHERE _block_number > fanned_out AND source = {source:String} AND id IN {ids:Array(String)}`;
+WHERE ${newEvents(true, 'fanned_out')} AND source = {source:String} AND id IN {ids:Array(String)}`;
 
 /** Keeps a look-up's URL (where ClickHouse takes query parameters) well under the servers' 1 MiB limit. */
 const MAX_PARAM_BYTES = 256 * 1024;

@@ -6,7 +6,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from './catalog.ts';
 import { requiredAgents } from './erlang-c.ts';
-import { lastMinutes, todayIntervals, windowRange, WINDOWS, type Slice, type WindowName } from './windows.ts';
+import { INTERVAL_MS, lastMinutes, todayIntervals, windowRange, WINDOWS, type Slice, type WindowName } from './windows.ts';
 
 export interface Snapshot {
   window: WindowName;
@@ -39,39 +39,82 @@ export interface ComputeOptions {
   waitingLookbackHours: number;
 }
 
-/** The scopes a row counts in, from its queue/team/channel/agent fields (SQL expression). */
+/** The scopes a row counts in, from its queue/team/channel/agent fields (SQL; '' where a field is empty: filter it out). */
 export function scopesExpr(queue = 'queue', team = 'team', channel = 'channel', agent = 'agent_id'): string {
-  return `arrayFilter(x -> x != '', ['center',
+  return `['center',
     if(${queue} = '', '', concat('queue:', ${queue})),
     if(${team} = '', '', concat('team:', ${team})),
     if(${channel} = '', '', concat('channel:', ${channel})),
-    if(${agent} = '', '', concat('agent:', ${agent}))])`;
+    if(${agent} = '', '', concat('agent:', ${agent}))]`;
 }
 
-const SCOPE_FILTER = `(empty({scopes:Array(String)}) OR has({scopes:Array(String)}, scope))`;
+const SCOPE_FILTER = `scope != '' AND (empty({scopes:Array(String)}) OR has({scopes:Array(String)}, scope))`;
 
-/** 1-based index of every slice containing the time `msExpr` (SQL expression, epoch ms). */
-const sliceExpr = (msExpr: string) =>
-  `arrayFilter(i -> ${msExpr} >= {starts:Array(Int64)}[i] AND ${msExpr} < {ends:Array(Int64)}[i], arrayEnumerate({starts:Array(Int64)}))`;
+/**
+ * The additive sums behind the windowed KPIs: [field, value, condition] over kpi_measures_v (value counted where the
+ * condition holds). The same sums are the columns of the analyst view kpi_facts_minute (sql/008_fanout.sql).
+ */
+const SUMS = [
+  ['offered', 'is_offer', '1'],
+  ['ivr_n', 'is_ivr', '1'],
+  ['ivr_contained', 'is_ivr_contained', '1'],
+  ['answered', 'is_answer', '1'],
+  ['answers_in_sl', 'is_answer_in_sl', '1'],
+  ['wait_n', 'has_wait', '1'],
+  ['wait_ms_sum', 'ifNull(wait_ms, 0)', 'has_wait = 1'],
+  ['abandoned', 'is_abandoned', '1'],
+  ['short_abandoned', 'is_short_abandoned', '1'],
+  ['ended', 'is_end', '1'],
+  ['handle_ms', 'ifNull(handle_ms, 0)', 'is_end = 1'],
+  ['frt_n', 'is_first_reply', '1'],
+  ['frt_ms_sum', 'ifNull(frt_ms, 0)', 'is_first_reply = 1'],
+  ['resolutions', 'is_resolution', '1'],
+  ['fcr_yes', 'fcr', 'is_resolution = 1'],
+  ['csat_n', 'is_csat', '1'],
+  ['csat_top2', 'is_csat_top2', '1'],
+  ['ces_n', 'is_ces', '1'],
+  ['ces_points', 'ces_points', '1'],
+  ['nps_n', 'is_nps', '1'],
+  ['nps_promoters', 'is_nps_promoter', '1'],
+  ['nps_detractors', 'is_nps_detractor', '1'],
+  ['fcrs_n', 'is_fcr_survey', '1'],
+  ['fcrs_yes', 'is_fcr_survey_yes', '1'],
+] as const;
 
-const MEASURES_SQL = `
-SELECT scope, slice,
-    sum(is_offer) AS offered, sum(is_ivr) AS ivr_n, sum(is_ivr_contained) AS ivr_contained,
-    sum(is_answer) AS answered, sum(is_answer_in_sl) AS answers_in_sl, sum(has_wait) AS wait_n,
-    sumIf(wait_ms, has_wait = 1) AS wait_ms_sum,
-    sum(is_abandoned) AS abandoned, sum(is_short_abandoned) AS short_abandoned,
-    sum(is_end) AS ended, sumIf(handle_ms, is_end = 1) AS handle_ms,
-    sum(is_first_reply) AS frt_n, sumIf(frt_ms, is_first_reply = 1) AS frt_ms_sum,
-    arraySort(groupArrayIf(frt_ms, is_first_reply = 1)) AS frt_sorted,
-    sum(is_resolution) AS resolutions, sumIf(fcr, is_resolution = 1) AS fcr_yes,
-    sum(is_csat) AS csat_n, sum(is_csat_top2) AS csat_top2, sum(is_ces) AS ces_n, sum(ces_points) AS ces_points,
-    sum(is_nps) AS nps_n, sum(is_nps_promoter) AS nps_promoters, sum(is_nps_detractor) AS nps_detractors,
-    sum(is_fcr_survey) AS fcrs_n, sum(is_fcr_survey_yes) AS fcrs_yes
-FROM kpi_measures_v
-ARRAY JOIN ${scopesExpr()} AS scope
-ARRAY JOIN ${sliceExpr('toUnixTimestamp64Milli(at)')} AS slice
-WHERE at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
-  AND ${SCOPE_FILTER}
+const MEASURE_FIELDS = SUMS.map(([f]) => f);
+
+/** The sums, and the sorted first-reply times, as columns. */
+const SUM_COLUMNS = [
+  ...SUMS.map(([f, v, c]) => (c === '1' ? `sum(${v}) AS ${f}` : `sumIf(${v}, ${c}) AS ${f}`)),
+  'arraySort(groupArrayIf(ifNull(frt_ms, 0), is_first_reply = 1)) AS frt_sorted',
+].join(',\n    ');
+
+/** The measures of [from, to), once per scope they count in (only the columns the sums read). */
+const MEASURES_BY_SCOPE = `
+    SELECT scope, toUnixTimestamp64Milli(at) AS ms, is_offer, is_ivr, is_ivr_contained, is_answer, is_answer_in_sl, has_wait,
+        wait_ms, is_abandoned, is_short_abandoned, is_end, handle_ms, is_first_reply, frt_ms, is_resolution, fcr, is_csat,
+        is_csat_top2, is_ces, ces_points, is_nps, is_nps_promoter, is_nps_detractor, is_fcr_survey, is_fcr_survey_yes
+    FROM kpi_measures_v
+    ARRAY JOIN ${scopesExpr()} AS scope
+    WHERE at >= fromUnixTimestamp64Milli({from:Int64}, 'UTC') AND at < fromUnixTimestamp64Milli({to:Int64}, 'UTC')
+      AND ${SCOPE_FILTER}`;
+
+/**
+ * Sums per scope and band, for windows that all end at {to}: the bands are the stretches between the windows' starts
+ * ({b0} < {b1} < …), so each row falls in one band and a window is the sum of the bands from its start on. Each row is
+ * read once, with one aggregate per sum (the engine's planning time grows with the number of expressions).
+ */
+export function bandsSql(bands: number): string {
+  const conditions = Array.from({ length: bands - 1 }, (_, i) => bands - 1 - i).map((b) => `ms >= {b${b}:Int64}, ${b}`);
+  const band = conditions.length === 0 ? '0' : `multiIf(${conditions.join(', ')}, 0)`;
+  return `SELECT scope, ${band} AS band,\n    ${SUM_COLUMNS}\nFROM (${MEASURES_BY_SCOPE})\nGROUP BY scope, band`;
+}
+
+/** Sums per scope and 15-minute interval of [from, to) (interval i starts at from + i × 15 min). */
+const INTERVALS_SQL = `
+SELECT scope, intDiv(ms - {from:Int64}, ${INTERVAL_MS}) AS slice,
+    ${SUM_COLUMNS}
+FROM (${MEASURES_BY_SCOPE})
 GROUP BY scope, slice`;
 
 // A contact waits when its latest queue event (ties: the terminal event wins) is an offer.
@@ -114,12 +157,6 @@ GROUP BY queue`;
 
 type Row = Record<string, string | number | Array<string | number>>;
 
-const MEASURE_FIELDS = [
-  'offered', 'ivr_n', 'ivr_contained', 'answered', 'answers_in_sl', 'wait_n', 'wait_ms_sum', 'abandoned', 'short_abandoned', 'ended', 'handle_ms', 'frt_n',
-  'frt_ms_sum', 'resolutions', 'fcr_yes', 'csat_n', 'csat_top2', 'ces_n', 'ces_points', 'nps_n', 'nps_promoters',
-  'nps_detractors', 'fcrs_n', 'fcrs_yes',
-] as const;
-
 export type Measures = Record<(typeof MEASURE_FIELDS)[number], number> & { frt_sorted: number[] };
 export interface Live { waiting: number; oldestOfferMs: number | null; available: number; busy: number; acw: number; aux: number }
 
@@ -131,20 +168,48 @@ async function rows(ch: ClickHouseClient, query: string, params: Record<string, 
   return rs.json<Row>();
 }
 
-/** Windowed sums per scope and slice label, from the measures. */
-async function windowedSums(ch: ClickHouseClient, slices: readonly Slice[], scopes: readonly string[]): Promise<Map<string, Measures>> {
-  const params = {
-    starts: slices.map((s) => s.start),
-    ends: slices.map((s) => s.end),
-    from: Math.min(...slices.map((s) => s.start)),
-    to: Math.max(...slices.map((s) => s.end)),
-    scopes,
-  };
+/** The sums of one result row. */
+function measuresOf(r: Row): Measures {
+  const m = Object.fromEntries(MEASURE_FIELDS.map((f) => [f, Number(r[f])])) as Omit<Measures, 'frt_sorted'>;
+  return { ...m, frt_sorted: (r.frt_sorted as Array<string | number>).map(Number) };
+}
+
+function addMeasures(a: Measures, b: Measures): Measures {
+  const sum = Object.fromEntries(MEASURE_FIELDS.map((f) => [f, a[f] + b[f]])) as Omit<Measures, 'frt_sorted'>;
+  return { ...sum, frt_sorted: [...a.frt_sorted, ...b.frt_sorted].sort((x, y) => x - y) };
+}
+
+/** Windowed sums per `${slice label}\0${scope}`, for windows that all end at the same time (the snapshot windows). */
+async function windowSums(ch: ClickHouseClient, slices: readonly Slice[], scopes: readonly string[]): Promise<Map<string, Measures>> {
+  const to = slices[0]!.end;
+  if (slices.some((s) => s.end !== to)) throw new Error('windowSums: the windows must share their end');
+  const starts = [...new Set(slices.map((s) => s.start))].sort((a, b) => a - b);
+  const params: Record<string, unknown> = { from: starts[0], to, scopes };
+  starts.forEach((b, i) => (params[`b${i}`] = b));
+  const perScope = new Map<string, Map<number, Measures>>();
+  for (const r of await rows(ch, bandsSql(starts.length), params)) {
+    const scope = String(r.scope);
+    (perScope.get(scope) ?? perScope.set(scope, new Map()).get(scope)!).set(Number(r.band), measuresOf(r));
+  }
   const measures = new Map<string, Measures>();
-  for (const r of await rows(ch, MEASURES_SQL, params)) {
-    const v = { ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, Number(r[f])])) as Omit<Measures, 'frt_sorted'>), frt_sorted: [] as number[] };
-    v.frt_sorted = (r.frt_sorted as Array<string | number>).map(Number);
-    measures.set(`${slices[Number(r.slice) - 1]!.label}\u0000${String(r.scope)}`, v);
+  for (const [scope, bands] of perScope) {
+    for (const s of slices) {
+      let sum = emptyMeasures();
+      for (const [band, m] of bands) if (starts[band]! >= s.start) sum = addMeasures(sum, m);
+      measures.set(`${s.label}\u0000${scope}`, sum);
+    }
+  }
+  return measures;
+}
+
+/** Sums per `${slice label}\0${scope}` for today's 15-minute intervals (consecutive, the first one at local midnight). */
+async function intervalSums(ch: ClickHouseClient, slices: readonly Slice[], scopes: readonly string[]): Promise<Map<string, Measures>> {
+  const from = slices[0]!.start;
+  const byStart = new Map(slices.map((s) => [s.start, s]));
+  const measures = new Map<string, Measures>();
+  for (const r of await rows(ch, INTERVALS_SQL, { from, to: slices.at(-1)!.end, scopes })) {
+    const slice = byStart.get(from + Number(r.slice) * INTERVAL_MS);
+    if (slice) measures.set(`${slice.label}\u0000${String(r.scope)}`, measuresOf(r));
   }
   return measures;
 }
@@ -255,7 +320,7 @@ export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOption
     { label: '30m', ...lastMinutes(30, now) },
   ];
   const [measures, live, settings] = await Promise.all([
-    windowedSums(ch, slices, requested),
+    windowSums(ch, slices, requested),
     liveState(ch, now, opts.waitingLookbackHours, requested),
     queueSettings(ch),
   ]);
@@ -292,7 +357,7 @@ export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOption
 export async function computeSeries(ch: ClickHouseClient, opts: Omit<ComputeOptions, 'waitingLookbackHours'>): Promise<Series[]> {
   const slices = todayIntervals(opts.now, opts.tz);
   const requested = opts.scopes ?? [];
-  const measures = await windowedSums(ch, slices, requested);
+  const measures = await intervalSums(ch, slices, requested);
   let scopes: string[];
   if (requested.length > 0) scopes = [...requested];
   else {

@@ -10,145 +10,39 @@
 //   3. moves W to W'.
 // Every step is idempotent: a pass repeated after a crash, or overlapping another, counts nothing twice.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { chTime } from '../ingest/rows.ts';
+import { contactMeasures, type ContactEvent, type Interaction, type Measure } from './measures.ts';
 
 const DAY_MS = 86_400_000;
 
 /** Events per pass (at least one insert block): bounds the memory and time of a pass after a long pause. */
-export const MAX_PASS_ROWS = 500_000;
+export const MAX_PASS_ROWS = 100_000;
 
 /**
- * The events above block {lo} (and at most {hi}, unless `open`). The engine prunes whole parts by their block range
- * (measured: ~3 ms for a read of 10 new rows next to a 10M-row part), so this reads what is new, not the history.
+ * The events above block {lo} (and at most {hi}, unless `open`). The first condition prunes whole parts by the highest
+ * block in their name (partition_min_max_level[_mutation]), evaluated on the same snapshot of parts as the read, so
+ * only parts holding new rows are read at all; the second picks the rows.
  */
-function newEvents(open = false): string {
-  return `_block_number > {lo:UInt64}${open ? '' : ' AND _block_number <= {hi:UInt64}'}`;
+export function newEvents(open = false, lo = '{lo:UInt64}'): string {
+  return `toUInt64(splitByChar('_', _part)[3]) > ${lo} AND _block_number > ${lo}${open ? '' : ' AND _block_number <= {hi:UInt64}'}`;
 }
 
 /** Event types kept by contact (kpi_contact_events); the same filter as kpi_contact_events_mv. */
 const CONTACT_EVENT = `contact_id != '' AND (startsWith(type, 'contact.') OR startsWith(type, 'ticket.') OR type IN ('survey.response', 'ivr.ended'))`;
 
-/** The contacts to recompute: those touched by the range's events (and their customers' later ones), or `all`. */
-function idsCte(mode: 'range' | 'all'): string {
-  if (mode === 'all') return `ids AS (SELECT DISTINCT contact_id FROM kpi_contact_events)`;
-  return `touches AS (
-    SELECT contact_id, customer_id, occurred_at FROM events WHERE ${newEvents()} AND ${CONTACT_EVENT}
-),
-ids AS (
-    SELECT contact_id FROM touches
-    UNION DISTINCT
-    SELECT ce.contact_id
-    FROM kpi_customer_events AS ce
-    INNER JOIN
-    (
-        SELECT customer_id, min(occurred_at) AS t0, max(occurred_at) AS t1 FROM touches WHERE customer_id != '' GROUP BY customer_id
-    ) AS tc ON ce.customer_id = tc.customer_id
-    WHERE ce.customer_id IN (SELECT customer_id FROM touches WHERE customer_id != '')
-      AND ce.occurred_at >= tc.t0
-      AND toUnixTimestamp64Milli(ce.occurred_at) <= toUnixTimestamp64Milli(tc.t1) + {lookback:Int64}
-)`;
-}
+/** Contacts (or customers) per materialisation query: their ids travel as a query parameter. */
+export const CONTACTS_PER_QUERY = 2_000;
 
-/**
- * SQL for "the contact's value of a scope field for event e": the event's own when not empty, else the latest earlier
- * value on the contact's events (`arr` holds (time, …, value) tuples sorted by time), else the earliest later one.
- */
-function filled(own: string, arr: string, index: 2 | 3 = 2, extra = 'true'): string {
-  const before = `x -> x.1 <= e.t AND ${extra}`;
-  const after = `x -> x.1 > e.t AND ${extra}`;
-  return `if(${own} != '', ${own}, if(arrayExists(${before}, ${arr}), arrayLast(${before}, ${arr}).${index}, arrayFirst(${after}, ${arr}).${index}))`;
-}
-
-/**
- * The materialisation itself. Per contact: its offers (sorted), its creation, its first public reply and first
- * resolution (earliest by (time, source, id)), whether it was ever transferred or reopened, when it began (its earliest
- * event), its customer, and the scope values its events carry. Per completing event: its scope (own values, else the
- * contact's), the wait since the latest offer at or before it, handle time, FRT, first reply / first resolution, FCR,
- * and the survey answer.
- */
-export function materializeSql(mode: 'range' | 'all'): string {
-  return `INSERT INTO kpi_measures (at, contact_id, source, event_id, kind, queue, team, channel, agent_id, wait_ms, handle_ms,
-    frt_ms, is_first_reply, is_resolution, fcr, metric, score, contained, version)
-WITH
-${idsCte(mode)},
-ev AS (
-    SELECT contact_id, occurred_at, toUnixTimestamp64Milli(occurred_at) AS t, CAST(source AS String) AS src, id,
-        CAST(type AS String) AS etype, CAST(queue AS String) AS q, CAST(team AS String) AS tm, CAST(channel AS String) AS ch,
-        agent_id, customer_id, talk_ms, hold_ms, acw_ms, ifNull(resolved, false) AS is_resolved,
-        ifNull(public, false) AS is_public, CAST(metric AS String) AS survey_metric, score,
-        CAST(outcome AS String) AS ivr_outcome
-    FROM kpi_contact_events FINAL
-    WHERE contact_id IN (SELECT contact_id FROM ids)
-),
-per_contact AS (
-    SELECT contact_id,
-        arraySort(groupArrayIf(t, etype = 'contact.offered')) AS offers,
-        countIf(etype = 'ticket.created') AS n_created,
-        minIf(t, etype = 'ticket.created') AS created_t,
-        minIf((t, src, id), etype = 'ticket.replied' AND is_public) AS first_reply,
-        minIf((t, src, id), (etype = 'contact.ended' AND is_resolved) OR etype = 'ticket.solved') AS first_resolution,
-        countIf(etype IN ('contact.transferred', 'ticket.reopened')) AS n_repeat,
-        min(t) AS start_t,
-        argMinIf(customer_id, t, customer_id != '') AS customer,
-        arraySort(groupArrayIf((t, q), q != '')) AS queues,
-        arraySort(groupArrayIf((t, ch), ch != '')) AS channels,
-        arraySort(groupArrayIf((t, agent_id), agent_id != '')) AS agents,
-        arraySort(groupArrayIf((t, agent_id, tm), tm != '')) AS teams
-    FROM ev
-    GROUP BY contact_id
-),
-prior AS (
-    SELECT p.contact_id AS contact_id, count() AS n
-    FROM per_contact AS p
-    INNER JOIN
-    (
-        SELECT customer_id, contact_id, toUnixTimestamp64Milli(occurred_at) AS t
-        FROM kpi_customer_events FINAL
-        WHERE customer_id IN (SELECT customer FROM per_contact WHERE customer != '')
-    ) AS ce ON ce.customer_id = p.customer
-    WHERE ce.contact_id != p.contact_id AND ce.t < p.start_t AND ce.t >= p.start_t - {lookback:Int64}
-    GROUP BY p.contact_id
-)
-SELECT at, contact_id, src, event_id, kind, queue, team, channel, agent, wait_ms, handle_ms, frt_ms, is_first_reply,
-    is_resolution, fcr, survey_metric, score, contained, {version:UInt64}
-FROM
-(
-    SELECT
-        e.occurred_at AS at, e.contact_id AS contact_id, e.src AS src, e.id AS event_id,
-        multiIf(e.etype = 'contact.offered', 'offer', e.etype = 'ivr.ended', 'ivr', e.etype = 'contact.answered', 'answer', e.etype = 'contact.abandoned', 'abandon', e.etype = 'contact.ended', 'end',
-                e.etype = 'ticket.replied', 'reply', e.etype = 'ticket.solved', 'solve', 'survey') AS kind,
-        -- offers and IVR ends keep their own scope; abandons belong to no agent or team, whoever touched the contact before
-        if(kind IN ('offer', 'ivr'), e.q, ${filled('e.q', 'p.queues')}) AS queue,
-        if(kind IN ('offer', 'ivr'), e.ch, ${filled('e.ch', 'p.channels')}) AS channel,
-        if(kind IN ('abandon', 'offer', 'ivr'), e.agent_id, ${filled('e.agent_id', 'p.agents')}) AS agent,
-        if(kind IN ('abandon', 'offer', 'ivr'), e.tm,
-           if(agent != '', ${filled('e.tm', 'p.teams', 3, 'x.2 = agent')}, ${filled('e.tm', 'p.teams', 3)})) AS team,
-        arrayFilter(o -> o <= e.t, p.offers) AS earlier_offers,
-        if(kind IN ('answer', 'abandon') AND notEmpty(earlier_offers), e.t - arrayMax(earlier_offers), NULL) AS wait_ms,
-        if(kind = 'end', toInt64(ifNull(e.talk_ms, 0)) + ifNull(e.hold_ms, 0) + ifNull(e.acw_ms, 0), NULL) AS handle_ms,
-        if(kind = 'reply' AND p.n_created > 0 AND p.created_t <= e.t, e.t - p.created_t, NULL) AS frt_ms,
-        toUInt8(kind = 'reply' AND (e.t, e.src, e.id) = p.first_reply) AS is_first_reply,
-        toUInt8(kind IN ('end', 'solve') AND (e.t, e.src, e.id) = p.first_resolution) AS is_resolution,
-        toUInt8(is_resolution = 1 AND p.n_repeat = 0 AND pr.n = 0) AS fcr,
-        if(kind = 'survey', e.survey_metric, '') AS survey_metric,
-        if(kind = 'survey', e.score, NULL) AS score,
-        toUInt8(kind = 'ivr' AND e.ivr_outcome = 'contained') AS contained
-    FROM ev AS e
-    INNER JOIN per_contact AS p ON p.contact_id = e.contact_id
-    LEFT JOIN prior AS pr ON pr.contact_id = e.contact_id
-    WHERE e.etype IN ('contact.offered', 'ivr.ended', 'contact.answered', 'contact.abandoned', 'contact.ended', 'ticket.solved',
-                      'survey.response')
-       OR (e.etype = 'ticket.replied' AND e.is_public)
-)
-SETTINGS join_use_nulls = 0`;
-}
+/** max_query_size for queries with id lists (a parameter's value is parsed under it; 256 KiB by default). */
+const MAX_PARAMS_BYTES = 1024 * 1024;
 
 export interface MaterializeResult {
   /** Events fanned out up to this block number (the new watermark). */
   upTo: number;
   /** Events taken by this pass. */
   events: number;
-  /** Measure rows written. */
-  written: number;
+  /** Contacts whose measures were recomputed. */
+  contacts: number;
   elapsedMs: number;
 }
 
@@ -189,49 +83,237 @@ export async function nextRange(ch: ClickHouseClient, from: number, maxRows = MA
 }
 
 async function fanOut(ch: ClickHouseClient, lo: number, hi: number): Promise<void> {
-  await ch.command({ query: `INSERT INTO events_fanout SELECT * FROM events WHERE ${newEvents()}`, query_params: { lo, hi } });
+  await ch.command({
+    query: `INSERT INTO events_fanout SELECT * FROM events WHERE ${newEvents()}`,
+    query_params: { lo, hi },
+    // the four views write their tables side by side
+    clickhouse_settings: { parallel_view_processing: 1 },
+  });
 }
 
-async function materialize(ch: ClickHouseClient, mode: 'range' | 'all', lo: number, hi: number, lookbackDays: number): Promise<number> {
-  const result = await ch.command({
-    query: materializeSql(mode),
-    query_params: { lo, hi, lookback: lookbackDays * DAY_MS, version: Date.now() },
+const EVENT_COLUMNS = `contact_id, toUnixTimestamp64Milli(occurred_at) AS t, source, id, type, queue, team, channel, agent_id, customer_id,
+    talk_ms, hold_ms, acw_ms, ifNull(resolved, false) AS resolved, ifNull(public, false) AS public, metric, score, outcome`;
+
+type EventRow = [string, string, string, string, string, string, string, string, string, string, number | null, number | null, number | null, boolean, boolean, string, number | null, string];
+
+interface StoredEvent extends ContactEvent {
+  contactId: string;
+}
+
+function toEvent(r: EventRow): StoredEvent {
+  return {
+    contactId: r[0], t: Number(r[1]), source: r[2], id: r[3], type: r[4], queue: r[5], team: r[6], channel: r[7], agentId: r[8],
+    customerId: r[9], talkMs: r[10], holdMs: r[11], acwMs: r[12], resolved: r[13], public: r[14], metric: r[15], score: r[16], outcome: r[17],
+  };
+}
+
+/** An event counts as an interaction of its customer (FCR's look-back): the same filter as kpi_customer_events_mv. */
+const isInteraction = (e: StoredEvent) => e.customerId !== '' && (e.type === 'contact.offered' || e.type === 'ticket.created');
+
+/**
+ * The contact events of a pass, read from `events` itself: materialisation then need not wait for the fan-out that
+ * copies them into kpi_contact_events (the two run side by side).
+ */
+async function passEvents(ch: ClickHouseClient, lo: number, hi: number): Promise<StoredEvent[]> {
+  const rs = await ch.query({
+    query: `SELECT ${EVENT_COLUMNS} FROM events WHERE ${newEvents()} AND ${CONTACT_EVENT}`,
+    query_params: { lo, hi },
+    format: 'JSONCompactEachRow',
   });
-  const written = (result.summary as { written_rows?: string } | undefined)?.written_rows;
-  return written === undefined ? 0 : Number(written);
+  return (await rs.json<EventRow>()).map(toEvent);
 }
 
 /**
- * One pass over the events committed after `from` (default: the stored watermark): fan-out, measures, watermark.
- * Returns at once, having done nothing, when nothing was committed since.
+ * The contacts to recompute for a pass: those its events touched, plus the other contacts of the touched customers
+ * that began from their earliest touch to the look-back after their latest one (a new interaction can change their FCR).
  */
-export async function materializeMeasures(ch: ClickHouseClient, opts: { lookbackDays: number; from?: number }): Promise<MaterializeResult> {
+async function touchedContacts(ch: ClickHouseClient, fresh: readonly StoredEvent[], lookbackMs: number): Promise<string[]> {
+  const ids = new Set(fresh.map((e) => e.contactId));
+  const spans = new Map<string, { t0: number; t1: number }>();
+  for (const e of fresh) {
+    if (e.customerId === '') continue;
+    const s = spans.get(e.customerId);
+    spans.set(e.customerId, s ? { t0: Math.min(s.t0, e.t), t1: Math.max(s.t1, e.t) } : { t0: e.t, t1: e.t });
+  }
+  for (let i = 0, customers = [...spans.keys()]; i < customers.length; i += CONTACTS_PER_QUERY) {
+    const chunk = customers.slice(i, i + CONTACTS_PER_QUERY);
+    const rs = await ch.query({
+      query: `SELECT customer_id, contact_id, toUnixTimestamp64Milli(occurred_at) AS t FROM kpi_customer_events
+              WHERE customer_id IN {customers:Array(String)} AND occurred_at >= fromUnixTimestamp64Milli({t0:Int64}, 'UTC')`,
+      query_params: { customers: chunk, t0: Math.min(...chunk.map((c) => spans.get(c)!.t0)) },
+      format: 'JSONCompactEachRow',
+      clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
+    });
+    for (const [customer, contactId, t] of await rs.json<[string, string, string | number]>()) {
+      const span = spans.get(customer)!;
+      if (Number(t) >= span.t0 && Number(t) <= span.t1 + lookbackMs) ids.add(contactId);
+    }
+  }
+  return [...ids];
+}
+
+/**
+ * Recomputes the measures of the contacts chosen by `filter` (a condition on kpi_contact_events.contact_id) from their
+ * whole history (server/kpi/measures.ts) and writes them; `fresh` are events of the pass that the fan-out may not have
+ * copied yet. Returns the number of contacts.
+ */
+async function materialize(
+  ch: ClickHouseClient,
+  filter: string,
+  params: Record<string, unknown>,
+  lookbackDays: number,
+  fresh: { events: readonly StoredEvent[]; interactions: readonly StoredEvent[] } = { events: [], interactions: [] },
+): Promise<number> {
+  const freshCustomers = [...new Set(fresh.events.filter((e) => e.customerId !== '').map((e) => e.customerId))];
+  const [eventsRs, interactionsRs] = await Promise.all([
+    ch.query({
+      query: `SELECT ${EVENT_COLUMNS} FROM kpi_contact_events FINAL WHERE ${filter}`,
+      query_params: params,
+      format: 'JSONCompactEachRow',
+      clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
+    }),
+    ch.query({
+      query: `SELECT customer_id, contact_id, toUnixTimestamp64Milli(occurred_at) AS t, source, id
+              FROM kpi_customer_events FINAL
+              WHERE customer_id IN (SELECT customer_id FROM kpi_contact_events WHERE ${filter} AND customer_id != '')
+                 OR customer_id IN {fresh_customers:Array(String)}`,
+      query_params: { ...params, fresh_customers: freshCustomers },
+      format: 'JSONCompactEachRow',
+      clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
+    }),
+  ]);
+  const seen = new Set<string>();
+  const byContact = new Map<string, ContactEvent[]>();
+  const add = (e: StoredEvent) => {
+    const key = `${e.source}\u0000${e.id}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    (byContact.get(e.contactId) ?? byContact.set(e.contactId, []).get(e.contactId)!).push(e);
+  };
+  for (const r of await eventsRs.json<EventRow>()) add(toEvent(r));
+  const chosen = new Set(byContact.keys());
+  if (params.ids) for (const id of params.ids as string[]) chosen.add(id);
+  for (const e of fresh.events) if (chosen.has(e.contactId)) add(e);
+
+  const interactionKeys = new Set<string>();
+  const byCustomer = new Map<string, Interaction[]>();
+  const addInteraction = (customer: string, contactId: string, t: number, key: string) => {
+    if (interactionKeys.has(key)) return;
+    interactionKeys.add(key);
+    (byCustomer.get(customer) ?? byCustomer.set(customer, []).get(customer)!).push({ contactId, t });
+  };
+  for (const [customer, contactId, t, source, id] of await interactionsRs.json<[string, string, string | number, string, string]>()) {
+    addInteraction(customer, contactId, Number(t), `${source}\u0000${id}`);
+  }
+  for (const e of fresh.interactions) addInteraction(e.customerId, e.contactId, e.t, `${e.source}\u0000${e.id}`);
+
+  const version = Date.now();
+  const rows = [];
+  for (const [contactId, events] of byContact) {
+    for (const m of contactMeasures(contactId, events, (c) => byCustomer.get(c) ?? [], lookbackDays * DAY_MS)) rows.push(measureRow(m, version));
+  }
+  if (rows.length > 0) await ch.insert({ table: 'kpi_measures', values: rows, format: 'JSONEachRow' });
+  return byContact.size;
+}
+
+function measureRow(m: Measure, version: number) {
+  return {
+    at: chTime(m.t), contact_id: m.contactId, source: m.source, event_id: m.eventId, kind: m.kind, queue: m.queue, team: m.team,
+    channel: m.channel, agent_id: m.agentId, wait_ms: m.waitMs, handle_ms: m.handleMs, frt_ms: m.frtMs,
+    is_first_reply: Number(m.isFirstReply), is_resolution: Number(m.isResolution), fcr: Number(m.fcr), metric: m.metric,
+    score: m.score, contained: Number(m.contained), version,
+  };
+}
+
+/**
+ * One pass over the events committed after `from` (default: the stored watermark): fan-out, and beside it the measures
+ * of the contacts the pass touched; then the watermark (unless `deferWatermark`: the caller writes it, e.g. while it
+ * computes snapshots). Returns at once, having done nothing, when nothing was committed since.
+ */
+export async function materializeMeasures(
+  ch: ClickHouseClient,
+  opts: { lookbackDays: number; from?: number; deferWatermark?: boolean },
+): Promise<MaterializeResult> {
   const started = performance.now();
   const lo = opts.from ?? (await readWatermark(ch));
   const { to: hi, events } = await nextRange(ch, lo);
-  if (events === 0) return { upTo: lo, events: 0, written: 0, elapsedMs: performance.now() - started };
-  await fanOut(ch, lo, hi);
-  const written = await materialize(ch, 'range', lo, hi, opts.lookbackDays);
-  await writeWatermark(ch, hi);
-  return { upTo: hi, events, written, elapsedMs: performance.now() - started };
+  if (events === 0) return { upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started };
+  const measures = async () => {
+    const fresh = await passEvents(ch, lo, hi);
+    const ids = await touchedContacts(ch, fresh, opts.lookbackDays * DAY_MS);
+    const freshOf = new Map<string, StoredEvent[]>();
+    for (const e of fresh) (freshOf.get(e.contactId) ?? freshOf.set(e.contactId, []).get(e.contactId)!).push(e);
+    const interactions = fresh.filter(isInteraction);
+    for (let i = 0; i < ids.length; i += CONTACTS_PER_QUERY) {
+      const chunk = ids.slice(i, i + CONTACTS_PER_QUERY);
+      await materialize(ch, 'contact_id IN {ids:Array(String)}', { ids: chunk }, opts.lookbackDays, {
+        events: chunk.flatMap((id) => freshOf.get(id) ?? []),
+        interactions,
+      });
+    }
+    return ids.length;
+  };
+  const [, contacts] = await Promise.all([fanOut(ch, lo, hi), measures()]);
+  if (!opts.deferWatermark) await writeWatermark(ch, hi);
+  return { upTo: hi, events, contacts, elapsedMs: performance.now() - started };
 }
 
 /** Passes until every committed event is taken (tests, start-up after a long pause, the benchmark's bulk loads). */
 export async function catchUp(ch: ClickHouseClient, opts: { lookbackDays: number }): Promise<MaterializeResult> {
   const started = performance.now();
-  let total = { upTo: await readWatermark(ch), events: 0, written: 0 };
+  let total = { upTo: await readWatermark(ch), events: 0, contacts: 0 };
   for (;;) {
     const r = await materializeMeasures(ch, { ...opts, from: total.upTo });
     if (r.events === 0) break;
-    total = { upTo: r.upTo, events: total.events + r.events, written: total.written + r.written };
+    total = { upTo: r.upTo, events: total.events + r.events, contacts: total.contacts + r.contacts };
   }
   return { ...total, elapsedMs: performance.now() - started };
 }
 
-/** Recomputes every contact's measures (after a restore, a change of the look-back…), after fanning out what is pending. */
+/** Contacts per slice of a rebuild (ranges of contact ids, so the memory of one slice stays bounded). */
+const REBUILD_SLICE_CONTACTS = 50_000;
+
+/** Events fanned out per pass when only fanning out (a rebuild's catch-up). */
+const FAN_OUT_ONLY_ROWS = 1_000_000;
+
+/**
+ * Recomputes every contact's measures (after a restore, a change of the look-back…): fans out what is pending, then
+ * materialises the contacts in ranges of ids (kpi_contact_events is ordered by contact, so a range reads only itself).
+ */
 export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays: number }): Promise<MaterializeResult> {
   const started = performance.now();
-  const caught = await catchUp(ch, opts);
-  const written = await materialize(ch, 'all', 0, 0, opts.lookbackDays);
-  return { upTo: caught.upTo, events: caught.events, written, elapsedMs: performance.now() - started };
+  let upTo = await readWatermark(ch);
+  let events = 0;
+  for (;;) {
+    const next = await nextRange(ch, upTo, FAN_OUT_ONLY_ROWS);
+    if (next.events === 0) break;
+    await fanOut(ch, upTo, next.to);
+    await writeWatermark(ch, next.to);
+    upTo = next.to;
+    events += next.events;
+  }
+  // The first id of every slice, in order.
+  const rs = await ch.query({
+    query: `SELECT contact_id FROM
+            (
+                SELECT contact_id, row_number() OVER (ORDER BY contact_id) AS r
+                FROM (SELECT DISTINCT contact_id FROM kpi_contact_events)
+            )
+            WHERE r % {n:UInt64} = 1
+            ORDER BY contact_id`,
+    query_params: { n: REBUILD_SLICE_CONTACTS },
+    format: 'JSONCompactEachRow',
+  });
+  const firsts = (await rs.json<[string]>()).map((r) => r[0]);
+  let contacts = 0;
+  for (let i = 0; i < firsts.length; i++) {
+    const last = i === firsts.length - 1;
+    contacts += await materialize(
+      ch,
+      last ? 'contact_id >= {first:String}' : 'contact_id >= {first:String} AND contact_id < {next:String}',
+      last ? { first: firsts[i] } : { first: firsts[i], next: firsts[i + 1] },
+      opts.lookbackDays,
+    );
+  }
+  return { upTo, events, contacts, elapsedMs: performance.now() - started };
 }

@@ -20,7 +20,7 @@ import type { Config } from '../config.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
 import { computeSeries, computeSnapshots } from './compute.ts';
-import { materializeMeasures, nextRange, readWatermark } from './materialize.ts';
+import { materializeMeasures, nextRange, readWatermark, writeWatermark } from './materialize.ts';
 import { syncDefaultQueueSettings } from './settings.ts';
 import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
 import { floorMinute } from './windows.ts';
@@ -197,15 +197,18 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   /** `materialize: false` only for the per-second refresh of the live figures when nothing new arrived. */
   async function recompute(reason: string, opts: { materialize?: boolean } = {}): Promise<RecomputeResult> {
     const t0 = performance.now();
+    // The watermark is written while the snapshots are computed (it only has to be stored before the next pass).
+    let watermark: Promise<void> = Promise.resolve();
     if (opts.materialize !== false) {
       lastUpTo ??= await readWatermark(ch);
-      const m = await materializeMeasures(ch, { lookbackDays: config.FCR_LOOKBACK_DAYS, from: lastUpTo });
+      const m = await materializeMeasures(ch, { lookbackDays: config.FCR_LOOKBACK_DAYS, from: lastUpTo, deferWatermark: true });
+      if (m.events > 0) watermark = writeWatermark(ch, m.upTo);
       lastUpTo = m.upTo;
     }
     const t1 = performance.now();
     const t = now();
     const snaps = await computeSnapshots(ch, { now: t, tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS });
-    const published = await storeSnapshots(storeConn, names, snaps, previous);
+    const [published] = await Promise.all([storeSnapshots(storeConn, names, snaps, previous), watermark]);
     const center = snaps.find((s) => s.scope === 'center');
     lastWaiting = center?.values.waiting.value ?? 0;
     lastMinute = floorMinute(t);

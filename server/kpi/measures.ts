@@ -1,0 +1,169 @@
+// The measures of one contact, from its whole event history: one row per completing event, as stored in kpi_measures
+// (sql/004_kpi_rollups.sql, sql/008_fanout.sql). Pure: the worker reads the events and writes the rows
+// (server/kpi/materialize.ts). The definitions are those of docs/kpis.md.
+//
+// Per contact: its offers, its creation, its first public reply and first resolution (earliest by (time, source, id)),
+// whether it was ever transferred or reopened, when it began (its earliest event), its customer, and the scope values
+// its events carry. Per completing event: its scope (its own values, else the contact's; offers, IVR ends and abandons
+// keep their own), the wait since the latest offer at or before it, handle time, FRT, first reply / first resolution,
+// FCR, the survey answer and the IVR outcome.
+
+export interface ContactEvent {
+  /** occurred_at, epoch ms */
+  t: number;
+  source: string;
+  id: string;
+  type: string;
+  queue: string;
+  team: string;
+  channel: string;
+  agentId: string;
+  customerId: string;
+  talkMs: number | null;
+  holdMs: number | null;
+  acwMs: number | null;
+  resolved: boolean;
+  public: boolean;
+  metric: string;
+  score: number | null;
+  outcome: string;
+}
+
+/** Another interaction (offered contact or created ticket) of a customer. */
+export interface Interaction {
+  contactId: string;
+  t: number;
+}
+
+export type MeasureKind = 'offer' | 'ivr' | 'answer' | 'abandon' | 'end' | 'reply' | 'solve' | 'survey';
+
+export interface Measure {
+  t: number;
+  contactId: string;
+  source: string;
+  eventId: string;
+  kind: MeasureKind;
+  queue: string;
+  team: string;
+  channel: string;
+  agentId: string;
+  waitMs: number | null;
+  handleMs: number | null;
+  frtMs: number | null;
+  isFirstReply: boolean;
+  isResolution: boolean;
+  fcr: boolean;
+  metric: string;
+  score: number | null;
+  contained: boolean;
+}
+
+const KIND: Readonly<Record<string, MeasureKind>> = {
+  'contact.offered': 'offer',
+  'ivr.ended': 'ivr',
+  'contact.answered': 'answer',
+  'contact.abandoned': 'abandon',
+  'contact.ended': 'end',
+  'ticket.replied': 'reply',
+  'ticket.solved': 'solve',
+  'survey.response': 'survey',
+};
+
+/** Orders events by (time, source, id), as ClickHouse orders such tuples (strings bytewise; ids are ASCII in practice). */
+function byTimeSourceId(a: ContactEvent, b: ContactEvent): number {
+  return a.t - b.t || cmp(a.source, b.source) || cmp(a.id, b.id);
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** (time, value) pairs of the non-empty values, sorted by time then value. */
+function timeline(events: readonly ContactEvent[], value: (e: ContactEvent) => string): Array<[number, string]> {
+  return events
+    .filter((e) => value(e) !== '')
+    .map((e): [number, string] => [e.t, value(e)])
+    .sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
+}
+
+/** The value at time t: the latest at or before t, else the earliest after t, else ''. */
+function valueAt(line: ReadonlyArray<readonly [number, string]>, t: number): string {
+  let before = '';
+  for (const [at, v] of line) {
+    if (at <= t) before = v;
+    else return before !== '' ? before : v;
+  }
+  return before;
+}
+
+/**
+ * The measures of one contact. `events`: all of the contact's events (contact.*, ticket.*, survey.response, ivr.ended);
+ * `interactions(customer)`: the customer's interactions, for FCR's look-back (`lookbackMs` before the contact began).
+ */
+export function contactMeasures(
+  contactId: string,
+  events: readonly ContactEvent[],
+  interactions: (customerId: string) => readonly Interaction[],
+  lookbackMs: number,
+): Measure[] {
+  if (events.length === 0) return [];
+  const sorted = [...events].sort(byTimeSourceId);
+  const offers = sorted.filter((e) => e.type === 'contact.offered').map((e) => e.t);
+  const created = sorted.find((e) => e.type === 'ticket.created');
+  const firstReply = sorted.find((e) => e.type === 'ticket.replied' && e.public);
+  const firstResolution = sorted.find((e) => (e.type === 'contact.ended' && e.resolved) || e.type === 'ticket.solved');
+  const repeated = sorted.some((e) => e.type === 'contact.transferred' || e.type === 'ticket.reopened');
+  const startT = sorted[0]!.t;
+  const customer = sorted.find((e) => e.customerId !== '')?.customerId ?? '';
+  const prior = customer === ''
+    ? 0
+    : interactions(customer).filter((i) => i.contactId !== contactId && i.t < startT && i.t >= startT - lookbackMs).length;
+  const queues = timeline(sorted, (e) => e.queue);
+  const channels = timeline(sorted, (e) => e.channel);
+  const agents = timeline(sorted, (e) => e.agentId);
+  // (time, agent, team), sorted: a team is looked up for the event's agent first
+  const teams = sorted
+    .filter((e) => e.team !== '')
+    .map((e): [number, string, string] => [e.t, e.agentId, e.team])
+    .sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]) || cmp(a[2], b[2]));
+
+  const out: Measure[] = [];
+  for (const e of sorted) {
+    const kind = KIND[e.type];
+    if (kind === undefined || (kind === 'reply' && !e.public)) continue;
+    const ownScope = kind === 'offer' || kind === 'ivr';
+    const queue = ownScope || e.queue !== '' ? e.queue : valueAt(queues, e.t);
+    const channel = ownScope || e.channel !== '' ? e.channel : valueAt(channels, e.t);
+    const agentId = ownScope || kind === 'abandon' || e.agentId !== '' ? e.agentId : valueAt(agents, e.t);
+    let team = e.team;
+    if (!(ownScope || kind === 'abandon') && team === '') {
+      // the team of the event's agent on this contact, else any team the contact's events name
+      const ofAgent = agentId === '' ? teams : teams.filter((x) => x[1] === agentId);
+      team = valueAt(ofAgent.map(([t, , name]) => [t, name] as const), e.t);
+    }
+    const earlier = offers.filter((o) => o <= e.t);
+    const isResolution = (kind === 'end' || kind === 'solve') && e === firstResolution;
+    out.push({
+      t: e.t,
+      contactId,
+      source: e.source,
+      eventId: e.id,
+      kind,
+      queue,
+      team,
+      channel,
+      agentId,
+      waitMs: (kind === 'answer' || kind === 'abandon') && earlier.length > 0 ? e.t - Math.max(...earlier) : null,
+      handleMs: kind === 'end' ? (e.talkMs ?? 0) + (e.holdMs ?? 0) + (e.acwMs ?? 0) : null,
+      frtMs: kind === 'reply' && created !== undefined && created.t <= e.t ? e.t - created.t : null,
+      isFirstReply: kind === 'reply' && e === firstReply,
+      isResolution,
+      // first contact: never transferred or reopened, and no other interaction of the customer in the look-back
+      fcr: isResolution && !repeated && prior === 0,
+      metric: kind === 'survey' ? e.metric : '',
+      score: kind === 'survey' ? e.score : null,
+      contained: kind === 'ivr' && e.outcome === 'contained',
+    });
+  }
+  return out;
+}
