@@ -64,22 +64,27 @@ export async function writeWatermark(ch: ClickHouseClient, position: number): Pr
   });
 }
 
-/** The end of the next pass after `from`: the highest committed block within MAX_PASS_ROWS events (at least one block). */
-export async function nextRange(ch: ClickHouseClient, from: number, maxRows = MAX_PASS_ROWS): Promise<{ to: number; events: number }> {
+/**
+ * The next pass: from the watermark (`from`, or the stored one when another process moved it further, e.g. a rebuild)
+ * to the highest committed block within MAX_PASS_ROWS events (at least one block).
+ */
+export async function nextRange(ch: ClickHouseClient, from: number, maxRows = MAX_PASS_ROWS): Promise<{ from: number; to: number; events: number }> {
   const rs = await ch.query({
-    query: `SELECT max(b) AS to, max(total) AS events
+    query: `WITH greatest({from:UInt64}, (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout')) AS lo
+            SELECT lo AS from, max(b) AS to, max(total) AS events
             FROM
             (
                 SELECT b, n, sum(n) OVER (ORDER BY b ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS total
-                FROM (SELECT _block_number AS b, count() AS n FROM events WHERE ${newEvents(true)} GROUP BY b)
+                FROM (SELECT _block_number AS b, count() AS n FROM events WHERE ${newEvents(true, 'lo')} GROUP BY b)
             )
             WHERE total - n < {max:UInt64}`,
-    query_params: { lo: from, max: maxRows },
+    query_params: { from, max: maxRows },
     format: 'JSONEachRow',
   });
-  const [row] = await rs.json<{ to: string | number; events: string | number }>();
+  const [row] = await rs.json<{ from: string | number; to: string | number; events: string | number }>();
+  const lo = Number(row?.from ?? from);
   const to = Number(row?.to ?? 0);
-  return to > from ? { to, events: Number(row!.events) } : { to: from, events: 0 };
+  return to > lo ? { from: lo, to, events: Number(row!.events) } : { from: lo, to: lo, events: 0 };
 }
 
 async function fanOut(ch: ClickHouseClient, lo: number, hi: number): Promise<void> {
@@ -235,8 +240,7 @@ export async function materializeMeasures(
   opts: { lookbackDays: number; from?: number; deferWatermark?: boolean },
 ): Promise<MaterializeResult> {
   const started = performance.now();
-  const lo = opts.from ?? (await readWatermark(ch));
-  const { to: hi, events } = await nextRange(ch, lo);
+  const { from: lo, to: hi, events } = await nextRange(ch, opts.from ?? 0);
   if (events === 0) return { upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started };
   const measures = async () => {
     const fresh = await passEvents(ch, lo, hi);
@@ -282,10 +286,11 @@ const FAN_OUT_ONLY_ROWS = 1_000_000;
  */
 export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays: number }): Promise<MaterializeResult> {
   const started = performance.now();
-  let upTo = await readWatermark(ch);
+  let upTo = 0;
   let events = 0;
   for (;;) {
     const next = await nextRange(ch, upTo, FAN_OUT_ONLY_ROWS);
+    upTo = next.from;
     if (next.events === 0) break;
     await fanOut(ch, upTo, next.to);
     await writeWatermark(ch, next.to);

@@ -20,7 +20,7 @@ import type { Config } from '../config.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
 import { computeSeries, computeSnapshots } from './compute.ts';
-import { materializeMeasures, nextRange, readWatermark, writeWatermark } from './materialize.ts';
+import { materializeMeasures, nextRange, writeWatermark } from './materialize.ts';
 import { syncDefaultQueueSettings } from './settings.ts';
 import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
 import { floorMinute } from './windows.ts';
@@ -184,8 +184,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   const previous = new Map<string, string>();
   let lastWaiting = 0;
   let lastMinute = -1;
-  /** The fan-out watermark, read once and then kept here (this worker is the one that moves it). */
-  let lastUpTo: number | null = null;
+  /** The fan-out watermark as this worker moved it (a pass starts from it, or from the stored one if that is further). */
+  let lastUpTo = 0;
   let lastSeriesAt = 0;
 
   async function publishSeries(t: number): Promise<void> {
@@ -200,7 +200,6 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     // The watermark is written while the snapshots are computed (it only has to be stored before the next pass).
     let watermark: Promise<void> = Promise.resolve();
     if (opts.materialize !== false) {
-      lastUpTo ??= await readWatermark(ch);
       const m = await materializeMeasures(ch, { lookbackDays: config.FCR_LOOKBACK_DAYS, from: lastUpTo, deferWatermark: true });
       if (m.events > 0) watermark = writeWatermark(ch, m.upTo);
       lastUpTo = m.upTo;
@@ -227,7 +226,6 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   }
 
   async function pendingEvents(): Promise<boolean> {
-    if (lastUpTo === null) return true;
     return (await nextRange(ch, lastUpTo, 1)).events > 0;
   }
 
