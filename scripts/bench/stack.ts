@@ -3,10 +3,13 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildApp } from '../../server/app.ts';
 import { createClickHouse, type ClickHouseTarget } from '../../server/clickhouse/client.ts';
 import { spawnEmbeddedClickHouse } from '../../server/clickhouse/embedded/spawn.ts';
@@ -15,6 +18,8 @@ import { loadConfig, type Config } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { freePort, startEmbeddedRedis } from '../../server/redis/embedded.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export const BENCH_KEYS = { acd: 'bench-acd-key-0123456789', ivr: 'bench-ivr-key-0123456789', crm: 'bench-crm-key-0123456789' };
 
@@ -88,4 +93,45 @@ export function postBody(url: string, body: string, headers: Record<string, stri
     req.on('error', reject);
     req.end(body);
   });
+}
+
+export interface WorkerProcess {
+  stop(): Promise<void>;
+}
+
+/**
+ * The workers (KPI and alerts) in a process of their own, as `npm run worker` runs them in production: their work
+ * then does not share the API's event loop. Resolves once the KPI worker has started.
+ */
+export async function startWorkerProcess(stack: BenchStack): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--only=worker'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CLICKHOUSE_URL: stack.target.url,
+      CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
+      REDIS_URL: stack.redisUrl,
+      REDIS_PREFIX: stack.config.REDIS_PREFIX,
+      LOG_LEVEL: process.env.BENCH_WORKER_LOG ?? 'info',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/kpi worker started|alert engine/i.test(out)) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the worker process exited (${code}) before it started: ${out.slice(-500)}`)));
+  });
+  if (process.env.BENCH_WORKER_LOG) child.stdout!.pipe(process.stderr);
+  else child.stdout!.resume();
+  return {
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }

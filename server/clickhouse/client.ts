@@ -20,7 +20,10 @@ export interface ClickHouseTarget {
   password: string;
 }
 
-export function createClickHouse(target: ClickHouseTarget, opts: { requestTimeoutMs?: number; maxConnections?: number } = {}): ClickHouseClient {
+export function createClickHouse(
+  target: ClickHouseTarget,
+  opts: { requestTimeoutMs?: number; maxConnections?: number; settings?: ClickHouseSettings } = {},
+): ClickHouseClient {
   return createClient({
     url: target.url,
     database: target.database,
@@ -30,6 +33,6 @@ export function createClickHouse(target: ClickHouseTarget, opts: { requestTimeou
     request_timeout: opts.requestTimeoutMs ?? 30_000,
     max_open_connections: opts.maxConnections ?? 10,
     compression: { request: false, response: false },
-    clickhouse_settings: PINNED_SETTINGS,
+    clickhouse_settings: { ...PINNED_SETTINGS, ...opts.settings },
   });
 }

@@ -283,6 +283,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   }
   // Start from a clean state: whatever Redis holds (or lost) is rewritten by this first pass.
   await signalRecompute(queue, { debounceMs: 0, reason: 'worker start', log });
+  log.info({ debounceMs: config.KPI_RECOMPUTE_DEBOUNCE_MS }, 'kpi worker started');
 
   let closed = false;
   return {

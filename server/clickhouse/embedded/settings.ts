@@ -2,7 +2,7 @@
 // spawner uses this module without loading the engine.)
 
 /** Queries running at once, each on its own engine connection. */
-export const DEFAULT_CONNECTIONS = 4;
+export const DEFAULT_CONNECTIONS = 8;
 
 /**
  * Engine settings pinned on every connection so that the embedded engine (ClickHouse 26.x) behaves like a production
