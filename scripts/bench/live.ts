@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { BENCH_KEYS, percentile, startBenchStack, type BenchStack } from './stack.ts';
+import { BENCH_KEYS, percentile, startBenchStack, startWorkerProcess, type BenchStack } from './stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ADMIN_PASSWORD = 'bench-admin-password-0123';
@@ -63,27 +63,15 @@ async function startCrowd(wsUrl: string, token: string, sockets: number): Promis
 
 export async function benchLive(opts: { rate: number; seconds: number; sockets: number[] }): Promise<BenchResult[]> {
   const stack = await startBenchStack({ ADMIN_PASSWORD, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' });
-  // The worker in a process of its own, as `npm run worker` runs it in production (one core each on 2 cores).
-  const worker = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--only=worker'], {
-    cwd: ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '/tmp',
-      CLICKHOUSE_URL: stack.target.url,
-      CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
-      REDIS_URL: stack.redisUrl,
-      REDIS_PREFIX: stack.config.REDIS_PREFIX,
-      LOG_LEVEL: 'error',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  // The workers in a process of their own, as `npm run worker` runs them in production (one core each on 2 cores).
+  const workers = await startWorkerProcess(stack);
   const results: BenchResult[] = [];
   try {
     const login = await stack.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
     const token = login.json<{ token: string }>().token;
     const wsUrl = `${stack.baseUrl.replace('http', 'ws')}/v1/stream`;
     let seq = 0;
-    await sleep(3000); // the worker's start and first recomputation
+    await sleep(1000); // the worker's first recomputation
     for (const n of opts.sockets) {
       await sleep(1500); // let the previous run's last recomputation land
       const crowd = await startCrowd(wsUrl, token, n);
@@ -163,8 +151,7 @@ export async function benchLive(opts: { rate: number; seconds: number; sockets: 
     }
     return results;
   } finally {
-    worker.kill('SIGTERM');
-    await new Promise((r) => (worker.exitCode !== null ? r(null) : worker.once('exit', r)));
+    await workers.stop();
     await stack.close();
   }
 }

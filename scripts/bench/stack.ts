@@ -106,8 +106,10 @@ export interface WorkerProcess {
 export async function startWorkerProcess(stack: BenchStack): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--only=worker'], {
     cwd: ROOT,
+    // only what the worker needs: nothing of the caller's environment leaks into the figures
     env: {
-      ...process.env,
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/tmp',
       CLICKHOUSE_URL: stack.target.url,
       CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
       REDIS_URL: stack.redisUrl,
