@@ -104,7 +104,7 @@ const MEASURES_BY_SCOPE = `
  * ({b0} < {b1} < …), so each row falls in one band and a window is the sum of the bands from its start on. Each row is
  * read once, with one aggregate per sum (the engine's planning time grows with the number of expressions).
  */
-export function bandsSql(bands: number): string {
+function bandsSql(bands: number): string {
   const conditions = Array.from({ length: bands - 1 }, (_, i) => bands - 1 - i).map((b) => `ms >= {b${b}:Int64}, ${b}`);
   const band = conditions.length === 0 ? '0' : `multiIf(${conditions.join(', ')}, 0)`;
   return `SELECT scope, ${band} AS band,\n    ${SUM_COLUMNS}\nFROM (${MEASURES_BY_SCOPE})\nGROUP BY scope, band`;

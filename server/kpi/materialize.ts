@@ -16,7 +16,7 @@ import { contactMeasures, type ContactEvent, type Interaction, type Measure } fr
 const DAY_MS = 86_400_000;
 
 /** Events per pass (at least one insert block): bounds the memory and time of a pass after a long pause. */
-export const MAX_PASS_ROWS = 100_000;
+const MAX_PASS_ROWS = 100_000;
 
 /**
  * The events above block {lo} (and at most {hi}, unless `open`). The first condition prunes whole parts by the highest
@@ -31,7 +31,7 @@ export function newEvents(open = false, lo = '{lo:UInt64}'): string {
 const CONTACT_EVENT = `contact_id != '' AND (startsWith(type, 'contact.') OR startsWith(type, 'ticket.') OR type IN ('survey.response', 'ivr.ended'))`;
 
 /** Contacts (or customers) per materialisation query: their ids travel as a query parameter. */
-export const CONTACTS_PER_QUERY = 2_000;
+const CONTACTS_PER_QUERY = 2_000;
 
 /** max_query_size for queries with id lists (a parameter's value is parsed under it; 256 KiB by default). */
 const MAX_PARAMS_BYTES = 1024 * 1024;

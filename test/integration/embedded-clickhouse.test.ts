@@ -104,6 +104,13 @@ describe('embedded ClickHouse over HTTP', () => {
     expect(await count(ch, 'events')).toBe(100_000);
   });
 
+  it('answers EXPLAIN (analysts read query plans), with parameters', async () => {
+    const rs = await ch.query({ query: 'EXPLAIN indexes = 1 SELECT id FROM events WHERE n > {n:UInt32}', query_params: { n: 5 }, format: 'TabSeparated' });
+    const plan = await rs.text();
+    expect(plan).toMatch(/ReadFromMergeTree/);
+    expect(plan).toMatch(/n > 5|greater\(n, 5/);
+  });
+
   it('surfaces ClickHouse error codes and HTTP statuses', async () => {
     const unknown = await rejection(ch.query({ query: 'SELECT * FROM no_such_table', format: 'JSONEachRow' }));
     expect(unknown.code).toBe('60');

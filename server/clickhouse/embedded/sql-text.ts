@@ -35,8 +35,11 @@ function skipTrivia(sql: string): number {
   }
 }
 
-/** Statements whose result is rows to stream to the client; everything else (DDL, INSERT, SET …) runs buffered. */
-const ROW_STATEMENTS = new Set(['SELECT', 'WITH', 'SHOW', 'DESC', 'DESCRIBE', 'EXPLAIN', 'EXISTS', 'VALUES', '(']);
+/**
+ * Statements whose result is rows to stream to the client; everything else (DDL, INSERT, SET …) runs buffered. EXPLAIN
+ * is buffered too: the engine refuses to stream it, and its result is small.
+ */
+const ROW_STATEMENTS = new Set(['SELECT', 'WITH', 'SHOW', 'DESC', 'DESCRIBE', 'EXISTS', 'VALUES', '(']);
 
 export function returnsRows(sql: string): boolean {
   const rest = sql.slice(skipTrivia(sql));
