@@ -277,6 +277,9 @@ export async function catchUp(ch: ClickHouseClient, opts: { lookbackDays: number
 /** Contacts per slice of a rebuild (ranges of contact ids, so the memory of one slice stays bounded). */
 const REBUILD_SLICE_CONTACTS = 50_000;
 
+/** Slices of a rebuild materialised at once. */
+const REBUILD_CONCURRENCY = 2;
+
 /** Events fanned out per pass when only fanning out (a rebuild's catch-up). */
 const FAN_OUT_ONLY_ROWS = 1_000_000;
 
@@ -311,14 +314,19 @@ export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays
   });
   const firsts = (await rs.json<[string]>()).map((r) => r[0]);
   let contacts = 0;
-  for (let i = 0; i < firsts.length; i++) {
-    const last = i === firsts.length - 1;
-    contacts += await materialize(
-      ch,
-      last ? 'contact_id >= {first:String}' : 'contact_id >= {first:String} AND contact_id < {next:String}',
-      last ? { first: firsts[i] } : { first: firsts[i], next: firsts[i + 1] },
-      opts.lookbackDays,
-    );
-  }
+  // Slices are disjoint: REBUILD_CONCURRENCY of them at once keep both the engine and this process busy.
+  let next = 0;
+  const slicer = async () => {
+    for (let i = next++; i < firsts.length; i = next++) {
+      const last = i === firsts.length - 1;
+      contacts += await materialize(
+        ch,
+        last ? 'contact_id >= {first:String}' : 'contact_id >= {first:String} AND contact_id < {next:String}',
+        last ? { first: firsts[i] } : { first: firsts[i], next: firsts[i + 1] },
+        opts.lookbackDays,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: REBUILD_CONCURRENCY }, slicer));
   return { upTo, events, contacts, elapsedMs: performance.now() - started };
 }
