@@ -15,6 +15,10 @@
 -- is taken by the next pass. Every target of the fan-out is idempotent (ReplacingMergeTree, or argMax/max states), so
 -- a pass repeated after a crash (fan-out done, watermark not yet written) changes nothing.
 --
+-- Block numbers are assigned at commit by a plain MergeTree (the embedded engine, and a single ClickHouse server). A
+-- ReplicatedMergeTree allocates them per partition before the commit, so a replicated deployment would need another
+-- notion of "new" (a commit log): not supported yet.
+--
 -- Offers and IVR ends were counted by a view into `kpi_minute` (sums, not idempotent). They are now measure rows in
 -- `kpi_measures` (kinds `offer` and `ivr`), written by the same worker step as the other measures, and `kpi_minute`
 -- is gone: every windowed figure now comes from one table.
