@@ -159,8 +159,8 @@ async function touchedContacts(ch: ClickHouseClient, fresh: readonly StoredEvent
 
 /**
  * Recomputes the measures of the contacts chosen by `filter` (a condition on kpi_contact_events.contact_id) from their
- * whole history (server/kpi/measures.ts) and writes them; `fresh` are events of the pass that the fan-out may not have
- * copied yet. Returns the number of contacts.
+ * whole history (server/kpi/measures.ts) and writes them; `fresh` are events of those contacts (and interactions of any
+ * customer) from the pass, which the fan-out may not have copied yet. Returns the number of contacts.
  */
 async function materialize(
   ch: ClickHouseClient,
@@ -196,9 +196,7 @@ async function materialize(
     (byContact.get(e.contactId) ?? byContact.set(e.contactId, []).get(e.contactId)!).push(e);
   };
   for (const r of await eventsRs.json<EventRow>()) add(toEvent(r));
-  const chosen = new Set(byContact.keys());
-  if (params.ids) for (const id of params.ids as string[]) chosen.add(id);
-  for (const e of fresh.events) if (chosen.has(e.contactId)) add(e);
+  for (const e of fresh.events) add(e);
 
   const interactionKeys = new Set<string>();
   const byCustomer = new Map<string, Interaction[]>();
@@ -265,7 +263,8 @@ export async function materializeMeasures(
 /** Passes until every committed event is taken (tests, start-up after a long pause, the benchmark's bulk loads). */
 export async function catchUp(ch: ClickHouseClient, opts: { lookbackDays: number }): Promise<MaterializeResult> {
   const started = performance.now();
-  let total = { upTo: await readWatermark(ch), events: 0, contacts: 0 };
+  // from 0: a pass starts from the stored watermark when it is further
+  let total = { upTo: 0, events: 0, contacts: 0 };
   for (;;) {
     const r = await materializeMeasures(ch, { ...opts, from: total.upTo });
     if (r.events === 0) break;
