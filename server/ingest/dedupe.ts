@@ -35,13 +35,17 @@ local n = 0
 for _, k in ipairs(KEYS) do n = n + redis.call('EXISTS', k) end
 return n`;
 
-/** Which of {ids} (of {source}) are stored: fanned out (event_ids), or in `events` above the fan-out watermark. */
+/**
+ * Which of the (source, id) pairs {sources}[i], {ids}[i] are stored: fanned out (event_ids), or in `events` above the
+ * fan-out watermark. One query for every source of a flush (each query costs a round trip and its planning); the
+ * `IN` sets use the tables' (source, id) keys, and the caller keeps only the exact pairs.
+ */
 const STORED_IDS_SQL = `
-SELECT id FROM event_ids WHERE source = {source:String} AND id IN {ids:Array(String)}
+SELECT source, id FROM event_ids WHERE source IN {sources:Array(String)} AND id IN {ids:Array(String)}
 UNION ALL
 WITH (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout') AS fanned_out
-SELECT id FROM events
-WHERE ${newEvents(true, 'fanned_out')} AND source = {source:String} AND id IN {ids:Array(String)}`;
+SELECT source, id FROM events
+WHERE ${newEvents(true, 'fanned_out')} AND source IN {sources:Array(String)} AND id IN {ids:Array(String)}`;
 
 /** Keeps a look-up's URL (where ClickHouse takes query parameters) well under the servers' 1 MiB limit. */
 const MAX_PARAM_BYTES = 256 * 1024;
@@ -112,24 +116,16 @@ export class Deduplicator {
   /** The events whose (source, id) is already in ClickHouse. */
   private async findStored<T extends EventKey>(events: T[]): Promise<Set<T>> {
     const found = new Set<T>();
-    const bySource = new Map<string, T[]>();
-    for (const e of events) {
-      const list = bySource.get(e.source) ?? [];
-      list.push(e);
-      bySource.set(e.source, list);
-    }
-    for (const [source, list] of bySource) {
-      for (const chunk of chunksByBytes(list, MAX_PARAM_BYTES)) {
-        const rs = await this.clickhouse.query({
-          query: STORED_IDS_SQL,
-          query_params: { source, ids: chunk.map((e) => e.id) },
-          format: 'JSONCompactEachRow',
-          // a parameter's value is parsed under max_query_size (256 KiB by default)
-          clickhouse_settings: { max_query_size: String(4 * MAX_PARAM_BYTES) },
-        });
-        const ids = new Set((await rs.json<[string]>()).map((r) => r[0]));
-        for (const e of chunk) if (ids.has(e.id)) found.add(e);
-      }
+    for (const chunk of chunksByBytes(events, MAX_PARAM_BYTES)) {
+      const rs = await this.clickhouse.query({
+        query: STORED_IDS_SQL,
+        query_params: { sources: [...new Set(chunk.map((e) => e.source))], ids: chunk.map((e) => e.id) },
+        format: 'JSONCompactEachRow',
+        // a parameter's value is parsed under max_query_size (256 KiB by default)
+        clickhouse_settings: { max_query_size: String(4 * MAX_PARAM_BYTES) },
+      });
+      const stored = new Set((await rs.json<[string, string]>()).map(([source, id]) => `${source}\u0000${id}`));
+      for (const e of chunk) if (stored.has(`${e.source}\u0000${e.id}`)) found.add(e);
     }
     return found;
   }

@@ -212,6 +212,19 @@ describe('POST /v1/events', () => {
     await other.close();
   });
 
+  it('the same id from two sources is two events; a retry from either is a duplicate (one look-up for a mixed flush)', async () => {
+    const id = nextId();
+    const acd = { ...sampleEvent('contact.offered'), id };
+    const ivr = { ...sampleEvent('ivr.started'), id };
+    // Posted at once, so the writer usually coalesces them (and their look-up) into one flush.
+    const first = await Promise.all([post(app, acd), post(app, ivr, { key: KEYS.ivr })]);
+    expect(first.map((r) => r.json())).toEqual([{ accepted: 1, duplicates: 0 }, { accepted: 1, duplicates: 0 }]);
+    const again = await Promise.all([post(app, acd), post(app, ivr, { key: KEYS.ivr })]);
+    expect(again.map((r) => r.json())).toEqual([{ accepted: 0, duplicates: 1 }, { accepted: 0, duplicates: 1 }]);
+    const stored = await rows<{ source: string }>('SELECT source FROM events WHERE id = {id:String} ORDER BY source', { id });
+    expect(stored.map((r) => r.source)).toEqual(['acd', 'ivr']);
+  });
+
   it('a retry after a restart with Redis emptied is still recognised (ClickHouse is the truth)', async () => {
     const e = sampleEvent('ticket.created');
     expect((await post(app, e, { key: KEYS.crm })).json()).toEqual({ accepted: 1, duplicates: 0 });
