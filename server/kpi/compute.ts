@@ -6,6 +6,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from './catalog.ts';
 import { requiredAgents } from './erlang-c.ts';
+import { listQueueSettings } from './settings.ts';
 import { INTERVAL_MS, lastMinutes, todayIntervals, windowRange, WINDOWS, type Slice, type WindowName } from './windows.ts';
 
 export interface Snapshot {
@@ -81,7 +82,8 @@ const SUMS = [
   ['fcrs_yes', 'is_fcr_survey_yes', '1'],
 ] as const;
 
-const MEASURE_FIELDS = SUMS.map(([f]) => f);
+export const MEASURE_FIELDS = SUMS.map(([f]) => f);
+export type SumField = (typeof MEASURE_FIELDS)[number];
 
 /** The sums, and the sorted first-reply times, as columns. */
 const SUM_COLUMNS = [
@@ -110,9 +112,9 @@ function bandsSql(bands: number): string {
   return `SELECT scope, ${band} AS band,\n    ${SUM_COLUMNS}\nFROM (${MEASURES_BY_SCOPE})\nGROUP BY scope, band`;
 }
 
-/** Sums per scope and 15-minute interval of [from, to) (interval i starts at from + i × 15 min). */
-const INTERVALS_SQL = `
-SELECT scope, intDiv(ms - {from:Int64}, ${INTERVAL_MS}) AS slice,
+/** Sums per scope and step of [from, to) (slice i starts at from + i × step), with the number of measure rows. */
+export const STEPS_SQL = `
+SELECT scope, intDiv(ms - {from:Int64}, {step:Int64}) AS slice, count() AS rows,
     ${SUM_COLUMNS}
 FROM (${MEASURES_BY_SCOPE})
 GROUP BY scope, slice`;
@@ -137,39 +139,40 @@ ARRAY JOIN ${scopesExpr('last.3', 'last.4', 'last.5', 'last.6')} AS scope
 WHERE ${SCOPE_FILTER}
 GROUP BY scope`;
 
+/** Each agent's latest state and the queue/team/channel it reported (kpi_agent_state), for the agents `where` picks. */
+export function agentStatesSql(where = '1'): string {
+  return `SELECT agent_id, argMaxMerge(state) AS st, argMaxMerge(queue) AS q, argMaxMerge(team) AS tm, argMaxMerge(channel) AS ch
+    FROM kpi_agent_state
+    WHERE ${where}
+    GROUP BY agent_id`;
+}
+
+/** Agent states that count: available, busy, after-call work, auxiliary (offline agents are not staffed). */
+export const AGENT_STATES = ['available', 'busy', 'acw', 'aux'] as const;
+
 const AGENTS_SQL = `
 SELECT scope,
     countIf(st = 'available') AS available, countIf(st = 'busy') AS busy, countIf(st = 'acw') AS acw, countIf(st = 'aux') AS aux
-FROM
-(
-    SELECT agent_id, argMaxMerge(state) AS st, argMaxMerge(queue) AS q, argMaxMerge(team) AS tm, argMaxMerge(channel) AS ch
-    FROM kpi_agent_state
-    GROUP BY agent_id
-)
+FROM (${agentStatesSql()})
 ARRAY JOIN ${scopesExpr('q', 'tm', 'ch', 'agent_id')} AS scope
 WHERE st IN ('available', 'busy', 'acw', 'aux') AND ${SCOPE_FILTER}
 GROUP BY scope`;
 
-const SETTINGS_SQL = `
-SELECT queue, argMax(sl_threshold_ms, updated_at) AS sl_threshold_ms, argMax(sl_target_pct, updated_at) AS sl_target_pct
-FROM kpi_queue_settings
-GROUP BY queue`;
-
-type Row = Record<string, string | number | Array<string | number>>;
+export type Row = Record<string, string | number | Array<string | number>>;
 
 export type Measures = Record<(typeof MEASURE_FIELDS)[number], number> & { frt_sorted: number[] };
 export interface Live { waiting: number; oldestOfferMs: number | null; available: number; busy: number; acw: number; aux: number }
 
-const emptyMeasures = (): Measures => ({ ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, 0])) as Record<(typeof MEASURE_FIELDS)[number], number>), frt_sorted: [] });
-const emptyLive = (): Live => ({ waiting: 0, oldestOfferMs: null, available: 0, busy: 0, acw: 0, aux: 0 });
+export const emptyMeasures = (): Measures => ({ ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, 0])) as Record<(typeof MEASURE_FIELDS)[number], number>), frt_sorted: [] });
+export const emptyLive = (): Live => ({ waiting: 0, oldestOfferMs: null, available: 0, busy: 0, acw: 0, aux: 0 });
 
-async function rows(ch: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<Row[]> {
+export async function rows(ch: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<Row[]> {
   const rs = await ch.query({ query, query_params: params, format: 'JSONEachRow' });
   return rs.json<Row>();
 }
 
 /** The sums of one result row. */
-function measuresOf(r: Row): Measures {
+export function measuresOf(r: Row): Measures {
   const m = Object.fromEntries(MEASURE_FIELDS.map((f) => [f, Number(r[f])])) as Omit<Measures, 'frt_sorted'>;
   return { ...m, frt_sorted: (r.frt_sorted as Array<string | number>).map(Number) };
 }
@@ -207,7 +210,7 @@ async function intervalSums(ch: ClickHouseClient, slices: readonly Slice[], scop
   const from = slices[0]!.start;
   const byStart = new Map(slices.map((s) => [s.start, s]));
   const measures = new Map<string, Measures>();
-  for (const r of await rows(ch, INTERVALS_SQL, { from, to: slices.at(-1)!.end, scopes })) {
+  for (const r of await rows(ch, STEPS_SQL, { from, to: slices.at(-1)!.end, step: INTERVAL_MS, scopes })) {
     const slice = byStart.get(from + Number(r.slice) * INTERVAL_MS);
     if (slice) measures.set(`${slice.label}\u0000${String(r.scope)}`, measuresOf(r));
   }
@@ -236,15 +239,24 @@ async function liveState(ch: ClickHouseClient, now: number, lookbackHours: numbe
   return out;
 }
 
-interface QueueSettings { slThresholdMs: number; slTargetPct: number }
+/** A queue's thresholds as the KPIs apply them (`*`: the defaults). */
+export interface SlSettings { slThresholdMs: number; slTargetPct: number; shortAbandonMs: number }
 
-async function queueSettings(ch: ClickHouseClient): Promise<Map<string, QueueSettings>> {
-  const out = new Map<string, QueueSettings>();
-  for (const r of await rows(ch, SETTINGS_SQL, {})) {
-    out.set(String(r.queue), { slThresholdMs: Number(r.sl_threshold_ms), slTargetPct: Number(r.sl_target_pct) });
+/** The thresholds in force, by queue name (`*`: the defaults). */
+export async function slSettings(ch: ClickHouseClient): Promise<Map<string, SlSettings>> {
+  const out = new Map<string, SlSettings>();
+  for (const s of await listQueueSettings(ch)) {
+    out.set(s.queue, { slThresholdMs: Math.round(s.slThresholdS * 1000), slTargetPct: s.slTargetPct, shortAbandonMs: Math.round(s.shortAbandonS * 1000) });
   }
   return out;
 }
+
+/** The thresholds of a queue: its own, else the defaults (as kpi_measures_v applies them). */
+export function settingsOf(settings: ReadonlyMap<string, SlSettings>, queue: string): SlSettings {
+  return (queue !== '' ? settings.get(queue) : undefined) ?? settings.get('*') ?? DEFAULT_SETTINGS;
+}
+
+const DEFAULT_SETTINGS: SlSettings = { slThresholdMs: 20_000, slTargetPct: 80, shortAbandonMs: 5_000 };
 
 const ratio = (num: number, den: number, scale = 100): KpiValue => ({ value: den === 0 ? null : (num / den) * scale, n: den });
 const mean = (sum: number, n: number, scale: number): KpiValue => ({ value: n === 0 ? null : sum / n / scale, n });
@@ -311,38 +323,35 @@ function ordered(values: Partial<Record<KpiKey, KpiValue>>): Record<KpiKey, KpiV
   return Object.fromEntries(KPI_CATALOG.map((d) => [d.key, values[d.key]!])) as Record<KpiKey, KpiValue>;
 }
 
-/** Snapshots for every window × scope at `now`. */
-export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOptions): Promise<Snapshot[]> {
-  const { now, tz } = opts;
-  const requested = opts.scopes ?? [];
-  const slices: Slice[] = [
-    ...WINDOWS.map((w) => ({ label: w, ...windowRange(w, now, tz) })),
-    { label: '30m', ...lastMinutes(30, now) },
-  ];
-  const [measures, live, settings] = await Promise.all([
-    windowSums(ch, slices, requested),
-    liveState(ch, now, opts.waitingLookbackHours, requested),
-    queueSettings(ch),
-  ]);
+/** The slices a snapshot computation sums: the windows, and Erlang C's last 30 minutes (all end with the current minute). */
+export function snapshotSlices(now: number, tz: string): Slice[] {
+  return [...WINDOWS.map((w) => ({ label: w, ...windowRange(w, now, tz) })), { label: '30m', ...lastMinutes(30, now) }];
+}
 
+/** What snapshots are made of, wherever the sums come from (ClickHouse below, or the KPI worker's memory). */
+export interface SnapshotInputs {
+  /** The sums of a slice (by label) for a scope; empty sums when the scope has none. */
+  sums(label: string, scope: string): Measures;
+  /** Scopes with measures in any slice. */
+  measured: Iterable<string>;
+  live: ReadonlyMap<string, Live>;
+  settings: ReadonlyMap<string, SlSettings>;
+}
+
+const centerFirst = (a: string, b: string) => (a === 'center' ? -1 : b === 'center' ? 1 : a < b ? -1 : a > b ? 1 : 0);
+
+/** Snapshots for every window × scope: the requested scopes, else every active one (measured or live, and `center`). */
+export function buildSnapshots(now: number, requested: readonly string[], inputs: SnapshotInputs): Snapshot[] {
   let scopes: string[];
   if (requested.length > 0) scopes = [...requested];
-  else {
-    const seen = new Set<string>(['center']);
-    for (const k of measures.keys()) seen.add(k.split('\u0000')[1]!);
-    for (const s of live.keys()) seen.add(s);
-    scopes = [...seen].sort((a, b) => (a === 'center' ? -1 : b === 'center' ? 1 : a < b ? -1 : a > b ? 1 : 0));
-  }
-
-  const defaults = settings.get('*') ?? { slThresholdMs: 20_000, slTargetPct: 80 };
+  else scopes = [...new Set(['center', ...inputs.measured, ...inputs.live.keys()])].sort(centerFirst);
   const asOf = new Date(now).toISOString();
   const out: Snapshot[] = [];
   for (const scope of scopes) {
-    const sums = (label: string) => measures.get(`${label}\u0000${scope}`) ?? emptyMeasures();
-    const perWindow = new Map(WINDOWS.map((w) => [w, windowedValues(sums(w))]));
-    const qs = scope.startsWith('queue:') ? (settings.get(scope.slice('queue:'.length)) ?? defaults) : defaults;
-    const liveVals = liveValues(live.get(scope) ?? emptyLive(), now, {
-      offered30: sums('30m').offered,
+    const perWindow = new Map(WINDOWS.map((w) => [w, windowedValues(inputs.sums(w, scope))]));
+    const qs = settingsOf(inputs.settings, scope.startsWith('queue:') ? scope.slice('queue:'.length) : '');
+    const liveVals = liveValues(inputs.live.get(scope) ?? emptyLive(), now, {
+      offered30: inputs.sums('30m', scope).offered,
       aht1h: perWindow.get('1h')!.aht!,
       ahtToday: perWindow.get('today')!.aht!,
       thresholdS: qs.slThresholdMs / 1000,
@@ -353,19 +362,10 @@ export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOption
   return out;
 }
 
-/** Today's 15-minute series (windowed KPIs only) for the given scopes, or every scope with data today. */
-export async function computeSeries(ch: ClickHouseClient, opts: Omit<ComputeOptions, 'waitingLookbackHours'>): Promise<Series[]> {
-  const slices = todayIntervals(opts.now, opts.tz);
-  const requested = opts.scopes ?? [];
-  const measures = await intervalSums(ch, slices, requested);
-  let scopes: string[];
-  if (requested.length > 0) scopes = [...requested];
-  else {
-    const seen = new Set<string>(['center']);
-    for (const k of measures.keys()) seen.add(k.split('\u0000')[1]!);
-    scopes = [...seen].sort();
-  }
-  const asOf = new Date(opts.now).toISOString();
+/** Today's 15-minute series from the sums of each interval (by label): the requested scopes, else every measured one. */
+export function buildSeries(now: number, slices: readonly Slice[], requested: readonly string[], sums: (label: string, scope: string) => Measures, measured: Iterable<string>): Series[] {
+  const scopes = requested.length > 0 ? [...requested] : [...new Set(['center', ...measured])].sort();
+  const asOf = new Date(now).toISOString();
   return scopes.map((scope) => ({
     window: 'today' as const,
     scope,
@@ -374,7 +374,33 @@ export async function computeSeries(ch: ClickHouseClient, opts: Omit<ComputeOpti
     points: slices.map((s) => ({
       start: new Date(s.start).toISOString(),
       end: new Date(s.end).toISOString(),
-      values: windowedValues(measures.get(`${s.label}\u0000${scope}`) ?? emptyMeasures()),
+      values: windowedValues(sums(s.label, scope)),
     })),
   }));
+}
+
+const scopeOfKey = (k: string) => k.slice(k.indexOf('\u0000') + 1);
+
+/** Snapshots for every window × scope at `now`, from ClickHouse. */
+export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOptions): Promise<Snapshot[]> {
+  const requested = opts.scopes ?? [];
+  const [measures, live, settings] = await Promise.all([
+    windowSums(ch, snapshotSlices(opts.now, opts.tz), requested),
+    liveState(ch, opts.now, opts.waitingLookbackHours, requested),
+    slSettings(ch),
+  ]);
+  return buildSnapshots(opts.now, requested, {
+    sums: (label, scope) => measures.get(`${label}\u0000${scope}`) ?? emptyMeasures(),
+    measured: [...measures.keys()].map(scopeOfKey),
+    live,
+    settings,
+  });
+}
+
+/** Today's 15-minute series (windowed KPIs only) for the given scopes, or every scope with data today, from ClickHouse. */
+export async function computeSeries(ch: ClickHouseClient, opts: Omit<ComputeOptions, 'waitingLookbackHours'>): Promise<Series[]> {
+  const slices = todayIntervals(opts.now, opts.tz);
+  const requested = opts.scopes ?? [];
+  const measures = await intervalSums(ch, slices, requested);
+  return buildSeries(opts.now, slices, requested, (label, scope) => measures.get(`${label}\u0000${scope}`) ?? emptyMeasures(), [...measures.keys()].map(scopeOfKey));
 }

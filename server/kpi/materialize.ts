@@ -11,6 +11,7 @@
 // Every step is idempotent: a pass repeated after a crash, or overlapping another, counts nothing twice.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime } from '../ingest/rows.ts';
+import type { ContactChange } from './live-rollup.ts';
 import { contactMeasures, type ContactEvent, type Interaction, type Measure } from './measures.ts';
 
 const DAY_MS = 86_400_000;
@@ -37,6 +38,8 @@ const CONTACTS_PER_QUERY = 2_000;
 const MAX_PARAMS_BYTES = 1024 * 1024;
 
 export interface MaterializeResult {
+  /** The watermark the pass started from (above the caller's when another process moved it further). */
+  from: number;
   /** Events fanned out up to this block number (the new watermark). */
   upTo: number;
   /** Events taken by this pass. */
@@ -160,7 +163,9 @@ async function touchedContacts(ch: ClickHouseClient, fresh: readonly StoredEvent
 /**
  * Recomputes the measures of the contacts chosen by `filter` (a condition on kpi_contact_events.contact_id) from their
  * whole history (server/kpi/measures.ts) and writes them; `fresh` are events of those contacts (and interactions of any
- * customer) from the pass, which the fan-out may not have copied yet. Returns the number of contacts.
+ * customer) from the pass, which the fan-out may not have copied yet. With `observe`, each contact's measures before
+ * the pass (its history without the fresh events) are computed too and reported with the new ones. Returns the number
+ * of contacts.
  */
 async function materialize(
   ch: ClickHouseClient,
@@ -168,6 +173,7 @@ async function materialize(
   params: Record<string, unknown>,
   lookbackDays: number,
   fresh: { events: readonly StoredEvent[]; interactions: readonly StoredEvent[] } = { events: [], interactions: [] },
+  observe?: (change: ContactChange) => void,
 ): Promise<number> {
   const freshCustomers = [...new Set(fresh.events.filter((e) => e.customerId !== '').map((e) => e.customerId))];
   const [eventsRs, interactionsRs] = await Promise.all([
@@ -199,11 +205,11 @@ async function materialize(
   for (const e of fresh.events) add(e);
 
   const interactionKeys = new Set<string>();
-  const byCustomer = new Map<string, Interaction[]>();
+  const byCustomer = new Map<string, Array<Interaction & { key: string }>>();
   const addInteraction = (customer: string, contactId: string, t: number, key: string) => {
     if (interactionKeys.has(key)) return;
     interactionKeys.add(key);
-    (byCustomer.get(customer) ?? byCustomer.set(customer, []).get(customer)!).push({ contactId, t });
+    (byCustomer.get(customer) ?? byCustomer.set(customer, []).get(customer)!).push({ contactId, t, key });
   };
   for (const [customer, contactId, t, source, id] of await interactionsRs.json<[string, string, string | number, string, string]>()) {
     addInteraction(customer, contactId, Number(t), `${source}\u0000${id}`);
@@ -211,9 +217,17 @@ async function materialize(
   for (const e of fresh.interactions) addInteraction(e.customerId, e.contactId, e.t, `${e.source}\u0000${e.id}`);
 
   const version = Date.now();
+  const lookbackMs = lookbackDays * DAY_MS;
+  const freshKeys = observe ? new Set([...fresh.events, ...fresh.interactions].map((e) => `${e.source}\u0000${e.id}`)) : undefined;
   const rows = [];
   for (const [contactId, events] of byContact) {
-    for (const m of contactMeasures(contactId, events, (c) => byCustomer.get(c) ?? [], lookbackDays * DAY_MS)) rows.push(measureRow(m, version));
+    const after = contactMeasures(contactId, events, (c) => byCustomer.get(c) ?? [], lookbackMs);
+    for (const m of after) rows.push(measureRow(m, version));
+    if (observe && freshKeys) {
+      const isOld = (e: { source: string; id: string }) => !freshKeys.has(`${e.source}\u0000${e.id}`);
+      const before = contactMeasures(contactId, events.filter(isOld), (c) => (byCustomer.get(c) ?? []).filter((i) => !freshKeys.has(i.key)), lookbackMs);
+      observe({ contactId, before, after, events });
+    }
   }
   if (rows.length > 0) await ch.insert({ table: 'kpi_measures', values: rows, format: 'JSONEachRow' });
   return byContact.size;
@@ -228,18 +242,26 @@ function measureRow(m: Measure, version: number) {
   };
 }
 
+export interface PassOptions {
+  lookbackDays: number;
+  /** Start from this watermark, or the stored one when it is further (default: the stored one). */
+  from?: number;
+  /** Leave the watermark to the caller (which writes it, e.g., while it publishes). */
+  deferWatermark?: boolean;
+  /** Told each recomputed contact's measures before and after the pass (the worker's in-memory rollup). */
+  observe?: (change: ContactChange) => void;
+  /** Run once the fan-out is done, beside the rest of the pass (block range (lo, hi]). */
+  afterFanOut?: (lo: number, hi: number) => Promise<void>;
+}
+
 /**
- * One pass over the events committed after `from` (default: the stored watermark): fan-out, and beside it the measures
- * of the contacts the pass touched; then the watermark (unless `deferWatermark`: the caller writes it, e.g. while it
- * computes snapshots). Returns at once, having done nothing, when nothing was committed since.
+ * One pass over the events committed after the watermark: fan-out, and beside it the measures of the contacts the pass
+ * touched; then the watermark (unless deferred). Returns at once, having done nothing, when nothing was committed since.
  */
-export async function materializeMeasures(
-  ch: ClickHouseClient,
-  opts: { lookbackDays: number; from?: number; deferWatermark?: boolean },
-): Promise<MaterializeResult> {
+export async function materializeMeasures(ch: ClickHouseClient, opts: PassOptions): Promise<MaterializeResult> {
   const started = performance.now();
   const { from: lo, to: hi, events } = await nextRange(ch, opts.from ?? 0);
-  if (events === 0) return { upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started };
+  if (events === 0) return { from: lo, upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started };
   const measures = async () => {
     const fresh = await passEvents(ch, lo, hi);
     const ids = await touchedContacts(ch, fresh, opts.lookbackDays * DAY_MS);
@@ -248,27 +270,26 @@ export async function materializeMeasures(
     const interactions = fresh.filter(isInteraction);
     for (let i = 0; i < ids.length; i += CONTACTS_PER_QUERY) {
       const chunk = ids.slice(i, i + CONTACTS_PER_QUERY);
-      await materialize(ch, 'contact_id IN {ids:Array(String)}', { ids: chunk }, opts.lookbackDays, {
-        events: chunk.flatMap((id) => freshOf.get(id) ?? []),
-        interactions,
-      });
+      const freshOfChunk = { events: chunk.flatMap((id) => freshOf.get(id) ?? []), interactions };
+      await materialize(ch, 'contact_id IN {ids:Array(String)}', { ids: chunk }, opts.lookbackDays, freshOfChunk, opts.observe);
     }
     return ids.length;
   };
-  const [, contacts] = await Promise.all([fanOut(ch, lo, hi), measures()]);
+  const fannedOut = fanOut(ch, lo, hi).then(() => opts.afterFanOut?.(lo, hi));
+  const [, contacts] = await Promise.all([fannedOut, measures()]);
   if (!opts.deferWatermark) await writeWatermark(ch, hi);
-  return { upTo: hi, events, contacts, elapsedMs: performance.now() - started };
+  return { from: lo, upTo: hi, events, contacts, elapsedMs: performance.now() - started };
 }
 
 /** Passes until every committed event is taken (tests, start-up after a long pause, the benchmark's bulk loads). */
 export async function catchUp(ch: ClickHouseClient, opts: { lookbackDays: number }): Promise<MaterializeResult> {
   const started = performance.now();
   // from 0: a pass starts from the stored watermark when it is further
-  let total = { upTo: 0, events: 0, contacts: 0 };
+  let total = { from: 0, upTo: 0, events: 0, contacts: 0 };
   for (;;) {
     const r = await materializeMeasures(ch, { ...opts, from: total.upTo });
     if (r.events === 0) break;
-    total = { upTo: r.upTo, events: total.events + r.events, contacts: total.contacts + r.contacts };
+    total = { from: total.events === 0 ? r.from : total.from, upTo: r.upTo, events: total.events + r.events, contacts: total.contacts + r.contacts };
   }
   return { ...total, elapsedMs: performance.now() - started };
 }
@@ -327,5 +348,5 @@ export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays
     }
   };
   await Promise.all(Array.from({ length: REBUILD_CONCURRENCY }, slicer));
-  return { upTo, events, contacts, elapsedMs: performance.now() - started };
+  return { from: 0, upTo, events, contacts, elapsedMs: performance.now() - started };
 }

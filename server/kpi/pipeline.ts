@@ -10,8 +10,10 @@
 //   close-interval   job scheduler, 5 s after every quarter hour: recomputes and republishes today's 15-minute series.
 //   retention        job scheduler, daily: drops KPI partitions (whole months) older than RETENTION_DAYS.
 // A recomputation = fan out the events committed since the last pass and materialise the measures of the contacts they
-// touched (server/kpi/materialize.ts), compute the snapshots of every active scope, store them in Redis and publish the
-// changed ones (server/kpi/snapshots.ts).
+// touched (server/kpi/materialize.ts), move the worker's in-memory rollup by what changed (server/kpi/live-rollup.ts),
+// compute the snapshots of every active scope from it, store them in Redis and publish the changed ones
+// (server/kpi/snapshots.ts). The rollup is loaded from ClickHouse after the worker's first pass, and again whenever it
+// could have drifted (see live-rollup.ts) and at every closed interval.
 // Schedulers are reconciled at start (upsertJobScheduler; unknown ones removed).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -19,8 +21,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
-import { computeSeries, computeSnapshots } from './compute.ts';
-import { materializeMeasures, nextRange, writeWatermark } from './materialize.ts';
+import { agentStatesSql, computeSeries, rows, slSettings, type Row } from './compute.ts';
+import { LiveRollup, type ContactChange } from './live-rollup.ts';
+import { materializeMeasures, newEvents, nextRange, writeWatermark } from './materialize.ts';
 import { syncDefaultQueueSettings } from './settings.ts';
 import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
 import { floorMinute } from './windows.ts';
@@ -125,8 +128,14 @@ export interface RecomputeResult {
   snapshots: number;
   published: number;
   waiting: number;
+  /** The pass: fan-out and measures. */
   materializeMs: number;
+  /** Everything after it: the rollup moved (or loaded), the snapshots computed, stored and published. */
   computeMs: number;
+  /** Of which computing the snapshots from the rollup. */
+  snapshotsMs: number;
+  /** The rollup was loaded from ClickHouse in this recomputation (first one, or after a possible drift). */
+  loaded: boolean;
 }
 
 export interface KpiWorkerDeps {
@@ -141,7 +150,7 @@ export interface KpiWorkerDeps {
 }
 
 export interface KpiWorkerHandle {
-  /** Runs one recomputation right away, outside the queue (tests, start-up). */
+  /** Runs one recomputation right away, outside the queue, and publishes today's series (tests, benchmarks). */
   recomputeNow(reason?: string): Promise<RecomputeResult>;
   close(): Promise<void>;
 }
@@ -188,41 +197,94 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   let lastUpTo = 0;
   let lastSeriesAt = 0;
 
+  /** The in-memory rollup the snapshots are computed from; null until loaded after a pass, or when it must be reloaded. */
+  let rollup: LiveRollup | null = null;
+  const rollupOptions = { tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS };
+
   async function publishSeries(t: number): Promise<void> {
-    const series = await computeSeries(ch, { now: t, tz: config.CENTER_TZ });
+    const series = rollup ? rollup.series(t) : await computeSeries(ch, { now: t, tz: config.CENTER_TZ });
     await storeSeries(storeConn, names, series);
     lastSeriesAt = performance.now(); // throttling is about work done, so the process clock, not the KPI clock
   }
 
+  // One recomputation at a time (jobs run one by one, but recomputeNow runs beside the queue): passes and the rollup
+  // they move must not interleave.
+  let running: Promise<unknown> = Promise.resolve();
+  function recompute(reason: string, opts: { materialize?: boolean } = {}): Promise<RecomputeResult> {
+    const next = running.then(() => recomputeAlone(reason, opts));
+    running = next.catch(() => {});
+    return next;
+  }
+
   /** `materialize: false` only for the per-second refresh of the live figures when nothing new arrived. */
-  async function recompute(reason: string, opts: { materialize?: boolean } = {}): Promise<RecomputeResult> {
+  async function recomputeAlone(reason: string, opts: { materialize?: boolean }): Promise<RecomputeResult> {
     const t0 = performance.now();
-    // The watermark is written while the snapshots are computed (it only has to be stored before the next pass).
+    // Thresholds are read on every recomputation (beside the pass): sums made with others are loaded again.
+    const settings = slSettings(ch);
+    // The watermark is written while the snapshots are stored (it only has to be stored before the next pass).
     let watermark: Promise<void> = Promise.resolve();
-    if (opts.materialize !== false) {
-      const m = await materializeMeasures(ch, { lookbackDays: config.FCR_LOOKBACK_DAYS, from: lastUpTo, deferWatermark: true });
-      if (m.events > 0) watermark = writeWatermark(ch, m.upTo);
-      lastUpTo = m.upTo;
+    const changes: ContactChange[] = [];
+    let agents: Row[] = [];
+    let loaded = false;
+    try {
+      if (opts.materialize !== false) {
+        const m = await materializeMeasures(ch, {
+          lookbackDays: config.FCR_LOOKBACK_DAYS,
+          from: lastUpTo,
+          deferWatermark: true,
+          ...(rollup
+            ? {
+                observe: (c: ContactChange) => void changes.push(c),
+                // the latest states of the agents this pass has states of, once the fan-out stored them
+                afterFanOut: async (lo: number, hi: number) => {
+                  const where = `agent_id IN (SELECT agent_id FROM events WHERE ${newEvents()} AND type = 'agent.state')`;
+                  agents = await rows(ch, agentStatesSql(where), { lo, hi });
+                },
+              }
+            : {}),
+        });
+        if (m.events > 0) watermark = writeWatermark(ch, m.upTo);
+        // another process (a rebuild) moved the watermark: what it materialised is not in the rollup
+        if (lastUpTo !== 0 && m.from !== lastUpTo) rollup = null;
+        lastUpTo = m.upTo;
+      }
+      const t1 = performance.now();
+      const t = now();
+      const current = await settings;
+      if (rollup?.settingsDiffer(current)) rollup = null;
+      if (rollup) {
+        rollup.apply(changes, t);
+        rollup.setAgents(agents);
+      } else {
+        rollup = await LiveRollup.load(ch, t, rollupOptions);
+        loaded = true;
+      }
+      const t2 = performance.now();
+      const snaps = rollup.snapshots(t);
+      const snapshotsMs = performance.now() - t2;
+      const [published] = await Promise.all([storeSnapshots(storeConn, names, snaps, previous), watermark]);
+      const center = snaps.find((s) => s.scope === 'center');
+      lastWaiting = center?.values.waiting.value ?? 0;
+      lastMinute = floorMinute(t);
+      // The series changes at most as often as the figures; refresh it every few seconds while things move.
+      if (published > 0 && (lastSeriesAt === 0 || performance.now() - lastSeriesAt >= 5_000)) await publishSeries(t);
+      const result: RecomputeResult = {
+        asOf: new Date(t).toISOString(),
+        snapshots: snaps.length,
+        published,
+        waiting: lastWaiting,
+        materializeMs: t1 - t0,
+        computeMs: performance.now() - t1,
+        snapshotsMs,
+        loaded,
+      };
+      log.debug({ reason, ...result }, 'kpi recomputed');
+      return result;
+    } catch (err) {
+      // a pass that failed half-way may have written measures the rollup did not see: load it again next time
+      rollup = null;
+      throw err;
     }
-    const t1 = performance.now();
-    const t = now();
-    const snaps = await computeSnapshots(ch, { now: t, tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS });
-    const [published] = await Promise.all([storeSnapshots(storeConn, names, snaps, previous), watermark]);
-    const center = snaps.find((s) => s.scope === 'center');
-    lastWaiting = center?.values.waiting.value ?? 0;
-    lastMinute = floorMinute(t);
-    // The series changes at most as often as the figures; refresh it every few seconds while things move.
-    if (published > 0 && (lastSeriesAt === 0 || performance.now() - lastSeriesAt >= 5_000)) await publishSeries(t);
-    const result: RecomputeResult = {
-      asOf: new Date(t).toISOString(),
-      snapshots: snaps.length,
-      published,
-      waiting: lastWaiting,
-      materializeMs: t1 - t0,
-      computeMs: performance.now() - t1,
-    };
-    log.debug({ reason, ...result }, 'kpi recomputed');
-    return result;
   }
 
   async function pendingEvents(): Promise<boolean> {
@@ -243,6 +305,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         return null;
       }
       case 'close-interval': {
+        rollup = null; // hygiene: the rollup is loaded afresh from ClickHouse every quarter hour
         const r = await recompute('interval closed');
         await publishSeries(now());
         return r;
@@ -287,7 +350,11 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
 
   let closed = false;
   return {
-    recomputeNow: (reason = 'manual') => recompute(reason),
+    async recomputeNow(reason = 'manual') {
+      const r = await recompute(reason);
+      await publishSeries(Date.parse(r.asOf));
+      return r;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -1,0 +1,377 @@
+// The KPI worker's in-memory rollup: what the snapshots need, kept current pass by pass, so a recomputation computes
+// every snapshot without querying ClickHouse (the queries cost tens of milliseconds each; this costs a few).
+//
+//   minutes     sums per minute and scope, from an hour and a quarter before it was loaded on (the rolling windows)
+//   intervals   sums per 15-minute interval and scope, from local midnight on (today, and today's series)
+//   waiting     the contacts that may be waiting (latest queue event an offer), with their queue events
+//   agents      each agent's latest state and scope
+//   settings    the thresholds the sums were made with
+//
+// It is loaded from ClickHouse (the same tables and the same formulas as server/kpi/compute.ts), and every pass then
+// hands it, for each contact it recomputed, the contact's measures before and after the pass: the sums move by the
+// difference, so they stay equal to what ClickHouse would sum (the pipeline tests hold the two equal). Whatever could
+// make it drift makes the worker load it again instead: a failed pass, a change of thresholds, a watermark moved by
+// someone else (a rebuild); and every closed interval, as a matter of hygiene.
+import type { ClickHouseClient } from '@clickhouse/client';
+import {
+  AGENT_STATES,
+  STEPS_SQL,
+  agentStatesSql,
+  buildSeries,
+  buildSnapshots,
+  emptyLive,
+  emptyMeasures,
+  measuresOf,
+  rows,
+  settingsOf,
+  slSettings,
+  snapshotSlices,
+  type Live,
+  type Measures,
+  type Series,
+  type SlSettings,
+  type Snapshot,
+} from './compute.ts';
+import type { ContactEvent, Measure } from './measures.ts';
+import { INTERVAL_MS, MINUTE_MS, floorMinute, startOfLocalDay, todayIntervals } from './windows.ts';
+
+/** How far back the minute sums reach when loaded: the longest rolling window (1 h) and a margin. */
+const MINUTES_BACK_MS = 75 * MINUTE_MS;
+/** The end of time for loads (measures are at most minutes in the future). */
+const FAR_FUTURE_MS = 7 * 86_400_000;
+
+interface Bucket {
+  rows: number;
+  m: Measures;
+}
+
+/** A queue event of a contact, for its waiting status (the four types WAITING_SQL reads). */
+interface QueueEvent {
+  t: number;
+  terminal: boolean;
+  queue: string;
+  team: string;
+  channel: string;
+  agentId: string;
+}
+
+const QUEUE_TYPES = new Set(['contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended']);
+
+interface AgentState {
+  state: string;
+  queue: string;
+  team: string;
+  channel: string;
+}
+
+/** A contact a pass recomputed: its measures before and after, and its whole history (pass included). */
+export interface ContactChange {
+  contactId: string;
+  before: readonly Measure[];
+  after: readonly Measure[];
+  events: readonly ContactEvent[];
+}
+
+/** The scopes a row counts in (the TypeScript twin of compute.ts's scopesExpr). */
+function scopesOf(queue: string, team: string, channel: string, agentId: string): string[] {
+  const out = ['center'];
+  if (queue !== '') out.push(`queue:${queue}`);
+  if (team !== '') out.push(`team:${team}`);
+  if (channel !== '') out.push(`channel:${channel}`);
+  if (agentId !== '') out.push(`agent:${agentId}`);
+  return out;
+}
+
+/** Index of the first element ≥ v in a sorted array. */
+function lowerBound(a: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Adds (sign 1) or removes (sign −1) one measure row's contribution to sums: the flags of kpi_measures_v
+ * (sql/008_fanout.sql) under the queue's thresholds, summed as compute.ts's SUMS sum them.
+ */
+function applyMeasure(x: Measures, m: Measure, s: SlSettings, sign: 1 | -1): void {
+  switch (m.kind) {
+    case 'offer':
+      x.offered += sign;
+      break;
+    case 'ivr':
+      x.ivr_n += sign;
+      if (m.contained) x.ivr_contained += sign;
+      break;
+    case 'answer':
+      x.answered += sign;
+      if (m.waitMs !== null) {
+        x.wait_n += sign;
+        x.wait_ms_sum += sign * m.waitMs;
+        if (m.waitMs <= s.slThresholdMs) x.answers_in_sl += sign;
+      }
+      break;
+    case 'abandon':
+      if (m.waitMs !== null && m.waitMs < s.shortAbandonMs) x.short_abandoned += sign;
+      else x.abandoned += sign;
+      break;
+    case 'end':
+      x.ended += sign;
+      x.handle_ms += sign * (m.handleMs ?? 0);
+      break;
+    case 'reply':
+      if (m.isFirstReply && m.frtMs !== null) {
+        x.frt_n += sign;
+        x.frt_ms_sum += sign * m.frtMs;
+        if (sign === 1) x.frt_sorted.splice(lowerBound(x.frt_sorted, m.frtMs), 0, m.frtMs);
+        else x.frt_sorted.splice(lowerBound(x.frt_sorted, m.frtMs), 1);
+      }
+      break;
+    case 'survey':
+      if (m.score === null) break;
+      if (m.metric === 'csat') {
+        x.csat_n += sign;
+        if (m.score >= 4) x.csat_top2 += sign;
+      } else if (m.metric === 'ces') {
+        x.ces_n += sign;
+        if (m.score >= 1) x.ces_points += sign * (m.score - 1);
+      } else if (m.metric === 'nps') {
+        x.nps_n += sign;
+        if (m.score >= 9) x.nps_promoters += sign;
+        if (m.score <= 6) x.nps_detractors += sign;
+      } else if (m.metric === 'fcr') {
+        x.fcrs_n += sign;
+        if (m.score === 1) x.fcrs_yes += sign;
+      }
+      break;
+    case 'solve':
+      break;
+  }
+  if (m.isResolution) {
+    x.resolutions += sign;
+    if (m.fcr) x.fcr_yes += sign;
+  }
+}
+
+/** a += b (sums, and b's first-reply times appended: the caller sorts once at the end). */
+function addInto(a: Measures, b: Measures): void {
+  for (const k in b) {
+    if (k === 'frt_sorted') a.frt_sorted.push(...b.frt_sorted);
+    else (a as unknown as Record<string, number>)[k]! += (b as unknown as Record<string, number>)[k]!;
+  }
+}
+
+/** The latest queue event by (time, terminal), as WAITING_SQL's argMax picks it. */
+function latest(events: readonly QueueEvent[]): QueueEvent | undefined {
+  let best: QueueEvent | undefined;
+  for (const e of events) if (!best || e.t > best.t || (e.t === best.t && e.terminal && !best.terminal)) best = e;
+  return best;
+}
+
+export interface LiveRollupOptions {
+  tz: string;
+  waitingLookbackHours: number;
+}
+
+export class LiveRollup {
+  private readonly minutes = new Map<number, Map<string, Bucket>>();
+  private readonly intervals = new Map<number, Map<string, Bucket>>();
+  private readonly waiting = new Map<string, QueueEvent[]>();
+  private readonly agents = new Map<string, AgentState>();
+  /** Rows before these are not kept (no current or later window reaches them). */
+  private minutesFrom: number;
+  private intervalsFrom: number;
+
+  private constructor(
+    private readonly opts: LiveRollupOptions,
+    private settings: ReadonlyMap<string, SlSettings>,
+    now: number,
+  ) {
+    this.minutesFrom = floorMinute(now) + MINUTE_MS - MINUTES_BACK_MS;
+    this.intervalsFrom = startOfLocalDay(now, opts.tz);
+  }
+
+  /** Loads everything from ClickHouse as of `now` (after a pass: the measures then hold every event up to its watermark). */
+  static async load(ch: ClickHouseClient, now: number, opts: LiveRollupOptions): Promise<LiveRollup> {
+    const settings = await slSettings(ch);
+    const r = new LiveRollup(opts, settings, now);
+    const since = now - opts.waitingLookbackHours * 3_600_000;
+    const steps = (from: number, step: number) => rows(ch, STEPS_SQL, { from, to: now + FAR_FUTURE_MS, step, scopes: [] });
+    const [minutes, intervals, waiting, agents] = await Promise.all([
+      steps(r.minutesFrom, MINUTE_MS),
+      steps(r.intervalsFrom, INTERVAL_MS),
+      rows(
+        ch,
+        // the queue events since the look-back of the contacts that may wait now or later: latest event an offer, or
+        // events still in the future
+        `SELECT contact_id,
+                groupArray((toUnixTimestamp64Milli(occurred_at), type != 'contact.offered', CAST(queue AS String),
+                            CAST(team AS String), CAST(channel AS String), agent_id)) AS evs
+         FROM events
+         WHERE type IN ('contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended')
+           AND occurred_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND contact_id != ''
+         GROUP BY contact_id
+         HAVING argMax(type, (occurred_at, type != 'contact.offered')) = 'contact.offered'
+             OR max(occurred_at) > fromUnixTimestamp64Milli({now:Int64}, 'UTC')`,
+        { since, now },
+      ),
+      rows(ch, agentStatesSql(), {}),
+    ]);
+    const fill = (target: Map<number, Map<string, Bucket>>, from: number, step: number, data: typeof minutes) => {
+      for (const row of data) {
+        const at = from + Number(row.slice) * step;
+        const scopes = target.get(at) ?? target.set(at, new Map()).get(at)!;
+        scopes.set(String(row.scope), { rows: Number(row.rows), m: measuresOf(row) });
+      }
+    };
+    fill(r.minutes, r.minutesFrom, MINUTE_MS, minutes);
+    fill(r.intervals, r.intervalsFrom, INTERVAL_MS, intervals);
+    for (const row of waiting) {
+      const evs = row.evs as unknown as Array<[number | string, number | boolean, string, string, string, string]>;
+      r.waiting.set(
+        String(row.contact_id),
+        evs.map(([t, terminal, queue, team, channel, agentId]) => ({ t: Number(t), terminal: Boolean(Number(terminal)), queue, team, channel, agentId })),
+      );
+    }
+    r.setAgents(agents);
+    return r;
+  }
+
+  /** True when the sums were made with other thresholds than `settings` (the worker then loads again). */
+  settingsDiffer(settings: ReadonlyMap<string, SlSettings>): boolean {
+    const key = (m: ReadonlyMap<string, SlSettings>) => JSON.stringify([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+    return key(settings) !== key(this.settings);
+  }
+
+  /** The agents' latest states (rows of agentStatesSql), replacing what was known of them. */
+  setAgents(agents: ReadonlyArray<Record<string, unknown>>): void {
+    for (const a of agents) {
+      this.agents.set(String(a.agent_id), { state: String(a.st), queue: String(a.q), team: String(a.tm), channel: String(a.ch) });
+    }
+  }
+
+  /** Moves the sums by each recomputed contact's difference, and updates its waiting status. `now`: the pass's clock. */
+  apply(changes: readonly ContactChange[], now: number): void {
+    for (const c of changes) {
+      for (const m of c.before) this.applyRow(m, -1);
+      for (const m of c.after) this.applyRow(m, 1);
+      const queueEvents: QueueEvent[] = [];
+      for (const e of c.events) {
+        if (!QUEUE_TYPES.has(e.type)) continue;
+        queueEvents.push({ t: e.t, terminal: e.type !== 'contact.offered', queue: e.queue, team: e.team, channel: e.channel, agentId: e.agentId });
+      }
+      const last = latest(queueEvents);
+      // A contact whose latest queue event ended its wait, and is not in the future, can never wait again (later
+      // windows only drop older events): forget it. The others are decided at each snapshot.
+      if (last && (!last.terminal || queueEvents.some((e) => e.t > now))) this.waiting.set(c.contactId, queueEvents);
+      else this.waiting.delete(c.contactId);
+    }
+  }
+
+  private applyRow(m: Measure, sign: 1 | -1): void {
+    const s = settingsOf(this.settings, m.queue);
+    const scopes = scopesOf(m.queue, m.team, m.channel, m.agentId);
+    const put = (target: Map<number, Map<string, Bucket>>, at: number) => {
+      const byScope = target.get(at) ?? target.set(at, new Map()).get(at)!;
+      for (const scope of scopes) {
+        let b = byScope.get(scope);
+        if (!b) byScope.set(scope, (b = { rows: 0, m: emptyMeasures() }));
+        b.rows += sign;
+        applyMeasure(b.m, m, s, sign);
+        if (b.rows === 0) byScope.delete(scope);
+      }
+      if (byScope.size === 0) target.delete(at);
+    };
+    if (m.t >= this.minutesFrom) put(this.minutes, floorMinute(m.t));
+    if (m.t >= this.intervalsFrom) put(this.intervals, Math.floor(m.t / INTERVAL_MS) * INTERVAL_MS);
+  }
+
+  /** Drops what no window at `now` or later reaches. */
+  private prune(now: number): void {
+    const minutesFrom = floorMinute(now) + MINUTE_MS - MINUTES_BACK_MS;
+    if (minutesFrom > this.minutesFrom) {
+      this.minutesFrom = minutesFrom;
+      for (const at of this.minutes.keys()) if (at < minutesFrom) this.minutes.delete(at);
+    }
+    const dayStart = startOfLocalDay(now, this.opts.tz);
+    if (dayStart > this.intervalsFrom) {
+      this.intervalsFrom = dayStart;
+      for (const at of this.intervals.keys()) if (at < dayStart) this.intervals.delete(at);
+    }
+  }
+
+  /** Sums per `${label}\0${scope}` for slices that end at the current minute's end (the snapshot windows). */
+  private windowSums(now: number, labels: ReadonlyArray<{ label: string; start: number; end: number }>): Map<string, Measures> {
+    const out = new Map<string, Measures>();
+    const add = (label: string, byScope: Map<string, Bucket>) => {
+      for (const [scope, b] of byScope) {
+        const key = `${label}\u0000${scope}`;
+        let acc = out.get(key);
+        if (!acc) out.set(key, (acc = emptyMeasures()));
+        addInto(acc, b.m);
+      }
+    };
+    const end = floorMinute(now) + MINUTE_MS;
+    const currentInterval = Math.floor((end - 1) / INTERVAL_MS) * INTERVAL_MS;
+    for (const s of labels) {
+      // A slice that starts on an interval boundary within the intervals kept (today, the series) takes its whole
+      // intervals before the current one from `intervals`, and the rest from `minutes`.
+      const split = s.start % INTERVAL_MS === 0 && s.start >= this.intervalsFrom ? Math.max(s.start, Math.min(s.end, currentInterval)) : s.start;
+      if (split > s.start) {
+        for (const [at, byScope] of this.intervals) if (at >= s.start && at < split) add(s.label, byScope);
+      }
+      for (const [at, byScope] of this.minutes) if (at >= split && at < s.end) add(s.label, byScope);
+    }
+    for (const m of out.values()) if (m.frt_sorted.length > 1) m.frt_sorted.sort((a, b) => a - b);
+    return out;
+  }
+
+  /** Live figures per scope at `now`: waiting contacts (within the look-back) and agents by state. */
+  private live(now: number): Map<string, Live> {
+    const out = new Map<string, Live>();
+    const get = (scope: string) => out.get(scope) ?? out.set(scope, emptyLive()).get(scope)!;
+    const since = now - this.opts.waitingLookbackHours * 3_600_000;
+    for (const [contactId, events] of this.waiting) {
+      if (events.every((e) => e.t < since)) {
+        this.waiting.delete(contactId);
+        continue;
+      }
+      const last = latest(events.filter((e) => e.t >= since && e.t <= now));
+      if (!last || last.terminal) continue;
+      for (const scope of scopesOf(last.queue, last.team, last.channel, last.agentId)) {
+        const l = get(scope);
+        l.waiting += 1;
+        l.oldestOfferMs = l.oldestOfferMs === null ? last.t : Math.min(l.oldestOfferMs, last.t);
+      }
+    }
+    for (const [agentId, a] of this.agents) {
+      if (!(AGENT_STATES as readonly string[]).includes(a.state)) continue;
+      for (const scope of scopesOf(a.queue, a.team, a.channel, agentId)) get(scope)[a.state as (typeof AGENT_STATES)[number]] += 1;
+    }
+    return out;
+  }
+
+  /** Every window × active scope at `now`, as computeSnapshots would compute them from ClickHouse. */
+  snapshots(now: number): Snapshot[] {
+    this.prune(now);
+    const sums = this.windowSums(now, snapshotSlices(now, this.opts.tz));
+    return buildSnapshots(now, [], {
+      sums: (label, scope) => sums.get(`${label}\u0000${scope}`) ?? emptyMeasures(),
+      measured: [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1)),
+      live: this.live(now),
+      settings: this.settings,
+    });
+  }
+
+  /** Today's 15-minute series of every scope with measures today, as computeSeries would compute it. */
+  series(now: number): Series[] {
+    this.prune(now);
+    const slices = todayIntervals(now, this.opts.tz);
+    const sums = this.windowSums(now, slices);
+    return buildSeries(now, slices, [], (label, scope) => sums.get(`${label}\u0000${scope}`) ?? emptyMeasures(), [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1)));
+  }
+}

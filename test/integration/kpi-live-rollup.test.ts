@@ -1,0 +1,134 @@
+// The KPI worker's in-memory rollup (server/kpi/live-rollup.ts) against ClickHouse: a simulated center's traffic,
+// late events included, is stored in small steps across local midnight; after every step the worker's recomputation
+// (its rollup moved by each pass's differences) must publish exactly the snapshots and the series that the same
+// computation straight from ClickHouse gives at the same instant — every KPI of every window and scope.
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../../server/kpi/compute.ts';
+import { startKpiWorker, type KpiWorkerHandle, type RecomputeResult } from '../../server/kpi/pipeline.ts';
+import { setQueueSettings } from '../../server/kpi/settings.ts';
+import { kpiRedisNames, readSeries, readSnapshots } from '../../server/kpi/snapshots.ts';
+import { WINDOWS } from '../../server/kpi/windows.ts';
+import { validateEvent } from '../../server/ingest/contract.ts';
+import { toEventRow } from '../../server/ingest/rows.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { runSimulation, type Emission } from '../../server/simulator/index.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+
+const TZ = 'Europe/Istanbul'; // UTC+3: local midnight is 21:00 UTC
+const START = Date.parse('2026-06-01T19:40:00.000Z'); // 22:40 local
+const DURATION_MS = 2.5 * 3_600_000; // to 01:10 local, the next day
+const STEP_MS = 9 * 60_000;
+const LOOKBACK_HOURS = 24;
+
+let ctx: TestContext;
+let redis: Redis;
+let worker: KpiWorkerHandle;
+let clock = START;
+const names = () => kpiRedisNames(ctx.config.REDIS_PREFIX);
+
+const byScope = (a: { scope: string }, b: { scope: string }) => (a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0);
+
+async function published(): Promise<Snapshot[]> {
+  const out: Snapshot[] = [];
+  for (const w of WINDOWS) out.push(...(await readSnapshots(redis, names(), w)).sort(byScope));
+  return out;
+}
+
+async function truth(now: number): Promise<Snapshot[]> {
+  const all = await computeSnapshots(ctx.clickhouse, { now, tz: TZ, waitingLookbackHours: LOOKBACK_HOURS });
+  return WINDOWS.flatMap((w) => all.filter((s) => s.window === w).sort(byScope));
+}
+
+async function publishedSeries(): Promise<Series[]> {
+  return (await readSeries(redis, names())).sort(byScope);
+}
+
+/** The events an integration would have had acknowledged by `until` (duplicates are ingest's to drop, so dropped). */
+function* steps(emissions: readonly Emission[]): Generator<{ until: number; rows: ReturnType<typeof toEventRow>[] }> {
+  const sorted = emissions.filter((e) => !e.duplicate).sort((a, b) => a.sendAt - b.sendAt);
+  let i = 0;
+  for (let until = START + STEP_MS; i < sorted.length; until += STEP_MS) {
+    const rows = [];
+    for (; i < sorted.length && sorted[i]!.sendAt < until; i++) {
+      const v = validateEvent(sorted[i]!.event, { now: until, retentionDays: 400 });
+      if (!v.ok) throw new Error(`simulated event refused: ${JSON.stringify(v.errors)}`);
+      rows.push(toEventRow(v.event, sorted[i]!.sendAt));
+    }
+    yield { until, rows };
+  }
+}
+
+beforeAll(async () => {
+  ctx = await createTestContext({ CENTER_TZ: TZ, WAITING_LOOKBACK_HOURS: String(LOOKBACK_HOURS) });
+  redis = createRedis(ctx.config.REDIS_URL!, 'commands');
+  worker = await startKpiWorker({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redisUrl: ctx.config.REDIS_URL!, now: () => clock, schedulers: false });
+});
+afterAll(async () => {
+  await worker?.close();
+  redis?.disconnect();
+  await ctx?.cleanup();
+});
+
+describe('the KPI worker\'s in-memory rollup', () => {
+  it('publishes, pass after pass, exactly what ClickHouse computes (across midnight, late events, a change of thresholds)', async () => {
+    const { emissions } = runSimulation({
+      seed: 'live-rollup',
+      agents: 16,
+      load: 1.1,
+      startAt: START,
+      durationMs: DURATION_MS,
+      curve: 'flat',
+      timeZone: TZ,
+      duplicateRate: 0.02,
+      lateRate: 0.05,
+    });
+    expect(emissions.length).toBeGreaterThan(1000);
+    const results: RecomputeResult[] = [];
+    let n = 0;
+    for (const { until, rows } of steps(emissions)) {
+      if (rows.length > 0) await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+      // Half-way, a supervisor tightens the billing queue's thresholds: every figure of that queue, history included, changes.
+      if (++n === 8) await setQueueSettings(ctx.clickhouse, 'billing', { slThresholdS: 10, slTargetPct: 90, shortAbandonS: 8 });
+      clock = until + 17_000;
+      results.push(await worker.recomputeNow(`step ${n}`));
+      const expected = await truth(clock);
+      expect(expected.length).toBeGreaterThan(0);
+      expect(await published(), `snapshots after step ${n} (${new Date(clock).toISOString()})`).toEqual(expected);
+      const series = (await computeSeries(ctx.clickhouse, { now: clock, tz: TZ })).sort(byScope);
+      expect(await publishedSeries(), `series after step ${n}`).toEqual(series);
+    }
+    // The comparison covered the difference path, not only loads: most passes moved the rollup by their changes.
+    const moved = results.filter((r) => !r.loaded).length;
+    expect(moved).toBeGreaterThanOrEqual(results.length - 3);
+    // …and the threshold change made the worker load the rollup again (step 8).
+    expect(results[7]!.loaded).toBe(true);
+    // The run crossed local midnight: today restarted (fewer offers today at the end than at 23:59).
+    expect(n).toBeGreaterThan(15);
+  }, 120_000);
+
+  it('follows the clock without new events: waits grow, and an answer sent ahead of time ends a wait when it is due', async () => {
+    const center = (snaps: Snapshot[]) => snaps.find((s) => s.window === 'today' && s.scope === 'center')!.values;
+    const waiting = center(await truth(clock)).waiting.value!;
+    // A contact offered now, whose answer the ACD stamped two minutes ahead (the contract accepts up to five).
+    const at = (ms: number) => new Date(ms).toISOString();
+    const offered = { id: 'ahead-1', source: 'acd', type: 'contact.offered', occurredAt: at(clock), contactId: 'ahead', queue: 'ahead', channel: 'chat' };
+    const answered = { id: 'ahead-2', source: 'acd', type: 'contact.answered', occurredAt: at(clock + 120_000), contactId: 'ahead', agentId: 'a-ahead' };
+    const rows = [offered, answered].map((e) => {
+      const v = validateEvent(e, { now: clock, retentionDays: 400 });
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      return toEventRow(v.event, clock);
+    });
+    await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+    const seen: number[] = [];
+    for (const dt of [1_000, 45_000, 90_000, 180_000]) { // at +1 s, +46 s, +136 s, +316 s
+      clock += dt;
+      await worker.recomputeNow('clock only');
+      const expected = await truth(clock);
+      expect(await published()).toEqual(expected);
+      seen.push(center(expected).waiting.value!);
+    }
+    // waiting until the answer's time came (+120 s): at +1 s and +46 s, not at +136 s and +316 s
+    expect(seen).toEqual([waiting + 1, waiting + 1, waiting, waiting]);
+  }, 60_000);
+});
