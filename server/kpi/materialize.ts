@@ -118,17 +118,43 @@ function toEvent(r: EventRow): StoredEvent {
 /** An event counts as an interaction of its customer (FCR's look-back): the same filter as kpi_customer_events_mv. */
 const isInteraction = (e: StoredEvent) => e.customerId !== '' && (e.type === 'contact.offered' || e.type === 'ticket.created');
 
+interface PassRows {
+  /** The watermark the pass starts from: the caller's, or the stored one when further. */
+  lo: number;
+  /** The highest block read: the pass takes (lo, hi]. */
+  hi: number;
+  /** Events in (lo, hi]. */
+  count: number;
+  /** Those that go to kpi_contact_events (the measures' input). */
+  contactEvents: StoredEvent[];
+}
+
 /**
- * The contact events of a pass, read from `events` itself: materialisation then need not wait for the fan-out that
- * copies them into kpi_contact_events (the two run side by side).
+ * The events of the next pass, read from `events` itself in one query: every block above the watermark, whole blocks
+ * only, up to `maxRows` rows (`LIMIT … WITH TIES` on the block number keeps the last block whole). Materialisation then
+ * need not wait for the fan-out that copies them into kpi_contact_events (the two run side by side). A block that
+ * commits while this runs has a higher number than any read, so the next pass takes it.
  */
-async function passEvents(ch: ClickHouseClient, lo: number, hi: number): Promise<StoredEvent[]> {
+async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Promise<PassRows | null> {
   const rs = await ch.query({
-    query: `SELECT ${EVENT_COLUMNS} FROM events WHERE ${newEvents()} AND ${CONTACT_EVENT}`,
-    query_params: { lo, hi },
+    query: `WITH greatest({from:UInt64}, (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout')) AS lo
+            SELECT lo, _block_number AS b, ${CONTACT_EVENT} AS contact_event, ${EVENT_COLUMNS}
+            FROM events
+            WHERE ${newEvents(true, 'lo')}
+            ORDER BY _block_number
+            LIMIT {max:UInt64} WITH TIES`,
+    query_params: { from, max: maxRows },
     format: 'JSONCompactEachRow',
   });
-  return (await rs.json<EventRow>()).map(toEvent);
+  const rows = await rs.json<[string | number, string | number, number | boolean, ...EventRow]>();
+  if (rows.length === 0) return null;
+  let hi = 0;
+  const contactEvents: StoredEvent[] = [];
+  for (const [, b, isContactEvent, ...event] of rows) {
+    hi = Math.max(hi, Number(b));
+    if (Number(isContactEvent)) contactEvents.push(toEvent(event as unknown as EventRow));
+  }
+  return { lo: Number(rows[0]![0]), hi, count: rows.length, contactEvents };
 }
 
 /**
@@ -260,10 +286,13 @@ export interface PassOptions {
  */
 export async function materializeMeasures(ch: ClickHouseClient, opts: PassOptions): Promise<MaterializeResult> {
   const started = performance.now();
-  const { from: lo, to: hi, events } = await nextRange(ch, opts.from ?? 0);
-  if (events === 0) return { from: lo, upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started };
+  const pass = await readPass(ch, opts.from ?? 0, MAX_PASS_ROWS);
+  if (pass === null) {
+    const lo = opts.from ?? 0;
+    return { from: lo, upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started };
+  }
+  const { lo, hi, contactEvents: fresh } = pass;
   const measures = async () => {
-    const fresh = await passEvents(ch, lo, hi);
     const ids = await touchedContacts(ch, fresh, opts.lookbackDays * DAY_MS);
     const freshOf = new Map<string, StoredEvent[]>();
     for (const e of fresh) (freshOf.get(e.contactId) ?? freshOf.set(e.contactId, []).get(e.contactId)!).push(e);
@@ -278,7 +307,7 @@ export async function materializeMeasures(ch: ClickHouseClient, opts: PassOption
   const fannedOut = fanOut(ch, lo, hi).then(() => opts.afterFanOut?.(lo, hi));
   const [, contacts] = await Promise.all([fannedOut, measures()]);
   if (!opts.deferWatermark) await writeWatermark(ch, hi);
-  return { from: lo, upTo: hi, events, contacts, elapsedMs: performance.now() - started };
+  return { from: lo, upTo: hi, events: pass.count, contacts, elapsedMs: performance.now() - started };
 }
 
 /** Passes until every committed event is taken (tests, start-up after a long pause, the benchmark's bulk loads). */

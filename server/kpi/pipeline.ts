@@ -197,6 +197,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   let lastUpTo = 0;
   let lastSeriesAt = 0;
 
+  /** The latest pass's watermark write. */
+  let watermark: Promise<void> = Promise.resolve();
   /** The in-memory rollup the snapshots are computed from; null until loaded after a pass, or when it must be reloaded. */
   let rollup: LiveRollup | null = null;
   const rollupOptions = { tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS };
@@ -221,13 +223,16 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     const t0 = performance.now();
     // Thresholds are read on every recomputation (beside the pass): sums made with others are loaded again.
     const settings = slSettings(ch);
-    // The watermark is written while the snapshots are stored (it only has to be stored before the next pass).
-    let watermark: Promise<void> = Promise.resolve();
     const changes: ContactChange[] = [];
     let agents: Row[] = [];
     let loaded = false;
     try {
       if (opts.materialize !== false) {
+        // The previous pass's watermark write, left to finish in the background (passes start from lastUpTo; the
+        // stored watermark is for restarts, other processes and ingest's duplicate check, which all allow it to lag).
+        const previousWrite = watermark;
+        watermark = Promise.resolve();
+        await previousWrite;
         const m = await materializeMeasures(ch, {
           lookbackDays: config.FCR_LOOKBACK_DAYS,
           from: lastUpTo,
@@ -244,6 +249,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
             : {}),
         });
         if (m.events > 0) watermark = writeWatermark(ch, m.upTo);
+        watermark.catch(() => {}); // awaited (and its error raised) by the next pass or at close
         // another process (a rebuild) moved the watermark: what it materialised is not in the rollup
         if (lastUpTo !== 0 && m.from !== lastUpTo) rollup = null;
         lastUpTo = m.upTo;
@@ -262,7 +268,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       const t2 = performance.now();
       const snaps = rollup.snapshots(t);
       const snapshotsMs = performance.now() - t2;
-      const [published] = await Promise.all([storeSnapshots(storeConn, names, snaps, previous), watermark]);
+      const published = await storeSnapshots(storeConn, names, snaps, previous);
       const center = snaps.find((s) => s.scope === 'center');
       lastWaiting = center?.values.waiting.value ?? 0;
       lastMinute = floorMinute(t);
@@ -359,6 +365,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       if (closed) return;
       closed = true;
       await worker.close();
+      await running;
+      await watermark.catch((err) => log.warn({ err }, 'kpi: the last watermark was not stored (the next start repeats that pass)'));
       await queue.close();
       queueConn.disconnect();
       workerConn.disconnect();
