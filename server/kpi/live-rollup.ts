@@ -32,6 +32,7 @@ import {
   type SlSettings,
   type Snapshot,
 } from './compute.ts';
+import type { AgentStateEvent } from './materialize.ts';
 import type { ContactEvent, Measure } from './measures.ts';
 import { INTERVAL_MS, MINUTE_MS, floorMinute, startOfLocalDay, todayIntervals } from './windows.ts';
 
@@ -62,7 +63,13 @@ interface AgentState {
   queue: string;
   team: string;
   channel: string;
+  /** The winning event's time, and its (source, id) when known (not when loaded from kpi_agent_state). */
+  t: number;
+  source?: string;
+  id?: string;
 }
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A contact a pass recomputed: its measures before and after, and its whole history (pass included). */
 export interface ContactChange {
@@ -250,8 +257,27 @@ export class LiveRollup {
   /** The agents' latest states (rows of agentStatesSql), replacing what was known of them. */
   setAgents(agents: ReadonlyArray<Record<string, unknown>>): void {
     for (const a of agents) {
-      this.agents.set(String(a.agent_id), { state: String(a.st), queue: String(a.q), team: String(a.tm), channel: String(a.ch) });
+      this.agents.set(String(a.agent_id), { state: String(a.st), queue: String(a.q), team: String(a.tm), channel: String(a.ch), t: Number(a.last_ms) });
     }
+  }
+
+  /**
+   * A pass's agent.state events: the latest by (time, source, id) wins, as in kpi_agent_state. Returns the agents it
+   * cannot decide (an event at the very millisecond of a state loaded without its source and id): the caller sets
+   * those from kpi_agent_state once the pass is written.
+   */
+  applyAgentStates(events: readonly AgentStateEvent[]): string[] {
+    const undecided = new Set<string>();
+    for (const e of events) {
+      const known = this.agents.get(e.agentId);
+      if (known && (known.t > e.t || (known.t === e.t && known.source === undefined))) {
+        if (known.t === e.t) undecided.add(e.agentId);
+        continue;
+      }
+      if (known && known.t === e.t && (cmp(known.source!, e.source) || cmp(known.id!, e.id)) > 0) continue;
+      this.agents.set(e.agentId, { state: e.state, queue: e.queue, team: e.team, channel: e.channel, t: e.t, source: e.source, id: e.id });
+    }
+    return [...undecided];
   }
 
   /** Moves the sums by each recomputed contact's difference, and updates its waiting status. `now`: the pass's clock. */

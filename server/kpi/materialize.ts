@@ -127,6 +127,20 @@ interface PassRows {
   count: number;
   /** Those that go to kpi_contact_events (the measures' input). */
   contactEvents: StoredEvent[];
+  /** The agent.state events (what goes to kpi_agent_state). */
+  agentStates: AgentStateEvent[];
+}
+
+/** An agent.state event, as kpi_agent_state takes it (the latest by (time, source, id) wins). */
+export interface AgentStateEvent {
+  agentId: string;
+  t: number;
+  source: string;
+  id: string;
+  state: string;
+  queue: string;
+  team: string;
+  channel: string;
 }
 
 /**
@@ -138,7 +152,7 @@ interface PassRows {
 async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Promise<PassRows | null> {
   const rs = await ch.query({
     query: `WITH greatest({from:UInt64}, (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout')) AS lo
-            SELECT lo, _block_number AS b, ${CONTACT_EVENT} AS contact_event, ${EVENT_COLUMNS}
+            SELECT lo, _block_number AS b, ${CONTACT_EVENT} AS contact_event, state, ${EVENT_COLUMNS}
             FROM events
             WHERE ${newEvents(true, 'lo')}
             ORDER BY _block_number
@@ -146,15 +160,20 @@ async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Pr
     query_params: { from, max: maxRows },
     format: 'JSONCompactEachRow',
   });
-  const rows = await rs.json<[string | number, string | number, number | boolean, ...EventRow]>();
+  const rows = await rs.json<[string | number, string | number, number | boolean, string, ...EventRow]>();
   if (rows.length === 0) return null;
   let hi = 0;
   const contactEvents: StoredEvent[] = [];
-  for (const [, b, isContactEvent, ...event] of rows) {
+  const agentStates: AgentStateEvent[] = [];
+  for (const [, b, isContactEvent, state, ...row] of rows) {
     hi = Math.max(hi, Number(b));
-    if (Number(isContactEvent)) contactEvents.push(toEvent(event as unknown as EventRow));
+    const e = toEvent(row as unknown as EventRow);
+    if (Number(isContactEvent)) contactEvents.push(e);
+    else if (e.type === 'agent.state' && e.agentId !== '') {
+      agentStates.push({ agentId: e.agentId, t: e.t, source: e.source, id: e.id, state, queue: e.queue, team: e.team, channel: e.channel });
+    }
   }
-  return { lo: Number(rows[0]![0]), hi, count: rows.length, contactEvents };
+  return { lo: Number(rows[0]![0]), hi, count: rows.length, contactEvents, agentStates };
 }
 
 /**
@@ -200,7 +219,7 @@ async function materialize(
   lookbackDays: number,
   fresh: { events: readonly StoredEvent[]; interactions: readonly StoredEvent[] } = { events: [], interactions: [] },
   observe?: (change: ContactChange) => void,
-): Promise<number> {
+): Promise<{ contacts: number; written: Promise<void> }> {
   const freshCustomers = [...new Set(fresh.events.filter((e) => e.customerId !== '').map((e) => e.customerId))];
   const [eventsRs, interactionsRs] = await Promise.all([
     ch.query({
@@ -255,8 +274,8 @@ async function materialize(
       observe({ contactId, before, after, events });
     }
   }
-  if (rows.length > 0) await ch.insert({ table: 'kpi_measures', values: rows, format: 'JSONEachRow' });
-  return byContact.size;
+  const written = rows.length > 0 ? ch.insert({ table: 'kpi_measures', values: rows, format: 'JSONEachRow' }).then(() => {}) : Promise.resolve();
+  return { contacts: byContact.size, written };
 }
 
 function measureRow(m: Measure, version: number) {
@@ -272,27 +291,34 @@ export interface PassOptions {
   lookbackDays: number;
   /** Start from this watermark, or the stored one when it is further (default: the stored one). */
   from?: number;
-  /** Leave the watermark to the caller (which writes it, e.g., while it publishes). */
-  deferWatermark?: boolean;
   /** Told each recomputed contact's measures before and after the pass (the worker's in-memory rollup). */
   observe?: (change: ContactChange) => void;
-  /** Run once the fan-out is done, beside the rest of the pass (block range (lo, hi]). */
-  afterFanOut?: (lo: number, hi: number) => Promise<void>;
+}
+
+export interface Pass extends MaterializeResult {
+  /** The pass's agent.state events. */
+  agentStates: AgentStateEvent[];
+  /** The pass's writes (fan-out, measures): the watermark may move to `upTo` once they are done. */
+  written: Promise<void>;
 }
 
 /**
- * One pass over the events committed after the watermark: fan-out, and beside it the measures of the contacts the pass
- * touched; then the watermark (unless deferred). Returns at once, having done nothing, when nothing was committed since.
+ * One pass over the events committed after the watermark: the fan-out, and beside it the measures of the contacts the
+ * pass touched. Resolves once the measures are computed (and observed), before they and the fan-out are written
+ * (`written`): the worker publishes meanwhile. The next pass must not start before `written` resolved (it reads the
+ * histories those writes complete), and the watermark must not move before.
  */
-export async function materializeMeasures(ch: ClickHouseClient, opts: PassOptions): Promise<MaterializeResult> {
+export async function runPass(ch: ClickHouseClient, opts: PassOptions): Promise<Pass> {
   const started = performance.now();
   const pass = await readPass(ch, opts.from ?? 0, MAX_PASS_ROWS);
   if (pass === null) {
     const lo = opts.from ?? 0;
-    return { from: lo, upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started };
+    return { from: lo, upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started, agentStates: [], written: Promise.resolve() };
   }
   const { lo, hi, contactEvents: fresh } = pass;
-  const measures = async () => {
+  const writes: Array<Promise<void>> = [fanOut(ch, lo, hi)];
+  let contacts = 0;
+  try {
     const ids = await touchedContacts(ch, fresh, opts.lookbackDays * DAY_MS);
     const freshOf = new Map<string, StoredEvent[]>();
     for (const e of fresh) (freshOf.get(e.contactId) ?? freshOf.set(e.contactId, []).get(e.contactId)!).push(e);
@@ -300,14 +326,25 @@ export async function materializeMeasures(ch: ClickHouseClient, opts: PassOption
     for (let i = 0; i < ids.length; i += CONTACTS_PER_QUERY) {
       const chunk = ids.slice(i, i + CONTACTS_PER_QUERY);
       const freshOfChunk = { events: chunk.flatMap((id) => freshOf.get(id) ?? []), interactions };
-      await materialize(ch, 'contact_id IN {ids:Array(String)}', { ids: chunk }, opts.lookbackDays, freshOfChunk, opts.observe);
+      const m = await materialize(ch, 'contact_id IN {ids:Array(String)}', { ids: chunk }, opts.lookbackDays, freshOfChunk, opts.observe);
+      contacts += m.contacts;
+      writes.push(m.written);
     }
-    return ids.length;
-  };
-  const fannedOut = fanOut(ch, lo, hi).then(() => opts.afterFanOut?.(lo, hi));
-  const [, contacts] = await Promise.all([fannedOut, measures()]);
-  if (!opts.deferWatermark) await writeWatermark(ch, hi);
-  return { from: lo, upTo: hi, events: pass.count, contacts, elapsedMs: performance.now() - started };
+  } catch (err) {
+    await Promise.allSettled(writes); // nothing of a failed pass is left running
+    throw err;
+  }
+  const written = Promise.all(writes).then(() => {});
+  written.catch(() => {}); // the caller awaits it; a failure must not surface as unhandled meanwhile
+  return { from: lo, upTo: hi, events: pass.count, contacts, elapsedMs: performance.now() - started, agentStates: pass.agentStates, written };
+}
+
+/** One pass, its writes done and the watermark moved (tests, catch-up). */
+export async function materializeMeasures(ch: ClickHouseClient, opts: Omit<PassOptions, 'observe'>): Promise<MaterializeResult> {
+  const { written, agentStates: _, ...result } = await runPass(ch, opts);
+  await written;
+  if (result.events > 0) await writeWatermark(ch, result.upTo);
+  return result;
 }
 
 /** Passes until every committed event is taken (tests, start-up after a long pause, the benchmark's bulk loads). */
@@ -368,12 +405,14 @@ export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays
   const slicer = async () => {
     for (let i = next++; i < firsts.length; i = next++) {
       const last = i === firsts.length - 1;
-      contacts += await materialize(
+      const m = await materialize(
         ch,
         last ? 'contact_id >= {first:String}' : 'contact_id >= {first:String} AND contact_id < {next:String}',
         last ? { first: firsts[i] } : { first: firsts[i], next: firsts[i + 1] },
         opts.lookbackDays,
       );
+      await m.written;
+      contacts += m.contacts;
     }
   };
   await Promise.all(Array.from({ length: REBUILD_CONCURRENCY }, slicer));

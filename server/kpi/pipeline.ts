@@ -21,9 +21,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
-import { agentStatesSql, computeSeries, rows, slSettings, type Row } from './compute.ts';
+import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
-import { materializeMeasures, newEvents, nextRange, writeWatermark } from './materialize.ts';
+import { nextRange, runPass, writeWatermark, type Pass } from './materialize.ts';
 import { syncDefaultQueueSettings } from './settings.ts';
 import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
 import { floorMinute } from './windows.ts';
@@ -150,7 +150,10 @@ export interface KpiWorkerDeps {
 }
 
 export interface KpiWorkerHandle {
-  /** Runs one recomputation right away, outside the queue, and publishes today's series (tests, benchmarks). */
+  /**
+   * Runs one recomputation right away, outside the queue, publishes today's series, and resolves once the pass is
+   * written to ClickHouse too (tests, benchmarks).
+   */
   recomputeNow(reason?: string): Promise<RecomputeResult>;
   close(): Promise<void>;
 }
@@ -197,7 +200,9 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   let lastUpTo = 0;
   let lastSeriesAt = 0;
 
-  /** The latest pass's watermark write. */
+  /** The latest pass's writes, finishing in the background: the next pass starts once they are done. */
+  let behind: { from: number; written: Promise<void> } | null = null;
+  /** The watermark writes, one after the other, each once its pass is written. */
   let watermark: Promise<void> = Promise.resolve();
   /** The in-memory rollup the snapshots are computed from; null until loaded after a pass, or when it must be reloaded. */
   let rollup: LiveRollup | null = null;
@@ -207,6 +212,20 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     const series = rollup ? rollup.series(t) : await computeSeries(ch, { now: t, tz: config.CENTER_TZ });
     await storeSeries(storeConn, names, series);
     lastSeriesAt = performance.now(); // throttling is about work done, so the process clock, not the KPI clock
+  }
+
+  /** Waits for the previous pass's writes; if they failed, the pass is done again (from its start) and the rollup reloaded. */
+  async function catchUpWrites(): Promise<void> {
+    const previous = behind;
+    behind = null;
+    if (!previous) return;
+    try {
+      await previous.written;
+    } catch (err) {
+      log.warn({ err }, 'kpi: a pass was not written; doing it again');
+      lastUpTo = previous.from;
+      rollup = null;
+    }
   }
 
   // One recomputation at a time (jobs run one by one, but recomputeNow runs beside the queue): passes and the rollup
@@ -223,36 +242,32 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     const t0 = performance.now();
     // Thresholds are read on every recomputation (beside the pass): sums made with others are loaded again.
     const settings = slSettings(ch);
+    settings.catch(() => {});
     const changes: ContactChange[] = [];
-    let agents: Row[] = [];
     let loaded = false;
     try {
+      let pass: Pass | null = null;
       if (opts.materialize !== false) {
-        // The previous pass's watermark write, left to finish in the background (passes start from lastUpTo; the
-        // stored watermark is for restarts, other processes and ingest's duplicate check, which all allow it to lag).
-        const previousWrite = watermark;
-        watermark = Promise.resolve();
-        await previousWrite;
-        const m = await materializeMeasures(ch, {
+        await catchUpWrites();
+        const observing = rollup !== null;
+        pass = await runPass(ch, {
           lookbackDays: config.FCR_LOOKBACK_DAYS,
           from: lastUpTo,
-          deferWatermark: true,
-          ...(rollup
-            ? {
-                observe: (c: ContactChange) => void changes.push(c),
-                // the latest states of the agents this pass has states of, once the fan-out stored them
-                afterFanOut: async (lo: number, hi: number) => {
-                  const where = `agent_id IN (SELECT agent_id FROM events WHERE ${newEvents()} AND type = 'agent.state')`;
-                  agents = await rows(ch, agentStatesSql(where), { lo, hi });
-                },
-              }
-            : {}),
+          ...(observing ? { observe: (c: ContactChange) => void changes.push(c) } : {}),
         });
-        if (m.events > 0) watermark = writeWatermark(ch, m.upTo);
-        watermark.catch(() => {}); // awaited (and its error raised) by the next pass or at close
         // another process (a rebuild) moved the watermark: what it materialised is not in the rollup
-        if (lastUpTo !== 0 && m.from !== lastUpTo) rollup = null;
-        lastUpTo = m.upTo;
+        if (lastUpTo !== 0 && pass.from !== lastUpTo) rollup = null;
+        if (pass.events > 0) {
+          // The writes and the watermark finish in the background while the snapshots are published; the watermark
+          // lags (passes start from lastUpTo; restarts, other processes and ingest's duplicate check allow it).
+          const { upTo, written } = pass;
+          behind = { from: pass.from, written };
+          // A failed write is not fatal: the watermark lags until the next one (and a failed pass is done again).
+          watermark = Promise.all([watermark, written])
+            .then(() => writeWatermark(ch, upTo))
+            .catch((err) => log.warn({ err }, 'kpi: watermark not stored this time'));
+        }
+        lastUpTo = pass.upTo;
       }
       const t1 = performance.now();
       const t = now();
@@ -260,8 +275,13 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       if (rollup?.settingsDiffer(current)) rollup = null;
       if (rollup) {
         rollup.apply(changes, t);
-        rollup.setAgents(agents);
+        const undecided = rollup.applyAgentStates(pass?.agentStates ?? []);
+        if (undecided.length > 0) {
+          await pass!.written;
+          rollup.setAgents(await rows(ch, agentStatesSql('agent_id IN {ids:Array(String)}'), { ids: undecided }));
+        }
       } else {
+        await behind?.written; // the load must see this pass's writes
         rollup = await LiveRollup.load(ch, t, rollupOptions);
         loaded = true;
       }
@@ -359,6 +379,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     async recomputeNow(reason = 'manual') {
       const r = await recompute(reason);
       await publishSeries(Date.parse(r.asOf));
+      await Promise.all([behind?.written, watermark]);
       return r;
     },
     async close() {
@@ -366,7 +387,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       closed = true;
       await worker.close();
       await running;
-      await watermark.catch((err) => log.warn({ err }, 'kpi: the last watermark was not stored (the next start repeats that pass)'));
+      await behind?.written.catch((err) => log.warn({ err }, 'kpi: the last pass was not written (the next start repeats it)'));
+      await watermark;
       await queue.close();
       queueConn.disconnect();
       workerConn.disconnect();

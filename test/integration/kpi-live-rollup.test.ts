@@ -131,4 +131,27 @@ describe('the KPI worker\'s in-memory rollup', () => {
     // waiting until the answer's time came (+120 s): at +1 s and +46 s, not at +136 s and +316 s
     expect(seen).toEqual([waiting + 1, waiting + 1, waiting, waiting]);
   }, 60_000);
+
+  it('decides agents\' states at the same millisecond as kpi_agent_state does: by (time, source, id)', async () => {
+    const t = clock - 30_000;
+    const state = async (id: string, st: string) => {
+      const v = validateEvent({ id, source: 'acd', type: 'agent.state', occurredAt: new Date(t).toISOString(), agentId: 'a-tie', state: st, queue: 'tie', team: 'tie' }, { now: clock, retentionDays: 400 });
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      await ctx.clickhouse.insert({ table: 'events', values: [toEventRow(v.event, clock)], format: 'JSONEachRow' });
+      const r = await worker.recomputeNow(id);
+      expect(await published(), `after ${id}`).toEqual(await truth(clock));
+      return r;
+    };
+    const agentState = async () => (await truth(clock)).find((s) => s.window === 'today' && s.scope === 'agent:a-tie')!.values;
+    await state('tie-b', 'busy');
+    expect((await agentState()).agents_busy.value).toBe(1);
+    await state('tie-a', 'aux'); // same millisecond, smaller id: busy stays
+    expect((await agentState()).agents_busy.value).toBe(1);
+    // A reload knows the state without its event's id; a tie then is looked up in kpi_agent_state.
+    await setQueueSettings(ctx.clickhouse, 'tie', { slThresholdS: 30, slTargetPct: 80, shortAbandonS: 5 });
+    expect((await worker.recomputeNow('reload')).loaded).toBe(true);
+    const r = await state('tie-c', 'acw'); // same millisecond, greater id: acw wins
+    expect(r.loaded).toBe(false);
+    expect((await agentState()).agents_acw.value).toBe(1);
+  }, 60_000);
 });
