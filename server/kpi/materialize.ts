@@ -206,6 +206,40 @@ async function touchedContacts(ch: ClickHouseClient, fresh: readonly StoredEvent
 }
 
 /**
+ * The interactions FCR needs for the contacts `filter` picks, when some of their events are not stored yet (a pass):
+ * every interaction of their customers, those of the fresh events included.
+ */
+const INTERACTIONS_OF_CUSTOMERS = (filter: string) => `
+SELECT customer_id, contact_id, toUnixTimestamp64Milli(occurred_at) AS t, source, id
+FROM kpi_customer_events FINAL
+WHERE customer_id IN (SELECT customer_id FROM kpi_contact_events WHERE ${filter} AND customer_id != '')
+   OR customer_id IN {fresh_customers:Array(String)}`;
+
+/**
+ * The same when the contacts' histories are complete in kpi_contact_events (a rebuild): per customer, only the span
+ * FCR looks at, from the look-back before the earliest start of its contacts here to the latest one. (Every interaction
+ * of every customer would be read again by every slice of a rebuild: a regular customer has contacts in all of them.)
+ */
+const INTERACTIONS_IN_SPANS = (filter: string) => `
+SELECT i.customer_id, i.contact_id, toUnixTimestamp64Milli(i.occurred_at) AS t, i.source, i.id
+FROM kpi_customer_events AS i FINAL
+INNER JOIN
+(
+    SELECT customer, min(start) AS s0, max(start) AS s1
+    FROM
+    (
+        SELECT contact_id, min(occurred_at) AS start, groupUniqArrayIf(customer_id, customer_id != '') AS customers
+        FROM kpi_contact_events
+        WHERE ${filter}
+        GROUP BY contact_id
+    )
+    ARRAY JOIN customers AS customer
+    GROUP BY customer
+) AS spans ON i.customer_id = spans.customer
+WHERE toUnixTimestamp64Milli(i.occurred_at) >= toUnixTimestamp64Milli(spans.s0) - {lookback_ms:Int64}
+  AND i.occurred_at <= spans.s1`;
+
+/**
  * Recomputes the measures of the contacts chosen by `filter` (a condition on kpi_contact_events.contact_id) from their
  * whole history (server/kpi/measures.ts) and writes them; `fresh` are events of those contacts (and interactions of any
  * customer) from the pass, which the fan-out may not have copied yet. With `observe`, each contact's measures before
@@ -229,11 +263,8 @@ async function materialize(
       clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
     }),
     ch.query({
-      query: `SELECT customer_id, contact_id, toUnixTimestamp64Milli(occurred_at) AS t, source, id
-              FROM kpi_customer_events FINAL
-              WHERE customer_id IN (SELECT customer_id FROM kpi_contact_events WHERE ${filter} AND customer_id != '')
-                 OR customer_id IN {fresh_customers:Array(String)}`,
-      query_params: { ...params, fresh_customers: freshCustomers },
+      query: fresh.events.length > 0 ? INTERACTIONS_OF_CUSTOMERS(filter) : INTERACTIONS_IN_SPANS(filter),
+      query_params: { ...params, fresh_customers: freshCustomers, lookback_ms: lookbackDays * DAY_MS },
       format: 'JSONCompactEachRow',
       clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
     }),
@@ -274,17 +305,21 @@ async function materialize(
       observe({ contactId, before, after, events });
     }
   }
-  const written = rows.length > 0 ? ch.insert({ table: 'kpi_measures', values: rows, format: 'JSONEachRow' }).then(() => {}) : Promise.resolve();
+  const written = rows.length > 0 ? ch.insert({ table: 'kpi_measures', columns: MEASURE_COLUMNS, values: rows, format: 'JSONCompactEachRow' }).then(() => {}) : Promise.resolve();
   return { contacts: byContact.size, written };
 }
 
-function measureRow(m: Measure, version: number) {
-  return {
-    at: chTime(m.t), contact_id: m.contactId, source: m.source, event_id: m.eventId, kind: m.kind, queue: m.queue, team: m.team,
-    channel: m.channel, agent_id: m.agentId, wait_ms: m.waitMs, handle_ms: m.handleMs, frt_ms: m.frtMs,
-    is_first_reply: Number(m.isFirstReply), is_resolution: Number(m.isResolution), fcr: Number(m.fcr), metric: m.metric,
-    score: m.score, contained: Number(m.contained), version,
-  };
+/** The columns of a measure row, in the order measureRow gives them (JSONCompactEachRow: no names on every row). */
+const MEASURE_COLUMNS: [string, ...string[]] = [
+  'at', 'contact_id', 'source', 'event_id', 'kind', 'queue', 'team', 'channel', 'agent_id', 'wait_ms', 'handle_ms', 'frt_ms',
+  'is_first_reply', 'is_resolution', 'fcr', 'metric', 'score', 'contained', 'version',
+];
+
+function measureRow(m: Measure, version: number): unknown[] {
+  return [
+    chTime(m.t), m.contactId, m.source, m.eventId, m.kind, m.queue, m.team, m.channel, m.agentId, m.waitMs, m.handleMs, m.frtMs,
+    Number(m.isFirstReply), Number(m.isResolution), Number(m.fcr), m.metric, m.score, Number(m.contained), version,
+  ];
 }
 
 export interface PassOptions {
