@@ -164,7 +164,8 @@ export type Row = Record<string, string | number | Array<string | number>>;
 export type Measures = Record<(typeof MEASURE_FIELDS)[number], number> & { frt_sorted: number[] };
 export interface Live { waiting: number; oldestOfferMs: number | null; available: number; busy: number; acw: number; aux: number }
 
-export const emptyMeasures = (): Measures => ({ ...(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, 0])) as Record<(typeof MEASURE_FIELDS)[number], number>), frt_sorted: [] });
+const ZERO_SUMS = Object.freeze(Object.fromEntries(MEASURE_FIELDS.map((f) => [f, 0])) as Record<SumField, number>);
+export const emptyMeasures = (): Measures => ({ ...ZERO_SUMS, frt_sorted: [] });
 export const emptyLive = (): Live => ({ waiting: 0, oldestOfferMs: null, available: 0, busy: 0, acw: 0, aux: 0 });
 
 export async function rows(ch: ClickHouseClient, query: string, params: Record<string, unknown>): Promise<Row[]> {
@@ -320,8 +321,19 @@ export function liveValues(
   };
 }
 
-function ordered(values: Partial<Record<KpiKey, KpiValue>>): Record<KpiKey, KpiValue> {
-  return Object.fromEntries(KPI_CATALOG.map((d) => [d.key, values[d.key]!])) as Record<KpiKey, KpiValue>;
+/** The values in the catalog's order (the order every snapshot lists them in). */
+function ordered(...parts: Array<Partial<Record<KpiKey, KpiValue>>>): Record<KpiKey, KpiValue> {
+  const out = {} as Record<KpiKey, KpiValue>;
+  for (const d of KPI_CATALOG) {
+    for (const p of parts) {
+      const v = p[d.key];
+      if (v !== undefined) {
+        out[d.key] = v;
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /** The slices a snapshot computation sums: the windows, and Erlang C's last 30 minutes (all end with the current minute). */
@@ -358,7 +370,7 @@ export function buildSnapshots(now: number, requested: readonly string[], inputs
       thresholdS: qs.slThresholdMs / 1000,
       targetPct: qs.slTargetPct,
     });
-    for (const window of WINDOWS) out.push({ window, scope, asOf, values: ordered({ ...perWindow.get(window)!, ...liveVals }) });
+    for (const window of WINDOWS) out.push({ window, scope, asOf, values: ordered(liveVals, perWindow.get(window)!) });
   }
   return out;
 }

@@ -15,6 +15,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
   AGENT_STATES,
+  MEASURE_FIELDS,
   STEPS_SQL,
   agentStatesSql,
   buildSeries,
@@ -31,6 +32,7 @@ import {
   type Series,
   type SlSettings,
   type Snapshot,
+  type SumField,
 } from './compute.ts';
 import type { AgentStateEvent } from './materialize.ts';
 import type { ContactEvent, Measure } from './measures.ts';
@@ -41,9 +43,26 @@ const MINUTES_BACK_MS = 75 * MINUTE_MS;
 /** The end of time for loads (measures are at most minutes in the future). */
 const FAR_FUTURE_MS = 7 * 86_400_000;
 
-interface Bucket {
+/** Sums as an array in MEASURE_FIELDS order (adding arrays is what a snapshot does most), and the sorted FRTs. */
+interface Sums {
+  v: Float64Array;
+  frt: number[];
+}
+
+interface Bucket extends Sums {
   rows: number;
-  m: Measures;
+}
+
+const F = Object.fromEntries(MEASURE_FIELDS.map((f, i) => [f, i])) as Record<SumField, number>;
+const FIELDS = MEASURE_FIELDS.length;
+
+const emptySums = (): Sums => ({ v: new Float64Array(FIELDS), frt: [] });
+
+function toMeasures(s: Sums): Measures {
+  const m = emptyMeasures();
+  MEASURE_FIELDS.forEach((f, i) => (m[f] = s.v[i]!));
+  m.frt_sorted = s.frt;
+  return m;
 }
 
 /** A queue event of a contact, for its waiting status (the four types WAITING_SQL reads). */
@@ -105,71 +124,70 @@ function lowerBound(a: readonly number[], v: number): number {
  * Adds (sign 1) or removes (sign −1) one measure row's contribution to sums: the flags of kpi_measures_v
  * (sql/008_fanout.sql) under the queue's thresholds, summed as compute.ts's SUMS sum them.
  */
-function applyMeasure(x: Measures, m: Measure, s: SlSettings, sign: 1 | -1): void {
+function applyMeasure(b: Sums, m: Measure, s: SlSettings, sign: 1 | -1): void {
+  const x = b.v;
   switch (m.kind) {
     case 'offer':
-      x.offered += sign;
+      x[F.offered]! += sign;
       break;
     case 'ivr':
-      x.ivr_n += sign;
-      if (m.contained) x.ivr_contained += sign;
+      x[F.ivr_n]! += sign;
+      if (m.contained) x[F.ivr_contained]! += sign;
       break;
     case 'answer':
-      x.answered += sign;
+      x[F.answered]! += sign;
       if (m.waitMs !== null) {
-        x.wait_n += sign;
-        x.wait_ms_sum += sign * m.waitMs;
-        if (m.waitMs <= s.slThresholdMs) x.answers_in_sl += sign;
+        x[F.wait_n]! += sign;
+        x[F.wait_ms_sum]! += sign * m.waitMs;
+        if (m.waitMs <= s.slThresholdMs) x[F.answers_in_sl]! += sign;
       }
       break;
     case 'abandon':
-      if (m.waitMs !== null && m.waitMs < s.shortAbandonMs) x.short_abandoned += sign;
-      else x.abandoned += sign;
+      if (m.waitMs !== null && m.waitMs < s.shortAbandonMs) x[F.short_abandoned]! += sign;
+      else x[F.abandoned]! += sign;
       break;
     case 'end':
-      x.ended += sign;
-      x.handle_ms += sign * (m.handleMs ?? 0);
+      x[F.ended]! += sign;
+      x[F.handle_ms]! += sign * (m.handleMs ?? 0);
       break;
     case 'reply':
       if (m.isFirstReply && m.frtMs !== null) {
-        x.frt_n += sign;
-        x.frt_ms_sum += sign * m.frtMs;
-        if (sign === 1) x.frt_sorted.splice(lowerBound(x.frt_sorted, m.frtMs), 0, m.frtMs);
-        else x.frt_sorted.splice(lowerBound(x.frt_sorted, m.frtMs), 1);
+        x[F.frt_n]! += sign;
+        x[F.frt_ms_sum]! += sign * m.frtMs;
+        if (sign === 1) b.frt.splice(lowerBound(b.frt, m.frtMs), 0, m.frtMs);
+        else b.frt.splice(lowerBound(b.frt, m.frtMs), 1);
       }
       break;
     case 'survey':
       if (m.score === null) break;
       if (m.metric === 'csat') {
-        x.csat_n += sign;
-        if (m.score >= 4) x.csat_top2 += sign;
+        x[F.csat_n]! += sign;
+        if (m.score >= 4) x[F.csat_top2]! += sign;
       } else if (m.metric === 'ces') {
-        x.ces_n += sign;
-        if (m.score >= 1) x.ces_points += sign * (m.score - 1);
+        x[F.ces_n]! += sign;
+        if (m.score >= 1) x[F.ces_points]! += sign * (m.score - 1);
       } else if (m.metric === 'nps') {
-        x.nps_n += sign;
-        if (m.score >= 9) x.nps_promoters += sign;
-        if (m.score <= 6) x.nps_detractors += sign;
+        x[F.nps_n]! += sign;
+        if (m.score >= 9) x[F.nps_promoters]! += sign;
+        if (m.score <= 6) x[F.nps_detractors]! += sign;
       } else if (m.metric === 'fcr') {
-        x.fcrs_n += sign;
-        if (m.score === 1) x.fcrs_yes += sign;
+        x[F.fcrs_n]! += sign;
+        if (m.score === 1) x[F.fcrs_yes]! += sign;
       }
       break;
     case 'solve':
       break;
   }
   if (m.isResolution) {
-    x.resolutions += sign;
-    if (m.fcr) x.fcr_yes += sign;
+    x[F.resolutions]! += sign;
+    if (m.fcr) x[F.fcr_yes]! += sign;
   }
 }
 
 /** a += b (sums, and b's first-reply times appended: the caller sorts once at the end). */
-function addInto(a: Measures, b: Measures): void {
-  for (const k in b) {
-    if (k === 'frt_sorted') a.frt_sorted.push(...b.frt_sorted);
-    else (a as unknown as Record<string, number>)[k]! += (b as unknown as Record<string, number>)[k]!;
-  }
+function addInto(a: Sums, b: Sums): void {
+  for (let i = 0; i < FIELDS; i++) a.v[i]! += b.v[i]!;
+  if (b.frt.length > 0) a.frt.push(...b.frt);
 }
 
 /** The latest queue event by (time, terminal), as WAITING_SQL's argMax picks it. */
@@ -232,7 +250,8 @@ export class LiveRollup {
       for (const row of data) {
         const at = from + Number(row.slice) * step;
         const scopes = target.get(at) ?? target.set(at, new Map()).get(at)!;
-        scopes.set(String(row.scope), { rows: Number(row.rows), m: measuresOf(row) });
+        const m = measuresOf(row);
+        scopes.set(String(row.scope), { rows: Number(row.rows), v: Float64Array.from(MEASURE_FIELDS, (f) => m[f]), frt: m.frt_sorted });
       }
     };
     fill(r.minutes, r.minutesFrom, MINUTE_MS, minutes);
@@ -305,9 +324,9 @@ export class LiveRollup {
       const byScope = target.get(at) ?? target.set(at, new Map()).get(at)!;
       for (const scope of scopes) {
         let b = byScope.get(scope);
-        if (!b) byScope.set(scope, (b = { rows: 0, m: emptyMeasures() }));
+        if (!b) byScope.set(scope, (b = { rows: 0, ...emptySums() }));
         b.rows += sign;
-        applyMeasure(b.m, m, s, sign);
+        applyMeasure(b, m, s, sign);
         if (b.rows === 0) byScope.delete(scope);
       }
       if (byScope.size === 0) target.delete(at);
@@ -330,30 +349,57 @@ export class LiveRollup {
     }
   }
 
-  /** Sums per `${label}\0${scope}` for slices that end at the current minute's end (the snapshot windows). */
-  private windowSums(now: number, labels: ReadonlyArray<{ label: string; start: number; end: number }>): Map<string, Measures> {
-    const out = new Map<string, Measures>();
-    const add = (label: string, byScope: Map<string, Bucket>) => {
-      for (const [scope, b] of byScope) {
-        const key = `${label}\u0000${scope}`;
-        let acc = out.get(key);
-        if (!acc) out.set(key, (acc = emptyMeasures()));
-        addInto(acc, b.m);
-      }
-    };
+  /**
+   * Sums per `${label}\0${scope}` for slices that all end at the current minute's end or before it. The minute buckets
+   * are added once each, into the band between two consecutive slice starts they fall in; a slice is then the sum of
+   * its bands. A slice that starts on an interval boundary within the intervals kept (today, the series) takes its
+   * whole intervals before the current one from `intervals` instead.
+   */
+  private sliceSums(now: number, slices: ReadonlyArray<{ label: string; start: number; end: number }>): Map<string, Measures> {
     const end = floorMinute(now) + MINUTE_MS;
     const currentInterval = Math.floor((end - 1) / INTERVAL_MS) * INTERVAL_MS;
-    for (const s of labels) {
-      // A slice that starts on an interval boundary within the intervals kept (today, the series) takes its whole
-      // intervals before the current one from `intervals`, and the rest from `minutes`.
+    const plan = slices.map((s) => {
       const split = s.start % INTERVAL_MS === 0 && s.start >= this.intervalsFrom ? Math.max(s.start, Math.min(s.end, currentInterval)) : s.start;
-      if (split > s.start) {
-        for (const [at, byScope] of this.intervals) if (at >= s.start && at < split) add(s.label, byScope);
+      return { ...s, split };
+    });
+    // Bands of minutes: cut at every slice's minute start and end.
+    const cuts = [...new Set(plan.flatMap((p) => (p.split < p.end ? [p.split, p.end] : [])))].sort((a, b) => a - b);
+    const bands = new Map<string, Array<Sums | undefined>>(); // scope → sums per band
+    if (cuts.length > 1) {
+      for (const [at, byScope] of this.minutes) {
+        if (at < cuts[0]! || at >= cuts.at(-1)!) continue;
+        let band = 0;
+        while (cuts[band + 1]! <= at) band++;
+        for (const [scope, b] of byScope) {
+          let perBand = bands.get(scope);
+          if (!perBand) bands.set(scope, (perBand = []));
+          addInto((perBand[band] ??= emptySums()), b);
+        }
       }
-      for (const [at, byScope] of this.minutes) if (at >= split && at < s.end) add(s.label, byScope);
     }
-    for (const m of out.values()) if (m.frt_sorted.length > 1) m.frt_sorted.sort((a, b) => a - b);
-    return out;
+    const out = new Map<string, Map<string, Sums>>(); // label → scope → sums
+    for (const p of plan) {
+      const byScope = new Map<string, Sums>();
+      out.set(p.label, byScope);
+      const into = (scope: string) => byScope.get(scope) ?? byScope.set(scope, emptySums()).get(scope)!;
+      if (p.split > p.start) {
+        for (const [at, scopes] of this.intervals) if (at >= p.start && at < p.split) for (const [scope, b] of scopes) addInto(into(scope), b);
+      }
+      if (p.split >= p.end) continue;
+      const first = cuts.indexOf(p.split);
+      const last = cuts.indexOf(p.end);
+      for (const [scope, perBand] of bands) {
+        for (let band = first; band < last; band++) if (perBand[band]) addInto(into(scope), perBand[band]!);
+      }
+    }
+    const measures = new Map<string, Measures>();
+    for (const [label, byScope] of out) {
+      for (const [scope, sums] of byScope) {
+        if (sums.frt.length > 1) sums.frt.sort((a, b) => a - b);
+        measures.set(`${label}\u0000${scope}`, toMeasures(sums));
+      }
+    }
+    return measures;
   }
 
   /** Live figures per scope at `now`: waiting contacts (within the look-back) and agents by state. */
@@ -384,7 +430,7 @@ export class LiveRollup {
   /** Every window × active scope at `now`, as computeSnapshots would compute them from ClickHouse. */
   snapshots(now: number): Snapshot[] {
     this.prune(now);
-    const sums = this.windowSums(now, snapshotSlices(now, this.opts.tz));
+    const sums = this.sliceSums(now, snapshotSlices(now, this.opts.tz));
     return buildSnapshots(now, [], {
       sums: (label, scope) => sums.get(`${label}\u0000${scope}`) ?? emptyMeasures(),
       measured: [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1)),
@@ -397,7 +443,7 @@ export class LiveRollup {
   series(now: number): Series[] {
     this.prune(now);
     const slices = todayIntervals(now, this.opts.tz);
-    const sums = this.windowSums(now, slices);
+    const sums = this.sliceSums(now, slices);
     return buildSeries(now, slices, [], (label, scope) => sums.get(`${label}\u0000${scope}`) ?? emptyMeasures(), [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1)));
   }
 }
