@@ -288,7 +288,9 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       const t2 = performance.now();
       const snaps = rollup.snapshots(t);
       const snapshotsMs = performance.now() - t2;
-      const published = await storeSnapshots(storeConn, names, snaps, previous);
+      // Every new minute, the stored set is rewritten whole (it repairs a Redis that lost its data); otherwise only
+      // what changed is written.
+      const published = await storeSnapshots(storeConn, names, snaps, previous, { full: floorMinute(t) !== lastMinute });
       const center = snaps.find((s) => s.scope === 'center');
       lastWaiting = center?.values.waiting.value ?? 0;
       lastMinute = floorMinute(t);

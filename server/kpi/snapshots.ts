@@ -1,5 +1,6 @@
 // Latest KPI snapshots and series in Redis, and their publication. Every name derives from REDIS_PREFIX.
-//   <prefix>:kpi:snapshots   hash  "<window>|<scope>" → Snapshot JSON (replaced as a whole on each recomputation)
+//   <prefix>:kpi:snapshots   hash  "<window>|<scope>" → Snapshot JSON (written when its values change; its asOf is
+//                            then that of the recomputation that changed it: readers take the later of it and as-of)
 //   <prefix>:kpi:series      hash  "<scope>" → Series JSON (today's 15-minute series)
 //   <prefix>:kpi:as-of       string  ISO time of the latest recomputation
 //   channel <prefix>:kpi:snapshots   {"type":"kpi.snapshots","asOf":…,"snapshots":[…changed…]}
@@ -43,17 +44,20 @@ export interface SeriesMessage {
 const field = (s: Pick<Snapshot, 'window' | 'scope'>) => `${s.window}|${s.scope}`;
 
 /**
- * Replaces the stored snapshots with `snapshots` (scopes no longer active disappear) and publishes those whose
- * values changed since `previous` (a map the caller keeps between calls: field → values JSON). Returns how many
- * were published.
+ * Stores `snapshots` as the latest and publishes those whose values changed since `previous` (a map the caller keeps
+ * between calls: field → values JSON). Only the changed ones are written, and the scopes no longer active removed;
+ * with `full` (or an empty `previous`), the stored set is replaced as a whole instead, which also repairs a Redis that
+ * lost its data. Returns how many were published.
  */
 export async function storeSnapshots(
   redis: Redis,
   names: KpiRedisNames,
   snapshots: readonly Snapshot[],
   previous: Map<string, string>,
+  opts: { full?: boolean } = {},
 ): Promise<number> {
   const asOf = snapshots[0]?.asOf ?? new Date().toISOString();
+  const full = opts.full === true || previous.size === 0;
   const changed: Snapshot[] = [];
   const flat: string[] = [];
   const next = new Map<string, string>();
@@ -61,10 +65,16 @@ export async function storeSnapshots(
     const f = field(s);
     const values = JSON.stringify(s.values);
     next.set(f, values);
-    if (previous.get(f) !== values) changed.push(s);
-    flat.push(f, JSON.stringify(s));
+    const isChanged = previous.get(f) !== values;
+    if (isChanged) changed.push(s);
+    if (isChanged || full) flat.push(f, JSON.stringify(s));
   }
-  const tx = redis.multi().del(names.snapshots);
+  const tx = redis.multi();
+  if (full) tx.del(names.snapshots);
+  else {
+    const removed = [...previous.keys()].filter((f) => !next.has(f));
+    if (removed.length > 0) tx.hdel(names.snapshots, ...removed);
+  }
   if (flat.length > 0) tx.hset(names.snapshots, ...flat);
   tx.set(names.asOf, asOf);
   if (changed.length > 0) {
@@ -91,21 +101,31 @@ export async function storeSeries(redis: Redis, names: KpiRedisNames, series: re
   if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
 }
 
-/** The latest snapshots of `window`, for the given scopes (all stored scopes when empty), in the order asked. */
+/**
+ * The latest snapshots of `window`, for the given scopes (all stored scopes when empty), in the order asked. Each one's
+ * asOf is the latest recomputation's (a snapshot is rewritten only when its values change, and they held since).
+ */
 export async function readSnapshots(
   redis: Redis,
   names: KpiRedisNames,
   window: WindowName,
   scopes: readonly string[] = [],
 ): Promise<Snapshot[]> {
-  if (scopes.length > 0) {
-    const raw = await redis.hmget(names.snapshots, ...scopes.map((scope) => field({ window, scope })));
-    return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Snapshot);
-  }
-  const all = await redis.hgetall(names.snapshots);
-  return Object.entries(all)
+  const tx = redis.multi().get(names.asOf);
+  if (scopes.length > 0) tx.hmget(names.snapshots, ...scopes.map((scope) => field({ window, scope })));
+  else tx.hgetall(names.snapshots);
+  const results = await tx.exec();
+  const failed = results?.find(([err]) => err);
+  if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
+  const latest = (results[0]![1] as string | null) ?? '';
+  const current = (raw: string) => {
+    const s = JSON.parse(raw) as Snapshot;
+    return s.asOf < latest ? { ...s, asOf: latest } : s;
+  };
+  if (scopes.length > 0) return (results[1]![1] as Array<string | null>).filter((r): r is string => r !== null).map(current);
+  return Object.entries(results[1]![1] as Record<string, string>)
     .filter(([f]) => f.startsWith(`${window}|`))
-    .map(([, r]) => JSON.parse(r) as Snapshot)
+    .map(([, r]) => current(r))
     .sort((a, b) => (a.scope === 'center' ? -1 : b.scope === 'center' ? 1 : a.scope.localeCompare(b.scope)));
 }
 
