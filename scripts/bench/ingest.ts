@@ -1,13 +1,13 @@
 // Ingest benchmarks (issue 4), on the simulator's realistic traffic:
 // - throughput of NDJSON batches of 1,000 events through POST /v1/events into the embedded ClickHouse, next to a
-//   direct @clickhouse/client insert of the same rows (batches of 10,000) into a copy of the events table (ingest
-//   alone: the KPI worker is not running);
+//   direct @clickhouse/client insert of the same rows, in the same format (batches of 10,000), into a copy of the
+//   events table (ingest alone: the KPI worker is not running);
 // - acknowledgement latency of single-event posts at a steady 1,000 events/s: the ingest path alone, then with the
 //   workers running in their own process beside the API, as in production.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { validateEvent, type IngestEvent } from '../../server/ingest/contract.ts';
 import { generateEvents } from '../../server/simulator/index.ts';
-import { toEventRow } from '../../server/ingest/rows.ts';
+import { insertEventRows, toEventRow } from '../../server/ingest/rows.ts';
 import { catchUp } from '../../server/kpi/materialize.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
 import { BENCH_KEYS, percentile, postBody, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
@@ -55,7 +55,7 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     });
     let t0 = performance.now();
     for (let i = 0; i < rows.length; i += 10_000) {
-      await stack.clickhouse.insert({ table: 'events_direct', values: rows.slice(i, i + 10_000), format: 'JSONEachRow' });
+      await insertEventRows(stack.clickhouse, 'events_direct', rows.slice(i, i + 10_000));
     }
     const directRate = rows.length / ((performance.now() - t0) / 1000);
 

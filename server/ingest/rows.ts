@@ -1,4 +1,5 @@
-// Maps a validated event to its row in the `events` table (sql/001_events.sql).
+// Maps a validated event to its row in the `events` table (sql/001_events.sql), and writes rows.
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { ValidEvent } from './contract.ts';
 
 /** ClickHouse's DateTime64(3) text form, in UTC: 2026-11-23 09:15:02.250 */
@@ -64,4 +65,19 @@ export function toEventRow(e: ValidEvent, receivedAtMs: number): EventRow {
     score: num('score'),
     attributes: e.attributes ?? {},
   };
+}
+
+/** The columns of an event row, in the order the rows are sent. */
+const EVENT_COLUMNS: [keyof EventRow, ...Array<keyof EventRow>] = [
+  'source', 'id', 'type', 'occurred_at', 'received_at', 'contact_id', 'queue', 'team', 'channel', 'agent_id', 'customer_id',
+  'to_queue', 'to_agent_id', 'talk_ms', 'hold_ms', 'acw_ms', 'resolved', 'state', 'reason', 'outcome', 'public', 'metric',
+  'score', 'attributes',
+];
+
+/**
+ * Inserts event rows into `table` (`events`, or a copy of it) as JSONCompactEachRow: no field names on every row, which
+ * the engine parses ~1.3–1.4× faster than JSONEachRow (measured: 100,000 simulator events in batches of 5–20k).
+ */
+export async function insertEventRows(ch: ClickHouseClient, table: string, rows: readonly EventRow[]): Promise<void> {
+  await ch.insert({ table, columns: EVENT_COLUMNS, values: rows.map((r) => EVENT_COLUMNS.map((c) => r[c])), format: 'JSONCompactEachRow' });
 }

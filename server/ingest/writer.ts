@@ -3,7 +3,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ValidEvent } from './contract.ts';
 import { Deduplicator } from './dedupe.ts';
-import { toEventRow } from './rows.ts';
+import { insertEventRows, toEventRow } from './rows.ts';
 
 export interface WriteResult {
   accepted: number;
@@ -115,7 +115,7 @@ export class EventWriter {
       try {
         if (toStore.length > 0) {
           const receivedAt = Date.now();
-          await this.clickhouse.insert({ table: 'events', values: toStore.map((e) => toEventRow(e, receivedAt)), format: 'JSONEachRow' });
+          await insertEventRows(this.clickhouse, 'events', toStore.map((e) => toEventRow(e, receivedAt)));
         }
       } catch (err) {
         outcomeKnown = !isUnknownOutcome(err as Error);
