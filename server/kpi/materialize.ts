@@ -2,12 +2,12 @@
 // headers of sql/004_kpi_rollups.sql and sql/008_fanout.sql).
 //
 // A pass takes the events committed since the last one, exactly: those whose `_block_number` is above the watermark W
-// (kpi_progress 'fanout'), up to W' (the highest committed block, capped so one pass stays bounded). It
+// (kpi_progress 'fanout'), up to W' (the highest committed block it read, capped so one pass stays bounded). It
 //   1. fans them out (INSERT INTO events_fanout: event_ids, kpi_contact_events, kpi_customer_events, kpi_agent_state),
 //   2. materialises the measures of the contacts they touched, plus the other contacts of the touched customers that
 //      began within the FCR look-back after the touch (their FCR may change), from each contact's whole history: one
 //      row per completing event, keyed by the event, so a re-computation replaces the previous row,
-//   3. moves W to W'.
+//   3. moves W to W' once both are written (runPass hands the writes to the caller, which publishes meanwhile).
 // Every step is idempotent: a pass repeated after a crash, or overlapping another, counts nothing twice.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime } from '../ingest/rows.ts';
@@ -306,6 +306,7 @@ async function materialize(
     }
   }
   const written = rows.length > 0 ? ch.insert({ table: 'kpi_measures', columns: MEASURE_COLUMNS, values: rows, format: 'JSONCompactEachRow' }).then(() => {}) : Promise.resolve();
+  written.catch(() => {}); // the caller awaits it later; a failure meanwhile must not count as unhandled
   return { contacts: byContact.size, written };
 }
 
@@ -351,7 +352,9 @@ export async function runPass(ch: ClickHouseClient, opts: PassOptions): Promise<
     return { from: lo, upTo: lo, events: 0, contacts: 0, elapsedMs: performance.now() - started, agentStates: [], written: Promise.resolve() };
   }
   const { lo, hi, contactEvents: fresh } = pass;
-  const writes: Array<Promise<void>> = [fanOut(ch, lo, hi)];
+  const fannedOut = fanOut(ch, lo, hi);
+  fannedOut.catch(() => {}); // awaited below, with the other writes
+  const writes: Array<Promise<void>> = [fannedOut];
   let contacts = 0;
   try {
     const ids = await touchedContacts(ch, fresh, opts.lookbackDays * DAY_MS);

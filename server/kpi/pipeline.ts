@@ -138,6 +138,13 @@ export interface RecomputeResult {
   loaded: boolean;
 }
 
+interface RecomputeOptions {
+  /** false only for the per-second refresh of the live figures when nothing new arrived. */
+  materialize?: boolean;
+  /** Load the rollup from ClickHouse again after the pass. */
+  reload?: boolean;
+}
+
 export interface KpiWorkerDeps {
   config: Config | (KpiConfig & Pick<Config, 'LOG_LEVEL'>);
   log: Log;
@@ -231,15 +238,15 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   // One recomputation at a time (jobs run one by one, but recomputeNow runs beside the queue): passes and the rollup
   // they move must not interleave.
   let running: Promise<unknown> = Promise.resolve();
-  function recompute(reason: string, opts: { materialize?: boolean } = {}): Promise<RecomputeResult> {
+  function recompute(reason: string, opts: RecomputeOptions = {}): Promise<RecomputeResult> {
     const next = running.then(() => recomputeAlone(reason, opts));
     running = next.catch(() => {});
     return next;
   }
 
-  /** `materialize: false` only for the per-second refresh of the live figures when nothing new arrived. */
-  async function recomputeAlone(reason: string, opts: { materialize?: boolean }): Promise<RecomputeResult> {
+  async function recomputeAlone(reason: string, opts: RecomputeOptions): Promise<RecomputeResult> {
     const t0 = performance.now();
+    if (opts.reload) rollup = null;
     // Thresholds are read on every recomputation (beside the pass): sums made with others are loaded again.
     const settings = slSettings(ch);
     settings.catch(() => {});
@@ -333,8 +340,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         return null;
       }
       case 'close-interval': {
-        rollup = null; // hygiene: the rollup is loaded afresh from ClickHouse every quarter hour
-        const r = await recompute('interval closed');
+        // hygiene: the rollup is loaded afresh from ClickHouse every quarter hour
+        const r = await recompute('interval closed', { reload: true });
         await publishSeries(now());
         return r;
       }
