@@ -154,4 +154,30 @@ describe('the KPI worker\'s in-memory rollup', () => {
     expect(r.loaded).toBe(false);
     expect((await agentState()).agents_acw.value).toBe(1);
   }, 60_000);
+
+  it('a pass whose writes fail is done again by the next one, and the figures converge', async () => {
+    const offer = (id: string) => {
+      const v = validateEvent({ id, source: 'acd', type: 'contact.offered', occurredAt: new Date(clock - 5_000).toISOString(), contactId: `c-${id}`, queue: 'fail', channel: 'voice' }, { now: clock, retentionDays: 400 });
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      return toEventRow(v.event, clock);
+    };
+    const offeredInFail = async () => (await truth(clock)).find((s) => s.window === 'today' && s.scope === 'queue:fail')?.values.offered.value ?? 0;
+    await ctx.clickhouse.insert({ table: 'events', values: [offer('f1')], format: 'JSONEachRow' });
+    await worker.recomputeNow('before');
+    expect(await offeredInFail()).toBe(1);
+    // The measures table goes away for a moment: the next pass computes and publishes, but cannot write its measures.
+    await ctx.clickhouse.insert({ table: 'events', values: [offer('f2'), offer('f3')], format: 'JSONEachRow' });
+    await ctx.clickhouse.command({ query: 'RENAME TABLE kpi_measures TO kpi_measures_away' });
+    try {
+      await expect(worker.recomputeNow('writes fail')).rejects.toThrow(/kpi_measures/);
+    } finally {
+      await ctx.clickhouse.command({ query: 'RENAME TABLE kpi_measures_away TO kpi_measures' });
+    }
+    expect(await offeredInFail()).toBe(1); // ClickHouse has not got them
+    // The next recomputation does that pass again (and reloads the rollup): every figure equals ClickHouse's.
+    const r = await worker.recomputeNow('after');
+    expect(r.loaded).toBe(true);
+    expect(await offeredInFail()).toBe(3);
+    expect(await published()).toEqual(await truth(clock));
+  }, 60_000);
 });
