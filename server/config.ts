@@ -101,7 +101,7 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     maximum: 1000,
     default: 5,
-    description: 'How long the event writer waits to coalesce concurrent requests into one ClickHouse insert.',
+    description: 'While an insert is in flight, how long the event writer waits to coalesce further requests into the next one (an idle writer writes at once).',
   }),
   INGEST_BATCH_EVENTS: Type.Integer({ minimum: 1, maximum: 200_000, default: 20_000, description: 'Most events in one ClickHouse insert.' }),
   INGEST_MAX_INFLIGHT: Type.Integer({

@@ -1,5 +1,6 @@
-// The event writer: coalesces concurrent ingest requests into few ClickHouse inserts (a short linger and a size
-// cap), deduplicates them, and answers each request only once the insert holding its events is confirmed.
+// The event writer: coalesces concurrent ingest requests into few ClickHouse inserts (a short linger while a write is
+// in flight, and a size cap), deduplicates them, and answers each request only once the insert holding its events is
+// confirmed.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ValidEvent } from './contract.ts';
 import { Deduplicator } from './dedupe.ts';
@@ -72,7 +73,9 @@ export class EventWriter {
 
   private schedule(): void {
     if (this.inFlight.size >= this.opts.maxInFlight) return; // a running flush picks the queue up when it ends
-    if (this.queued >= this.opts.maxBatchEvents || (this.closed && this.queue.length > 0)) {
+    // Nothing in flight: there is nobody to wait for, so write now (a lone request pays no linger). While a write
+    // runs, requests linger and are coalesced.
+    if (this.queued >= this.opts.maxBatchEvents || this.inFlight.size === 0 || (this.closed && this.queue.length > 0)) {
       clearTimeout(this.timer);
       this.timer = undefined;
       this.startFlush();

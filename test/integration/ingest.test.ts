@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
-import { EVENT_TYPES } from '../../server/ingest/contract.ts';
+import { EVENT_TYPES, validateEvent, type ValidEvent } from '../../server/ingest/contract.ts';
+import { Deduplicator } from '../../server/ingest/dedupe.ts';
+import { EventWriter } from '../../server/ingest/writer.ts';
 import { catchUp, readWatermark } from '../../server/kpi/materialize.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
@@ -223,6 +225,34 @@ describe('POST /v1/events', () => {
     expect(again.map((r) => r.json())).toEqual([{ accepted: 0, duplicates: 1 }, { accepted: 0, duplicates: 1 }]);
     const stored = await rows<{ source: string }>('SELECT source FROM events WHERE id = {id:String} ORDER BY source', { id });
     expect(stored.map((r) => r.source)).toEqual(['acd', 'ivr']);
+  });
+
+  it('coalesces concurrent requests into few inserts; a lone request is written at once', async () => {
+    let inserts = 0;
+    const counting = new Proxy(ctx.clickhouse, {
+      get(target, prop, receiver) {
+        if (prop === 'insert') return (p: Parameters<typeof target.insert>[0]) => (inserts++, target.insert(p));
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const dedupe = new Deduplicator(redis, counting, ctx.config.REDIS_PREFIX, { leaseMs: 30_000, waitMs: 5_000 });
+    // A linger of a minute: were a lone request to wait for it, this test would time out.
+    const writer = new EventWriter(counting, dedupe, { lingerMs: 60_000, maxBatchEvents: 10_000, maxInFlight: 2, log: capturedLog('warn').log });
+    const valid = (): ValidEvent => {
+      const v = validateEvent(sampleEvent('contact.offered'), { now: Date.now(), retentionDays: 30 });
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      return v.event;
+    };
+    expect(await writer.write([valid()])).toEqual({ accepted: 1, duplicates: 0 });
+    expect(inserts).toBe(1);
+    // 40 requests at once: at most the first is written alone (when the writer is idle); the others wait while a write
+    // is in flight and are written together as soon as it is done (not after the minute's linger).
+    const results = await Promise.all(Array.from({ length: 40 }, () => writer.write([valid(), valid()])));
+    expect(results.every((r) => r.accepted === 2 && r.duplicates === 0)).toBe(true);
+    expect(inserts - 1).toBeGreaterThanOrEqual(1);
+    expect(inserts - 1).toBeLessThanOrEqual(2);
+    await writer.close();
   });
 
   it('a retry after a restart with Redis emptied is still recognised (ClickHouse is the truth)', async () => {
