@@ -3,14 +3,20 @@
 //   direct @clickhouse/client insert of the same rows, in the same format (batches of 10,000), into a copy of the
 //   events table (ingest alone: the KPI worker is not running);
 // - acknowledgement latency of single-event posts at a steady 1,000 events/s: the ingest path alone, then with the
-//   workers running in their own process beside the API, as in production.
-import { setTimeout as sleep } from 'node:timers/promises';
+//   workers running in their own process beside the API, as in production. The single events are sent by a process
+//   of their own (scripts/bench/ingest-load.ts).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { validateEvent, type IngestEvent } from '../../server/ingest/contract.ts';
 import { generateEvents } from '../../server/simulator/index.ts';
 import { insertEventRows, toEventRow } from '../../server/ingest/rows.ts';
 import { catchUp } from '../../server/kpi/materialize.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { BENCH_KEYS, percentile, postBody, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
+import { BENCH_KEYS, postBody, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Realistic traffic from the simulator (all three sources), deterministic by seed, with no duplicates. */
 function makeEvents(n: number, seed: string): IngestEvent[] {
@@ -76,10 +82,10 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     // as in production, with the workers in their own process beside the API (the KPI worker fans the events out,
     // materialises them and recomputes the snapshots), all on the same two cores.
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
-    const alone = await singleEventLatency(stack, makeEvents(opts.latencySeconds * 1000, 'lat-alone'));
+    const alone = await singleEventLatency(stack, 'lat-alone', opts.latencySeconds * 1000);
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
     workers = await startWorkerProcess(stack);
-    const withWorkers = await singleEventLatency(stack, makeEvents(opts.latencySeconds * 1000, 'lat'));
+    const withWorkers = await singleEventLatency(stack, 'lat', opts.latencySeconds * 1000);
 
     return [
       { name: 'ingest: direct insert (baseline, batches of 10k)', value: Math.round(directRate), unit: 'events/s' },
@@ -96,27 +102,18 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
   }
 }
 
-/** One event per request, 1,000 requests a second (a batch of 10 every 10 ms): acknowledgement latency. */
-async function singleEventLatency(stack: BenchStack, singles: IngestEvent[]): Promise<{ p50: number; p99: number; achieved: number }> {
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const start = performance.now();
-  for (let i = 0; i < singles.length; i += 10) {
-    const wait = start + i - performance.now();
-    if (wait > 0) await sleep(wait);
-    for (const event of singles.slice(i, i + 10)) {
-      const sent = performance.now();
-      const headers = { authorization: `Bearer ${BENCH_KEYS[event.source]}`, 'content-type': 'application/json' };
-      pending.push(
-        postBody(`${stack.baseUrl}/v1/events`, JSON.stringify(event), headers).then((res) => {
-          if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body}`);
-          latencies.push(performance.now() - sent);
-        }),
-      );
-    }
-  }
-  await Promise.all(pending);
-  const achieved = Math.round(singles.length / ((performance.now() - start) / 1000));
-  latencies.sort((a, b) => a - b);
-  return { p50: Number(percentile(latencies, 50).toFixed(1)), p99: Number(percentile(latencies, 99).toFixed(1)), achieved };
+/**
+ * One event per request, 1,000 requests a second, sent by a process of its own (scripts/bench/ingest-load.ts), as
+ * integrations are: acknowledgement latency as the sender sees it, without the sender sharing the API's event loop.
+ */
+async function singleEventLatency(stack: BenchStack, seed: string, count: number): Promise<{ p50: number; p99: number; achieved: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/bench/ingest-load.ts'), stack.baseUrl, seed, String(count), '1000'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the ingest load process failed (exit ${code})`);
+  return JSON.parse(out.trim().split('\n').at(-1)!) as { p50: number; p99: number; achieved: number };
 }
