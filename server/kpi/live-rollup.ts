@@ -11,7 +11,8 @@
 // hands it, for each contact it recomputed, the contact's measures before and after the pass: the sums move by the
 // difference, so they stay equal to what ClickHouse would sum (the pipeline tests hold the two equal). Whatever could
 // make it drift makes the worker load it again instead: a failed pass, a change of thresholds, a watermark moved by
-// someone else (a rebuild); and every closed interval, as a matter of hygiene.
+// someone else (a rebuild); and, as a matter of hygiene, a new local day (when the load is cheapest: a load reads
+// all of today's measures, ~1.4 s for 330k of them on the 2-core machine).
 import type { ClickHouseClient } from '@clickhouse/client';
 import {
   AGENT_STATES,
@@ -210,6 +211,8 @@ export class LiveRollup {
   /** Rows before these are not kept (no current or later window reaches them). */
   private minutesFrom: number;
   private intervalsFrom: number;
+  /** The local day it was loaded on. */
+  private readonly loadedDay: number;
 
   private constructor(
     private readonly opts: LiveRollupOptions,
@@ -218,6 +221,12 @@ export class LiveRollup {
   ) {
     this.minutesFrom = floorMinute(now) + MINUTE_MS - MINUTES_BACK_MS;
     this.intervalsFrom = startOfLocalDay(now, opts.tz);
+    this.loadedDay = this.intervalsFrom;
+  }
+
+  /** True once the local day it was loaded on is over (the worker then loads it again: cheap, today being young). */
+  loadedBefore(now: number): boolean {
+    return startOfLocalDay(now, this.opts.tz) !== this.loadedDay;
   }
 
   /** Loads everything from ClickHouse as of `now` (after a pass: the measures then hold every event up to its watermark). */

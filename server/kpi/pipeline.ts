@@ -13,7 +13,7 @@
 // touched (server/kpi/materialize.ts), move the worker's in-memory rollup by what changed (server/kpi/live-rollup.ts),
 // compute the snapshots of every active scope from it, store them in Redis and publish the changed ones
 // (server/kpi/snapshots.ts). The rollup is loaded from ClickHouse after the worker's first pass, and again whenever it
-// could have drifted (see live-rollup.ts) and at every closed interval.
+// could have drifted, and each new local day (see live-rollup.ts).
 // Schedulers are reconciled at start (upsertJobScheduler; unknown ones removed).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Queue, Worker, type Job } from 'bullmq';
@@ -141,8 +141,6 @@ export interface RecomputeResult {
 interface RecomputeOptions {
   /** false only for the per-second refresh of the live figures when nothing new arrived. */
   materialize?: boolean;
-  /** Load the rollup from ClickHouse again after the pass. */
-  reload?: boolean;
 }
 
 export interface KpiWorkerDeps {
@@ -246,7 +244,6 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
 
   async function recomputeAlone(reason: string, opts: RecomputeOptions): Promise<RecomputeResult> {
     const t0 = performance.now();
-    if (opts.reload) rollup = null;
     // Thresholds are read on every recomputation (beside the pass): sums made with others are loaded again.
     const settings = slSettings(ch);
     settings.catch(() => {});
@@ -279,7 +276,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       const t1 = performance.now();
       const t = now();
       const current = await settings;
-      if (rollup?.settingsDiffer(current)) rollup = null;
+      if (rollup?.settingsDiffer(current) || rollup?.loadedBefore(t)) rollup = null;
       if (rollup) {
         rollup.apply(changes, t);
         const undecided = rollup.applyAgentStates(pass?.agentStates ?? []);
@@ -340,8 +337,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         return null;
       }
       case 'close-interval': {
-        // hygiene: the rollup is loaded afresh from ClickHouse every quarter hour
-        const r = await recompute('interval closed', { reload: true });
+        const r = await recompute('interval closed');
         await publishSeries(now());
         return r;
       }

@@ -101,8 +101,12 @@ describe('the KPI worker\'s in-memory rollup', () => {
     // The comparison covered the difference path, not only loads: most passes moved the rollup by their changes.
     const moved = results.filter((r) => !r.loaded).length;
     expect(moved).toBeGreaterThanOrEqual(results.length - 3);
-    // …and the threshold change made the worker load the rollup again (step 8).
+    // …and the threshold change made the worker load the rollup again (step 8), and so did the new local day (step 9,
+    // at 21:08:17 UTC = 00:08:17 local: 9 × 9 min + 17 s after 22:40 local).
     expect(results[7]!.loaded).toBe(true);
+    expect(results[8]!.loaded).toBe(true);
+    // no other load, but perhaps the first step's (unless the worker's own start-up recomputation loaded it before)
+    expect(results.slice(1).filter((r) => r.loaded).length).toBe(2);
     // The run crossed local midnight: today restarted (fewer offers today at the end than at 23:59).
     expect(n).toBeGreaterThan(15);
   }, 120_000);
