@@ -1,38 +1,66 @@
-// The load of the ingest latency benchmark, in a process of its own (as integrations are): single-event POSTs at a
-// steady rate (a batch of 10 every 10 ms for 1,000/s), then one JSON line on stdout with the acknowledgement latencies.
-//   node --import tsx scripts/bench/ingest-load.ts <base url> <seed> <events> <events per second>
-//   → {"p50":…,"p99":…,"achieved":…}
+// The load of the ingest benchmarks, in a process of its own (as integrations are), so the API's process does not
+// also pay for the sender. Events are the simulator's, deterministic by seed (the bench builds the same ones for its
+// direct-insert baseline). Prints one JSON line on stdout.
+//   node --import tsx scripts/bench/ingest-load.ts singles <base url> <seed> <events> <events per second>
+//     single-event POSTs at a steady rate (a batch of 10 every 10 ms for 1,000/s) → {"p50":…,"p99":…,"achieved":…}
+//   node --import tsx scripts/bench/ingest-load.ts batches <base url> <seed> <events> <requests in flight>
+//     NDJSON bodies of 1,000 events, each of one source → {"accepted":…,"seconds":…}
 import { setTimeout as sleep } from 'node:timers/promises';
-import { generateEvents } from '../../server/simulator/index.ts';
-import { BENCH_KEYS, percentile, postBody } from './stack.ts';
+import type { IngestEvent } from '../../server/ingest/contract.ts';
+import { BENCH_KEYS, benchEvents, percentile, postBody } from './stack.ts';
 
-const [baseUrl, seed, countText, rateText] = process.argv.slice(2);
+const [mode, baseUrl, seed, countText, paceText] = process.argv.slice(2);
 const count = Number(countText);
-const rate = Number(rateText);
-if (!baseUrl || !seed || !(count > 0) || !(rate > 0)) {
-  process.stderr.write('usage: ingest-load.ts <base url> <seed> <events> <events per second>\n');
+const pace = Number(paceText);
+if ((mode !== 'singles' && mode !== 'batches') || !baseUrl || !seed || !(count > 0) || !(pace > 0)) {
+  process.stderr.write('usage: ingest-load.ts singles|batches <base url> <seed> <events> <events per second | requests in flight>\n');
   process.exit(2);
 }
-const singles = generateEvents({ seed, count, agents: 500, duplicateRate: 0, lateRate: 0 });
-const latencies: number[] = [];
-const pending: Promise<void>[] = [];
-const perTick = Math.max(1, Math.round(rate / 100));
-const start = performance.now();
-for (let i = 0; i < singles.length; i += perTick) {
-  const wait = start + (i * 1000) / rate - performance.now();
-  if (wait > 0) await sleep(wait);
-  for (const event of singles.slice(i, i + perTick)) {
-    const sent = performance.now();
-    const headers = { authorization: `Bearer ${BENCH_KEYS[event.source]}`, 'content-type': 'application/json' };
-    pending.push(
-      postBody(`${baseUrl}/v1/events`, JSON.stringify(event), headers).then((res) => {
-        if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body}`);
-        latencies.push(performance.now() - sent);
-      }),
-    );
+
+const events = benchEvents(count, seed);
+const url = `${baseUrl}/v1/events`;
+const auth = (source: IngestEvent['source']) => `Bearer ${BENCH_KEYS[source]}`;
+
+if (mode === 'singles') {
+  const latencies: number[] = [];
+  const pending: Promise<void>[] = [];
+  const perTick = Math.max(1, Math.round(pace / 100));
+  const start = performance.now();
+  for (let i = 0; i < events.length; i += perTick) {
+    const wait = start + (i * 1000) / pace - performance.now();
+    if (wait > 0) await sleep(wait);
+    for (const event of events.slice(i, i + perTick)) {
+      const sent = performance.now();
+      pending.push(
+        postBody(url, JSON.stringify(event), { authorization: auth(event.source), 'content-type': 'application/json' }).then((res) => {
+          if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body}`);
+          latencies.push(performance.now() - sent);
+        }),
+      );
+    }
   }
+  await Promise.all(pending);
+  const achieved = Math.round(events.length / ((performance.now() - start) / 1000));
+  latencies.sort((a, b) => a - b);
+  process.stdout.write(`${JSON.stringify({ p50: Number(percentile(latencies, 50).toFixed(1)), p99: Number(percentile(latencies, 99).toFixed(1)), achieved })}\n`);
+} else {
+  const bodies: Array<{ source: IngestEvent['source']; body: string }> = [];
+  for (const source of Object.keys(BENCH_KEYS) as Array<IngestEvent['source']>) {
+    const mine = events.filter((e) => e.source === source);
+    for (let i = 0; i < mine.length; i += 1_000) bodies.push({ source, body: mine.slice(i, i + 1_000).map((e) => JSON.stringify(e)).join('\n') });
+  }
+  let next = 0;
+  let accepted = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: pace }, async () => {
+      while (next < bodies.length) {
+        const { source, body } = bodies[next++]!;
+        const res = await postBody(url, body, { authorization: auth(source), 'content-type': 'application/x-ndjson' });
+        if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body}`);
+        accepted += (JSON.parse(res.body) as { accepted: number }).accepted;
+      }
+    }),
+  );
+  process.stdout.write(`${JSON.stringify({ accepted, seconds: (performance.now() - start) / 1000 })}\n`);
 }
-await Promise.all(pending);
-const achieved = Math.round(singles.length / ((performance.now() - start) / 1000));
-latencies.sort((a, b) => a - b);
-process.stdout.write(`${JSON.stringify({ p50: Number(percentile(latencies, 50).toFixed(1)), p99: Number(percentile(latencies, 99).toFixed(1)), achieved })}\n`);

@@ -16,7 +16,9 @@ import { spawnEmbeddedClickHouse } from '../../server/clickhouse/embedded/spawn.
 import { migrate } from '../../server/clickhouse/migrate.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
+import type { IngestEvent } from '../../server/ingest/contract.ts';
 import { createRedis } from '../../server/redis/connections.ts';
+import { generateEvents } from '../../server/simulator/index.ts';
 import { freePort, startEmbeddedRedis } from '../../server/redis/embedded.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -72,6 +74,11 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The ingest benchmarks' events: realistic traffic from the simulator (all three sources), deterministic by seed, with no duplicates. */
+export function benchEvents(n: number, seed: string): IngestEvent[] {
+  return generateEvents({ seed, count: n, agents: 500, duplicateRate: 0, lateRate: 0 });
 }
 
 export function percentile(sorted: number[], p: number): number {
