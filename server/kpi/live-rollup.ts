@@ -216,7 +216,7 @@ export class LiveRollup {
 
   private constructor(
     private readonly opts: LiveRollupOptions,
-    private settings: ReadonlyMap<string, SlSettings>,
+    private readonly settings: ReadonlyMap<string, SlSettings>,
     now: number,
   ) {
     this.minutesFrom = floorMinute(now) + MINUTE_MS - MINUTES_BACK_MS;
