@@ -20,10 +20,7 @@ export interface ClickHouseTarget {
   password: string;
 }
 
-export function createClickHouse(
-  target: ClickHouseTarget,
-  opts: { requestTimeoutMs?: number; maxConnections?: number; settings?: ClickHouseSettings } = {},
-): ClickHouseClient {
+export function createClickHouse(target: ClickHouseTarget, opts: { requestTimeoutMs?: number; maxConnections?: number } = {}): ClickHouseClient {
   return createClient({
     url: target.url,
     database: target.database,
@@ -33,6 +30,6 @@ export function createClickHouse(
     request_timeout: opts.requestTimeoutMs ?? 30_000,
     max_open_connections: opts.maxConnections ?? 10,
     compression: { request: false, response: false },
-    clickhouse_settings: { ...PINNED_SETTINGS, ...opts.settings },
+    clickhouse_settings: PINNED_SETTINGS,
   });
 }

@@ -14,7 +14,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
-import { newEvents } from '../kpi/materialize.ts';
+import { newEvents, STORED_WATERMARK } from '../kpi/materialize.ts';
 
 const RESERVE = `
 local out = {}
@@ -43,7 +43,7 @@ return n`;
 const STORED_IDS_SQL = `
 SELECT source, id FROM event_ids WHERE source IN {sources:Array(String)} AND id IN {ids:Array(String)}
 UNION ALL
-WITH (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout') AS fanned_out
+WITH ${STORED_WATERMARK} AS fanned_out
 SELECT source, id FROM events
 WHERE ${newEvents(true, 'fanned_out')} AND source IN {sources:Array(String)} AND id IN {ids:Array(String)}`;
 

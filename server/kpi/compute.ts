@@ -201,7 +201,7 @@ async function windowSums(ch: ClickHouseClient, slices: readonly Slice[], scopes
     for (const s of slices) {
       let sum = emptyMeasures();
       for (const [band, m] of bands) if (starts[band]! >= s.start) sum = addMeasures(sum, m);
-      measures.set(`${s.label}\u0000${scope}`, sum);
+      measures.set(sliceKey(s.label, scope), sum);
     }
   }
   return measures;
@@ -214,7 +214,7 @@ async function intervalSums(ch: ClickHouseClient, slices: readonly Slice[], scop
   const measures = new Map<string, Measures>();
   for (const r of await rows(ch, STEPS_SQL, { from, to: slices.at(-1)!.end, step: INTERVAL_MS, scopes })) {
     const slice = byStart.get(from + Number(r.slice) * INTERVAL_MS);
-    if (slice) measures.set(`${slice.label}\u0000${String(r.scope)}`, measuresOf(r));
+    if (slice) measures.set(sliceKey(slice.label, String(r.scope)), measuresOf(r));
   }
   return measures;
 }
@@ -341,12 +341,20 @@ export function snapshotSlices(now: number, tz: string): Slice[] {
   return [...WINDOWS.map((w) => ({ label: w, ...windowRange(w, now, tz) })), { label: '30m', ...lastMinutes(30, now) }];
 }
 
-/** What snapshots are made of, wherever the sums come from (ClickHouse below, or the KPI worker's memory). */
+/**
+ * Sums per slice and scope, keyed `${slice label}\0${scope}`, wherever they come from (ClickHouse below, or the KPI
+ * worker's memory); a scope has a key only for the slices it has measures in.
+ */
+export type SliceSums = ReadonlyMap<string, Measures>;
+
+export const sliceKey = (label: string, scope: string) => `${label}\u0000${scope}`;
+const sumsOf = (sums: SliceSums, label: string, scope: string) => sums.get(sliceKey(label, scope)) ?? emptyMeasures();
+/** The scopes with measures in any slice. */
+const measuredScopes = (sums: SliceSums) => [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1));
+
+/** What snapshots are made of, wherever they come from. */
 export interface SnapshotInputs {
-  /** The sums of a slice (by label) for a scope; empty sums when the scope has none. */
-  sums(label: string, scope: string): Measures;
-  /** Scopes with measures in any slice. */
-  measured: Iterable<string>;
+  sums: SliceSums;
   live: ReadonlyMap<string, Live>;
   settings: ReadonlyMap<string, SlSettings>;
 }
@@ -357,14 +365,14 @@ const centerFirst = (a: string, b: string) => (a === 'center' ? -1 : b === 'cent
 export function buildSnapshots(now: number, requested: readonly string[], inputs: SnapshotInputs): Snapshot[] {
   let scopes: string[];
   if (requested.length > 0) scopes = [...requested];
-  else scopes = [...new Set(['center', ...inputs.measured, ...inputs.live.keys()])].sort(centerFirst);
+  else scopes = [...new Set(['center', ...measuredScopes(inputs.sums), ...inputs.live.keys()])].sort(centerFirst);
   const asOf = new Date(now).toISOString();
   const out: Snapshot[] = [];
   for (const scope of scopes) {
-    const perWindow = new Map(WINDOWS.map((w) => [w, windowedValues(inputs.sums(w, scope))]));
+    const perWindow = new Map(WINDOWS.map((w) => [w, windowedValues(sumsOf(inputs.sums, w, scope))]));
     const qs = settingsOf(inputs.settings, scope.startsWith('queue:') ? scope.slice('queue:'.length) : '');
     const liveVals = liveValues(inputs.live.get(scope) ?? emptyLive(), now, {
-      offered30: inputs.sums('30m', scope).offered,
+      offered30: sumsOf(inputs.sums, '30m', scope).offered,
       aht1h: perWindow.get('1h')!.aht!,
       ahtToday: perWindow.get('today')!.aht!,
       thresholdS: qs.slThresholdMs / 1000,
@@ -375,9 +383,9 @@ export function buildSnapshots(now: number, requested: readonly string[], inputs
   return out;
 }
 
-/** Today's 15-minute series from the sums of each interval (by label): the requested scopes, else every measured one. */
-export function buildSeries(now: number, slices: readonly Slice[], requested: readonly string[], sums: (label: string, scope: string) => Measures, measured: Iterable<string>): Series[] {
-  const scopes = requested.length > 0 ? [...requested] : [...new Set(['center', ...measured])].sort();
+/** Today's 15-minute series from the sums of each interval (labelled by slice): the requested scopes, else every measured one. */
+export function buildSeries(now: number, slices: readonly Slice[], requested: readonly string[], sums: SliceSums): Series[] {
+  const scopes = requested.length > 0 ? [...requested] : [...new Set(['center', ...measuredScopes(sums)])].sort();
   const asOf = new Date(now).toISOString();
   return scopes.map((scope) => ({
     window: 'today' as const,
@@ -387,12 +395,10 @@ export function buildSeries(now: number, slices: readonly Slice[], requested: re
     points: slices.map((s) => ({
       start: new Date(s.start).toISOString(),
       end: new Date(s.end).toISOString(),
-      values: windowedValues(sums(s.label, scope)),
+      values: windowedValues(sumsOf(sums, s.label, scope)),
     })),
   }));
 }
-
-const scopeOfKey = (k: string) => k.slice(k.indexOf('\u0000') + 1);
 
 /** Snapshots for every window × scope at `now`, from ClickHouse. */
 export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOptions): Promise<Snapshot[]> {
@@ -402,12 +408,7 @@ export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOption
     liveState(ch, opts.now, opts.waitingLookbackHours, requested),
     slSettings(ch),
   ]);
-  return buildSnapshots(opts.now, requested, {
-    sums: (label, scope) => measures.get(`${label}\u0000${scope}`) ?? emptyMeasures(),
-    measured: [...measures.keys()].map(scopeOfKey),
-    live,
-    settings,
-  });
+  return buildSnapshots(opts.now, requested, { sums: measures, live, settings });
 }
 
 /** Today's 15-minute series (windowed KPIs only) for the given scopes, or every scope with data today, from ClickHouse. */
@@ -415,5 +416,5 @@ export async function computeSeries(ch: ClickHouseClient, opts: Omit<ComputeOpti
   const slices = todayIntervals(opts.now, opts.tz);
   const requested = opts.scopes ?? [];
   const measures = await intervalSums(ch, slices, requested);
-  return buildSeries(opts.now, slices, requested, (label, scope) => measures.get(`${label}\u0000${scope}`) ?? emptyMeasures(), [...measures.keys()].map(scopeOfKey));
+  return buildSeries(opts.now, slices, requested, measures);
 }

@@ -26,7 +26,7 @@ import {
   measuresOf,
   rows,
   settingsOf,
-  slSettings,
+  sliceKey,
   snapshotSlices,
   type Live,
   type Measures,
@@ -36,7 +36,7 @@ import {
   type SumField,
 } from './compute.ts';
 import type { AgentStateEvent } from './materialize.ts';
-import type { ContactEvent, Measure } from './measures.ts';
+import { cmp, type ContactEvent, type Measure } from './measures.ts';
 import { INTERVAL_MS, MINUTE_MS, floorMinute, startOfLocalDay, todayIntervals } from './windows.ts';
 
 /** How far back the minute sums reach when loaded: the longest rolling window (1 h) and a margin. */
@@ -88,8 +88,6 @@ interface AgentState {
   source?: string;
   id?: string;
 }
-
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** A contact a pass recomputed: its measures before and after, and its whole history (pass included). */
 export interface ContactChange {
@@ -229,9 +227,11 @@ export class LiveRollup {
     return startOfLocalDay(now, this.opts.tz) !== this.loadedDay;
   }
 
-  /** Loads everything from ClickHouse as of `now` (after a pass: the measures then hold every event up to its watermark). */
-  static async load(ch: ClickHouseClient, now: number, opts: LiveRollupOptions): Promise<LiveRollup> {
-    const settings = await slSettings(ch);
+  /**
+   * Loads everything from ClickHouse as of `now` (after a pass: the measures then hold every event up to its
+   * watermark), the sums made with `settings` (the thresholds the caller just read).
+   */
+  static async load(ch: ClickHouseClient, now: number, opts: LiveRollupOptions, settings: ReadonlyMap<string, SlSettings>): Promise<LiveRollup> {
     const r = new LiveRollup(opts, settings, now);
     const since = now - opts.waitingLookbackHours * 3_600_000;
     const steps = (from: number, step: number) => rows(ch, STEPS_SQL, { from, to: now + FAR_FUTURE_MS, step, scopes: [] });
@@ -405,7 +405,7 @@ export class LiveRollup {
     for (const [label, byScope] of out) {
       for (const [scope, sums] of byScope) {
         if (sums.frt.length > 1) sums.frt.sort((a, b) => a - b);
-        measures.set(`${label}\u0000${scope}`, toMeasures(sums));
+        measures.set(sliceKey(label, scope), toMeasures(sums));
       }
     }
     return measures;
@@ -440,12 +440,7 @@ export class LiveRollup {
   snapshots(now: number): Snapshot[] {
     this.prune(now);
     const sums = this.sliceSums(now, snapshotSlices(now, this.opts.tz));
-    return buildSnapshots(now, [], {
-      sums: (label, scope) => sums.get(`${label}\u0000${scope}`) ?? emptyMeasures(),
-      measured: [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1)),
-      live: this.live(now),
-      settings: this.settings,
-    });
+    return buildSnapshots(now, [], { sums, live: this.live(now), settings: this.settings });
   }
 
   /** Today's 15-minute series of every scope with measures today, as computeSeries would compute it. */
@@ -453,6 +448,6 @@ export class LiveRollup {
     this.prune(now);
     const slices = todayIntervals(now, this.opts.tz);
     const sums = this.sliceSums(now, slices);
-    return buildSeries(now, slices, [], (label, scope) => sums.get(`${label}\u0000${scope}`) ?? emptyMeasures(), [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1)));
+    return buildSeries(now, slices, [], sums);
   }
 }

@@ -49,10 +49,12 @@ export interface MaterializeResult {
   elapsedMs: number;
 }
 
-/** The fan-out watermark: the highest block number of `events` already fanned out (0 before the first pass). */
+/** The stored fan-out watermark, as a scalar subquery: the highest block number of `events` already fanned out (0 before the first pass). */
+export const STORED_WATERMARK = `(SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout')`;
+
 export async function readWatermark(ch: ClickHouseClient): Promise<number> {
   const rs = await ch.query({
-    query: `SELECT argMax(position, updated_at) AS w FROM kpi_progress WHERE name = 'fanout'`,
+    query: `SELECT ${STORED_WATERMARK} AS w`,
     format: 'JSONEachRow',
   });
   const [row] = await rs.json<{ w: string | number }>();
@@ -68,12 +70,12 @@ export async function writeWatermark(ch: ClickHouseClient, position: number): Pr
 }
 
 /**
- * The next pass: from the watermark (`from`, or the stored one when another process moved it further, e.g. a rebuild)
- * to the highest committed block within MAX_PASS_ROWS events (at least one block).
+ * The next range of blocks: from the watermark (`from`, or the stored one when another process moved it further, e.g.
+ * a rebuild) to the highest committed block within `maxRows` events (at least one block).
  */
-export async function nextRange(ch: ClickHouseClient, from: number, maxRows = MAX_PASS_ROWS): Promise<{ from: number; to: number; events: number }> {
+export async function nextRange(ch: ClickHouseClient, from: number, maxRows: number): Promise<{ from: number; to: number; events: number }> {
   const rs = await ch.query({
-    query: `WITH greatest({from:UInt64}, (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout')) AS lo
+    query: `WITH greatest({from:UInt64}, ${STORED_WATERMARK}) AS lo
             SELECT lo AS from, max(b) AS to, max(total) AS events
             FROM
             (
@@ -151,7 +153,7 @@ export interface AgentStateEvent {
  */
 async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Promise<PassRows | null> {
   const rs = await ch.query({
-    query: `WITH greatest({from:UInt64}, (SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout')) AS lo
+    query: `WITH greatest({from:UInt64}, ${STORED_WATERMARK}) AS lo
             SELECT lo, _block_number AS b, ${CONTACT_EVENT} AS contact_event, state, ${EVENT_COLUMNS}
             FROM events
             WHERE ${newEvents(true, 'lo')}

@@ -74,7 +74,8 @@ function byTimeSourceId(a: ContactEvent, b: ContactEvent): number {
   return a.t - b.t || cmp(a.source, b.source) || cmp(a.id, b.id);
 }
 
-function cmp(a: string, b: string): number {
+/** Compares strings as ClickHouse compares them in tuples (bytewise; ids are ASCII in practice). */
+export function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

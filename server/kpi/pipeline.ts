@@ -286,7 +286,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         }
       } else {
         await behind?.written; // the load must see this pass's writes
-        rollup = await LiveRollup.load(ch, t, rollupOptions);
+        rollup = await LiveRollup.load(ch, t, rollupOptions, current);
         loaded = true;
       }
       const t2 = performance.now();
