@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       log.info({ applied: applied.length }, 'schema up to date');
     }
 
-    const clickhouse = createClickHouse(infra.clickhouse);
+    const clickhouse = createClickHouse(infra.clickhouse, { log });
     const redis = createRedis(infra.redisUrl, 'commands', (msg) => log.warn(msg));
     shutdown.add('clickhouse and redis clients', async () => {
       await clickhouse.close();

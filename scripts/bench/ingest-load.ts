@@ -1,23 +1,26 @@
 // The load of the ingest benchmarks, in a process of its own (as integrations are), so the API's process does not
 // also pay for the sender. Events are the simulator's, deterministic by seed (the bench builds the same ones for its
 // direct-insert baseline). Prints one JSON line on stdout.
-//   node --import tsx scripts/bench/ingest-load.ts singles <base url> <seed> <events> <events per second>
-//     single-event POSTs at a steady rate (a batch of 10 every 10 ms for 1,000/s) → {"p50":…,"p99":…,"achieved":…}
+//   node --import tsx scripts/bench/ingest-load.ts singles <base url> <seed> <events> <events per second> [warm-up s]
+//     single-event POSTs at a steady rate (a batch of 10 every 10 ms for 1,000/s) → {"p50":…,"p99":…,"achieved":…};
+//     the first seconds at that rate warm up (connections opened, code compiled) and are not measured
 //   node --import tsx scripts/bench/ingest-load.ts batches <base url> <seed> <events> <requests in flight>
 //     NDJSON bodies of 1,000 events, each of one source → {"accepted":…,"seconds":…}
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IngestEvent } from '../../server/ingest/contract.ts';
 import { BENCH_KEYS, benchEvents, percentile, postBody } from './stack.ts';
 
-const [mode, baseUrl, seed, countText, paceText] = process.argv.slice(2);
+const [mode, baseUrl, seed, countText, paceText, warmUpText = '0'] = process.argv.slice(2);
 const count = Number(countText);
 const pace = Number(paceText);
-if ((mode !== 'singles' && mode !== 'batches') || !baseUrl || !seed || !(count > 0) || !(pace > 0)) {
-  process.stderr.write('usage: ingest-load.ts singles|batches <base url> <seed> <events> <events per second | requests in flight>\n');
+const warmUpSeconds = Number(warmUpText);
+if ((mode !== 'singles' && mode !== 'batches') || !baseUrl || !seed || !(count > 0) || !(pace > 0) || !(warmUpSeconds >= 0)) {
+  process.stderr.write('usage: ingest-load.ts singles|batches <base url> <seed> <events> <events per second | requests in flight> [warm-up seconds]\n');
   process.exit(2);
 }
 
-const events = benchEvents(count, seed);
+const warmUp = mode === 'singles' ? Math.round(warmUpSeconds * pace) : 0;
+const events = benchEvents(warmUp + count, seed);
 const url = `${baseUrl}/v1/events`;
 const auth = (source: IngestEvent['source']) => `Bearer ${BENCH_KEYS[source]}`;
 
@@ -29,15 +32,16 @@ if (mode === 'singles') {
   for (let i = 0; i < events.length; i += perTick) {
     const wait = start + (i * 1000) / pace - performance.now();
     if (wait > 0) await sleep(wait);
-    for (const event of events.slice(i, i + perTick)) {
+    events.slice(i, i + perTick).forEach((event, k) => {
       const sent = performance.now();
+      const measured = i + k >= warmUp;
       pending.push(
         postBody(url, JSON.stringify(event), { authorization: auth(event.source), 'content-type': 'application/json' }).then((res) => {
           if (res.status !== 202) throw new Error(`ingest answered ${res.status}: ${res.body}`);
-          latencies.push(performance.now() - sent);
+          if (measured) latencies.push(performance.now() - sent);
         }),
       );
-    }
+    });
   }
   await Promise.all(pending);
   const achieved = Math.round(events.length / ((performance.now() - start) / 1000));

@@ -1,5 +1,6 @@
 // The one way the application talks to ClickHouse: @clickhouse/client, against the embedded server or a real one.
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { ClickHouseError, ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseSettings, type Logger } from '@clickhouse/client';
+import type { Log } from '../log.ts';
 
 /**
  * Settings pinned on every query so that the embedded engine (ClickHouse 26.x) and a production server of another
@@ -20,7 +21,36 @@ export interface ClickHouseTarget {
   password: string;
 }
 
-export function createClickHouse(target: ClickHouseTarget, opts: { requestTimeoutMs?: number; maxConnections?: number } = {}): ClickHouseClient {
+/**
+ * The client's own log lines, into the process log. A failed query is also thrown to its caller, which decides what it
+ * means (a refused duplicate batch is routine, sql/009_ingest_check.sql), so the client's report of it is debug.
+ */
+function clientLogger(log: Log): new () => Logger {
+  const line = (level: 'debug' | 'warn' | 'error', p: { module: string; message: string; args?: Record<string, unknown>; err?: Error }) =>
+    log[level]({ module: p.module, ...(p.args ? { args: p.args } : {}), ...(p.err ? { err: p.err } : {}) }, `clickhouse client: ${p.message}`);
+  return class implements Logger {
+    trace(p: Parameters<Logger['trace']>[0]) {
+      line('debug', p);
+    }
+    debug(p: Parameters<Logger['debug']>[0]) {
+      line('debug', p);
+    }
+    info(p: Parameters<Logger['info']>[0]) {
+      line('debug', p);
+    }
+    warn(p: Parameters<Logger['warn']>[0]) {
+      line('warn', p);
+    }
+    error(p: Parameters<Logger['error']>[0]) {
+      line(p.err instanceof ClickHouseError ? 'debug' : 'error', p);
+    }
+  };
+}
+
+export function createClickHouse(
+  target: ClickHouseTarget,
+  opts: { requestTimeoutMs?: number; maxConnections?: number; log?: Log } = {},
+): ClickHouseClient {
   return createClient({
     url: target.url,
     database: target.database,
@@ -31,5 +61,6 @@ export function createClickHouse(target: ClickHouseTarget, opts: { requestTimeou
     max_open_connections: opts.maxConnections ?? 10,
     compression: { request: false, response: false },
     clickhouse_settings: PINNED_SETTINGS,
+    ...(opts.log ? { log: { LoggerClass: clientLogger(opts.log), level: ClickHouseLogLevel.WARN } } : {}),
   });
 }

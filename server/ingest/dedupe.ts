@@ -3,11 +3,13 @@
 //
 // 1. Reserve: Redis `SET key token NX PX lease` per event. A reservation only marks an id as *in flight*; it is
 //    released after the insert, whatever its outcome, so a failed insert never marks an id as seen. An id reserved
-//    by someone else is waited for, then reserved again.
-// 2. Check: ClickHouse says which of the reserved ids are already stored: `event_ids` holds every event the KPI
-//    worker has fanned out (sql/008_fanout.sql), and `events` itself is read above the fan-out watermark, for what
-//    was stored since. ClickHouse is the truth; Redis holds nothing that cannot be lost.
-// 3. The caller inserts the rest, then releases the reservations.
+//    by someone else is waited for, then reserved again. So no two inserts of one id ever run at once.
+// 2. Check, in ClickHouse, which is the truth (Redis holds nothing that cannot be lost): an id is stored when it is in
+//    `event_ids` (every event the KPI worker has fanned out, sql/008_fanout.sql) or in `events` above the fan-out
+//    watermark (stored since). The writer inserts a batch through `events_ingest`, whose view makes this check inside
+//    the insert and refuses the whole batch if any of it is stored (sql/009_ingest_check.sql); only then does it ask
+//    `findStored` which ones, and insert the others.
+// 3. The caller releases the reservations.
 // If an insert's outcome is unknown (a timeout), the reservations are left to expire instead of being released, so
 // a retry waits for the lease rather than racing an insert that may still land.
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -37,8 +39,8 @@ return n`;
 
 /**
  * Which of the (source, id) pairs {sources}[i], {ids}[i] are stored: fanned out (event_ids), or in `events` above the
- * fan-out watermark. One query for every source of a flush (each query costs a round trip and its planning); the
- * `IN` sets use the tables' (source, id) keys, and the caller keeps only the exact pairs.
+ * fan-out watermark (the same test as events_ingest_mv). One query for every source of a batch; the `IN` sets use the
+ * tables' (source, id) keys, and the caller keeps only the exact pairs.
  */
 const STORED_IDS_SQL = `
 SELECT source, id FROM event_ids WHERE source IN {sources:Array(String)} AND id IN {ids:Array(String)}
@@ -77,11 +79,8 @@ export class Deduplicator {
     return `${this.prefix}:{evt}:${e.source}:${e.id}`;
   }
 
-  /**
-   * Reserves every key (waiting for ones another writer holds) and returns the reservation with the subset of
-   * `events` already stored in ClickHouse. `events` must hold each (source, id) once.
-   */
-  async reserve<T extends EventKey>(events: T[]): Promise<{ reservation: Reservation; stored: Set<T> }> {
+  /** Reserves every event's key, waiting for ones another writer holds. `events` must hold each (source, id) once. */
+  async reserve(events: EventKey[]): Promise<Reservation> {
     const token = randomBytes(12).toString('base64url');
     const reservation: Reservation = { token, keys: [] };
     let waiting = events;
@@ -90,7 +89,7 @@ export class Deduplicator {
       while (waiting.length > 0) {
         const keys = waiting.map((e) => this.key(e));
         const got = (await this.redis.eval(RESERVE, keys.length, ...keys, token, this.opts.leaseMs)) as number[];
-        const held: T[] = [];
+        const held: EventKey[] = [];
         got.forEach((ok, i) => (ok ? reservation.keys.push(keys[i]!) : held.push(waiting[i]!)));
         waiting = held;
         if (waiting.length === 0) break;
@@ -101,7 +100,7 @@ export class Deduplicator {
           await sleep(20);
         }
       }
-      return { reservation, stored: await this.findStored(events) };
+      return reservation;
     } catch (err) {
       await this.release(reservation).catch(() => {});
       throw err;
@@ -113,8 +112,8 @@ export class Deduplicator {
     await this.redis.eval(RELEASE, reservation.keys.length, ...reservation.keys, reservation.token);
   }
 
-  /** The events whose (source, id) is already in ClickHouse. */
-  private async findStored<T extends EventKey>(events: T[]): Promise<Set<T>> {
+  /** The events whose (source, id) is already stored in ClickHouse. Ask it while holding their reservations. */
+  async findStored<T extends EventKey>(events: T[]): Promise<Set<T>> {
     const found = new Set<T>();
     for (const chunk of chunksByBytes(events, MAX_PARAM_BYTES)) {
       const rs = await this.clickhouse.query({

@@ -1,10 +1,13 @@
 // The event writer: coalesces concurrent ingest requests into few ClickHouse inserts (a short linger while a write is
-// in flight, and a size cap), deduplicates them, and answers each request only once the insert holding its events is
-// confirmed.
+// in flight, and a size cap), deduplicates them (dedupe.ts), and answers each request only once the insert holding its
+// events is confirmed.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ValidEvent } from './contract.ts';
 import { Deduplicator } from './dedupe.ts';
 import { insertEventRows, toEventRow } from './rows.ts';
+
+/** The start of events_ingest_mv's refusal (sql/009_ingest_check.sql). */
+const ALREADY_STORED = 'NABIZ_DUPLICATE:';
 
 export interface WriteResult {
   accepted: number;
@@ -30,6 +33,11 @@ export interface WriterOptions {
   /** Called after each confirmed insert with the events it stored (never blocks the answer). */
   onStored?: (events: ValidEvent[]) => void;
   log: { error: (obj: object, msg: string) => void };
+}
+
+/** events_ingest refused a batch because some of it is already stored (sql/009_ingest_check.sql). */
+function isAlreadyStored(err: unknown): boolean {
+  return (err as { code?: string }).code === '395' && String((err as Error).message).includes(ALREADY_STORED);
 }
 
 function isUnknownOutcome(err: Error): boolean {
@@ -112,14 +120,10 @@ export class EventWriter {
 
     let toStore: ValidEvent[];
     try {
-      const { reservation, stored } = await this.dedupe.reserve(unique);
-      toStore = unique.filter((e) => !stored.has(e));
+      const reservation = await this.dedupe.reserve(unique);
       let outcomeKnown = true;
       try {
-        if (toStore.length > 0) {
-          const receivedAt = Date.now();
-          await insertEventRows(this.clickhouse, 'events', toStore.map((e) => toEventRow(e, receivedAt)));
-        }
+        toStore = await this.insertNew(unique);
       } catch (err) {
         outcomeKnown = !isUnknownOutcome(err as Error);
         throw err;
@@ -139,5 +143,25 @@ export class EventWriter {
       p.resolve({ accepted, duplicates: p.events.length - accepted });
     }
     if (toStore.length > 0) this.opts.onStored?.(toStore);
+  }
+
+  /**
+   * Inserts the events not stored yet (their ids reserved) and returns them. Usually one insert: `events_ingest` stores
+   * the whole batch, or refuses all of it when any event is already stored (sql/009_ingest_check.sql); then the
+   * stored ones are looked up and the others inserted.
+   */
+  private async insertNew(events: ValidEvent[]): Promise<ValidEvent[]> {
+    const receivedAt = Date.now();
+    const rows = events.map((e) => toEventRow(e, receivedAt));
+    try {
+      await insertEventRows(this.clickhouse, 'events_ingest', rows);
+      return events;
+    } catch (err) {
+      if (!isAlreadyStored(err)) throw err;
+    }
+    const stored = await this.dedupe.findStored(events);
+    const fresh = events.filter((e) => !stored.has(e));
+    if (fresh.length > 0) await insertEventRows(this.clickhouse, 'events', rows.filter((_, i) => !stored.has(events[i]!)));
+    return fresh;
   }
 }

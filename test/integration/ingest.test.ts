@@ -7,6 +7,7 @@ import { buildApp } from '../../server/app.ts';
 import { loadConfig } from '../../server/config.ts';
 import { EVENT_TYPES, validateEvent, type ValidEvent } from '../../server/ingest/contract.ts';
 import { Deduplicator } from '../../server/ingest/dedupe.ts';
+import { insertEventRows, toEventRow } from '../../server/ingest/rows.ts';
 import { EventWriter } from '../../server/ingest/writer.ts';
 import { catchUp, readWatermark } from '../../server/kpi/materialize.ts';
 import { createRedis } from '../../server/redis/connections.ts';
@@ -283,6 +284,34 @@ describe('POST /v1/events', () => {
     expect(Number((await rs.json<{ n: string }>())[0]!.n)).toBe(0);
     expect((await post(app, before)).json()).toEqual({ accepted: 0, duplicates: 1 });
     expect(await countOf([before.id])).toBe(1);
+  });
+
+  it('events_ingest stores a batch only if none of it is stored: in the tail or fanned out, all or nothing', async () => {
+    const row = (e: ReturnType<typeof sampleEvent>) => {
+      const v = validateEvent(e, { now: Date.now(), retentionDays: 30 });
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      return toEventRow(v.event, Date.now());
+    };
+    const insert = (events: Array<ReturnType<typeof sampleEvent>>) => insertEventRows(ctx.clickhouse, 'events_ingest', events.map(row));
+    const refused = async (events: Array<ReturnType<typeof sampleEvent>>) => {
+      const err = await insert(events).then(() => null, (e: unknown) => e as { code?: string; message: string });
+      expect(err?.code).toBe('395');
+      expect(err?.message).toContain('NABIZ_DUPLICATE');
+      expect(await countOf(events.map((e) => e.id).filter((id) => id !== stored.id))).toBe(0); // nothing of it written
+    };
+    const stored = sampleEvent('contact.offered');
+    await insert([stored]);
+    expect(await countOf([stored.id])).toBe(1);
+    // Stored, not fanned out yet: found above the watermark.
+    await refused([sampleEvent('contact.answered'), stored, sampleEvent('contact.abandoned')]);
+    // Fanned out: found in event_ids.
+    await catchUp(ctx.clickhouse, { lookbackDays: 7 });
+    await refused([stored, sampleEvent('contact.answered')]);
+    // The same id from another source is another event.
+    const fresh = [{ ...sampleEvent('ivr.started'), id: stored.id, source: 'ivr' as const }, sampleEvent('contact.answered')];
+    await insert(fresh);
+    expect(await countOf([stored.id])).toBe(2);
+    expect(await countOf([fresh[1]!.id])).toBe(1);
   });
 
   it('takes a batch of 10,000 events in one request', async () => {

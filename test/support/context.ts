@@ -41,7 +41,7 @@ export async function createTestContext(overrides: Record<string, string> = {}):
     password: config.CLICKHOUSE_PASSWORD,
   };
   await migrate(target);
-  const clickhouse = createClickHouse(target);
+  const clickhouse = createClickHouse(target, { log: capturedLog('warn').log });
   return {
     config,
     target,
