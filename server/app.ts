@@ -54,7 +54,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
-    lingerMs: config.INGEST_LINGER_MS,
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
     maxInFlight: config.INGEST_MAX_INFLIGHT,
     log,

@@ -97,18 +97,12 @@ export const ConfigSchema = Type.Object({
     default: 120_000,
     description: 'Ingest requests one key may make per minute (more: 429 with Retry-After).',
   }),
-  INGEST_LINGER_MS: Type.Integer({
-    minimum: 0,
-    maximum: 1000,
-    default: 5,
-    description: 'While an insert is in flight, how long the event writer waits to coalesce further requests into the next one (an idle writer writes at once).',
-  }),
   INGEST_BATCH_EVENTS: Type.Integer({ minimum: 1, maximum: 200_000, default: 20_000, description: 'Most events in one ClickHouse insert.' }),
   INGEST_MAX_INFLIGHT: Type.Integer({
     minimum: 1,
     maximum: 16,
     default: 2,
-    description: 'Event inserts one API process runs at once; requests arriving meanwhile are coalesced into the next.',
+    description: 'Event inserts one API process runs at once; requests arriving meanwhile are coalesced into the next (a further insert starts beside a running one only for 1,000 or more waiting events).',
   }),
   KPI_SL_THRESHOLD_S: Type.Integer({
     minimum: 1,

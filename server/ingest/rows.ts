@@ -4,7 +4,8 @@ import type { ValidEvent } from './contract.ts';
 
 /** ClickHouse's DateTime64(3) text form, in UTC: 2026-11-23 09:15:02.250 */
 export function chTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+  const iso = new Date(ms).toISOString(); // 2026-11-23T09:15:02.250Z
+  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
 }
 
 export interface EventRow {
@@ -34,35 +35,47 @@ export interface EventRow {
   attributes: Record<string, string>;
 }
 
+/** A batch's rows share one received_at: it is formatted once, not per row. */
+let lastReceived = { ms: Number.NaN, text: '' };
+
+function text(f: Partial<Record<string, unknown>>, key: string): string {
+  const v = f[key];
+  return typeof v === 'string' ? v : '';
+}
+
+function count(f: Partial<Record<string, unknown>>, key: string): number | null {
+  const v = f[key];
+  return typeof v === 'number' ? v : null;
+}
+
 export function toEventRow(e: ValidEvent, receivedAtMs: number): EventRow {
   const f = e as Partial<Record<string, unknown>> & ValidEvent;
-  const str = (k: string) => (typeof f[k] === 'string' ? (f[k] as string) : '');
-  const num = (k: string) => (typeof f[k] === 'number' ? (f[k] as number) : null);
+  if (lastReceived.ms !== receivedAtMs) lastReceived = { ms: receivedAtMs, text: chTime(receivedAtMs) };
   return {
     source: e.source,
     id: e.id,
     type: e.type,
     occurred_at: chTime(e.occurredAtMs),
-    received_at: chTime(receivedAtMs),
-    contact_id: str('contactId'),
-    queue: str('queue'),
-    team: str('team'),
-    channel: str('channel'),
-    agent_id: str('agentId'),
-    customer_id: str('customerId'),
-    to_queue: str('toQueue'),
-    to_agent_id: str('toAgentId'),
-    talk_ms: num('talkMs'),
-    hold_ms: num('holdMs'),
-    acw_ms: num('acwMs'),
+    received_at: lastReceived.text,
+    contact_id: text(f, 'contactId'),
+    queue: text(f, 'queue'),
+    team: text(f, 'team'),
+    channel: text(f, 'channel'),
+    agent_id: text(f, 'agentId'),
+    customer_id: text(f, 'customerId'),
+    to_queue: text(f, 'toQueue'),
+    to_agent_id: text(f, 'toAgentId'),
+    talk_ms: count(f, 'talkMs'),
+    hold_ms: count(f, 'holdMs'),
+    acw_ms: count(f, 'acwMs'),
     resolved: typeof f.resolved === 'boolean' ? f.resolved : null,
-    state: str('state'),
-    reason: str('reason'),
-    outcome: str('outcome'),
+    state: text(f, 'state'),
+    reason: text(f, 'reason'),
+    outcome: text(f, 'outcome'),
     // a reply is public unless the CRM says otherwise (the contract's default)
     public: e.type === 'ticket.replied' ? (e.public ?? true) : null,
-    metric: str('metric'),
-    score: num('score'),
+    metric: text(f, 'metric'),
+    score: count(f, 'score'),
     attributes: e.attributes ?? {},
   };
 }

@@ -228,7 +228,7 @@ describe('POST /v1/events', () => {
     expect(stored.map((r) => r.source)).toEqual(['acd', 'ivr']);
   });
 
-  it('coalesces concurrent requests into few inserts; a lone request is written at once', async () => {
+  it('coalesces concurrent requests into few inserts; a lone request is written at once; large waits get a second insert', async () => {
     let inserts = 0;
     const counting = new Proxy(ctx.clickhouse, {
       get(target, prop, receiver) {
@@ -237,22 +237,42 @@ describe('POST /v1/events', () => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    const dedupe = new Deduplicator(redis, counting, ctx.config.REDIS_PREFIX, { leaseMs: 30_000, waitMs: 5_000 });
-    // A linger of a minute: were a lone request to wait for it, this test would time out.
-    const writer = new EventWriter(counting, dedupe, { lingerMs: 60_000, maxBatchEvents: 10_000, maxInFlight: 2, log: capturedLog('warn').log });
+    // A write holds its reservation from before its insert until after it: writes at once = reservations held at once.
+    let held = 0;
+    let mostAtOnce = 0;
+    const dedupe = new (class extends Deduplicator {
+      override async reserve(events: Parameters<Deduplicator['reserve']>[0]) {
+        mostAtOnce = Math.max(mostAtOnce, ++held);
+        return super.reserve(events);
+      }
+      override async release(reservation: Parameters<Deduplicator['release']>[0]) {
+        held--;
+        return super.release(reservation);
+      }
+    })(redis, counting, ctx.config.REDIS_PREFIX, { leaseMs: 30_000, waitMs: 5_000 });
+    const writer = new EventWriter(counting, dedupe, { maxBatchEvents: 10_000, maxInFlight: 2, log: capturedLog('warn').log });
     const valid = (): ValidEvent => {
       const v = validateEvent(sampleEvent('contact.offered'), { now: Date.now(), retentionDays: 30 });
       if (!v.ok) throw new Error(JSON.stringify(v.errors));
       return v.event;
     };
+    const idle = () => new Promise((resolve) => setImmediate(resolve)); // the writer's bookkeeping after an answer
     expect(await writer.write([valid()])).toEqual({ accepted: 1, duplicates: 0 });
     expect(inserts).toBe(1);
-    // 40 requests at once: at most the first is written alone (when the writer is idle); the others wait while a write
-    // is in flight and are written together as soon as it is done (not after the minute's linger).
+    await idle();
+    // 40 small requests at once: the first is written alone at once (the writer is idle); the other 39 wait for that
+    // insert and are then written together, in one insert: 78 events are too few for a second insert beside the first.
     const results = await Promise.all(Array.from({ length: 40 }, () => writer.write([valid(), valid()])));
     expect(results.every((r) => r.accepted === 2 && r.duplicates === 0)).toBe(true);
-    expect(inserts - 1).toBeGreaterThanOrEqual(1);
-    expect(inserts - 1).toBeLessThanOrEqual(2);
+    expect(inserts).toBe(1 + 2);
+    expect(mostAtOnce).toBe(1);
+    await idle();
+    // A first request, then two of 600 events while it is written: 1,200 waiting events get an insert of their own
+    // beside the running one (at most maxInFlight at once).
+    const large = await Promise.all([writer.write([valid()]), writer.write(Array.from({ length: 600 }, valid)), writer.write(Array.from({ length: 600 }, valid))]);
+    expect(large.map((r) => r.accepted)).toEqual([1, 600, 600]);
+    expect(inserts).toBe(3 + 2);
+    expect(mostAtOnce).toBe(2);
     await writer.close();
   });
 
