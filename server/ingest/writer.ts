@@ -158,6 +158,9 @@ export class EventWriter {
       if (!isAlreadyStored(err)) throw err;
     }
     const stored = await this.dedupe.findStored(events);
+    // Both ask the same question of the same tables; should they ever disagree, nothing is written (a 503: a retry
+    // asks again) rather than risk storing an event twice.
+    if (stored.size === 0) throw new Error('the batch was refused as already stored, yet none of its events is found stored');
     const fresh = events.filter((e) => !stored.has(e));
     if (fresh.length > 0) await insertEventRows(this.clickhouse, 'events', rows.filter((_, i) => !stored.has(events[i]!)));
     return fresh;
