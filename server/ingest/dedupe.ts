@@ -3,7 +3,7 @@
 //
 // 1. Reserve: Redis `SET key token NX PX lease` per event. A reservation only marks an id as *in flight*; it is
 //    released after the insert, whatever its outcome, so a failed insert never marks an id as seen. An id reserved
-//    by someone else is waited for, then reserved again. So no two inserts of one id ever run at once.
+//    by someone else is waited for, then reserved again, so two inserts of one id do not run at once.
 // 2. Check, in ClickHouse, which is the truth (Redis holds nothing that cannot be lost): an id is stored when it is in
 //    `event_ids` (every event the KPI worker has fanned out, sql/008_fanout.sql) or in `events` above the fan-out
 //    watermark (stored since). The writer inserts a batch through `events_ingest`, whose view makes this check inside

@@ -215,11 +215,11 @@ describe('POST /v1/events', () => {
     await other.close();
   });
 
-  it('the same id from two sources is two events; a retry from either is a duplicate (one look-up for a mixed flush)', async () => {
+  it('the same id from two sources is two events; a retry from either is a duplicate (one check for a mixed batch)', async () => {
     const id = nextId();
     const acd = { ...sampleEvent('contact.offered'), id };
     const ivr = { ...sampleEvent('ivr.started'), id };
-    // Posted at once, so the writer usually coalesces them (and their look-up) into one flush.
+    // Posted at once, so the writer usually coalesces them (and their check) into one insert.
     const first = await Promise.all([post(app, acd), post(app, ivr, { key: KEYS.ivr })]);
     expect(first.map((r) => r.json())).toEqual([{ accepted: 1, duplicates: 0 }, { accepted: 1, duplicates: 0 }]);
     const again = await Promise.all([post(app, acd), post(app, ivr, { key: KEYS.ivr })]);
