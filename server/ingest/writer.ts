@@ -1,6 +1,6 @@
-// The event writer: coalesces concurrent ingest requests into few ClickHouse inserts (a short linger while a write is
-// in flight, and a size cap), deduplicates them (dedupe.ts), and answers each request only once the insert holding its
-// events is confirmed.
+// The event writer: coalesces concurrent ingest requests into few ClickHouse inserts (requests wait for the running
+// insert, up to a size cap), stores each (source, id) once (dedupe.ts, sql/009_ingest_check.sql), and answers each
+// request only once the insert holding its events is confirmed.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ValidEvent } from './contract.ts';
 import { Deduplicator } from './dedupe.ts';
