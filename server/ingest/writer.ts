@@ -3,7 +3,7 @@
 // request only once the insert holding its events is confirmed.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ValidEvent } from './contract.ts';
-import { Deduplicator } from './dedupe.ts';
+import type { Deduplicator, Reservation } from './dedupe.ts';
 import { insertEventRows, toEventRow } from './rows.ts';
 
 /** Events waiting that justify a further insert beside a running one (see `schedule`). */
@@ -116,17 +116,15 @@ export class EventWriter {
     for (const p of batch) for (const e of p.events) if (!first.has(`${e.source}\u0000${e.id}`)) first.set(`${e.source}\u0000${e.id}`, e);
     const unique = [...first.values()];
 
+    let reservation: Reservation;
     let toStore: ValidEvent[];
     try {
-      const reservation = await this.dedupe.reserve(unique);
-      let outcomeKnown = true;
+      reservation = await this.dedupe.reserve(unique);
       try {
         toStore = await this.insertNew(unique);
       } catch (err) {
-        outcomeKnown = !isUnknownOutcome(err as Error);
+        if (!isUnknownOutcome(err as Error)) await this.dedupe.release(reservation).catch(() => {});
         throw err;
-      } finally {
-        if (outcomeKnown) await this.dedupe.release(reservation).catch(() => {});
       }
     } catch (err) {
       this.opts.log.error({ err, events: unique.length }, 'event write failed; nothing of these requests was acknowledged');
@@ -141,6 +139,9 @@ export class EventWriter {
       p.resolve({ accepted, duplicates: p.events.length - accepted });
     }
     if (toStore.length > 0) this.opts.onStored?.(toStore);
+    // Released after the answers, off their path: the events are stored, so a request for the same ids that waits on
+    // these reservations finds them stored once they go.
+    await this.dedupe.release(reservation).catch(() => {});
   }
 
   /**

@@ -246,8 +246,8 @@ describe('POST /v1/events', () => {
         return super.reserve(events);
       }
       override async release(reservation: Parameters<Deduplicator['release']>[0]) {
+        await super.release(reservation);
         held--;
-        return super.release(reservation);
       }
     })(redis, counting, ctx.config.REDIS_PREFIX, { leaseMs: 30_000, waitMs: 5_000 });
     const writer = new EventWriter(counting, dedupe, { maxBatchEvents: 10_000, maxInFlight: 2, log: capturedLog('warn').log });
@@ -256,7 +256,11 @@ describe('POST /v1/events', () => {
       if (!v.ok) throw new Error(JSON.stringify(v.errors));
       return v.event;
     };
-    const idle = () => new Promise((resolve) => setImmediate(resolve)); // the writer's bookkeeping after an answer
+    // The writer releases a write's reservations just after answering it: idle once they are released.
+    const idle = async () => {
+      while (held > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setImmediate(resolve));
+    };
     expect(await writer.write([valid()])).toEqual({ accepted: 1, duplicates: 0 });
     expect(inserts).toBe(1);
     await idle();
