@@ -14,7 +14,7 @@ import { validateEvent } from '../../server/ingest/contract.ts';
 import { insertEventRows, toEventRow } from '../../server/ingest/rows.ts';
 import { catchUp } from '../../server/kpi/materialize.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { benchEvents, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
+import { benchEvents, mergesSettled, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -46,12 +46,15 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     if (Number(sent.accepted) !== events.length) throw new Error(`ingest accepted ${sent.accepted} of ${events.length} events`);
 
     process.stderr.write(`  API batches: ${Math.round(apiRate)} events/s\n`);
-    // Latency, twice, each from a steady state (the events so far taken by the fan-out): the ingest path alone, then
-    // as in production, with the workers in their own process beside the API (the KPI worker fans the events out,
-    // materialises them and recomputes the snapshots), all on the same two cores.
+    // Latency, twice, each from a steady state (the events so far taken by the fan-out, the background merges they
+    // left behind settled): the ingest path alone, then as in production, with the workers in their own process beside
+    // the API (the KPI worker fans the events out, materialises them and recomputes the snapshots), all on the same
+    // two cores.
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
+    await mergesSettled(stack.clickhouse, 120_000);
     const alone = await singleEventLatency(stack, 'lat-alone', opts.latencySeconds * 1000);
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
+    await mergesSettled(stack.clickhouse, 120_000);
     workers = await startWorkerProcess(stack);
     const withWorkers = await singleEventLatency(stack, 'lat', opts.latencySeconds * 1000);
 

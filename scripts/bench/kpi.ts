@@ -17,7 +17,7 @@ import { computeSnapshots } from '../../server/kpi/compute.ts';
 import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { startKpiWorker } from '../../server/kpi/pipeline.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { BENCH_KEYS, percentile, postBody, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
+import { BENCH_KEYS, mergesSettled, percentile, postBody, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
 
 const CHUNK = 250_000;
 
@@ -43,17 +43,6 @@ async function addHistory(bulk: ClickHouseClient, from: number, count: number): 
       query_params: { start, n },
     });
   }
-}
-
-/** Waits (at most `maxMs`) until the engine runs no merge; returns how long it waited. */
-async function mergesSettled(ch: ClickHouseClient, maxMs: number): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < maxMs) {
-    const rs = await ch.query({ query: 'SELECT count() AS n FROM system.merges', format: 'JSONEachRow' });
-    if (Number((await rs.json<{ n: string }>())[0]!.n) === 0) break;
-    await sleep(1000);
-  }
-  return performance.now() - started;
 }
 
 async function post(stack: BenchStack, events: unknown[]): Promise<void> {

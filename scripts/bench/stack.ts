@@ -9,6 +9,7 @@ import http from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '../../server/app.ts';
 import { createClickHouse, type ClickHouseTarget } from '../../server/clickhouse/client.ts';
@@ -79,6 +80,17 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
 /** The ingest benchmarks' events: realistic traffic from the simulator (all three sources), deterministic by seed, with no duplicates. */
 export function benchEvents(n: number, seed: string): IngestEvent[] {
   return generateEvents({ seed, count: n, agents: 500, duplicateRate: 0, lateRate: 0 });
+}
+
+/** Waits (at most `maxMs`) until the engine runs no merge; returns how long it waited. */
+export async function mergesSettled(ch: ClickHouseClient, maxMs: number): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < maxMs) {
+    const rs = await ch.query({ query: 'SELECT count() AS n FROM system.merges', format: 'JSONEachRow' });
+    if (Number((await rs.json<{ n: string }>())[0]!.n) === 0) break;
+    await sleep(1000);
+  }
+  return performance.now() - started;
 }
 
 export function percentile(sorted: number[], p: number): number {
