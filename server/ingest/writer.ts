@@ -113,7 +113,12 @@ export class EventWriter {
   private async flush(batch: Pending[]): Promise<void> {
     // The first occurrence of a (source, id) in the batch is the one that may be stored; later ones are duplicates.
     const first = new Map<string, ValidEvent>();
-    for (const p of batch) for (const e of p.events) if (!first.has(`${e.source}\u0000${e.id}`)) first.set(`${e.source}\u0000${e.id}`, e);
+    for (const p of batch) {
+      for (const e of p.events) {
+        const key = `${e.source}\u0000${e.id}`;
+        if (!first.has(key)) first.set(key, e);
+      }
+    }
     const unique = [...first.values()];
 
     let reservation: Reservation;

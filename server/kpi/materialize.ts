@@ -296,13 +296,13 @@ async function materialize(
 
   const version = Date.now();
   const lookbackMs = lookbackDays * DAY_MS;
-  const freshKeys = observe ? new Set([...fresh.events, ...fresh.interactions].map((e) => `${e.source}\u0000${e.id}`)) : undefined;
+  const freshKeys = new Set(observe ? [...fresh.events, ...fresh.interactions].map((e) => `${e.source}\u0000${e.id}`) : []);
+  const isOld = (e: { source: string; id: string }) => !freshKeys.has(`${e.source}\u0000${e.id}`);
   const rows = [];
   for (const [contactId, events] of byContact) {
     const after = contactMeasures(contactId, events, (c) => byCustomer.get(c) ?? [], lookbackMs);
     for (const m of after) rows.push(measureRow(m, version));
-    if (observe && freshKeys) {
-      const isOld = (e: { source: string; id: string }) => !freshKeys.has(`${e.source}\u0000${e.id}`);
+    if (observe) {
       const before = contactMeasures(contactId, events.filter(isOld), (c) => (byCustomer.get(c) ?? []).filter((i) => !freshKeys.has(i.key)), lookbackMs);
       observe({ contactId, before, after, events });
     }
