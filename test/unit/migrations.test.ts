@@ -44,4 +44,22 @@ describe('migration files', () => {
     expect(ms.length).toBeGreaterThan(0);
     expect(ms.map((m) => m.version)).toEqual(ms.map((_, i) => i + 1));
   });
+
+  it('a released migration is never edited: installations that applied it refuse a changed checksum at start-up', async () => {
+    // A new migration adds its line here. An edit to a listed file (even to a comment) breaks every installation
+    // that applied it: change the schema with a new file instead.
+    const released: Record<string, string> = {
+      '001_events.sql': '6d1affa95a6db27bafece524cd992fe603509d48d0d9bf57e94d788e334bcd8c',
+      '002_access.sql': '530b497aceb9c4bd9809c6a5b753e2fdb5529bfe9ab90dc54650c7f7f7259bd7',
+      '003_ingest.sql': '68fce62759957ba8fabc5d0d8e263ce0bbc236e13a8fd77258944f225d849020',
+      '004_kpi_rollups.sql': '002afaa6ee1ab333c27c3755e89f6be47cc390d8829a94faf9e1e1197791e8a9',
+      '005_analyst_views.sql': '04a3c6b7ccb8cd601a7c0cc8b74e6be7cb149ee0794d34036b54d4507097fca1',
+      '006_thresholds_alerts.sql': 'ef7f82581682d3e5a859e0e927a254d849994590569f0d4e4f6f506e440765c7',
+      '007_boards.sql': '568d218452243620319c96b903ab4171d2c40b2b1f37e53054167a218de941a2',
+      '008_fanout.sql': '1fdfd99aba2f88932922b36b61745eba5b47322b87aba50dac9c1b1ac73993b2',
+      '009_ingest_check.sql': '03683464c65771d4f35d805eb7907fba6cd0d8b542ceb29106308afb56a24531',
+    };
+    const ms = await readMigrations(SQL_DIR);
+    expect(Object.fromEntries(ms.map((m) => [m.file, m.checksum]))).toEqual(released);
+  });
 });
