@@ -3,7 +3,8 @@
 //   direct @clickhouse/client insert of the same rows, in the same format (batches of 10,000), into a copy of the
 //   events table (ingest alone: the KPI worker is not running);
 // - acknowledgement latency of single-event posts at a steady 1,000 events/s (after a warm-up at that rate): the
-//   ingest path alone, then with the workers running in their own process beside the API, as in production.
+//   ingest path alone, next to its baseline (the same traffic inserted straight into a copy of the events table,
+//   coalesced as the writer does), then with the workers running in their own process beside the API, as in production.
 // The load (batches and single events) is sent by a process of its own (scripts/bench/ingest-load.ts), as
 // integrations are: the API's process does not also pay for the sender.
 import { spawn } from 'node:child_process';
@@ -53,6 +54,10 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
     await mergesSettled(stack.clickhouse, 120_000);
     const alone = await singleEventLatency(stack, 'lat-alone', opts.latencySeconds * 1000);
+    // The baseline of the latencies, in the same steady state: the same traffic inserted straight into a copy of the
+    // table, coalesced as the writer does, with nothing else (no HTTP, Redis, nor duplicate check).
+    await mergesSettled(stack.clickhouse, 120_000);
+    const direct = await singleEventLatency(stack, 'lat-direct', opts.latencySeconds * 1000, `${stack.target.url}/${stack.target.database}`);
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
     await mergesSettled(stack.clickhouse, 120_000);
     workers = await startWorkerProcess(stack);
@@ -64,6 +69,9 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
       { name: 'ingest: API ÷ direct', value: Number((apiRate / directRate).toFixed(2)), unit: 'ratio', note: 'target ≥ 0.40' },
       { name: 'ingest: single-event ack p50 @ 1k events/s, ingest alone', value: alone.p50, unit: 'ms', note: `achieved ${alone.achieved} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
       { name: 'ingest: single-event ack p99 @ 1k events/s, ingest alone', value: alone.p99, unit: 'ms', note: 'target < 50' },
+      { name: 'ingest: direct insert ack p50 @ 1k events/s (baseline, coalesced alike)', value: direct.p50, unit: 'ms', note: `achieved ${direct.achieved} events/s` },
+      { name: 'ingest: direct insert ack p99 @ 1k events/s (baseline, coalesced alike)', value: direct.p99, unit: 'ms' },
+      { name: 'ingest: single-event ack p99, ingest alone ÷ direct', value: Number((alone.p99 / direct.p99).toFixed(2)), unit: 'ratio' },
       { name: 'ingest: single-event ack p50 @ 1k events/s, with the workers', value: withWorkers.p50, unit: 'ms', note: `achieved ${withWorkers.achieved} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
       { name: 'ingest: single-event ack p99 @ 1k events/s, with the workers', value: withWorkers.p99, unit: 'ms', note: 'target < 50' },
     ];
@@ -73,10 +81,10 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
   }
 }
 
-/** Runs scripts/bench/ingest-load.ts against the stack and returns the JSON line it prints. */
-async function runLoad(stack: BenchStack, args: string[]): Promise<Record<string, number>> {
+/** Runs scripts/bench/ingest-load.ts against the stack's API (or `to`) and returns the JSON line it prints. */
+async function runLoad(stack: BenchStack, args: string[], to = stack.baseUrl): Promise<Record<string, number>> {
   const [mode, ...rest] = args;
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/bench/ingest-load.ts'), mode!, stack.baseUrl, ...rest], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/bench/ingest-load.ts'), mode!, to, ...rest], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -91,7 +99,8 @@ async function runLoad(stack: BenchStack, args: string[]): Promise<Record<string
 const WARM_UP_SECONDS = 3;
 
 /** One event per request, 1,000 requests a second: acknowledgement latency as the sender sees it, in steady state. */
-async function singleEventLatency(stack: BenchStack, seed: string, count: number): Promise<{ p50: number; p99: number; achieved: number }> {
-  const r = await runLoad(stack, ['singles', seed, String(count), '1000', String(WARM_UP_SECONDS)]);
+async function singleEventLatency(stack: BenchStack, seed: string, count: number, directTo?: string): Promise<{ p50: number; p99: number; achieved: number }> {
+  const args = [String(count), '1000', String(WARM_UP_SECONDS)];
+  const r = directTo ? await runLoad(stack, ['direct', seed, ...args], directTo) : await runLoad(stack, ['singles', seed, ...args]);
   return { p50: r.p50!, p99: r.p99!, achieved: r.achieved! };
 }
