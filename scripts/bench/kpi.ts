@@ -58,10 +58,11 @@ export async function benchKpi(opts: { sizes: number[]; rate: number; latencySec
   const results: BenchResult[] = [];
   const total = opts.rate * opts.latencySeconds;
   // Bulk loading and rebuilding take minutes at 10M events: their own client, without the 30 s request timeout.
-  const bulk = createClickHouse(stack.target, { requestTimeoutMs: 30 * 60_000 });
+  const log = createLogger(stack.config);
+  const bulk = createClickHouse(stack.target, { requestTimeoutMs: 30 * 60_000, log });
   // Recomputations are timed on a worker in this process, without its schedulers (no pass runs during the bulk loads);
   // the latency phase runs the workers in their own process, as in production.
-  const worker = await startKpiWorker({ config: stack.config, log: createLogger(stack.config), clickhouse: bulk, redisUrl: stack.redisUrl, schedulers: false });
+  const worker = await startKpiWorker({ config: stack.config, log, clickhouse: bulk, redisUrl: stack.redisUrl, schedulers: false });
   let workers: WorkerProcess | undefined;
   try {
     // 1. One recomputation at each history size.

@@ -1,11 +1,31 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BEGIN, configTable, END } from '../../scripts/config-table.ts';
 
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const DOCS = ['README.md', ...readdirSync(new URL('../../docs/', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+
 describe('README', () => {
   it('documents every configuration variable exactly as the schema declares it', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const table = readme.split(BEGIN)[1]?.split(END)[0]?.trim();
+    const table = read('README.md').split(BEGIN)[1]?.split(END)[0]?.trim();
     expect(table, 'run `npm run config:table -- --write`').toBe(configTable());
+  });
+});
+
+describe('docs', () => {
+  it('name only docs pages that exist', () => {
+    const named = new Set(DOCS.flatMap((doc) => [...read(doc).matchAll(/`(docs\/[\w-]+\.md)`/g)].map((m) => m[1]!)));
+    expect(named.size).toBeGreaterThan(5);
+    for (const page of named) expect(existsSync(new URL(`../../${page}`, import.meta.url)), page).toBe(true);
+  });
+
+  it("state the knobs' defaults as the configuration schema does (docs/performance.md)", () => {
+    // `| VARIABLE | default |` rows of the README's generated table, and of the guide's table of knobs
+    const defaults = (text: string) =>
+      new Map([...text.matchAll(/^\| `([A-Z_]+)` \| `?([^|`]+?)`? \|/gm)].map((m) => [m[1]!, m[2]!.replaceAll(',', '')]));
+    const schema = defaults(configTable());
+    const guide = defaults(read('docs/performance.md'));
+    expect([...guide.keys()]).toEqual(['INGEST_MAX_INFLIGHT', 'INGEST_BATCH_EVENTS', 'KPI_RECOMPUTE_DEBOUNCE_MS', 'INGEST_RATE_LIMIT_PER_MINUTE']);
+    for (const [name, value] of guide) expect(value, name).toBe(schema.get(name));
   });
 });
