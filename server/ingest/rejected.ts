@@ -1,5 +1,5 @@
 // Keeps refused input in ClickHouse `rejected_events`, so an integrator can see what went wrong and nothing sent
-// to Nabız disappears without a trace.
+// to Nabız disappears without a trace; and reads it back for them (GET /v1/events/rejected).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FieldError } from './contract.ts';
 import { chTime } from './rows.ts';
@@ -33,4 +33,57 @@ export async function storeRejected(
       raw: item.raw.length > MAX_RAW_CHARS ? item.raw.slice(0, MAX_RAW_CHARS) : item.raw,
     })),
   });
+}
+
+export interface RejectedRecord {
+  receivedAt: string;
+  requestId: string;
+  /** Position in the request (NDJSON: the line from 0); -1 when the whole body was refused. */
+  index: number;
+  id: string | null;
+  reasons: string[];
+  raw: string;
+}
+
+/** Where a page of `listRejected` ends: the next page starts strictly after (before, in time) this row. */
+export interface RejectedCursor {
+  receivedAt: string;
+  requestId: string;
+  index: number;
+}
+
+/**
+ * The rejections of one ingest key (its source and name), newest first, received at or after `since`, at most `limit`,
+ * starting after `before` (the previous page's last row).
+ */
+export async function listRejected(
+  clickhouse: ClickHouseClient,
+  opts: { source: string; keyName: string; since: number; limit: number; before?: RejectedCursor },
+): Promise<RejectedRecord[]> {
+  const rs = await clickhouse.query({
+    query: `
+      SELECT received_at, request_id, item_index, event_id, reasons, raw
+      FROM rejected_events
+      WHERE source = {source:String} AND key_name = {key:String} AND received_at >= {since:DateTime64(3, 'UTC')}
+        ${opts.before ? "AND (received_at, request_id, item_index) < ({b_at:DateTime64(3, 'UTC')}, {b_request:String}, {b_index:Int32})" : ''}
+      ORDER BY received_at DESC, request_id DESC, item_index DESC
+      LIMIT {limit:UInt32}`,
+    query_params: {
+      source: opts.source,
+      key: opts.keyName,
+      since: chTime(opts.since),
+      limit: opts.limit,
+      ...(opts.before ? { b_at: chTime(Date.parse(opts.before.receivedAt)), b_request: opts.before.requestId, b_index: opts.before.index } : {}),
+    },
+    format: 'JSONEachRow',
+  });
+  const rows = await rs.json<{ received_at: string; request_id: string; item_index: number; event_id: string; reasons: string[]; raw: string }>();
+  return rows.map((r) => ({
+    receivedAt: new Date(r.received_at).toISOString(),
+    requestId: r.request_id,
+    index: Number(r.item_index),
+    id: r.event_id === '' ? null : r.event_id,
+    reasons: r.reasons,
+    raw: r.raw,
+  }));
 }

@@ -2,6 +2,8 @@
 //   202 {accepted, duplicates}              every event stored, or already stored before (a retry)
 //   422 {accepted, duplicates, rejected}    the valid events are stored; each invalid one is listed and kept
 //   400 unparseable body · 401/403 key problems · 413 too large · 415 content type · 429 rate · 503 retry later
+// GET /v1/events/rejected: what the calling key sent that was refused, with the reasons and the raw text.
+// GET /v1/events/schema: the contract as JSON Schema.
 import rateLimit from '@fastify/rate-limit';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type } from '@sinclair/typebox';
@@ -12,7 +14,7 @@ import type { Config } from '../config.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import { EventSchema, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
 import { parseBody, type ParsedItem } from './parse.ts';
-import { storeRejected, type RejectedItem } from './rejected.ts';
+import { listRejected, storeRejected, type RejectedCursor, type RejectedItem } from './rejected.ts';
 import { WriteUnavailableError, type EventWriter } from './writer.ts';
 
 export interface IngestDeps {
@@ -23,6 +25,9 @@ export interface IngestDeps {
 }
 
 const RETRY_AFTER_S = '5';
+const DAY_MS = 86_400_000;
+/** Look-ups of rejected events one key may make per minute: enough for a person or a monitor, not for a tight loop. */
+const REJECTED_READS_PER_MINUTE = 120;
 
 const FieldErrors = Type.Array(Type.Object({ path: Type.String(), message: Type.String() }));
 const Accepted = Type.Object({ accepted: Type.Integer(), duplicates: Type.Integer() });
@@ -57,6 +62,61 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   });
 
   app.get('/v1/events/schema', { onRequest: app.auth.requireIngest(), schema: { tags: ['ingest'], summary: 'The event contract as JSON Schema' } }, async () => EventSchema);
+
+  app.get(
+    '/v1/events/rejected',
+    {
+      onRequest: app.auth.requireIngest(),
+      config: {
+        rateLimit: { max: REJECTED_READS_PER_MINUTE, timeWindow: 60_000, keyGenerator: (req: FastifyRequest) => `rejected:${(req.principal as IngestPrincipal).keyId}` },
+      },
+      schema: {
+        tags: ['ingest'],
+        summary: 'What this key sent that was refused',
+        description:
+          "The events (and unparseable bodies) refused from requests made with the calling ingest key, newest first, with " +
+          'the reasons and the text as received. Page on with `before` = the previous answer\'s `next`. See docs/events.md.',
+        security: [{ bearer: [] }],
+        querystring: Type.Object({
+          since: Type.Optional(Type.String({ format: 'date-time', description: 'default: 24 hours ago' })),
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+          before: Type.Optional(Type.String({ maxLength: 1024, description: 'the `next` of the previous page' })),
+        }),
+        response: {
+          200: Type.Object({
+            rejected: Type.Array(
+              Type.Object({
+                receivedAt: Type.String({ format: 'date-time' }),
+                requestId: Type.String(),
+                index: Type.Integer({ description: 'position in the request (NDJSON: line from 0); -1 for a whole body' }),
+                id: Type.Union([Type.String(), Type.Null()]),
+                reasons: Type.Array(Type.String(), { description: '"<json pointer>: <message>", one per problem' }),
+                raw: Type.String({ description: 'as received, truncated to 64 KiB' }),
+              }),
+            ),
+            next: Type.Union([Type.String(), Type.Null()], { description: 'pass as `before` for the next page; null on the last' }),
+          }),
+          400: ErrorReply,
+          401: ErrorReply,
+          429: ErrorReply,
+        },
+      },
+    },
+    async (req) => {
+      const principal = req.principal as IngestPrincipal;
+      const q = req.query as { since?: string; limit?: number; before?: string };
+      const limit = q.limit ?? 100;
+      const rejected = await listRejected(clickhouse, {
+        source: principal.source,
+        keyName: principal.name,
+        since: q.since ? Date.parse(q.since) : Date.now() - DAY_MS,
+        limit,
+        ...(q.before ? { before: decodeCursor(q.before) } : {}),
+      });
+      const last = rejected.at(-1);
+      return { rejected, next: last && rejected.length === limit ? encodeCursor(last) : null };
+    },
+  );
 
   app.post(
     '/v1/events',
@@ -137,6 +197,22 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       });
     },
   );
+}
+
+function encodeCursor(c: RejectedCursor): string {
+  return Buffer.from(JSON.stringify([c.receivedAt, c.requestId, c.index])).toString('base64url');
+}
+
+function decodeCursor(text: string): RejectedCursor {
+  try {
+    const [receivedAt, requestId, index] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (typeof receivedAt === 'string' && !Number.isNaN(Date.parse(receivedAt)) && typeof requestId === 'string' && Number.isInteger(index)) {
+      return { receivedAt, requestId, index: index as number };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new ApiError(400, 'bad_request', 'querystring/before is not a cursor from a previous answer (its `next`)', [{ path: '/before', message: 'is not a cursor from a previous answer' }]);
 }
 
 function toRejected(item: ParsedItem, errors: FieldError[]): RejectedItem {

@@ -357,3 +357,53 @@ describe('POST /v1/events', () => {
     ]);
   });
 });
+
+describe('GET /v1/events/rejected', () => {
+  const get = (query: string, key: string | null = KEYS.acd) =>
+    app.inject({ method: 'GET', url: `/v1/events/rejected${query}`, headers: key ? { authorization: `Bearer ${key}` } : {} });
+
+  it("lists what the calling key sent that was refused, newest first, with reasons and raw text, and pages on", async () => {
+    const since = new Date(Date.now() - 1).toISOString();
+    const good = sampleEvent('contact.offered');
+    const noContact = { ...sampleEvent('contact.abandoned'), contactId: undefined };
+    const ndjson = `${JSON.stringify(good)}\n{"id": "half a line\n${JSON.stringify(noContact)}`;
+    expect((await post(app, ndjson, { contentType: 'application/x-ndjson' })).statusCode).toBe(422);
+    await new Promise((r) => setTimeout(r, 5)); // the next request's received_at is later
+    expect((await post(app, '{"not": json')).statusCode).toBe(400);
+    // another key's refusal is not this key's to see
+    const ivrBad = { ...sampleEvent('ivr.ended'), outcome: 'nonsense' };
+    expect((await post(app, [ivrBad], { key: KEYS.ivr })).statusCode).toBe(422);
+
+    const res = await get(`?since=${encodeURIComponent(since)}`);
+    expect(res.statusCode).toBe(200);
+    const { rejected, next } = res.json() as { rejected: Array<Record<string, unknown>>; next: string | null };
+    // newest first: the unparseable body, then the NDJSON request's refused lines, last line first
+    expect(rejected).toEqual([
+      { receivedAt: expect.any(String), requestId: expect.any(String), index: -1, id: null, reasons: [expect.stringMatching(/^\/: .*not valid JSON/)], raw: '{"not": json' },
+      { receivedAt: expect.any(String), requestId: expect.any(String), index: 2, id: noContact.id, reasons: ['/contactId: is required'], raw: JSON.stringify(noContact) },
+      { receivedAt: expect.any(String), requestId: expect.any(String), index: 1, id: null, reasons: [expect.stringMatching(/^\/: line 2 is not valid JSON/)], raw: '{"id": "half a line' },
+    ]);
+    expect(next).toBeNull();
+    expect(Date.parse(rejected[0]!.receivedAt as string)).toBeGreaterThan(Date.parse(rejected[1]!.receivedAt as string));
+
+    // two per page: the first page says where to go on, the second ends
+    const first = (await get(`?since=${encodeURIComponent(since)}&limit=2`)).json() as { rejected: Array<{ index: number }>; next: string };
+    expect(first.rejected.map((r) => r.index)).toEqual([-1, 2]);
+    expect(first.next).toEqual(expect.any(String));
+    const second = (await get(`?since=${encodeURIComponent(since)}&limit=2&before=${first.next}`)).json() as { rejected: Array<{ index: number }>; next: null };
+    expect(second).toEqual({ rejected: [expect.objectContaining({ index: 1 })], next: null });
+
+    const ivr = (await get(`?since=${encodeURIComponent(since)}`, KEYS.ivr)).json() as { rejected: Array<{ id: string; reasons: string[] }> };
+    expect(ivr.rejected).toEqual([expect.objectContaining({ id: ivrBad.id, reasons: [expect.stringMatching(/^\/outcome: /)] })]);
+  });
+
+  it('validates its query, naming the field, and needs an ingest key', async () => {
+    for (const [query, path] of [['?since=yesterday', '/since'], ['?limit=0', '/limit'], ['?limit=1001', '/limit'], ['?before=not-a-cursor', '/before']] as const) {
+      const res = await get(query);
+      expect(res.statusCode, query).toBe(400);
+      expect(res.json().error.details, query).toEqual([expect.objectContaining({ path })]);
+    }
+    expect((await get('', null)).statusCode).toBe(401);
+    expect((await get('', 'not-a-key')).statusCode).toBe(401);
+  });
+});
