@@ -20,6 +20,7 @@ import { createKpiSignaller } from './kpi/pipeline.ts';
 import { kpiRoutes } from './kpi/routes.ts';
 import { liveStreamRoutes } from './live/stream.ts';
 import type { Log } from './log.ts';
+import { createMetrics, metricsRoutes } from './metrics.ts';
 import { wallboardRoutes } from './wallboard.ts';
 
 export interface AppDeps {
@@ -52,6 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The API reference is for signed-in people (sign in to the console first); only health and the shell are open.
   await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.auth.require('viewer') } });
 
+  const metrics = createMetrics(clickhouse);
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
@@ -59,6 +61,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     log,
     // Ingest never waits on rollups: the signal is debounced, and a lost one is caught up by the worker's tick.
     onStored: () => void kpi.signalRecompute('ingest'),
+    onWritten: (events, ms) => {
+      metrics.ingest.insertSeconds.observe(ms / 1000);
+      metrics.ingest.insertEvents.observe(events);
+    },
   });
   // Fastify runs onClose after in-flight requests finished: flush what they queued, then stop signalling.
   app.addHook('onClose', async () => {
@@ -67,7 +73,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes, deps);
-  await app.register(ingestRoutes, { config, clickhouse, redis, writer });
+  await app.register(ingestRoutes, { config, clickhouse, redis, writer, metrics: metrics.ingest });
+  if (config.METRICS_TOKEN) await app.register(metricsRoutes, { token: config.METRICS_TOKEN, metrics });
   await app.register(authRoutes);
   await app.register(kpiRoutes, { config, clickhouse, redis, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis });

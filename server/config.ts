@@ -60,6 +60,12 @@ export const ConfigSchema = Type.Object({
       description: 'Password of the first admin (username `admin`), created at start-up if no `admin` user exists yet (secret).',
     }),
   ),
+  METRICS_TOKEN: Type.Optional(
+    Type.String({
+      minLength: 16,
+      description: 'Bearer token a Prometheus scraper sends to `GET /metrics` (secret). Unset: there is no metrics endpoint.',
+    }),
+  ),
   SESSION_TTL_SECONDS: Type.Integer({
     minimum: 60,
     maximum: 30 * 86_400,
@@ -280,4 +286,4 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** Names of the configuration values that must never be logged. */
-export const SECRET_KEYS: ReadonlySet<keyof RawConfig> = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_ANALYST_PASSWORD', 'INGEST_KEYS', 'ADMIN_PASSWORD', 'ALERT_WEBHOOK_URL']);
+export const SECRET_KEYS: ReadonlySet<keyof RawConfig> = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_ANALYST_PASSWORD', 'INGEST_KEYS', 'ADMIN_PASSWORD', 'ALERT_WEBHOOK_URL', 'METRICS_TOKEN']);

@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import type { IngestPrincipal } from '../auth/principal.ts';
 import type { Config } from '../config.ts';
 import { ApiError, errorBody } from '../errors.ts';
+import type { IngestMetrics } from '../metrics.ts';
 import { EventSchema, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
 import { parseBody, type ParsedItem } from './parse.ts';
 import { listRejected, storeRejected, type RejectedCursor, type RejectedItem } from './rejected.ts';
@@ -22,6 +23,7 @@ export interface IngestDeps {
   clickhouse: ClickHouseClient;
   redis: Redis;
   writer: EventWriter;
+  metrics: IngestMetrics;
 }
 
 const RETRY_AFTER_S = '5';
@@ -41,7 +43,16 @@ const ErrorReply = Type.Object({
 });
 
 export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
-  const { config, clickhouse, writer } = deps;
+  const { config, clickhouse, writer, metrics } = deps;
+  const sourceOf = (req: FastifyRequest) => (req.principal?.kind === 'ingest' ? req.principal.source : 'none');
+  const count = (req: FastifyRequest, outcome: 'accepted' | 'duplicate' | 'rejected', n: number) => {
+    if (n > 0) metrics.events.inc({ source: sourceOf(req), outcome }, n);
+  };
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.method !== 'POST' || req.routeOptions.url !== '/v1/events') return;
+    metrics.requests.inc({ source: sourceOf(req), status: String(reply.statusCode) });
+    metrics.ackSeconds.observe({ source: sourceOf(req) }, reply.elapsedTime / 1000);
+  });
 
   // This scope parses its own bodies: a broken NDJSON line must reject that line, not the request.
   app.removeAllContentTypeParsers();
@@ -149,6 +160,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const parsed = parseBody(raw, isNdjson);
       if (!parsed.ok) {
         await keepRejected(clickhouse, [{ index: -1, id: null, errors: [{ path: '', message: parsed.message }], raw }], meta);
+        count(req, 'rejected', 1);
         throw new ApiError(400, 'invalid_body', parsed.message);
       }
       if (parsed.items.length > config.INGEST_MAX_EVENTS) {
@@ -178,11 +190,13 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
           toRejected(i, foreign.includes(i.index) ? [{ path: '/source', message: `must be ${principal.source} for this key` }] : (reasons.get(i.index) ?? [refused])),
         );
         await keepRejected(clickhouse, items, meta);
+        count(req, 'rejected', items.length);
         throw new ApiError(403, 'wrong_source', message);
       }
 
       // Rejections are stored first: if that fails, nothing of the request is acknowledged.
       if (rejected.length > 0) await keepRejected(clickhouse, rejected, meta);
+      count(req, 'rejected', rejected.length);
       let result;
       try {
         result = await writer.write(valid);
@@ -190,6 +204,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         if (err instanceof WriteUnavailableError) throw new ApiError(503, 'unavailable', err.message, undefined, { 'retry-after': RETRY_AFTER_S });
         throw err;
       }
+      count(req, 'accepted', result.accepted);
+      count(req, 'duplicate', result.duplicates);
       if (rejected.length === 0) return reply.code(202).send(result);
       return reply.code(422).send({
         ...result,

@@ -34,6 +34,8 @@ export interface WriterOptions {
   maxInFlight: number;
   /** Called after each confirmed insert with the events it stored (never blocks the answer). */
   onStored?: (events: ValidEvent[]) => void;
+  /** Called after each successful write of a batch: how many distinct events it held, and how long it took (ms). */
+  onWritten?: (events: number, ms: number) => void;
   log: { error: (obj: object, msg: string) => void };
 }
 
@@ -123,6 +125,7 @@ export class EventWriter {
 
     let reservation: Reservation;
     let toStore: ValidEvent[];
+    const started = performance.now();
     try {
       reservation = await this.dedupe.reserve(unique);
       try {
@@ -143,6 +146,7 @@ export class EventWriter {
       const accepted = p.events.filter((e) => storedNow.has(e)).length;
       p.resolve({ accepted, duplicates: p.events.length - accepted });
     }
+    this.opts.onWritten?.(unique.length, performance.now() - started);
     if (toStore.length > 0) this.opts.onStored?.(toStore);
     // Released after the answers, off their path: the events are stored, so a request for the same ids that waits on
     // these reservations finds them stored once they go.

@@ -1,0 +1,96 @@
+// Prometheus metrics of an API process, at GET /metrics for a scraper holding METRICS_TOKEN (the endpoint does not
+// exist while it is unset). What an operator watches: ingest traffic and its outcomes, how long acknowledgements and
+// inserts take, whether the KPI worker keeps up with what is stored, and the process itself (CPU, memory, event loop).
+import type { ClickHouseClient } from '@clickhouse/client';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ApiError } from './errors.ts';
+import { newEvents, STORED_WATERMARK } from './kpi/materialize.ts';
+
+export interface IngestMetrics {
+  /** POST /v1/events requests by the key's source (`none` before a key is known) and HTTP status. */
+  requests: Counter<'source' | 'status'>;
+  /** Events by outcome: accepted (stored now), duplicate (stored before), rejected (kept in rejected_events). */
+  events: Counter<'source' | 'outcome'>;
+  /** From the request's arrival to its answer. */
+  ackSeconds: Histogram<'source'>;
+  /** One ClickHouse insert of the event writer, and how many events it held. */
+  insertSeconds: Histogram;
+  insertEvents: Histogram;
+}
+
+export interface AppMetrics {
+  registry: Registry;
+  ingest: IngestMetrics;
+}
+
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** A registry of its own per app (tests build several apps in one process), with the process's default metrics. */
+export function createMetrics(clickhouse: ClickHouseClient): AppMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'nabiz_' });
+  const ingest: IngestMetrics = {
+    requests: new Counter({ name: 'nabiz_ingest_requests_total', help: 'POST /v1/events requests, by source and HTTP status', labelNames: ['source', 'status'], registers: [registry] }),
+    events: new Counter({ name: 'nabiz_ingest_events_total', help: 'Events received, by source and outcome (accepted, duplicate, rejected)', labelNames: ['source', 'outcome'], registers: [registry] }),
+    ackSeconds: new Histogram({ name: 'nabiz_ingest_ack_seconds', help: 'POST /v1/events: from arrival to answer', labelNames: ['source'], buckets: SECONDS_BUCKETS, registers: [registry] }),
+    insertSeconds: new Histogram({ name: 'nabiz_ingest_insert_seconds', help: 'One ClickHouse insert of the event writer', buckets: SECONDS_BUCKETS, registers: [registry] }),
+    insertEvents: new Histogram({ name: 'nabiz_ingest_insert_events', help: 'Events in one ClickHouse insert of the event writer', buckets: [1, 10, 100, 1_000, 10_000, 100_000], registers: [registry] }),
+  };
+  // Read from ClickHouse at each scrape: the KPI worker may run in another process, and both figures are its state.
+  new Gauge({
+    name: 'nabiz_kpi_pending_events',
+    help: 'Events stored but not yet taken into the KPIs by the KPI worker (above its fan-out watermark)',
+    registers: [registry],
+    async collect() {
+      this.set(await orNaN(async () => {
+        const rs = await clickhouse.query({ query: `WITH ${STORED_WATERMARK} AS fanned_out SELECT count() AS n FROM events WHERE ${newEvents(true, 'fanned_out')}`, format: 'JSONEachRow' });
+        return Number((await rs.json<{ n: string }>())[0]!.n);
+      }));
+    },
+  });
+  new Gauge({
+    name: 'nabiz_kpi_watermark_age_seconds',
+    help: 'Seconds since the KPI worker last moved its fan-out watermark (grows while it is stopped or stuck, and while no events arrive)',
+    registers: [registry],
+    async collect() {
+      this.set(await orNaN(async () => {
+        const rs = await clickhouse.query({
+          query: "SELECT toUnixTimestamp64Milli(max(updated_at)) AS at, count() AS n FROM kpi_progress WHERE name = 'fanout'",
+          format: 'JSONEachRow',
+        });
+        const [row] = await rs.json<{ at: string; n: string }>();
+        return Number(row!.n) === 0 ? Number.NaN : (Date.now() - Number(row!.at)) / 1000;
+      }));
+    },
+  });
+  return { registry, ingest };
+}
+
+/** A figure read from ClickHouse, or NaN while it cannot be read: the scrape still answers with the others. */
+async function orNaN(read: () => Promise<number>): Promise<number> {
+  try {
+    return await read();
+  } catch {
+    return Number.NaN;
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/** GET /metrics (Prometheus text format), for `Authorization: Bearer <METRICS_TOKEN>`. */
+export async function metricsRoutes(app: FastifyInstance, opts: { token: string; metrics: AppMetrics }): Promise<void> {
+  const expected = sha256(opts.token); // compared as digests: equal lengths, constant time
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics (Authorization: Bearer <METRICS_TOKEN>)', security: [{ bearer: [] }] } }, async (req, reply) => {
+    const header = req.headers.authorization ?? '';
+    const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+    if (given === '' || !timingSafeEqual(sha256(given), expected)) {
+      throw new ApiError(401, 'unauthorized', 'send the metrics token: Authorization: Bearer <METRICS_TOKEN>', undefined, { 'www-authenticate': 'Bearer' });
+    }
+    const text = await opts.metrics.registry.metrics();
+    return reply.type(opts.metrics.registry.contentType).send(text);
+  });
+}
