@@ -2,6 +2,7 @@
 // to Nabız disappears without a trace; and reads it back for them (GET /v1/events/rejected).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FieldError } from './contract.ts';
+import { ApiError } from '../errors.ts';
 import { chTime } from './rows.ts';
 
 export const MAX_RAW_CHARS = 64 * 1024;
@@ -86,4 +87,22 @@ export async function listRejected(
     reasons: r.reasons,
     raw: r.raw,
   }));
+}
+
+/** The `next` of a page: opaque to the caller. */
+export function encodeCursor(c: RejectedCursor): string {
+  return Buffer.from(JSON.stringify([c.receivedAt, c.requestId, c.index])).toString('base64url');
+}
+
+/** A `before` from the caller: a cursor this API gave out, else a 400 naming the field. */
+export function decodeCursor(text: string): RejectedCursor {
+  try {
+    const [receivedAt, requestId, index] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
+    if (typeof receivedAt === 'string' && !Number.isNaN(Date.parse(receivedAt)) && typeof requestId === 'string' && Number.isInteger(index)) {
+      return { receivedAt, requestId, index: index as number };
+    }
+  } catch {
+    // falls through to the error below
+  }
+  throw new ApiError(400, 'bad_request', 'querystring/before is not a cursor from a previous answer (its `next`)', [{ path: '/before', message: 'is not a cursor from a previous answer' }]);
 }

@@ -15,7 +15,7 @@ import { ApiError, errorBody } from '../errors.ts';
 import type { IngestMetrics } from '../metrics.ts';
 import { EventSchema, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
 import { parseBody, type ParsedItem } from './parse.ts';
-import { listRejected, storeRejected, type RejectedCursor, type RejectedItem } from './rejected.ts';
+import { decodeCursor, encodeCursor, listRejected, storeRejected, type RejectedItem } from './rejected.ts';
 import { WriteUnavailableError, type EventWriter } from './writer.ts';
 
 export interface IngestDeps {
@@ -213,22 +213,6 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       });
     },
   );
-}
-
-function encodeCursor(c: RejectedCursor): string {
-  return Buffer.from(JSON.stringify([c.receivedAt, c.requestId, c.index])).toString('base64url');
-}
-
-function decodeCursor(text: string): RejectedCursor {
-  try {
-    const [receivedAt, requestId, index] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as unknown[];
-    if (typeof receivedAt === 'string' && !Number.isNaN(Date.parse(receivedAt)) && typeof requestId === 'string' && Number.isInteger(index)) {
-      return { receivedAt, requestId, index: index as number };
-    }
-  } catch {
-    // falls through to the error below
-  }
-  throw new ApiError(400, 'bad_request', 'querystring/before is not a cursor from a previous answer (its `next`)', [{ path: '/before', message: 'is not a cursor from a previous answer' }]);
 }
 
 function toRejected(item: ParsedItem, errors: FieldError[]): RejectedItem {
