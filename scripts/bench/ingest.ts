@@ -4,7 +4,8 @@
 //   events table (ingest alone: the KPI worker is not running);
 // - acknowledgement latency of single-event posts at a steady 1,000 events/s (after a warm-up at that rate): the
 //   ingest path alone, next to its baseline (the same traffic inserted straight into a copy of the events table,
-//   coalesced as the writer does), then with the workers running in their own process beside the API, as in production.
+//   coalesced as the writer does; interleaved rounds, medians reported), then with the workers running in their own
+//   process beside the API, as in production.
 // The load (batches and single events) is sent by a process of its own (scripts/bench/ingest-load.ts), as
 // integrations are: the API's process does not also pay for the sender.
 import { spawn } from 'node:child_process';
@@ -47,17 +48,22 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     if (Number(sent.accepted) !== events.length) throw new Error(`ingest accepted ${sent.accepted} of ${events.length} events`);
 
     process.stderr.write(`  API batches: ${Math.round(apiRate)} events/s\n`);
-    // Latency, twice, each from a steady state (the events so far taken by the fan-out, the background merges they
-    // left behind settled): the ingest path alone, then as in production, with the workers in their own process beside
-    // the API (the KPI worker fans the events out, materialises them and recomputes the snapshots), all on the same
-    // two cores.
-    await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
-    await mergesSettled(stack.clickhouse, 120_000);
-    const alone = await singleEventLatency(stack, 'lat-alone', opts.latencySeconds * 1000);
-    // The baseline of the latencies, in the same steady state: the same traffic inserted straight into a copy of the
-    // table, coalesced as the writer does, with nothing else (no HTTP, Redis, nor duplicate check).
-    await mergesSettled(stack.clickhouse, 120_000);
-    const direct = await singleEventLatency(stack, 'lat-direct', opts.latencySeconds * 1000, `${stack.target.url}/${stack.target.database}`);
+    // Latency, each phase from a steady state (the events so far taken by the fan-out, the background merges they
+    // left behind settled): the ingest path alone, next to its baseline — the same traffic inserted straight into a
+    // copy of the table, coalesced as the writer does, with nothing else (no HTTP, Redis, nor duplicate check) — in
+    // interleaved rounds, since this machine's speed drifts over minutes; then as in production, with the workers in
+    // their own process beside the API (the KPI worker fans the events out, materialises them and recomputes the
+    // snapshots), all on the same two cores.
+    const alone: Latency[] = [];
+    const direct: Latency[] = [];
+    for (let round = 0; round < LATENCY_ROUNDS; round++) {
+      await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
+      await mergesSettled(stack.clickhouse, 120_000);
+      alone.push(await singleEventLatency(stack, `lat-alone-${round}`, opts.latencySeconds * 1000));
+      await mergesSettled(stack.clickhouse, 120_000);
+      direct.push(await singleEventLatency(stack, `lat-direct-${round}`, opts.latencySeconds * 1000, `${stack.target.url}/${stack.target.database}`));
+      process.stderr.write(`  single events, round ${round + 1}: API p50/p99 ${alone.at(-1)!.p50}/${alone.at(-1)!.p99} ms, direct ${direct.at(-1)!.p50}/${direct.at(-1)!.p99} ms\n`);
+    }
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
     await mergesSettled(stack.clickhouse, 120_000);
     workers = await startWorkerProcess(stack);
@@ -67,11 +73,11 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
       { name: 'ingest: direct insert (baseline, batches of 10k)', value: Math.round(directRate), unit: 'events/s' },
       { name: 'ingest: POST /v1/events, NDJSON batches of 1k', value: Math.round(apiRate), unit: 'events/s', note: 'target ≥ 100,000' },
       { name: 'ingest: API ÷ direct', value: Number((apiRate / directRate).toFixed(2)), unit: 'ratio', note: 'target ≥ 0.40' },
-      { name: 'ingest: single-event ack p50 @ 1k events/s, ingest alone', value: alone.p50, unit: 'ms', note: `achieved ${alone.achieved} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
-      { name: 'ingest: single-event ack p99 @ 1k events/s, ingest alone', value: alone.p99, unit: 'ms', note: 'target < 50' },
-      { name: 'ingest: direct insert ack p50 @ 1k events/s (baseline, coalesced alike)', value: direct.p50, unit: 'ms', note: `achieved ${direct.achieved} events/s` },
-      { name: 'ingest: direct insert ack p99 @ 1k events/s (baseline, coalesced alike)', value: direct.p99, unit: 'ms' },
-      { name: 'ingest: single-event ack p99, ingest alone ÷ direct', value: Number((alone.p99 / direct.p99).toFixed(2)), unit: 'ratio' },
+      { name: 'ingest: single-event ack p50 @ 1k events/s, ingest alone', value: median(alone.map((l) => l.p50)), unit: 'ms', note: `median of ${LATENCY_ROUNDS} rounds; achieved ${median(alone.map((l) => l.achieved))} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
+      { name: 'ingest: single-event ack p99 @ 1k events/s, ingest alone', value: median(alone.map((l) => l.p99)), unit: 'ms', note: `target < 50; rounds ${alone.map((l) => l.p99).join(' / ')}` },
+      { name: 'ingest: direct insert ack p50 @ 1k events/s (baseline, coalesced alike)', value: median(direct.map((l) => l.p50)), unit: 'ms', note: `median of ${LATENCY_ROUNDS} rounds, each after the API's` },
+      { name: 'ingest: direct insert ack p99 @ 1k events/s (baseline, coalesced alike)', value: median(direct.map((l) => l.p99)), unit: 'ms', note: `rounds ${direct.map((l) => l.p99).join(' / ')}` },
+      { name: 'ingest: single-event ack p99, ingest alone ÷ direct', value: Number(median(alone.map((l, i) => l.p99 / direct[i]!.p99)).toFixed(2)), unit: 'ratio', note: 'median of the rounds\' ratios' },
       { name: 'ingest: single-event ack p50 @ 1k events/s, with the workers', value: withWorkers.p50, unit: 'ms', note: `achieved ${withWorkers.achieved} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
       { name: 'ingest: single-event ack p99 @ 1k events/s, with the workers', value: withWorkers.p99, unit: 'ms', note: 'target < 50' },
     ];
@@ -95,11 +101,26 @@ async function runLoad(stack: BenchStack, args: string[], to = stack.baseUrl): P
   return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
 }
 
+/** Interleaved rounds of the single-event latency and its baseline. */
+const LATENCY_ROUNDS = 3;
+
+interface Latency {
+  p50: number;
+  p99: number;
+  achieved: number;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 /** Seconds at the same rate before latencies are recorded: the sender opens its connections, both sides compile. */
 const WARM_UP_SECONDS = 3;
 
 /** One event per request, 1,000 requests a second: acknowledgement latency as the sender sees it, in steady state. */
-async function singleEventLatency(stack: BenchStack, seed: string, count: number, directTo?: string): Promise<{ p50: number; p99: number; achieved: number }> {
+async function singleEventLatency(stack: BenchStack, seed: string, count: number, directTo?: string): Promise<Latency> {
   const args = [String(count), '1000', String(WARM_UP_SECONDS)];
   const r = directTo ? await runLoad(stack, ['direct', seed, ...args], directTo) : await runLoad(stack, ['singles', seed, ...args]);
   return { p50: r.p50!, p99: r.p99!, achieved: r.achieved! };
