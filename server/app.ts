@@ -53,7 +53,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The API reference is for signed-in people (sign in to the console first); only health and the shell are open.
   await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.auth.require('viewer') } });
 
-  const metrics = createMetrics(clickhouse);
+  const metrics = createMetrics(clickhouse, () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined));
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,

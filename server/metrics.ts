@@ -1,12 +1,14 @@
 // Prometheus metrics of an API process, at GET /metrics for a scraper holding METRICS_TOKEN (the endpoint does not
 // exist while it is unset). What an operator watches: ingest traffic and its outcomes, how long acknowledgements and
-// inserts take, whether the KPI worker keeps up with what is stored, and the process itself (CPU, memory, event loop).
+// inserts take, whether the KPI worker keeps up with what is stored, the screens connected, and the process itself
+// (CPU, memory, event loop).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError } from './errors.ts';
 import { newEvents, STORED_WATERMARK } from './kpi/materialize.ts';
+import type { HubStats } from './live/hub.ts';
 
 export interface IngestMetrics {
   /** POST /v1/events requests by the key's source (`none` before a key is known) and HTTP status. */
@@ -27,8 +29,11 @@ export interface AppMetrics {
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** A registry of its own per app (tests build several apps in one process), with the process's default metrics. */
-export function createMetrics(clickhouse: ClickHouseClient): AppMetrics {
+/**
+ * A registry of its own per app (tests build several apps in one process), with the process's default metrics.
+ * `live` gives the live hub's counters at scrape time (the hub is created after the metrics).
+ */
+export function createMetrics(clickhouse: ClickHouseClient, live: () => HubStats | undefined): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nabiz_' });
   const ingest: IngestMetrics = {
@@ -63,6 +68,32 @@ export function createMetrics(clickhouse: ClickHouseClient): AppMetrics {
         const [row] = await rs.json<{ at: string; n: string }>();
         return Number(row!.n) === 0 ? Number.NaN : (Date.now() - Number(row!.at)) / 1000;
       }));
+    },
+  });
+  new Gauge({
+    name: 'nabiz_live_sockets',
+    help: 'Websockets (screens, consoles) connected to this process',
+    registers: [registry],
+    collect() {
+      this.set(live()?.sockets ?? 0);
+    },
+  });
+  new Counter({
+    name: 'nabiz_live_sockets_dropped_total',
+    help: 'Websockets this process closed for not keeping up with their messages',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(live()?.dropped ?? 0);
+    },
+  });
+  new Counter({
+    name: 'nabiz_live_messages_sent_total',
+    help: 'Live-stream messages this process sent',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(live()?.sent ?? 0);
     },
   });
   return { registry, ingest };

@@ -8,16 +8,18 @@ import { catchUp } from '../../server/kpi/materialize.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
+import { openSocket } from '../support/ws.ts';
 
 const ACD_KEY = 'test-acd-key-0123456789';
 const TOKEN = 'metrics-token-0123456789';
+const ADMIN_PASSWORD = 'metrics-admin-password';
 
 let ctx: TestContext;
 let redis: Redis;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  ctx = await createTestContext({ INGEST_KEYS: `acd:${ACD_KEY}`, METRICS_TOKEN: TOKEN });
+  ctx = await createTestContext({ INGEST_KEYS: `acd:${ACD_KEY}`, METRICS_TOKEN: TOKEN, ADMIN_PASSWORD });
   redis = createRedis(inject('redisUrl'), 'commands');
   app = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis });
 });
@@ -80,6 +82,24 @@ describe('GET /metrics', () => {
     expect(value(after, 'nabiz_kpi_pending_events')).toBe(0);
     expect(value(after, 'nabiz_kpi_watermark_age_seconds')).toBeGreaterThanOrEqual(0);
     expect(value(after, 'nabiz_kpi_watermark_age_seconds')).toBeLessThan(60);
+  });
+
+  it('counts the screens connected to this process and the messages sent to them', async () => {
+    const before = (await scrape()).body;
+    expect(value(before, 'nabiz_live_sockets')).toBe(0);
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+    const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`;
+    const socket = await openSocket(url, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+    await socket.next('welcome');
+    const during = (await scrape()).body;
+    expect(value(during, 'nabiz_live_sockets')).toBe(1);
+    // at least the welcome message
+    expect(value(during, 'nabiz_live_messages_sent_total')).toBeGreaterThanOrEqual((value(before, 'nabiz_live_messages_sent_total') ?? 0) + 1);
+    expect(value(during, 'nabiz_live_sockets_dropped_total')).toBe(0);
+    socket.ws.close();
+    await socket.closed;
+    await expect.poll(async () => value((await scrape()).body, 'nabiz_live_sockets')).toBe(0);
   });
 
   it('answers only the metrics token, and does not exist without one', async () => {
