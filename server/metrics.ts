@@ -17,7 +17,8 @@ export interface IngestMetrics {
   events: Counter<'source' | 'outcome'>;
   /** From the request's arrival to its answer. */
   ackSeconds: Histogram<'source'>;
-  /** One ClickHouse insert of the event writer, and how many events it held. */
+  /** One write of the event writer (reservation, checked insert, and the look-up after a refused one), and how many
+   * distinct events it held. */
   insertSeconds: Histogram;
   insertEvents: Histogram;
 }
@@ -40,8 +41,8 @@ export function createMetrics(clickhouse: ClickHouseClient, live: () => HubStats
     requests: new Counter({ name: 'nabiz_ingest_requests_total', help: 'POST /v1/events requests, by source and HTTP status', labelNames: ['source', 'status'], registers: [registry] }),
     events: new Counter({ name: 'nabiz_ingest_events_total', help: 'Events received, by source and outcome (accepted, duplicate, rejected)', labelNames: ['source', 'outcome'], registers: [registry] }),
     ackSeconds: new Histogram({ name: 'nabiz_ingest_ack_seconds', help: 'POST /v1/events: from arrival to answer', labelNames: ['source'], buckets: SECONDS_BUCKETS, registers: [registry] }),
-    insertSeconds: new Histogram({ name: 'nabiz_ingest_insert_seconds', help: 'One ClickHouse insert of the event writer', buckets: SECONDS_BUCKETS, registers: [registry] }),
-    insertEvents: new Histogram({ name: 'nabiz_ingest_insert_events', help: 'Events in one ClickHouse insert of the event writer', buckets: [1, 10, 100, 1_000, 10_000, 100_000], registers: [registry] }),
+    insertSeconds: new Histogram({ name: 'nabiz_ingest_insert_seconds', help: 'One write of the event writer: reservation, checked insert (and the look-up after a refused one)', buckets: SECONDS_BUCKETS, registers: [registry] }),
+    insertEvents: new Histogram({ name: 'nabiz_ingest_insert_events', help: 'Distinct events in one write of the event writer', buckets: [1, 10, 100, 1_000, 10_000, 100_000], registers: [registry] }),
   };
   // Read from ClickHouse at each scrape: the KPI worker may run in another process, and both figures are its state.
   new Gauge({
