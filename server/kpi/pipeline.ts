@@ -26,6 +26,7 @@ import { LiveRollup, type ContactChange } from './live-rollup.ts';
 import { nextRange, runPass, writeWatermark, type Pass } from './materialize.ts';
 import { syncDefaultQueueSettings } from './settings.ts';
 import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
+import { WatermarkWriter } from './watermark-writer.ts';
 import { floorMinute } from './windows.ts';
 
 export const KPI_QUEUE_NAME = 'kpi-jobs';
@@ -43,6 +44,9 @@ type KpiConfig = Pick<
 >;
 
 const DEDUP_ID = 'kpi-recompute';
+
+/** Least time between two stores of the fan-out watermark (watermark-writer.ts). */
+const WATERMARK_EVERY_MS = 1_000;
 
 const SCHEDULERS: ReadonlyArray<{ id: string; name: KpiJobName; repeat: { every?: number; pattern?: string; tz?: string } }> = [
   { id: 'kpi-live-tick', name: 'tick', repeat: { every: 1000 } },
@@ -207,8 +211,13 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
 
   /** The latest pass's writes, finishing in the background: the next pass starts once they are done. */
   let behind: { from: number; written: Promise<void> } | null = null;
-  /** The watermark writes, one after the other, each once its pass is written. */
-  let watermark: Promise<void> = Promise.resolve();
+  /** The fan-out watermark, stored once a pass is written, at most once a second. */
+  const watermark = new WatermarkWriter({
+    store: (position) => writeWatermark(ch, position),
+    everyMs: WATERMARK_EVERY_MS,
+    // A failed write is not fatal: the watermark lags until the next one.
+    onError: (err) => log.warn({ err }, 'kpi: watermark not stored this time'),
+  });
   /** The in-memory rollup the snapshots are computed from; null until loaded after a pass, or when it must be reloaded. */
   let rollup: LiveRollup | null = null;
   const rollupOptions = { tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS };
@@ -264,12 +273,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         if (pass.events > 0) {
           // The writes and the watermark finish in the background while the snapshots are published; the watermark
           // lags (passes start from lastUpTo; restarts, other processes and ingest's duplicate check allow it).
-          const { upTo, written } = pass;
-          behind = { from: pass.from, written };
-          // A failed write is not fatal: the watermark lags until the next one (and a failed pass is done again).
-          watermark = Promise.all([watermark, written])
-            .then(() => writeWatermark(ch, upTo))
-            .catch((err) => log.warn({ err }, 'kpi: watermark not stored this time'));
+          behind = { from: pass.from, written: pass.written };
+          watermark.offer(pass.upTo, pass.written); // a failed pass is done again, and its position not stored
         }
         lastUpTo = pass.upTo;
       }
@@ -384,7 +389,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     async recomputeNow(reason = 'manual') {
       const r = await recompute(reason);
       await publishSeries(Date.parse(r.asOf));
-      await Promise.all([behind?.written, watermark]);
+      await behind?.written;
+      await watermark.flush();
       return r;
     },
     async close() {
@@ -393,7 +399,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       await worker.close();
       await running;
       await behind?.written.catch((err) => log.warn({ err }, 'kpi: the last pass was not written (the next start repeats it)'));
-      await watermark;
+      await watermark.flush();
       await queue.close();
       queueConn.disconnect();
       workerConn.disconnect();
