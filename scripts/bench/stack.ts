@@ -120,7 +120,8 @@ export interface WorkerProcess {
 
 /**
  * The workers (KPI and alerts) in a process of their own, as `npm run worker` runs them in production: their work
- * then does not share the API's event loop. Resolves once the KPI worker has started.
+ * then does not share the API's event loop. Resolves once the KPI worker has started. BENCH_WORKER_LOG=1 (or debug,
+ * trace) copies its log to stderr.
  */
 export async function startWorkerProcess(stack: BenchStack): Promise<WorkerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--only=worker'], {
@@ -133,7 +134,8 @@ export async function startWorkerProcess(stack: BenchStack): Promise<WorkerProce
       CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
       REDIS_URL: stack.redisUrl,
       REDIS_PREFIX: stack.config.REDIS_PREFIX,
-      LOG_LEVEL: process.env.BENCH_WORKER_LOG ?? 'info',
+      // info at least: its "kpi worker started" line is how this function knows it is up
+      LOG_LEVEL: process.env.BENCH_WORKER_LOG === 'debug' || process.env.BENCH_WORKER_LOG === 'trace' ? process.env.BENCH_WORKER_LOG : 'info',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
