@@ -141,11 +141,21 @@ export async function startWorkerProcess(stack: BenchStack): Promise<WorkerProce
   });
   await new Promise<void>((resolve, reject) => {
     let out = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`the worker process did not start within 60 s: ${out.slice(-500)}`));
+    }, 60_000);
     child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
-      if (/kpi worker started|alert engine/i.test(out)) resolve();
+      if (/kpi worker started|alert engine/i.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
-    child.once('exit', (code) => reject(new Error(`the worker process exited (${code}) before it started: ${out.slice(-500)}`)));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the worker process exited (${code}) before it started: ${out.slice(-500)}`));
+    });
   });
   if (process.env.BENCH_WORKER_LOG) child.stdout!.pipe(process.stderr);
   else child.stdout!.resume();
