@@ -7,6 +7,8 @@ import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 
 export const SOURCES = ['acd', 'ivr', 'crm'] as const;
 export type Source = (typeof SOURCES)[number];
+/** An event's identity, `(source, id)`, as one string (a Map or Set key): the idempotency key of the contract. */
+export const eventKey = (source: string, id: string) => `${source}\u0000${id}`;
 export const CHANNELS = ['voice', 'chat', 'email', 'social', 'sms'] as const;
 export const AGENT_STATES = ['available', 'busy', 'acw', 'aux', 'offline'] as const;
 export const IVR_OUTCOMES = ['contained', 'transferred', 'abandoned'] as const;

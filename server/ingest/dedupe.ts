@@ -17,6 +17,7 @@ import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { newEvents, STORED_WATERMARK } from '../kpi/materialize.ts';
+import { eventKey } from './contract.ts';
 
 const RESERVE = `
 local out = {}
@@ -123,8 +124,8 @@ export class Deduplicator {
         // a parameter's value is parsed under max_query_size (256 KiB by default)
         clickhouse_settings: { max_query_size: String(4 * MAX_PARAM_BYTES) },
       });
-      const stored = new Set((await rs.json<[string, string]>()).map(([source, id]) => `${source}\u0000${id}`));
-      for (const e of chunk) if (stored.has(`${e.source}\u0000${e.id}`)) found.add(e);
+      const stored = new Set((await rs.json<[string, string]>()).map(([source, id]) => eventKey(source, id)));
+      for (const e of chunk) if (stored.has(eventKey(e.source, e.id))) found.add(e);
     }
     return found;
   }

@@ -50,8 +50,9 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   };
   app.addHook('onResponse', async (req, reply) => {
     if (req.method !== 'POST' || req.routeOptions.url !== '/v1/events') return;
-    metrics.requests.inc({ source: sourceOf(req), status: String(reply.statusCode) });
-    metrics.ackSeconds.observe({ source: sourceOf(req) }, reply.elapsedTime / 1000);
+    const source = sourceOf(req);
+    metrics.requests.inc({ source, status: String(reply.statusCode) });
+    metrics.ackSeconds.observe({ source }, reply.elapsedTime / 1000);
   });
 
   // This scope parses its own bodies: a broken NDJSON line must reject that line, not the request.

@@ -35,28 +35,34 @@ export interface EventRow {
   attributes: Record<string, string>;
 }
 
-/** A batch's rows share one received_at: it is formatted once, not per row. */
-let lastReceived = { ms: Number.NaN, text: '' };
-
 function text(f: Partial<Record<string, unknown>>, key: string): string {
   const v = f[key];
   return typeof v === 'string' ? v : '';
 }
 
-function count(f: Partial<Record<string, unknown>>, key: string): number | null {
+function numberOrNull(f: Partial<Record<string, unknown>>, key: string): number | null {
   const v = f[key];
   return typeof v === 'number' ? v : null;
 }
 
 export function toEventRow(e: ValidEvent, receivedAtMs: number): EventRow {
+  return eventRow(e, chTime(receivedAtMs));
+}
+
+/** The rows of a batch received together: their received_at is formatted once, not per row. */
+export function toEventRows(events: readonly ValidEvent[], receivedAtMs: number): EventRow[] {
+  const receivedAt = chTime(receivedAtMs);
+  return events.map((e) => eventRow(e, receivedAt));
+}
+
+function eventRow(e: ValidEvent, receivedAt: string): EventRow {
   const f = e as Partial<Record<string, unknown>> & ValidEvent;
-  if (lastReceived.ms !== receivedAtMs) lastReceived = { ms: receivedAtMs, text: chTime(receivedAtMs) };
   return {
     source: e.source,
     id: e.id,
     type: e.type,
     occurred_at: chTime(e.occurredAtMs),
-    received_at: lastReceived.text,
+    received_at: receivedAt,
     contact_id: text(f, 'contactId'),
     queue: text(f, 'queue'),
     team: text(f, 'team'),
@@ -65,9 +71,9 @@ export function toEventRow(e: ValidEvent, receivedAtMs: number): EventRow {
     customer_id: text(f, 'customerId'),
     to_queue: text(f, 'toQueue'),
     to_agent_id: text(f, 'toAgentId'),
-    talk_ms: count(f, 'talkMs'),
-    hold_ms: count(f, 'holdMs'),
-    acw_ms: count(f, 'acwMs'),
+    talk_ms: numberOrNull(f, 'talkMs'),
+    hold_ms: numberOrNull(f, 'holdMs'),
+    acw_ms: numberOrNull(f, 'acwMs'),
     resolved: typeof f.resolved === 'boolean' ? f.resolved : null,
     state: text(f, 'state'),
     reason: text(f, 'reason'),
@@ -75,7 +81,7 @@ export function toEventRow(e: ValidEvent, receivedAtMs: number): EventRow {
     // a reply is public unless the CRM says otherwise (the contract's default)
     public: e.type === 'ticket.replied' ? (e.public ?? true) : null,
     metric: text(f, 'metric'),
-    score: count(f, 'score'),
+    score: numberOrNull(f, 'score'),
     attributes: e.attributes ?? {},
   };
 }

@@ -2,9 +2,9 @@
 // insert, up to a size cap), stores each (source, id) once (dedupe.ts, sql/009_ingest_check.sql), and answers each
 // request only once the insert holding its events is confirmed.
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ValidEvent } from './contract.ts';
+import { eventKey, type ValidEvent } from './contract.ts';
 import type { Deduplicator, Reservation } from './dedupe.ts';
-import { insertEventRows, toEventRow } from './rows.ts';
+import { insertEventRows, toEventRows } from './rows.ts';
 
 /** Events waiting that justify a further insert beside a running one (see `schedule`). */
 const PARALLEL_MIN_EVENTS = 1_000;
@@ -117,7 +117,7 @@ export class EventWriter {
     const first = new Map<string, ValidEvent>();
     for (const p of batch) {
       for (const e of p.events) {
-        const key = `${e.source}\u0000${e.id}`;
+        const key = eventKey(e.source, e.id);
         if (!first.has(key)) first.set(key, e);
       }
     }
@@ -159,8 +159,7 @@ export class EventWriter {
    * stored ones are looked up and the others inserted.
    */
   private async insertNew(events: ValidEvent[]): Promise<ValidEvent[]> {
-    const receivedAt = Date.now();
-    const rows = events.map((e) => toEventRow(e, receivedAt));
+    const rows = toEventRows(events, Date.now());
     try {
       await insertEventRows(this.clickhouse, 'events_ingest', rows);
       return events;

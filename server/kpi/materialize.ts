@@ -10,6 +10,7 @@
 //   3. moves W to W' once both are written (runPass hands the writes to the caller, which publishes meanwhile).
 // Every step is idempotent: a pass repeated after a crash, or overlapping another, counts nothing twice.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { eventKey } from '../ingest/contract.ts';
 import { chTime } from '../ingest/rows.ts';
 import type { ContactChange } from './live-rollup.ts';
 import { contactMeasures, type ContactEvent, type Interaction, type Measure } from './measures.ts';
@@ -274,7 +275,7 @@ async function materialize(
   const seen = new Set<string>();
   const byContact = new Map<string, ContactEvent[]>();
   const add = (e: StoredEvent) => {
-    const key = `${e.source}\u0000${e.id}`;
+    const key = eventKey(e.source, e.id);
     if (seen.has(key)) return;
     seen.add(key);
     (byContact.get(e.contactId) ?? byContact.set(e.contactId, []).get(e.contactId)!).push(e);
@@ -290,14 +291,14 @@ async function materialize(
     (byCustomer.get(customer) ?? byCustomer.set(customer, []).get(customer)!).push({ contactId, t, key });
   };
   for (const [customer, contactId, t, source, id] of await interactionsRs.json<[string, string, string | number, string, string]>()) {
-    addInteraction(customer, contactId, Number(t), `${source}\u0000${id}`);
+    addInteraction(customer, contactId, Number(t), eventKey(source, id));
   }
-  for (const e of fresh.interactions) addInteraction(e.customerId, e.contactId, e.t, `${e.source}\u0000${e.id}`);
+  for (const e of fresh.interactions) addInteraction(e.customerId, e.contactId, e.t, eventKey(e.source, e.id));
 
   const version = Date.now();
   const lookbackMs = lookbackDays * DAY_MS;
-  const freshKeys = new Set(observe ? [...fresh.events, ...fresh.interactions].map((e) => `${e.source}\u0000${e.id}`) : []);
-  const isOld = (e: { source: string; id: string }) => !freshKeys.has(`${e.source}\u0000${e.id}`);
+  const freshKeys = new Set(observe ? [...fresh.events, ...fresh.interactions].map((e) => eventKey(e.source, e.id)) : []);
+  const isOld = (e: { source: string; id: string }) => !freshKeys.has(eventKey(e.source, e.id));
   const rows = [];
   for (const [contactId, events] of byContact) {
     const after = contactMeasures(contactId, events, (c) => byCustomer.get(c) ?? [], lookbackMs);
