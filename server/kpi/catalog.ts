@@ -180,8 +180,10 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     key: 'waiting', label: 'Waiting', unit: 'count', direction: 'lower', kind: 'live', nullable: false,
     min: 0, max: null, decimals: 0,
     definition:
-      'Contacts whose latest queue event (offered, answered, abandoned, ended) is `contact.offered`: offered and not yet ' +
-      'answered, abandoned or ended. Not windowed; offers older than WAITING_LOOKBACK_HOURS (default 24) are not looked at.',
+      'Contacts offered and, since their latest `contact.offered`, not yet answered, abandoned or ended. A transferred ' +
+      'contact waits in its new queue from its new offer: the first agent\'s later `contact.ended` closes the first leg ' +
+      '(an end by an agent who answered before the latest offer), not the wait. Not windowed; offers older than ' +
+      'WAITING_LOOKBACK_HOURS (default 24) are not looked at.',
     sample: 'the count itself',
   }),
   def({

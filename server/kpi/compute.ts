@@ -119,24 +119,38 @@ SELECT scope, intDiv(ms - {from:Int64}, {step:Int64}) AS slice, count() AS rows,
 FROM (${MEASURES_BY_SCOPE})
 GROUP BY scope, slice`;
 
-// A contact waits when its latest queue event (ties: the terminal event wins) is an offer.
+/** The events that start or end a contact's wait. */
+export const QUEUE_EVENT_TYPES = `type IN ('contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended')`;
+
+/**
+ * Whether a contact waits, from its queue events (columns of a GROUP BY contact_id over them):
+ *   offer  its latest offer: (ms, queue, team, channel, agent_id), the largest such tuple
+ *   waits  offered, and since that offer (same millisecond included) neither answered nor abandoned, nor ended
+ *          other than by an agent who answered it before that offer. A transferred contact is offered to its new queue
+ *          while the first agent wraps up; that agent's `contact.ended` closes the first leg, not the new wait.
+ * The TypeScript twin is live-rollup.ts's waitingOffer; the analyst view kpi_waiting_now restates it (sql/010).
+ */
+export const WAITING_COLUMNS = `
+        maxIf((toUnixTimestamp64Milli(occurred_at), CAST(queue AS String), CAST(team AS String), CAST(channel AS String), agent_id),
+              type = 'contact.offered') AS offer,
+        groupArrayIf((toUnixTimestamp64Milli(occurred_at), CAST(type AS String), agent_id), type != 'contact.offered') AS closes,
+        arrayMap(c -> c.3, arrayFilter(c -> c.2 = 'contact.answered' AND c.1 < offer.1, closes)) AS answered_before,
+        countIf(type = 'contact.offered') > 0
+            AND NOT arrayExists(c -> c.1 >= offer.1 AND NOT (c.2 = 'contact.ended' AND has(answered_before, c.3)), closes) AS waits`;
+
 const WAITING_SQL = `
-SELECT scope, count() AS waiting, min(last.2) AS oldest_offer_ms
+SELECT scope, count() AS waiting, min(offer.1) AS oldest_offer_ms
 FROM
 (
-    SELECT contact_id,
-        argMax((CAST(type AS String), toUnixTimestamp64Milli(occurred_at), CAST(queue AS String), CAST(team AS String),
-                CAST(channel AS String), agent_id),
-               (occurred_at, type != 'contact.offered')) AS last
+    SELECT contact_id, ${WAITING_COLUMNS}
     FROM events
-    WHERE type IN ('contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended')
+    WHERE ${QUEUE_EVENT_TYPES}
       AND occurred_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND occurred_at <= fromUnixTimestamp64Milli({now:Int64}, 'UTC')
       AND contact_id != ''
     GROUP BY contact_id
-    HAVING last.1 = 'contact.offered'
 )
-ARRAY JOIN ${scopesExpr('last.3', 'last.4', 'last.5', 'last.6')} AS scope
-WHERE ${SCOPE_FILTER}
+ARRAY JOIN ${scopesExpr('offer.2', 'offer.3', 'offer.4', 'offer.5')} AS scope
+WHERE waits AND ${SCOPE_FILTER}
 GROUP BY scope`;
 
 /** Each agent's latest state and the queue/team/channel it reported (kpi_agent_state), for the agents `where` picks. */

@@ -3,7 +3,7 @@
 //
 //   minutes     sums per minute and scope, from an hour and a quarter before it was loaded on (the rolling windows)
 //   intervals   sums per 15-minute interval and scope, from local midnight on (today, and today's series)
-//   waiting     the contacts that may be waiting (latest queue event an offer), with their queue events
+//   waiting     the contacts that may be waiting (waiting now, or with events still ahead), with their queue events
 //   agents      each agent's latest state and scope
 //   settings    the thresholds the sums were made with
 //
@@ -17,7 +17,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import {
   AGENT_STATES,
   MEASURE_FIELDS,
+  QUEUE_EVENT_TYPES,
   STEPS_SQL,
+  WAITING_COLUMNS,
   agentStatesSql,
   buildSeries,
   buildSnapshots,
@@ -66,17 +68,17 @@ function toMeasures(s: Sums): Measures {
   return m;
 }
 
-/** A queue event of a contact, for its waiting status (the four types WAITING_SQL reads). */
+/** A queue event of a contact, for its waiting status (the four types of QUEUE_EVENT_TYPES). */
 interface QueueEvent {
   t: number;
-  terminal: boolean;
+  type: string;
   queue: string;
   team: string;
   channel: string;
   agentId: string;
 }
 
-const QUEUE_TYPES = new Set(['contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended']);
+const QUEUE_TYPES = new Set(['contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended']); // QUEUE_EVENT_TYPES
 
 interface AgentState {
   state: string;
@@ -189,11 +191,20 @@ function addInto(a: Sums, b: Sums): void {
   if (b.frt.length > 0) a.frt.push(...b.frt);
 }
 
-/** The latest queue event by (time, terminal), as WAITING_SQL's argMax picks it. */
-function latest(events: readonly QueueEvent[]): QueueEvent | undefined {
-  let best: QueueEvent | undefined;
-  for (const e of events) if (!best || e.t > best.t || (e.t === best.t && e.terminal && !best.terminal)) best = e;
-  return best;
+/** The offer a contact waits on, if it waits: compute.ts's WAITING_COLUMNS over `events` (see there). */
+function waitingOffer(events: readonly QueueEvent[]): QueueEvent | undefined {
+  let offer: QueueEvent | undefined;
+  for (const e of events) if (e.type === 'contact.offered' && (!offer || compareOffers(e, offer) > 0)) offer = e;
+  if (!offer) return undefined;
+  const at = offer.t;
+  const answeredBefore = new Set(events.filter((e) => e.type === 'contact.answered' && e.t < at).map((e) => e.agentId));
+  const closed = events.some((e) => e.type !== 'contact.offered' && e.t >= at && !(e.type === 'contact.ended' && answeredBefore.has(e.agentId)));
+  return closed ? undefined : offer;
+}
+
+/** Offers in the order of their (ms, queue, team, channel, agent_id) tuples, as ClickHouse's maxIf compares them. */
+function compareOffers(a: QueueEvent, b: QueueEvent): number {
+  return a.t - b.t || cmp(a.queue, b.queue) || cmp(a.team, b.team) || cmp(a.channel, b.channel) || cmp(a.agentId, b.agentId);
 }
 
 export interface LiveRollupOptions {
@@ -240,17 +251,20 @@ export class LiveRollup {
       steps(r.intervalsFrom, INTERVAL_MS),
       rows(
         ch,
-        // the queue events since the look-back of the contacts that may wait now or later: latest event an offer, or
-        // events still in the future
-        `SELECT contact_id,
-                groupArray((toUnixTimestamp64Milli(occurred_at), type != 'contact.offered', CAST(queue AS String),
-                            CAST(team AS String), CAST(channel AS String), agent_id)) AS evs
-         FROM events
-         WHERE type IN ('contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended')
-           AND occurred_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND contact_id != ''
-         GROUP BY contact_id
-         HAVING argMax(type, (occurred_at, type != 'contact.offered')) = 'contact.offered'
-             OR max(occurred_at) > fromUnixTimestamp64Milli({now:Int64}, 'UTC')`,
+        // the queue events since the look-back of the contacts that may wait now or later: waiting, or with events
+        // still in the future
+        `SELECT contact_id, evs
+         FROM
+         (
+             SELECT contact_id,
+                 groupArray((toUnixTimestamp64Milli(occurred_at), CAST(type AS String), CAST(queue AS String),
+                             CAST(team AS String), CAST(channel AS String), agent_id)) AS evs,
+                 max(occurred_at) AS last_at, ${WAITING_COLUMNS}
+             FROM events
+             WHERE ${QUEUE_EVENT_TYPES} AND occurred_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND contact_id != ''
+             GROUP BY contact_id
+         )
+         WHERE waits OR last_at > fromUnixTimestamp64Milli({now:Int64}, 'UTC')`,
         { since, now },
       ),
       rows(ch, agentStatesSql(), {}),
@@ -266,10 +280,10 @@ export class LiveRollup {
     fill(r.minutes, r.minutesFrom, MINUTE_MS, minutes);
     fill(r.intervals, r.intervalsFrom, INTERVAL_MS, intervals);
     for (const row of waiting) {
-      const evs = row.evs as unknown as Array<[number | string, number | boolean, string, string, string, string]>;
+      const evs = row.evs as unknown as Array<[number | string, string, string, string, string, string]>;
       r.waiting.set(
         String(row.contact_id),
-        evs.map(([t, terminal, queue, team, channel, agentId]) => ({ t: Number(t), terminal: Boolean(Number(terminal)), queue, team, channel, agentId })),
+        evs.map(([t, type, queue, team, channel, agentId]) => ({ t: Number(t), type, queue, team, channel, agentId })),
       );
     }
     r.setAgents(agents);
@@ -316,12 +330,12 @@ export class LiveRollup {
       const queueEvents: QueueEvent[] = [];
       for (const e of c.events) {
         if (!QUEUE_TYPES.has(e.type)) continue;
-        queueEvents.push({ t: e.t, terminal: e.type !== 'contact.offered', queue: e.queue, team: e.team, channel: e.channel, agentId: e.agentId });
+        queueEvents.push({ t: e.t, type: e.type, queue: e.queue, team: e.team, channel: e.channel, agentId: e.agentId });
       }
-      const last = latest(queueEvents);
-      // A contact whose latest queue event ended its wait, and is not in the future, can never wait again (later
-      // windows only drop older events): forget it. The others are decided at each snapshot.
-      if (last && (!last.terminal || queueEvents.some((e) => e.t > now))) this.waiting.set(c.contactId, queueEvents);
+      // A contact that does not wait, with no event in the future, can never wait again (later windows only drop older
+      // events, and dropping an offer's earlier answer only ends more waits): forget it. The others are decided at
+      // each snapshot.
+      if (waitingOffer(queueEvents) || queueEvents.some((e) => e.t > now)) this.waiting.set(c.contactId, queueEvents);
       else this.waiting.delete(c.contactId);
     }
   }
@@ -421,12 +435,12 @@ export class LiveRollup {
         this.waiting.delete(contactId);
         continue;
       }
-      const last = latest(events.filter((e) => e.t >= since && e.t <= now));
-      if (!last || last.terminal) continue;
-      for (const scope of scopesOf(last.queue, last.team, last.channel, last.agentId)) {
+      const offer = waitingOffer(events.filter((e) => e.t >= since && e.t <= now));
+      if (!offer) continue;
+      for (const scope of scopesOf(offer.queue, offer.team, offer.channel, offer.agentId)) {
         const l = get(scope);
         l.waiting += 1;
-        l.oldestOfferMs = l.oldestOfferMs === null ? last.t : Math.min(l.oldestOfferMs, last.t);
+        l.oldestOfferMs = l.oldestOfferMs === null ? offer.t : Math.min(l.oldestOfferMs, offer.t);
       }
     }
     for (const [agentId, a] of this.agents) {

@@ -481,7 +481,8 @@ export class Simulation {
     const s = this.qs[q.name]!;
     s.ended++;
     s.handleMsSum += handleMs;
-    this.truth.queueEvent(c.id, t, false, { queue: q.name, channel: q.channel });
+    // A transferred contact already waits in its new queue: this end closes the first leg, not that wait.
+    if (!transferred) this.truth.queueEvent(c.id, t, false, { queue: q.name, channel: q.channel });
     this.record({ kind: 'end', at: t, queue: q.name, team: agent.team.name, channel: q.channel, agent: agent.id, contactId: c.id, handleMs });
     if (!transferred) {
       c.state = 'done';

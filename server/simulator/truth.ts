@@ -58,7 +58,7 @@ export class GroundTruth {
   private readonly facts = new Map<string, ContactFacts>();
   /** Per customer: (contact, time) of every offer and ticket creation. */
   private readonly interactions = new Map<string, Array<{ contactId: string; at: number }>>();
-  /** Contacts whose latest queue event is an offer, with that offer's time and scope. */
+  /** Contacts waiting (offered, and that offer not yet answered, abandoned or ended), with the offer's time and scope. */
   private readonly waiting = new Map<string, { at: number; queue: string; channel: string }>();
   private readonly lastQueueEvent = new Map<string, { at: number; offer: boolean }>();
   private readonly agents = new Map<string, AgentNow>();
