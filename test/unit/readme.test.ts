@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BEGIN, configTable, END } from '../../scripts/config-table.ts';
+import { validateEvent } from '../../server/ingest/contract.ts';
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const DOCS = ['README.md', ...readdirSync(new URL('../../docs/', import.meta.url)).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
@@ -27,5 +28,20 @@ describe('docs', () => {
     const guide = defaults(read('docs/performance.md'));
     expect([...guide.keys()]).toEqual(['INGEST_MAX_INFLIGHT', 'INGEST_BATCH_EVENTS', 'KPI_RECOMPUTE_DEBOUNCE_MS', 'INGEST_RATE_LIMIT_PER_MINUTE']);
     for (const [name, value] of guide) expect(value, name).toBe(schema.get(name));
+  });
+
+  it('show only events the contract accepts (docs/events.md)', () => {
+    const doc = read('docs/events.md');
+    const examples: unknown[] = [];
+    for (const [, lang, body] of doc.matchAll(/```(\w+)\n([\s\S]*?)```/g)) {
+      if (lang === 'json' && !body!.startsWith('HTTP/')) examples.push(...[JSON.parse(body!)].flat());
+      if (lang === 'sh') examples.push(...body!.split('\n').filter((l) => l.startsWith('{"id"')).map((l) => JSON.parse(l)));
+    }
+    // the curl call's 4 lines, the transfer's 7, the IVR's 3 and the CRM's 5
+    expect(examples).toHaveLength(19);
+    for (const e of examples) {
+      const v = validateEvent(e, { now: Date.parse('2026-11-23T12:00:00Z'), retentionDays: 400 });
+      expect(v.ok ? [] : v.errors, JSON.stringify(e)).toEqual([]);
+    }
   });
 });
