@@ -120,7 +120,8 @@ FROM (${MEASURES_BY_SCOPE})
 GROUP BY scope, slice`;
 
 /** The events that start or end a contact's wait. */
-export const QUEUE_EVENT_TYPES = `type IN ('contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended')`;
+export const QUEUE_TYPES = ['contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended'] as const;
+export const QUEUE_EVENT_TYPES = `type IN (${QUEUE_TYPES.map((t) => `'${t}'`).join(', ')})`;
 
 /**
  * Whether a contact waits, from its queue events (columns of a GROUP BY contact_id over them):

@@ -18,6 +18,7 @@ import {
   AGENT_STATES,
   MEASURE_FIELDS,
   QUEUE_EVENT_TYPES,
+  QUEUE_TYPES,
   STEPS_SQL,
   WAITING_COLUMNS,
   agentStatesSql,
@@ -68,7 +69,7 @@ function toMeasures(s: Sums): Measures {
   return m;
 }
 
-/** A queue event of a contact, for its waiting status (the four types of QUEUE_EVENT_TYPES). */
+/** A queue event of a contact, for its waiting status (one of QUEUE_TYPES). */
 interface QueueEvent {
   t: number;
   type: string;
@@ -78,7 +79,7 @@ interface QueueEvent {
   agentId: string;
 }
 
-const QUEUE_TYPES = new Set(['contact.offered', 'contact.answered', 'contact.abandoned', 'contact.ended']); // QUEUE_EVENT_TYPES
+const QUEUE_TYPE_SET: ReadonlySet<string> = new Set(QUEUE_TYPES);
 
 interface AgentState {
   state: string;
@@ -329,7 +330,7 @@ export class LiveRollup {
       for (const m of c.after) this.applyRow(m, 1);
       const queueEvents: QueueEvent[] = [];
       for (const e of c.events) {
-        if (!QUEUE_TYPES.has(e.type)) continue;
+        if (!QUEUE_TYPE_SET.has(e.type)) continue;
         queueEvents.push({ t: e.t, type: e.type, queue: e.queue, team: e.team, channel: e.channel, agentId: e.agentId });
       }
       // A contact that does not wait, with no event in the future, can never wait again (later windows only drop older
