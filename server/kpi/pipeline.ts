@@ -5,8 +5,9 @@
 //                    one is pending are absorbed by it, signals while one runs yield exactly one follow-up. A storm of
 //                    events therefore gives at most one recomputation per debounce period + computation time.
 //   tick             job scheduler, every second: recomputes when contacts were waiting at the last recomputation
-//                    (longest wait grows with the clock), when the minute changed (rolling windows move), or when
-//                    events arrived without a signal (blocks of `events` beyond the fan-out watermark).
+//                    (longest wait grows with the clock), when the minute changed (rolling windows move), when
+//                    events arrived without a signal (blocks of `events` beyond the fan-out watermark), or when
+//                    today's series is older than the figures and may be republished (SERIES_EVERY_MS).
 //   close-interval   job scheduler, 5 s after every quarter hour: recomputes and republishes today's 15-minute series.
 //   retention        job scheduler, daily: drops KPI partitions (whole months) older than RETENTION_DAYS.
 // A recomputation = fan out the events committed since the last pass and materialise the measures of the contacts they
@@ -55,6 +56,12 @@ const SCHEDULERS: ReadonlyArray<{ id: string; name: KpiJobName; repeat: { every?
 ];
 
 const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: 100 } as const;
+
+/**
+ * Today's 15-minute series is republished at most this often while the figures move (it is bigger than the changed
+ * snapshots), and once more after they stop, so a chart never shows an older picture than the tiles beside it for long.
+ */
+const SERIES_EVERY_MS = 5_000;
 
 /** The queue KPI jobs go to. Producers (ingest) create one and keep it; `close()` it at shutdown. */
 export function createKpiQueue(connection: Redis, config: Pick<Config, 'REDIS_PREFIX'>): Queue<KpiJobData, unknown, string> {
@@ -208,6 +215,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   /** The fan-out watermark as this worker moved it (a pass starts from it, or from the stored one if that is further). */
   let lastUpTo = 0;
   let lastSeriesAt = 0;
+  /** The figures changed since today's series was last published. */
+  let seriesBehind = false;
 
   /** The latest pass's writes, finishing in the background: the next pass starts once they are done. */
   let behind: { from: number; written: Promise<void> } | null = null;
@@ -226,7 +235,10 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     const series = rollup ? rollup.series(t) : await computeSeries(ch, { now: t, tz: config.CENTER_TZ });
     await storeSeries(storeConn, names, series);
     lastSeriesAt = performance.now(); // throttling is about work done, so the process clock, not the KPI clock
+    seriesBehind = false;
   }
+
+  const seriesDue = () => seriesBehind && (lastSeriesAt === 0 || performance.now() - lastSeriesAt >= SERIES_EVERY_MS);
 
   /** Waits for the previous pass's writes; if they failed, the pass is done again (from its start) and the rollup reloaded. */
   async function catchUpWrites(): Promise<void> {
@@ -303,8 +315,10 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       const center = snaps.find((s) => s.scope === 'center');
       lastWaiting = center?.values.waiting.value ?? 0;
       lastMinute = floorMinute(t);
-      // The series changes at most as often as the figures; refresh it every few seconds while things move.
-      if (published > 0 && (lastSeriesAt === 0 || performance.now() - lastSeriesAt >= 5_000)) await publishSeries(t);
+      // The series changes at most as often as the figures: refresh it every few seconds while things move (and the
+      // tick comes back for it once they stop).
+      if (published > 0) seriesBehind = true;
+      if (seriesDue()) await publishSeries(t);
       const result: RecomputeResult = {
         asOf: new Date(t).toISOString(),
         snapshots: snaps.length,
@@ -339,6 +353,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         const pending = await pendingEvents();
         if (pending) return recompute('tick: unsignalled events');
         if (lastWaiting > 0) return recompute('tick: contacts waiting', { materialize: false });
+        if (seriesDue()) return recompute('tick: series behind the figures', { materialize: false });
         return null;
       }
       case 'close-interval': {

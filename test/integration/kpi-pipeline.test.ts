@@ -15,22 +15,8 @@ import { createRedis } from '../../server/redis/connections.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../server/redis/embedded.ts';
 import { createTestContext, type TestContext } from '../support/context.ts';
 import { ROOT } from '../support/process.ts';
+import { waitFor } from '../support/wait.ts';
 import { insertEvents, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, TZ, type ScenarioEvent } from './kpi-scenario.ts';
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await sleep(100);
-  }
-}
 
 function startWorkerProcess(ctx: TestContext, redisUrl: string): { child: ChildProcess; output: string[] } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/kpi-worker-child.ts'], {
