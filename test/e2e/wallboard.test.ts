@@ -43,7 +43,11 @@ async function login(username: string, password: string): Promise<string> {
   return ((await r.json()) as { token: string }).token;
 }
 
-async function postEvents(events: unknown[]): Promise<void> {
+/** When each offer this test posted occurred (epoch ms). */
+const offeredAt: number[] = [];
+
+async function postEvents(events: Array<{ type: string; occurredAt: string }>): Promise<void> {
+  for (const e of events) if (e.type === 'contact.offered') offeredAt.push(Date.parse(e.occurredAt));
   const r = await fetch(`${base}/v1/events`, {
     method: 'POST',
     headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/x-ndjson' },
@@ -195,6 +199,14 @@ describe('wallboard in Chromium', () => {
     expect((await call('POST', `/v1/alerts/${active[0]!.id}/ack`)).status).toBe(200);
     await expect.poll(() => item.locator('.alert-ack').textContent(), { timeout: 5_000 }).toMatch(/admin/);
 
+    // the trend chart catches up with the tiles (the worker republishes the series a few seconds after the figures
+    // stop moving): its latest point is the offers of the current quarter hour
+    const trend = async () => {
+      const shown = await tv.locator('section.tile.trend[data-kpi="offered"][data-scope="center"] .trend-last').textContent();
+      const quarter = Math.floor(Date.now() / 900_000) * 900_000;
+      return { shown, expected: String(offeredAt.filter((t) => t >= quarter).length) };
+    };
+    await expect.poll(async () => { const t = await trend(); return t.shown === t.expected; }, { timeout: 20_000 }).toBe(true);
     // screenshots at TV resolutions, with nothing overflowing
     await tv.waitForTimeout(300);
     await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-1920x1080.png') });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
-import { formatClock, formatDuration, formatNumber, formatSample, formatStaleSince, formatValue, scopeLabel } from '../../wallboard/src/lib/format.ts';
+import { formatClock, formatDuration, formatNumber, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
 
 const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
 
@@ -43,6 +43,15 @@ describe('wallboard formatting', () => {
     expect(formatSample(null)).toBe('n = —');
     expect(scopeLabel('center')).toBe('Center');
     expect(scopeLabel('queue:billing:vip')).toBe('Queue billing:vip');
+  });
+
+  it('names the period of a figure: its window, or "now" for a live KPI', () => {
+    expect(windowLabel('15m', def('service_level').kind)).toBe('last 15 min');
+    expect(windowLabel('1h', def('asa').kind)).toBe('last hour');
+    expect(windowLabel('today', def('offered').kind)).toBe('today');
+    // waiting contacts and required agents are not windowed, whatever window the tile was set up with
+    expect(windowLabel('today', def('waiting').kind)).toBe('now');
+    expect(windowLabel('15m', def('required_agents').kind)).toBe('now');
   });
 
   it('says since when values are stale, in the center time zone', () => {

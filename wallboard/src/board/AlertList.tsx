@@ -34,7 +34,7 @@ export const AlertList: Component<{
                 <li class={`alert level-${a.level}`} classList={{ flash: props.flashing.has(a.id), acked: a.acknowledgedBy !== null }} data-alert={a.id} data-level={a.level}>
                   <span class="alert-icon" aria-label={a.level}>{levelCue(a.level === 'critical' ? 'critical' : 'warning').icon}</span>
                   <span class="alert-what">
-                    {def()?.label ?? a.kpi} · {scopeLabel(a.scope)} · {windowLabel(a.window)}
+                    {def()?.label ?? a.kpi} · {scopeLabel(a.scope)} · {windowLabel(a.window, def()?.kind)}
                   </span>
                   <span class="alert-value">
                     {f(a.value)} {a.direction === 'above' ? '≥' : '≤'} {f(a.threshold)}

@@ -89,6 +89,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                       level={tileLevel({ kpi: t().kpi, scope: t().scope, window: 'today' }, snap()?.values[t().kpi]?.value, alerts(), props.thresholds)}
                       stale={props.stale ?? (props.live.series(t().scope) ? null : 'no data yet')}
                       style={style}
+                      timeZone={props.timeZone}
                     />
                   );
                 }}

@@ -60,14 +60,14 @@ export const KpiTile: Component<TileProps> = (props) => {
       data-window={props.window}
       data-level={props.level}
       data-stale={props.stale !== null ? 'true' : 'false'}
-      aria-label={`${props.def?.label ?? props.kpi} ${scopeLabel(props.scope)} ${windowLabel(props.window)}: ${shown().text}${shown().unit} ${cue().word}`}
+      aria-label={`${props.def?.label ?? props.kpi} ${scopeLabel(props.scope)} ${windowLabel(props.window, props.def?.kind)}: ${shown().text}${shown().unit} ${cue().word}`}
     >
       <header class="tile-head">
         <span class="tile-label">{props.def?.label ?? props.kpi}</span>
         <span class="tile-cue" aria-hidden="true">{cue().icon}</span>
       </header>
       <div class="tile-scope">
-        {scopeLabel(props.scope)} · {windowLabel(props.window)}
+        {scopeLabel(props.scope)} · {windowLabel(props.window, props.def?.kind)}
       </div>
       <div class="tile-value" style={{ '--chars': String(chars()) }}>
         <span class="value-text">{shown().text}</span>

@@ -1,12 +1,13 @@
 // The trend tile: today by 15 minutes for one KPI and scope, with its warning and critical lines. uPlot is created
-// once; data changes go through setData, size changes through a ResizeObserver, and the chart is destroyed on
-// cleanup (never recreated per update: a TV runs for weeks).
+// once; data changes go through setData, size changes through a ResizeObserver (a change of screen size that changes
+// the labels' size builds it again), and the chart is destroyed on cleanup (never recreated per update: a TV runs for
+// weeks).
 import { createEffect, createMemo, on, onCleanup, onMount, type Component } from 'solid-js';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { levelCue, type ThresholdView, type TileLevel } from '../lib/alert-display.ts';
-import { formatValue, scopeLabel } from '../lib/format.ts';
+import { formatClock, formatValue, scopeLabel } from '../lib/format.ts';
 import type { SeriesEntry } from './live-data.ts';
 
 export interface TrendProps {
@@ -18,7 +19,13 @@ export interface TrendProps {
   level: TileLevel;
   stale: string | null;
   style: Record<string, string>;
+  /** The center's time zone: the time axis reads as the header clock does (24 h), whatever the TV's own zone. */
+  timeZone: string | undefined;
 }
+
+/** The axes' tick length and gap before their labels, px. */
+const TICK_PX = 10;
+const GAP_PX = 5;
 
 const COLORS = { line: '#5cc8ff', warning: '#f0b429', critical: '#ff5c5c', grid: 'rgba(255,255,255,0.08)', axis: '#8a97a8' };
 
@@ -32,19 +39,39 @@ export const TrendChart: Component<TrendProps> = (props) => {
     return [s.x, s.points.map((p) => p.values[props.kpi]?.value ?? null)];
   });
 
-  onMount(() => {
-    const rect = host.getBoundingClientRect();
-    const font = `${Math.max(11, Math.round(rect.height / 16))}px system-ui, sans-serif`;
+  /** Axis labels scale with the tile's height. */
+  const fontPxFor = (height: number) => Math.max(11, Math.round(height / 16));
+
+  /** Builds the chart for the host's size (on mount, and when a resize changes the label size). */
+  function create(width: number, height: number): void {
+    chart?.destroy();
+    const fontPx = fontPxFor(height);
+    const font = `${fontPx}px system-ui, sans-serif`;
     chart = new uPlot(
       {
-        width: Math.max(50, rect.width),
-        height: Math.max(50, rect.height),
+        width: Math.max(50, width),
+        height: Math.max(50, height),
         legend: { show: false },
         cursor: { show: false },
+        // room on the right for half of the last time label ("18:00" centred on the day's last tick)
+        padding: [Math.round(fontPx / 2), Math.ceil(fontPx * 1.6), 0, 0],
         scales: { x: { time: true } },
+        // ticks on the center's whole hours, labelled 13:00 rather than 1:00pm over a date line
+        tzDate: (ts) => (props.timeZone ? uPlot.tzDate(new Date(ts * 1000), props.timeZone) : new Date(ts * 1000)),
         axes: [
-          { stroke: COLORS.axis, grid: { stroke: COLORS.grid }, ticks: { stroke: COLORS.grid }, font },
-          { stroke: COLORS.axis, grid: { stroke: COLORS.grid }, ticks: { stroke: COLORS.grid }, font, size: Math.round(rect.height / 6) },
+          {
+            stroke: COLORS.axis, grid: { stroke: COLORS.grid }, ticks: { stroke: COLORS.grid, size: TICK_PX }, gap: GAP_PX, font,
+            values: (_u, splits) => splits.map((s) => formatClock(s * 1000, props.timeZone)),
+            // labels ("13:00") never touch: about five characters and a gap between ticks
+            space: Math.round(fontPx * 4.5),
+            size: TICK_PX + GAP_PX + Math.ceil(fontPx * 1.3),
+          },
+          {
+            stroke: COLORS.axis, grid: { stroke: COLORS.grid }, ticks: { stroke: COLORS.grid, size: TICK_PX }, gap: GAP_PX, font,
+            // ticks + gap + its longest label ("100" must not be clipped to "0" on a small tile)
+            size: (_u, values) => TICK_PX + GAP_PX + Math.ceil(Math.max(2, ...(values ?? []).map((v) => String(v).length)) * fontPx * 0.62) + 4,
+            space: Math.round(fontPx * 2),
+          },
         ],
         // points only while there are too few to draw a line (early in the day)
         series: [{}, { stroke: COLORS.line, width: 3, spanGaps: false, points: { show: (u, si) => (u.data[si] ?? []).filter((v) => v != null).length < 3, size: 10, fill: COLORS.line } }],
@@ -75,9 +102,21 @@ export const TrendChart: Component<TrendProps> = (props) => {
       data(),
       host,
     );
+    show(data(), props.thresholds);
+  }
+
+  onMount(() => {
+    const rect = host.getBoundingClientRect();
+    create(rect.width, rect.height);
+    let builtFor = rect.height;
     const ro = new ResizeObserver((entries) => {
       const r = entries[0]?.contentRect;
-      if (r && chart && r.width > 0 && r.height > 0) chart.setSize({ width: Math.floor(r.width), height: Math.floor(r.height) });
+      if (!r || !chart || r.width <= 0 || r.height <= 0) return;
+      // a new screen size (a TV's resolution, a layout change): rebuilt when its labels would change size, else resized
+      if (Math.abs(fontPxFor(r.height) - fontPxFor(builtFor)) >= 2) {
+        builtFor = r.height;
+        create(Math.floor(r.width), Math.floor(r.height));
+      } else chart.setSize({ width: Math.floor(r.width), height: Math.floor(r.height) });
     });
     ro.observe(host);
     onCleanup(() => {
@@ -87,22 +126,22 @@ export const TrendChart: Component<TrendProps> = (props) => {
     });
   });
 
-  createEffect(
-    on([data, () => props.thresholds], ([d, t]) => {
-      lines = t;
-      if (!chart) return;
-      // keep the threshold lines in view: widen the y range to include them
-      const ys = (d[1] as (number | null)[]).filter((v): v is number => v !== null);
-      const all = [...ys, ...t.flatMap((x) => [x.warning, x.critical])];
-      // setData first (it re-ranges x to the data), then the y range that keeps the threshold lines in view
-      chart.setData(d, true);
-      if (all.length > 0) {
-        const min = Math.min(...all, props.def?.min ?? Infinity);
-        const max = Math.max(...all);
-        chart.setScale('y', { min: Math.min(min, 0), max: max + (max - Math.min(min, 0)) * 0.1 || 1 });
-      }
-    }, { defer: true }),
-  );
+  /** New data or thresholds: setData first (it re-ranges x to the data), then the y range that keeps the threshold
+   * lines in view (also before the first value of the day, when only the lines are there to draw). */
+  function show(d: uPlot.AlignedData, t: ThresholdView[]): void {
+    lines = t;
+    if (!chart) return;
+    const ys = (d[1] as (number | null)[]).filter((v): v is number => v !== null);
+    const all = [...ys, ...t.flatMap((x) => [x.warning, x.critical])];
+    chart.setData(d, true);
+    if (all.length > 0) {
+      const min = Math.min(...all, props.def?.min ?? Infinity);
+      const max = Math.max(...all);
+      chart.setScale('y', { min: Math.min(min, 0), max: max + (max - Math.min(min, 0)) * 0.1 || 1 });
+    }
+  }
+
+  createEffect(on([data, () => props.thresholds], ([d, t]) => show(d, t), { defer: true }));
 
   const last = createMemo(() => {
     const d = data()[1] as (number | null)[];

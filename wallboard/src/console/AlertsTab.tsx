@@ -33,7 +33,7 @@ export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
       <td>{a.level === 'ok' ? `cleared (peak ${a.peak})` : a.level}</td>
       <td>{def(a.kpi)?.label ?? a.kpi}</td>
       <td>
-        {scopeLabel(a.scope)} · {windowLabel(a.window)}
+        {scopeLabel(a.scope)} · {windowLabel(a.window, def(a.kpi)?.kind)}
       </td>
       <td>
         {value(a, a.value)} {a.direction === 'above' ? '≥' : '≤'} {value(a, a.threshold)}

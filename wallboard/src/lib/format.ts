@@ -101,6 +101,8 @@ export function scopeLabel(scope: string): string {
   return `${kind.charAt(0).toUpperCase()}${kind.slice(1)} ${scope.slice(i + 1)}`;
 }
 
-export function windowLabel(window: string): string {
+/** The period a figure covers: its window, or "now" for a live KPI (waiting, agents, staffing), which has none. */
+export function windowLabel(window: string, kind?: 'windowed' | 'live'): string {
+  if (kind === 'live') return 'now';
   return window === 'today' ? 'today' : window === '1h' ? 'last hour' : window === '15m' ? 'last 15 min' : window;
 }
