@@ -1,6 +1,7 @@
 // One error shape for every API answer: {error: {code, message, details?}}. 4xx are logged as warnings, 5xx as
 // errors; a 5xx never shows internals to the caller.
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isRedisUnavailable } from './redis/connections.ts';
 
 export class ApiError extends Error {
   constructor(
@@ -13,6 +14,14 @@ export class ApiError extends Error {
     super(message);
     this.name = 'ApiError';
   }
+}
+
+/** What a 503 asks callers to wait before they retry, in seconds. */
+export const RETRY_AFTER_S = '5';
+
+/** A 503 `unavailable` with Retry-After: a dependency cannot answer now, and the same request may be sent again. */
+export function unavailable(message: string): ApiError {
+  return new ApiError(503, 'unavailable', message, undefined, { 'retry-after': RETRY_AFTER_S });
 }
 
 export interface ErrorBody {
@@ -37,6 +46,11 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (err instanceof ApiError) {
       req.log.warn({ code: err.code, statusCode: err.statusCode }, err.message);
       return reply.code(err.statusCode).headers(err.headers).send(errorBody(err.code, err.message, err.details));
+    }
+    if (isRedisUnavailable(err)) {
+      // e.g. the per-key rate limit, sessions: retryable, not a bug
+      req.log.error({ err }, 'request failed: Redis is unavailable');
+      return reply.code(503).header('retry-after', RETRY_AFTER_S).send(errorBody('unavailable', 'Redis cannot be reached right now; retry later'));
     }
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     const shaped = (err as unknown as Partial<ErrorBody>).error;

@@ -19,7 +19,7 @@ import type { Actor } from './audit.ts';
 import { AuditLog } from './audit.ts';
 import { Authenticator } from './authenticate.ts';
 import { CredentialCache } from './cache.ts';
-import { ApiError, errorBody } from '../errors.ts';
+import { ApiError, errorBody, unavailable } from '../errors.ts';
 import type { IngestPrincipal, Principal } from './principal.ts';
 import { describePrincipal } from './principal.ts';
 import { LoginLimiter } from './rate-limit.ts';
@@ -164,7 +164,7 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
       return await authenticator.resolve(token, ip);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'credential check failed');
-      throw new ApiError(503, 'unavailable', 'credentials cannot be checked right now', undefined, { 'retry-after': '5' });
+      throw unavailable('credentials cannot be checked right now');
     }
   }
 

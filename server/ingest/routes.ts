@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { IngestPrincipal } from '../auth/principal.ts';
 import type { Config } from '../config.ts';
-import { ApiError, errorBody } from '../errors.ts';
+import { ApiError, errorBody, unavailable } from '../errors.ts';
 import type { IngestMetrics } from '../metrics.ts';
 import { EventSchema, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
 import { parseBody, type ParsedItem } from './parse.ts';
@@ -26,7 +26,6 @@ export interface IngestDeps {
   metrics: IngestMetrics;
 }
 
-const RETRY_AFTER_S = '5';
 const DAY_MS = 86_400_000;
 /** Look-ups of rejected events one key may make per minute: enough for a person or a monitor, not for a tight loop. */
 const REJECTED_READS_PER_MINUTE = 120;
@@ -202,7 +201,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       try {
         result = await writer.write(valid);
       } catch (err) {
-        if (err instanceof WriteUnavailableError) throw new ApiError(503, 'unavailable', err.message, undefined, { 'retry-after': RETRY_AFTER_S });
+        if (err instanceof WriteUnavailableError) throw unavailable(err.message);
         throw err;
       }
       count(req, 'accepted', result.accepted);
@@ -225,6 +224,6 @@ async function keepRejected(clickhouse: ClickHouseClient, items: RejectedItem[],
   try {
     await storeRejected(clickhouse, items, meta);
   } catch (err) {
-    throw new ApiError(503, 'unavailable', `rejected events could not be kept: ${(err as Error).message}`, undefined, { 'retry-after': RETRY_AFTER_S });
+    throw unavailable(`rejected events could not be kept: ${(err as Error).message}`);
   }
 }

@@ -4,6 +4,16 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export type RedisRole = 'commands' | 'publisher' | 'subscriber' | 'worker';
 
+/**
+ * ioredis's errors for a command it could not send or get answered: Redis is down or unreachable (commands
+ * connections fail fast instead of queueing, see below).
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { name?: unknown; message?: unknown } | null;
+  if (typeof e !== 'object' || e === null) return false;
+  return e.name === 'MaxRetriesPerRequestError' || /^(Stream isn't writeable|Connection is closed)/.test(String(e.message ?? ''));
+}
+
 export function createRedis(url: string, role: RedisRole, log?: (msg: string) => void): Redis {
   const opts: RedisOptions = {
     connectionName: `nabiz:${role}`,

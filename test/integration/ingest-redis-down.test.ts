@@ -1,0 +1,72 @@
+// With Redis down (it holds the duplicate check's reservations and the per-key rate limit), ingest answers 503 with
+// Retry-After and acknowledges nothing; once Redis is back, retried requests are stored exactly once. Runs on its own
+// redis-server, which the test stops and restarts on the same port.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../server/redis/embedded.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { sampleEvent } from '../support/events.ts';
+import { waitFor } from '../support/wait.ts';
+
+const dir = await mkdtemp(path.join(os.tmpdir(), 'nabiz-redis-fault-'));
+let redisServer: EmbeddedRedis | undefined;
+let ctx: TestContext | undefined;
+afterAll(async () => {
+  await redisServer?.stop();
+  await ctx?.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('ingest while Redis is down', () => {
+  it('answers 503 with Retry-After, stores nothing, and stores retries exactly once after recovery', async () => {
+    const port = await freePort();
+    redisServer = await startEmbeddedRedis({ dataDir: dir, port });
+    ctx = await createTestContext({ REDIS_URL: redisServer.url, INGEST_KEYS: 'acd:redis-fault-acd-key-1234' });
+    const redis = createRedis(redisServer.url, 'commands');
+    const app = await buildApp({ config: ctx.config, log: capturedLog('fatal').log, clickhouse: ctx.clickhouse, redis });
+    try {
+      const post = (events: unknown[]) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/events',
+          headers: { authorization: 'Bearer redis-fault-acd-key-1234', 'content-type': 'application/json' },
+          payload: JSON.stringify(events),
+        });
+      const stored = async (ids: string[]) => {
+        const rs = await ctx!.clickhouse.query({
+          query: 'SELECT id, count() AS n FROM events WHERE id IN {ids:Array(String)} GROUP BY id ORDER BY id',
+          query_params: { ids },
+          format: 'JSONEachRow',
+        });
+        return (await rs.json<{ id: string; n: string | number }>()).map((r) => [r.id, Number(r.n)]);
+      };
+
+      const before = [sampleEvent('contact.offered')];
+      expect((await post(before)).statusCode).toBe(202);
+
+      await redisServer.stop();
+      const batches = [0, 1].map(() => [sampleEvent('contact.offered'), sampleEvent('contact.abandoned')]);
+      for (const batch of batches) {
+        const res = await post(batch);
+        expect(res.statusCode, res.body).toBe(503);
+        expect(res.headers['retry-after']).toBe('5');
+        expect(res.json().error.code).toBe('unavailable');
+      }
+      expect(await stored(batches.flat().map((e) => e.id))).toEqual([]);
+
+      redisServer = await startEmbeddedRedis({ dataDir: dir, port });
+      await waitFor('the API to reach Redis again', async () => (redis.status === 'ready' ? true : undefined));
+      for (const batch of batches) expect((await post(batch)).json()).toEqual({ accepted: 2, duplicates: 0 });
+      for (const batch of batches) expect((await post(batch)).json()).toEqual({ accepted: 0, duplicates: 2 });
+      const ids = [...before, ...batches.flat()].map((e) => e.id).sort();
+      expect(await stored(ids)).toEqual(ids.map((id) => [id, 1]));
+    } finally {
+      await app.close();
+      redis.disconnect();
+    }
+  }, 60_000);
+});
