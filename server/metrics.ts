@@ -21,6 +21,8 @@ export interface IngestMetrics {
    * distinct events it held. */
   insertSeconds: Histogram;
   insertEvents: Histogram;
+  /** When this process last stored an event of each source: a sender that went quiet shows as a growing age. */
+  lastStored: Gauge<'source'>;
 }
 
 export interface AppMetrics {
@@ -43,6 +45,7 @@ export function createMetrics(clickhouse: ClickHouseClient, live: () => HubStats
     ackSeconds: new Histogram({ name: 'nabiz_ingest_ack_seconds', help: 'POST /v1/events: from arrival to answer', labelNames: ['source'], buckets: SECONDS_BUCKETS, registers: [registry] }),
     insertSeconds: new Histogram({ name: 'nabiz_ingest_insert_seconds', help: 'One write of the event writer: reservation, checked insert (and the look-up after a refused one)', buckets: SECONDS_BUCKETS, registers: [registry] }),
     insertEvents: new Histogram({ name: 'nabiz_ingest_insert_events', help: 'Distinct events in one write of the event writer', buckets: [1, 10, 100, 1_000, 10_000, 100_000], registers: [registry] }),
+    lastStored: new Gauge({ name: 'nabiz_ingest_last_stored_timestamp_seconds', help: 'When this process last stored an event of the source (Unix time)', labelNames: ['source'], registers: [registry] }),
   };
   // Read from ClickHouse at each scrape: the KPI worker may run in another process, and both figures are its state.
   new Gauge({

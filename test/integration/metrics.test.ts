@@ -46,6 +46,7 @@ function value(text: string, name: string, labels: Record<string, string> = {}):
 
 describe('GET /metrics', () => {
   it('counts ingest requests and events by outcome, times acknowledgements and inserts, and shows the KPI backlog', async () => {
+    const sentFrom = Date.now() / 1000;
     const offered = sampleEvent('contact.offered');
     const abandoned = sampleEvent('contact.abandoned');
     const noQueue = { ...sampleEvent('contact.offered'), queue: undefined };
@@ -53,6 +54,7 @@ describe('GET /metrics', () => {
     expect((await post(JSON.stringify(offered))).statusCode).toBe(202); // a retry: 1 duplicate
     expect((await post('{"broken": ')).statusCode).toBe(400); // the body is kept: 1 rejected
     expect((await post(JSON.stringify(offered), null)).statusCode).toBe(401); // no key: source "none"
+    const sentTo = Date.now() / 1000;
 
     const res = await scrape();
     expect(res.statusCode).toBe(200);
@@ -72,6 +74,10 @@ describe('GET /metrics', () => {
     // two writes, one request each: 2 events (both stored), then 1 (found already stored)
     expect(value(text, 'nabiz_ingest_insert_seconds_count')).toBe(2);
     expect(value(text, 'nabiz_ingest_insert_events_sum')).toBe(2 + 1);
+    // the 422's two stored events are the last the acd key got stored (the retry stored nothing); no other source
+    expect(value(text, 'nabiz_ingest_last_stored_timestamp_seconds', { source: 'acd' })).toBeGreaterThanOrEqual(sentFrom);
+    expect(value(text, 'nabiz_ingest_last_stored_timestamp_seconds', { source: 'acd' })).toBeLessThanOrEqual(sentTo);
+    expect(text).not.toMatch(/nabiz_ingest_last_stored_timestamp_seconds\{source="(ivr|crm|none)"\}/);
     // no KPI worker ran: both stored events wait, and there is no watermark yet
     expect(value(text, 'nabiz_kpi_pending_events')).toBe(2);
     expect(value(text, 'nabiz_kpi_watermark_age_seconds')).toBeNaN();
