@@ -18,6 +18,7 @@ import { ingestRoutes } from './ingest/routes.ts';
 import { EventWriter } from './ingest/writer.ts';
 import { createKpiSignaller } from './kpi/pipeline.ts';
 import { kpiRoutes } from './kpi/routes.ts';
+import { SourceActivity } from './ingest/activity.ts';
 import { liveStreamRoutes } from './live/stream.ts';
 import type { Log } from './log.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
@@ -55,12 +56,20 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const metrics = createMetrics(clickhouse, () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined));
   const kpi = createKpiSignaller({ connection: redis, config, log });
+  const activity = new SourceActivity(redis, config.REDIS_PREFIX, log);
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
     maxInFlight: config.INGEST_MAX_INFLIGHT,
     log,
-    // Ingest never waits on rollups: the signal is debounced, and a lost one is caught up by the worker's tick.
-    onStored: () => void kpi.signalRecompute('ingest'),
+    onStored: (events) => {
+      // Ingest never waits on rollups: the signal is debounced, and a lost one is caught up by the worker's tick.
+      void kpi.signalRecompute('ingest');
+      const now = Date.now();
+      for (const source of new Set(events.map((e) => e.source))) {
+        metrics.ingest.lastStored.set({ source }, now / 1000);
+        activity.stored(source, now);
+      }
+    },
     onWritten: (events, ms) => {
       metrics.ingest.insertSeconds.observe(ms / 1000);
       metrics.ingest.insertEvents.observe(events);
@@ -78,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authRoutes);
   await app.register(kpiRoutes, { config, clickhouse, redis, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis });
-  await app.register(liveStreamRoutes, { config, log, clickhouse, redis });
+  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity });
   await app.register(boardRoutes, { clickhouse });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });
   return app;

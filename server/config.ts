@@ -152,6 +152,12 @@ export const ConfigSchema = Type.Object({
     default: 10_000,
     description: 'Live stream: the server pings every socket this often and drops one that did not answer the previous ping (a dead socket is gone within twice this).',
   }),
+  SOURCE_QUIET_MINUTES: Type.Integer({
+    minimum: 0,
+    maximum: 1440,
+    default: 15,
+    description: 'Wallboards say "no ACD events since 14:05" when a source that sent events in the last 24 hours has sent none for this many minutes (0: never).',
+  }),
   STREAM_MAX_BUFFER_BYTES: Type.Integer({
     minimum: 16_384,
     maximum: 256 * 1024 * 1024,

@@ -205,7 +205,6 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         throw err;
       }
       count(req, 'accepted', result.accepted);
-      if (result.accepted > 0) metrics.lastStored.set({ source: principal.source }, Date.now() / 1000);
       count(req, 'duplicate', result.duplicates);
       if (rejected.length === 0) return reply.code(202).send(result);
       return reply.code(422).send({

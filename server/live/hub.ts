@@ -10,6 +10,7 @@ import type { Config } from '../config.ts';
 import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../kpi/compute.ts';
 import { parseScopes, ScopeError } from '../kpi/scopes.ts';
 import { kpiRedisNames, readSeries, readSnapshots, type KpiRedisNames, type SeriesMessage, type SnapshotMessage } from '../kpi/snapshots.ts';
+import { quietSources, type SourceActivity } from '../ingest/activity.ts';
 import type { Log } from '../log.ts';
 import { decodeClientMessage, MAX_SUBSCRIPTIONS, WINDOW_NAMES, type Alert, type ClientMessage, type LiveWindow, type ServerMessage } from './protocol.ts';
 
@@ -64,6 +65,8 @@ export interface HubOptions {
   redis: Redis;
   /** A connection of its own for the subscription (a subscribed connection can do nothing else). */
   subscriber: Redis;
+  /** When each source last sent, and after how long a source counts as quiet (0: never); checked at each heartbeat. */
+  sources?: { activity: Pick<SourceActivity, 'lastStored'>; quietAfterMs: number };
   now?: () => number;
 }
 
@@ -92,6 +95,8 @@ export class LiveHub {
   private nextId = 1;
   private readonly stats_: HubStats = { sockets: 0, dropped: 0, maxBuffered: 0, sent: 0 };
   private readonly now: () => number;
+  /** The `sources` message for the quiet sources as last checked (null while none is quiet). */
+  private quiet: string | null = null;
 
   constructor(private readonly opts: HubOptions) {
     this.names = kpiRedisNames(opts.config.REDIS_PREFIX);
@@ -104,6 +109,30 @@ export class LiveHub {
     const sub = this.opts.subscriber;
     sub.on('message', (channel: string, message: string) => this.onPublication(channel, message));
     await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.alerts.names.channel);
+    await this.checkSources();
+  }
+
+  /**
+   * Which sources have gone quiet (docs/live.md, `sources`): when that changes, every socket is told; a socket that
+   * connects while some source is quiet is told at once. Redis being down keeps the last answer.
+   */
+  async checkSources(): Promise<void> {
+    const sources = this.opts.sources;
+    if (!sources) return;
+    let last: Map<string, number>;
+    try {
+      last = await sources.activity.lastStored();
+    } catch (err) {
+      this.opts.log.debug({ err: (err as Error).message }, 'live: could not read when the sources last sent');
+      return;
+    }
+    const quiet = quietSources(last, this.now(), sources.quietAfterMs);
+    const message = quiet.length > 0 ? JSON.stringify({ type: 'sources', quiet } satisfies ServerMessage) : null;
+    if (message === this.quiet) return;
+    this.quiet = message;
+    if (quiet.length > 0) this.opts.log.warn({ quiet }, 'live: sources have gone quiet');
+    const data = message ?? JSON.stringify({ type: 'sources', quiet: [] } satisfies ServerMessage);
+    for (const client of this.clients) this.send(client, data);
   }
 
   stats(): HubStats {
@@ -118,6 +147,7 @@ export class LiveHub {
       ? { kind: 'display' as const, name: principal.name, board: principal.board }
       : { kind: 'user' as const, name: principal.kind === 'user' ? principal.username : principal.name, ...(principal.kind === 'user' ? { role: principal.role } : {}) };
     this.send(client, JSON.stringify({ type: 'welcome', serverTime: new Date(this.now()).toISOString(), principal: p } satisfies ServerMessage));
+    if (this.quiet) this.send(client, this.quiet);
     return client;
   }
 
@@ -404,6 +434,7 @@ export class LiveHub {
    * terminated; every other one is pinged. Returns how many were terminated.
    */
   heartbeat(): number {
+    void this.checkSources();
     let dead = 0;
     for (const client of [...this.clients]) {
       if (!client.alive) {

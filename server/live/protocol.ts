@@ -84,6 +84,8 @@ export const ServerMessageSchema = Type.Union([
   /** The active alerts, sent on subscribe. */
   Type.Object({ type: Type.Literal('alerts'), alerts: Type.Array(AlertSchema) }),
   Type.Object({ type: Type.Literal('pong'), id: Type.Optional(Type.String()), serverTime: Type.String() }),
+  /** The sources that have gone quiet (none: all is well), on connect and whenever the set changes. */
+  Type.Object({ type: Type.Literal('sources'), quiet: Type.Array(Type.Object({ source: Type.String(), since: Type.String() })) }),
   /** A bad message; the socket stays open. */
   Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
   /** The credentials were revoked; the server closes the socket right after. */

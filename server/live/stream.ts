@@ -10,6 +10,7 @@ import type { Principal } from '../auth/principal.ts';
 import { permits } from '../auth/roles.ts';
 import type { Config } from '../config.ts';
 import { ApiError, errorBody } from '../errors.ts';
+import type { SourceActivity } from '../ingest/activity.ts';
 import type { Log } from '../log.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { LiveHub, type LiveSocket } from './hub.ts';
@@ -22,6 +23,8 @@ export interface LiveStreamOptions {
   redis: Redis;
   /** A dedicated connection for the subscription (default: a duplicate of `redis`, closed with the app). */
   subscriber?: Redis;
+  /** When each source last sent (the screens are told which have gone quiet). */
+  activity?: Pick<SourceActivity, 'lastStored'>;
 }
 
 /** Largest client message (a subscribe of 200 long scopes fits). Larger: the socket is closed with 1009. */
@@ -49,7 +52,14 @@ async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promi
 
   const subscriber = opts.subscriber ?? opts.redis.duplicate({ connectionName: 'nabiz:live', maxRetriesPerRequest: null, enableOfflineQueue: true });
   subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (live subscriber)'));
-  const hub = new LiveHub({ config, log, clickhouse: opts.clickhouse, redis: opts.redis, subscriber });
+  const hub = new LiveHub({
+    config,
+    log,
+    clickhouse: opts.clickhouse,
+    redis: opts.redis,
+    subscriber,
+    ...(opts.activity ? { sources: { activity: opts.activity, quietAfterMs: config.SOURCE_QUIET_MINUTES * 60_000 } } : {}),
+  });
   root.decorate('liveHub', hub);
   // A Redis that is down must not stop the API from starting (ioredis subscribes once it connects), but normally
   // the process is only ready once subscribed, so a screen connecting right away misses nothing.

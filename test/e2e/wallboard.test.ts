@@ -9,8 +9,9 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
+import { createRedis } from '../../server/redis/connections.ts';
 import { freePort } from '../../server/redis/embedded.ts';
-import { formatValue } from '../../wallboard/src/lib/format.ts';
+import { formatQuietSource, formatValue } from '../../wallboard/src/lib/format.ts';
 import { uniqueName } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
@@ -56,6 +57,8 @@ async function postEvents(events: Array<{ type: string; occurredAt: string }>): 
   expect(r.status, await r.clone().text()).toBeLessThan(300);
 }
 
+const crmLastSent = Date.now() - 20 * 60_000;
+
 const offered = (n: number) => Array.from({ length: n }, () => sampleEvent('contact.offered', { queue: 'billing' }, 2_000));
 
 /** Every element's box inside the viewport and nothing scrollable: what a TV must look like. */
@@ -94,6 +97,10 @@ beforeAll(async () => {
   };
   nabiz = await startNabiz(env);
   base = nabiz.baseUrl;
+  // The CRM last sent 20 minutes ago (more than SOURCE_QUIET_MINUTES, 15 by default): the TV must say so.
+  const redis = createRedis(inject('redisUrl'), 'publisher');
+  await redis.hset(`${env.REDIS_PREFIX}:ingest:last-stored`, 'crm', String(crmLastSent));
+  redis.disconnect();
   adminToken = await login('admin', ADMIN_PASSWORD);
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 }, 120_000);
@@ -207,6 +214,10 @@ describe('wallboard in Chromium', () => {
       return { shown, expected: String(offeredAt.filter((t) => t >= quarter).length) };
     };
     await expect.poll(async () => { const t = await trend(); return t.shown === t.expected; }, { timeout: 20_000 }).toBe(true);
+    // the CRM's feed went quiet 20 minutes ago (seeded at start): the header says so, in the center's time zone
+    const quiet = tv.locator('.quiet-source[data-source="crm"]');
+    await quiet.waitFor({ timeout: 20_000 });
+    expect(await quiet.textContent()).toBe(formatQuietSource('crm', new Date(crmLastSent).toISOString(), Date.now(), 'UTC'));
     // screenshots at TV resolutions, with nothing overflowing
     await tv.waitForTimeout(300);
     await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-1920x1080.png') });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
-import { formatClock, formatDuration, formatNumber, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
+import { formatClock, formatDuration, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
 
 const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
 
@@ -61,5 +61,11 @@ describe('wallboard formatting', () => {
     expect(formatStaleSince(at, at + 60_000, 'UTC')).toBe('stale since 13:05');
     expect(formatStaleSince(at, at + 2 * 86_400_000, 'UTC')).toBe('stale since 3 Mar 13:05');
     expect(formatStaleSince(null, at, 'UTC')).toBe('no data yet');
+  });
+
+  it('says which source went quiet and since when, in the center time zone', () => {
+    const now = Date.UTC(2025, 2, 3, 13, 30);
+    expect(formatQuietSource('acd', '2025-03-03T13:05:00.000Z', now, 'Europe/Istanbul')).toBe('no ACD events since 16:05');
+    expect(formatQuietSource('crm', '2025-03-02T09:00:00.000Z', now, 'UTC')).toBe('no CRM events since 2 Mar 09:00');
   });
 });

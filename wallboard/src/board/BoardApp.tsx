@@ -1,13 +1,13 @@
 // The TV: who am I (a display or a signed-in person), which board (a display's own, or #/board/<name>), the live
 // data, rotation, sound, and the header with the board's name, the live/stale state and the clock. Every fetch is
 // retried forever and keeps the last good answer, so the page never goes blank and recovers by itself.
-import { createEffect, createMemo, createSignal, Match, on, onCleanup, Show, Switch, type Component } from 'solid-js';
+import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show, Switch, type Component } from 'solid-js';
 import type { Board, BoardsResponse, GridBoard } from '../../../server/boards/schema.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import type { LiveWindow } from '../../../server/live/protocol.ts';
 import { ApiFailure, api } from '../lib/api.ts';
 import type { ThresholdView } from '../lib/alert-display.ts';
-import { formatClock, formatStaleSince } from '../lib/format.ts';
+import { formatClock, formatQuietSource, formatStaleSince } from '../lib/format.ts';
 import { isLive, type Subscription } from '../lib/live.ts';
 import { backoffDelay } from '../lib/reconnect.ts';
 import { toThresholdView } from '../lib/thresholds.ts';
@@ -206,6 +206,14 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
           <i class="dot" aria-hidden="true" />
           {statusText()}
         </span>
+        <For each={live.quiet()}>
+          {(q) => (
+            <span class="quiet-source" data-source={q.source}>
+              <i class="dot" aria-hidden="true" />
+              {formatQuietSource(q.source, q.since, live.now(), timeZone())}
+            </span>
+          )}
+        </For>
         <time class="clock">{formatClock(live.now(), timeZone())}</time>
       </header>
       <main class="board-main">

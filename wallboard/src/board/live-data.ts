@@ -13,6 +13,12 @@ export interface SnapshotEntry {
   receivedAt: number;
 }
 
+export interface QuietSource {
+  source: string;
+  /** When its latest event was stored (ISO). */
+  since: string;
+}
+
 export interface SeriesEntry {
   /** Interval starts, epoch seconds. */
   x: number[];
@@ -31,6 +37,8 @@ export interface LiveData {
   book: AlertBook;
   /** Changes whenever the open alerts change. */
   alertsVersion: Accessor<number>;
+  /** The sources (ACD, IVR, CRM) that have gone quiet, as the server last said. */
+  quiet: Accessor<QuietSource[]>;
   subscribe(subs: Subscription[]): void;
   /** Called with true when a new critical alert arrives (the board decides whether to beep). */
   onCritical(fn: () => void): void;
@@ -50,6 +58,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
   const [status, setStatus] = createSignal<LiveStatus>({ connected: false, lastMessageAt: null, attempts: 0, revoked: null });
   const [now, setNow] = createSignal(Date.now());
   const [alertsVersion, setAlertsVersion] = createSignal(0);
+  const [quiet, setQuiet] = createSignal<QuietSource[]>([]);
   const book = new AlertBook();
   let criticalListener: (() => void) | null = null;
   let wanted = new Set<string>();
@@ -69,6 +78,13 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
         cell(seriesCells, m.scope)[1]({ x: points.map((p) => Date.parse(p.start) / 1000), points, receivedAt: t });
         return;
       }
+      case 'welcome':
+        // a (re)connection: the server says at once if some source is quiet, so forget what was said before
+        setQuiet([]);
+        return;
+      case 'sources':
+        setQuiet(m.quiet);
+        return;
       case 'alerts':
         book.replace(m.alerts, t);
         setAlertsVersion((v) => (v + 1) % 1e9);
@@ -102,6 +118,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
     now,
     book,
     alertsVersion,
+    quiet,
     subscribe(subs) {
       const next = new Set<string>();
       for (const s of subs) for (const scope of s.scopes) next.add(`${s.window}|${scope}`);

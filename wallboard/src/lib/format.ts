@@ -85,12 +85,23 @@ export function formatClock(at: number | Date, timeZone?: string, seconds = fals
   }).format(d);
 }
 
+/** "14:05", or "3 Mar 14:05" when that is long enough ago to be another day. */
+function sinceText(since: number, now: number, timeZone?: string): string {
+  const sameDay = Math.abs(now - since) < 20 * 3600_000;
+  const day = sameDay ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(since))} `;
+  return `${day}${formatClock(since, timeZone)}`;
+}
+
 /** "stale since 14:05" (or with the date when it is from another day). */
 export function formatStaleSince(since: number | null, now: number, timeZone?: string): string {
   if (since === null) return 'no data yet';
-  const sameDay = Math.abs(now - since) < 20 * 3600_000;
-  const day = sameDay ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(since))} `;
-  return `stale since ${day}${formatClock(since, timeZone)}`;
+  return `stale since ${sinceText(since, now, timeZone)}`;
+}
+
+/** "no ACD events since 14:05": a source that has gone quiet (its latest event was stored then). */
+export function formatQuietSource(source: string, since: string, now: number, timeZone?: string): string {
+  const at = Date.parse(since);
+  return `no ${source.toUpperCase()} events since ${Number.isNaN(at) ? '?' : sinceText(at, now, timeZone)}`;
 }
 
 /** Human label of a scope: "Center", "Queue billing", "Team north". */

@@ -1,0 +1,66 @@
+// A source that has gone quiet is said on the screens: the live hub tells every socket which sources (ACD, IVR, CRM)
+// sent events in the last 24 hours but none for SOURCE_QUIET_MINUTES, and tells them again when one comes back.
+import { once } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { sampleEvent } from '../support/events.ts';
+import { openSocket, type LiveTestClient } from '../support/ws.ts';
+
+const ADMIN_PASSWORD = 'admin-Pa55word-sources';
+const ACD_KEY = 'acd-sources-key-0123456789';
+const MIN = 60_000;
+
+let ctx: TestContext;
+let redis: Redis;
+let app: FastifyInstance;
+let socket: LiveTestClient | undefined;
+// Seeded before the app starts: the ACD last sent 20 minutes ago (quiet: more than 15), the IVR 2 minutes ago (not
+// quiet), the CRM 30 hours ago (beyond the 24-hour look-back: not in use, never reported).
+const T = Date.now();
+const SEEDED = { acd: T - 20 * MIN, ivr: T - 2 * MIN, crm: T - 30 * 60 * MIN };
+
+beforeAll(async () => {
+  ctx = await createTestContext({ INGEST_KEYS: `acd:${ACD_KEY}`, ADMIN_PASSWORD, SOURCE_QUIET_MINUTES: '15', STREAM_HEARTBEAT_MS: '1000' });
+  redis = createRedis(ctx.config.REDIS_URL!, 'commands');
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  await redis.hset(`${ctx.config.REDIS_PREFIX}:ingest:last-stored`, Object.fromEntries(Object.entries(SEEDED).map(([s, t]) => [s, String(t)])));
+  app = await buildApp({ config: ctx.config, log: capturedLog('error').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+});
+
+afterAll(async () => {
+  socket?.ws.terminate();
+  await app?.close();
+  redis?.disconnect();
+  await ctx?.cleanup();
+});
+
+describe('quiet sources on the live stream', () => {
+  it('says which source went quiet on connect, and that it is back once it sends again', async () => {
+    const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+    const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`;
+    socket = await openSocket(url, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+    await socket.next('welcome');
+    const first = await socket.next('sources');
+    expect(first.quiet).toEqual([{ source: 'acd', since: new Date(SEEDED.acd).toISOString() }]);
+    // right after the welcome, before anything else
+    expect(socket.messages.map((m) => m.type).slice(0, 2)).toEqual(['welcome', 'sources']);
+
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      headers: { authorization: `Bearer ${ACD_KEY}`, 'content-type': 'application/json' },
+      payload: JSON.stringify([sampleEvent('contact.offered')]),
+    });
+    expect(res.statusCode).toBe(202);
+    // the next heartbeat (every second here) sees the ACD back: an empty list, to every socket
+    const back = await socket.next('sources', (m) => m.quiet.length === 0);
+    expect(back.quiet).toEqual([]);
+    const stored = Number(await redis.hget(`${ctx.config.REDIS_PREFIX}:ingest:last-stored`, 'acd'));
+    expect(stored).toBeGreaterThan(SEEDED.acd);
+  }, 30_000);
+});
