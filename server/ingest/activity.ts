@@ -2,6 +2,7 @@
 // stops leaves the wallboards showing their last figures with nothing saying so (the stream itself is live); the live
 // hub reads this to tell the screens which sources have gone quiet (docs/live.md).
 import type { Redis } from 'ioredis';
+import type { QuietSource } from '../live/protocol.ts';
 import type { Log } from '../log.ts';
 
 /** Only sources heard from within this long count: one never used (or retired) never raises a warning. */
@@ -9,12 +10,6 @@ export const QUIET_LOOKBACK_MS = 24 * 3_600_000;
 
 /** How often one process records a source's latest write, at most. */
 const RECORD_EVERY_MS = 1_000;
-
-export interface QuietSource {
-  source: string;
-  /** When its latest event was stored (ISO). */
-  since: string;
-}
 
 export class SourceActivity {
   private readonly key: string;

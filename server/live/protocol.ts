@@ -63,6 +63,10 @@ export const AlertSchema = Type.Object({
 });
 export type Alert = Static<typeof AlertSchema>;
 
+/** A source (acd, ivr, crm) that has gone quiet, and when its latest event was stored (ISO). */
+export const QuietSourceSchema = Type.Object({ source: Type.String(), since: Type.String() });
+export type QuietSource = Static<typeof QuietSourceSchema>;
+
 export const ServerMessageSchema = Type.Union([
   /** First message on a new socket: who the server thinks you are. A display gets its board. */
   Type.Object({
@@ -85,7 +89,7 @@ export const ServerMessageSchema = Type.Union([
   Type.Object({ type: Type.Literal('alerts'), alerts: Type.Array(AlertSchema) }),
   Type.Object({ type: Type.Literal('pong'), id: Type.Optional(Type.String()), serverTime: Type.String() }),
   /** The sources that have gone quiet (none: all is well), on connect and whenever the set changes. */
-  Type.Object({ type: Type.Literal('sources'), quiet: Type.Array(Type.Object({ source: Type.String(), since: Type.String() })) }),
+  Type.Object({ type: Type.Literal('sources'), quiet: Type.Array(QuietSourceSchema) }),
   /** A bad message; the socket stays open. */
   Type.Object({ type: Type.Literal('error'), code: Type.String(), message: Type.String() }),
   /** The credentials were revoked; the server closes the socket right after. */

@@ -2,7 +2,7 @@
 // and per scope series, the open alerts, the connection status and a one-second clock. Bounded: signals exist only
 // for what the board subscribes to (dropped when the subscription changes), alerts only while open.
 import { createSignal, onCleanup, type Accessor, type Setter } from 'solid-js';
-import type { LiveWindow, ServerMessage } from '../../../server/live/protocol.ts';
+import type { LiveWindow, QuietSource, ServerMessage } from '../../../server/live/protocol.ts';
 import type { KpiValue } from '../../../server/kpi/catalog.ts';
 import { AlertBook } from '../lib/alert-display.ts';
 import { LiveClient, type LiveStatus, type SocketLike, type Subscription } from '../lib/live.ts';
@@ -11,12 +11,6 @@ export interface SnapshotEntry {
   values: Record<string, KpiValue>;
   asOf: string;
   receivedAt: number;
-}
-
-export interface QuietSource {
-  source: string;
-  /** When its latest event was stored (ISO). */
-  since: string;
 }
 
 export interface SeriesEntry {
