@@ -266,6 +266,7 @@ describe('wallboard in Chromium', () => {
     await row.locator('button', { hasText: 'Save' }).click();
     await expect.poll(() => row.locator('button', { hasText: 'Save' }).isDisabled(), { timeout: 5_000 }).toBe(true);
     await tv.locator('section.tile.kpi[data-kpi="offered"][data-level="neutral"]').waitFor({ timeout: 10_000 });
+    await sup.screenshot({ path: path.join(ARTIFACTS, 'console-thresholds-1600x1000.png') });
     await sup.close();
 
     // --- a viewer sees the console read-only, and the API refuses the change ---
