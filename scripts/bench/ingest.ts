@@ -43,7 +43,9 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     process.stderr.write(`  direct insert: ${Math.round(directRate)} events/s\n`);
     // Through the API: the same events in NDJSON batches of 1,000, sixteen requests in flight (as from several
     // integrations at once), sent by a process of their own.
+    const batchCpu = process.cpuUsage();
     const sent = await runLoad(stack, ['batches', 'tp', String(opts.events), '16']);
+    const batchCpuUsPerEvent = cpuMicros(batchCpu) / events.length;
     const apiRate = Number(sent.accepted) / Number(sent.seconds);
     if (Number(sent.accepted) !== events.length) throw new Error(`ingest accepted ${sent.accepted} of ${events.length} events`);
 
@@ -56,10 +58,13 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     // snapshots), all on the same two cores.
     const alone: Latency[] = [];
     const direct: Latency[] = [];
+    const aloneCpuUsPerRequest: number[] = [];
     for (let round = 0; round < LATENCY_ROUNDS; round++) {
       await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
       await mergesSettled(stack.clickhouse, 120_000);
+      const roundCpu = process.cpuUsage();
       alone.push(await singleEventLatency(stack, `lat-alone-${round}`, opts.latencySeconds * 1000));
+      aloneCpuUsPerRequest.push(cpuMicros(roundCpu) / (opts.latencySeconds * 1000 + WARM_UP_SECONDS * 1000));
       await mergesSettled(stack.clickhouse, 120_000);
       direct.push(await singleEventLatency(stack, `lat-direct-${round}`, opts.latencySeconds * 1000, `${stack.target.url}/${stack.target.database}`));
       process.stderr.write(`  single events, round ${round + 1}: API p50/p99 ${alone.at(-1)!.p50}/${alone.at(-1)!.p99} ms, direct ${direct.at(-1)!.p50}/${direct.at(-1)!.p99} ms\n`);
@@ -73,10 +78,12 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
       { name: 'ingest: direct insert (baseline, batches of 10k)', value: Math.round(directRate), unit: 'events/s' },
       { name: 'ingest: POST /v1/events, NDJSON batches of 1k', value: Math.round(apiRate), unit: 'events/s', note: 'target ≥ 100,000' },
       { name: 'ingest: API ÷ direct', value: Number((apiRate / directRate).toFixed(2)), unit: 'ratio', note: 'target ≥ 0.40' },
+      { name: 'ingest: API process CPU per event, NDJSON batches', value: Math.round(batchCpuUsPerEvent * 10) / 10, unit: 'µs', note: 'where the API\'s own time goes; the engine, Redis and the sender are other processes' },
       { name: 'ingest: single-event ack p50 @ 1k events/s, ingest alone', value: median(alone.map((l) => l.p50)), unit: 'ms', note: `median of ${LATENCY_ROUNDS} rounds; achieved ${median(alone.map((l) => l.achieved))} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
       { name: 'ingest: single-event ack p99 @ 1k events/s, ingest alone', value: median(alone.map((l) => l.p99)), unit: 'ms', note: `target < 50; rounds ${alone.map((l) => l.p99).join(' / ')}` },
       { name: 'ingest: direct insert ack p50 @ 1k events/s (baseline, coalesced alike)', value: median(direct.map((l) => l.p50)), unit: 'ms', note: `median of ${LATENCY_ROUNDS} rounds, each after the API's` },
       { name: 'ingest: direct insert ack p99 @ 1k events/s (baseline, coalesced alike)', value: median(direct.map((l) => l.p99)), unit: 'ms', note: `rounds ${direct.map((l) => l.p99).join(' / ')}` },
+      { name: 'ingest: API process CPU per single-event request', value: Math.round(median(aloneCpuUsPerRequest)), unit: 'µs', note: `median of ${LATENCY_ROUNDS} rounds (warm-up included)` },
       { name: 'ingest: single-event ack p99, ingest alone ÷ direct', value: Number(median(alone.map((l, i) => l.p99 / direct[i]!.p99)).toFixed(2)), unit: 'ratio', note: 'median of the rounds\' ratios' },
       { name: 'ingest: single-event ack p50 @ 1k events/s, with the workers', value: withWorkers.p50, unit: 'ms', note: `achieved ${withWorkers.achieved} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
       { name: 'ingest: single-event ack p99 @ 1k events/s, with the workers', value: withWorkers.p99, unit: 'ms', note: 'target < 50' },
@@ -99,6 +106,12 @@ async function runLoad(stack: BenchStack, args: string[], to = stack.baseUrl): P
   const [code] = (await once(child, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`the ingest load process failed (exit ${code})`);
   return JSON.parse(out.trim().split('\n').at(-1)!) as Record<string, number>;
+}
+
+/** CPU this process (the API) has used since `since`, in microseconds. */
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
 }
 
 /** Interleaved rounds of the single-event latency and its baseline. */
