@@ -54,9 +54,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The API reference is for signed-in people (sign in to the console first); only health and the shell are open.
   await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.auth.require('viewer') } });
 
-  const metrics = createMetrics(clickhouse, () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined));
-  const kpi = createKpiSignaller({ connection: redis, config, log });
   const activity = new SourceActivity(redis, config.REDIS_PREFIX, log);
+  const metrics = createMetrics(clickhouse, activity, () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined));
+  const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
     maxInFlight: config.INGEST_MAX_INFLIGHT,
@@ -65,10 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       // Ingest never waits on rollups: the signal is debounced, and a lost one is caught up by the worker's tick.
       void kpi.signalRecompute('ingest');
       const now = Date.now();
-      for (const source of new Set(events.map((e) => e.source))) {
-        metrics.ingest.lastStored.set({ source }, now / 1000);
-        activity.stored(source, now);
-      }
+      for (const source of new Set(events.map((e) => e.source))) activity.stored(source, now);
     },
     onWritten: (events, ms) => {
       metrics.ingest.insertSeconds.observe(ms / 1000);

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError } from './errors.ts';
 import { newEvents, STORED_WATERMARK } from './kpi/materialize.ts';
+import type { SourceActivity } from './ingest/activity.ts';
 import type { HubStats } from './live/hub.ts';
 
 export interface IngestMetrics {
@@ -21,8 +22,6 @@ export interface IngestMetrics {
    * distinct events it held. */
   insertSeconds: Histogram;
   insertEvents: Histogram;
-  /** When this process last stored an event of each source: a sender that went quiet shows as a growing age. */
-  lastStored: Gauge<'source'>;
 }
 
 export interface AppMetrics {
@@ -36,7 +35,7 @@ const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * A registry of its own per app (tests build several apps in one process), with the process's default metrics.
  * `live` gives the live hub's counters at scrape time (the hub is created after the metrics).
  */
-export function createMetrics(clickhouse: ClickHouseClient, live: () => HubStats | undefined): AppMetrics {
+export function createMetrics(clickhouse: ClickHouseClient, activity: Pick<SourceActivity, 'lastStored'>, live: () => HubStats | undefined): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nabiz_' });
   const ingest: IngestMetrics = {
@@ -45,8 +44,18 @@ export function createMetrics(clickhouse: ClickHouseClient, live: () => HubStats
     ackSeconds: new Histogram({ name: 'nabiz_ingest_ack_seconds', help: 'POST /v1/events: from arrival to answer', labelNames: ['source'], buckets: SECONDS_BUCKETS, registers: [registry] }),
     insertSeconds: new Histogram({ name: 'nabiz_ingest_insert_seconds', help: 'One write of the event writer: reservation, checked insert (and the look-up after a refused one)', buckets: SECONDS_BUCKETS, registers: [registry] }),
     insertEvents: new Histogram({ name: 'nabiz_ingest_insert_events', help: 'Distinct events in one write of the event writer', buckets: [1, 10, 100, 1_000, 10_000, 100_000], registers: [registry] }),
-    lastStored: new Gauge({ name: 'nabiz_ingest_last_stored_timestamp_seconds', help: 'When this process last stored an event of the source (Unix time)', labelNames: ['source'], registers: [registry] }),
   };
+  // From the record every API process keeps in Redis (ingest/activity.ts): a sender that went quiet shows as a growing age.
+  new Gauge({
+    name: 'nabiz_ingest_last_stored_timestamp_seconds',
+    help: 'When an event of the source was last stored, by any API process (Unix time)',
+    labelNames: ['source'],
+    registers: [registry],
+    async collect() {
+      const last = await activity.lastStored().catch(() => null); // Redis down: the scrape answers with the last known
+      for (const [source, at] of last ?? []) this.set({ source }, at / 1000);
+    },
+  });
   // Read from ClickHouse at each scrape: the KPI worker may run in another process, and both figures are its state.
   new Gauge({
     name: 'nabiz_kpi_pending_events',

@@ -16,7 +16,7 @@ import { validateEvent } from '../../server/ingest/contract.ts';
 import { insertEventRows, toEventRow } from '../../server/ingest/rows.ts';
 import { catchUp } from '../../server/kpi/materialize.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { benchEvents, mergesSettled, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
+import { benchEvents, mergesSettled, percentile, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -123,11 +123,8 @@ interface Latency {
   achieved: number;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+/** The middle of the rounds' values (an odd number of rounds). */
+const median = (values: number[]) => percentile([...values].sort((x, y) => x - y), 50);
 
 /** Seconds at the same rate before latencies are recorded: the sender opens its connections, both sides compile. */
 const WARM_UP_SECONDS = 3;
