@@ -2,6 +2,9 @@
 // one deadline after which the process exits anyway. The deadline timer is unref'd so it never keeps a process up.
 import type { Log } from './log.ts';
 
+/** A signal repeated within this long is the first one delivered again, not a second request. */
+export const REPEAT_MS = 1_000;
+
 export class Shutdown {
   private readonly steps: Array<{ name: string; run: () => Promise<void> }> = [];
   private running: Promise<void> | undefined;
@@ -42,12 +45,22 @@ export class Shutdown {
     return this.running;
   }
 
-  /** Shuts down on SIGINT/SIGTERM (a second signal exits at once). */
-  onSignals(): void {
+  /**
+   * Shuts down on SIGINT/SIGTERM; a second signal exits at once. One Ctrl-C often arrives twice within milliseconds
+   * (the terminal signals the whole process group, and npm and tsx also pass it on to their child): a repeat within
+   * REPEAT_MS is that same signal, and must not cut the shutdown short (it would leave redis-server running).
+   */
+  onSignals(target: Pick<NodeJS.EventEmitter, 'on'> = process, now: () => number = Date.now): void {
+    let firstAt: number | undefined;
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      process.on(signal, () => {
-        if (this.running) this.exit(130);
-        void this.run(signal);
+      target.on(signal, () => {
+        if (firstAt === undefined) {
+          firstAt = now();
+          void this.run(signal);
+        } else if (now() - firstAt >= REPEAT_MS) {
+          this.log.warn({ signal }, 'second signal: exiting without finishing the shutdown');
+          this.exit(130);
+        }
       });
     }
   }
