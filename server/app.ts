@@ -33,9 +33,12 @@ export interface AppDeps {
   wallboardDir?: string;
 }
 
-/** How long an event id stays reserved while its insert is in flight (the insert times out well before). */
+/**
+ * The insert lock's lease: renewed while its insert runs, so it only ends on its own when its holder died — or after
+ * an insert whose outcome is unknown (a timeout), held a lease longer in case that insert still lands.
+ */
 const DEDUPE_LEASE_MS = 30_000;
-/** How long a request waits for another request that is storing the same ids. */
+/** How long a write waits for the insert lock while another API process holds it, before answering 503. */
 const DEDUPE_WAIT_MS = 5_000;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -59,7 +62,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
-    maxInFlight: config.INGEST_MAX_INFLIGHT,
     log,
     onStored: (events) => {
       // Ingest never waits on rollups: the signal is debounced, and a lost one is caught up by the worker's tick.

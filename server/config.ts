@@ -103,12 +103,11 @@ export const ConfigSchema = Type.Object({
     default: 120_000,
     description: 'Ingest requests one key may make per minute (more: 429 with Retry-After).',
   }),
-  INGEST_BATCH_EVENTS: Type.Integer({ minimum: 1, maximum: 200_000, default: 20_000, description: 'Most events in one ClickHouse insert.' }),
-  INGEST_MAX_INFLIGHT: Type.Integer({
+  INGEST_BATCH_EVENTS: Type.Integer({
     minimum: 1,
-    maximum: 16,
-    default: 2,
-    description: 'Event inserts one API process runs at once; requests arriving meanwhile are coalesced into the next (a further insert starts beside a running one only for 1,000 or more waiting events).',
+    maximum: 200_000,
+    default: 20_000,
+    description: 'Most events in one ClickHouse insert. One event insert runs at a time (across all API processes); requests arriving meanwhile are coalesced into the next.',
   }),
   KPI_SL_THRESHOLD_S: Type.Integer({
     minimum: 1,

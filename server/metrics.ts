@@ -18,7 +18,7 @@ export interface IngestMetrics {
   events: Counter<'source' | 'outcome'>;
   /** From the request's arrival to its answer. */
   ackSeconds: Histogram<'source'>;
-  /** One write of the event writer (reservation, checked insert, and the look-up after a refused one), and how many
+  /** One write of the event writer (insert lock, checked insert, and the look-up after a refused one), and how many
    * distinct events it held. */
   insertSeconds: Histogram;
   insertEvents: Histogram;
@@ -42,7 +42,7 @@ export function createMetrics(clickhouse: ClickHouseClient, activity: Pick<Sourc
     requests: new Counter({ name: 'nabiz_ingest_requests_total', help: 'POST /v1/events requests, by source and HTTP status', labelNames: ['source', 'status'], registers: [registry] }),
     events: new Counter({ name: 'nabiz_ingest_events_total', help: 'Events received, by source and outcome (accepted, duplicate, rejected)', labelNames: ['source', 'outcome'], registers: [registry] }),
     ackSeconds: new Histogram({ name: 'nabiz_ingest_ack_seconds', help: 'POST /v1/events: from arrival to answer', labelNames: ['source'], buckets: SECONDS_BUCKETS, registers: [registry] }),
-    insertSeconds: new Histogram({ name: 'nabiz_ingest_insert_seconds', help: 'One write of the event writer: reservation, checked insert (and the look-up after a refused one)', buckets: SECONDS_BUCKETS, registers: [registry] }),
+    insertSeconds: new Histogram({ name: 'nabiz_ingest_insert_seconds', help: 'One write of the event writer: insert lock, checked insert (and the look-up after a refused one)', buckets: SECONDS_BUCKETS, registers: [registry] }),
     insertEvents: new Histogram({ name: 'nabiz_ingest_insert_events', help: 'Distinct events in one write of the event writer', buckets: [1, 10, 100, 1_000, 10_000, 100_000], registers: [registry] }),
   };
   // From the record every API process keeps in Redis (ingest/activity.ts): a sender that went quiet shows as a growing age.

@@ -1,13 +1,11 @@
 // The event writer: coalesces concurrent ingest requests into few ClickHouse inserts (requests wait for the running
 // insert, up to a size cap), stores each (source, id) once (dedupe.ts, sql/009_ingest_check.sql), and answers each
-// request only once the insert holding its events is confirmed.
+// request only once the insert holding its events is confirmed. One insert runs at a time, across every API process
+// (the insert lock in dedupe.ts).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { eventKey, type ValidEvent } from './contract.ts';
-import type { Deduplicator, Reservation } from './dedupe.ts';
+import type { Deduplicator, InsertLock } from './dedupe.ts';
 import { insertEventRows, toEventRows } from './rows.ts';
-
-/** Events waiting that justify a further insert beside a running one (see `schedule`). */
-const PARALLEL_MIN_EVENTS = 1_000;
 
 /** The start of events_ingest_mv's refusal (sql/009_ingest_check.sql). */
 const ALREADY_STORED = 'NABIZ_DUPLICATE:';
@@ -30,8 +28,6 @@ interface Pending {
 
 export interface WriterOptions {
   maxBatchEvents: number;
-  /** Inserts that may run at once (see `schedule`); more requests meanwhile wait and are coalesced into the next ones. */
-  maxInFlight: number;
   /** Called after each confirmed insert with the events it stored (never blocks the answer). */
   onStored?: (events: ValidEvent[]) => void;
   /** Called after each successful write of a batch: how many distinct events it held, and how long it took (ms). */
@@ -50,8 +46,7 @@ function isUnknownOutcome(err: Error): boolean {
 
 export class EventWriter {
   private queue: Pending[] = [];
-  private queued = 0;
-  private readonly inFlight = new Set<Promise<void>>();
+  private flushing: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -66,37 +61,21 @@ export class EventWriter {
     if (events.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
     return new Promise<WriteResult>((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
-      this.queued += events.length;
-      this.schedule();
+      if (!this.flushing) this.startFlush();
     });
   }
 
   /** Stops taking writes and waits until everything queued is written. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.queue.length > 0 || this.inFlight.size > 0) {
-      while (this.queue.length > 0 && this.inFlight.size < this.opts.maxInFlight) this.startFlush();
-      await Promise.race(this.inFlight);
-    }
+    while (this.flushing) await this.flushing;
   }
 
   /**
    * An idle writer writes at once: a lone request waits for nobody. While an insert is in flight, requests wait for it
-   * and are then written together, so the running insert is the linger. Another insert starts beside it (up to
-   * maxInFlight) only when a sizeable batch is waiting: for small batches an insert's fixed costs dominate (a part
-   * written, the duplicate check planned), and two at once only compete for the engine's CPU, while large ones gain
-   * from a second. Measured on 2 cores, when any wait could start a second insert: 1,000 single-event requests/s were
-   * acknowledged at p50/p99 73/128 ms with two inserts at once against 63/105 ms with one; NDJSON batches of 1,000
-   * went at 41–42k events/s with two against 35k with one.
+   * and are then written together (up to maxBatchEvents), so the running insert is the linger.
    */
-  private schedule(): void {
-    if (this.queue.length === 0) return;
-    const running = this.inFlight.size;
-    if (running === 0 || (running < this.opts.maxInFlight && this.queued >= PARALLEL_MIN_EVENTS)) this.startFlush();
-  }
-
   private startFlush(): void {
-    if (this.queue.length === 0) return;
     const batch: Pending[] = [];
     let n = 0;
     while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.events.length <= this.opts.maxBatchEvents)) {
@@ -104,12 +83,10 @@ export class EventWriter {
       batch.push(p);
       n += p.events.length;
     }
-    this.queued -= n;
-    const flight: Promise<void> = this.flush(batch).finally(() => {
-      this.inFlight.delete(flight);
-      if (this.queue.length > 0 && !this.closed) this.schedule();
+    this.flushing = this.flush(batch).finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.startFlush();
     });
-    this.inFlight.add(flight);
   }
 
   private async flush(batch: Pending[]): Promise<void> {
@@ -123,15 +100,15 @@ export class EventWriter {
     }
     const unique = [...first.values()];
 
-    let reservation: Reservation;
+    let lock: InsertLock;
     let toStore: ValidEvent[];
     const started = performance.now();
     try {
-      reservation = await this.dedupe.reserve(unique);
+      lock = await this.dedupe.lock();
       try {
         toStore = await this.insertNew(unique);
       } catch (err) {
-        if (!isUnknownOutcome(err as Error)) await this.dedupe.release(reservation).catch(() => {});
+        await (isUnknownOutcome(err as Error) ? this.dedupe.holdUntilExpiry(lock) : this.dedupe.unlock(lock)).catch(() => {});
         throw err;
       }
     } catch (err) {
@@ -148,13 +125,13 @@ export class EventWriter {
     }
     this.opts.onWritten?.(unique.length, performance.now() - started);
     if (toStore.length > 0) this.opts.onStored?.(toStore);
-    // Released after the answers, off their path: the events are stored, so a request for the same ids that waits on
-    // these reservations finds them stored once they go.
-    await this.dedupe.release(reservation).catch(() => {});
+    // Released after the answers, off their path: the events are stored, so an insert that waits for the lock finds
+    // them stored once it goes.
+    await this.dedupe.unlock(lock).catch(() => {});
   }
 
   /**
-   * Inserts the events not stored yet (their ids reserved) and returns them. Usually one insert: `events_ingest` stores
+   * Inserts the events not stored yet (holding the insert lock) and returns them. Usually one insert: `events_ingest` stores
    * the whole batch, or refuses all of it when any event is already stored (sql/009_ingest_check.sql); then the
    * stored ones are looked up and the others inserted.
    */

@@ -49,6 +49,12 @@ async function rows<T>(query: string, params: Record<string, unknown> = {}): Pro
   const rs = await ctx.clickhouse.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { max_query_size: '4000000' } });
   return rs.json<T>();
 }
+/** A contract-valid event, as the writer takes it. */
+function validEvent(): ValidEvent {
+  const v = validateEvent(sampleEvent('contact.offered'), { now: Date.now(), retentionDays: 30 });
+  if (!v.ok) throw new Error(JSON.stringify(v.errors));
+  return v.event;
+}
 const countOf = async (ids: string[]) =>
   Number((await rows<{ n: string }>('SELECT count() AS n FROM events WHERE id IN {ids:Array(String)}', { ids }))[0]!.n);
 
@@ -228,7 +234,7 @@ describe('POST /v1/events', () => {
     expect(stored.map((r) => r.source)).toEqual(['acd', 'ivr']);
   });
 
-  it('coalesces concurrent requests into few inserts; a lone request is written at once; large waits get a second insert', async () => {
+  it('coalesces concurrent requests into few inserts, one at a time; a lone request is written at once', async () => {
     let inserts = 0;
     const counting = new Proxy(ctx.clickhouse, {
       get(target, prop, receiver) {
@@ -237,46 +243,110 @@ describe('POST /v1/events', () => {
         return typeof v === 'function' ? v.bind(target) : v;
       },
     });
-    // A write holds its reservation from before its insert until after it: writes at once = reservations held at once.
+    // A write holds the insert lock from before its insert until after it: writes at once = locks held at once.
     let held = 0;
     let mostAtOnce = 0;
     const dedupe = new (class extends Deduplicator {
-      override async reserve(events: Parameters<Deduplicator['reserve']>[0]) {
+      override async lock() {
+        const lock = await super.lock();
         mostAtOnce = Math.max(mostAtOnce, ++held);
-        return super.reserve(events);
+        return lock;
       }
-      override async release(reservation: Parameters<Deduplicator['release']>[0]) {
-        await super.release(reservation);
+      override async unlock(lock: Parameters<Deduplicator['unlock']>[0]) {
+        await super.unlock(lock);
         held--;
       }
-    })(redis, counting, ctx.config.REDIS_PREFIX, { leaseMs: 30_000, waitMs: 5_000 });
-    const writer = new EventWriter(counting, dedupe, { maxBatchEvents: 10_000, maxInFlight: 2, log: capturedLog('warn').log });
-    const valid = (): ValidEvent => {
-      const v = validateEvent(sampleEvent('contact.offered'), { now: Date.now(), retentionDays: 30 });
-      if (!v.ok) throw new Error(JSON.stringify(v.errors));
-      return v.event;
-    };
-    // The writer releases a write's reservations just after answering it: idle once they are released.
+    })(redis, counting, `${ctx.config.REDIS_PREFIX}:coalesce`, { leaseMs: 30_000, waitMs: 5_000 });
+    const writer = new EventWriter(counting, dedupe, { maxBatchEvents: 1_000, log: capturedLog('warn').log });
+    // The writer unlocks just after answering a write: idle once it has.
     const idle = async () => {
       while (held > 0) await new Promise((resolve) => setTimeout(resolve, 5));
       await new Promise((resolve) => setImmediate(resolve));
     };
-    expect(await writer.write([valid()])).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await writer.write([validEvent()])).toEqual({ accepted: 1, duplicates: 0 });
     expect(inserts).toBe(1);
     await idle();
     // 40 small requests at once: the first is written alone at once (the writer is idle); the other 39 wait for that
-    // insert and are then written together, in one insert: 78 events are too few for a second insert beside the first.
-    const results = await Promise.all(Array.from({ length: 40 }, () => writer.write([valid(), valid()])));
+    // insert and are then written together, in one insert.
+    const results = await Promise.all(Array.from({ length: 40 }, () => writer.write([validEvent(), validEvent()])));
     expect(results.every((r) => r.accepted === 2 && r.duplicates === 0)).toBe(true);
     expect(inserts).toBe(1 + 2);
-    expect(mostAtOnce).toBe(1);
     await idle();
-    // A first request, then two of 600 events while it is written: 1,200 waiting events get an insert of their own
-    // beside the running one (at most maxInFlight at once).
-    const large = await Promise.all([writer.write([valid()]), writer.write(Array.from({ length: 600 }, valid)), writer.write(Array.from({ length: 600 }, valid))]);
+    // Waiting requests beyond maxBatchEvents (1,000 here) go in the next insert: 1 alone, then 600, then 600.
+    const large = await Promise.all([writer.write([validEvent()]), writer.write(Array.from({ length: 600 }, validEvent)), writer.write(Array.from({ length: 600 }, validEvent))]);
     expect(large.map((r) => r.accepted)).toEqual([1, 600, 600]);
-    expect(inserts).toBe(3 + 2);
-    expect(mostAtOnce).toBe(2);
+    expect(inserts).toBe(3 + 3);
+    expect(mostAtOnce).toBe(1);
+    await writer.close();
+  });
+
+  it('waits while another API process holds the insert lock; answers 503 and stores nothing when it is held too long', async () => {
+    const prefix = `${ctx.config.REDIS_PREFIX}:lockwait`;
+    const lockKey = `${prefix}:ingest:insert-lock`;
+    const writer = new EventWriter(ctx.clickhouse, new Deduplicator(redis, ctx.clickhouse, prefix, { leaseMs: 30_000, waitMs: 1_000 }), {
+      maxBatchEvents: 1_000,
+      log: capturedLog('fatal').log,
+    });
+    // Held by another process: the write waits, and goes through once it is released.
+    await redis.set(lockKey, 'another-process', 'PX', 30_000);
+    const e = validEvent();
+    let settled = false;
+    const pending = writer.write([e]).finally(() => (settled = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(settled).toBe(false);
+    expect(await countOf([e.id])).toBe(0);
+    await redis.del(lockKey);
+    expect(await pending).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await redis.exists(lockKey)).toBe(0); // released after the write
+    // Held past the wait (1 s here): 503, nothing stored, the other holder's lock untouched.
+    await redis.set(lockKey, 'another-process', 'PX', 30_000);
+    const f = validEvent();
+    await expect(writer.write([f])).rejects.toThrow(/insert lock/);
+    expect(await countOf([f.id])).toBe(0);
+    expect(await redis.get(lockKey)).toBe('another-process');
+    await redis.del(lockKey);
+    await writer.close();
+  });
+
+  it('keeps the insert lock while a slow insert runs, and for a lease after one whose outcome is unknown', async () => {
+    const prefix = `${ctx.config.REDIS_PREFIX}:locklease`;
+    const lockKey = `${prefix}:ingest:insert-lock`;
+    let mode: 'slow' | 'timeout' = 'slow';
+    const faulty = new Proxy(ctx.clickhouse, {
+      get(target, prop, receiver) {
+        if (prop === 'insert') {
+          return async (p: Parameters<typeof target.insert>[0]) => {
+            if (mode === 'timeout') throw new Error('Timeout error.'); // as @clickhouse/client reports a request timeout
+            await new Promise((resolve) => setTimeout(resolve, 1_500));
+            return target.insert(p);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    // A lease of 600 ms, renewed every 200 ms: the 1.5 s insert keeps it throughout.
+    const writer = new EventWriter(faulty, new Deduplicator(redis, faulty, prefix, { leaseMs: 600, waitMs: 300 }), {
+      maxBatchEvents: 1_000,
+      log: capturedLog('fatal').log,
+    });
+    const e = validEvent();
+    const slow = writer.write([e]);
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    expect(await redis.exists(lockKey)).toBe(1);
+    expect(await slow).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await redis.exists(lockKey)).toBe(0);
+
+    // A timeout: the insert may still land, so the lock stays for a lease (600 ms) and the next write waits for it.
+    mode = 'timeout';
+    await expect(writer.write([validEvent()])).rejects.toThrow(/Timeout/);
+    expect(Number(await redis.pttl(lockKey))).toBeGreaterThan(0);
+    mode = 'slow';
+    await expect(writer.write([validEvent()])).rejects.toThrow(/insert lock/); // waits 300 ms < the lease: 503
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await redis.exists(lockKey)).toBe(0); // expired on its own
+    const g = validEvent();
+    expect(await writer.write([g])).toEqual({ accepted: 1, duplicates: 0 });
     await writer.close();
   });
 

@@ -26,7 +26,7 @@ describe('docs', () => {
       new Map([...text.matchAll(/^\| `([A-Z_]+)` \| `?([^|`]+?)`? \|/gm)].map((m) => [m[1]!, m[2]!.replaceAll(',', '')]));
     const schema = defaults(configTable());
     const guide = defaults(read('docs/performance.md'));
-    expect([...guide.keys()]).toEqual(['INGEST_MAX_INFLIGHT', 'INGEST_BATCH_EVENTS', 'KPI_RECOMPUTE_DEBOUNCE_MS', 'INGEST_RATE_LIMIT_PER_MINUTE']);
+    expect([...guide.keys()]).toEqual(['INGEST_BATCH_EVENTS', 'KPI_RECOMPUTE_DEBOUNCE_MS', 'INGEST_RATE_LIMIT_PER_MINUTE']);
     for (const [name, value] of guide) expect(value, name).toBe(schema.get(name));
   });
 
