@@ -4,7 +4,8 @@
 // 1. Lock: one Redis key, `SET key token NX PX lease`, held by the one insert into `events_ingest` that runs at a time
 //    across every API process, so no two inserts can both find an id unstored and both store it. The lock only marks
 //    an insert as *in flight*; it is released after the insert, whatever its outcome, so a failed insert never marks
-//    an id as seen. It is renewed while the insert runs, and expires on its own if its holder dies.
+//    an id as seen. It is renewed while the insert runs, and expires on its own if its holder dies. Writers take
+//    turns: one that waits notes it, and the holder, releasing with more to write, lets it go first.
 // 2. Check, in ClickHouse, which is the truth (Redis holds nothing that cannot be lost): an id is stored when it is in
 //    `event_ids` (every event the KPI worker has fanned out, sql/008_fanout.sql) or in `events` above the fan-out
 //    watermark (stored since). The writer inserts a batch through `events_ingest`, whose view makes this check inside
@@ -24,18 +25,33 @@ import { randomBytes } from 'node:crypto';
 import { newEvents, STORED_WATERMARK } from '../kpi/materialize.ts';
 import { eventKey } from './contract.ts';
 
+/**
+ * Takes the lock (1), or (0) notes that a writer waits for it, so that its holder, when it releases it with more to
+ * write, steps back for a moment instead of taking it again at once (without this, a process that writes without
+ * pause kept the lock from the others for seconds).
+ */
+const ACQUIRE = `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+return 0`;
+
 /** Renews the lock's lease when its token still holds it; 1 if renewed. */
 const RENEW = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
-/** Releases the lock when its token still holds it. */
+/** Releases the lock when its token still holds it; 1 if another writer is waiting for it. */
 const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return redis.call('EXISTS', KEYS[2])`;
 
 /** How often a writer looks again at a lock another process holds. */
 const LOCK_POLL_MS = 5;
+/** How long a writer's note that it waits lasts, unless renewed by its next look. */
+const WAITING_NOTE_MS = 20 * LOCK_POLL_MS;
 
 /**
  * Which of the (source, id) pairs {sources}[i], {ids}[i] are stored: fanned out (event_ids), or in `events` above the
@@ -70,6 +86,9 @@ export interface InsertLock {
 
 export class Deduplicator {
   private readonly lockKey: string;
+  private readonly waitingKey: string;
+  /** After releasing the lock to a waiting writer: not before this time (ms) may this one take it again. */
+  private notBefore = 0;
 
   constructor(
     private readonly redis: Redis,
@@ -77,7 +96,9 @@ export class Deduplicator {
     prefix: string,
     private readonly opts: { leaseMs: number; waitMs: number },
   ) {
-    this.lockKey = `${prefix}:ingest:insert-lock`;
+    // One hash tag, so both keys of the scripts share a slot on a Redis Cluster too.
+    this.lockKey = `${prefix}:{ingest-insert-lock}`;
+    this.waitingKey = `${prefix}:{ingest-insert-lock}:waiting`;
   }
 
   /**
@@ -87,7 +108,9 @@ export class Deduplicator {
   async lock(): Promise<InsertLock> {
     const token = randomBytes(12).toString('base64url');
     const deadline = Date.now() + this.opts.waitMs;
-    while ((await this.redis.set(this.lockKey, token, 'PX', this.opts.leaseMs, 'NX')) !== 'OK') {
+    const turn = this.notBefore - Date.now();
+    if (turn > 0) await sleep(turn);
+    while ((await this.redis.eval(ACQUIRE, 2, this.lockKey, this.waitingKey, token, this.opts.leaseMs, WAITING_NOTE_MS)) !== 1) {
       if (Date.now() > deadline) throw new DedupeUnavailableError(`another insert has held the insert lock for more than ${this.opts.waitMs} ms`);
       await sleep(LOCK_POLL_MS);
     }
@@ -98,9 +121,11 @@ export class Deduplicator {
     return { token, stopRenewing: () => clearInterval(renewal) };
   }
 
+  /** Releases the lock. When another writer waits for it, this one lets two of its looks pass before taking it again. */
   async unlock(lock: InsertLock): Promise<void> {
     lock.stopRenewing();
-    await this.redis.eval(RELEASE, 1, this.lockKey, lock.token);
+    const othersWait = await this.redis.eval(RELEASE, 2, this.lockKey, this.waitingKey, lock.token);
+    if (othersWait === 1) this.notBefore = Date.now() + 2 * LOCK_POLL_MS;
   }
 
   /**

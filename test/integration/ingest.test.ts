@@ -282,7 +282,7 @@ describe('POST /v1/events', () => {
 
   it('waits while another API process holds the insert lock; answers 503 and stores nothing when it is held too long', async () => {
     const prefix = `${ctx.config.REDIS_PREFIX}:lockwait`;
-    const lockKey = `${prefix}:ingest:insert-lock`;
+    const lockKey = `${prefix}:{ingest-insert-lock}`;
     const writer = new EventWriter(ctx.clickhouse, new Deduplicator(redis, ctx.clickhouse, prefix, { leaseMs: 30_000, waitMs: 1_000 }), {
       maxBatchEvents: 1_000,
       log: capturedLog('fatal').log,
@@ -308,9 +308,39 @@ describe('POST /v1/events', () => {
     await writer.close();
   });
 
+  it('takes turns with another API process that writes without pause: it steps back when the other waits', async () => {
+    const prefix = `${ctx.config.REDIS_PREFIX}:lockturns`;
+    // `busy` always has requests waiting (three senders without pause), and each of its inserts takes 300 ms; so it
+    // wants the lock again the moment it releases it. `other` looks every 5 ms meanwhile, and must get its turn
+    // within its wait of 1.5 s, each time.
+    const slow = new Proxy(ctx.clickhouse, {
+      get(target, prop, receiver) {
+        if (prop === 'insert') return async (p: Parameters<typeof target.insert>[0]) => (await new Promise((resolve) => setTimeout(resolve, 300)), target.insert(p));
+        const v = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const writerOf = (ch: typeof ctx.clickhouse) =>
+      new EventWriter(ch, new Deduplicator(redis, ch, prefix, { leaseMs: 30_000, waitMs: 1_500 }), { maxBatchEvents: 1_000, log: capturedLog('fatal').log });
+    const busy = writerOf(slow);
+    const other = writerOf(ctx.clickhouse);
+    let sending = true;
+    const senders = Array.from({ length: 3 }, async () => {
+      while (sending) await busy.write([validEvent(), validEvent()]);
+    });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push(await other.write([validEvent()]).catch((err: Error) => err.message));
+    sending = false;
+    await Promise.all(senders);
+    expect(results).toEqual(Array.from({ length: 5 }, () => ({ accepted: 1, duplicates: 0 })));
+    await busy.close();
+    await other.close();
+  });
+
   it('keeps the insert lock while a slow insert runs, and for a lease after one whose outcome is unknown', async () => {
     const prefix = `${ctx.config.REDIS_PREFIX}:locklease`;
-    const lockKey = `${prefix}:ingest:insert-lock`;
+    const lockKey = `${prefix}:{ingest-insert-lock}`;
     let mode: 'slow' | 'timeout' = 'slow';
     const faulty = new Proxy(ctx.clickhouse, {
       get(target, prop, receiver) {
