@@ -39,8 +39,11 @@ export const TrendChart: Component<TrendProps> = (props) => {
     return [s.x, s.points.map((p) => p.values[props.kpi]?.value ?? null)];
   });
 
-  /** Axis labels scale with the tile's height. */
-  const fontPxFor = (height: number) => Math.max(11, Math.round(height / 16));
+  /**
+   * Axis labels scale with the tile's height, and never below what reads from across the room: 1/72 of the screen's
+   * height (15 px on a 1080p TV, 30 px on 4K), as in a one-row trend tile.
+   */
+  const fontPxFor = (height: number) => Math.max(Math.round(window.innerHeight / 72), Math.round(height / 16));
 
   /** Builds the chart for the host's size (on mount, and when a resize changes the label size). */
   function create(width: number, height: number): void {
@@ -108,13 +111,13 @@ export const TrendChart: Component<TrendProps> = (props) => {
   onMount(() => {
     const rect = host.getBoundingClientRect();
     create(rect.width, rect.height);
-    let builtFor = rect.height;
+    let builtFontPx = fontPxFor(rect.height);
     const ro = new ResizeObserver((entries) => {
       const r = entries[0]?.contentRect;
       if (!r || !chart || r.width <= 0 || r.height <= 0) return;
       // a new screen size (a TV's resolution, a layout change): rebuilt when its labels would change size, else resized
-      if (Math.abs(fontPxFor(r.height) - fontPxFor(builtFor)) >= 2) {
-        builtFor = r.height;
+      if (Math.abs(fontPxFor(r.height) - builtFontPx) >= 2) {
+        builtFontPx = fontPxFor(r.height);
         create(Math.floor(r.width), Math.floor(r.height));
       } else chart.setSize({ width: Math.floor(r.width), height: Math.floor(r.height) });
     });
