@@ -151,11 +151,11 @@ export const ConfigSchema = Type.Object({
     default: 10_000,
     description: 'Live stream: the server pings every socket this often and drops one that did not answer the previous ping (a dead socket is gone within twice this).',
   }),
-  SOURCE_QUIET_MINUTES: Type.Integer({
-    minimum: 0,
-    maximum: 1440,
-    default: 15,
-    description: 'Wallboards say "no ACD events since 14:05" when a source that sent events in the last 24 hours has sent none for this many minutes (0: never).',
+  SOURCE_QUIET_MINUTES: Type.String({
+    default: '15',
+    description:
+      'Wallboards say "no ACD events since 14:05" when a source that sent events in the last 24 hours has sent none for this many minutes ' +
+      '(0: never, at most 1440); then, comma-separated, other minutes for one source, e.g. `15,ivr:60,crm:0` for an IVR quiet at night and no CRM warning.',
   }),
   STREAM_MAX_BUFFER_BYTES: Type.Integer({
     minimum: 16_384,
@@ -186,6 +186,8 @@ export interface Config extends RawConfig {
   redisDataDir: string;
   embeddedClickHouse: boolean;
   embeddedRedis: boolean;
+  /** SOURCE_QUIET_MINUTES, parsed: after how long without events each source counts as quiet (ms; 0: never). */
+  sourceQuietMs: Record<IngestSource, number>;
 }
 
 export class ConfigError extends Error {
@@ -226,6 +228,33 @@ export function parseIngestKeys(value: string): Array<{ source: IngestSource; ke
     if (seen.has(key)) throw new Error(`entry ${i + 1} (${source}) repeats a key already given: each key belongs to one source`);
     seen.add(key);
     out.push({ source: source as IngestSource, key });
+  }
+  return out;
+}
+
+/** The most minutes SOURCE_QUIET_MINUTES may give: a day, the look-back of the sources' activity. */
+const MAX_QUIET_MINUTES = 1440;
+
+/**
+ * Parses SOURCE_QUIET_MINUTES (`15`, or `15,ivr:60,crm:0`: the minutes for every source, then a source's own) into
+ * milliseconds per source. Throws naming the entry at fault.
+ */
+export function parseQuietMinutes(value: string): Record<IngestSource, number> {
+  const [first, ...rest] = value.split(',').map((e) => e.trim());
+  const minutes = (text: string, what: string): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n > MAX_QUIET_MINUTES) throw new Error(`${what} must be a whole number of minutes from 0 to ${MAX_QUIET_MINUTES}`);
+    return n * 60_000;
+  };
+  const all = minutes(first ?? '', 'the first entry');
+  const out = Object.fromEntries(INGEST_SOURCES.map((s) => [s, all])) as Record<IngestSource, number>;
+  const seen = new Set<string>();
+  for (const [i, entry] of rest.entries()) {
+    const [source = '', text = ''] = entry.split(':').map((p) => p.trim());
+    if (!(INGEST_SOURCES as readonly string[]).includes(source)) throw new Error(`entry ${i + 2} must be source:minutes with source one of ${INGEST_SOURCES.join(', ')}`);
+    if (seen.has(source)) throw new Error(`entry ${i + 2} repeats ${source}`);
+    seen.add(source);
+    out[source as IngestSource] = minutes(text, `entry ${i + 2} (${source})`);
   }
   return out;
 }
@@ -276,7 +305,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`INGEST_KEYS is invalid: ${(err as Error).message}`);
     }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  let sourceQuietMs: Record<IngestSource, number> | undefined;
+  try {
+    sourceQuietMs = parseQuietMinutes(String(converted.SOURCE_QUIET_MINUTES));
+  } catch (err) {
+    problems.push(`SOURCE_QUIET_MINUTES=${JSON.stringify(env.SOURCE_QUIET_MINUTES ?? '')} is invalid: ${(err as Error).message}`);
+  }
+  if (problems.length > 0 || !sourceQuietMs) throw new ConfigError(problems);
 
   const cfg = converted as RawConfig;
   const dataDir = path.resolve(cfg.DATA_DIR);
@@ -287,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisDataDir: path.join(dataDir, 'redis'),
     embeddedClickHouse: cfg.CLICKHOUSE_URL === undefined,
     embeddedRedis: cfg.REDIS_URL === undefined,
+    sourceQuietMs,
   };
 }
 

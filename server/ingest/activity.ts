@@ -37,11 +37,16 @@ export class SourceActivity {
   }
 }
 
-/** The sources heard from within the look-back whose latest event is `quietMs` or more old, by name; none when 0. */
-export function quietSources(last: ReadonlyMap<string, number>, now: number, quietMs: number): QuietSource[] {
-  if (quietMs <= 0) return [];
+/**
+ * The sources heard from within the look-back whose latest event is their quiet time old or more, by name. A source
+ * whose quiet time is 0, or that has none (not a source of the contract), is never quiet.
+ */
+export function quietSources(last: ReadonlyMap<string, number>, now: number, quietMs: Readonly<Record<string, number>>): QuietSource[] {
   return [...last]
-    .filter(([, at]) => Number.isFinite(at) && now - at >= quietMs && now - at < QUIET_LOOKBACK_MS)
+    .filter(([source, at]) => {
+      const after = quietMs[source] ?? 0;
+      return after > 0 && Number.isFinite(at) && now - at >= after && now - at < QUIET_LOOKBACK_MS;
+    })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([source, at]) => ({ source, since: new Date(at).toISOString() }));
 }

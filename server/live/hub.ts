@@ -66,7 +66,7 @@ export interface HubOptions {
   /** A connection of its own for the subscription (a subscribed connection can do nothing else). */
   subscriber: Redis;
   /** When each source last sent, and after how long a source counts as quiet (0: never); checked at each heartbeat. */
-  sources?: { activity: Pick<SourceActivity, 'lastStored'>; quietAfterMs: number };
+  sources?: { activity: Pick<SourceActivity, 'lastStored'>; quietAfterMs: Readonly<Record<string, number>> };
   now?: () => number;
 }
 

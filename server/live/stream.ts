@@ -58,7 +58,7 @@ async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promi
     clickhouse: opts.clickhouse,
     redis: opts.redis,
     subscriber,
-    ...(opts.activity ? { sources: { activity: opts.activity, quietAfterMs: config.SOURCE_QUIET_MINUTES * 60_000 } } : {}),
+    ...(opts.activity ? { sources: { activity: opts.activity, quietAfterMs: config.sourceQuietMs } } : {}),
   });
   root.decorate('liveHub', hub);
   // A Redis that is down must not stop the API from starting (ioredis subscribes once it connects), but normally

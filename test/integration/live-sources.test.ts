@@ -1,5 +1,6 @@
 // A source that has gone quiet is said on the screens: the live hub tells every socket which sources (ACD, IVR, CRM)
-// sent events in the last 24 hours but none for SOURCE_QUIET_MINUTES, and tells them again when one comes back.
+// sent events in the last 24 hours but none for their quiet time (SOURCE_QUIET_MINUTES, per source), and tells them again
+// when one comes back.
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -18,13 +19,14 @@ let ctx: TestContext;
 let redis: Redis;
 let app: FastifyInstance;
 let socket: LiveTestClient | undefined;
-// Seeded before the app starts: the ACD last sent 20 minutes ago (quiet: more than 15), the IVR 2 minutes ago (not
-// quiet), the CRM 30 hours ago (beyond the 24-hour look-back: not in use, never reported).
+// Seeded before the app starts, with quiet times of 15 minutes and the IVR's own of 1: the ACD last sent 20 minutes
+// ago (quiet: more than 15), the IVR 2 minutes ago (quiet: more than its 1), the CRM 30 hours ago (beyond the 24-hour
+// look-back: not in use, never reported).
 const T = Date.now();
 const SEEDED = { acd: T - 20 * MIN, ivr: T - 2 * MIN, crm: T - 30 * 60 * MIN };
 
 beforeAll(async () => {
-  ctx = await createTestContext({ INGEST_KEYS: `acd:${ACD_KEY}`, ADMIN_PASSWORD, SOURCE_QUIET_MINUTES: '15', STREAM_HEARTBEAT_MS: '1000' });
+  ctx = await createTestContext({ INGEST_KEYS: `acd:${ACD_KEY}`, ADMIN_PASSWORD, SOURCE_QUIET_MINUTES: '15,ivr:1', STREAM_HEARTBEAT_MS: '1000' });
   redis = createRedis(ctx.config.REDIS_URL!, 'commands');
   if (redis.status !== 'ready') await once(redis, 'ready');
   await redis.hset(`${ctx.config.REDIS_PREFIX}:ingest:last-stored`, Object.fromEntries(Object.entries(SEEDED).map(([s, t]) => [s, String(t)])));
@@ -46,7 +48,10 @@ describe('quiet sources on the live stream', () => {
     socket = await openSocket(url, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
     await socket.next('welcome');
     const first = await socket.next('sources');
-    expect(first.quiet).toEqual([{ source: 'acd', since: new Date(SEEDED.acd).toISOString() }]);
+    expect(first.quiet).toEqual([
+      { source: 'acd', since: new Date(SEEDED.acd).toISOString() },
+      { source: 'ivr', since: new Date(SEEDED.ivr).toISOString() },
+    ]);
     // right after the welcome, before anything else
     expect(socket.messages.map((m) => m.type).slice(0, 2)).toEqual(['welcome', 'sources']);
 
@@ -57,9 +62,9 @@ describe('quiet sources on the live stream', () => {
       payload: JSON.stringify([sampleEvent('contact.offered')]),
     });
     expect(res.statusCode).toBe(202);
-    // the next heartbeat (every second here) sees the ACD back: an empty list, to every socket
-    const back = await socket.next('sources', (m) => m.quiet.length === 0);
-    expect(back.quiet).toEqual([]);
+    // the next heartbeat (every second here) sees the ACD back, to every socket; the IVR is still quiet
+    const back = await socket.next('sources', (m) => !m.quiet.some((q) => q.source === 'acd'));
+    expect(back.quiet).toEqual([{ source: 'ivr', since: new Date(SEEDED.ivr).toISOString() }]);
     const stored = Number(await redis.hget(`${ctx.config.REDIS_PREFIX}:ingest:last-stored`, 'acd'));
     expect(stored).toBeGreaterThan(SEEDED.acd);
   }, 30_000);

@@ -47,6 +47,26 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads SOURCE_QUIET_MINUTES as minutes for every source, then a source\'s own', () => {
+    const MIN = 60_000;
+    expect(loadConfig({}).sourceQuietMs).toEqual({ acd: 15 * MIN, ivr: 15 * MIN, crm: 15 * MIN });
+    expect(loadConfig({ SOURCE_QUIET_MINUTES: ' 10 , ivr:60, crm : 0 ' }).sourceQuietMs).toEqual({ acd: 10 * MIN, ivr: 60 * MIN, crm: 0 });
+    expect(loadConfig({ SOURCE_QUIET_MINUTES: '0' }).sourceQuietMs).toEqual({ acd: 0, ivr: 0, crm: 0 });
+    const problem = (value: string) => {
+      try {
+        loadConfig({ SOURCE_QUIET_MINUTES: value });
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problem('15,pbx:5')).toEqual(['SOURCE_QUIET_MINUTES="15,pbx:5" is invalid: entry 2 must be source:minutes with source one of acd, ivr, crm']);
+    expect(problem('15,ivr:5,ivr:6')).toEqual(['SOURCE_QUIET_MINUTES="15,ivr:5,ivr:6" is invalid: entry 3 repeats ivr']);
+    expect(problem('1441')).toEqual(['SOURCE_QUIET_MINUTES="1441" is invalid: the first entry must be a whole number of minutes from 0 to 1440']);
+    expect(problem('ivr:60')).toEqual(['SOURCE_QUIET_MINUTES="ivr:60" is invalid: the first entry must be a whole number of minutes from 0 to 1440']);
+    expect(problem('15,crm:1.5')).toEqual(['SOURCE_QUIET_MINUTES="15,crm:1.5" is invalid: entry 2 (crm) must be a whole number of minutes from 0 to 1440']);
+  });
+
   it('rejects out-of-range ports', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT="70000" is invalid: expected an integer from 1 to 65535/);
     expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT="80.5"/);
