@@ -1,4 +1,5 @@
 // POST /v1/events against the embedded ClickHouse and a real redis-server.
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +50,17 @@ async function rows<T>(query: string, params: Record<string, unknown> = {}): Pro
   const rs = await ctx.clickhouse.query({ query, query_params: params, format: 'JSONEachRow', clickhouse_settings: { max_query_size: '4000000' } });
   return rs.json<T>();
 }
+/** The test's ClickHouse client with its `insert` wrapped (counted, slowed, failed), everything else as is. */
+function withInsert(wrap: (insert: ClickHouseClient['insert'], params: Parameters<ClickHouseClient['insert']>[0]) => ReturnType<ClickHouseClient['insert']>): ClickHouseClient {
+  return new Proxy(ctx.clickhouse, {
+    get(target, prop, receiver) {
+      if (prop === 'insert') return (params: Parameters<ClickHouseClient['insert']>[0]) => wrap(target.insert.bind(target), params);
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A contract-valid event, as the writer takes it. */
 function validEvent(): ValidEvent {
   const v = validateEvent(sampleEvent('contact.offered'), { now: Date.now(), retentionDays: 30 });
@@ -236,13 +248,7 @@ describe('POST /v1/events', () => {
 
   it('coalesces concurrent requests into few inserts, one at a time; a lone request is written at once', async () => {
     let inserts = 0;
-    const counting = new Proxy(ctx.clickhouse, {
-      get(target, prop, receiver) {
-        if (prop === 'insert') return (p: Parameters<typeof target.insert>[0]) => (inserts++, target.insert(p));
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
+    const counting = withInsert((insert, params) => (inserts++, insert(params)));
     // A write holds the insert lock from before its insert until after it: writes at once = locks held at once.
     let held = 0;
     let mostAtOnce = 0;
@@ -260,7 +266,7 @@ describe('POST /v1/events', () => {
     const writer = new EventWriter(counting, dedupe, { maxBatchEvents: 1_000, log: capturedLog('warn').log });
     // The writer unlocks just after answering a write: idle once it has.
     const idle = async () => {
-      while (held > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (held > 0) await sleep(5);
       await new Promise((resolve) => setImmediate(resolve));
     };
     expect(await writer.write([validEvent()])).toEqual({ accepted: 1, duplicates: 0 });
@@ -292,7 +298,7 @@ describe('POST /v1/events', () => {
     const e = validEvent();
     let settled = false;
     const pending = writer.write([e]).finally(() => (settled = true));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sleep(300);
     expect(settled).toBe(false);
     expect(await countOf([e.id])).toBe(0);
     await redis.del(lockKey);
@@ -313,14 +319,8 @@ describe('POST /v1/events', () => {
     // `busy` always has requests waiting (three senders without pause), and each of its inserts takes 300 ms; so it
     // wants the lock again the moment it releases it. `other` looks every 5 ms meanwhile, and must get its turn
     // within its wait of 1.5 s, each time.
-    const slow = new Proxy(ctx.clickhouse, {
-      get(target, prop, receiver) {
-        if (prop === 'insert') return async (p: Parameters<typeof target.insert>[0]) => (await new Promise((resolve) => setTimeout(resolve, 300)), target.insert(p));
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
-    });
-    const writerOf = (ch: typeof ctx.clickhouse) =>
+    const slow = withInsert(async (insert, params) => (await sleep(300), insert(params)));
+    const writerOf = (ch: ClickHouseClient) =>
       new EventWriter(ch, new Deduplicator(redis, ch, prefix, { leaseMs: 30_000, waitMs: 1_500 }), { maxBatchEvents: 1_000, log: capturedLog('fatal').log });
     const busy = writerOf(slow);
     const other = writerOf(ctx.clickhouse);
@@ -328,7 +328,7 @@ describe('POST /v1/events', () => {
     const senders = Array.from({ length: 3 }, async () => {
       while (sending) await busy.write([validEvent(), validEvent()]);
     });
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await sleep(400);
     const results = [];
     for (let i = 0; i < 5; i++) results.push(await other.write([validEvent()]).catch((err: Error) => err.message));
     sending = false;
@@ -342,18 +342,10 @@ describe('POST /v1/events', () => {
     const prefix = `${ctx.config.REDIS_PREFIX}:locklease`;
     const lockKey = `${prefix}:{ingest-insert-lock}`;
     let mode: 'slow' | 'timeout' = 'slow';
-    const faulty = new Proxy(ctx.clickhouse, {
-      get(target, prop, receiver) {
-        if (prop === 'insert') {
-          return async (p: Parameters<typeof target.insert>[0]) => {
-            if (mode === 'timeout') throw new Error('Timeout error.'); // as @clickhouse/client reports a request timeout
-            await new Promise((resolve) => setTimeout(resolve, 1_500));
-            return target.insert(p);
-          };
-        }
-        const v = Reflect.get(target, prop, receiver);
-        return typeof v === 'function' ? v.bind(target) : v;
-      },
+    const faulty = withInsert(async (insert, params) => {
+      if (mode === 'timeout') throw new Error('Timeout error.'); // as @clickhouse/client reports a request timeout
+      await sleep(1_500);
+      return insert(params);
     });
     // A lease of 600 ms, renewed every 200 ms: the 1.5 s insert keeps it throughout.
     const writer = new EventWriter(faulty, new Deduplicator(redis, faulty, prefix, { leaseMs: 600, waitMs: 300 }), {
@@ -362,7 +354,7 @@ describe('POST /v1/events', () => {
     });
     const e = validEvent();
     const slow = writer.write([e]);
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await sleep(1_200);
     expect(await redis.exists(lockKey)).toBe(1);
     expect(await slow).toEqual({ accepted: 1, duplicates: 0 });
     expect(await redis.exists(lockKey)).toBe(0);
@@ -373,7 +365,7 @@ describe('POST /v1/events', () => {
     expect(Number(await redis.pttl(lockKey))).toBeGreaterThan(0);
     mode = 'slow';
     await expect(writer.write([validEvent()])).rejects.toThrow(/insert lock/); // waits 300 ms < the lease: 503
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    await sleep(700);
     expect(await redis.exists(lockKey)).toBe(0); // expired on its own
     const g = validEvent();
     expect(await writer.write([g])).toEqual({ accepted: 1, duplicates: 0 });
