@@ -41,13 +41,14 @@ export const DEMO_LAYOUT: BoardInput = {
     { kind: 'kpi', kpi: 'abandon_rate', scope: 'queue:billing', window: '15m' },
     { kind: 'kpi', kpi: 'aht', scope: 'center', window: 'today' },
     { kind: 'kpi', kpi: 'required_agents', scope: 'center', window: 'today' },
-    { kind: 'trend', kpi: 'service_level', scope: 'center', width: 2 },
+    // the trend two rows high on the left; the agents above the alerts on the right
+    { kind: 'trend', kpi: 'service_level', scope: 'center', width: 2, height: 2 },
     { kind: 'agents', scope: 'center', width: 2 },
+    { kind: 'alerts', width: 2 },
     { kind: 'kpi', kpi: 'csat', scope: 'center', window: 'today' },
     { kind: 'kpi', kpi: 'nps', scope: 'center', window: 'today' },
     { kind: 'kpi', kpi: 'fcr', scope: 'center', window: 'today' },
     { kind: 'kpi', kpi: 'frt', scope: 'center', window: 'today' },
-    { kind: 'alerts', width: 4 },
   ],
 };
 

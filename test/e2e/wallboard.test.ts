@@ -126,6 +126,7 @@ describe('wallboard in Chromium', () => {
       { kind: 'trend', kpi: 'offered', scope: 'center', width: 2, height: 2 },
       { kind: 'agents', scope: 'center', width: 2 },
       { kind: 'alerts', width: 2, height: 2 },
+      { kind: 'trend', kpi: 'waiting', scope: 'center', width: 2 }, // one row high: must still read from across the room
     ];
     expect((await call('PUT', '/v1/boards/main', { type: 'grid', title: 'Floor 2 — Billing', columns: 4, tiles })).status).toBe(201);
     await postEvents(offered(2));
@@ -218,6 +219,10 @@ describe('wallboard in Chromium', () => {
     const quiet = tv.locator('.quiet-source[data-source="crm"]');
     await quiet.waitFor({ timeout: 20_000 });
     expect(await quiet.textContent()).toBe(formatQuietSource('crm', new Date(crmLastSent).toISOString(), Date.now(), 'UTC'));
+    // Read from across the room: the one-row trend tile's title is as large as the other tiles' titles.
+    const titlePx = (selector: string) => tv.locator(selector).first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+    const kpiTitle = await titlePx('section.tile.kpi .tile-head');
+    expect(await titlePx('section.tile.trend[data-kpi="waiting"] .tile-head')).toBeGreaterThanOrEqual(kpiTitle - 1);
     // screenshots at TV resolutions, with nothing overflowing
     await tv.waitForTimeout(300);
     await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-1920x1080.png') });

@@ -56,8 +56,9 @@ export const TrendChart: Component<TrendProps> = (props) => {
         height: Math.max(50, height),
         legend: { show: false },
         cursor: { show: false },
-        // room on the right for half of the last time label ("18:00" centred on the day's last tick)
-        padding: [Math.round(fontPx / 2), Math.ceil(fontPx * 1.6), 0, 0],
+        // room on the right for half of the last time label ("18:00" centred on the day's last tick), and on the left
+        // for half of the first one while there is no y axis (no values nor threshold yet: "00:00" was cut to ":00")
+        padding: [Math.round(fontPx / 2), Math.ceil(fontPx * 1.6), 0, (_u, _side, withAxes) => (withAxes[3] ? 0 : Math.ceil(fontPx * 1.6))],
         scales: { x: { time: true } },
         // ticks on the center's whole hours, labelled 13:00 rather than 1:00pm over a date line
         tzDate: (ts) => (props.timeZone ? uPlot.tzDate(new Date(ts * 1000), props.timeZone) : new Date(ts * 1000)),
