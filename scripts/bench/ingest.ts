@@ -1,7 +1,7 @@
 // Ingest benchmarks (issue 4), on the simulator's realistic traffic:
 // - throughput of NDJSON batches of 1,000 events through POST /v1/events into the embedded ClickHouse, next to a
 //   direct @clickhouse/client insert of the same rows, in the same format (batches of 10,000), into a copy of the
-//   events table (ingest alone: the KPI worker is not running);
+//   events table (ingest alone: the KPI worker is not running); then the same through two API processes at once;
 // - acknowledgement latency of single-event posts at a steady 1,000 events/s (after a warm-up at that rate): the
 //   ingest path alone, next to its baseline (the same traffic inserted straight into a copy of the events table,
 //   coalesced as the writer does; interleaved rounds, medians reported), then with the workers running in their own
@@ -16,13 +16,14 @@ import { validateEvent } from '../../server/ingest/contract.ts';
 import { insertEventRows, toEventRow } from '../../server/ingest/rows.ts';
 import { catchUp } from '../../server/kpi/materialize.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { benchEvents, mergesSettled, percentile, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
+import { freePort } from '../../server/redis/embedded.ts';
+import { benchEvents, mergesSettled, percentile, startBenchStack, startPartProcess, type BenchStack, type PartProcess } from './stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export async function benchIngest(opts: { events: number; latencySeconds: number }): Promise<BenchResult[]> {
   const stack = await startBenchStack();
-  let workers: WorkerProcess | undefined;
+  let workers: PartProcess | undefined;
   try {
 
     // Baseline: the same rows, inserted directly.
@@ -50,6 +51,22 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     if (Number(sent.accepted) !== events.length) throw new Error(`ingest accepted ${sent.accepted} of ${events.length} events`);
 
     process.stderr.write(`  API batches: ${Math.round(apiRate)} events/s\n`);
+    // Two API processes at once (this one and one more, as behind a load balancer), half the events each, 8 requests
+    // in flight each: their inserts take turns under the insert lock (server/ingest/dedupe.ts), and every request
+    // must still be answered 202 (runLoad fails otherwise).
+    const second = await startPartProcess(stack, { role: 'api', port: await freePort() });
+    let pairRate: number;
+    try {
+      const half = String(Math.floor(opts.events / 2));
+      const pair = await Promise.all([
+        runLoad(stack, ['batches', 'tp2a', half, '8']),
+        runLoad(stack, ['batches', 'tp2b', half, '8'], second.baseUrl!),
+      ]);
+      pairRate = (Number(pair[0].accepted) + Number(pair[1].accepted)) / Math.max(Number(pair[0].seconds), Number(pair[1].seconds));
+    } finally {
+      await second.stop();
+    }
+    process.stderr.write(`  two API processes: ${Math.round(pairRate)} events/s\n`);
     // Latency, each phase from a steady state (the events so far taken by the fan-out, the background merges they
     // left behind settled): the ingest path alone, next to its baseline — the same traffic inserted straight into a
     // copy of the table, coalesced as the writer does, with nothing else (no HTTP, Redis, nor duplicate check) — in
@@ -71,13 +88,14 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     }
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
     await mergesSettled(stack.clickhouse, 120_000);
-    workers = await startWorkerProcess(stack);
+    workers = await startPartProcess(stack, { role: 'worker' });
     const withWorkers = await singleEventLatency(stack, 'lat', opts.latencySeconds * 1000);
 
     return [
       { name: 'ingest: direct insert (baseline, batches of 10k)', value: Math.round(directRate), unit: 'events/s' },
       { name: 'ingest: POST /v1/events, NDJSON batches of 1k', value: Math.round(apiRate), unit: 'events/s', note: 'target ≥ 100,000' },
       { name: 'ingest: API ÷ direct', value: Number((apiRate / directRate).toFixed(2)), unit: 'ratio', note: 'target ≥ 0.40' },
+      { name: 'ingest: two API processes at once, NDJSON batches of 1k', value: Math.round(pairRate), unit: 'events/s', note: `÷ one process: ${(pairRate / apiRate).toFixed(2)}; inserts take turns, every request 202` },
       { name: 'ingest: API process CPU per event, NDJSON batches', value: Math.round(batchCpuUsPerEvent * 10) / 10, unit: 'µs', note: 'where the API\'s own time goes; the engine, Redis and the sender are other processes' },
       { name: 'ingest: single-event ack p50 @ 1k events/s, ingest alone', value: median(alone.map((l) => l.p50)), unit: 'ms', note: `median of ${LATENCY_ROUNDS} rounds; achieved ${median(alone.map((l) => l.achieved))} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
       { name: 'ingest: single-event ack p99 @ 1k events/s, ingest alone', value: median(alone.map((l) => l.p99)), unit: 'ms', note: `target < 50; rounds ${alone.map((l) => l.p99).join(' / ')}` },

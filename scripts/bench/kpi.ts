@@ -17,7 +17,7 @@ import { computeSnapshots } from '../../server/kpi/compute.ts';
 import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { startKpiWorker } from '../../server/kpi/pipeline.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { BENCH_KEYS, mergesSettled, percentile, postBody, startBenchStack, startWorkerProcess, type BenchStack, type WorkerProcess } from './stack.ts';
+import { BENCH_KEYS, mergesSettled, percentile, postBody, startBenchStack, startPartProcess, type BenchStack, type PartProcess } from './stack.ts';
 
 const CHUNK = 250_000;
 
@@ -63,7 +63,7 @@ export async function benchKpi(opts: { sizes: number[]; rate: number; latencySec
   // Recomputations are timed on a worker in this process, without its schedulers (no pass runs during the bulk loads);
   // the latency phase runs the workers in their own process, as in production.
   const worker = await startKpiWorker({ config: stack.config, log, clickhouse: bulk, redisUrl: stack.redisUrl, schedulers: false });
-  let workers: WorkerProcess | undefined;
+  let workers: PartProcess | undefined;
   try {
     // 1. One recomputation at each history size.
     let stored = 0;
@@ -106,7 +106,7 @@ export async function benchKpi(opts: { sizes: number[]; rate: number; latencySec
     // measures a center at 1,000 events/s with this history, not one still digesting a 10M-row backfill.
     const settled = await mergesSettled(bulk, 300_000);
     process.stderr.write(`  background merges settled in ${Math.round(settled)} ms\n`);
-    workers = await startWorkerProcess(stack);
+    workers = await startPartProcess(stack, { role: 'worker' });
     await sleep(1000); // its first recomputation
 
     // 2. Event-to-snapshot latency at a steady rate: single contact.offered events; the center's `offered` today

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import type { BenchResult } from './embedded-clickhouse.ts';
-import { BENCH_KEYS, percentile, startBenchStack, startWorkerProcess, type BenchStack } from './stack.ts';
+import { BENCH_KEYS, percentile, startBenchStack, startPartProcess, type BenchStack } from './stack.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ADMIN_PASSWORD = 'bench-admin-password-0123';
@@ -64,7 +64,7 @@ async function startCrowd(wsUrl: string, token: string, sockets: number): Promis
 export async function benchLive(opts: { rate: number; seconds: number; sockets: number[] }): Promise<BenchResult[]> {
   const stack = await startBenchStack({ ADMIN_PASSWORD, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' });
   // The workers in a process of their own, as `npm run worker` runs them in production (one core each on 2 cores).
-  const workers = await startWorkerProcess(stack);
+  const workers = await startPartProcess(stack, { role: 'worker' });
   const results: BenchResult[] = [];
   try {
     const login = await stack.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });

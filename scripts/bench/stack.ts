@@ -114,19 +114,22 @@ export function postBody(url: string, body: string, headers: Record<string, stri
   });
 }
 
-export interface WorkerProcess {
+export interface PartProcess {
+  /** An API process's address. */
+  baseUrl?: string;
   stop(): Promise<void>;
 }
 
 /**
- * The workers (KPI and alerts) in a process of their own, as `npm run worker` runs them in production: their work
- * then does not share the API's event loop. Resolves once the KPI worker has started. BENCH_WORKER_LOG=1 (or debug,
- * trace) copies its log to stderr.
+ * One part of the product in a process of its own, as production runs them (`npm run worker`, `npm run api`), against
+ * the stack's ClickHouse and Redis: the workers (KPI and alerts; their work then does not share the API's event
+ * loop), or a further API process on `port`. Resolves once it has started. BENCH_WORKER_LOG=1 (or debug, trace) copies
+ * its log to stderr.
  */
-export async function startWorkerProcess(stack: BenchStack): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), '--only=worker'], {
+export async function startPartProcess(stack: BenchStack, part: { role: 'worker' } | { role: 'api'; port: number }): Promise<PartProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), `--only=${part.role}`], {
     cwd: ROOT,
-    // only what the worker needs: nothing of the caller's environment leaks into the figures
+    // only what the part needs: nothing of the caller's environment leaks into the figures
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/tmp',
@@ -134,35 +137,38 @@ export async function startWorkerProcess(stack: BenchStack): Promise<WorkerProce
       CLICKHOUSE_DATABASE: stack.config.CLICKHOUSE_DATABASE,
       REDIS_URL: stack.redisUrl,
       REDIS_PREFIX: stack.config.REDIS_PREFIX,
-      // info at least: its "kpi worker started" line is how this function knows it is up
+      // info at least: the worker's "kpi worker started" line is how this function knows it is up
       LOG_LEVEL: process.env.BENCH_WORKER_LOG === 'debug' || process.env.BENCH_WORKER_LOG === 'trace' ? process.env.BENCH_WORKER_LOG : 'info',
+      ...(part.role === 'api'
+        ? { PORT: String(part.port), INGEST_KEYS: stack.config.INGEST_KEYS ?? '', INGEST_RATE_LIMIT_PER_MINUTE: String(stack.config.INGEST_RATE_LIMIT_PER_MINUTE) }
+        : {}),
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the worker process did not start within 60 s: ${out.slice(-500)}`));
-    }, 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (/kpi worker started|alert engine/i.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the worker process exited (${code}) before it started: ${out.slice(-500)}`));
-    });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    if (out.length > 100_000) out = out.slice(-10_000);
   });
+  const exited = once(child, 'exit');
+  const started = async (): Promise<boolean> => {
+    if (part.role === 'worker') return /kpi worker started|alert engine/i.test(out);
+    return fetch(`http://127.0.0.1:${part.port}/healthz`).then((r) => r.ok, () => false);
+  };
+  const deadline = Date.now() + 60_000;
+  while (!(await started())) {
+    if (child.exitCode !== null) throw new Error(`the ${part.role} process exited (${child.exitCode}) before it started: ${out.slice(-500)}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the ${part.role} process did not start within 60 s: ${out.slice(-500)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   if (process.env.BENCH_WORKER_LOG) child.stdout!.pipe(process.stderr);
-  else child.stdout!.resume();
   return {
+    ...(part.role === 'api' ? { baseUrl: `http://127.0.0.1:${part.port}` } : {}),
     async stop() {
       if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
       child.kill('SIGTERM');
       await exited;
     },
