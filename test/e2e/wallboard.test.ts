@@ -207,6 +207,59 @@ describe('wallboard in Chromium', () => {
     expect((await call('POST', `/v1/alerts/${active[0]!.id}/ack`)).status).toBe(200);
     await expect.poll(() => item.locator('.alert-ack').textContent(), { timeout: 5_000 }).toMatch(/admin/);
 
+    // a text's size, to compare with a KPI tile's title (read from across the room)
+    const titlePx = (selector: string) => tv.locator(selector).first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+    // More alerts than the 2×2 tile holds: whole rows only, each as large as a tile's title; the heading counts
+    // every open alert by level and says how many are not shown; a row shows the KPI's value now.
+    const figures = [
+      ['offered', '1h', 'above'],
+      ['offered', '15m', 'above'],
+      ['waiting', 'today', 'above'],
+      ['longest_wait', 'today', 'above'],
+      ['agents_available', 'today', 'below'],
+      ['agents_busy', 'today', 'below'],
+    ] as const;
+    for (const [kpi, window, direction] of figures) {
+      const levels = direction === 'above' ? { warning: 1, critical: 2 } : { warning: 2, critical: 1 };
+      const r = await call('POST', '/v1/thresholds', { kpi, scope: 'center', window, direction, ...levels, forSeconds: 0, clearBand: 0, enabled: true });
+      expect(r.status, `${kpi} ${window}`).toBe(201);
+    }
+    type OpenAlert = { id: string; kpi: string; window: string; scope: string; value: number; acknowledgedBy: string | null };
+    const centerAlerts = async () => (await call<{ alerts: OpenAlert[] }>('GET', '/v1/alerts?active=1')).body.alerts.filter((a) => a.scope === 'center');
+    await expect.poll(async () => (await centerAlerts()).length, { timeout: 15_000 }).toBe(figures.length + 1);
+    const counts = tv.locator('section.tile.alerts .alert-counts');
+    await expect.poll(() => counts.getAttribute('data-critical'), { timeout: 10_000 }).toBe(String(figures.length + 1));
+    expect(await counts.getAttribute('data-warning')).toBe('0');
+    const rowsOnTv = () =>
+      tv.locator('section.tile.alerts .alert-list').evaluate((list) => {
+        const box = list.getBoundingClientRect();
+        const shown = [...list.querySelectorAll<HTMLElement>('li:not([hidden])')];
+        const last = shown.at(-1)!.getBoundingClientRect();
+        return {
+          shown: shown.map((li) => ({ id: li.dataset.alert!, value: li.querySelector('.alert-value')!.textContent! })),
+          allInside: shown.every((li) => li.getBoundingClientRect().bottom <= box.bottom + 0.5),
+          // another row (as tall as the last, after the list's gap) would have crossed the list's bottom
+          roomForAnother: last.bottom + parseFloat(getComputedStyle(list).rowGap) + last.height <= box.bottom + 0.5,
+          more: Number(list.closest('section')!.querySelector<HTMLElement>('.alert-more')?.dataset.more ?? 0),
+        };
+      });
+    const listed = await rowsOnTv();
+    expect(listed.allInside).toBe(true);
+    expect(listed.roomForAnother).toBe(false);
+    expect(listed.more).toBeGreaterThan(0);
+    expect(listed.shown.length + listed.more).toBe(figures.length + 1);
+    expect(await titlePx('section.tile.alerts .alert-what')).toBeGreaterThanOrEqual((await titlePx('section.tile.kpi .tile-head')) - 1);
+    // A row shows its figure now, not the value it crossed at: with every other alert acknowledged, the offers of
+    // the last hour come first; one more offer takes it from the 10 it crossed at to 11.
+    const open = await centerAlerts();
+    const lastHour = open.find((a) => a.kpi === 'offered' && a.window === '1h')!;
+    expect(lastHour.value).toBe(10);
+    for (const a of open) if (a.id !== lastHour.id && a.acknowledgedBy === null) expect((await call('POST', `/v1/alerts/${a.id}/ack`)).status).toBe(200);
+    await expect.poll(async () => (await rowsOnTv()).shown[0]?.id, { timeout: 5_000 }).toBe(lastHour.id);
+    await postEvents(offered(1));
+    await expect.poll(async () => (await rowsOnTv()).shown[0]?.value, { timeout: 10_000 }).toBe('11');
+    expect((await centerAlerts()).find((a) => a.id === lastHour.id)!.value).toBe(10);
+
     // the trend chart catches up with the tiles (the worker republishes the series a few seconds after the figures
     // stop moving): its latest point is the offers of the current quarter hour
     const trend = async () => {
@@ -220,7 +273,6 @@ describe('wallboard in Chromium', () => {
     await quiet.waitFor({ timeout: 20_000 });
     expect(await quiet.textContent()).toBe(formatQuietSource('crm', new Date(crmLastSent).toISOString(), Date.now(), 'UTC'));
     // Read from across the room: the one-row trend tile's title is as large as the other tiles' titles.
-    const titlePx = (selector: string) => tv.locator(selector).first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
     const kpiTitle = await titlePx('section.tile.kpi .tile-head');
     expect(await titlePx('section.tile.trend[data-kpi="waiting"] .tile-head')).toBeGreaterThanOrEqual(kpiTitle - 1);
     // screenshots at TV resolutions, with nothing overflowing
@@ -248,7 +300,7 @@ describe('wallboard in Chromium', () => {
     await tv.locator('.board-status[data-status="live"]').waitFor({ timeout: 45_000 });
     await tile(tv, 'offered').and(tv.locator('[data-stale="false"]')).waitFor({ timeout: 10_000 });
     expect(await tv.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
-    expect(await tile(tv, 'offered').locator('.value-text').textContent()).toBe('10');
+    expect(await tile(tv, 'offered').locator('.value-text').textContent()).toBe('11');
 
     // --- a supervisor raises the threshold in the console: the TV recolours ---
     const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Alert } from '../../server/live/protocol.ts';
 import { specificity } from '../../server/alerts/specificity.ts';
-import { AlertBook, FLASH_MS, levelCue, thresholdsFor, tileLevel, type ThresholdView } from '../../wallboard/src/lib/alert-display.ts';
+import { AlertBook, alertCounts, alertRows, FLASH_MS, levelCue, thresholdsFor, tileLevel, type ThresholdView } from '../../wallboard/src/lib/alert-display.ts';
 
 const alert = (over: Partial<Alert> = {}): Alert => ({
   id: 'al_1',
@@ -110,5 +110,18 @@ describe('alert display rules', () => {
     }
     expect(book.open.size).toBe(3);
     expect(book.criticalSince.size).toBe(1);
+  });
+
+  it('shows the whole rows that fit, at least one, and counts the rest for the heading', () => {
+    expect(alertRows(3, 5)).toEqual({ shown: 3, more: 0 }); // all fit
+    expect(alertRows(5, 5)).toEqual({ shown: 5, more: 0 }); // exactly
+    expect(alertRows(8, 3)).toEqual({ shown: 3, more: 5 }); // 3 rows fit: 8 − 3 = 5 more
+    expect(alertRows(2, 0)).toEqual({ shown: 1, more: 1 }); // a tile too small for a row still shows one
+    expect(alertRows(0, 3)).toEqual({ shown: 0, more: 0 });
+  });
+
+  it('counts open alerts by level; cleared ones are not counted', () => {
+    const list = [alert({ id: 'a', level: 'critical' }), alert({ id: 'b' }), alert({ id: 'c', level: 'critical' }), alert({ id: 'd', level: 'ok' })];
+    expect(alertCounts(list)).toEqual({ critical: 2, warning: 1 });
   });
 });

@@ -1,13 +1,19 @@
-// The active alerts: critical first, then warning, newest first, capped; a level icon besides the colour, the
-// value against the threshold, since when, and who acknowledged it.
-import { For, Show, type Component } from 'solid-js';
+// The active alerts: critical first, then warning, newest first; a level icon besides the colour, the KPI's value now
+// against its limit, since when, and who acknowledged it. Read from across the room: rows are as large as a tile's
+// title and only whole rows are shown; the heading counts the open alerts by level, and how many are not shown.
+import { createEffect, createSignal, For, on, onCleanup, onMount, Show, type Component } from 'solid-js';
 import type { Alert } from '../../../server/live/protocol.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
-import { ackLine, levelCue } from '../lib/alert-display.ts';
+import { ackLine, alertRows, levelCue } from '../lib/alert-display.ts';
 import { formatClock, formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
 
 export const AlertList: Component<{
+  /** The alerts to list, in order (capped). */
   alerts: Alert[];
+  /** How many alerts are open in all, and at each level (the heading; "+N more"). */
+  counts: { open: number; critical: number; warning: number };
+  /** The KPI's value now, when the board has it (else the list shows the value at the alert's last change). */
+  current: (alert: Alert) => number | null | undefined;
   flashing: Set<string>;
   catalog: Map<string, KpiDefinition>;
   timeZone: string | undefined;
@@ -15,31 +21,74 @@ export const AlertList: Component<{
   style: Record<string, string>;
 }> = (props) => {
   const clock = (iso: string) => formatClock(Date.parse(iso), props.timeZone);
+  let list: HTMLUListElement | undefined;
+  // how many rows fit: every row has the same height (one line each for what and when, never wrapped)
+  const [fit, setFit] = createSignal(1);
+  const measure = () => {
+    const row = list?.querySelector<HTMLElement>('li');
+    if (!list || !row || row.offsetHeight === 0) return;
+    const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
+    setFit(Math.max(1, Math.floor((list.clientHeight + gap) / (row.offsetHeight + gap))));
+  };
+  onMount(() => {
+    const observer = new ResizeObserver(measure);
+    createEffect(
+      on(
+        () => props.alerts.length > 0,
+        (any) => {
+          observer.disconnect();
+          if (any && list) observer.observe(list);
+          measure();
+        },
+      ),
+    );
+    onCleanup(() => observer.disconnect());
+  });
+  const rows = () => alertRows(props.counts.open, Math.min(fit(), props.alerts.length));
+  const formatted = (a: Alert, x: number | null | undefined) => {
+    const r = formatValue(x, props.catalog.get(a.kpi) ?? { unit: 'count', decimals: 0 });
+    return `${r.text}${r.unit}`;
+  };
   return (
     <section class="tile alerts" classList={{ stale: props.stale !== null }} style={props.style} data-kind="alerts" data-stale={props.stale !== null ? 'true' : 'false'}>
       <header class="tile-head">
         <span class="tile-label">Alerts</span>
-        <span class="tile-stale">{props.stale ?? ''}</span>
+        <Show when={props.stale === null} fallback={<span class="tile-stale">{props.stale}</span>}>
+          <span class="alert-counts" data-critical={props.counts.critical} data-warning={props.counts.warning}>
+            <Show when={props.counts.critical > 0}>
+              <span class="level-critical">{levelCue('critical').icon} {props.counts.critical} critical</span>
+            </Show>
+            <Show when={props.counts.warning > 0}>
+              <span class="level-warning">{levelCue('warning').icon} {props.counts.warning} warning</span>
+            </Show>
+            <Show when={rows().more > 0}>
+              <span class="alert-more" data-more={rows().more}>+{rows().more} more</span>
+            </Show>
+          </span>
+        </Show>
       </header>
       <Show when={props.alerts.length > 0} fallback={<p class="no-alerts">No active alerts</p>}>
-        <ul class="alert-list">
+        <ul class="alert-list" ref={list}>
           <For each={props.alerts}>
-            {(a) => {
+            {(a, i) => {
               const def = () => props.catalog.get(a.kpi);
-              const f = (x: number | null) => {
-                const r = formatValue(x, def() ?? { unit: 'count', decimals: 0 });
-                return `${r.text}${r.unit}`;
-              };
+              const now = () => props.current(a);
               return (
-                <li class={`alert level-${a.level}`} classList={{ flash: props.flashing.has(a.id), acked: a.acknowledgedBy !== null }} data-alert={a.id} data-level={a.level}>
+                <li
+                  class={`alert level-${a.level}`}
+                  classList={{ flash: props.flashing.has(a.id), acked: a.acknowledgedBy !== null }}
+                  hidden={i() >= rows().shown}
+                  data-alert={a.id}
+                  data-level={a.level}
+                >
                   <span class="alert-icon" aria-label={a.level}>{levelCue(a.level === 'critical' ? 'critical' : 'warning').icon}</span>
                   <span class="alert-what">
                     {def()?.label ?? a.kpi} · {scopeLabel(a.scope)} · {windowLabel(a.window, def()?.kind)}
                   </span>
-                  <span class="alert-value">
-                    {f(a.value)} {a.direction === 'above' ? '≥' : '≤'} {f(a.threshold)}
+                  <span class="alert-value">{formatted(a, now() === undefined ? a.value : now())}</span>
+                  <span class="alert-since">
+                    since {clock(a.startedAt)} · limit {formatted(a, a.threshold)}
                   </span>
-                  <span class="alert-since">since {clock(a.startedAt)}</span>
                   <span class="alert-ack">{ackLine(a, clock)}</span>
                 </li>
               );

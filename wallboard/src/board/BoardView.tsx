@@ -3,7 +3,7 @@
 import { createMemo, For, Match, Switch, type Component } from 'solid-js';
 import type { GridBoard } from '../../../server/boards/schema.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
-import { thresholdsFor, tileLevel, type ThresholdView } from '../lib/alert-display.ts';
+import { alertCounts, thresholdsFor, tileLevel, type ThresholdView } from '../lib/alert-display.ts';
 import { placeTiles } from '../lib/layout.ts';
 import { AgentStrip } from './AgentStrip.tsx';
 import { AlertList } from './AlertList.tsx';
@@ -105,7 +105,16 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                 )}
               </Match>
               <Match when={tile().kind === 'alerts'}>
-                <AlertList alerts={listed()} flashing={flashing()} catalog={props.catalog} timeZone={props.timeZone} stale={props.stale} style={style} />
+                <AlertList
+                  alerts={listed()}
+                  counts={{ open: alerts().length, ...alertCounts(alerts()) }}
+                  current={(a) => props.live.latest(a.window, a.scope)?.values[a.kpi]?.value}
+                  flashing={flashing()}
+                  catalog={props.catalog}
+                  timeZone={props.timeZone}
+                  stale={props.stale}
+                  style={style}
+                />
               </Match>
             </Switch>
           );

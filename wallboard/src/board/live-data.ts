@@ -24,6 +24,8 @@ type Cell<T> = [Accessor<T | undefined>, Setter<T | undefined>];
 
 export interface LiveData {
   snapshot(window: LiveWindow, scope: string): SnapshotEntry | undefined;
+  /** The latest snapshot of a (window, scope) the board subscribes to; undefined for any other (no signal is made). */
+  latest(window: LiveWindow, scope: string): SnapshotEntry | undefined;
   series(scope: string): SeriesEntry | undefined;
   status: Accessor<LiveStatus>;
   /** Ticks every second. */
@@ -107,6 +109,10 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
 
   return {
     snapshot: (window, scope) => cell(snaps, `${window}|${scope}`)[0](),
+    latest: (window, scope) => {
+      const key = `${window}|${scope}`;
+      return wanted.has(key) ? snaps.get(key)?.[0]() : undefined;
+    },
     series: (scope) => cell(seriesCells, scope)[0](),
     status,
     now,

@@ -153,3 +153,19 @@ export class AlertBook {
 export function ackLine(alert: Alert, clock: (iso: string) => string): string {
   return alert.acknowledgedBy ? `ack ${alert.acknowledgedBy}${alert.acknowledgedAt ? ` ${clock(alert.acknowledgedAt)}` : ''}` : '';
 }
+
+/**
+ * How many of the open alerts a list shows when `fit` rows fit in its tile: whole rows only (a row cut in half reads
+ * as nothing from across the room), at least one; the heading says how many more there are.
+ */
+export function alertRows(open: number, fit: number): { shown: number; more: number } {
+  const shown = Math.min(open, Math.max(1, fit));
+  return { shown, more: open - shown };
+}
+
+/** The open alerts by level, for the list's heading: "2 critical · 3 warning". */
+export function alertCounts(alerts: Iterable<Alert>): { critical: number; warning: number } {
+  const out = { critical: 0, warning: 0 };
+  for (const a of alerts) if (a.level === 'critical' || a.level === 'warning') out[a.level]++;
+  return out;
+}
