@@ -9,7 +9,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { randomBytes } from 'node:crypto';
 import { chTime } from '../auth/store.ts';
 import { ApiError } from '../errors.ts';
-import { isKpiKey, KPI_BY_KEY, type KpiKey } from '../kpi/catalog.ts';
+import { figureWindow, isKpiKey, KPI_BY_KEY, type KpiKey } from '../kpi/catalog.ts';
 import { formatScope, parseScope, ScopeError } from '../kpi/scopes.ts';
 import { WINDOWS, type WindowName } from '../kpi/windows.ts';
 import { specificity } from './specificity.ts';
@@ -121,7 +121,7 @@ export function validateThreshold(input: ThresholdInput): ThresholdInput & { kpi
   if (problems.length > 0) {
     throw new ApiError(400, 'invalid_threshold', problems.map((p) => `${p.path} ${p.message}`).join('; '), problems);
   }
-  return { ...input, scope, kpi: input.kpi as KpiKey };
+  return { ...input, scope, kpi: input.kpi as KpiKey, window: figureWindow(input.kpi, input.window) };
 }
 
 // --- resolution ------------------------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ function fromRow(r: ThresholdRow): Threshold {
     id: r.id,
     kpi: r.kpi as KpiKey,
     scope: r.scope,
-    window: r.window as WindowName,
+    window: figureWindow(r.kpi, r.window as WindowName),
     direction: r.direction as Direction,
     warning: Number(r.warning),
     critical: Number(r.critical),

@@ -2,7 +2,8 @@
 // write inserts the whole new version with a strictly newer updated_at.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chTime, nextVersion } from '../auth/store.ts';
-import type { Board, BoardInput, DisplaySettings } from './schema.ts';
+import { figureWindow } from '../kpi/catalog.ts';
+import type { Board, BoardInput, DisplaySettings, Tile } from './schema.ts';
 
 interface BoardRow {
   name: string;
@@ -25,8 +26,14 @@ interface SettingsRow {
 /** ClickHouse time text (iso output or 'YYYY-MM-DD hh:mm:ss.sss') as an ISO string. */
 const iso = (t: string) => new Date(/[Z+]/.test(t) ? t : `${t.replace(' ', 'T')}Z`).toISOString();
 
+/** Tiles as kept: a live KPI's tile under `today`, the window its figure and thresholds are kept under. */
+function keptTiles(tiles: Tile[]): Tile[] {
+  return tiles.map((t) => (t.kind === 'kpi' ? { ...t, window: figureWindow(t.kpi, t.window) } : t));
+}
+
 function toBoard(r: BoardRow): Board {
   const spec = JSON.parse(r.spec) as Record<string, unknown>;
+  if (Array.isArray(spec.tiles)) spec.tiles = keptTiles(spec.tiles as Tile[]);
   return { ...spec, type: r.type, title: r.title, name: r.name, updatedAt: iso(r.updated_at), updatedBy: r.updated_by } as Board;
 }
 
@@ -60,7 +67,8 @@ export class BoardStore {
     return row ? iso(row.v) : undefined;
   }
 
-  async put(name: string, input: BoardInput, by: string): Promise<Board> {
+  async put(name: string, given: BoardInput, by: string): Promise<Board> {
+    const input = given.type === 'grid' ? { ...given, tiles: keptTiles(given.tiles) } : given;
     const version = nextVersion(await this.lastVersion(name));
     await this.ch.insert({
       table: 'boards',

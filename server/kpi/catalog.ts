@@ -3,6 +3,7 @@
 // The computation (server/kpi/compute.ts) and the analyst views (sql/005_analyst_views.sql) implement exactly the
 // definitions written here; a test keeps docs/kpis.md and this file in step.
 import { Type, type Static } from '@sinclair/typebox';
+import type { WindowName } from './windows.ts';
 
 export const KPI_KEYS = [
   'offered',
@@ -243,6 +244,15 @@ export const KPI_BY_KEY: ReadonlyMap<KpiKey, KpiDefinition> = new Map(KPI_CATALO
 
 export function isKpiKey(key: string): key is KpiKey {
   return (KPI_KEYS as readonly string[]).includes(key);
+}
+
+/**
+ * The window a KPI's tiles and thresholds are kept under. A live figure (waiting, the agents, required agents…) has
+ * one value, now, in every window's snapshot, so it is kept under `today`: a threshold on "waiting" then colours
+ * every tile that shows waiting, and one breach raises one alert, whichever window the supervisor picked.
+ */
+export function figureWindow(kpi: string, window: WindowName): WindowName {
+  return isKpiKey(kpi) && KPI_BY_KEY.get(kpi)!.kind === 'live' ? 'today' : window;
 }
 
 /** A KPI's value with its sample size: `value` is null when the denominator is zero (never 0, never NaN). */

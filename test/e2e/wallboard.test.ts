@@ -313,6 +313,9 @@ describe('wallboard in Chromium', () => {
       await sup.screenshot({ path: path.join(ARTIFACTS, 'console-failure.png') });
       throw err;
     });
+    // a live figure has no window to pick: its row says "now"
+    expect(await sup.locator('fieldset[data-kpi="waiting"] [data-window="now"]').count()).toBe(1);
+    expect(await sup.locator('fieldset[data-kpi="waiting"] select[name="window"]').count()).toBe(0);
     // an invalid value is refused with the API's message next to the field
     await row.locator('input[name="critical"]').fill('2');
     await row.locator('button', { hasText: 'Save' }).click();

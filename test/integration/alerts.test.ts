@@ -149,6 +149,28 @@ describe('threshold API', () => {
     expect((await bad({ kpi: 'service_level', warning: 180, critical: 60 })).message).toMatch(/\/warning must be within the range/);
     expect((await bad({ kpi: 'service_level', window: 'week' })).code).toBe('invalid_request');
   });
+
+  it("keeps a live figure's threshold under today, whichever window it was given or stored with", async () => {
+    // Waiting has one value, now, in every window: a threshold sent for "15m" must colour the waiting tiles (kept
+    // under today) and raise one alert, not a second one beside a "today" threshold.
+    const body = { kpi: 'waiting', scope: 'queue:live-window', window: '15m', direction: 'above', warning: 5, critical: 10, forSeconds: 0, clearBand: 0, enabled: true };
+    const created = await app.inject({ method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.supervisor), payload: body });
+    expect(created.statusCode, created.body).toBe(201);
+    const { id } = created.json<{ threshold: Threshold }>().threshold;
+    expect(created.json<{ threshold: Threshold }>().threshold.window).toBe('today');
+    // the same figure for another window is the same threshold (409), and a windowed KPI keeps its window
+    expect((await app.inject({ method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.supervisor), payload: { ...body, window: '1h' } })).statusCode).toBe(409);
+    const windowed = await app.inject({ method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.supervisor), payload: { ...body, kpi: 'abandoned' } });
+    expect(windowed.json<{ threshold: Threshold }>().threshold.window).toBe('15m');
+    // a version written before this rule (window 1h, straight into the table) reads as today too
+    await ctx.clickhouse.insert({
+      table: 'thresholds',
+      format: 'JSONEachRow',
+      values: [{ id, version_at: new Date().toISOString().replace('T', ' ').replace('Z', ''), kpi: 'waiting', scope: 'queue:live-window', window: '1h', direction: 'above', warning: 6, critical: 10, for_seconds: 0, clear_band: 0, enabled: true, changed_by: 'older-version' }],
+    });
+    const listed = (await app.inject({ url: '/v1/thresholds', headers: bearer(tokens.viewer) })).json<{ thresholds: Threshold[] }>().thresholds;
+    expect(listed.find((t) => t.id === id)).toMatchObject({ warning: 6, window: 'today' });
+  });
 });
 
 describe('alert engine', () => {
@@ -240,9 +262,9 @@ describe('alert engine', () => {
   });
 
   it('a restarted engine keeps the open alert (no re-fire), also when Redis lost its state, and clears the same alert later', async () => {
-    await createThreshold({ kpi: 'longest_wait', scope: 'team:night', warning: 60, critical: 120, forSeconds: 30 });
+    await createThreshold({ window: 'today', kpi: 'longest_wait', scope: 'team:night', warning: 60, critical: 120, forSeconds: 30 });
     await at(500);
-    await feed('15m', 'team:night', { longest_wait: 90 });
+    await feed('today', 'team:night', { longest_wait: 90 });
     await at(531);
     const [open] = (await active()).filter((a) => a.scope === 'team:night');
     expect(open).toMatchObject({ level: 'warning' });
@@ -250,7 +272,7 @@ describe('alert engine', () => {
     await engine.close();
     engine = await startEngine();
     await at(540);
-    await feed('15m', 'team:night', { longest_wait: 95 });
+    await feed('today', 'team:night', { longest_wait: 95 });
     await at(600);
     expect((await active()).filter((a) => a.scope === 'team:night').map((a) => a.id)).toEqual([open!.id]);
 
@@ -259,10 +281,10 @@ describe('alert engine', () => {
     await redis.del(alertRedisNames(ctx.config.REDIS_PREFIX).tracks);
     engine = await startEngine();
     await at(610);
-    await feed('15m', 'team:night', { longest_wait: 96 });
+    await feed('today', 'team:night', { longest_wait: 96 });
     expect((await active()).filter((a) => a.scope === 'team:night').map((a) => a.id)).toEqual([open!.id]);
     expect(captured.lines.some((l) => l.includes('open alerts restored from ClickHouse'))).toBe(true);
-    await feed('15m', 'team:night', { longest_wait: 10 });
+    await feed('today', 'team:night', { longest_wait: 10 });
     expect((await active()).filter((a) => a.scope === 'team:night')).toEqual([]);
     expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'cleared']);
   });
@@ -290,9 +312,9 @@ describe('webhook', () => {
     const webhook = new AlertWebhook({ url: hookUrl, log: captured.log, baseDelayMs: 50 });
     await engine.close();
     engine = await startEngine({ webhook });
-    await createThreshold({ kpi: 'waiting', scope: 'queue:hooked', warning: 5, critical: 10 });
+    await createThreshold({ window: 'today', kpi: 'waiting', scope: 'queue:hooked', warning: 5, critical: 10 });
     await at(700);
-    await feed('15m', 'queue:hooked', { waiting: 7 });
+    await feed('today', 'queue:hooked', { waiting: 7 });
     expect((await active()).some((a) => a.scope === 'queue:hooked')).toBe(true); // evaluation did not wait for the hook
     await webhook.idle();
     expect(received.map((r) => [r.status, r.body.transition, r.body.alert.scope])).toEqual([

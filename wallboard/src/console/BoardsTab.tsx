@@ -3,7 +3,7 @@ import { createResource, createSignal, For, Index, Show, type Component } from '
 import { createStore, produce, reconcile } from 'solid-js/store';
 import type { Board, BoardInput, Tile } from '../../../server/boards/schema.ts';
 import { api } from '../lib/api.ts';
-import { fieldErrors, type ConsoleContext } from './Console.tsx';
+import { fieldErrors, isLiveKpi, type ConsoleContext } from './Console.tsx';
 
 type Draft = { name: string; isNew: boolean } & (
   | { type: 'grid'; title: string; columns: number; tiles: Tile[]; rotation: { board: string; seconds: number }[] }
@@ -165,7 +165,15 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                   </td>
                                   <td>
                                     <Show when={'kpi' in t()}>
-                                      <select name={`kpi-${i}`} value={(t() as { kpi: string }).kpi} onChange={(e) => set('kpi', e.currentTarget.value)}>
+                                      <select
+                                        name={`kpi-${i}`}
+                                        value={(t() as { kpi: string }).kpi}
+                                        onChange={(e) => {
+                                          const kpi = e.currentTarget.value;
+                                          set('kpi', kpi);
+                                          if (t().kind === 'kpi' && isLiveKpi(kpis(), kpi)) set('window', 'today');
+                                        }}
+                                      >
                                         {kpis().map((k) => (
                                           <option value={k.key}>{k.label}</option>
                                         ))}
@@ -179,11 +187,13 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                   </td>
                                   <td>
                                     <Show when={t().kind === 'kpi'}>
-                                      <select value={(t() as { window: string }).window} onChange={(e) => set('window', e.currentTarget.value)}>
-                                        <option value="today">today</option>
-                                        <option value="1h">last hour</option>
-                                        <option value="15m">last 15 min</option>
-                                      </select>
+                                      <Show when={!isLiveKpi(kpis(), (t() as { kpi: string }).kpi)} fallback={<span class="muted">now</span>}>
+                                        <select value={(t() as { window: string }).window} onChange={(e) => set('window', e.currentTarget.value)}>
+                                          <option value="today">today</option>
+                                          <option value="1h">last hour</option>
+                                          <option value="15m">last 15 min</option>
+                                        </select>
+                                      </Show>
                                     </Show>
                                   </td>
                                   <td>

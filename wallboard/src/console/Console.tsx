@@ -131,6 +131,11 @@ const Console: Component<{ tab?: string }> = (props) => {
 
 export default Console;
 
+/** A live figure (waiting, the agents…) has one value, now, whatever the window: the API keeps it under `today`. */
+export function isLiveKpi(catalog: KpiDefinition[], key: string): boolean {
+  return catalog.find((k) => k.key === key)?.kind === 'live';
+}
+
 /** Maps the API's field problems (`details: [{path, message}]`) to a lookup by path. */
 export function fieldErrors(err: unknown): Map<string, string> {
   const out = new Map<string, string>();

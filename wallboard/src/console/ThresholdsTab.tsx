@@ -3,7 +3,7 @@
 import { createResource, createSignal, For, Show, type Component } from 'solid-js';
 import { createStore, produce, reconcile } from 'solid-js/store';
 import { api } from '../lib/api.ts';
-import { fieldErrors, type ConsoleContext } from './Console.tsx';
+import { fieldErrors, isLiveKpi, type ConsoleContext } from './Console.tsx';
 
 interface Threshold {
   id: string;
@@ -61,7 +61,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
         dirty: true,
         kpi,
         scope: base ? 'queue:' : 'center',
-        window: base?.window ?? '15m',
+        window: isLiveKpi(props.ctx.catalog, kpi) ? 'today' : (base?.window ?? '15m'),
         direction,
         warning: base?.warning ?? (direction === 'below' ? 80 : 10),
         critical: base?.critical ?? (direction === 'below' ? 70 : 20),
@@ -158,11 +158,13 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                           </Show>
                         </td>
                         <td>
-                          <select name="window" value={r.window} onChange={(e) => edit(r.key, (x) => (x.window = e.currentTarget.value as Row['window']))}>
-                            <option value="today">today</option>
-                            <option value="1h">1h</option>
-                            <option value="15m">15m</option>
-                          </select>
+                          <Show when={!isLiveKpi(props.ctx.catalog, r.kpi)} fallback={<span class="muted" data-window="now">now</span>}>
+                            <select name="window" value={r.window} onChange={(e) => edit(r.key, (x) => (x.window = e.currentTarget.value as Row['window']))}>
+                              <option value="today">today</option>
+                              <option value="1h">1h</option>
+                              <option value="15m">15m</option>
+                            </select>
+                          </Show>
                         </td>
                         <td>
                           <select name="direction" value={r.direction} onChange={(e) => edit(r.key, (x) => (x.direction = e.currentTarget.value as Row['direction']))}>
