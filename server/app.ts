@@ -2,6 +2,7 @@
 // Each surface is its own encapsulated scope: health, ingest (ingest keys, its own body parsers and limits),
 // the read/admin API, and the static wallboard.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { AccessLog } from './access-log.ts';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -43,7 +44,7 @@ const DEDUPE_WAIT_MS = 5_000;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, log, clickhouse, redis } = deps;
-  const app = Fastify({ loggerInstance: log, trustProxy: false }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: log, logController: new AccessLog(), trustProxy: false }) as unknown as FastifyInstance;
   installErrorHandling(app);
   // First: security headers, cookies, the CSRF check and the auth guards (app.auth) every later scope uses.
   await app.register(authPlugin, { config, log, clickhouse, redis });

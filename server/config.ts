@@ -45,7 +45,7 @@ export const ConfigSchema = Type.Object({
   CENTER_TZ: Type.String({ default: 'UTC', description: 'IANA time zone of the center; "today" starts at local midnight here.' }),
   LOG_LEVEL: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
-    { default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}.` },
+    { default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}. At info, one line per request; accepted event posts and health probes only at debug (the metrics count them).` },
   ),
   INGEST_KEYS: Type.Optional(
     Type.String({
