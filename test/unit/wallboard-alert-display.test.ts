@@ -45,7 +45,10 @@ describe('alert display rules', () => {
 
   it('turns the moment the value crosses a threshold without a hold time, but leaves held ones to the engine', () => {
     expect(tileLevel(tile, 85, [], [thr()])).toBe('neutral');
-    expect(tileLevel(tile, 80, [], [thr()])).toBe('warning');
+    // strict, as the engine: exactly at a level is not past it (80 % meets an 80 % target)
+    expect(tileLevel(tile, 80, [], [thr()])).toBe('neutral');
+    expect(tileLevel(tile, 79.9, [], [thr()])).toBe('warning');
+    expect(tileLevel(tile, 60, [], [thr()])).toBe('warning');
     expect(tileLevel(tile, 59, [], [thr()])).toBe('critical');
     expect(tileLevel(tile, 59, [], [thr({ forSeconds: 60 })])).toBe('neutral');
     expect(tileLevel(tile, null, [], [thr()])).toBe('neutral');

@@ -36,7 +36,7 @@ export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
         {scopeLabel(a.scope)} · {windowLabel(a.window, def(a.kpi)?.kind)}
       </td>
       <td>
-        {value(a, a.value)} {a.direction === 'above' ? '≥' : '≤'} {value(a, a.threshold)}
+        {value(a, a.value)} {a.direction === 'above' ? '>' : '<'} {value(a, a.threshold)}
       </td>
       <td>{new Date(a.startedAt).toLocaleTimeString()}</td>
       <td>{a.endedAt ? new Date(a.endedAt).toLocaleTimeString() : ''}</td>

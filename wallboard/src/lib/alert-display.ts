@@ -49,7 +49,8 @@ export function isOpen(alert: Alert): boolean {
 /** The level of a value against a threshold (no hysteresis: that is the alert engine's business). */
 export function thresholdLevel(value: number | null | undefined, t: ThresholdView): TileLevel {
   if (value === null || value === undefined || !Number.isFinite(value) || t.enabled === false) return 'neutral';
-  const past = (level: number) => (t.direction === 'above' ? value >= level : value <= level);
+  // strict, as in the alert engine: a service level of exactly its 80 % target meets it
+  const past = (level: number) => (t.direction === 'above' ? value > level : value < level);
   if (past(t.critical)) return 'critical';
   if (past(t.warning)) return 'warning';
   return 'neutral';
