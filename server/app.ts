@@ -20,6 +20,7 @@ import { ingestRoutes } from './ingest/routes.ts';
 import { EventWriter } from './ingest/writer.ts';
 import { createKpiSignaller } from './kpi/pipeline.ts';
 import { kpiRoutes } from './kpi/routes.ts';
+import { DisplayPresence } from './live/presence.ts';
 import { liveStreamRoutes } from './live/stream.ts';
 import type { Log } from './log.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
@@ -59,6 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.auth.require('viewer') } });
 
   const activity = new SourceActivity(redis, config.REDIS_PREFIX, log);
+  // a display whose process died stops counting as connected after three missed heartbeats
+  const presence = new DisplayPresence(redis, config.REDIS_PREFIX, 3 * config.STREAM_HEARTBEAT_MS);
   const metrics = createMetrics(clickhouse, activity, () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined));
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
@@ -84,10 +87,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, deps);
   await app.register(ingestRoutes, { config, clickhouse, redis, writer, metrics: metrics.ingest });
   if (config.METRICS_TOKEN) await app.register(metricsRoutes, { token: config.METRICS_TOKEN, metrics });
-  await app.register(authRoutes);
+  await app.register(authRoutes, { presence });
   await app.register(kpiRoutes, { config, clickhouse, redis, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis });
-  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity });
+  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence });
   await app.register(boardRoutes, { clickhouse });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });
   return app;

@@ -3,7 +3,7 @@
 //   POST   /v1/auth/logout                reader                ends the session (or forgets the display cookie)
 //   GET    /v1/auth/me                    reader                who am I
 //   POST   /v1/auth/display               open                  {token}: a TV trades its ?display= token for an HttpOnly cookie
-//   GET    /v1/displays                   supervisor            display tokens (never the tokens themselves)
+//   GET    /v1/displays                   supervisor            display tokens (never the tokens themselves), and when each was last connected
 //   POST   /v1/displays                   supervisor            {name, board} → {display, token, url}: the token is shown once
 //   DELETE /v1/displays/:id               supervisor            revoke
 //   GET    /v1/admin/users                admin
@@ -20,6 +20,7 @@ import type { FastifyInstance } from 'fastify';
 import { INGEST_SOURCES } from '../config.ts';
 import { errorBody } from '../errors.ts';
 import { CSRF_HEADER, DISPLAY_COOKIE, SESSION_COOKIE } from './plugin.ts';
+import type { DisplayPresence } from '../live/presence.ts';
 import type { Principal } from './principal.ts';
 import { ROLES } from './roles.ts';
 import { burnPasswordCheck, isTokenOf, verifyPassword } from './tokens.ts';
@@ -41,7 +42,7 @@ function cookieOptions(maxAge?: number) {
   return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: 'auto' as const, ...(maxAge ? { maxAge } : {}) };
 }
 
-export async function authRoutes(parent: FastifyInstance): Promise<void> {
+export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick<DisplayPresence, 'all'> }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { auth } = parent;
 
@@ -109,7 +110,15 @@ export async function authRoutes(parent: FastifyInstance): Promise<void> {
   // --- display tokens (supervisors and admins) ---
 
   const supervisor = { onRequest: auth.require('supervisor') };
-  app.get('/v1/displays', supervisor, async () => ({ displays: await auth.service.listDisplays() }));
+  app.get('/v1/displays', supervisor, async (request) => {
+    const displays = await auth.service.listDisplays();
+    // whether each TV is on the air: best effort (Redis down: unknown, the list still answers)
+    const seen = await opts.presence.all().catch((err: Error) => {
+      request.log.warn({ err: err.message }, 'could not read which displays are connected');
+      return null;
+    });
+    return { displays: displays.map((d) => ({ ...d, seen: seen?.get(d.id) ?? null })), presence: seen ? 'known' : 'unavailable' };
+  });
   app.post(
     '/v1/displays',
     { ...supervisor, schema: { body: Type.Object({ name: Type.String({ maxLength: 200 }), board: Type.String({ maxLength: 200 }) }) } },

@@ -5,6 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { revocationAffects, type Principal, type Revocation } from '../auth/principal.ts';
+import type { DisplayPresence } from './presence.ts';
 import { AlertStore, type AlertChannelMessage } from '../alerts/store.ts';
 import type { Config } from '../config.ts';
 import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../kpi/compute.ts';
@@ -47,6 +48,8 @@ export class LiveClient {
     readonly id: number,
     readonly socket: LiveSocket,
     readonly principal: Principal,
+    /** The address it connected from. */
+    readonly address: string,
   ) {}
 
   /** Scopes subscribed in any window (alerts follow these). */
@@ -67,6 +70,8 @@ export interface HubOptions {
   subscriber: Redis;
   /** When each source last sent, and after how long a source counts as quiet (0: never); checked at each heartbeat. */
   sources?: { activity: Pick<SourceActivity, 'lastStored'>; quietAfterMs: Readonly<Record<string, number>> };
+  /** Where the displays' sockets are noted (open, at each heartbeat, closed), for Console → Displays. */
+  presence?: Pick<DisplayPresence, 'note'>;
   now?: () => number;
 }
 
@@ -139,9 +144,10 @@ export class LiveHub {
     return { ...this.stats_, sockets: this.clients.size };
   }
 
-  add(socket: LiveSocket, principal: Principal): LiveClient {
-    const client = new LiveClient(this.nextId++, socket, principal);
+  add(socket: LiveSocket, principal: Principal, address = ''): LiveClient {
+    const client = new LiveClient(this.nextId++, socket, principal, address);
     this.clients.add(client);
+    if (principal.kind === 'display') this.notePresence([client], true);
     // Ingest keys never get here (the upgrade requires a reader).
     const p = principal.kind === 'display'
       ? { kind: 'display' as const, name: principal.name, board: principal.board }
@@ -154,6 +160,10 @@ export class LiveHub {
   remove(client: LiveClient): void {
     if (!this.clients.delete(client)) return;
     client.closed = true;
+    const p = client.principal;
+    if (p.kind === 'display' && ![...this.clients].some((c) => c.principal.kind === 'display' && c.principal.displayId === p.displayId)) {
+      this.notePresence([client], false);
+    }
     for (const k of client.pairs.keys()) this.unindexPair(client, k);
     for (const s of client.series.keys()) this.bySeries.get(s)?.delete(client);
     client.pairs.clear();
@@ -427,6 +437,13 @@ export class LiveHub {
     return [...stored, ...computed.filter((s) => missing.includes(s.scope))];
   }
 
+  private notePresence(clients: LiveClient[], open: boolean): void {
+    const presence = this.opts.presence;
+    if (!presence || clients.length === 0) return;
+    const entries = clients.map((c) => ({ displayId: (c.principal as Extract<Principal, { kind: 'display' }>).displayId, open, address: c.address }));
+    presence.note(entries, this.now()).catch((err: Error) => this.opts.log.debug({ err: err.message }, 'live: could not note the displays connected'));
+  }
+
   // --- heartbeat ---------------------------------------------------------------------------------------------------
 
   /**
@@ -435,6 +452,7 @@ export class LiveHub {
    */
   heartbeat(): number {
     void this.checkSources();
+    this.notePresence([...this.clients].filter((c) => c.alive && c.principal.kind === 'display'), true);
     let dead = 0;
     for (const client of [...this.clients]) {
       if (!client.alive) {

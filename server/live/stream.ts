@@ -14,6 +14,7 @@ import type { SourceActivity } from '../ingest/activity.ts';
 import type { Log } from '../log.ts';
 import { startHeartbeat } from './heartbeat.ts';
 import { LiveHub, type LiveSocket } from './hub.ts';
+import type { DisplayPresence } from './presence.ts';
 import { crossOrigin } from '../auth/origin.ts';
 
 export interface LiveStreamOptions {
@@ -25,6 +26,8 @@ export interface LiveStreamOptions {
   subscriber?: Redis;
   /** When each source last sent (the screens are told which have gone quiet). */
   activity?: Pick<SourceActivity, 'lastStored'>;
+  /** Where the displays' sockets are noted (Console → Displays). */
+  presence?: DisplayPresence;
 }
 
 /** Largest client message (a subscribe of 200 long scopes fits). Larger: the socket is closed with 1009. */
@@ -59,6 +62,7 @@ async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promi
     redis: opts.redis,
     subscriber,
     ...(opts.activity ? { sources: { activity: opts.activity, quietAfterMs: config.sourceQuietMs } } : {}),
+    ...(opts.presence ? { presence: opts.presence } : {}),
   });
   root.decorate('liveHub', hub);
   // A Redis that is down must not stop the API from starting (ioredis subscribes once it connects), but normally
@@ -104,7 +108,7 @@ async function routes(app: FastifyInstance, hub: LiveHub): Promise<void> {
     '/v1/stream',
     { websocket: true, onRequest: guard, schema: { hide: true } },
     (socket: WsSocket, request: FastifyRequest) => {
-      const client = hub.add(socket, request.livePrincipal!);
+      const client = hub.add(socket, request.livePrincipal!, request.ip);
       // Listeners first (before any await), so nothing the client sends or any error is missed.
       socket.on('error', (err) => log.debug({ err: err.message, client: client.id }, 'live: socket error'));
       socket.on('close', () => hub.remove(client));

@@ -134,7 +134,7 @@ describe('wallboard in Chromium', () => {
       kpi: 'offered', scope: 'center', window: 'today', direction: 'above', warning: 5, critical: 8, forSeconds: 0, clearBand: 0, enabled: true,
     });
     expect(thr.status).toBe(201);
-    const display = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV north', board: 'main' });
+    const display = await call<{ url: string; display: { id: string } }>('POST', '/v1/displays', { name: 'TV north', board: 'main' });
     expect(display.status).toBe(201);
 
     // --- the TV: signs in with the token once, which then leaves the address bar ---
@@ -327,6 +327,11 @@ describe('wallboard in Chromium', () => {
     await expect.poll(() => row.locator('button', { hasText: 'Save' }).isDisabled(), { timeout: 5_000 }).toBe(true);
     await tv.locator('section.tile.kpi[data-kpi="offered"][data-level="neutral"]').waitFor({ timeout: 10_000 });
     await sup.screenshot({ path: path.join(ARTIFACTS, 'console-thresholds-1600x1000.png') });
+    // Console → Displays: the TV is on the air, from this machine
+    await sup.goto(`${base}/#/console/displays`);
+    const onAir = sup.locator(`tr[data-display="${display.body.display.id}"] [data-presence="connected"]`);
+    await onAir.waitFor({ timeout: 10_000 });
+    expect(await onAir.textContent()).toContain('from 127.0.0.1');
     await sup.close();
 
     // --- a viewer sees the console read-only, and the API refuses the change ---

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
-import { formatClock, formatDuration, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
+import { formatClock, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
 
 const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
 
@@ -67,5 +67,14 @@ describe('wallboard formatting', () => {
     const now = Date.UTC(2025, 2, 3, 13, 30);
     expect(formatQuietSource('acd', '2025-03-03T13:05:00.000Z', now, 'Europe/Istanbul')).toBe('no ACD events since 16:05');
     expect(formatQuietSource('crm', '2025-03-02T09:00:00.000Z', now, 'UTC')).toBe('no CRM events since 2 Mar 09:00');
+  });
+
+  it('says when a display was last seen, and how long ago', () => {
+    const now = Date.UTC(2025, 2, 3, 13, 30);
+    expect(formatLastSeen(null, now, 'UTC')).toBe('never connected');
+    expect(formatLastSeen('2025-03-03T13:29:40.000Z', now, 'UTC')).toBe('last seen 13:29 (just now)'); // 20 s
+    expect(formatLastSeen('2025-03-03T13:05:00.000Z', now, 'Europe/Istanbul')).toBe('last seen 16:05 (25 min ago)'); // 13:30 − 13:05
+    expect(formatLastSeen('2025-03-03T08:00:00.000Z', now, 'UTC')).toBe('last seen 08:00 (5 h ago)'); // 5 h 30 min, whole hours
+    expect(formatLastSeen('2025-02-27T13:30:00.000Z', now, 'UTC')).toBe('last seen 27 Feb 13:30 (4 days ago)'); // 96 h ≥ 48 h: days
   });
 });

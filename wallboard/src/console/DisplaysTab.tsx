@@ -1,8 +1,11 @@
-// Displays: create (the token's URL and a QR code, shown once), revoke, which board each shows, sound on/off.
-import { createResource, createSignal, For, Show, type Component } from 'solid-js';
+// Displays: create (the token's URL and a QR code, shown once), revoke, which board each shows, sound on/off, and
+// whether each is on the air (connected now, or when it was last seen), read again every 15 s.
+import { createResource, createSignal, For, onCleanup, Show, type Component } from 'solid-js';
 import { renderSVG } from 'uqr';
 import type { Board, DisplaySettings } from '../../../server/boards/schema.ts';
+import type { DisplaySeen } from '../../../server/live/presence.ts';
 import { api, ApiFailure } from '../lib/api.ts';
+import { formatLastSeen } from '../lib/format.ts';
 import { fieldErrors, type ConsoleContext } from './Console.tsx';
 
 interface DisplayRow {
@@ -12,22 +15,44 @@ interface DisplayRow {
   createdAt: string;
   createdBy: string;
   revokedAt: string | null;
+  /** Whether it is connected, from where, and when it was last seen (null: never, or not known). */
+  seen: DisplaySeen | null;
 }
+
+/** How often the list is read again while open, so a TV coming on or going dark shows up. */
+const REFRESH_MS = 15_000;
 
 export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
   const [data, { refetch }] = createResource(async () => {
     try {
       const [d, s, b] = await Promise.all([
-        api<{ displays: DisplayRow[] }>('GET', '/v1/displays'),
+        api<{ displays: DisplayRow[]; presence: 'known' | 'unavailable' }>('GET', '/v1/displays'),
         api<{ settings: DisplaySettings[] }>('GET', '/v1/display-settings'),
         api<{ boards: Board[] }>('GET', '/v1/boards'),
       ]);
-      return { displays: d.displays, settings: new Map(s.settings.map((x) => [x.displayId, x])), boards: b.boards, forbidden: false };
+      return { displays: d.displays, presenceKnown: d.presence === 'known', settings: new Map(s.settings.map((x) => [x.displayId, x])), boards: b.boards, forbidden: false };
     } catch (err) {
-      if (err instanceof ApiFailure && err.status === 403) return { displays: [], settings: new Map<string, DisplaySettings>(), boards: [], forbidden: true };
+      if (err instanceof ApiFailure && err.status === 403) return { displays: [], presenceKnown: false, settings: new Map<string, DisplaySettings>(), boards: [], forbidden: true };
       throw err;
     }
   });
+  const timer = setInterval(() => void refetch(), REFRESH_MS);
+  onCleanup(() => clearInterval(timer));
+  const onAir = (d: DisplayRow) => {
+    if (!data()?.presenceKnown) return <span class="muted">unknown</span>;
+    if (d.seen?.connected) {
+      return (
+        <span class="ok" data-presence="connected">
+          ● connected <span class="muted">from {d.seen.address}</span>
+        </span>
+      );
+    }
+    return (
+      <span class="muted" data-presence="offline">
+        {formatLastSeen(d.seen?.at ?? null, Date.now())}
+      </span>
+    );
+  };
   const [created, setCreated] = createSignal<{ url: string; name: string } | null>(null);
   const [errors, setErrors] = createSignal(new Map<string, string>());
 
@@ -105,6 +130,7 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
           <thead>
             <tr>
               <th>Screen</th>
+              <th>On the air</th>
               <th>Board on its token</th>
               <th>Shows</th>
               <th>Sound</th>
@@ -119,6 +145,7 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
                 return (
                   <tr classList={{ revoked: d.revokedAt !== null }} data-display={d.id}>
                     <td>{d.name}</td>
+                    <td>{onAir(d)}</td>
                     <td>{d.board}</td>
                     <td>
                       <select disabled={!props.ctx.canEdit || d.revokedAt !== null} value={s()?.board ?? ''} onChange={(e) => void change(d, { board: e.currentTarget.value })}>

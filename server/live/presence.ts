@@ -1,0 +1,58 @@
+// Which wallboard TVs are on the air, across every API process: a process notes in Redis when a display's live
+// socket opens, at every heartbeat while it stays open, and when it closes, with the address it connects from.
+// Supervisors see it in Console → Displays (GET /v1/displays: `seen`), so a TV that went dark on the floor is
+// noticed from a desk. Best effort: Redis being down loses notes, never a socket.
+import type { Redis } from 'ioredis';
+
+export interface DisplaySeen {
+  /** When a socket of this display was last seen open (ISO): connected, or its last heartbeat or close. */
+  at: string;
+  /** A socket of it is open now (noted within the last few heartbeats, and not closed since). */
+  connected: boolean;
+  /** The address it connected from, as the API saw it. */
+  address: string;
+}
+
+interface Note {
+  at: number;
+  open: boolean;
+  address: string;
+}
+
+export class DisplayPresence {
+  private readonly key: string;
+
+  /** `connectedWithinMs`: a note older than this no longer counts as connected (its process died). */
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly connectedWithinMs: number,
+  ) {
+    this.key = `${prefix}:displays:seen`;
+  }
+
+  /** Notes the displays' sockets, open or closed, in one write. */
+  async note(entries: Array<{ displayId: string; open: boolean; address: string }>, now = Date.now()): Promise<void> {
+    if (entries.length === 0) return;
+    const fields: string[] = [];
+    for (const e of entries) fields.push(e.displayId, JSON.stringify({ at: now, open: e.open, address: e.address } satisfies Note));
+    await this.redis.hset(this.key, ...fields);
+  }
+
+  /** What is known of each display that was ever seen, by display id. */
+  async all(now = Date.now()): Promise<Map<string, DisplaySeen>> {
+    const raw = await this.redis.hgetall(this.key);
+    const out = new Map<string, DisplaySeen>();
+    for (const [id, text] of Object.entries(raw)) {
+      let n: Note;
+      try {
+        n = JSON.parse(text) as Note;
+      } catch {
+        continue;
+      }
+      if (typeof n.at !== 'number') continue;
+      out.set(id, { at: new Date(n.at).toISOString(), connected: n.open === true && now - n.at <= this.connectedWithinMs, address: String(n.address ?? '') });
+    }
+    return out;
+  }
+}
