@@ -20,7 +20,7 @@ import { ingestRoutes } from './ingest/routes.ts';
 import { EventWriter } from './ingest/writer.ts';
 import { createKpiSignaller } from './kpi/pipeline.ts';
 import { kpiRoutes } from './kpi/routes.ts';
-import { DisplayPresence } from './live/presence.ts';
+import { DisplayPresence, withPresence } from './live/presence.ts';
 import { liveStreamRoutes } from './live/stream.ts';
 import type { Log } from './log.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
@@ -62,7 +62,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const activity = new SourceActivity(redis, config.REDIS_PREFIX, log);
   // a display whose process died stops counting as connected after three missed heartbeats
   const presence = new DisplayPresence(redis, config.REDIS_PREFIX, 3 * config.STREAM_HEARTBEAT_MS);
-  const metrics = createMetrics(clickhouse, activity, () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined));
+  const metrics = createMetrics(
+    clickhouse,
+    activity,
+    () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined),
+    async () => withPresence((await app.auth.service.listDisplays()).filter((d) => d.revokedAt === null), presence),
+  );
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,

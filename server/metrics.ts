@@ -6,6 +6,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DisplaySeen } from './live/presence.ts';
 import { ApiError } from './errors.ts';
 import { newEvents, STORED_WATERMARK } from './kpi/materialize.ts';
 import type { SourceActivity } from './ingest/activity.ts';
@@ -35,7 +36,12 @@ const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * A registry of its own per app (tests build several apps in one process), with the process's default metrics.
  * `live` gives the live hub's counters at scrape time (the hub is created after the metrics).
  */
-export function createMetrics(clickhouse: ClickHouseClient, activity: Pick<SourceActivity, 'lastStored'>, live: () => HubStats | undefined): AppMetrics {
+export function createMetrics(
+  clickhouse: ClickHouseClient,
+  activity: Pick<SourceActivity, 'lastStored'>,
+  live: () => HubStats | undefined,
+  displays: () => Promise<{ displays: Array<{ id: string; name: string; seen: DisplaySeen | null }>; known: boolean }>,
+): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nabiz_' });
   const ingest: IngestMetrics = {
@@ -83,6 +89,28 @@ export function createMetrics(clickhouse: ClickHouseClient, activity: Pick<Sourc
       }));
     },
   });
+  // The TVs (displays not revoked), from the notes every API process keeps in Redis (live/presence.ts): a TV that went
+  // dark shows as 0, and as a growing `time() -` its last-seen time. Both keep their last values while unreadable.
+  const displayGauge = (name: string, help: string, valueOf: (seen: DisplaySeen | null) => number | null) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['display', 'name'],
+      registers: [registry],
+      async collect() {
+        const read = await displays().catch(() => null);
+        if (!read?.known) return;
+        this.reset();
+        for (const d of read.displays) {
+          const v = valueOf(d.seen);
+          if (v !== null) this.set({ display: d.id, name: d.name }, v);
+        }
+      },
+    });
+  displayGauge('nabiz_display_connected', 'Whether a live socket of the display (TV) is open now, on any API process (1 or 0)', (seen) => (seen?.connected ? 1 : 0));
+  displayGauge('nabiz_display_last_seen_timestamp_seconds', 'When a live socket of the display (TV) was last seen open, on any API process (Unix time)', (seen) =>
+    seen ? Date.parse(seen.at) / 1000 : null,
+  );
   new Gauge({
     name: 'nabiz_live_sockets',
     help: 'Websockets (screens, consoles) connected to this process',

@@ -20,7 +20,7 @@ import type { FastifyInstance } from 'fastify';
 import { INGEST_SOURCES } from '../config.ts';
 import { errorBody } from '../errors.ts';
 import { CSRF_HEADER, DISPLAY_COOKIE, SESSION_COOKIE } from './plugin.ts';
-import type { DisplayPresence } from '../live/presence.ts';
+import { withPresence, type DisplayPresence } from '../live/presence.ts';
 import type { Principal } from './principal.ts';
 import { ROLES } from './roles.ts';
 import { burnPasswordCheck, isTokenOf, verifyPassword } from './tokens.ts';
@@ -110,14 +110,10 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
   // --- display tokens (supervisors and admins) ---
 
   const supervisor = { onRequest: auth.require('supervisor') };
-  app.get('/v1/displays', supervisor, async (request) => {
-    const displays = await auth.service.listDisplays();
+  app.get('/v1/displays', supervisor, async () => {
     // whether each TV is on the air: best effort (Redis down: unknown, the list still answers)
-    const seen = await opts.presence.all().catch((err: Error) => {
-      request.log.warn({ err: err.message }, 'could not read which displays are connected');
-      return null;
-    });
-    return { displays: displays.map((d) => ({ ...d, seen: seen?.get(d.id) ?? null })), presence: seen ? 'known' : 'unavailable' };
+    const { displays, known } = await withPresence(await auth.service.listDisplays(), opts.presence);
+    return { displays, presence: known ? 'known' : 'unavailable' };
   });
   app.post(
     '/v1/displays',

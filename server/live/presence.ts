@@ -56,3 +56,12 @@ export class DisplayPresence {
     return out;
   }
 }
+
+/** `displays` with what is known of each one's presence; `known` is false while Redis cannot say (then `seen` is null). */
+export async function withPresence<T extends { id: string }>(
+  displays: T[],
+  presence: Pick<DisplayPresence, 'all'>,
+): Promise<{ displays: Array<T & { seen: DisplaySeen | null }>; known: boolean }> {
+  const seen = await presence.all().catch(() => null);
+  return { displays: displays.map((d) => ({ ...d, seen: seen?.get(d.id) ?? null })), known: seen !== null };
+}

@@ -108,6 +108,30 @@ describe('GET /metrics', () => {
     await expect.poll(async () => value((await scrape()).body, 'nabiz_live_sockets')).toBe(0);
   });
 
+  it('says which TVs are on the air: connected, and when each was last seen', async () => {
+    const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+    const admin = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
+    const created = await app.inject({ method: 'POST', url: '/v1/displays', headers: admin, payload: { name: 'TV lobby', board: 'main' } });
+    const { display, token } = created.json<{ display: { id: string }; token: string }>();
+    const labels = { display: display.id, name: 'TV lobby' };
+    const never = (await scrape()).body;
+    expect(value(never, 'nabiz_display_connected', labels)).toBe(0);
+    expect(value(never, 'nabiz_display_last_seen_timestamp_seconds', labels)).toBeUndefined(); // never seen
+
+    if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' });
+    const opened = Date.now() / 1000;
+    const tv = await openSocket(`ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${token}` });
+    await tv.next('welcome');
+    await expect.poll(async () => value((await scrape()).body, 'nabiz_display_connected', labels)).toBe(1);
+    expect(value((await scrape()).body, 'nabiz_display_last_seen_timestamp_seconds', labels)).toBeGreaterThanOrEqual(opened - 0.01);
+    tv.ws.close();
+    await tv.closed;
+    await expect.poll(async () => value((await scrape()).body, 'nabiz_display_connected', labels)).toBe(0);
+    // a revoked display is no longer a TV to watch
+    expect((await app.inject({ method: 'DELETE', url: `/v1/displays/${display.id}`, headers: admin })).statusCode).toBe(200);
+    expect(value((await scrape()).body, 'nabiz_display_connected', labels)).toBeUndefined();
+  });
+
   it('answers only the metrics token, and does not exist without one', async () => {
     for (const token of [null, 'wrong-token-0123456789', ACD_KEY]) {
       const res = await scrape(token);
