@@ -17,6 +17,7 @@ import { healthRoutes } from './health.ts';
 import { Deduplicator } from './ingest/dedupe.ts';
 import { SourceActivity } from './ingest/activity.ts';
 import { ingestRoutes } from './ingest/routes.ts';
+import { sourceRoutes } from './ingest/sources.ts';
 import { EventWriter } from './ingest/writer.ts';
 import { createKpiSignaller } from './kpi/pipeline.ts';
 import { kpiRoutes } from './kpi/routes.ts';
@@ -91,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, deps);
   await app.register(ingestRoutes, { config, clickhouse, redis, writer, metrics: metrics.ingest });
+  await app.register(sourceRoutes, { config, clickhouse, activity });
   if (config.METRICS_TOKEN) await app.register(metricsRoutes, { token: config.METRICS_TOKEN, metrics });
   await app.register(authRoutes, { presence });
   await app.register(kpiRoutes, { config, clickhouse, redis, onSettingsChanged: () => void kpi.signalRecompute('settings') });

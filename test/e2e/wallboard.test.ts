@@ -332,6 +332,20 @@ describe('wallboard in Chromium', () => {
     const onAir = sup.locator(`tr[data-display="${display.body.display.id}"] [data-presence="connected"]`);
     await onAir.waitFor({ timeout: 10_000 });
     expect(await onAir.textContent()).toContain('from 127.0.0.1');
+    // Console → Sources: the ACD is receiving, the CRM went quiet (seeded 20 minutes ago)
+    const refused = await fetch(`${base}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...offered(1)[0], channel: 'fax' }),
+    });
+    expect(refused.status).toBe(422);
+    await sup.goto(`${base}/#/console/sources`);
+    await sup.locator('tr[data-source="acd"] [data-status="receiving"]').waitFor({ timeout: 10_000 });
+    expect(await sup.locator('tr[data-source="crm"] [data-status]').getAttribute('data-status')).toBe('quiet');
+    expect(Number(await sup.locator('tr[data-source="acd"] td.num').first().textContent())).toBe(offeredAt.length);
+    expect(Number(await sup.locator('tr[data-source="acd"] td.num').nth(1).textContent())).toBe(1);
+    expect(await sup.locator('table.rejections[data-source="acd"] .reason').first().textContent()).toMatch(/^\/channel: /);
+    await sup.screenshot({ path: path.join(ARTIFACTS, 'console-sources-1600x1000.png') });
     await sup.close();
 
     // --- a viewer sees the console read-only, and the API refuses the change ---

@@ -4,6 +4,7 @@ import { createResource, createSignal, Match, Show, Switch, type Component } fro
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { AlertsTab } from './AlertsTab.tsx';
+import { SourcesTab } from './SourcesTab.tsx';
 import { BoardsTab } from './BoardsTab.tsx';
 import { DisplaysTab } from './DisplaysTab.tsx';
 import './console.css';
@@ -21,7 +22,7 @@ export interface ConsoleContext {
   catalog: KpiDefinition[];
 }
 
-const TABS = ['boards', 'displays', 'thresholds', 'alerts'] as const;
+const TABS = ['boards', 'displays', 'thresholds', 'alerts', 'sources'] as const;
 
 async function whoAmI(): Promise<Me | null> {
   try {
@@ -117,6 +118,9 @@ const Console: Component<{ tab?: string }> = (props) => {
                     </Match>
                     <Match when={tab() === 'alerts'}>
                       <AlertsTab ctx={ctx()} />
+                    </Match>
+                    <Match when={tab() === 'sources'}>
+                      <SourcesTab />
                     </Match>
                   </Switch>
                 </main>

@@ -104,17 +104,18 @@ export function formatQuietSource(source: string, since: string, now: number, ti
   return `no ${source.toUpperCase()} events since ${Number.isNaN(at) ? '?' : sinceText(at, now, timeZone)}`;
 }
 
-/**
- * When a display was last seen, for Console → Displays: "last seen 14:05 (25 min ago)", with the date when it is
- * from another day; "never connected" when it was never seen.
- */
+/** "14:05 (25 min ago)": a time and how long ago it was, with the date when it is from another day. */
+export function formatAgo(at: number, now: number, timeZone?: string): string {
+  const minutes = Math.max(0, Math.floor((now - at) / 60_000));
+  const ago = minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min ago` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h ago` : `${Math.floor(minutes / 1440)} days ago`;
+  return `${sinceText(at, now, timeZone)} (${ago})`;
+}
+
+/** When a display was last seen, for Console → Displays: "last seen 14:05 (25 min ago)", or "never connected". */
 export function formatLastSeen(at: string | null, now: number, timeZone?: string): string {
   if (at === null) return 'never connected';
   const t = Date.parse(at);
-  if (Number.isNaN(t)) return 'last seen ?';
-  const minutes = Math.max(0, Math.floor((now - t) / 60_000));
-  const ago = minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min ago` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h ago` : `${Math.floor(minutes / 1440)} days ago`;
-  return `last seen ${sinceText(t, now, timeZone)} (${ago})`;
+  return Number.isNaN(t) ? 'last seen ?' : `last seen ${formatAgo(t, now, timeZone)}`;
 }
 
 /** Human label of a scope: "Center", "Queue billing", "Team north". */
