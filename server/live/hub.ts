@@ -33,6 +33,8 @@ export const CLOSE_GOING_AWAY = 1001;
 export const MAX_PAIRS = MAX_SUBSCRIPTIONS * WINDOW_NAMES.length;
 /** Most client messages per second per socket; more are answered with an error and ignored. */
 const MAX_MESSAGES_PER_SECOND = 50;
+/** Reads of the open alerts for one `alerts` message while alerts keep changing, before sending the last one read. */
+const MAX_ALERT_READS = 5;
 
 export class LiveClient {
   /** "<window>|<scope>" → asOf of the last snapshot sent ('' before the first). */
@@ -100,6 +102,8 @@ export class LiveHub {
   private nextId = 1;
   private readonly stats_: HubStats = { sockets: 0, dropped: 0, maxBuffered: 0, sent: 0 };
   private readonly now: () => number;
+  /** Alert publications seen (an `alerts` list read while this moved may be older than what was sent since). */
+  private alertChanges = 0;
   /** The `sources` message for the quiet sources as last checked (null while none is quiet). */
   private quiet: string | null = null;
 
@@ -233,7 +237,10 @@ export class LiveHub {
       else if (channel === this.names.seriesChannel) this.fanOutSeries((JSON.parse(message) as SeriesMessage).series);
       else if (channel === this.alerts.names.channel) {
         const m = JSON.parse(message) as AlertChannelMessage;
-        if (m.type === 'alert') this.fanOutAlert(m.alert);
+        if (m.type === 'alert') {
+          this.alertChanges++;
+          this.fanOutAlert(m.alert);
+        }
       }
     } catch (err) {
       this.opts.log.warn({ err: (err as Error).message, channel }, 'live: ignored a malformed publication');
@@ -331,7 +338,7 @@ export class LiveHub {
     const [snaps, series, alerts] = await Promise.all([
       this.latestSnapshots(window, scopes),
       withSeries ? this.latestSeries(scopes) : Promise.resolve([]),
-      this.alerts.active(client.scopes()),
+      this.activeAlerts(client),
     ]);
     if (client.closed) return;
     for (const s of snaps) {
@@ -346,6 +353,19 @@ export class LiveHub {
       this.send(client, seriesMessage(s));
     }
     this.send(client, JSON.stringify({ type: 'alerts', alerts } satisfies ServerMessage));
+  }
+
+  /**
+   * The open alerts of the client's scopes, for the `alerts` message that replaces what it holds. An alert that
+   * changes while they are read (an acknowledgement) reaches the client first as an `alert` message; the list, read
+   * before the change, would then undo it. So the list is read again until no alert changed meanwhile.
+   */
+  private async activeAlerts(client: LiveClient): Promise<Alert[]> {
+    for (let attempt = 1; ; attempt++) {
+      const before = this.alertChanges;
+      const alerts = await this.alerts.active(client.scopes());
+      if (this.alertChanges === before || attempt === MAX_ALERT_READS) return alerts;
+    }
   }
 
   private unsubscribe(client: LiveClient, window: LiveWindow | undefined, rawScopes: string[] | undefined): void {

@@ -96,6 +96,43 @@ describe('upgrade', () => {
 });
 
 describe('subscriptions', () => {
+  it('does not undo an alert that changes while the list of open alerts is being read for a new subscription', async () => {
+    const t = Date.now();
+    const alert: Alert = {
+      id: 'al_race', thresholdId: 'thr_r', kpi: 'waiting', scope: 'queue:race', window: 'today', level: 'critical', peak: 'critical', value: 9,
+      threshold: 5, direction: 'above', startedAt: new Date(t).toISOString(), endedAt: null, acknowledgedBy: null, acknowledgedAt: null,
+    };
+    const an = alertRedisNames(ctx.config.REDIS_PREFIX);
+    await redis.hset(an.active, alert.id, JSON.stringify({ alert, at: t }));
+    // The first read returns the list as it was; before it is answered, a supervisor acknowledges the alert (as
+    // POST /v1/alerts/:id/ack does) and this process fans that out to the socket.
+    const active = hub.alerts.active.bind(hub.alerts);
+    let reads = 0;
+    let acked: Alert | undefined;
+    hub.alerts.active = async (scopes) => {
+      const list = await active(scopes);
+      if (++reads === 1) {
+        const delivered = c.next('alert');
+        acked = (await hub.alerts.acknowledge(alert.id, 'sup', t + 1)) as Alert;
+        expect((await delivered).alert).toEqual(acked);
+      }
+      return list;
+    };
+    const c = await connect();
+    try {
+      c.send({ type: 'subscribe', window: 'today', scopes: ['queue:race'] });
+      // the list that follows the acknowledgement says it too, so the screen keeps it
+      expect((await c.next('alerts')).alerts).toEqual([acked]);
+      expect(acked?.acknowledgedBy).toBe('sup');
+      expect(reads).toBe(2);
+    } finally {
+      hub.alerts.active = active;
+      await redis.hdel(an.active, alert.id);
+      await redis.hdel(an.acks, alert.id);
+    }
+  });
+
+
   it('sends the latest snapshots and the active alerts at once on subscribe, then only what was subscribed', async () => {
     const names = kpiRedisNames(ctx.config.REDIS_PREFIX);
     const t = Date.now();
