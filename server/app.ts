@@ -46,7 +46,16 @@ const DEDUPE_WAIT_MS = 5_000;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, log, clickhouse, redis } = deps;
-  const app = Fastify({ loggerInstance: log, logController: new AccessLog(), trustProxy: false }) as unknown as FastifyInstance;
+  const app = Fastify({
+    loggerInstance: log,
+    logController: new AccessLog(),
+    trustProxy: false,
+    // A field a schema does not know is refused (400 naming it), not dropped: a typo must not pass silently. Fastify's
+    // default (removeAdditional) also strips the fields of one branch of a union while trying another
+    // (fastify/fastify#4160), which refused valid board tiles. Unions told apart by a property validate only the
+    // branch it names (boards/schema.ts).
+    ajv: { customOptions: { removeAdditional: false, discriminator: true } },
+  }) as unknown as FastifyInstance;
   installErrorHandling(app);
   // First: security headers, cookies, the CSRF check and the auth guards (app.auth) every later scope uses.
   await app.register(authPlugin, { config, log, clickhouse, redis });

@@ -41,6 +41,44 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_VALIDATION: 'invalid_request',
 };
 
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/**
+ * A schema's refusals as `{path, message}`, each about the field it names: a field the schema does not know by its
+ * name, a choice among literals as the values it takes ("must be one of today, 1h, 15m"), an unknown kind of a
+ * discriminated union (boards/schema.ts) by its tag.
+ */
+export function validationDetails(errors: readonly SchemaError[]): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const choices = new Map<string, string[]>();
+  for (const v of errors) {
+    const path = v.instancePath || '/';
+    const p = v.params;
+    if (v.keyword === 'const') {
+      choices.set(path, [...(choices.get(path) ?? []), String(p.allowedValue)]);
+    } else if (v.keyword === 'anyOf' && choices.has(path)) {
+      // the const refusals above say it, together
+    } else if (v.keyword === 'enum') {
+      out.push({ path, message: `must be one of ${(p.allowedValues as unknown[]).join(', ')}` });
+    } else if (p.additionalProperty !== undefined) {
+      out.push({ path: `${v.instancePath}/${String(p.additionalProperty)}`, message: 'is not a known field' });
+    } else if (v.keyword === 'discriminator') {
+      out.push({ path: `${v.instancePath}/${String(p.tag)}`, message: p.tagValue === undefined ? 'is required' : `${JSON.stringify(p.tagValue)} is not a known ${String(p.tag)}` });
+    } else if (p.missingProperty !== undefined) {
+      out.push({ path: `${v.instancePath}/${String(p.missingProperty)}`, message: 'is required' });
+    } else {
+      out.push({ path, message: v.message ?? 'is invalid' });
+    }
+  }
+  for (const [path, values] of choices) out.push({ path, message: values.length === 1 ? `must be ${values[0]}` : `must be one of ${values.join(', ')}` });
+  return out;
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiError) {
@@ -63,13 +101,11 @@ export function installErrorHandling(app: FastifyInstance): void {
       req.log.error({ err }, 'request failed');
       return reply.code(status).send(errorBody('internal', 'internal server error'));
     }
-    req.log.warn({ code: err.code, statusCode: status }, err.message);
-    const details = err.validation?.map((v) => ({
-      path: v.instancePath || `/${(v.params as { missingProperty?: string }).missingProperty ?? ''}`,
-      message: v.message ?? 'is invalid',
-    }));
+    const details = err.validation ? validationDetails(err.validation) : undefined;
+    const message = details ? details.map((d) => `${err.validationContext ?? ''}${d.path === '/' ? '' : d.path} ${d.message}`).join('; ') : err.message;
+    req.log.warn({ code: err.code, statusCode: status }, message);
     const code = FASTIFY_CODES[err.code] ?? (status === 429 ? 'rate_limited' : status === 404 ? 'not_found' : 'bad_request');
-    return reply.code(status).send(errorBody(code, err.message, details));
+    return reply.code(status).send(errorBody(code, message, details));
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no route ${req.method} ${req.url.split('?')[0]}`)));
 }

@@ -7,25 +7,49 @@
 //               trend   a wide uPlot chart of one KPI for a scope, today by 15 minutes, with its threshold lines
 //               agents  the agent-state strip of a scope (available / busy / wrap-up / aux, waiting, longest wait)
 //               alerts  the active alerts (newest first), with who acknowledged them
+//               table   several KPIs for several scopes in one window: a row per scope (queues, teams…), a column per
+//                       KPI, each cell coloured by its threshold
 //   rotation  a list of grid boards with how long each is shown; a TV bound to it cycles through them.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TUnion } from '@sinclair/typebox';
 
 export const BOARD_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 export const MAX_TILES = 60;
 export const MAX_COLUMNS = 8;
 export const MAX_ROTATION = 20;
+export const MAX_TABLE_KPIS = 8;
+export const MAX_TABLE_SCOPES = 20;
 
 const Name = Type.String({ pattern: BOARD_NAME_PATTERN, description: 'a-z, 0-9, - and _; up to 64 characters' });
 const Scope = Type.String({ minLength: 1, maxLength: 200, description: 'center, queue:<name>, team:<name>, channel:<name> or agent:<id>' });
 const Window = Type.Union([Type.Literal('today'), Type.Literal('1h'), Type.Literal('15m')]);
-const Width = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_COLUMNS, description: 'columns the tile spans (default 1; trend and alerts default 2)' }));
+const Width = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_COLUMNS, description: 'columns the tile spans (default 1; trend, agents, alerts and table default 2)' }));
 const Height = Type.Optional(Type.Integer({ minimum: 1, maximum: 4, description: 'rows the tile spans (default 1)' }));
 
-export const TileSchema = Type.Union([
+/**
+ * A union told apart by one property (`kind`, `type`): ajv's discriminator validates only the branch it names, so a
+ * refusal is about that branch ("body/tiles/3/widht is not a known field"), not about every other kind of tile.
+ * Needs the validator's `discriminator` option (server/app.ts).
+ */
+function discriminated<T extends TObject[]>(propertyName: string, branches: [...T]) {
+  return Type.Unsafe<Static<TUnion<T>>>({ type: 'object', required: [propertyName], discriminator: { propertyName }, oneOf: branches });
+}
+
+export const TileSchema = discriminated('kind', [
   Type.Object({ kind: Type.Literal('kpi'), kpi: Type.String({ maxLength: 64 }), scope: Scope, window: Window, width: Width, height: Height }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('trend'), kpi: Type.String({ maxLength: 64 }), scope: Scope, width: Width, height: Height }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('agents'), scope: Scope, width: Width, height: Height }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('alerts'), width: Width, height: Height }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('table'),
+      kpis: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: MAX_TABLE_KPIS, description: 'the columns: KPI keys of the catalog' }),
+      scopes: Type.Array(Scope, { minItems: 1, maxItems: MAX_TABLE_SCOPES, description: 'the rows' }),
+      window: Window,
+      width: Width,
+      height: Height,
+    },
+    { additionalProperties: false },
+  ),
 ]);
 export type Tile = Static<typeof TileSchema>;
 
@@ -36,7 +60,7 @@ export const RotationEntrySchema = Type.Object(
 export type RotationEntry = Static<typeof RotationEntrySchema>;
 
 /** The body of PUT /v1/boards/:name. */
-export const BoardInputSchema = Type.Union([
+export const BoardInputSchema = discriminated('type', [
   Type.Object(
     {
       type: Type.Literal('grid'),

@@ -46,6 +46,7 @@ describe('boards API', () => {
       { kind: 'trend', kpi: 'service_level', scope: 'center', width: 4, height: 2 },
       { kind: 'agents', scope: 'team:red' },
       { kind: 'alerts' },
+      { kind: 'table', kpis: ['waiting', 'service_level', 'asa'], scopes: ['queue:billing', 'queue:sales'], window: '15m', width: 2, height: 2 },
     ];
     const created = await app.inject({ method: 'PUT', url: '/v1/boards/floor-1', headers: auth('supervisor'), payload: grid('Floor 1', tiles) });
     expect(created.statusCode, created.body).toBe(201);
@@ -91,12 +92,27 @@ describe('boards API', () => {
         { kind: 'kpi', kpi: 'happiness', scope: 'center', window: 'today' },
         { kind: 'agents', scope: 'building:3' },
         { kind: 'alerts', width: 6 },
+        { kind: 'table', kpis: ['asa', 'mood'], scopes: ['queue:billing', 'floor:2'], window: '15m' },
       ]),
     });
     expect(bad.statusCode).toBe(400);
     const body = bad.json<{ error: { code: string; details: { path: string }[] } }>();
     expect(body.error.code).toBe('invalid_board');
-    expect(body.error.details.map((d) => d.path)).toEqual(['/tiles/1/kpi', '/tiles/2/scope', '/tiles/3/width']);
+    expect(body.error.details.map((d) => d.path)).toEqual(['/tiles/1/kpi', '/tiles/2/scope', '/tiles/3/width', '/tiles/4/kpis/1', '/tiles/4/scopes/1']);
+    // a field no tile has is refused, not dropped: a typo must not pass silently
+    const typo = await app.inject({ method: 'PUT', url: '/v1/boards/bad', headers: auth('supervisor'), payload: grid('Bad', [{ kind: 'kpi', kpi: 'asa', scope: 'center', window: '1h', widht: 2 }]) });
+    expect(typo.statusCode).toBe(400);
+    const refusal = async (tile: unknown) => {
+      const res = await app.inject({ method: 'PUT', url: '/v1/boards/bad', headers: auth('supervisor'), payload: grid('Bad', [tile]) });
+      expect(res.statusCode).toBe(400);
+      return res.json<{ error: { message: string } }>().error.message;
+    };
+    // only the kind of tile named is checked, so the refusal is about it, not about every other kind
+    expect(typo.json<{ error: { message: string } }>().error.message).toBe('body/tiles/0/widht is not a known field');
+    expect(await refusal({ kind: 'table', kpis: ['asa'], scopes: ['center'], window: '1h', scope: 'center' })).toBe('body/tiles/0/scope is not a known field');
+    expect(await refusal({ kind: 'pie' })).toBe('body/tiles/0/kind "pie" is not a known kind');
+    expect(await refusal({ kind: 'kpi', kpi: 'asa', scope: 'center', window: '2h' })).toBe('body/tiles/0/window must be one of today, 1h, 15m');
+    expect(await refusal({ kind: 'trend', scope: 'center' })).toBe('body/tiles/0/kpi is required');
     const window = await app.inject({ method: 'PUT', url: '/v1/boards/bad', headers: auth('supervisor'), payload: grid('Bad', [{ kind: 'kpi', kpi: 'asa', scope: 'center', window: '2h' }]) });
     expect(window.statusCode).toBe(400);
     const name = await app.inject({ method: 'PUT', url: '/v1/boards/Bad%20Name', headers: auth('supervisor'), payload: grid('x') });
