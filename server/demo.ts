@@ -36,12 +36,16 @@ export const DEMO_LAYOUT: BoardInput = {
     { kind: 'kpi', kpi: 'service_level', scope: 'center', window: '15m' },
     { kind: 'kpi', kpi: 'waiting', scope: 'center', window: 'today' },
     { kind: 'kpi', kpi: 'longest_wait', scope: 'center', window: 'today' },
-    { kind: 'kpi', kpi: 'asa', scope: 'center', window: '1h' },
-    { kind: 'kpi', kpi: 'service_level', scope: 'queue:billing', window: '15m' },
-    { kind: 'kpi', kpi: 'abandon_rate', scope: 'queue:billing', window: '15m' },
-    { kind: 'kpi', kpi: 'aht', scope: 'center', window: 'today' },
     { kind: 'kpi', kpi: 'required_agents', scope: 'center', window: 'today' },
-    // the trend two rows high on the left; the agents above the alerts on the right
+    // the queues at a glance two rows high on the left, the trend beside them; the agents above the alerts
+    {
+      kind: 'table',
+      kpis: ['waiting', 'service_level', 'asa', 'abandon_rate', 'aht'],
+      scopes: ['queue:billing', 'queue:tech-support', 'queue:sales', 'queue:chat-support'],
+      window: '15m',
+      width: 2,
+      height: 2,
+    },
     { kind: 'trend', kpi: 'service_level', scope: 'center', width: 2, height: 2 },
     { kind: 'agents', scope: 'center', width: 2 },
     { kind: 'alerts', width: 2 },

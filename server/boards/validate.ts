@@ -16,14 +16,22 @@ export function validateBoard(name: string, input: BoardInput, boardType: (name:
   if (input.type === 'grid') {
     input.tiles.forEach((tile, i) => {
       const at = `/tiles/${i}`;
-      if ('kpi' in tile && !isKpiKey(tile.kpi)) problems.push({ path: `${at}/kpi`, message: `${JSON.stringify(tile.kpi)} is not a KPI of the catalog` });
-      if ('scope' in tile) {
+      const kpi = (path: string, key: string) => {
+        if (!isKpiKey(key)) problems.push({ path, message: `${JSON.stringify(key)} is not a KPI of the catalog` });
+      };
+      const scope = (path: string, text: string) => {
         try {
-          parseScope(tile.scope);
+          parseScope(text);
         } catch (err) {
           if (!(err instanceof ScopeError)) throw err;
-          problems.push({ path: `${at}/scope`, message: err.message });
+          problems.push({ path, message: err.message });
         }
+      };
+      if ('kpi' in tile) kpi(`${at}/kpi`, tile.kpi);
+      if ('scope' in tile) scope(`${at}/scope`, tile.scope);
+      if (tile.kind === 'table') {
+        tile.kpis.forEach((k, j) => kpi(`${at}/kpis/${j}`, k));
+        tile.scopes.forEach((s, j) => scope(`${at}/scopes/${j}`, s));
       }
       if (tile.width !== undefined && tile.width > input.columns) {
         problems.push({ path: `${at}/width`, message: `is ${tile.width} but the board has ${input.columns} columns` });

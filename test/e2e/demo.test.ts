@@ -1,5 +1,6 @@
 // The README contract for the demo: `npm run demo` (server/main.ts --demo) prints a wallboard link, and that link
-// shows a live board whose values move within 60 seconds, in real headless Chromium, with nothing else set up.
+// shows a live board whose values move within 60 seconds (its queue table filled), in real headless Chromium, with
+// nothing else set up.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,8 +37,12 @@ describe('npm run demo', () => {
     browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     await page.goto(url!);
-    await expect.poll(() => page.locator('section.tile.kpi').count(), { timeout: 20_000 }).toBeGreaterThan(8);
+    await expect.poll(() => page.locator('section.tile.kpi').count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(8);
     await expect.poll(() => page.locator('.board-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('live');
+    // the queues at a glance: a row per queue, with figures (the simulator backfilled the last half hour)
+    const table = page.locator('section.tile.table');
+    expect(await table.locator('tbody th').allTextContents()).toEqual(['billing', 'tech-support', 'sales', 'chat-support']);
+    await expect.poll(() => table.locator('td[data-kpi="service_level"] .cell-value').allTextContents(), { timeout: 20_000 }).toContainEqual(expect.stringMatching(/^\d+\.\d$/));
 
     // Values move: the board's text changes while the simulator runs.
     const text = () => page.locator('main.board-main').innerText();

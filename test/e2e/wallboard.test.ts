@@ -127,6 +127,7 @@ describe('wallboard in Chromium', () => {
       { kind: 'agents', scope: 'center', width: 2 },
       { kind: 'alerts', width: 2, height: 2 },
       { kind: 'trend', kpi: 'waiting', scope: 'center', width: 2 }, // one row high: must still read from across the room
+      { kind: 'table', kpis: ['offered', 'waiting'], scopes: ['center', 'queue:billing'], window: 'today' },
     ];
     expect((await call('PUT', '/v1/boards/main', { type: 'grid', title: 'Floor 2 — Billing', columns: 4, tiles })).status).toBe(201);
     await postEvents(offered(2));
@@ -225,10 +226,14 @@ describe('wallboard in Chromium', () => {
       expect(r.status, `${kpi} ${window}`).toBe(201);
     }
     type OpenAlert = { id: string; kpi: string; window: string; scope: string; value: number; acknowledgedBy: string | null };
-    const centerAlerts = async () => (await call<{ alerts: OpenAlert[] }>('GET', '/v1/alerts?active=1')).body.alerts.filter((a) => a.scope === 'center');
+    // the TV lists the alerts of the scopes it shows: the center, and billing (its table; the center's thresholds
+    // apply to every queue, so each fires there too)
+    const boardAlerts = async () => (await call<{ alerts: OpenAlert[] }>('GET', '/v1/alerts?active=1')).body.alerts.filter((a) => a.scope === 'center' || a.scope === 'queue:billing');
+    const centerAlerts = async () => (await boardAlerts()).filter((a) => a.scope === 'center');
     await expect.poll(async () => (await centerAlerts()).length, { timeout: 15_000 }).toBe(figures.length + 1);
+    await expect.poll(async () => (await boardAlerts()).length, { timeout: 15_000 }).toBe(2 * (figures.length + 1));
     const counts = tv.locator('section.tile.alerts .alert-counts');
-    await expect.poll(() => counts.getAttribute('data-critical'), { timeout: 10_000 }).toBe(String(figures.length + 1));
+    await expect.poll(() => counts.getAttribute('data-critical'), { timeout: 10_000 }).toBe(String(2 * (figures.length + 1)));
     expect(await counts.getAttribute('data-warning')).toBe('0');
     const rowsOnTv = () =>
       tv.locator('section.tile.alerts .alert-list').evaluate((list) => {
@@ -247,18 +252,31 @@ describe('wallboard in Chromium', () => {
     expect(listed.allInside).toBe(true);
     expect(listed.roomForAnother).toBe(false);
     expect(listed.more).toBeGreaterThan(0);
-    expect(listed.shown.length + listed.more).toBe(figures.length + 1);
+    expect(listed.shown.length + listed.more).toBe(2 * (figures.length + 1));
     expect(await titlePx('section.tile.alerts .alert-what')).toBeGreaterThanOrEqual((await titlePx('section.tile.kpi .tile-head')) - 1);
     // A row shows its figure now, not the value it crossed at: with every other alert acknowledged, the offers of
     // the last hour come first; one more offer takes it from the 10 it crossed at to 11.
-    const open = await centerAlerts();
-    const lastHour = open.find((a) => a.kpi === 'offered' && a.window === '1h')!;
+    const open = await boardAlerts();
+    const lastHour = open.find((a) => a.kpi === 'offered' && a.window === '1h' && a.scope === 'center')!;
     expect(lastHour.value).toBe(10);
     for (const a of open) if (a.id !== lastHour.id && a.acknowledgedBy === null) expect((await call('POST', `/v1/alerts/${a.id}/ack`)).status).toBe(200);
     await expect.poll(async () => (await rowsOnTv()).shown[0]?.id, { timeout: 5_000 }).toBe(lastHour.id);
     await postEvents(offered(1));
     await expect.poll(async () => (await rowsOnTv()).shown[0]?.value, { timeout: 10_000 }).toBe('11');
-    expect((await centerAlerts()).find((a) => a.id === lastHour.id)!.value).toBe(10);
+    expect((await boardAlerts()).find((a) => a.id === lastHour.id)!.value).toBe(10);
+
+    // The table: a row per scope, the same figures as the tiles, each cell coloured by its threshold (the center's
+    // applies to every queue too) with the level's icon
+    const table = tv.locator('section.tile.table');
+    expect(await table.locator('tbody th').allTextContents()).toEqual(['Center', 'Queue billing']);
+    expect(await table.locator('.tile-label').textContent()).toBe('Overview · today');
+    for (const scope of ['center', 'queue:billing']) {
+      const cell = (kpi: string) => table.locator(`tr[data-scope="${scope}"] td[data-kpi="${kpi}"]`);
+      await expect.poll(() => cell('offered').locator('.cell-value').textContent(), { timeout: 10_000 }).toBe('11');
+      expect(await cell('waiting').locator('.cell-value').textContent()).toBe(await tile(tv, 'waiting').locator('.value-text').textContent());
+      expect(await cell('waiting').getAttribute('data-level')).toBe('critical');
+      expect(await cell('waiting').locator('.cell-cue').textContent()).toBe('▲');
+    }
 
     // the trend chart catches up with the tiles (the worker republishes the series a few seconds after the figures
     // stop moving): its latest point is the offers of the current quarter hour

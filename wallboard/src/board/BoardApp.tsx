@@ -40,6 +40,7 @@ function subscriptionsFor(boards: GridBoard[]): Subscription[] {
         add(t.window, t.scope);
         add('today', t.scope); // its sparkline
       } else if (t.kind === 'trend' || t.kind === 'agents') add('today', t.scope);
+      else if (t.kind === 'table') for (const scope of t.scopes) add(t.window, scope);
     }
   }
   return [...byWindow].filter(([, s]) => s.size > 0).map(([window, scopes]) => ({ window, scopes: [...scopes], ...(window === 'today' ? { series: true } : {}) }));

@@ -7,6 +7,7 @@ import { alertCounts, thresholdsFor, tileLevel, type ThresholdView } from '../li
 import { placeTiles } from '../lib/layout.ts';
 import { AgentStrip } from './AgentStrip.tsx';
 import { AlertList } from './AlertList.tsx';
+import { KpiTable } from './KpiTable.tsx';
 import type { LiveData } from './live-data.ts';
 import { KpiTile } from './Tile.tsx';
 import { TrendChart } from './TrendChart.tsx';
@@ -100,6 +101,21 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                     scope={t().scope}
                     values={props.live.snapshot('today', t().scope)?.values}
                     stale={props.stale ?? (props.live.snapshot('today', t().scope) ? null : 'no data yet')}
+                    style={style}
+                  />
+                )}
+              </Match>
+              <Match when={tile().kind === 'table' && (tile() as Extract<ReturnType<typeof tile>, { kind: 'table' }>)}>
+                {(t) => (
+                  <KpiTable
+                    kpis={t().kpis}
+                    scopes={t().scopes}
+                    window={t().window}
+                    catalog={props.catalog}
+                    snapshot={props.live.snapshot}
+                    alerts={alerts()}
+                    thresholds={props.thresholds}
+                    stale={props.stale}
                     style={style}
                   />
                 )}

@@ -20,7 +20,7 @@ function toInput(d: Draft): BoardInput {
   return d.type === 'grid' ? { type: 'grid', title: d.title, columns: d.columns, tiles: d.tiles } : { type: 'rotation', title: d.title, rotation: d.rotation };
 }
 
-const KINDS = ['kpi', 'trend', 'agents', 'alerts'] as const;
+const KINDS = ['kpi', 'trend', 'agents', 'alerts', 'table'] as const;
 
 export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   const [boards, { refetch }] = createResource(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
@@ -154,7 +154,15 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                         const scope = (prev.scope as string) ?? 'center';
                                         const kpi = (prev.kpi as string) ?? 'service_level';
                                         const next: Tile =
-                                          kind === 'kpi' ? { kind, kpi, scope, window: 'today' } : kind === 'trend' ? { kind, kpi, scope } : kind === 'agents' ? { kind, scope } : { kind };
+                                          kind === 'kpi'
+                                            ? { kind, kpi, scope, window: 'today' }
+                                            : kind === 'trend'
+                                              ? { kind, kpi, scope }
+                                              : kind === 'agents'
+                                                ? { kind, scope }
+                                                : kind === 'table'
+                                                  ? { kind, kpis: [kpi], scopes: [scope], window: '15m' }
+                                                  : { kind };
                                         edit((x) => (x.tiles[i] = next));
                                       }}
                                     >
@@ -179,13 +187,44 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                         ))}
                                       </select>
                                     </Show>
+                                    <Show when={t().kind === 'table'}>
+                                      <select
+                                        name={`kpis-${i}`}
+                                        multiple
+                                        size="4"
+                                        title="the columns (Ctrl-click to pick several)"
+                                        onChange={(e) => set('kpis', [...e.currentTarget.selectedOptions].map((o) => o.value))}
+                                      >
+                                        {kpis().map((k) => (
+                                          <option value={k.key} selected={(t() as { kpis: string[] }).kpis.includes(k.key)}>
+                                            {k.label}
+                                          </option>
+                                        ))}
+                                      </select>
+                                    </Show>
                                   </td>
                                   <td>
                                     <Show when={'scope' in t()}>
                                       <input name={`scope-${i}`} list="scope-hints" size="14" value={(t() as { scope: string }).scope} onInput={(e) => set('scope', e.currentTarget.value.trim())} />
                                     </Show>
+                                    <Show when={t().kind === 'table'}>
+                                      <input
+                                        name={`scopes-${i}`}
+                                        size="28"
+                                        title="one row per scope, separated by commas"
+                                        value={(t() as { scopes: string[] }).scopes.join(', ')}
+                                        onChange={(e) => set('scopes', e.currentTarget.value.split(',').map((x) => x.trim()).filter((x) => x !== ''))}
+                                      />
+                                    </Show>
                                   </td>
                                   <td>
+                                    <Show when={t().kind === 'table'}>
+                                      <select value={(t() as { window: string }).window} onChange={(e) => set('window', e.currentTarget.value)}>
+                                        <option value="today">today</option>
+                                        <option value="1h">last hour</option>
+                                        <option value="15m">last 15 min</option>
+                                      </select>
+                                    </Show>
                                     <Show when={t().kind === 'kpi'}>
                                       <Show when={!isLiveKpi(kpis(), (t() as { kpi: string }).kpi)} fallback={<span class="muted">now</span>}>
                                         <select value={(t() as { window: string }).window} onChange={(e) => set('window', e.currentTarget.value)}>
