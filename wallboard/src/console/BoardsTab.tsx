@@ -201,6 +201,9 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                           </option>
                                         ))}
                                       </select>
+                                      <div class="muted" data-columns>
+                                        {(t() as { kpis: string[] }).kpis.map((key) => kpis().find((k) => k.key === key)?.label ?? key).join(', ')}
+                                      </div>
                                     </Show>
                                   </td>
                                   <td>
