@@ -221,15 +221,9 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                     </Show>
                                   </td>
                                   <td>
-                                    <Show when={t().kind === 'table'}>
-                                      <select value={(t() as { window: string }).window} onChange={(e) => set('window', e.currentTarget.value)}>
-                                        <option value="today">today</option>
-                                        <option value="1h">last hour</option>
-                                        <option value="15m">last 15 min</option>
-                                      </select>
-                                    </Show>
-                                    <Show when={t().kind === 'kpi'}>
-                                      <Show when={!isLiveKpi(kpis(), (t() as { kpi: string }).kpi)} fallback={<span class="muted">now</span>}>
+                                    {/* a KPI tile of a live figure has no window to pick (kept under today); a table has one for all */}
+                                    <Show when={t().kind === 'table' || t().kind === 'kpi'}>
+                                      <Show when={t().kind === 'table' || !isLiveKpi(kpis(), (t() as { kpi: string }).kpi)} fallback={<span class="muted">now</span>}>
                                         <select value={(t() as { window: string }).window} onChange={(e) => set('window', e.currentTarget.value)}>
                                           <option value="today">today</option>
                                           <option value="1h">last hour</option>
