@@ -63,8 +63,6 @@ export function validationDetails(errors: readonly SchemaError[]): { path: strin
       choices.set(path, [...(choices.get(path) ?? []), String(p.allowedValue)]);
     } else if (v.keyword === 'anyOf' && choices.has(path)) {
       // the const refusals above say it, together
-    } else if (v.keyword === 'enum') {
-      out.push({ path, message: `must be one of ${(p.allowedValues as unknown[]).join(', ')}` });
     } else if (p.additionalProperty !== undefined) {
       out.push({ path: `${v.instancePath}/${String(p.additionalProperty)}`, message: 'is not a known field' });
     } else if (v.keyword === 'discriminator') {

@@ -91,6 +91,9 @@ export function createMetrics(
   });
   // The TVs (displays not revoked), from the notes every API process keeps in Redis (live/presence.ts): a TV that went
   // dark shows as 0, and as a growing `time() -` its last-seen time. Both keep their last values while unreadable.
+  // one read per scrape for both gauges (the registry collects them at once)
+  let reading: ReturnType<typeof displays> | null = null;
+  const readDisplays = () => (reading ??= displays().finally(() => (reading = null)));
   const displayGauge = (name: string, help: string, valueOf: (seen: DisplaySeen | null) => number | null) =>
     new Gauge({
       name,
@@ -98,7 +101,7 @@ export function createMetrics(
       labelNames: ['display', 'name'],
       registers: [registry],
       async collect() {
-        const read = await displays().catch(() => null);
+        const read = await readDisplays().catch(() => null);
         if (!read?.known) return;
         this.reset();
         for (const d of read.displays) {

@@ -63,7 +63,8 @@ export async function sourceRoutes(parent: FastifyInstance, opts: SourceRoutesOp
     },
     async (): Promise<SourcesResponse> => {
       const now = Date.now();
-      const since = chTime(startOfLocalDay(now, config.CENTER_TZ));
+      const midnight = startOfLocalDay(now, config.CENTER_TZ);
+      const since = chTime(midnight);
       const count = async (table: 'events' | 'rejected_events') => {
         const rs = await clickhouse.query({
           query: `SELECT source, count() AS n FROM ${table} WHERE received_at >= {since:DateTime64(3, 'UTC')} GROUP BY source`,
@@ -91,7 +92,7 @@ export async function sourceRoutes(parent: FastifyInstance, opts: SourceRoutesOp
       ]);
       const quiet = new Set(last ? quietSources(last, now, config.sourceQuietMs).map((q) => q.source) : []);
       return {
-        since: new Date(startOfLocalDay(now, config.CENTER_TZ)).toISOString(),
+        since: new Date(midnight).toISOString(),
         sources: INGEST_SOURCES.map((source) => {
           const at = last?.get(source);
           return {

@@ -10,8 +10,8 @@ import { formatClock, formatValue, scopeLabel, windowLabel } from '../lib/format
 export const AlertList: Component<{
   /** The alerts to list, in order (capped). */
   alerts: Alert[];
-  /** How many alerts are open in all, and at each level (the heading; "+N more"). */
-  counts: { open: number; critical: number; warning: number };
+  /** How many alerts are open at each level (the heading; "+N more"). */
+  counts: { critical: number; warning: number };
   /** The KPI's value now, when the board has it (else the list shows the value at the alert's last change). */
   current: (alert: Alert) => number | null | undefined;
   flashing: Set<string>;
@@ -44,7 +44,7 @@ export const AlertList: Component<{
     );
     onCleanup(() => observer.disconnect());
   });
-  const rows = () => alertRows(props.counts.open, Math.min(fit(), props.alerts.length));
+  const rows = () => alertRows(props.counts.critical + props.counts.warning, Math.min(fit(), props.alerts.length));
   const formatted = (a: Alert, x: number | null | undefined) => {
     const r = formatValue(x, props.catalog.get(a.kpi) ?? { unit: 'count', decimals: 0 });
     return `${r.text}${r.unit}`;

@@ -123,7 +123,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
               <Match when={tile().kind === 'alerts'}>
                 <AlertList
                   alerts={listed()}
-                  counts={{ open: alerts().length, ...alertCounts(alerts()) }}
+                  counts={alertCounts(alerts())}
                   current={(a) => props.live.latest(a.window, a.scope)?.values[a.kpi]?.value}
                   flashing={flashing()}
                   catalog={props.catalog}
