@@ -37,7 +37,8 @@ export const DEMO_LAYOUT: BoardInput = {
     { kind: 'kpi', kpi: 'waiting', scope: 'center', window: 'today' },
     { kind: 'kpi', kpi: 'longest_wait', scope: 'center', window: 'today' },
     { kind: 'kpi', kpi: 'required_agents', scope: 'center', window: 'today' },
-    // the queues at a glance two rows high on the left, the trend beside them; the agents above the alerts
+    // the queues at a glance two rows high on the left; the trend and one team's agents beside them; the agents'
+    // states above the alerts
     {
       kind: 'table',
       kpis: ['waiting', 'service_level', 'asa', 'abandon_rate', 'aht'],
@@ -46,7 +47,8 @@ export const DEMO_LAYOUT: BoardInput = {
       width: 2,
       height: 2,
     },
-    { kind: 'trend', kpi: 'service_level', scope: 'center', width: 2, height: 2 },
+    { kind: 'trend', kpi: 'service_level', scope: 'center', width: 2 },
+    { kind: 'roster', scope: 'team:red', width: 2 },
     { kind: 'agents', scope: 'center', width: 2 },
     { kind: 'alerts', width: 2 },
     { kind: 'kpi', kpi: 'csat', scope: 'center', window: 'today' },

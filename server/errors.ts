@@ -51,7 +51,8 @@ interface SchemaError {
 /**
  * A schema's refusals as `{path, message}`, each about the field it names: a field the schema does not know by its
  * name, a choice among literals as the values it takes ("must be one of today, 1h, 15m"), an unknown kind of a
- * discriminated union (boards/schema.ts) by its tag.
+ * discriminated union (boards/schema.ts) by its tag, a list's length in plain words, a repeated item by the two places
+ * it is at.
  */
 export function validationDetails(errors: readonly SchemaError[]): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
@@ -69,6 +70,11 @@ export function validationDetails(errors: readonly SchemaError[]): { path: strin
       out.push({ path: `${v.instancePath}/${String(p.tag)}`, message: p.tagValue === undefined ? 'is required' : `${JSON.stringify(p.tagValue)} is not a known ${String(p.tag)}` });
     } else if (p.missingProperty !== undefined) {
       out.push({ path: `${v.instancePath}/${String(p.missingProperty)}`, message: 'is required' });
+    } else if (v.keyword === 'minItems' || v.keyword === 'maxItems') {
+      const n = Number(p.limit);
+      out.push({ path, message: `must have ${v.keyword === 'minItems' ? 'at least' : 'at most'} ${n} ${n === 1 ? 'item' : 'items'}` });
+    } else if (v.keyword === 'uniqueItems') {
+      out.push({ path, message: `must not list the same item twice (items ${String(p.j)} and ${String(p.i)})` });
     } else {
       out.push({ path, message: v.message ?? 'is invalid' });
     }

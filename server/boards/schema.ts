@@ -6,11 +6,13 @@
 //               kpi     one KPI for one scope and window: label, big value, n, a sparkline of today by 15 minutes
 //               trend   a wide uPlot chart of one KPI for a scope, today by 15 minutes, with its threshold lines
 //               agents  the agent-state strip of a scope (available / busy / wrap-up / aux, waiting, longest wait)
+//               roster  each agent of a scope: their state (all, or the ones chosen), since when and why
 //               alerts  the active alerts (newest first), with who acknowledged them
 //               table   several KPIs for several scopes in one window: a row per scope (queues, teams…), a column per
 //                       KPI, each cell coloured by its threshold
 //   rotation  a list of grid boards with how long each is shown; a TV bound to it cycles through them.
 import { Type, type Static, type TObject, type TUnion } from '@sinclair/typebox';
+import { ROSTER_STATES } from '../live/protocol.ts';
 
 export const BOARD_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 export const MAX_TILES = 60;
@@ -22,7 +24,7 @@ export const MAX_TABLE_SCOPES = 20;
 const Name = Type.String({ pattern: BOARD_NAME_PATTERN, description: 'a-z, 0-9, - and _; up to 64 characters' });
 const Scope = Type.String({ minLength: 1, maxLength: 200, description: 'center, queue:<name>, team:<name>, channel:<name> or agent:<id>' });
 const Window = Type.Union([Type.Literal('today'), Type.Literal('1h'), Type.Literal('15m')]);
-const Width = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_COLUMNS, description: 'columns the tile spans (default 1; trend, agents, alerts and table default 2)' }));
+const Width = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_COLUMNS, description: 'columns the tile spans (default 1; trend, agents, roster, alerts and table default 2)' }));
 const Height = Type.Optional(Type.Integer({ minimum: 1, maximum: 4, description: 'rows the tile spans (default 1)' }));
 
 /**
@@ -38,6 +40,23 @@ export const TileSchema = discriminated('kind', [
   Type.Object({ kind: Type.Literal('kpi'), kpi: Type.String({ maxLength: 64 }), scope: Scope, window: Window, width: Width, height: Height }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('trend'), kpi: Type.String({ maxLength: 64 }), scope: Scope, width: Width, height: Height }, { additionalProperties: false }),
   Type.Object({ kind: Type.Literal('agents'), scope: Scope, width: Width, height: Height }, { additionalProperties: false }),
+  Type.Object(
+    {
+      kind: Type.Literal('roster'),
+      scope: Scope,
+      states: Type.Optional(
+        Type.Array(Type.Union(ROSTER_STATES.map((s) => Type.Literal(s))), {
+          minItems: 1,
+          maxItems: ROSTER_STATES.length,
+          uniqueItems: true,
+          description: 'the states shown, in this order (default: available, busy, acw, aux)',
+        }),
+      ),
+      width: Width,
+      height: Height,
+    },
+    { additionalProperties: false },
+  ),
   Type.Object({ kind: Type.Literal('alerts'), width: Width, height: Height }, { additionalProperties: false }),
   Type.Object(
     {

@@ -4,6 +4,7 @@
 // The same formulas, written in SQL, are the analyst views (sql/005_analyst_views.sql); a parity test holds them equal.
 // `now` is always passed in.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { ROSTER_STATES } from '../live/protocol.ts';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from './catalog.ts';
 import { requiredAgents } from './erlang-c.ts';
 import { listQueueSettings } from './settings.ts';
@@ -157,14 +158,14 @@ GROUP BY scope`;
 /** Each agent's latest state and the queue/team/channel it reported (kpi_agent_state), for the agents `where` picks. */
 export function agentStatesSql(where = '1'): string {
   return `SELECT agent_id, argMaxMerge(state) AS st, argMaxMerge(queue) AS q, argMaxMerge(team) AS tm, argMaxMerge(channel) AS ch,
-        toUnixTimestamp64Milli(maxMerge(last_at)) AS last_ms
+        argMaxMerge(reason) AS rs, toUnixTimestamp64Milli(maxMerge(last_at)) AS last_ms
     FROM kpi_agent_state
     WHERE ${where}
     GROUP BY agent_id`;
 }
 
 /** Agent states that count: available, busy, after-call work, auxiliary (offline agents are not staffed). */
-export const AGENT_STATES = ['available', 'busy', 'acw', 'aux'] as const;
+export const AGENT_STATES = ROSTER_STATES;
 
 const AGENTS_SQL = `
 SELECT scope,

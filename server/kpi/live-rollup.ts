@@ -40,6 +40,9 @@ import {
 } from './compute.ts';
 import type { AgentStateEvent } from './materialize.ts';
 import { cmp, type ContactEvent, type Measure } from './measures.ts';
+import { rosterAgent } from './roster.ts';
+import { scopesOf } from './scopes.ts';
+import type { RosterAgent } from '../live/protocol.ts';
 import { INTERVAL_MS, MINUTE_MS, floorMinute, startOfLocalDay, todayIntervals } from './windows.ts';
 
 /** How far back the minute sums reach when loaded: the longest rolling window (1 h) and a margin. */
@@ -83,6 +86,7 @@ const QUEUE_TYPE_SET: ReadonlySet<string> = new Set(QUEUE_TYPES);
 
 interface AgentState {
   state: string;
+  reason: string;
   queue: string;
   team: string;
   channel: string;
@@ -98,16 +102,6 @@ export interface ContactChange {
   before: readonly Measure[];
   after: readonly Measure[];
   events: readonly ContactEvent[];
-}
-
-/** The scopes a row counts in (the TypeScript twin of compute.ts's scopesExpr). */
-function scopesOf(queue: string, team: string, channel: string, agentId: string): string[] {
-  const out = ['center'];
-  if (queue !== '') out.push(`queue:${queue}`);
-  if (team !== '') out.push(`team:${team}`);
-  if (channel !== '') out.push(`channel:${channel}`);
-  if (agentId !== '') out.push(`agent:${agentId}`);
-  return out;
 }
 
 /** Index of the first element ≥ v in a sorted array. */
@@ -300,7 +294,7 @@ export class LiveRollup {
   /** The agents' latest states (rows of agentStatesSql), replacing what was known of them. */
   setAgents(agents: ReadonlyArray<Record<string, unknown>>): void {
     for (const a of agents) {
-      this.agents.set(String(a.agent_id), { state: String(a.st), queue: String(a.q), team: String(a.tm), channel: String(a.ch), t: Number(a.last_ms) });
+      this.agents.set(String(a.agent_id), { state: String(a.st), reason: String(a.rs), queue: String(a.q), team: String(a.tm), channel: String(a.ch), t: Number(a.last_ms) });
     }
   }
 
@@ -318,7 +312,7 @@ export class LiveRollup {
         continue;
       }
       if (known && known.t === e.t && (cmp(known.source!, e.source) || cmp(known.id!, e.id)) > 0) continue;
-      this.agents.set(e.agentId, { state: e.state, queue: e.queue, team: e.team, channel: e.channel, t: e.t, source: e.source, id: e.id });
+      this.agents.set(e.agentId, { state: e.state, reason: e.reason, queue: e.queue, team: e.team, channel: e.channel, t: e.t, source: e.source, id: e.id });
     }
     return [...undecided];
   }
@@ -447,6 +441,16 @@ export class LiveRollup {
     for (const [agentId, a] of this.agents) {
       if (!(AGENT_STATES as readonly string[]).includes(a.state)) continue;
       for (const scope of scopesOf(a.queue, a.team, a.channel, agentId)) get(scope)[a.state as (typeof AGENT_STATES)[number]] += 1;
+    }
+    return out;
+  }
+
+  /** Every signed-in agent's latest state, as computeRoster would read it from ClickHouse. */
+  roster(): RosterAgent[] {
+    const out: RosterAgent[] = [];
+    for (const [agentId, a] of this.agents) {
+      const entry = rosterAgent(agentId, a);
+      if (entry) out.push(entry);
     }
     return out;
   }

@@ -141,6 +141,7 @@ export interface AgentStateEvent {
   source: string;
   id: string;
   state: string;
+  reason: string;
   queue: string;
   team: string;
   channel: string;
@@ -155,7 +156,7 @@ export interface AgentStateEvent {
 async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Promise<PassRows | null> {
   const rs = await ch.query({
     query: `WITH greatest({from:UInt64}, ${STORED_WATERMARK}) AS lo
-            SELECT lo, _block_number AS b, ${CONTACT_EVENT} AS contact_event, state, ${EVENT_COLUMNS}
+            SELECT lo, _block_number AS b, ${CONTACT_EVENT} AS contact_event, state, reason, ${EVENT_COLUMNS}
             FROM events
             WHERE ${newEvents(true, 'lo')}
             ORDER BY _block_number
@@ -163,17 +164,17 @@ async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Pr
     query_params: { from, max: maxRows },
     format: 'JSONCompactEachRow',
   });
-  const rows = await rs.json<[string | number, string | number, number | boolean, string, ...EventRow]>();
+  const rows = await rs.json<[string | number, string | number, number | boolean, string, string, ...EventRow]>();
   if (rows.length === 0) return null;
   let hi = 0;
   const contactEvents: StoredEvent[] = [];
   const agentStates: AgentStateEvent[] = [];
-  for (const [, b, isContactEvent, state, ...row] of rows) {
+  for (const [, b, isContactEvent, state, reason, ...row] of rows) {
     hi = Math.max(hi, Number(b));
     const e = toEvent(row as unknown as EventRow);
     if (Number(isContactEvent)) contactEvents.push(e);
     else if (e.type === 'agent.state' && e.agentId !== '') {
-      agentStates.push({ agentId: e.agentId, t: e.t, source: e.source, id: e.id, state, queue: e.queue, team: e.team, channel: e.channel });
+      agentStates.push({ agentId: e.agentId, t: e.t, source: e.source, id: e.id, state, reason, queue: e.queue, team: e.team, channel: e.channel });
     }
   }
   return { lo: Number(rows[0]![0]), hi, count: rows.length, contactEvents, agentStates };

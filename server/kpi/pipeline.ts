@@ -13,7 +13,7 @@
 // A recomputation = fan out the events committed since the last pass and materialise the measures of the contacts they
 // touched (server/kpi/materialize.ts), move the worker's in-memory rollup by what changed (server/kpi/live-rollup.ts),
 // compute the snapshots of every active scope from it, store them in Redis and publish the changed ones
-// (server/kpi/snapshots.ts). The rollup is loaded from ClickHouse after the worker's first pass, and again whenever it
+// (server/kpi/snapshots.ts), and the same for the agents' roster (server/kpi/roster.ts). The rollup is loaded from ClickHouse after the worker's first pass, and again whenever it
 // could have drifted, and each new local day (see live-rollup.ts).
 // Schedulers are reconciled at start (upsertJobScheduler; unknown ones removed).
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -26,6 +26,7 @@ import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
 import { nextRange, runPass, writeWatermark, type Pass } from './materialize.ts';
 import { syncDefaultQueueSettings } from './settings.ts';
+import { rosterNames, storeRoster } from './roster.ts';
 import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
 import { WatermarkWriter } from './watermark-writer.ts';
 import { floorMinute } from './windows.ts';
@@ -210,6 +211,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   await syncDefaultQueueSettings(ch, config);
 
   const previous = new Map<string, string>();
+  const rosterRedis = rosterNames(config.REDIS_PREFIX);
+  const previousRoster = new Map<string, string>();
   let lastWaiting = 0;
   let lastMinute = -1;
   /** The fan-out watermark as this worker moved it (a pass starts from it, or from the stored one if that is further). */
@@ -311,7 +314,9 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       const snapshotsMs = performance.now() - t2;
       // Every new minute, the stored set is rewritten whole (it repairs a Redis that lost its data); otherwise only
       // what changed is written.
-      const published = await storeSnapshots(storeConn, names, snaps, previous, { full: floorMinute(t) !== lastMinute });
+      const full = floorMinute(t) !== lastMinute;
+      const published = await storeSnapshots(storeConn, names, snaps, previous, { full });
+      await storeRoster(storeConn, rosterRedis, rollup.roster(), new Date(t).toISOString(), previousRoster, { full });
       const center = snaps.find((s) => s.scope === 'center');
       lastWaiting = center?.values.waiting.value ?? 0;
       lastMinute = floorMinute(t);

@@ -37,3 +37,13 @@ export function parseScopes(texts: readonly string[]): string[] {
   }
   return out;
 }
+
+/** The scopes a row counts in, by its own queue, team, channel and agent (the TypeScript twin of compute.ts's scopesExpr). */
+export function scopesOf(queue: string, team: string, channel: string, agentId: string): string[] {
+  const out = ['center'];
+  if (queue !== '') out.push(`queue:${queue}`);
+  if (team !== '') out.push(`team:${team}`);
+  if (channel !== '') out.push(`channel:${channel}`);
+  if (agentId !== '') out.push(`agent:${agentId}`);
+  return out;
+}

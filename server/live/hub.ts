@@ -10,10 +10,20 @@ import { AlertStore, type AlertChannelMessage } from '../alerts/store.ts';
 import type { Config } from '../config.ts';
 import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../kpi/compute.ts';
 import { parseScopes, ScopeError } from '../kpi/scopes.ts';
+import { computeRoster, readRoster, rosterMessage, rosterNames, rosterScopes, type RosterNames, type RosterPublication } from '../kpi/roster.ts';
 import { kpiRedisNames, readSeries, readSnapshots, type KpiRedisNames, type SeriesMessage, type SnapshotMessage } from '../kpi/snapshots.ts';
 import { quietSources, type SourceActivity } from '../ingest/activity.ts';
 import type { Log } from '../log.ts';
-import { decodeClientMessage, MAX_SUBSCRIPTIONS, WINDOW_NAMES, type Alert, type ClientMessage, type LiveWindow, type ServerMessage } from './protocol.ts';
+import {
+  decodeClientMessage,
+  MAX_SUBSCRIPTIONS,
+  WINDOW_NAMES,
+  type Alert,
+  type ClientMessage,
+  type LiveWindow,
+  type RosterAgent,
+  type ServerMessage,
+} from './protocol.ts';
 
 /** What the hub needs of a websocket (the `ws` WebSocket has all of it). */
 export interface LiveSocket {
@@ -40,6 +50,8 @@ export class LiveClient {
   /** "<window>|<scope>" → asOf of the last snapshot sent ('' before the first). */
   readonly pairs = new Map<string, string>();
   readonly series = new Map<string, string>();
+  /** Scopes whose roster it is sent. */
+  readonly roster = new Set<string>();
   /** Answered the last heartbeat ping (or sent something since). */
   alive = true;
   closed = false;
@@ -94,9 +106,17 @@ export class LiveHub {
   /** "<window>|<scope>" → sockets. */
   private readonly byPair = new Map<string, Set<LiveClient>>();
   private readonly bySeries = new Map<string, Set<LiveClient>>();
+  private readonly byRoster = new Map<string, Set<LiveClient>>();
   /** scope → sockets (any window), for alerts. */
   private readonly byScope = new Map<string, Map<LiveClient, number>>();
   private readonly names: KpiRedisNames;
+  private readonly rosterNames: RosterNames;
+  /** The roster (agentId → entry), read when first wanted and kept current by the worker's publications since. */
+  private roster: { asOf: string; agents: Map<string, RosterAgent> } | null = null;
+  /** Publications that arrive while the roster is being read (applied after it, when newer). */
+  private rosterPending: RosterPublication[] | null = null;
+  /** scope → its last roster message's counts and agents, so that a scope whose part did not change is not sent. */
+  private readonly rosterSent = new Map<string, string>();
   readonly alerts: AlertStore;
   private readonly inflight = new Map<string, Promise<unknown>>();
   private nextId = 1;
@@ -109,6 +129,7 @@ export class LiveHub {
 
   constructor(private readonly opts: HubOptions) {
     this.names = kpiRedisNames(opts.config.REDIS_PREFIX);
+    this.rosterNames = rosterNames(opts.config.REDIS_PREFIX);
     this.alerts = new AlertStore(opts.clickhouse, opts.redis, opts.config.REDIS_PREFIX);
     this.now = opts.now ?? Date.now;
   }
@@ -117,7 +138,7 @@ export class LiveHub {
   async start(): Promise<void> {
     const sub = this.opts.subscriber;
     sub.on('message', (channel: string, message: string) => this.onPublication(channel, message));
-    await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.alerts.names.channel);
+    await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.rosterNames.channel, this.alerts.names.channel);
     await this.checkSources();
   }
 
@@ -170,6 +191,7 @@ export class LiveHub {
     }
     for (const k of client.pairs.keys()) this.unindexPair(client, k);
     for (const s of client.series.keys()) this.bySeries.get(s)?.delete(client);
+    for (const s of [...client.roster]) this.unindexRoster(client, s);
     client.pairs.clear();
     client.series.clear();
   }
@@ -235,6 +257,7 @@ export class LiveHub {
     try {
       if (channel === this.names.snapshotsChannel) this.fanOutSnapshots((JSON.parse(message) as SnapshotMessage).snapshots);
       else if (channel === this.names.seriesChannel) this.fanOutSeries((JSON.parse(message) as SeriesMessage).series);
+      else if (channel === this.rosterNames.channel) this.onRoster(JSON.parse(message) as RosterPublication);
       else if (channel === this.alerts.names.channel) {
         const m = JSON.parse(message) as AlertChannelMessage;
         if (m.type === 'alert') {
@@ -272,6 +295,48 @@ export class LiveHub {
         this.send(client, data);
       }
     }
+  }
+
+  /** A roster publication: moves the copy (if one is held) and sends the subscribed scopes whose part changed. */
+  private onRoster(p: RosterPublication): void {
+    if (this.rosterPending) this.rosterPending.push(p);
+    const roster = this.roster;
+    if (!roster || p.asOf < roster.asOf) return;
+    roster.asOf = p.asOf;
+    const touched = new Set<string>();
+    if (p.full) {
+      roster.agents = new Map(p.changed.map((a) => [a.agentId, a]));
+      for (const scope of this.byRoster.keys()) touched.add(scope);
+    } else {
+      for (const id of [...p.removed, ...p.changed.map((a) => a.agentId)]) {
+        const old = roster.agents.get(id);
+        if (old) for (const scope of rosterScopes(old)) touched.add(scope);
+        roster.agents.delete(id);
+      }
+      for (const a of p.changed) {
+        roster.agents.set(a.agentId, a);
+        for (const scope of rosterScopes(a)) touched.add(scope);
+      }
+    }
+    for (const scope of touched) {
+      const subs = this.byRoster.get(scope);
+      if (!subs || subs.size === 0) continue;
+      const data = this.rosterData(scope, roster, true);
+      if (data === null) continue;
+      for (const client of subs) this.send(client, data);
+    }
+  }
+
+  /**
+   * The `roster` message of a scope, serialized; with `changedOnly`, null when its counts and agents are those last
+   * sent for the scope.
+   */
+  private rosterData(scope: string, roster: NonNullable<LiveHub['roster']>, changedOnly: boolean): string | null {
+    const m = rosterMessage(roster.agents.values(), scope, roster.asOf);
+    const body = JSON.stringify([m.counts, m.agents]);
+    if (changedOnly && this.rosterSent.get(scope) === body) return null;
+    this.rosterSent.set(scope, body);
+    return JSON.stringify(m satisfies ServerMessage);
   }
 
   private fanOutAlert(alert: Alert): void {
@@ -314,11 +379,11 @@ export class LiveHub {
         this.unsubscribe(client, m.window, m.scopes);
         return;
       case 'subscribe':
-        return this.subscribe(client, m.window, m.scopes, m.series === true);
+        return this.subscribe(client, m.window, m.scopes, m.series === true, m.roster === true);
     }
   }
 
-  private async subscribe(client: LiveClient, window: LiveWindow, rawScopes: string[], withSeries: boolean): Promise<void> {
+  private async subscribe(client: LiveClient, window: LiveWindow, rawScopes: string[], withSeries: boolean, withRoster: boolean): Promise<void> {
     let scopes: string[];
     try {
       scopes = parseScopes(rawScopes);
@@ -334,11 +399,13 @@ export class LiveHub {
     // after the newer (the asOf check).
     for (const s of fresh) this.indexPair(client, window, s);
     if (withSeries) for (const s of scopes) if (!client.series.has(s)) this.indexSeries(client, s);
+    if (withRoster) for (const s of scopes) if (!client.roster.has(s)) this.indexRoster(client, s);
 
-    const [snaps, series, alerts] = await Promise.all([
+    const [snaps, series, alerts, roster] = await Promise.all([
       this.latestSnapshots(window, scopes),
       withSeries ? this.latestSeries(scopes) : Promise.resolve([]),
       this.activeAlerts(client),
+      withRoster ? this.loadRoster() : Promise.resolve(null),
     ]);
     if (client.closed) return;
     for (const s of snaps) {
@@ -352,6 +419,7 @@ export class LiveHub {
       client.series.set(s.scope, s.asOf);
       this.send(client, seriesMessage(s));
     }
+    if (roster) for (const s of scopes) if (client.roster.has(s)) this.send(client, this.rosterData(s, roster, false)!);
     this.send(client, JSON.stringify({ type: 'alerts', alerts } satisfies ServerMessage));
   }
 
@@ -383,12 +451,14 @@ export class LiveHub {
       if ((window === undefined || w === window) && (scopes === null || scopes.has(s))) this.unindexPair(client, k);
     }
     const still = client.scopes();
+    const dropped = (s: string) => !still.has(s) || (window === undefined && (scopes === null || scopes.has(s)));
     for (const s of [...client.series.keys()]) {
-      if (!still.has(s) || (window === undefined && (scopes === null || scopes.has(s)))) {
+      if (dropped(s)) {
         client.series.delete(s);
         this.bySeries.get(s)?.delete(client);
       }
     }
+    for (const s of [...client.roster]) if (dropped(s)) this.unindexRoster(client, s);
   }
 
   private indexPair(client: LiveClient, window: string, scope: string): void {
@@ -424,6 +494,23 @@ export class LiveHub {
     set.add(client);
   }
 
+  private indexRoster(client: LiveClient, scope: string): void {
+    client.roster.add(scope);
+    let set = this.byRoster.get(scope);
+    if (!set) this.byRoster.set(scope, (set = new Set()));
+    set.add(client);
+  }
+
+  private unindexRoster(client: LiveClient, scope: string): void {
+    client.roster.delete(scope);
+    const set = this.byRoster.get(scope);
+    set?.delete(client);
+    if (set?.size === 0) {
+      this.byRoster.delete(scope);
+      this.rosterSent.delete(scope);
+    }
+  }
+
   // --- reads -------------------------------------------------------------------------------------------------------
 
   /** One computation at a time per question: a thousand screens reconnecting at once cost one query, not a thousand. */
@@ -445,6 +532,27 @@ export class LiveHub {
       computeSnapshots(clickhouse, { now: this.now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: missing }),
     );
     return [...stored, ...computed.filter((s) => s.window === window && missing.includes(s.scope))];
+  }
+
+  /**
+   * The roster, read once (from Redis; from ClickHouse before any worker stored one) and kept current by the
+   * publications since. Those that arrive during the read are applied after it.
+   */
+  private async loadRoster(): Promise<NonNullable<LiveHub['roster']>> {
+    if (this.roster) return this.roster;
+    return this.once('roster', async () => {
+      const pending: RosterPublication[] = [];
+      this.rosterPending = pending;
+      try {
+        const stored = await readRoster(this.opts.redis, this.rosterNames);
+        const loaded = stored ?? { asOf: new Date(this.now()).toISOString(), agents: await computeRoster(this.opts.clickhouse) };
+        this.roster = { asOf: loaded.asOf, agents: new Map(loaded.agents.map((a) => [a.agentId, a])) };
+      } finally {
+        this.rosterPending = null;
+      }
+      for (const p of pending) this.onRoster(p);
+      return this.roster;
+    });
   }
 
   private async latestSeries(scopes: string[]): Promise<Series[]> {

@@ -24,6 +24,8 @@ export const ClientMessageSchema = Type.Union([
       scopes: Type.Array(Scope, { minItems: 1, maxItems: MAX_SUBSCRIPTIONS }),
       /** Also send the 15-minute series of today for these scopes (trend charts). */
       series: Type.Optional(Type.Boolean()),
+      /** Also send the roster of these scopes (each agent, their state and since when), and again when it changes. */
+      roster: Type.Optional(Type.Boolean()),
     },
     { additionalProperties: false },
   ),
@@ -67,6 +69,24 @@ export type Alert = Static<typeof AlertSchema>;
 export const QuietSourceSchema = Type.Object({ source: Type.String(), since: Type.String() });
 export type QuietSource = Static<typeof QuietSourceSchema>;
 
+/** The states an agent counts as signed in with (`offline` agents are not on the roster). */
+export const ROSTER_STATES = ['available', 'busy', 'acw', 'aux'] as const;
+export type RosterState = (typeof ROSTER_STATES)[number];
+/** Most agents per state in one `roster` message (the longest in their state first); `counts` has them all. */
+export const MAX_ROSTER_PER_STATE = 100;
+
+/** One agent on the roster: their latest agent.state event's state, time (`since`, ISO), reason, queue, team, channel. */
+export const RosterAgentSchema = Type.Object({
+  agentId: Type.String(),
+  state: Type.Union(ROSTER_STATES.map((s) => Type.Literal(s))),
+  since: Type.String(),
+  reason: Type.String(),
+  queue: Type.String(),
+  team: Type.String(),
+  channel: Type.String(),
+});
+export type RosterAgent = Static<typeof RosterAgentSchema>;
+
 export const ServerMessageSchema = Type.Union([
   /** First message on a new socket: who the server thinks you are. A display gets its board. */
   Type.Object({
@@ -82,6 +102,17 @@ export const ServerMessageSchema = Type.Union([
     asOf: Type.String(),
     intervalMinutes: Type.Literal(15),
     points: Type.Array(Type.Object({ start: Type.String(), end: Type.String(), values: Type.Record(Type.String(), KpiValue) })),
+  }),
+  /**
+   * The agents of a scope by state, then the longest in their state first (at most MAX_ROSTER_PER_STATE a state), with
+   * how many there are in each state: on subscribe (`roster: true`), then whenever it changes.
+   */
+  Type.Object({
+    type: Type.Literal('roster'),
+    scope: Scope,
+    asOf: Type.String(),
+    counts: Type.Object(Object.fromEntries(ROSTER_STATES.map((s) => [s, Type.Integer({ minimum: 0 })])) as Record<RosterState, ReturnType<typeof Type.Integer>>),
+    agents: Type.Array(RosterAgentSchema),
   }),
   /** An alert changed (fired, escalated, de-escalated, acknowledged or cleared). */
   Type.Object({ type: Type.Literal('alert'), alert: AlertSchema }),

@@ -388,4 +388,76 @@ describe('wallboard in Chromium', () => {
     expect(status).toBe(403);
     await viewer.close();
   }, 150_000);
+
+  it('shows a team\'s roster: each agent\'s state, reason and time in state, whole cards only, and follows changes', async () => {
+    // 24 agents of team e2e: 20 available (1 to 20 minutes ago), 3 busy, 1 on aux for coaching since 3 minutes ago;
+    // and an agent of another team, who must not show
+    const now = Date.now();
+    const state = (agentId: string, st: string, agoS: number, extra: Record<string, unknown> = {}) =>
+      sampleEvent('agent.state', { agentId, state: st, team: 'e2e', queue: 'billing', channel: 'voice', ...extra }, agoS * 1000);
+    await postEvents([
+      ...Array.from({ length: 20 }, (_, i) => state(`av-${String(i + 1).padStart(2, '0')}`, 'available', (i + 1) * 60)),
+      ...['bz-1', 'bz-2', 'bz-3'].map((id, i) => state(id, 'busy', 30 + i)),
+      state('aux-1', 'aux', 180, { reason: 'coaching' }),
+      state('other-1', 'aux', 100, { team: 'elsewhere' }),
+    ]);
+    const tiles = [
+      { kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' },
+      { kind: 'roster', scope: 'team:e2e', width: 3 },
+      { kind: 'roster', scope: 'team:e2e', states: ['aux', 'busy'], width: 2 },
+      { kind: 'agents', scope: 'team:e2e', width: 2 },
+    ];
+    expect((await call('PUT', '/v1/boards/roster', { type: 'grid', title: 'Team e2e', columns: 4, tiles })).status).toBe(201);
+    const display = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV roster', board: 'roster' });
+    const tv = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await tv.goto(`${base}${display.body.url}`);
+    const all = tv.locator('section.tile.roster').nth(0);
+    const offPhone = tv.locator('section.tile.roster').nth(1);
+    await all.locator('.roster-counts[data-total="24"]').waitFor({ timeout: 20_000 });
+
+    // whole cards only: every shown card inside the list, no room for one more, and shown + "more" = 24
+    const fit = await all.evaluate((el) => {
+      const list = el.querySelector('.roster-list')!.getBoundingClientRect();
+      const cards = [...el.querySelectorAll<HTMLElement>('.roster-agent:not([hidden])')].map((c) => c.getBoundingClientRect());
+      const inside = cards.every((c) => c.left >= list.left - 1 && c.right <= list.right + 1 && c.top >= list.top - 1 && c.bottom <= list.bottom + 1);
+      const rows = new Set(cards.map((c) => Math.round(c.top))).size;
+      const cols = new Set(cards.map((c) => Math.round(c.left))).size;
+      const style = getComputedStyle(el.querySelector('.roster-list')!);
+      const h = cards[0]!.height + parseFloat(style.rowGap);
+      const w = cards[0]!.width + parseFloat(style.columnGap);
+      const more = Number(el.querySelector('.roster-more')?.getAttribute('data-more') ?? 0);
+      return { shown: cards.length, more, inside, rows, cols, roomBelow: list.bottom - (cards.at(-1)!.bottom + h) >= 0, roomRight: list.right - (cards.at(-1)!.right + w) >= 0 };
+    });
+    expect(fit.inside).toBe(true);
+    expect(fit.shown + fit.more).toBe(24);
+    expect(fit.more).toBeGreaterThan(0);
+    expect(fit.shown).toBe(fit.rows * fit.cols); // the rows it shows are full
+    expect(fit.roomBelow).toBe(false);
+    // the longest available first (av-20, 20 minutes), other teams' agents not shown
+    expect(await all.locator('.roster-agent').first().getAttribute('data-agent')).toBe('av-20');
+    expect(await tv.locator('.roster-agent[data-agent="other-1"]').count()).toBe(0);
+    // names as large as read from across the room: at least 2 % of the screen's height
+    expect(await all.locator('.roster-name').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize))).toBeGreaterThanOrEqual(21.6);
+
+    // the off-the-phones tile: aux first, then busy, the longest first (bz-3 for 32 s, bz-2 31, bz-1 30); the reason,
+    // and the time in state (3 minutes ago, ticking)
+    expect(await offPhone.locator('.roster-agent').evaluateAll((els) => els.map((e) => e.getAttribute('data-agent')))).toEqual(['aux-1', 'bz-3', 'bz-2', 'bz-1']);
+    const aux = offPhone.locator('.roster-agent[data-agent="aux-1"]');
+    expect(await aux.locator('.roster-state').textContent()).toBe('Aux · coaching');
+    const seconds = (t: string | null) => t!.split(':').reduce((n, part) => n * 60 + Number(part), 0);
+    const shownAt = seconds(await aux.locator('.roster-time').textContent());
+    // 180 s when posted, plus the seconds since (a minute at most), by the server's clock
+    expect(shownAt).toBeGreaterThanOrEqual(180);
+    expect(shownAt).toBeLessThan(180 + (Date.now() - now) / 1000 + 2);
+    await expect.poll(async () => seconds(await aux.locator('.roster-time').textContent()), { timeout: 5_000 }).toBeGreaterThan(shownAt);
+    await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-roster-1920x1080.png') });
+    expect(await overflowing(tv)).toEqual([]);
+
+    // aux-1 is back: the off-the-phones tile drops them, the team tile counts one more available
+    await postEvents([state('aux-1', 'available', 1)]);
+    await expect.poll(() => offPhone.locator('.roster-agent').count(), { timeout: 15_000 }).toBe(3);
+    expect(await all.locator('.roster-counts [data-state="available"]').getAttribute('data-count')).toBe('21');
+    expect(await all.locator('.roster-counts [data-state="aux"]').getAttribute('data-count')).toBe('0');
+    await tv.close();
+  }, 90_000);
 });

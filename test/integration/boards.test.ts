@@ -45,6 +45,8 @@ describe('boards API', () => {
       { kind: 'kpi', kpi: 'asa', scope: 'queue:billing', window: '15m', width: 2 },
       { kind: 'trend', kpi: 'service_level', scope: 'center', width: 4, height: 2 },
       { kind: 'agents', scope: 'team:red' },
+      { kind: 'roster', scope: 'team:red' },
+      { kind: 'roster', scope: 'center', states: ['aux', 'acw'], width: 4, height: 2 },
       { kind: 'alerts' },
       { kind: 'table', kpis: ['waiting', 'service_level', 'asa'], scopes: ['queue:billing', 'queue:sales'], window: '15m', width: 2, height: 2 },
     ];
@@ -113,6 +115,9 @@ describe('boards API', () => {
     expect(await refusal({ kind: 'pie' })).toBe('body/tiles/0/kind "pie" is not a known kind');
     expect(await refusal({ kind: 'kpi', kpi: 'asa', scope: 'center', window: '2h' })).toBe('body/tiles/0/window must be one of today, 1h, 15m');
     expect(await refusal({ kind: 'trend', scope: 'center' })).toBe('body/tiles/0/kpi is required');
+    expect(await refusal({ kind: 'roster', scope: 'center', states: ['aux', 'lunch'] })).toBe('body/tiles/0/states/1 must be one of available, busy, acw, aux');
+    expect(await refusal({ kind: 'roster', scope: 'center', states: ['aux', 'aux'] })).toBe('body/tiles/0/states must not list the same item twice (items 0 and 1)');
+    expect(await refusal({ kind: 'roster', scope: 'center', states: [] })).toBe('body/tiles/0/states must have at least 1 item');
     const window = await app.inject({ method: 'PUT', url: '/v1/boards/bad', headers: auth('supervisor'), payload: grid('Bad', [{ kind: 'kpi', kpi: 'asa', scope: 'center', window: '2h' }]) });
     expect(window.statusCode).toBe(400);
     const name = await app.inject({ method: 'PUT', url: '/v1/boards/Bad%20Name', headers: auth('supervisor'), payload: grid('x') });

@@ -1,14 +1,17 @@
 // The KPI worker's in-memory rollup (server/kpi/live-rollup.ts) against ClickHouse: a simulated center's traffic,
 // late events included, is stored in small steps across local midnight; after every step the worker's recomputation
 // (its rollup moved by each pass's differences) must publish exactly the snapshots and the series that the same
-// computation straight from ClickHouse gives at the same instant — every KPI of every window and scope.
+// computation straight from ClickHouse gives at the same instant — every KPI of every window and scope — and the
+// agents' roster that kpi_agent_state gives.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../../server/kpi/compute.ts';
 import { startKpiWorker, type KpiWorkerHandle, type RecomputeResult } from '../../server/kpi/pipeline.ts';
+import { computeRoster, readRoster, rosterNames } from '../../server/kpi/roster.ts';
 import { setQueueSettings } from '../../server/kpi/settings.ts';
 import { kpiRedisNames, readSeries, readSnapshots } from '../../server/kpi/snapshots.ts';
 import { WINDOWS } from '../../server/kpi/windows.ts';
+import type { RosterAgent } from '../../server/live/protocol.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
 import { createRedis } from '../../server/redis/connections.ts';
@@ -38,6 +41,13 @@ async function published(): Promise<Snapshot[]> {
 async function truth(now: number): Promise<Snapshot[]> {
   const all = await computeSnapshots(ctx.clickhouse, { now, tz: TZ, waitingLookbackHours: LOOKBACK_HOURS });
   return WINDOWS.flatMap((w) => all.filter((s) => s.window === w).sort(byScope));
+}
+
+/** The roster the worker stored, and the one ClickHouse gives (kpi_agent_state), both by agent. */
+async function rosters(): Promise<[RosterAgent[], RosterAgent[]]> {
+  const byId = (a: RosterAgent, b: RosterAgent) => (a.agentId < b.agentId ? -1 : 1);
+  const stored = (await readRoster(redis, rosterNames(ctx.config.REDIS_PREFIX)))?.agents ?? [];
+  return [stored.sort(byId), (await computeRoster(ctx.clickhouse)).sort(byId)];
 }
 
 async function publishedSeries(): Promise<Series[]> {
@@ -86,6 +96,7 @@ describe('the KPI worker\'s in-memory rollup', () => {
     expect(emissions.length).toBeGreaterThan(1000);
     const results: RecomputeResult[] = [];
     let n = 0;
+    let reasons = 0;
     for (const { until, rows } of steps(emissions)) {
       if (rows.length > 0) await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
       // Half-way, a supervisor tightens the billing queue's thresholds: every figure of that queue, history included, changes.
@@ -97,7 +108,12 @@ describe('the KPI worker\'s in-memory rollup', () => {
       expect(await published(), `snapshots after step ${n} (${new Date(clock).toISOString()})`).toEqual(expected);
       const series = (await computeSeries(ctx.clickhouse, { now: clock, tz: TZ })).sort(byScope);
       expect(await publishedSeries(), `series after step ${n}`).toEqual(series);
+      const [stored, fromClickHouse] = await rosters();
+      expect(stored, `roster after step ${n}`).toEqual(fromClickHouse);
+      reasons += stored.filter((a) => a.reason !== '').length;
     }
+    // the simulated agents took breaks, with their reasons, while the roster was compared
+    expect(reasons).toBeGreaterThan(0);
     // The comparison covered the difference path, not only loads: most passes moved the rollup by their changes.
     const moved = results.filter((r) => !r.loaded).length;
     expect(moved).toBeGreaterThanOrEqual(results.length - 3);
@@ -144,6 +160,8 @@ describe('the KPI worker\'s in-memory rollup', () => {
       await ctx.clickhouse.insert({ table: 'events', values: [toEventRow(v.event, clock)], format: 'JSONEachRow' });
       const r = await worker.recomputeNow(id);
       expect(await published(), `after ${id}`).toEqual(await truth(clock));
+      const [stored, fromClickHouse] = await rosters();
+      expect(stored, `roster after ${id}`).toEqual(fromClickHouse);
       return r;
     };
     const agentState = async () => (await truth(clock)).find((s) => s.window === 'today' && s.scope === 'agent:a-tie')!.values;

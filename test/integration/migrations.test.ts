@@ -1,9 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClickHouse } from '../../server/clickhouse/client.ts';
-import { migrate, readMigrations } from '../../server/clickhouse/migrate.ts';
+import { migrate, readMigrations, SQL_DIR } from '../../server/clickhouse/migrate.ts';
 import { testConfig } from '../support/context.ts';
 
 const config = testConfig();
@@ -50,6 +50,37 @@ describe('migrations against ClickHouse', () => {
     await writeFile(path.join(dir, '002_bad.sql'), 'CREATE TABLE IF NOT EXISTS fixed (x UInt8) ENGINE = Memory;');
     expect((await migrate(own, () => {}, dir)).applied).toEqual(['002_bad.sql']);
     await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
+  });
+
+  it('011 upgrades an installation with agents: their states are kept (reason empty) and new states carry a reason', async () => {
+    const own = { ...target, database: `${target.database}_roster` };
+    const released = (await readMigrations()).filter((m) => m.version <= 10);
+    const before = await sqlDir(Object.fromEntries(await Promise.all(released.map(async (m) => [m.file, await readFile(path.join(SQL_DIR, m.file), 'utf8')] as const))));
+    await migrate(own, () => {}, before);
+    const db = createClickHouse(own);
+    try {
+      // an agent.state fanned out before the upgrade, the way the KPI worker does (into events_fanout)
+      const fanOut = (id: string, at: string, state: string, reason: string) =>
+        db.command({
+          query: `INSERT INTO events_fanout (source, id, type, occurred_at, received_at, agent_id, team, state, reason)
+                  VALUES ('acd', {id:String}, 'agent.state', {at:DateTime64(3)}, {at:DateTime64(3)}, 'old-1', 'red', {state:String}, {reason:String})`,
+          query_params: { id, at, state, reason },
+        });
+      await fanOut('s1', '2026-11-24 08:00:00.000', 'aux', 'lunch');
+      expect((await migrate(own)).applied).toEqual(['011_agent_roster.sql']);
+      const now = async () =>
+        (await db.query({ query: 'SELECT agent_id, state, reason, toString(since) AS since FROM kpi_agent_states_now', format: 'JSONEachRow' })).json();
+      // the reason was not kept before 011: empty until the agent's next state
+      expect(await now()).toEqual([{ agent_id: 'old-1', state: 'aux', reason: '', since: '2026-11-24 08:00:00.000' }]);
+      await fanOut('s2', '2026-11-24 09:00:00.000', 'aux', 'training');
+      expect(await now()).toEqual([{ agent_id: 'old-1', state: 'aux', reason: 'training', since: '2026-11-24 09:00:00.000' }]);
+      // a later state without a reason has none (argMax over the latest event, not the latest non-empty reason)
+      await fanOut('s3', '2026-11-24 09:30:00.000', 'available', '');
+      expect(await now()).toEqual([{ agent_id: 'old-1', state: 'available', reason: '', since: '2026-11-24 09:30:00.000' }]);
+    } finally {
+      await db.close();
+      await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
+    }
   });
 
   it('refuses a file that was edited after it was applied', async () => {

@@ -6,6 +6,7 @@ import type { Alert } from '../../../server/live/protocol.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { ackLine, alertRows, levelCue } from '../lib/alert-display.ts';
 import { formatClock, formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
+import { itemsThatFit } from '../lib/layout.ts';
 
 export const AlertList: Component<{
   /** The alerts to list, in order (capped). */
@@ -25,10 +26,9 @@ export const AlertList: Component<{
   // how many rows fit: every row has the same height (one line each for what and when, never wrapped)
   const [fit, setFit] = createSignal(1);
   const measure = () => {
-    const row = list?.querySelector<HTMLElement>('li');
+    const row = list?.querySelector<HTMLElement>('li:not([hidden])');
     if (!list || !row || row.offsetHeight === 0) return;
-    const gap = parseFloat(getComputedStyle(list).rowGap) || 0;
-    setFit(Math.max(1, Math.floor((list.clientHeight + gap) / (row.offsetHeight + gap))));
+    setFit(itemsThatFit(list.getBoundingClientRect().height, row.getBoundingClientRect().height, parseFloat(getComputedStyle(list).rowGap) || 0));
   };
   onMount(() => {
     const observer = new ResizeObserver(measure);

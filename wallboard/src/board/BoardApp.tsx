@@ -34,6 +34,7 @@ interface Me {
 function subscriptionsFor(boards: GridBoard[]): Subscription[] {
   const byWindow = new Map<LiveWindow, Set<string>>([['today', new Set()]]);
   const add = (w: LiveWindow, s: string) => (byWindow.get(w) ?? byWindow.set(w, new Set()).get(w)!).add(s);
+  const roster = new Set<string>();
   for (const b of boards) {
     for (const t of b.tiles) {
       if (t.kind === 'kpi') {
@@ -41,9 +42,14 @@ function subscriptionsFor(boards: GridBoard[]): Subscription[] {
         add('today', t.scope); // its sparkline
       } else if (t.kind === 'trend' || t.kind === 'agents') add('today', t.scope);
       else if (t.kind === 'table') for (const scope of t.scopes) add(t.window, scope);
+      else if (t.kind === 'roster') roster.add(t.scope);
     }
   }
-  return [...byWindow].filter(([, s]) => s.size > 0).map(([window, scopes]) => ({ window, scopes: [...scopes], ...(window === 'today' ? { series: true } : {}) }));
+  const subs: Subscription[] = [...byWindow]
+    .filter(([, s]) => s.size > 0)
+    .map(([window, scopes]) => ({ window, scopes: [...scopes], ...(window === 'today' ? { series: true } : {}) }));
+  if (roster.size > 0) subs.push({ window: 'today', scopes: [...roster], roster: true });
+  return subs;
 }
 
 let audio: AudioContext | undefined;

@@ -5,9 +5,11 @@ import type { GridBoard } from '../../../server/boards/schema.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { alertCounts, thresholdsFor, tileLevel, type ThresholdView } from '../lib/alert-display.ts';
 import { placeTiles } from '../lib/layout.ts';
+import { ROSTER_STATE_LABELS } from '../lib/roster.ts';
 import { AgentStrip } from './AgentStrip.tsx';
 import { AlertList } from './AlertList.tsx';
 import { KpiTable } from './KpiTable.tsx';
+import { RosterTile } from './RosterTile.tsx';
 import type { LiveData } from './live-data.ts';
 import { KpiTile } from './Tile.tsx';
 import { TrendChart } from './TrendChart.tsx';
@@ -101,6 +103,18 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                     scope={t().scope}
                     values={props.live.snapshot('today', t().scope)?.values}
                     stale={props.stale ?? (props.live.snapshot('today', t().scope) ? null : 'no data yet')}
+                    style={style}
+                  />
+                )}
+              </Match>
+              <Match when={tile().kind === 'roster' && (tile() as Extract<ReturnType<typeof tile>, { kind: 'roster' }>)}>
+                {(t) => (
+                  <RosterTile
+                    scope={t().scope}
+                    states={t().states ?? ROSTER_STATE_LABELS.map(([s]) => s)}
+                    roster={props.live.roster(t().scope)}
+                    now={props.live.serverNow()}
+                    stale={props.stale ?? (props.live.roster(t().scope) ? null : 'no data yet')}
                     style={style}
                   />
                 )}

@@ -1,8 +1,8 @@
-// The board's live data as Solid signals, fed by the live-stream client: one signal per (window, scope) snapshot
-// and per scope series, the open alerts, the connection status and a one-second clock. Bounded: signals exist only
+// The board's live data as Solid signals, fed by the live-stream client: one signal per (window, scope) snapshot,
+// per scope series and per scope roster, the open alerts, the connection status and a one-second clock. Bounded: signals exist only
 // for what the board subscribes to (dropped when the subscription changes), alerts only while open.
 import { createSignal, onCleanup, type Accessor, type Setter } from 'solid-js';
-import type { LiveWindow, QuietSource, ServerMessage } from '../../../server/live/protocol.ts';
+import type { LiveWindow, QuietSource, RosterAgent, RosterState, ServerMessage } from '../../../server/live/protocol.ts';
 import type { KpiValue } from '../../../server/kpi/catalog.ts';
 import { AlertBook } from '../lib/alert-display.ts';
 import { LiveClient, type LiveStatus, type SocketLike, type Subscription } from '../lib/live.ts';
@@ -20,6 +20,13 @@ export interface SeriesEntry {
   receivedAt: number;
 }
 
+export interface RosterEntry {
+  /** How many agents are in each state (the list may hold fewer: the server caps it per state). */
+  counts: Record<RosterState, number>;
+  agents: RosterAgent[];
+  receivedAt: number;
+}
+
 type Cell<T> = [Accessor<T | undefined>, Setter<T | undefined>];
 
 export interface LiveData {
@@ -27,9 +34,12 @@ export interface LiveData {
   /** The latest snapshot of a (window, scope) the board subscribes to; undefined for any other (no signal is made). */
   latest(window: LiveWindow, scope: string): SnapshotEntry | undefined;
   series(scope: string): SeriesEntry | undefined;
+  roster(scope: string): RosterEntry | undefined;
   status: Accessor<LiveStatus>;
   /** Ticks every second. */
   now: Accessor<number>;
+  /** The server's clock as last told (welcome, pong), ticking with `now`: a TV whose clock is off still counts right. */
+  serverNow: Accessor<number>;
   book: AlertBook;
   /** Changes whenever the open alerts change. */
   alertsVersion: Accessor<number>;
@@ -43,6 +53,7 @@ export interface LiveData {
 export function createLiveData(opts: { url: string; createSocket?: (url: string) => SocketLike }): LiveData {
   const snaps = new Map<string, Cell<SnapshotEntry>>();
   const seriesCells = new Map<string, Cell<SeriesEntry>>();
+  const rosterCells = new Map<string, Cell<RosterEntry>>();
   const cell = <T,>(map: Map<string, Cell<T>>, key: string): Cell<T> => {
     let c = map.get(key);
     if (!c) {
@@ -58,6 +69,9 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
   const book = new AlertBook();
   let criticalListener: (() => void) | null = null;
   let wanted = new Set<string>();
+  let wantedRoster = new Set<string>();
+  /** Server clock − this clock, in ms, as of the last welcome or pong. */
+  let skew = 0;
 
   const onMessage = (m: ServerMessage) => {
     const t = Date.now();
@@ -74,7 +88,15 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
         cell(seriesCells, m.scope)[1]({ x: points.map((p) => Date.parse(p.start) / 1000), points, receivedAt: t });
         return;
       }
+      case 'roster':
+        if (!wantedRoster.has(m.scope)) return;
+        cell(rosterCells, m.scope)[1]({ counts: m.counts, agents: m.agents, receivedAt: t });
+        return;
+      case 'pong':
+        skew = Date.parse(m.serverTime) - t || 0;
+        return;
       case 'welcome':
+        skew = Date.parse(m.serverTime) - t || 0;
         // a (re)connection: the server says at once if some source is quiet, so forget what was said before
         setQuiet([]);
         return;
@@ -114,19 +136,30 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
       return wanted.has(key) ? snaps.get(key)?.[0]() : undefined;
     },
     series: (scope) => cell(seriesCells, scope)[0](),
+    roster: (scope) => cell(rosterCells, scope)[0](),
     status,
     now,
+    serverNow: () => now() + skew,
     book,
     alertsVersion,
     quiet,
     subscribe(subs) {
       const next = new Set<string>();
-      for (const s of subs) for (const scope of s.scopes) next.add(`${s.window}|${scope}`);
+      const nextRoster = new Set<string>();
+      for (const s of subs) {
+        for (const scope of s.scopes) {
+          next.add(`${s.window}|${scope}`); // a roster's scope is subscribed too (the server sends its snapshots)
+          if (s.roster) nextRoster.add(scope);
+        }
+      }
       // forget what is no longer shown (a board edited for weeks must not accumulate signals)
       for (const key of snaps.keys()) if (!next.has(key)) snaps.delete(key);
       for (const scope of seriesCells.keys()) if (!next.has(`today|${scope}`)) seriesCells.delete(scope);
-      const same = next.size === wanted.size && [...next].every((k) => wanted.has(k));
+      for (const scope of rosterCells.keys()) if (!nextRoster.has(scope)) rosterCells.delete(scope);
+      const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((k) => b.has(k));
+      const same = sameSet(next, wanted) && sameSet(nextRoster, wantedRoster);
       wanted = next;
+      wantedRoster = nextRoster;
       if (!same) client.subscribe(subs);
     },
     onCritical(fn) {

@@ -2,7 +2,9 @@
 import { createResource, createSignal, For, Index, Show, type Component } from 'solid-js';
 import { createStore, produce, reconcile } from 'solid-js/store';
 import type { Board, BoardInput, Tile } from '../../../server/boards/schema.ts';
+import type { RosterState } from '../../../server/live/protocol.ts';
 import { api } from '../lib/api.ts';
+import { ROSTER_STATE_LABELS } from '../lib/roster.ts';
 import { fieldErrors, isLiveKpi, type ConsoleContext } from './Console.tsx';
 
 type Draft = { name: string; isNew: boolean } & (
@@ -20,7 +22,7 @@ function toInput(d: Draft): BoardInput {
   return d.type === 'grid' ? { type: 'grid', title: d.title, columns: d.columns, tiles: d.tiles } : { type: 'rotation', title: d.title, rotation: d.rotation };
 }
 
-const KINDS = ['kpi', 'trend', 'agents', 'alerts', 'table'] as const;
+const KINDS = ['kpi', 'trend', 'agents', 'roster', 'alerts', 'table'] as const;
 
 export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   const [boards, { refetch }] = createResource(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
@@ -158,7 +160,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                             ? { kind, kpi, scope, window: 'today' }
                                             : kind === 'trend'
                                               ? { kind, kpi, scope }
-                                              : kind === 'agents'
+                                              : kind === 'agents' || kind === 'roster'
                                                 ? { kind, scope }
                                                 : kind === 'table'
                                                   ? { kind, kpis: [kpi], scopes: [scope], window: '15m' }
@@ -186,6 +188,29 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                           <option value={k.key}>{k.label}</option>
                                         ))}
                                       </select>
+                                    </Show>
+                                    <Show when={t().kind === 'roster'}>
+                                      {/* the states the roster shows (all when none is unticked) */}
+                                      <span class="states" data-states={i}>
+                                        {ROSTER_STATE_LABELS.map(([state, label]) => {
+                                          const states = () => (t() as { states?: RosterState[] }).states ?? ROSTER_STATE_LABELS.map(([s]) => s);
+                                          return (
+                                            <label>
+                                              <input
+                                                type="checkbox"
+                                                name={`state-${i}-${state}`}
+                                                checked={states().includes(state)}
+                                                onChange={(e) => {
+                                                  const on = e.currentTarget.checked;
+                                                  const next = ROSTER_STATE_LABELS.map(([s]) => s).filter((s) => (s === state ? on : states().includes(s)));
+                                                  set('states', next.length === ROSTER_STATE_LABELS.length ? undefined : next);
+                                                }}
+                                              />
+                                              {label}
+                                            </label>
+                                          );
+                                        })}
+                                      </span>
                                     </Show>
                                     <Show when={t().kind === 'table'}>
                                       <select

@@ -45,3 +45,12 @@ export function placeTiles(tiles: readonly Tile[], columns: number): { placement
   });
   return { placements, rows: Math.max(1, taken.length) };
 }
+
+/**
+ * How many equal items fit in `space` along one axis, with `gap` between them (at least one). A grid's `1fr` tracks
+ * fill the space exactly, and a size rounded to whole pixels would tell one fewer: a pixel of slack absorbs that.
+ */
+export function itemsThatFit(space: number, item: number, gap: number): number {
+  if (!(item > 0)) return 1;
+  return Math.max(1, Math.floor((space + 1 + gap) / (item + gap)));
+}

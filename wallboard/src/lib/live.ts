@@ -27,6 +27,8 @@ export interface Subscription {
   window: LiveWindow;
   scopes: string[];
   series?: boolean;
+  /** Also the roster of these scopes (sent in messages of their own, so other scopes do not get one). */
+  roster?: boolean;
 }
 
 export interface LiveStatus {
@@ -62,21 +64,26 @@ const browserTimers: LiveTimers = {
   clearInterval: (h) => globalThis.clearInterval(h as number),
 };
 
-/** The subscribe messages for a set of subscriptions (one per window; scopes de-duplicated, series if any asks). */
+/**
+ * The subscribe messages for a set of subscriptions: one per window (scopes de-duplicated, series if any asks), and
+ * one per window for the scopes whose roster is wanted.
+ */
 export function subscribeMessages(subs: readonly Subscription[]): ClientMessage[] {
-  const byWindow = new Map<LiveWindow, { scopes: Set<string>; series: boolean }>();
+  const groups = new Map<string, { window: LiveWindow; roster: boolean; scopes: Set<string>; series: boolean }>();
   for (const s of subs) {
-    const w = byWindow.get(s.window) ?? { scopes: new Set<string>(), series: false };
-    for (const scope of s.scopes) w.scopes.add(scope);
-    w.series ||= Boolean(s.series);
-    byWindow.set(s.window, w);
+    const roster = Boolean(s.roster);
+    const k = `${s.window}|${roster}`;
+    const g = groups.get(k) ?? { window: s.window, roster, scopes: new Set<string>(), series: false };
+    for (const scope of s.scopes) g.scopes.add(scope);
+    g.series ||= Boolean(s.series);
+    groups.set(k, g);
   }
   const out: ClientMessage[] = [];
-  for (const [window, w] of byWindow) {
-    const scopes = [...w.scopes];
+  for (const g of groups.values()) {
+    const scopes = [...g.scopes];
     // the protocol caps a message at 200 scopes
     for (let i = 0; i < scopes.length; i += 200) {
-      out.push({ type: 'subscribe', window, scopes: scopes.slice(i, i + 200), ...(w.series ? { series: true } : {}) });
+      out.push({ type: 'subscribe', window: g.window, scopes: scopes.slice(i, i + 200), ...(g.series ? { series: true } : {}), ...(g.roster ? { roster: true } : {}) });
     }
   }
   return out;

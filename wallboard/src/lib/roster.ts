@@ -1,0 +1,38 @@
+// The roster tile's arithmetic: which agents it lists, in which order, and how long each has been in their state.
+// Pure, DOM-free (unit-tested in node).
+import type { RosterAgent, RosterState } from '../../../server/live/protocol.ts';
+import { formatDuration } from './format.ts';
+
+/** The states in the order of the agents strip; a roster tile shows these unless it names its own. */
+export const ROSTER_STATE_LABELS: ReadonlyArray<readonly [RosterState, string]> = [
+  ['available', 'Available'],
+  ['busy', 'Busy'],
+  ['acw', 'Wrap-up'],
+  ['aux', 'Aux'],
+];
+
+export const rosterStateLabel = (state: RosterState): string => ROSTER_STATE_LABELS.find(([s]) => s === state)?.[1] ?? state;
+
+/** A roster tile's title: "Agents" when it shows every state, else the states it shows ("Aux & Wrap-up"). */
+export function rosterTitle(states: readonly RosterState[]): string {
+  if (ROSTER_STATE_LABELS.every(([s]) => states.includes(s))) return 'Agents';
+  const labels = states.map(rosterStateLabel);
+  return labels.length === 1 ? labels[0]! : `${labels.slice(0, -1).join(', ')} & ${labels.at(-1)}`;
+}
+
+/**
+ * The agents a tile lists: those in `states`, state by state in that order, each state's agents as the server sent
+ * them (the longest in their state first); and how many agents are in those states in all (the server may send
+ * fewer than it counts).
+ */
+export function rosterCards(agents: readonly RosterAgent[], counts: Record<RosterState, number>, states: readonly RosterState[]): { agents: RosterAgent[]; total: number } {
+  const out: RosterAgent[] = [];
+  for (const state of states) for (const a of agents) if (a.state === state) out.push(a);
+  return { agents: out, total: states.reduce((n, s) => n + (counts[s] ?? 0), 0) };
+}
+
+/** Time in state as m:ss (h:mm:ss from an hour); never negative (a server clock ahead of the estimate). */
+export function timeInState(since: string, now: number): string {
+  const at = Date.parse(since);
+  return formatDuration(Number.isFinite(at) ? Math.max(0, (now - at) / 1000) : Number.NaN);
+}
