@@ -116,7 +116,7 @@ describe('analyst views ↔ API parity', () => {
     const queries = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)]
       .map((m) => m[1]!.trim())
       .filter((q) => !/^CREATE (ROLE|USER|SETTINGS)/m.test(q)); // the admin snippet for a real server
-    expect(queries).toHaveLength(10);
+    expect(queries).toHaveLength(11);
     for (const q of queries) await expect(view(q.replace(/;\s*$/, '')), q.split('\n')[0]).resolves.toBeInstanceOf(Array);
   });
 });

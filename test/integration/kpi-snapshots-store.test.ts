@@ -1,6 +1,7 @@
 // The latest snapshots in Redis (server/kpi/snapshots.ts), on a real redis-server: a recomputation writes only what
 // changed and removes what is no longer active; readers see every snapshot as of the latest recomputation; a whole
 // rewrite repairs a Redis that lost its data.
+import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -24,6 +25,8 @@ function snap(scope: string, asOf: string, offered: number): Snapshot {
 beforeAll(async () => {
   redis = createRedis(inject('redisUrl'), 'commands');
   sub = createRedis(inject('redisUrl'), 'subscriber');
+  // commands are not queued while connecting: wait until it is ready (on a busy machine it may take a moment)
+  if (redis.status !== 'ready') await once(redis, 'ready');
   await sub.subscribe(names.snapshotsChannel);
   sub.on('message', (_c, raw) => messages.push(JSON.parse(raw) as SnapshotMessage));
 });
