@@ -44,12 +44,16 @@ const DEDUPE_LEASE_MS = 30_000;
 /** How long a write waits for the insert lock while another API process holds it, before answering 503. */
 const DEDUPE_WAIT_MS = 5_000;
 
+/** Trusts the nearest `hops` proxies (what Fastify does with a number, which its types do not take). */
+const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops;
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, log, clickhouse, redis } = deps;
   const app = Fastify({
     loggerInstance: log,
     logController: new AccessLog(),
-    trustProxy: false,
+    // Behind a reverse proxy, the client's address, host and protocol from the proxies TRUST_PROXY names only.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // A field a schema does not know is refused (400 naming it), not dropped: a typo must not pass silently. Fastify's
     // default (removeAdditional) also strips the fields of one branch of a union while trying another
     // (fastify/fastify#4160), which refused valid board tiles. Unions told apart by a property validate only the

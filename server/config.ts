@@ -3,6 +3,7 @@
 // configuration table is generated from this schema (`npm run config:table`), so the two cannot drift.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -13,6 +14,14 @@ const Port = (def: number, description: string) =>
 export const ConfigSchema = Type.Object({
   PORT: Port(8080, 'HTTP port of the API, the live stream and the wallboard.'),
   HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address the API binds to (`0.0.0.0` to expose it).' }),
+  TRUST_PROXY: Type.Optional(
+    Type.String({
+      description:
+        'Behind a reverse proxy: the proxies whose `X-Forwarded-For`, `-Host` and `-Proto` are believed, as addresses or CIDR ranges, comma-separated ' +
+        '(e.g. `127.0.0.1,10.0.0.0/8`), or how many proxies are in front (`1`). Unset: the client is the connection\'s peer (then, behind a proxy, ' +
+        'every login counts against the proxy\'s address and cookie requests look cross-origin when the proxy rewrites Host).',
+    }),
+  ),
   DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'Where the embedded ClickHouse and Redis keep their data.' }),
   CLICKHOUSE_URL: Type.Optional(
     Type.String({
@@ -188,6 +197,8 @@ export interface Config extends RawConfig {
   embeddedRedis: boolean;
   /** SOURCE_QUIET_MINUTES, parsed: after how long without events each source counts as quiet (ms; 0: never). */
   sourceQuietMs: Record<IngestSource, number>;
+  /** TRUST_PROXY, parsed, as Fastify's `trustProxy` takes it: false, a number of hops, or addresses and ranges. */
+  trustProxy: false | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -266,6 +277,32 @@ function describeAllowed(schema: TSchema): string {
   return `a ${schema.type}`;
 }
 
+/** The most proxies TRUST_PROXY may count in front of Nabız. */
+const MAX_PROXY_HOPS = 10;
+
+/**
+ * Parses TRUST_PROXY: a number of hops (1–10), or addresses and CIDR ranges, comma-separated. "Every address" is not
+ * offered: anyone could then claim any address. Throws naming the entry at fault.
+ */
+export function parseTrustProxy(value: string): number | string[] {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops < 1 || hops > MAX_PROXY_HOPS) throw new Error(`a number of proxies must be from 1 to ${MAX_PROXY_HOPS}`);
+    return hops;
+  }
+  return text.split(',').map((raw, i) => {
+    const entry = raw.trim();
+    const [address = '', bits, extra] = entry.split('/');
+    const family = isIP(address);
+    const maxBits = family === 6 ? 128 : 32;
+    if (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
+      throw new Error(`entry ${i + 1} (${JSON.stringify(entry)}) must be an IP address or a CIDR range such as 10.0.0.0/8`);
+    }
+    return entry;
+  });
+}
+
 /**
  * Parses and validates the environment. Empty strings count as unset. Throws ConfigError naming every bad
  * variable and what it allows; nothing else in the codebase reads process.env.
@@ -311,6 +348,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     problems.push(`SOURCE_QUIET_MINUTES=${JSON.stringify(env.SOURCE_QUIET_MINUTES ?? '')} is invalid: ${(err as Error).message}`);
   }
+  let trustProxy: Config['trustProxy'] = false;
+  if (typeof converted.TRUST_PROXY === 'string') {
+    try {
+      trustProxy = parseTrustProxy(converted.TRUST_PROXY);
+    } catch (err) {
+      problems.push(`TRUST_PROXY=${JSON.stringify(converted.TRUST_PROXY)} is invalid: ${(err as Error).message}`);
+    }
+  }
   if (problems.length > 0 || !sourceQuietMs) throw new ConfigError(problems);
 
   const cfg = converted as RawConfig;
@@ -323,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedClickHouse: cfg.CLICKHOUSE_URL === undefined,
     embeddedRedis: cfg.REDIS_URL === undefined,
     sourceQuietMs,
+    trustProxy,
   };
 }
 

@@ -269,6 +269,53 @@ describe('sessions', () => {
   });
 });
 
+describe('behind a reverse proxy (TRUST_PROXY)', () => {
+  it('takes the client\'s address, host and protocol from the trusted proxy, and from no one else', async () => {
+    const PROXY = '10.0.0.1';
+    const proxied = await newApp({ ...ctx.config, LOGIN_MAX_ATTEMPTS_PER_IP: 2, trustProxy: [PROXY] });
+    try {
+      let n = 0; // a new username each time: only the per-address limit (2) is at play, not the per-user one
+      const attempt = (remoteAddress: string, client: string) =>
+        proxied.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress, headers: { 'x-forwarded-for': client }, payload: { username: `nobody-${++n}`, password: 'wrong-password-x' } });
+      // through the proxy, each client counts on its own: the third failure of 198.51.100.7 waits, 198.51.100.8 does not
+      expect((await attempt(PROXY, '198.51.100.7')).statusCode).toBe(401);
+      expect((await attempt(PROXY, '198.51.100.7')).statusCode).toBe(401);
+      expect((await attempt(PROXY, '198.51.100.7')).statusCode).toBe(429);
+      expect((await attempt(PROXY, '198.51.100.8')).statusCode).toBe(401);
+      // a peer that is not the proxy cannot pick its address: its own is counted, whatever it claims
+      expect((await attempt('10.9.9.9', '198.51.100.21')).statusCode).toBe(401);
+      expect((await attempt('10.9.9.9', '198.51.100.22')).statusCode).toBe(401);
+      expect((await attempt('10.9.9.9', '198.51.100.23')).statusCode).toBe(429);
+
+      // the proxy serves https://nabiz.example and passes Host on as its upstream's name
+      const forwarded = { host: 'nabiz-api:8080', 'x-forwarded-host': 'nabiz.example', 'x-forwarded-proto': 'https', 'x-forwarded-for': '198.51.100.30' };
+      const signIn = await proxied.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress: PROXY, headers: forwarded, payload: { username: 'supervisor', password: PASSWORDS.supervisor } });
+      expect(signIn.statusCode).toBe(200);
+      const token = signIn.json<{ token: string }>().token;
+      secrets.add(token);
+      // the session cookie is Secure: the browser reached the proxy over https
+      expect(String(signIn.headers['set-cookie'])).toMatch(/nabiz_session=.*; Secure/);
+      const post = (remoteAddress: string) =>
+        proxied.inject({
+          method: 'POST',
+          url: '/v1/displays',
+          remoteAddress,
+          headers: { ...forwarded, cookie: `nabiz_session=${token}`, [CSRF_HEADER]: '1', origin: 'https://nabiz.example' },
+          payload: { name: 'proxied tv', board: 'main' },
+        });
+      const created = await post(PROXY);
+      expect(created.statusCode, created.body).toBe(201);
+      secrets.add(created.json<{ token: string }>().token);
+      // the same request from a peer that is not the proxy: its X-Forwarded-Host is not believed, so it is cross-origin
+      const spoofed = await post('10.9.9.9');
+      expect(spoofed.statusCode).toBe(403);
+      expect(spoofed.json()).toMatchObject({ error: { code: 'cross_origin' } });
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
 describe('cookies and CSRF', () => {
   it('a state-changing request made with the cookie needs the CSRF header; cross-origin ones are refused', async () => {
     const res = await login('supervisor', PASSWORDS.supervisor);

@@ -67,6 +67,26 @@ describe('configuration', () => {
     expect(problem('15,crm:1.5')).toEqual(['SOURCE_QUIET_MINUTES="15,crm:1.5" is invalid: entry 2 (crm) must be a whole number of minutes from 0 to 1440']);
   });
 
+  it('reads TRUST_PROXY as a number of proxies, or the proxies\' addresses and ranges; never "everyone"', () => {
+    expect(loadConfig({}).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8 ,::1, fd00::/8' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
+    const problem = (value: string) => {
+      try {
+        loadConfig({ TRUST_PROXY: value });
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(problem('0')).toEqual(['TRUST_PROXY="0" is invalid: a number of proxies must be from 1 to 10']);
+    expect(problem('11')).toEqual(['TRUST_PROXY="11" is invalid: a number of proxies must be from 1 to 10']);
+    expect(problem('true')).toEqual(['TRUST_PROXY="true" is invalid: entry 1 ("true") must be an IP address or a CIDR range such as 10.0.0.0/8']);
+    expect(problem('10.0.0.1,10.0.0.0/33')).toEqual(['TRUST_PROXY="10.0.0.1,10.0.0.0/33" is invalid: entry 2 ("10.0.0.0/33") must be an IP address or a CIDR range such as 10.0.0.0/8']);
+    expect(problem('proxy.local')).toEqual(['TRUST_PROXY="proxy.local" is invalid: entry 1 ("proxy.local") must be an IP address or a CIDR range such as 10.0.0.0/8']);
+    expect(problem('fd00::/129')).toEqual(['TRUST_PROXY="fd00::/129" is invalid: entry 1 ("fd00::/129") must be an IP address or a CIDR range such as 10.0.0.0/8']);
+  });
+
   it('rejects out-of-range ports', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT="70000" is invalid: expected an integer from 1 to 65535/);
     expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT="80.5"/);
