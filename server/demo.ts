@@ -48,7 +48,7 @@ export const DEMO_LAYOUT: BoardInput = {
       height: 2,
     },
     { kind: 'trend', kpi: 'service_level', scope: 'center', width: 2 },
-    { kind: 'roster', scope: 'team:red', width: 2 },
+    { kind: 'roster', scope: 'team:red', limits: { acw: 2, aux: 15 }, width: 2 },
     { kind: 'agents', scope: 'center', width: 2 },
     { kind: 'alerts', width: 2 },
     { kind: 'kpi', kpi: 'csat', scope: 'center', window: 'today' },

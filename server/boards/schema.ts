@@ -6,7 +6,8 @@
 //               kpi     one KPI for one scope and window: label, big value, n, a sparkline of today by 15 minutes
 //               trend   a wide uPlot chart of one KPI for a scope, today by 15 minutes, with its threshold lines
 //               agents  the agent-state strip of a scope (available / busy / wrap-up / aux, waiting, longest wait)
-//               roster  each agent of a scope: their state (all, or the ones chosen), since when and why
+//               roster  each agent of a scope: their state (all, or the ones chosen), since when and why; a card is
+//                       flagged once its agent has been longer in a state than the tile's limit for it
 //               alerts  the active alerts (newest first), with who acknowledged them
 //               table   several KPIs for several scopes in one window: a row per scope (queues, teams…), a column per
 //                       KPI, each cell coloured by its threshold
@@ -20,11 +21,14 @@ export const MAX_COLUMNS = 8;
 export const MAX_ROTATION = 20;
 export const MAX_TABLE_KPIS = 8;
 export const MAX_TABLE_SCOPES = 20;
+/** The longest time-in-state limit a roster tile may set, in minutes (a shift). */
+export const MAX_ROSTER_LIMIT_MINUTES = 720;
 
 const Name = Type.String({ pattern: BOARD_NAME_PATTERN, description: 'a-z, 0-9, - and _; up to 64 characters' });
 const Scope = Type.String({ minLength: 1, maxLength: 200, description: 'center, queue:<name>, team:<name>, channel:<name> or agent:<id>' });
 const Window = Type.Union([Type.Literal('today'), Type.Literal('1h'), Type.Literal('15m')]);
 const Width = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_COLUMNS, description: 'columns the tile spans (default 1; trend, agents, roster, alerts and table default 2)' }));
+const LimitMinutes = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ROSTER_LIMIT_MINUTES }));
 const Height = Type.Optional(Type.Integer({ minimum: 1, maximum: 4, description: 'rows the tile spans (default 1)' }));
 
 /**
@@ -51,6 +55,12 @@ export const TileSchema = discriminated('kind', [
           uniqueItems: true,
           description: 'the states shown, in this order (default: available, busy, acw, aux)',
         }),
+      ),
+      limits: Type.Optional(
+        Type.Object(
+          { available: LimitMinutes, busy: LimitMinutes, acw: LimitMinutes, aux: LimitMinutes } satisfies Record<(typeof ROSTER_STATES)[number], unknown>,
+          { additionalProperties: false, description: 'minutes in a state after which an agent\'s card is flagged, e.g. {"aux": 15, "acw": 3}' },
+        ),
       ),
       width: Width,
       height: Height,

@@ -404,7 +404,7 @@ describe('wallboard in Chromium', () => {
     const tiles = [
       { kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' },
       { kind: 'roster', scope: 'team:e2e', width: 3 },
-      { kind: 'roster', scope: 'team:e2e', states: ['aux', 'busy'], width: 2 },
+      { kind: 'roster', scope: 'team:e2e', states: ['aux', 'busy'], limits: { aux: 2, busy: 10 }, width: 2 },
       { kind: 'agents', scope: 'team:e2e', width: 2 },
     ];
     expect((await call('PUT', '/v1/boards/roster', { type: 'grid', title: 'Team e2e', columns: 4, tiles })).status).toBe(201);
@@ -444,18 +444,25 @@ describe('wallboard in Chromium', () => {
     expect(await offPhone.locator('.roster-agent').evaluateAll((els) => els.map((e) => e.getAttribute('data-agent')))).toEqual(['aux-1', 'bz-3', 'bz-2', 'bz-1']);
     const aux = offPhone.locator('.roster-agent[data-agent="aux-1"]');
     expect(await aux.locator('.roster-state').textContent()).toBe('Aux · coaching');
-    const seconds = (t: string | null) => t!.split(':').reduce((n, part) => n * 60 + Number(part), 0);
+    const seconds = (t: string | null) => t!.replace(/^▲ /, '').split(':').reduce((n, part) => n * 60 + Number(part), 0);
     const shownAt = seconds(await aux.locator('.roster-time').textContent());
     // 180 s when posted, plus the seconds since (a minute at most), by the server's clock
     expect(shownAt).toBeGreaterThanOrEqual(180);
     expect(shownAt).toBeLessThan(180 + (Date.now() - now) / 1000 + 2);
     await expect.poll(async () => seconds(await aux.locator('.roster-time').textContent()), { timeout: 5_000 }).toBeGreaterThan(shownAt);
+    // on aux for 3 minutes against a limit of 2: flagged, and counted in the heading; the busy agents (under 10) are not
+    expect(await aux.getAttribute('data-over')).toBe('true');
+    expect(await aux.locator('.roster-time').textContent()).toMatch(/^▲ /);
+    expect(await offPhone.locator('.roster-agent[data-over="true"]').count()).toBe(1);
+    expect(await offPhone.locator('.roster-over').getAttribute('data-over')).toBe('1');
+    expect(await offPhone.locator('.tile-label').textContent()).toBe('Aux & Busy · Team e2e');
     await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-roster-1920x1080.png') });
     expect(await overflowing(tv)).toEqual([]);
 
     // aux-1 is back: the off-the-phones tile drops them, the team tile counts one more available
     await postEvents([state('aux-1', 'available', 1)]);
     await expect.poll(() => offPhone.locator('.roster-agent').count(), { timeout: 15_000 }).toBe(3);
+    expect(await offPhone.locator('.roster-over').count()).toBe(0);
     expect(await all.locator('.roster-counts [data-state="available"]').getAttribute('data-count')).toBe('21');
     expect(await all.locator('.roster-counts [data-state="aux"]').getAttribute('data-count')).toBe('0');
     await tv.close();

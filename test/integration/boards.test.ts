@@ -46,7 +46,7 @@ describe('boards API', () => {
       { kind: 'trend', kpi: 'service_level', scope: 'center', width: 4, height: 2 },
       { kind: 'agents', scope: 'team:red' },
       { kind: 'roster', scope: 'team:red' },
-      { kind: 'roster', scope: 'center', states: ['aux', 'acw'], width: 4, height: 2 },
+      { kind: 'roster', scope: 'center', states: ['aux', 'acw'], limits: { aux: 15, acw: 3 }, width: 4, height: 2 },
       { kind: 'alerts' },
       { kind: 'table', kpis: ['waiting', 'service_level', 'asa'], scopes: ['queue:billing', 'queue:sales'], window: '15m', width: 2, height: 2 },
     ];
@@ -118,6 +118,9 @@ describe('boards API', () => {
     expect(await refusal({ kind: 'roster', scope: 'center', states: ['aux', 'lunch'] })).toBe('body/tiles/0/states/1 must be one of available, busy, acw, aux');
     expect(await refusal({ kind: 'roster', scope: 'center', states: ['aux', 'aux'] })).toBe('body/tiles/0/states must not list the same item twice (items 0 and 1)');
     expect(await refusal({ kind: 'roster', scope: 'center', states: [] })).toBe('body/tiles/0/states must have at least 1 item');
+    expect(await refusal({ kind: 'roster', scope: 'center', limits: { lunch: 15 } })).toBe('body/tiles/0/limits/lunch is not a known field');
+    expect(await refusal({ kind: 'roster', scope: 'center', limits: { aux: 'soon' } })).toBe('body/tiles/0/limits/aux must be integer');
+    expect(await refusal({ kind: 'roster', scope: 'center', limits: { aux: 0 } })).toBe('body/tiles/0/limits/aux must be >= 1');
     const window = await app.inject({ method: 'PUT', url: '/v1/boards/bad', headers: auth('supervisor'), payload: grid('Bad', [{ kind: 'kpi', kpi: 'asa', scope: 'center', window: '2h' }]) });
     expect(window.statusCode).toBe(400);
     const name = await app.inject({ method: 'PUT', url: '/v1/boards/Bad%20Name', headers: auth('supervisor'), payload: grid('x') });

@@ -5,7 +5,7 @@ import { rosterMessage } from '../../server/kpi/roster.ts';
 import { MAX_ROSTER_PER_STATE, type RosterAgent } from '../../server/live/protocol.ts';
 import { itemsThatFit } from '../../wallboard/src/lib/layout.ts';
 import { subscribeMessages } from '../../wallboard/src/lib/live.ts';
-import { rosterCards, rosterTitle, timeInState } from '../../wallboard/src/lib/roster.ts';
+import { formatLimits, overLimit, parseLimits, rosterCards, rosterTitle, timeInState } from '../../wallboard/src/lib/roster.ts';
 
 const T0 = Date.parse('2026-11-24T09:00:00.000Z');
 const agent = (agentId: string, state: RosterAgent['state'], sinceS: number, over: Partial<RosterAgent> = {}): RosterAgent => ({
@@ -81,6 +81,23 @@ describe('the roster tile (wallboard)', () => {
     expect(timeInState(since, T0 + 3_725_000)).toBe('1:02:05'); // 3,725 s = 1 h 2 min 5 s
     expect(timeInState(since, T0 - 4_000)).toBe('0:00'); // the server's clock a little ahead
     expect(timeInState('not a time', T0)).toBe('—');
+  });
+
+  it('flags an agent longer in their state than the tile\'s limit for it', () => {
+    const a = agent('a1', 'aux', 0); // on aux since T0
+    const limits = { aux: 15, acw: 3 };
+    expect(overLimit(a, T0 + 15 * 60_000, limits)).toBe(false); // exactly 15 minutes: not over
+    expect(overLimit(a, T0 + 15 * 60_000 + 1_000, limits)).toBe(true); // 15 min 1 s
+    expect(overLimit(agent('a2', 'busy', 0), T0 + 10 * 3_600_000, limits)).toBe(false); // no limit for busy
+    expect(overLimit(a, T0 + 10 * 3_600_000, undefined)).toBe(false);
+  });
+
+  it('reads and writes the console\'s limits, passing on what it cannot read for the API to refuse', () => {
+    expect(parseLimits(' aux:15 , acw : 3 ')).toEqual({ aux: 15, acw: 3 });
+    expect(parseLimits('')).toBeUndefined();
+    expect(parseLimits('lunch:15, aux:soon')).toEqual({ lunch: 15, aux: 'soon' });
+    expect(formatLimits({ aux: 15, acw: 3 })).toBe('aux:15, acw:3');
+    expect(formatLimits(undefined)).toBe('');
   });
 
   it('fits as many whole cards as there is room for, counting fractional track sizes right', () => {

@@ -112,6 +112,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                   <RosterTile
                     scope={t().scope}
                     states={t().states ?? ROSTER_STATE_LABELS.map(([s]) => s)}
+                    limits={t().limits}
                     roster={props.live.roster(t().scope)}
                     now={props.live.serverNow()}
                     stale={props.stale ?? (props.live.roster(t().scope) ? null : 'no data yet')}

@@ -1,17 +1,20 @@
 // The roster of a scope: a card per agent with their state (its colour and its name, never the colour alone), the
-// reason the ACD gave, and how long they have been in it, ticking. State by state in the tile's order, the longest in
+// reason the ACD gave, and how long they have been in it, ticking; a card whose agent has been in their state longer
+// than the tile's limit for it is flagged (amber, with ▲), and the heading counts those. State by state in the tile's order, the longest in
 // their state first. Read from across the room: the agent's name is as large as a tile's title, and only whole cards
 // are shown; the heading counts the agents in each state that has any, and how many are not shown.
 import { createEffect, createSignal, For, Index, on, onCleanup, onMount, Show, type Component } from 'solid-js';
 import type { RosterState } from '../../../server/live/protocol.ts';
 import { scopeLabel } from '../lib/format.ts';
 import { itemsThatFit } from '../lib/layout.ts';
-import { ROSTER_STATE_LABELS, rosterCards, rosterStateLabel, rosterTitle, timeInState } from '../lib/roster.ts';
+import { overLimit, rosterCards, rosterStateLabel, rosterTitle, timeInState } from '../lib/roster.ts';
 import type { RosterEntry } from './live-data.ts';
 
 export const RosterTile: Component<{
   scope: string;
   states: readonly RosterState[];
+  /** Minutes in a state after which a card is flagged. */
+  limits: Partial<Record<RosterState, number>> | undefined;
   roster: RosterEntry | undefined;
   /** The server's clock (time in state counts from it). */
   now: number;
@@ -33,6 +36,7 @@ export const RosterTile: Component<{
   };
   const cards = () => rosterCards(props.roster?.agents ?? [], props.roster?.counts ?? { available: 0, busy: 0, acw: 0, aux: 0 }, props.states);
   const shown = () => Math.min(fit(), cards().agents.length);
+  const over = () => cards().agents.filter((a) => overLimit(a, props.now, props.limits)).length;
   const more = () => cards().total - shown();
   onMount(() => {
     const observer = new ResizeObserver(measure);
@@ -48,7 +52,7 @@ export const RosterTile: Component<{
     );
     onCleanup(() => observer.disconnect());
   });
-  const shownStates = () => ROSTER_STATE_LABELS.filter(([s]) => props.states.includes(s));
+  const shownStates = () => props.states.map((s) => [s, rosterStateLabel(s)] as const);
   return (
     <section class="tile roster" classList={{ stale: props.stale !== null }} style={props.style} data-kind="roster" data-stale={props.stale !== null ? 'true' : 'false'}>
       <header class="tile-head">
@@ -64,6 +68,9 @@ export const RosterTile: Component<{
                 </span>
               )}
             </For>
+            <Show when={over() > 0}>
+              <span class="roster-over" data-over={over()}>▲ {over()} over limit</span>
+            </Show>
             <Show when={more() > 0}>
               <span class="roster-more" data-more={more()}>+{more()} more</span>
             </Show>
@@ -75,9 +82,19 @@ export const RosterTile: Component<{
           {/* Index: a card stays and its text changes as agents move, so a roster that changes all day builds no new nodes */}
           <Index each={cards().agents}>
             {(a, i) => (
-              <li class={`roster-agent state-${a().state}`} hidden={i >= shown()} data-agent={a().agentId} data-state={a().state}>
+              <li
+                class={`roster-agent state-${a().state}`}
+                classList={{ over: overLimit(a(), props.now, props.limits) }}
+                hidden={i >= shown()}
+                data-agent={a().agentId}
+                data-state={a().state}
+                data-over={overLimit(a(), props.now, props.limits) ? 'true' : 'false'}
+              >
                 <span class="roster-name">{a().agentId}</span>
-                <span class="roster-time">{timeInState(a().since, props.now)}</span>
+                <span class="roster-time">
+                  {overLimit(a(), props.now, props.limits) ? '▲ ' : ''}
+                  {timeInState(a().since, props.now)}
+                </span>
                 <span class="roster-state">
                   {rosterStateLabel(a().state)}
                   {a().reason !== '' ? ` · ${a().reason}` : ''}

@@ -4,7 +4,7 @@ import { createStore, produce, reconcile } from 'solid-js/store';
 import type { Board, BoardInput, Tile } from '../../../server/boards/schema.ts';
 import type { RosterState } from '../../../server/live/protocol.ts';
 import { api } from '../lib/api.ts';
-import { ROSTER_STATE_LABELS } from '../lib/roster.ts';
+import { formatLimits, parseLimits, ROSTER_STATE_LABELS } from '../lib/roster.ts';
 import { fieldErrors, isLiveKpi, type ConsoleContext } from './Console.tsx';
 
 type Draft = { name: string; isNew: boolean } & (
@@ -130,9 +130,9 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                         <tr>
                           <th>#</th>
                           <th>Tile</th>
-                          <th>KPI</th>
+                          <th>KPI / states</th>
                           <th>Scope</th>
-                          <th>Window</th>
+                          <th>Window / limits</th>
                           <th>Width</th>
                           <th>Height</th>
                           <th />
@@ -246,6 +246,16 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                     </Show>
                                   </td>
                                   <td>
+                                    <Show when={t().kind === 'roster'}>
+                                      <input
+                                        name={`limits-${i}`}
+                                        size="12"
+                                        placeholder="aux:15, acw:3"
+                                        title="minutes in a state after which a card is flagged"
+                                        value={formatLimits((t() as { limits?: Partial<Record<RosterState, number>> }).limits)}
+                                        onChange={(e) => set('limits', parseLimits(e.currentTarget.value))}
+                                      />
+                                    </Show>
                                     {/* a KPI tile of a live figure has no window to pick (kept under today); a table has one for all */}
                                     <Show when={t().kind === 'table' || t().kind === 'kpi'}>
                                       <Show when={t().kind === 'table' || !isLiveKpi(kpis(), (t() as { kpi: string }).kpi)} fallback={<span class="muted">now</span>}>

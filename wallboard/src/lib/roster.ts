@@ -31,8 +31,35 @@ export function rosterCards(agents: readonly RosterAgent[], counts: Record<Roste
   return { agents: out, total: states.reduce((n, s) => n + (counts[s] ?? 0), 0) };
 }
 
+/** Whether an agent has been in their state longer than the tile's limit for it (minutes; none: never). */
+export function overLimit(agent: Pick<RosterAgent, 'state' | 'since'>, now: number, limits: Partial<Record<RosterState, number>> | undefined): boolean {
+  const minutes = limits?.[agent.state];
+  const at = Date.parse(agent.since);
+  return minutes !== undefined && Number.isFinite(at) && now - at > minutes * 60_000;
+}
+
 /** Time in state as m:ss (h:mm:ss from an hour); never negative (a server clock ahead of the estimate). */
 export function timeInState(since: string, now: number): string {
   const at = Date.parse(since);
   return formatDuration(Number.isFinite(at) ? Math.max(0, (now - at) / 1000) : Number.NaN);
+}
+
+/** A tile's limits as the console writes them: "aux:15, acw:3". */
+export function formatLimits(limits: Partial<Record<RosterState, number>> | undefined): string {
+  return Object.entries(limits ?? {})
+    .map(([state, minutes]) => `${state}:${minutes}`)
+    .join(', ');
+}
+
+/**
+ * The console's "aux:15, acw:3" as a tile's `limits` (none when empty). An entry it cannot read is passed on as
+ * written ({"lunch": 15}, {"aux": "soon"}), so that the API's refusal names it.
+ */
+export function parseLimits(text: string): Record<string, number | string> | undefined {
+  const out: Record<string, number | string> = {};
+  for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+    const [state = '', minutes = ''] = entry.split(':').map((p) => p.trim());
+    out[state] = /^\d+$/.test(minutes) ? Number(minutes) : minutes;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
