@@ -2,6 +2,16 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config.ts';
 
+/** What loadConfig says is wrong with `env` (nothing: []). */
+function problemsWith(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    return (err as ConfigError).problems;
+  }
+  return [];
+}
+
 describe('configuration', () => {
   it('applies the documented defaults to an empty environment', () => {
     const c = loadConfig({});
@@ -52,14 +62,7 @@ describe('configuration', () => {
     expect(loadConfig({}).sourceQuietMs).toEqual({ acd: 15 * MIN, ivr: 15 * MIN, crm: 15 * MIN });
     expect(loadConfig({ SOURCE_QUIET_MINUTES: ' 10 , ivr:60, crm : 0 ' }).sourceQuietMs).toEqual({ acd: 10 * MIN, ivr: 60 * MIN, crm: 0 });
     expect(loadConfig({ SOURCE_QUIET_MINUTES: '0' }).sourceQuietMs).toEqual({ acd: 0, ivr: 0, crm: 0 });
-    const problem = (value: string) => {
-      try {
-        loadConfig({ SOURCE_QUIET_MINUTES: value });
-      } catch (err) {
-        return (err as ConfigError).problems;
-      }
-      return [];
-    };
+    const problem = (value: string) => problemsWith({ SOURCE_QUIET_MINUTES: value });
     expect(problem('15,pbx:5')).toEqual(['SOURCE_QUIET_MINUTES="15,pbx:5" is invalid: entry 2 must be source:minutes with source one of acd, ivr, crm']);
     expect(problem('15,ivr:5,ivr:6')).toEqual(['SOURCE_QUIET_MINUTES="15,ivr:5,ivr:6" is invalid: entry 3 repeats ivr']);
     expect(problem('1441')).toEqual(['SOURCE_QUIET_MINUTES="1441" is invalid: the first entry must be a whole number of minutes from 0 to 1440']);
@@ -71,14 +74,7 @@ describe('configuration', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
     expect(loadConfig({ TRUST_PROXY: ' 127.0.0.1, 10.0.0.0/8 ,::1, fd00::/8' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8']);
-    const problem = (value: string) => {
-      try {
-        loadConfig({ TRUST_PROXY: value });
-      } catch (err) {
-        return (err as ConfigError).problems;
-      }
-      return [];
-    };
+    const problem = (value: string) => problemsWith({ TRUST_PROXY: value });
     expect(problem('0')).toEqual(['TRUST_PROXY="0" is invalid: a number of proxies must be from 1 to 10']);
     expect(problem('11')).toEqual(['TRUST_PROXY="11" is invalid: a number of proxies must be from 1 to 10']);
     expect(problem('true')).toEqual(['TRUST_PROXY="true" is invalid: entry 1 ("true") must be an IP address or a CIDR range such as 10.0.0.0/8']);
