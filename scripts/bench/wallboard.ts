@@ -81,6 +81,7 @@ export async function benchWallboard(opts: WallboardBenchOptions = {}): Promise<
   const roster = (): ServerMessage => {
     const agents = Array.from({ length: 40 }, (_, i) => ({
       agentId: `agent-${String(i + 1).padStart(3, '0')}`,
+      name: i % 2 === 0 ? `Agent ${i + 1}` : '',
       state: STATES[(i + tick) % STATES.length]!,
       since: new Date(Date.now() - ((i * 37 + tick) % 900) * 1000).toISOString(),
       reason: (i + tick) % STATES.length === 3 ? 'lunch' : '',

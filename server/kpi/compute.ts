@@ -158,7 +158,7 @@ GROUP BY scope`;
 /** Each agent's latest state and the queue/team/channel it reported (kpi_agent_state), for the agents `where` picks. */
 export function agentStatesSql(where = '1'): string {
   return `SELECT agent_id, argMaxMerge(state) AS st, argMaxMerge(queue) AS q, argMaxMerge(team) AS tm, argMaxMerge(channel) AS ch,
-        argMaxMerge(reason) AS rs, toUnixTimestamp64Milli(maxMerge(last_at)) AS last_ms
+        argMaxMerge(reason) AS rs, argMaxMerge(name) AS nm, toUnixTimestamp64Milli(maxMerge(last_at)) AS last_ms
     FROM kpi_agent_state
     WHERE ${where}
     GROUP BY agent_id`;

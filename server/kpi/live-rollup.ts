@@ -87,6 +87,7 @@ const QUEUE_TYPE_SET: ReadonlySet<string> = new Set(QUEUE_TYPES);
 interface AgentState {
   state: string;
   reason: string;
+  name: string;
   queue: string;
   team: string;
   channel: string;
@@ -294,7 +295,7 @@ export class LiveRollup {
   /** The agents' latest states (rows of agentStatesSql), replacing what was known of them. */
   setAgents(agents: ReadonlyArray<Record<string, unknown>>): void {
     for (const a of agents) {
-      this.agents.set(String(a.agent_id), { state: String(a.st), reason: String(a.rs), queue: String(a.q), team: String(a.tm), channel: String(a.ch), t: Number(a.last_ms) });
+      this.agents.set(String(a.agent_id), { state: String(a.st), reason: String(a.rs), name: String(a.nm), queue: String(a.q), team: String(a.tm), channel: String(a.ch), t: Number(a.last_ms) });
     }
   }
 
@@ -312,7 +313,7 @@ export class LiveRollup {
         continue;
       }
       if (known && known.t === e.t && (cmp(known.source!, e.source) || cmp(known.id!, e.id)) > 0) continue;
-      this.agents.set(e.agentId, { state: e.state, reason: e.reason, queue: e.queue, team: e.team, channel: e.channel, t: e.t, source: e.source, id: e.id });
+      this.agents.set(e.agentId, { state: e.state, reason: e.reason, name: e.name, queue: e.queue, team: e.team, channel: e.channel, t: e.t, source: e.source, id: e.id });
     }
     return [...undecided];
   }

@@ -142,6 +142,8 @@ export interface AgentStateEvent {
   id: string;
   state: string;
   reason: string;
+  /** attributes.agentName ('' when none). */
+  name: string;
   queue: string;
   team: string;
   channel: string;
@@ -156,7 +158,7 @@ export interface AgentStateEvent {
 async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Promise<PassRows | null> {
   const rs = await ch.query({
     query: `WITH greatest({from:UInt64}, ${STORED_WATERMARK}) AS lo
-            SELECT lo, _block_number AS b, ${CONTACT_EVENT} AS contact_event, state, reason, ${EVENT_COLUMNS}
+            SELECT lo, _block_number AS b, ${CONTACT_EVENT} AS contact_event, state, reason, attributes['agentName'] AS agent_name, ${EVENT_COLUMNS}
             FROM events
             WHERE ${newEvents(true, 'lo')}
             ORDER BY _block_number
@@ -164,17 +166,17 @@ async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Pr
     query_params: { from, max: maxRows },
     format: 'JSONCompactEachRow',
   });
-  const rows = await rs.json<[string | number, string | number, number | boolean, string, string, ...EventRow]>();
+  const rows = await rs.json<[string | number, string | number, number | boolean, string, string, string, ...EventRow]>();
   if (rows.length === 0) return null;
   let hi = 0;
   const contactEvents: StoredEvent[] = [];
   const agentStates: AgentStateEvent[] = [];
-  for (const [, b, isContactEvent, state, reason, ...row] of rows) {
+  for (const [, b, isContactEvent, state, reason, name, ...row] of rows) {
     hi = Math.max(hi, Number(b));
     const e = toEvent(row as unknown as EventRow);
     if (Number(isContactEvent)) contactEvents.push(e);
     else if (e.type === 'agent.state' && e.agentId !== '') {
-      agentStates.push({ agentId: e.agentId, t: e.t, source: e.source, id: e.id, state, reason, queue: e.queue, team: e.team, channel: e.channel });
+      agentStates.push({ agentId: e.agentId, t: e.t, source: e.source, id: e.id, state, reason, name, queue: e.queue, team: e.team, channel: e.channel });
     }
   }
   return { lo: Number(rows[0]![0]), hi, count: rows.length, contactEvents, agentStates };

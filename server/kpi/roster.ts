@@ -36,16 +36,19 @@ export type RosterMessage = Extract<ServerMessage, { type: 'roster' }>;
 const STATE_SET: ReadonlySet<string> = new Set(ROSTER_STATES);
 
 /** A roster entry from an agent's latest state, or null when that state does not put them on the roster (offline). */
-export function rosterAgent(agentId: string, a: { state: string; t: number; reason: string; queue: string; team: string; channel: string }): RosterAgent | null {
+export function rosterAgent(
+  agentId: string,
+  a: { state: string; t: number; reason: string; name: string; queue: string; team: string; channel: string },
+): RosterAgent | null {
   if (!STATE_SET.has(a.state)) return null;
-  return { agentId, state: a.state as RosterState, since: new Date(a.t).toISOString(), reason: a.reason, queue: a.queue, team: a.team, channel: a.channel };
+  return { agentId, name: a.name, state: a.state as RosterState, since: new Date(a.t).toISOString(), reason: a.reason, queue: a.queue, team: a.team, channel: a.channel };
 }
 
 /** The roster straight from ClickHouse (kpi_agent_state), for when no worker has stored one yet. */
 export async function computeRoster(ch: ClickHouseClient): Promise<RosterAgent[]> {
   const out: RosterAgent[] = [];
   for (const r of await rows(ch, agentStatesSql(), {})) {
-    const a = rosterAgent(String(r.agent_id), { state: String(r.st), t: Number(r.last_ms), reason: String(r.rs), queue: String(r.q), team: String(r.tm), channel: String(r.ch) });
+    const a = rosterAgent(String(r.agent_id), { state: String(r.st), t: Number(r.last_ms), reason: String(r.rs), name: String(r.nm), queue: String(r.q), team: String(r.tm), channel: String(r.ch) });
     if (a) out.push(a);
   }
   return out;

@@ -75,9 +75,13 @@ export type RosterState = (typeof ROSTER_STATES)[number];
 /** Most agents per state in one `roster` message (the longest in their state first); `counts` has them all. */
 export const MAX_ROSTER_PER_STATE = 100;
 
-/** One agent on the roster: their latest agent.state event's state, time (`since`, ISO), reason, queue, team, channel. */
+/**
+ * One agent on the roster: their latest agent.state event's state, time (`since`, ISO), reason, the agent's name it
+ * gave (`attributes.agentName`; '' when none), queue, team, channel.
+ */
 export const RosterAgentSchema = Type.Object({
   agentId: Type.String(),
+  name: Type.String(),
   state: Type.Union(ROSTER_STATES.map((s) => Type.Literal(s))),
   since: Type.String(),
   reason: Type.String(),

@@ -94,6 +94,8 @@ type AgentState = 'offline' | 'available' | 'reserved' | 'busy' | 'acw' | 'aux';
 
 interface Agent {
   id: string;
+  /** What the ACD calls them (sent as attributes.agentName on agent.state events). */
+  name: string;
   team: TeamModel;
   skills: ReadonlySet<string>;
   home: QueueModel;
@@ -228,7 +230,7 @@ export class Simulation {
     this.agents = teams.map((ti, i) => {
       const team = model.teams[ti]!;
       return {
-        id: `agent-${String(i + 1).padStart(3, '0')}`, team, skills: new Set(team.skills), home: this.queues.get(team.skills[0]!)!,
+        id: `agent-${String(i + 1).padStart(3, '0')}`, name: agentName(i), team, skills: new Set(team.skills), home: this.queues.get(team.skills[0]!)!,
         state: 'offline', onShift: false, leaving: false, breakDue: false, idleSince: 0,
       };
     });
@@ -298,7 +300,7 @@ export class Simulation {
     return out;
   }
 
-  private emit(source: Source, type: IngestEvent['type'], fields: Record<string, unknown>): void {
+  private emit(source: Source, type: IngestEvent['type'], fields: Record<string, unknown>, attributes: Record<string, string> = {}): void {
     const at = this.clock;
     const event = {
       id: `${this.tag}-${(this.eventSeq++).toString(36).padStart(7, '0')}`,
@@ -306,7 +308,7 @@ export class Simulation {
       type,
       occurredAt: new Date(at).toISOString(),
       ...fields,
-      attributes: this.opts.demo ? { sim: this.tag, demo: '1' } : { sim: this.tag },
+      attributes: { ...attributes, sim: this.tag, ...(this.opts.demo ? { demo: '1' } : {}) },
     } as unknown as IngestEvent;
     for (const k of Object.keys(event)) if ((event as Record<string, unknown>)[k] === undefined || (event as Record<string, unknown>)[k] === '') delete (event as Record<string, unknown>)[k];
     this.counts.events++;
@@ -609,7 +611,7 @@ export class Simulation {
 
   private setState(agent: Agent, state: 'available' | 'busy' | 'acw' | 'aux' | 'offline', q: QueueModel = agent.home, reason?: string): void {
     agent.state = state;
-    this.emit('acd', 'agent.state', { agentId: agent.id, team: agent.team.name, queue: q.name, channel: q.channel, state, reason });
+    this.emit('acd', 'agent.state', { agentId: agent.id, team: agent.team.name, queue: q.name, channel: q.channel, state, reason }, { agentName: agent.name });
     this.truth.agentState(agent.id, { state, team: agent.team.name, queue: q.name, channel: q.channel });
   }
 
@@ -702,4 +704,12 @@ export class Simulation {
     });
     this.at(this.clock + STAFF_TICK_MS, () => this.staffTick(false));
   }
+}
+
+const FIRST_NAMES = ['Ayşe', 'Mehmet', 'Elif', 'Can', 'Zeynep', 'Emre', 'Deniz', 'Burak', 'Selin', 'Murat', 'Ana', 'Jonas', 'Leyla', 'Omar', 'Mia', 'Kerem', 'Sofia', 'Arda', 'Nora', 'Yusuf'];
+const INITIALS = 'ABCDEGKMNOPSTYZ';
+
+/** A simulated agent's name, the same for the same index in every run: "Ayşe A.", "Mehmet A.", …, then "Ayşe B.". */
+export function agentName(i: number): string {
+  return `${FIRST_NAMES[i % FIRST_NAMES.length]} ${INITIALS[Math.floor(i / FIRST_NAMES.length) % INITIALS.length]}.`;
 }

@@ -398,7 +398,7 @@ describe('wallboard in Chromium', () => {
     await postEvents([
       ...Array.from({ length: 20 }, (_, i) => state(`av-${String(i + 1).padStart(2, '0')}`, 'available', (i + 1) * 60)),
       ...['bz-1', 'bz-2', 'bz-3'].map((id, i) => state(id, 'busy', 30 + i)),
-      state('aux-1', 'aux', 180, { reason: 'coaching' }),
+      state('aux-1', 'aux', 180, { reason: 'coaching', attributes: { agentName: 'Ayla K.' } }),
       state('other-1', 'aux', 100, { team: 'elsewhere' }),
     ]);
     const tiles = [
@@ -444,6 +444,9 @@ describe('wallboard in Chromium', () => {
     expect(await offPhone.locator('.roster-agent').evaluateAll((els) => els.map((e) => e.getAttribute('data-agent')))).toEqual(['aux-1', 'bz-3', 'bz-2', 'bz-1']);
     const aux = offPhone.locator('.roster-agent[data-agent="aux-1"]');
     expect(await aux.locator('.roster-state').textContent()).toBe('Aux · coaching');
+    // the name the ACD gave (attributes.agentName) instead of the id; the others gave none
+    expect(await aux.locator('.roster-name').textContent()).toBe('Ayla K.');
+    expect(await offPhone.locator('.roster-agent[data-agent="bz-1"] .roster-name').textContent()).toBe('bz-1');
     const seconds = (t: string | null) => t!.replace(/^▲ /, '').split(':').reduce((n, part) => n * 60 + Number(part), 0);
     const shownAt = seconds(await aux.locator('.roster-time').textContent());
     // 180 s when posted, plus the seconds since (a minute at most), by the server's clock

@@ -35,10 +35,14 @@ async function connect(): Promise<LiveTestClient> {
   return c;
 }
 
-/** Posts agent.state events: [agent, state, team, seconds ago, reason?]. Returns their occurredAt by agent. */
-async function postStates(states: Array<[string, string, string, number, string?]>): Promise<Map<string, string>> {
-  const events = states.map(([agentId, state, team, agoS, reason]) =>
-    sampleEvent('agent.state', { agentId, state, team, queue: 'billing', channel: 'voice', ...(reason ? { reason } : {}) }, agoS * 1000),
+/** Posts agent.state events: [agent, state, team, seconds ago, reason?, name?]. Returns their occurredAt by agent. */
+async function postStates(states: Array<[string, string, string, number, string?, string?]>): Promise<Map<string, string>> {
+  const events = states.map(([agentId, state, team, agoS, reason, name]) =>
+    sampleEvent(
+      'agent.state',
+      { agentId, state, team, queue: 'billing', channel: 'voice', ...(reason ? { reason } : {}), ...(name ? { attributes: { agentName: name } } : {}) },
+      agoS * 1000,
+    ),
   );
   const res = await app.inject({ method: 'POST', url: '/v1/events', headers: bearer(ACD_KEY), payload: events });
   expect(res.statusCode, res.body).toBe(202);
@@ -69,7 +73,7 @@ describe('roster', () => {
   // First, while no worker has stored a roster: the hub reads it from ClickHouse (kpi_agent_state).
   it('before any worker stored one, a subscriber gets the roster read from ClickHouse', async () => {
     const at = await postStates([
-      ['cold-1', 'aux', 'cold', 90, 'training'],
+      ['cold-1', 'aux', 'cold', 90, 'training', 'Cem Yılmaz'],
       ['cold-2', 'offline', 'cold', 30],
     ]);
     await materializeMeasures(ctx.clickhouse, { lookbackDays: 7 }); // the fan-out into kpi_agent_state, no worker
@@ -79,7 +83,9 @@ describe('roster', () => {
     const m = await c.next('roster', (x) => x.scope === 'team:cold');
     // cold-1 is on aux; cold-2 signed off (offline agents are not on the roster)
     expect(m.counts).toEqual({ available: 0, busy: 0, acw: 0, aux: 1 });
-    expect(m.agents).toEqual([{ agentId: 'cold-1', state: 'aux', since: at.get('cold-1'), reason: 'training', queue: 'billing', team: 'cold', channel: 'voice' }]);
+    expect(m.agents).toEqual([
+      { agentId: 'cold-1', name: 'Cem Yılmaz', state: 'aux', since: at.get('cold-1'), reason: 'training', queue: 'billing', team: 'cold', channel: 'voice' },
+    ]);
     c.ws.close();
   });
 
@@ -88,7 +94,7 @@ describe('roster', () => {
     try {
       const at = await postStates([
         ['n-1', 'available', 'north', 120],
-        ['n-2', 'aux', 'north', 300, 'lunch'],
+        ['n-2', 'aux', 'north', 300, 'lunch', 'Nur Demir'],
         ['n-3', 'busy', 'north', 60],
         ['n-4', 'offline', 'north', 30],
         ['n-5', 'acw', 'north', 200],
@@ -99,12 +105,12 @@ describe('roster', () => {
       c.send({ type: 'subscribe', window: 'today', scopes: ['team:north', 'team:south'], roster: true });
       const north = await c.next('roster', (m) => m.scope === 'team:north' && m.agents.length === 5, 20_000);
       // by state (available, busy, acw, aux), the longest in their state first: n-6 (500 s) before n-1 (120 s)
-      expect(north.agents.map((a) => [a.agentId, a.state, a.since, a.reason])).toEqual([
-        ['n-6', 'available', at.get('n-6'), ''],
-        ['n-1', 'available', at.get('n-1'), ''],
-        ['n-3', 'busy', at.get('n-3'), ''],
-        ['n-5', 'acw', at.get('n-5'), ''],
-        ['n-2', 'aux', at.get('n-2'), 'lunch'],
+      expect(north.agents.map((a) => [a.agentId, a.state, a.since, a.reason, a.name])).toEqual([
+        ['n-6', 'available', at.get('n-6'), '', ''],
+        ['n-1', 'available', at.get('n-1'), '', ''],
+        ['n-3', 'busy', at.get('n-3'), '', ''],
+        ['n-5', 'acw', at.get('n-5'), '', ''],
+        ['n-2', 'aux', at.get('n-2'), 'lunch', 'Nur Demir'],
       ]);
       expect(north.counts).toEqual({ available: 2, busy: 1, acw: 1, aux: 1 });
       const south = await c.next('roster', (m) => m.scope === 'team:south' && m.agents.length === 1);
@@ -113,14 +119,14 @@ describe('roster', () => {
       // What the analysts read says the same (once the pass's writes, which finish after the roster is sent, are in).
       const rows = await waitFor('the view to have north', async () => {
         const view = await ctx.clickhouse.query({
-          query: `SELECT agent_id, state, reason, toString(since) AS since FROM kpi_agent_states_now WHERE team = 'north' AND state != 'offline' ORDER BY agent_id`,
+          query: `SELECT agent_id, agent_name, state, reason, toString(since) AS since FROM kpi_agent_states_now WHERE team = 'north' AND state != 'offline' ORDER BY agent_id`,
           format: 'JSONEachRow',
         });
-        const r = await view.json<{ agent_id: string; state: string; reason: string; since: string }>();
+        const r = await view.json<{ agent_id: string; agent_name: string; state: string; reason: string; since: string }>();
         return r.length === 5 ? r : undefined;
       });
-      expect(rows.map((r) => [r.agent_id, r.state, r.reason, `${r.since.replace(' ', 'T')}Z`])).toEqual(
-        [...north.agents].sort((a, b) => (a.agentId < b.agentId ? -1 : 1)).map((a) => [a.agentId, a.state, a.reason, a.since]),
+      expect(rows.map((r) => [r.agent_id, r.agent_name, r.state, r.reason, `${r.since.replace(' ', 'T')}Z`])).toEqual(
+        [...north.agents].sort((a, b) => (a.agentId < b.agentId ? -1 : 1)).map((a) => [a.agentId, a.name, a.state, a.reason, a.since]),
       );
 
       // n-2 is back from lunch: north changes, south is not sent again.
@@ -153,7 +159,7 @@ describe('roster', () => {
     c.send({ type: 'subscribe', window: 'today', scopes: ['team:east'], roster: true });
     await c.next('roster', (m) => m.scope === 'team:east');
     const agent = (agentId: string, state: RosterAgent['state']): RosterAgent => ({
-      agentId, state, since: new Date(Date.now() - 60_000).toISOString(), reason: '', queue: 'billing', team: 'east', channel: 'voice',
+      agentId, name: '', state, since: new Date(Date.now() - 60_000).toISOString(), reason: '', queue: 'billing', team: 'east', channel: 'voice',
     });
     // what a worker that lost track would publish: a full roster (previous empty)
     const previous = new Map<string, string>();

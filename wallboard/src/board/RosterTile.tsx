@@ -90,7 +90,7 @@ export const RosterTile: Component<{
                 data-state={a().state}
                 data-over={overLimit(a(), props.now, props.limits) ? 'true' : 'false'}
               >
-                <span class="roster-name">{a().agentId}</span>
+                <span class="roster-name">{a().name || a().agentId}</span>
                 <span class="roster-time">
                   {overLimit(a(), props.now, props.limits) ? '▲ ' : ''}
                   {timeInState(a().since, props.now)}
