@@ -68,6 +68,12 @@ describe('the roster tile (wallboard)', () => {
     expect(r.total).toBe(9);
   });
 
+  it('lists the agents over their limit first, so that a small tile never hides them', () => {
+    const over = (a: RosterAgent) => a.agentId === 'a3' || a.agentId === 'a5';
+    // a3 (acw) and a5 (aux) first, in state order; then the others in state order
+    expect(rosterCards(sent, counts, ['available', 'busy', 'acw', 'aux'], over).agents.map((a) => a.agentId)).toEqual(['a3', 'a5', 'a1', 'a2', 'a4']);
+  });
+
   it('is titled by the states it shows', () => {
     expect(rosterTitle(['available', 'busy', 'acw', 'aux'])).toBe('Agents');
     expect(rosterTitle(['aux', 'available', 'acw', 'busy'])).toBe('Agents');

@@ -1,10 +1,10 @@
 // The roster of a scope: a card per agent with their state (its colour and its name, never the colour alone), the
 // reason the ACD gave, and how long they have been in it, ticking; a card whose agent has been in their state longer
-// than the tile's limit for it is flagged (amber, with ▲), and the heading counts those. State by state in the tile's order, the longest in
+// than the tile's limit for it is flagged (amber, with ▲) and comes first, and the heading counts those. State by state in the tile's order, the longest in
 // their state first. Read from across the room: the agent's name is as large as a tile's title, and only whole cards
 // are shown; the heading counts the agents in each state that has any, and how many are not shown.
 import { createEffect, createSignal, For, Index, on, onCleanup, onMount, Show, type Component } from 'solid-js';
-import type { RosterState } from '../../../server/live/protocol.ts';
+import type { RosterAgent, RosterState } from '../../../server/live/protocol.ts';
 import { scopeLabel } from '../lib/format.ts';
 import { itemsThatFit } from '../lib/layout.ts';
 import { overLimit, rosterCards, rosterStateLabel, rosterTitle, timeInState } from '../lib/roster.ts';
@@ -34,9 +34,10 @@ export const RosterTile: Component<{
     const cols = itemsThatFit(space.width, size.width, parseFloat(style.columnGap) || 0);
     setFit(rows * cols);
   };
-  const cards = () => rosterCards(props.roster?.agents ?? [], props.roster?.counts ?? { available: 0, busy: 0, acw: 0, aux: 0 }, props.states);
+  const isOver = (a: RosterAgent) => overLimit(a, props.now, props.limits);
+  const cards = () => rosterCards(props.roster?.agents ?? [], props.roster?.counts ?? { available: 0, busy: 0, acw: 0, aux: 0 }, props.states, isOver);
   const shown = () => Math.min(fit(), cards().agents.length);
-  const over = () => cards().agents.filter((a) => overLimit(a, props.now, props.limits)).length;
+  const over = () => cards().agents.filter(isOver).length;
   const more = () => cards().total - shown();
   onMount(() => {
     const observer = new ResizeObserver(measure);
@@ -84,15 +85,15 @@ export const RosterTile: Component<{
             {(a, i) => (
               <li
                 class={`roster-agent state-${a().state}`}
-                classList={{ over: overLimit(a(), props.now, props.limits) }}
+                classList={{ over: isOver(a()) }}
                 hidden={i >= shown()}
                 data-agent={a().agentId}
                 data-state={a().state}
-                data-over={overLimit(a(), props.now, props.limits) ? 'true' : 'false'}
+                data-over={isOver(a()) ? 'true' : 'false'}
               >
                 <span class="roster-name">{a().name || a().agentId}</span>
                 <span class="roster-time">
-                  {overLimit(a(), props.now, props.limits) ? '▲ ' : ''}
+                  {isOver(a()) ? '▲ ' : ''}
                   {timeInState(a().since, props.now)}
                 </span>
                 <span class="roster-state">

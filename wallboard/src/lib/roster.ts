@@ -22,13 +22,22 @@ export function rosterTitle(states: readonly RosterState[]): string {
 
 /**
  * The agents a tile lists: those in `states`, state by state in that order, each state's agents as the server sent
- * them (the longest in their state first); and how many agents are in those states in all (the server may send
- * fewer than it counts).
+ * them (the longest in their state first) — but those `over` their limit first, so that a small tile never hides the
+ * exceptions; and how many agents are in those states in all (the server may send fewer than it counts).
  */
-export function rosterCards(agents: readonly RosterAgent[], counts: Record<RosterState, number>, states: readonly RosterState[]): { agents: RosterAgent[]; total: number } {
-  const out: RosterAgent[] = [];
-  for (const state of states) for (const a of agents) if (a.state === state) out.push(a);
-  return { agents: out, total: states.reduce((n, s) => n + (counts[s] ?? 0), 0) };
+export function rosterCards(
+  agents: readonly RosterAgent[],
+  counts: Record<RosterState, number>,
+  states: readonly RosterState[],
+  over: (agent: RosterAgent) => boolean = () => false,
+): { agents: RosterAgent[]; total: number } {
+  const ordered: RosterAgent[] = [];
+  for (const state of states) for (const a of agents) if (a.state === state) ordered.push(a);
+  const flagged = ordered.filter(over);
+  return {
+    agents: flagged.length > 0 ? [...flagged, ...ordered.filter((a) => !flagged.includes(a))] : ordered,
+    total: states.reduce((n, s) => n + (counts[s] ?? 0), 0),
+  };
 }
 
 /** Whether an agent has been in their state longer than the tile's limit for it (minutes; none: never). */
