@@ -331,6 +331,12 @@ describe('wallboard in Chromium', () => {
       await sup.screenshot({ path: path.join(ARTIFACTS, 'console-failure.png') });
       throw err;
     });
+    // the scope fields suggest the queues, teams and channels that have figures today (board tiles: no wildcards)
+    expect(await sup.locator('datalist#threshold-scope-hints option[value="queue:billing"]').count()).toBe(1);
+    expect(await sup.locator('datalist#threshold-scope-hints option[value="queue:*"]').count()).toBe(1);
+    expect(await sup.locator('datalist#scope-hints option[value="queue:billing"]').count()).toBe(1);
+    expect(await sup.locator('datalist#scope-hints option[value="queue:*"]').count()).toBe(0);
+    expect(await row.locator('input[name="scope"]').getAttribute('list')).toBe('threshold-scope-hints');
     // a live figure has no window to pick: its row says "now"
     expect(await sup.locator('fieldset[data-kpi="waiting"] [data-window="now"]').count()).toBe(1);
     expect(await sup.locator('fieldset[data-kpi="waiting"] select[name="window"]').count()).toBe(0);

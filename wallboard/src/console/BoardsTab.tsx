@@ -297,12 +297,6 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                         </Index>
                       </tbody>
                     </table>
-                    <datalist id="scope-hints">
-                      <option value="center" />
-                      <option value="queue:" />
-                      <option value="team:" />
-                      <option value="channel:" />
-                    </datalist>
                     <button type="button" onClick={() => edit((x) => x.tiles.push({ kind: 'kpi', kpi: 'service_level', scope: 'center', window: 'today' }))}>
                       Add tile
                     </button>

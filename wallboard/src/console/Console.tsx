@@ -5,6 +5,7 @@ import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { AlertsTab } from './AlertsTab.tsx';
 import { SourcesTab } from './SourcesTab.tsx';
+import { ScopeHints } from './ScopeHints.tsx';
 import { BoardsTab } from './BoardsTab.tsx';
 import { DisplaysTab } from './DisplaysTab.tsx';
 import './console.css';
@@ -106,6 +107,7 @@ const Console: Component<{ tab?: string }> = (props) => {
                   </button>
                 </nav>
                 <main class="tab-body">
+                  <ScopeHints />
                   <Switch>
                     <Match when={tab() === 'boards'}>
                       <BoardsTab ctx={ctx()} />

@@ -152,7 +152,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                     {(r) => (
                       <tr data-threshold={r.id || r.key} data-scope={r.scope} classList={{ dirty: r.dirty }}>
                         <td>
-                          <input name="scope" size="14" value={r.scope} onInput={(e) => edit(r.key, (x) => (x.scope = e.currentTarget.value.trim()))} />
+                          <input name="scope" list="threshold-scope-hints" size="14" value={r.scope} onInput={(e) => edit(r.key, (x) => (x.scope = e.currentTarget.value.trim()))} />
                           <Show when={errOf(r.key, '/scope')}>
                             <div class="field-error">{errOf(r.key, '/scope')}</div>
                           </Show>

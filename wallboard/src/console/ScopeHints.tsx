@@ -1,0 +1,36 @@
+// The scopes a scope field suggests as one types: center, the queues, teams and channels that have figures today (so
+// nobody has to remember how the ACD spells a queue), and the bare prefixes. Thresholds may also name every queue,
+// team or channel at once (`queue:*`); board tiles may not. Read once when the console opens.
+import { createResource, For, type Component } from 'solid-js';
+import { api } from '../lib/api.ts';
+
+const KINDS = ['queue', 'team', 'channel'] as const;
+
+async function activeScopes(): Promise<string[]> {
+  try {
+    const r = await api<{ snapshots: { scope: string }[] }>('GET', '/v1/kpis?window=today');
+    return r.snapshots.map((s) => s.scope).filter((s) => KINDS.some((k) => s.startsWith(`${k}:`)));
+  } catch {
+    return []; // hints only: the field takes any scope anyway
+  }
+}
+
+/** `<datalist id="scope-hints">` for board tiles and `<datalist id="threshold-scope-hints">` for thresholds. */
+export const ScopeHints: Component = () => {
+  const [scopes] = createResource(activeScopes);
+  const known = () => [...(scopes() ?? [])].sort((a, b) => a.localeCompare(b));
+  return (
+    <>
+      <datalist id="scope-hints">
+        <option value="center" />
+        <For each={known()}>{(s) => <option value={s} />}</For>
+        <For each={KINDS}>{(k) => <option value={`${k}:`} />}</For>
+      </datalist>
+      <datalist id="threshold-scope-hints">
+        <option value="center" />
+        <For each={KINDS}>{(k) => <option value={`${k}:*`} />}</For>
+        <For each={known()}>{(s) => <option value={s} />}</For>
+      </datalist>
+    </>
+  );
+};
