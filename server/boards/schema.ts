@@ -10,7 +10,8 @@
 //                       flagged once its agent has been longer in a state than the tile's limit for it
 //               alerts  the active alerts (newest first), with who acknowledged them
 //               table   several KPIs for several scopes in one window: a row per scope (queues, teams…), a column per
-//                       KPI, each cell coloured by its threshold
+//                       KPI, each cell coloured by its threshold; a row `queue:*` (team:*, channel:*) stands for every
+//                       queue with figures today, by name
 //   rotation  a list of grid boards with how long each is shown; a TV bound to it cycles through them.
 import { Type, type Static, type TObject, type TUnion } from '@sinclair/typebox';
 import { ROSTER_STATES } from '../live/protocol.ts';
@@ -21,6 +22,8 @@ export const MAX_COLUMNS = 8;
 export const MAX_ROTATION = 20;
 export const MAX_TABLE_KPIS = 8;
 export const MAX_TABLE_SCOPES = 20;
+/** A table row `<kind>:*` stands for every scope of that kind with figures today. */
+export const WILDCARD_KINDS = ['queue', 'team', 'channel'] as const;
 /** The longest time-in-state limit a roster tile may set, in minutes (a shift). */
 export const MAX_ROSTER_LIMIT_MINUTES = 720;
 
@@ -72,7 +75,11 @@ export const TileSchema = discriminated('kind', [
     {
       kind: Type.Literal('table'),
       kpis: Type.Array(Type.String({ maxLength: 64 }), { minItems: 1, maxItems: MAX_TABLE_KPIS, description: 'the columns: KPI keys of the catalog' }),
-      scopes: Type.Array(Scope, { minItems: 1, maxItems: MAX_TABLE_SCOPES, description: 'the rows' }),
+      scopes: Type.Array(Scope, {
+        minItems: 1,
+        maxItems: MAX_TABLE_SCOPES,
+        description: `the rows; queue:*, team:* or channel:* for every one with figures today, by name (at most ${MAX_TABLE_SCOPES} rows in all)`,
+      }),
       window: Window,
       width: Width,
       height: Height,

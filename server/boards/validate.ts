@@ -1,8 +1,8 @@
-// Checks of a board layout beyond its JSON shape: tiles name catalog KPIs, valid scopes and windows, fit the grid;
-// a rotation lists existing grid boards. Every problem is reported with the path of the field it is about.
+// Checks of a board layout beyond its JSON shape: tiles name catalog KPIs, valid scopes and windows (a table's rows may
+// also be every queue, team or channel: `queue:*`), fit the grid; a rotation lists existing grid boards. Every problem is reported with the path of the field it is about.
 import { isKpiKey } from '../kpi/catalog.ts';
 import { parseScope, ScopeError } from '../kpi/scopes.ts';
-import type { BoardInput } from './schema.ts';
+import { WILDCARD_KINDS, type BoardInput } from './schema.ts';
 
 export interface FieldProblem {
   path: string;
@@ -19,7 +19,14 @@ export function validateBoard(name: string, input: BoardInput, boardType: (name:
       const kpi = (path: string, key: string) => {
         if (!isKpiKey(key)) problems.push({ path, message: `${JSON.stringify(key)} is not a KPI of the catalog` });
       };
-      const scope = (path: string, text: string) => {
+      // `rows`: a table's rows, which may also be every queue, team or channel with figures today (`queue:*`)
+      const scope = (path: string, text: string, rows = false) => {
+        const kind = text.slice(0, text.indexOf(':'));
+        if (text.endsWith(':*') && text.indexOf(':') === text.length - 2) {
+          if (!rows) problems.push({ path, message: `${text} is for a table's rows only: a tile shows one scope` });
+          else if (!(WILDCARD_KINDS as readonly string[]).includes(kind)) problems.push({ path, message: `${text} is not allowed: a table's rows may be ${WILDCARD_KINDS.map((k) => `${k}:*`).join(', ')}` });
+          return;
+        }
         try {
           parseScope(text);
         } catch (err) {
@@ -31,7 +38,7 @@ export function validateBoard(name: string, input: BoardInput, boardType: (name:
       if ('scope' in tile) scope(`${at}/scope`, tile.scope);
       if (tile.kind === 'table') {
         tile.kpis.forEach((k, j) => kpi(`${at}/kpis/${j}`, k));
-        tile.scopes.forEach((s, j) => scope(`${at}/scopes/${j}`, s));
+        tile.scopes.forEach((s, j) => scope(`${at}/scopes/${j}`, s, true));
       }
       if (tile.width !== undefined && tile.width > input.columns) {
         problems.push({ path: `${at}/width`, message: `is ${tile.width} but the board has ${input.columns} columns` });

@@ -1,6 +1,7 @@
 // The KPI read API (viewers and display tokens):
 //   GET /v1/kpis?window=today&scope=queue:billing&scope=center   latest snapshots (every active scope without `scope`)
 //   GET /v1/kpis/series?scope=center                            today's 15-minute series
+//   GET /v1/kpis/scopes                                         the scopes with figures today (names only)
 //   GET /v1/kpis/catalog                                        the KPI catalog (labels, units, directions, definitions)
 //   GET /v1/kpis/settings                                       per-queue service-level and short-abandon settings
 //   PUT /v1/kpis/settings/:queue  (supervisors, audited)        set a queue's own settings (the defaults are config)
@@ -17,7 +18,7 @@ import { KPI_CATALOG } from './catalog.ts';
 import { listQueueSettings, setQueueSettings } from './settings.ts';
 import { computeSeries, computeSnapshots } from './compute.ts';
 import { parseScopes, SCOPE_KINDS, ScopeError } from './scopes.ts';
-import { kpiRedisNames, readSeries, readSnapshots } from './snapshots.ts';
+import { kpiRedisNames, readScopes, readSeries, readSnapshots } from './snapshots.ts';
 import { WINDOWS, type WindowName } from './windows.ts';
 
 export interface KpiRoutesOptions {
@@ -106,6 +107,25 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
         series = scopes.length === 0 ? computed : scopes.map((s) => series.find((x) => x.scope === s) ?? computed.find((x) => x.scope === s)!);
       }
       return { window: 'today', intervalMinutes: 15, series };
+    },
+  );
+
+  app.get(
+    '/v1/kpis/scopes',
+    {
+      ...reader,
+      schema: {
+        tags: ['kpis'],
+        description: 'The scopes with figures today: center, then every queue, team, channel and agent by name. For scope pickers and table rows of every queue (`queue:*`).',
+        response: { 200: Type.Object({ scopes: Type.Array(Type.String()) }) },
+      },
+    },
+    async () => {
+      const scopes = await readScopes(redis, names, 'today');
+      if (scopes.length > 0) return { scopes };
+      // no worker has stored figures yet: what ClickHouse gives
+      const computed = await computeSnapshots(clickhouse, { now: now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: [] });
+      return { scopes: [...new Set(computed.map((s) => s.scope))] };
     },
   );
 

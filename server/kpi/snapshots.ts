@@ -129,6 +129,15 @@ export async function readSnapshots(
     .sort((a, b) => (a.scope === 'center' ? -1 : b.scope === 'center' ? 1 : a.scope.localeCompare(b.scope)));
 }
 
+/** The scopes with a snapshot of `window` (the active ones: figures today), center first, then by name. */
+export async function readScopes(redis: Redis, names: KpiRedisNames, window: WindowName): Promise<string[]> {
+  const prefix = `${window}|`;
+  return (await redis.hkeys(names.snapshots))
+    .filter((f) => f.startsWith(prefix))
+    .map((f) => f.slice(prefix.length))
+    .sort((a, b) => (a === 'center' ? -1 : b === 'center' ? 1 : a.localeCompare(b)));
+}
+
 export async function readSeries(redis: Redis, names: KpiRedisNames, scopes: readonly string[] = []): Promise<Series[]> {
   if (scopes.length > 0) {
     const raw = await redis.hmget(names.series, ...scopes);

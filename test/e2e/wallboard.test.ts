@@ -406,12 +406,14 @@ describe('wallboard in Chromium', () => {
       ...['bz-1', 'bz-2', 'bz-3'].map((id, i) => state(id, 'busy', 30 + i)),
       state('aux-1', 'aux', 180, { reason: 'coaching', attributes: { agentName: 'Ayla K.' } }),
       state('other-1', 'aux', 100, { team: 'elsewhere' }),
+      sampleEvent('contact.offered', { queue: 'sales' }, 2_000),
     ]);
     const tiles = [
       { kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' },
       { kind: 'roster', scope: 'team:e2e', width: 3 },
       { kind: 'roster', scope: 'team:e2e', states: ['aux', 'busy'], limits: { aux: 2, busy: 10 }, width: 2 },
-      { kind: 'agents', scope: 'team:e2e', width: 2 },
+      { kind: 'agents', scope: 'team:e2e', width: 1 },
+      { kind: 'table', kpis: ['offered', 'waiting'], scopes: ['queue:*'], window: 'today', width: 1 },
     ];
     expect((await call('PUT', '/v1/boards/roster', { type: 'grid', title: 'Team e2e', columns: 4, tiles })).status).toBe(201);
     const display = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV roster', board: 'roster' });
@@ -467,6 +469,16 @@ describe('wallboard in Chromium', () => {
     expect(await offPhone.locator('.tile-label').textContent()).toBe('Aux & Busy · Team e2e');
     await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-roster-1920x1080.png') });
     expect(await overflowing(tv)).toEqual([]);
+
+    // the table of every queue: a row for each queue with figures today (billing, the agents' queue; sales, the offer
+    // above), by name
+    const queues = tv.locator('section.tile.table');
+    await expect.poll(() => queues.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-scope'))), { timeout: 40_000 }).toEqual([
+      'queue:billing',
+      'queue:sales',
+    ]);
+    expect(await queues.locator('.tile-label').textContent()).toBe('Queues · today');
+    await expect.poll(() => queues.locator('tr[data-scope="queue:sales"] td[data-kpi="offered"]').textContent(), { timeout: 10_000 }).toBe('1');
 
     // aux-1 is back: the off-the-phones tile drops them, the team tile counts one more available
     await postEvents([state('aux-1', 'available', 1)]);

@@ -49,6 +49,7 @@ describe('boards API', () => {
       { kind: 'roster', scope: 'center', states: ['aux', 'acw'], limits: { aux: 15, acw: 3 }, width: 4, height: 2 },
       { kind: 'alerts' },
       { kind: 'table', kpis: ['waiting', 'service_level', 'asa'], scopes: ['queue:billing', 'queue:sales'], window: '15m', width: 2, height: 2 },
+      { kind: 'table', kpis: ['waiting', 'asa'], scopes: ['center', 'queue:*'], window: '15m' },
     ];
     const created = await app.inject({ method: 'PUT', url: '/v1/boards/floor-1', headers: auth('supervisor'), payload: grid('Floor 1', tiles) });
     expect(created.statusCode, created.body).toBe(201);
@@ -119,6 +120,11 @@ describe('boards API', () => {
     expect(await refusal({ kind: 'roster', scope: 'center', states: ['aux', 'aux'] })).toBe('body/tiles/0/states must not list the same item twice (items 0 and 1)');
     expect(await refusal({ kind: 'roster', scope: 'center', states: [] })).toBe('body/tiles/0/states must have at least 1 item');
     expect(await refusal({ kind: 'roster', scope: 'center', limits: { lunch: 15 } })).toBe('body/tiles/0/limits/lunch is not a known field');
+    // every queue at once is for a table's rows, not for a tile of one scope; every agent is not offered
+    expect(await refusal({ kind: 'kpi', kpi: 'asa', scope: 'queue:*', window: '1h' })).toBe("/tiles/0/scope queue:* is for a table's rows only: a tile shows one scope");
+    expect(await refusal({ kind: 'table', kpis: ['asa'], scopes: ['team:*', 'agent:*'], window: '1h' })).toBe(
+      '/tiles/0/scopes/1 agent:* is not allowed: a table\'s rows may be queue:*, team:*, channel:*',
+    );
     expect(await refusal({ kind: 'roster', scope: 'center', limits: { aux: 'soon' } })).toBe('body/tiles/0/limits/aux must be integer');
     expect(await refusal({ kind: 'roster', scope: 'center', limits: { aux: 0 } })).toBe('body/tiles/0/limits/aux must be >= 1');
     const window = await app.inject({ method: 'PUT', url: '/v1/boards/bad', headers: auth('supervisor'), payload: grid('Bad', [{ kind: 'kpi', kpi: 'asa', scope: 'center', window: '2h' }]) });

@@ -81,6 +81,31 @@ describe('KPI API', () => {
     expect(body.snapshots[0]!.values.offered.value).toBe(14);
   });
 
+  it('lists the scopes with figures today, names only, center first', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/kpis/scopes', headers: auth });
+    expect(res.statusCode, res.body).toBe(200);
+    const { scopes } = res.json<{ scopes: string[] }>();
+    // the same 19 active scopes as GET /v1/kpis, in its order
+    const all = (await app.inject({ method: 'GET', url: '/v1/kpis', headers: auth })).json<{ snapshots: Snapshot[] }>().snapshots;
+    expect(scopes).toEqual(all.map((s) => s.scope));
+    expect(scopes).toHaveLength(19);
+    expect(scopes[0]).toBe('center');
+    expect(scopes).toContain('queue:billing');
+    expect((await app.inject({ method: 'GET', url: '/v1/kpis/scopes' })).statusCode).toBe(401);
+    // before any worker stored figures (another Redis prefix: nothing there), computed: still the scopes GET /v1/kpis
+    // answers with (both computed at the real clock here, where the scenario's day is long past: the live scopes)
+    const fresh = await buildApp({ config: { ...ctx.config, REDIS_PREFIX: `${ctx.config.REDIS_PREFIX}_fresh` }, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
+    try {
+      const headers = { authorization: `Bearer ${(await fresh.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } })).json<{ token: string }>().token}` };
+      const computed = (await fresh.inject({ method: 'GET', url: '/v1/kpis/scopes', headers })).json<{ scopes: string[] }>().scopes;
+      const snapshots = (await fresh.inject({ method: 'GET', url: '/v1/kpis', headers })).json<{ snapshots: Snapshot[] }>().snapshots;
+      expect(computed.length).toBeGreaterThan(0);
+      expect(new Set(computed)).toEqual(new Set(snapshots.map((s) => s.scope)));
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('computes a scope the worker has no snapshot for: zeros and nulls, not a gap', async () => {
     const res = await app.inject({ method: 'GET', url: '/v1/kpis?scope=team:nobody&scope=center', headers: auth });
     const snaps = res.json<{ snapshots: Snapshot[] }>().snapshots;

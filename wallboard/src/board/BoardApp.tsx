@@ -10,6 +10,7 @@ import type { ThresholdView } from '../lib/alert-display.ts';
 import { formatClock, formatQuietSource, formatStaleSince } from '../lib/format.ts';
 import { isLive, type Subscription } from '../lib/live.ts';
 import { backoffDelay } from '../lib/reconnect.ts';
+import { expandRows, wildcardKind } from '../lib/scopes.ts';
 import { toThresholdView } from '../lib/thresholds.ts';
 import { BoardView } from './BoardView.tsx';
 import { createLiveData } from './live-data.ts';
@@ -31,7 +32,12 @@ interface Me {
   board?: string;
 }
 
-function subscriptionsFor(boards: GridBoard[]): Subscription[] {
+/** How often the scopes with figures today are re-read, while a board has a table of every queue (`queue:*`). */
+const SCOPES_REFRESH_MS = 30_000;
+/** The most rows a table tile shows (server/boards/schema.ts, MAX_TABLE_SCOPES). */
+const MAX_TABLE_ROWS = 20;
+
+function subscriptionsFor(boards: GridBoard[], rows: (scopes: string[]) => string[]): Subscription[] {
   const byWindow = new Map<LiveWindow, Set<string>>([['today', new Set()]]);
   const add = (w: LiveWindow, s: string) => (byWindow.get(w) ?? byWindow.set(w, new Set()).get(w)!).add(s);
   const roster = new Set<string>();
@@ -41,7 +47,7 @@ function subscriptionsFor(boards: GridBoard[]): Subscription[] {
         add(t.window, t.scope);
         add('today', t.scope); // its sparkline
       } else if (t.kind === 'trend' || t.kind === 'agents') add('today', t.scope);
-      else if (t.kind === 'table') for (const scope of t.scopes) add(t.window, scope);
+      else if (t.kind === 'table') for (const scope of rows(t.scopes)) add(t.window, scope);
       else if (t.kind === 'roster') roster.add(t.scope);
     }
   }
@@ -180,12 +186,27 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     return rot && rot.length > 0 ? gridOf(rot[Math.min(rotIndex(), rot.length - 1)]!.board) : undefined;
   });
 
-  // subscribe to every board of the rotation at once: switching boards then shows live values at once
-  createEffect(() => {
+  // every board of the rotation at once: switching boards then shows live values at once
+  const grids = createMemo(() => {
     const m = mainBoard();
-    const grids = m?.type === 'grid' ? [m] : (rotation() ?? []).map((e) => gridOf(e.board)!).filter(Boolean);
-    live.subscribe(subscriptionsFor(grids));
+    return m?.type === 'grid' ? [m] : (rotation() ?? []).map((e) => gridOf(e.board)!).filter(Boolean);
   });
+
+  // tables of every queue (team, channel): the scopes with figures today, re-read every 30 s while one is shown
+  const [active, setActive] = createSignal<string[]>([], { equals: (a, b) => a.join('\n') === b.join('\n') });
+  const wantsActive = createMemo(() => grids().some((g) => g.tiles.some((t) => t.kind === 'table' && t.scopes.some((s) => wildcardKind(s) !== null))));
+  createEffect(
+    on(wantsActive, (wanted) => {
+      if (!wanted) return;
+      const read = () => void api<{ scopes: string[] }>('GET', '/v1/kpis/scopes').then((r) => setActive(r.scopes), () => {}); // keeps the last answer
+      read();
+      const handle = setInterval(read, SCOPES_REFRESH_MS);
+      onCleanup(() => clearInterval(handle));
+    }),
+  );
+  const rows = (scopes: string[]) => expandRows(scopes, active(), MAX_TABLE_ROWS);
+
+  createEffect(() => live.subscribe(subscriptionsFor(grids(), rows)));
 
   const soundOn = () => boards()?.display?.sound ?? false;
   live.onCritical(() => {
@@ -241,7 +262,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
             </div>
           </Match>
           <Match when={shown()}>
-            {(b) => <BoardView board={b()} live={live} catalog={catalogMap()} thresholds={thresholds()} timeZone={timeZone()} stale={stale()} />}
+            {(b) => <BoardView board={b()} live={live} catalog={catalogMap()} thresholds={thresholds()} timeZone={timeZone()} stale={stale()} rows={rows} />}
           </Match>
         </Switch>
       </main>

@@ -22,6 +22,8 @@ export interface BoardViewProps {
   timeZone: string | undefined;
   /** Board-wide stale text (null while live). */
   stale: string | null;
+  /** A table's rows, its wildcards (`queue:*`) replaced by the scopes they stand for. */
+  rows: (scopes: string[]) => string[];
 }
 
 export const BoardView: Component<BoardViewProps> = (props) => {
@@ -124,7 +126,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                 {(t) => (
                   <KpiTable
                     kpis={t().kpis}
-                    scopes={t().scopes}
+                    scopes={props.rows(t().scopes)}
                     window={t().window}
                     catalog={props.catalog}
                     snapshot={props.live.snapshot}

@@ -239,7 +239,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                       <input
                                         name={`scopes-${i}`}
                                         size="28"
-                                        title="one row per scope, separated by commas"
+                                        title="one row per scope, separated by commas; queue:* for every queue with figures today"
                                         value={(t() as { scopes: string[] }).scopes.join(', ')}
                                         onChange={(e) => set('scopes', e.currentTarget.value.split(',').map((x) => x.trim()).filter((x) => x !== ''))}
                                       />

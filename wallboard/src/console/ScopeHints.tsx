@@ -1,6 +1,6 @@
 // The scopes a scope field suggests as one types: center, the queues, teams and channels that have figures today (so
-// nobody has to remember how the ACD spells a queue), and the bare prefixes. Thresholds may also name every queue,
-// team or channel at once (`queue:*`); board tiles may not. Read once when the console opens.
+// nobody has to remember how the ACD spells a queue), and the bare prefixes; then every queue, team or channel at once
+// (`queue:*`), which thresholds and a table's rows take. Read once when the console opens.
 import { createResource, For, type Component } from 'solid-js';
 import { api } from '../lib/api.ts';
 
@@ -8,8 +8,8 @@ const KINDS = ['queue', 'team', 'channel'] as const;
 
 async function activeScopes(): Promise<string[]> {
   try {
-    const r = await api<{ snapshots: { scope: string }[] }>('GET', '/v1/kpis?window=today');
-    return r.snapshots.map((s) => s.scope).filter((s) => KINDS.some((k) => s.startsWith(`${k}:`)));
+    const r = await api<{ scopes: string[] }>('GET', '/v1/kpis/scopes');
+    return r.scopes.filter((s) => KINDS.some((k) => s.startsWith(`${k}:`)));
   } catch {
     return []; // hints only: the field takes any scope anyway
   }

@@ -1,0 +1,26 @@
+// A table tile's rows on the wallboard: `queue:*` (team:*, channel:*) stands for every queue (team, channel) with
+// figures today.
+import { describe, expect, it } from 'vitest';
+import { expandRows, wildcardKind } from '../../wallboard/src/lib/scopes.ts';
+
+describe('a table of every queue (wallboard)', () => {
+  const active = ['center', 'queue:sales', 'queue:billing', 'team:red', 'channel:chat', 'agent:a1'];
+
+  it('tells a wildcard row from a scope of its own', () => {
+    expect(wildcardKind('queue:*')).toBe('queue');
+    expect(wildcardKind('team:*')).toBe('team');
+    expect(wildcardKind('agent:*')).toBeNull();
+    expect(wildcardKind('queue:billing')).toBeNull();
+    expect(wildcardKind('queue:**')).toBeNull();
+  });
+
+  it('replaces queue:* by the queues with figures today, by name, without the ones named besides, up to the cap', () => {
+    expect(expandRows(['queue:*'], active, 20)).toEqual(['queue:billing', 'queue:sales']);
+    // center and sales named on their own keep their place; the wildcard adds billing only
+    expect(expandRows(['center', 'queue:*', 'queue:sales'], active, 20)).toEqual(['center', 'queue:billing', 'queue:sales']);
+    expect(expandRows(['team:*', 'channel:*'], active, 20)).toEqual(['team:red', 'channel:chat']);
+    expect(expandRows(['center', 'queue:*'], active, 2)).toEqual(['center', 'queue:billing']);
+    // nothing active yet: no rows for the wildcard
+    expect(expandRows(['queue:*'], [], 20)).toEqual([]);
+  });
+});
