@@ -1,9 +1,9 @@
-// The roster of a scope: a card per agent with their state (its colour and its name, never the colour alone), the
-// reason the ACD gave, and how long they have been in it, ticking; a card whose agent has been in their state longer
-// than the tile's limit for it is flagged (amber, with ▲) and comes first, and the heading counts those. State by state in the tile's order, the longest in
-// their state first. Read from across the room: the agent's name is as large as a tile's title, and only whole cards
-// are shown; the heading counts the agents in each state that has any, and how many are not shown.
-import { createEffect, createSignal, For, Index, on, onCleanup, onMount, Show, type Component } from 'solid-js';
+// The roster of a scope: a card per agent with their name (or id), state (its colour and its name, never the colour
+// alone), the reason the ACD gave, and how long they have been in it, ticking. State by state in the tile's order, the
+// longest in their state first; a card whose agent has been in their state longer than the tile's limit for it is
+// flagged (amber, with ▲) and comes first. Only whole cards are shown; the heading counts the agents in each state
+// that has any, those over their limit, and how many are not shown.
+import { createEffect, createMemo, createSignal, For, Index, on, onCleanup, onMount, Show, type Component } from 'solid-js';
 import type { RosterAgent, RosterState } from '../../../server/live/protocol.ts';
 import { scopeLabel } from '../lib/format.ts';
 import { itemsThatFit } from '../lib/layout.ts';
@@ -35,9 +35,9 @@ export const RosterTile: Component<{
     setFit(rows * cols);
   };
   const isOver = (a: RosterAgent) => overLimit(a, props.now, props.limits);
-  const cards = () => rosterCards(props.roster?.agents ?? [], props.roster?.counts ?? { available: 0, busy: 0, acw: 0, aux: 0 }, props.states, isOver);
+  const cards = createMemo(() => rosterCards(props.roster?.agents ?? [], props.roster?.counts ?? { available: 0, busy: 0, acw: 0, aux: 0 }, props.states, isOver));
   const shown = () => Math.min(fit(), cards().agents.length);
-  const over = () => cards().agents.filter(isOver).length;
+  const over = createMemo(() => cards().agents.filter(isOver).length);
   const more = () => cards().total - shown();
   onMount(() => {
     const observer = new ResizeObserver(measure);
@@ -78,7 +78,7 @@ export const RosterTile: Component<{
           </span>
         </Show>
       </header>
-      <Show when={cards().agents.length > 0} fallback={<p class="no-agents">{props.roster ? 'No agents signed in' : 'Waiting for the roster…'}</p>}>
+      <Show when={cards().agents.length > 0} fallback={<p class="no-agents">{!props.roster ? 'Waiting for the roster…' : rosterTitle(props.states) === 'Agents' ? 'No agents signed in' : `No agents in ${rosterTitle(props.states).toLowerCase()}`}</p>}>
         <ul class="roster-list" ref={list}>
           {/* Index: a card stays and its text changes as agents move, so a roster that changes all day builds no new nodes */}
           <Index each={cards().agents}>
