@@ -41,6 +41,8 @@ export const CLOSE_REVOKED = 4401;
 export const CLOSE_GOING_AWAY = 1001;
 /** Most pairs (window, scope) one socket may hold. */
 export const MAX_PAIRS = MAX_SUBSCRIPTIONS * WINDOW_NAMES.length;
+/** Most scopes whose roster one socket may follow (each costs the hub a pass over the agents when it changes). */
+export const MAX_ROSTER_SCOPES = 50;
 /** Most client messages per second per socket; more are answered with an error and ignored. */
 const MAX_MESSAGES_PER_SECOND = 50;
 /** Reads of the open alerts for one `alerts` message while alerts keep changing, before sending the last one read. */
@@ -303,20 +305,20 @@ export class LiveHub {
     const roster = this.roster;
     if (!roster || p.asOf < roster.asOf) return;
     roster.asOf = p.asOf;
+    // A full publication replaces the copy: those it no longer lists are gone, and only the agents whose entry differs
+    // from the copy's touch their scopes (usually none: it repairs what a missed publication left behind).
+    const listed = new Set(p.changed.map((a) => a.agentId));
+    const removed = p.full ? [...roster.agents.keys()].filter((id) => !listed.has(id)) : p.removed;
+    const changed = p.full ? p.changed.filter((a) => JSON.stringify(roster.agents.get(a.agentId)) !== JSON.stringify(a)) : p.changed;
     const touched = new Set<string>();
-    if (p.full) {
-      roster.agents = new Map(p.changed.map((a) => [a.agentId, a]));
-      for (const scope of this.byRoster.keys()) touched.add(scope);
-    } else {
-      for (const id of [...p.removed, ...p.changed.map((a) => a.agentId)]) {
-        const old = roster.agents.get(id);
-        if (old) for (const scope of rosterScopes(old)) touched.add(scope);
-        roster.agents.delete(id);
-      }
-      for (const a of p.changed) {
-        roster.agents.set(a.agentId, a);
-        for (const scope of rosterScopes(a)) touched.add(scope);
-      }
+    for (const id of [...removed, ...changed.map((a) => a.agentId)]) {
+      const old = roster.agents.get(id);
+      if (old) for (const scope of rosterScopes(old)) touched.add(scope);
+      roster.agents.delete(id);
+    }
+    for (const a of changed) {
+      roster.agents.set(a.agentId, a);
+      for (const scope of rosterScopes(a)) touched.add(scope);
     }
     for (const scope of touched) {
       const subs = this.byRoster.get(scope);
@@ -394,6 +396,9 @@ export class LiveHub {
     const fresh = scopes.filter((s) => !client.pairs.has(key(window, s)));
     if (client.pairs.size + fresh.length > MAX_PAIRS) {
       return this.error(client, 'too_many_subscriptions', `a socket may hold at most ${MAX_PAIRS} (window, scope) pairs; unsubscribe first`);
+    }
+    if (withRoster && client.roster.size + scopes.filter((s) => !client.roster.has(s)).length > MAX_ROSTER_SCOPES) {
+      return this.error(client, 'too_many_subscriptions', `a socket may follow the roster of at most ${MAX_ROSTER_SCOPES} scopes; unsubscribe first`);
     }
     // Index first, read second: a publication arriving meanwhile is not lost, and the older of the two is not sent
     // after the newer (the asOf check).

@@ -158,9 +158,8 @@ describe('roster', () => {
     const c = await connect();
     c.send({ type: 'subscribe', window: 'today', scopes: ['team:east'], roster: true });
     await c.next('roster', (m) => m.scope === 'team:east');
-    const agent = (agentId: string, state: RosterAgent['state']): RosterAgent => ({
-      agentId, name: '', state, since: new Date(Date.now() - 60_000).toISOString(), reason: '', queue: 'billing', team: 'east', channel: 'voice',
-    });
+    const since = new Date(Date.now() - 60_000).toISOString();
+    const agent = (agentId: string, state: RosterAgent['state']): RosterAgent => ({ agentId, name: '', state, since, reason: '', queue: 'billing', team: 'east', channel: 'voice' });
     // what a worker that lost track would publish: a full roster (previous empty)
     const previous = new Map<string, string>();
     const future = Date.now() + 60_000;
@@ -173,6 +172,27 @@ describe('roster', () => {
     const next = await c.next('roster', (m) => m.scope === 'team:east' && m.agents.some((a) => a.agentId === 'e-3'));
     expect(next.agents.map((a) => a.agentId)).toEqual(['e-1', 'e-3']);
     expect(rosterOf(c, 'team:east').some((m) => m.agents.length === 1)).toBe(false);
+    // the minute's full publication, nothing changed: east is not sent again; a west agent then is (the sync point)
+    const eastBefore = rosterOf(c, 'team:east').length;
+    c.send({ type: 'subscribe', window: 'today', scopes: ['team:west'], roster: true });
+    await c.next('roster', (m) => m.scope === 'team:west');
+    await storeRoster(redis, names, [agent('e-1', 'busy'), agent('e-3', 'aux')], new Date(future + 2_000).toISOString(), previous, { full: true });
+    await storeRoster(redis, names, [agent('e-1', 'busy'), agent('e-3', 'aux'), { ...agent('w-1', 'available'), team: 'west' }], new Date(future + 3_000).toISOString(), previous);
+    await c.next('roster', (m) => m.scope === 'team:west' && m.agents.length === 1);
+    expect(rosterOf(c, 'team:east').length).toBe(eastBefore);
+    c.ws.close();
+  });
+
+  it('a socket may follow the roster of at most 50 scopes', async () => {
+    const c = await connect();
+    const scopes = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `agent:cap-${from + i}`);
+    c.send({ type: 'subscribe', window: 'today', scopes: scopes(50), roster: true });
+    expect((await c.next('roster', (m) => m.scope === 'agent:cap-49')).agents).toEqual([]);
+    c.send({ type: 'subscribe', window: 'today', scopes: scopes(1, 50), roster: true });
+    expect((await c.next('error')).code).toBe('too_many_subscriptions');
+    // without the roster, more scopes are fine
+    c.send({ type: 'subscribe', window: 'today', scopes: scopes(1, 50) });
+    await c.next('snapshot', (m) => m.scope === 'agent:cap-50');
     c.ws.close();
   });
 });
