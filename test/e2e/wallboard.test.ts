@@ -486,6 +486,31 @@ describe('wallboard in Chromium', () => {
     expect(await offPhone.locator('.roster-over').count()).toBe(0);
     expect(await all.locator('.roster-counts [data-state="available"]').getAttribute('data-count')).toBe('21');
     expect(await all.locator('.roster-counts [data-state="aux"]').getAttribute('data-count')).toBe('0');
+
+    // --- a supervisor edits the roster tile in the console: aux only, a limit of 1 minute ---
+    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await sup.goto(`${base}/#/console/boards`);
+    await sup.fill('input[name="username"]', 'admin');
+    await sup.fill('input[name="password"]', ADMIN_PASSWORD);
+    await sup.click('button[type="submit"]');
+    await sup.locator('button[data-board="roster"]').click();
+    const row = sup.locator('tr[data-tile="2"]');
+    await row.locator('input[name="state-2-busy"]').uncheck();
+    // a state that does not exist is refused, with the API's reason on the tile's row
+    await row.locator('input[name="limits-2"]').fill('lunch:5');
+    await row.locator('input[name="limits-2"]').press('Tab');
+    await sup.locator('button[type="submit"].primary').click();
+    await expect.poll(() => sup.locator('tr.error-row').textContent(), { timeout: 5_000 }).toContain('lunch: is not a known field');
+    await row.locator('input[name="limits-2"]').fill('aux:1, busy:10');
+    await row.locator('input[name="limits-2"]').press('Tab');
+    await sup.locator('button[type="submit"].primary').click();
+    await expect.poll(async () => (await call<{ board: { tiles: unknown[] } }>('GET', '/v1/boards/roster')).body.board.tiles[2], { timeout: 5_000 }).toEqual({
+      kind: 'roster', scope: 'team:e2e', states: ['aux'], limits: { aux: 1, busy: 10 }, width: 2,
+    });
+    await sup.close();
+    // the TV follows within seconds: an aux-only tile, and (nobody on aux now) it says so
+    await expect.poll(() => offPhone.locator('.tile-label').textContent(), { timeout: 15_000 }).toBe('Aux · Team e2e');
+    expect(await offPhone.locator('.no-agents').textContent()).toBe('No agents in aux');
     await tv.close();
   }, 90_000);
 });
