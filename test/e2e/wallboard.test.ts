@@ -469,6 +469,16 @@ describe('wallboard in Chromium', () => {
     expect(await offPhone.locator('.tile-label').textContent()).toBe('Aux & Busy · Team e2e');
     await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-roster-1920x1080.png') });
     expect(await overflowing(tv)).toEqual([]);
+    // at 4K and at 720p too, whole cards only and nothing overflowing
+    for (const [width, height] of [[3840, 2160], [1280, 720]] as const) {
+      await tv.setViewportSize({ width, height });
+      await tv.waitForTimeout(400);
+      expect(await overflowing(tv), `${width}×${height}`).toEqual([]);
+      const shown = await all.locator('.roster-agent:not([hidden])').count();
+      expect(shown + Number(await all.locator('.roster-more').getAttribute('data-more'))).toBe(24);
+    }
+    await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-roster-1280x720.png') });
+    await tv.setViewportSize({ width: 1920, height: 1080 });
 
     // the table of every queue: a row for each queue with figures today (billing, the agents' queue; sales, the offer
     // above), by name
