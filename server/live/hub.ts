@@ -303,7 +303,12 @@ export class LiveHub {
   private onRoster(p: RosterPublication): void {
     if (this.rosterPending) this.rosterPending.push(p);
     const roster = this.roster;
-    if (!roster || p.asOf < roster.asOf) return;
+    if (!roster) {
+      // Screens follow a roster the hub could not read when they subscribed (Redis was down): read it now, and send it.
+      if (this.byRoster.size > 0 && !this.rosterPending) void this.resendRoster();
+      return;
+    }
+    if (p.asOf < roster.asOf) return;
     roster.asOf = p.asOf;
     // A full publication replaces the copy: those it no longer lists are gone, and only the agents whose entry differs
     // from the copy's touch their scopes (usually none: it repairs what a missed publication left behind).
@@ -325,6 +330,21 @@ export class LiveHub {
       if (!subs || subs.size === 0) continue;
       const data = this.rosterData(scope, roster, true);
       if (data === null) continue;
+      for (const client of subs) this.send(client, data);
+    }
+  }
+
+  /** Reads the roster and sends every subscribed scope its part (a failed read waits for the next publication). */
+  private async resendRoster(): Promise<void> {
+    let roster: NonNullable<LiveHub['roster']>;
+    try {
+      roster = await this.loadRoster();
+    } catch (err) {
+      this.opts.log.debug({ err: (err as Error).message }, 'live: could not read the roster');
+      return;
+    }
+    for (const [scope, subs] of this.byRoster) {
+      const data = this.rosterData(scope, roster, false)!;
       for (const client of subs) this.send(client, data);
     }
   }

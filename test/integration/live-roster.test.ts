@@ -183,6 +183,35 @@ describe('roster', () => {
     c.ws.close();
   });
 
+  it('a screen that subscribed while Redis was down gets the roster with the next publication', async () => {
+    // another API process, whose request-path Redis connection fails at first
+    const r2 = createRedis(inject('redisUrl'), 'commands');
+    if (r2.status !== 'ready') await once(r2, 'ready');
+    const other = await buildApp({ config: ctx.config, log: capturedLog('error').log, clickhouse: ctx.clickhouse, redis: r2, wallboardDir: '/nonexistent' });
+    try {
+      await other.listen({ port: 0, host: '127.0.0.1' });
+      const c = await openSocket(`ws://127.0.0.1:${(other.server.address() as { port: number }).port}/v1/stream`, bearer(admin));
+      sockets.push(c);
+      await c.next('welcome');
+      const multi = r2.multi.bind(r2);
+      r2.multi = (() => {
+        throw new Error('Connection is closed.');
+      }) as typeof r2.multi;
+      c.send({ type: 'subscribe', window: 'today', scopes: ['team:late'], roster: true });
+      expect((await c.next('error')).code).toBe('unavailable');
+      r2.multi = multi;
+      // Redis is back; the worker's next publication (here a full one) makes the hub read the roster and send it
+      const since = new Date(Date.now() - 30_000).toISOString();
+      const late: RosterAgent = { agentId: 'l-1', name: 'Lale', state: 'busy', since, reason: '', queue: 'billing', team: 'late', channel: 'voice' };
+      await storeRoster(redis, rosterNames(ctx.config.REDIS_PREFIX), [late], new Date(Date.now() + 120_000).toISOString(), new Map());
+      expect((await c.next('roster', (m) => m.scope === 'team:late')).agents).toEqual([late]);
+      c.ws.close();
+    } finally {
+      await other.close();
+      r2.disconnect();
+    }
+  });
+
   it('a socket may follow the roster of at most 50 scopes', async () => {
     const c = await connect();
     const scopes = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `agent:cap-${from + i}`);
