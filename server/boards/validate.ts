@@ -1,7 +1,8 @@
 // Checks of a board layout beyond its JSON shape: tiles name catalog KPIs, valid scopes and windows (a table's rows may
-// also be every queue, team or channel: `queue:*`), fit the grid; a rotation lists existing grid boards. Every problem is reported with the path of the field it is about.
+// also be every queue, team or channel: `queue:*`), fit the grid; a rotation lists existing grid boards. Every
+// problem is reported with the path of the field it is about.
 import { isKpiKey } from '../kpi/catalog.ts';
-import { parseScope, ScopeError } from '../kpi/scopes.ts';
+import { parseScope, ScopeError, type Scope } from '../kpi/scopes.ts';
 import { WILDCARD_KINDS, type BoardInput } from './schema.ts';
 
 export interface FieldProblem {
@@ -21,17 +22,18 @@ export function validateBoard(name: string, input: BoardInput, boardType: (name:
       };
       // `rows`: a table's rows, which may also be every queue, team or channel with figures today (`queue:*`)
       const scope = (path: string, text: string, rows = false) => {
-        const kind = text.slice(0, text.indexOf(':'));
-        if (text.endsWith(':*') && text.indexOf(':') === text.length - 2) {
-          if (!rows) problems.push({ path, message: `${text} is for a table's rows only: a tile shows one scope` });
-          else if (!(WILDCARD_KINDS as readonly string[]).includes(kind)) problems.push({ path, message: `${text} is not allowed: a table's rows may be ${WILDCARD_KINDS.map((k) => `${k}:*`).join(', ')}` });
-          return;
-        }
+        let parsed: Scope;
         try {
-          parseScope(text);
+          parsed = parseScope(text);
         } catch (err) {
           if (!(err instanceof ScopeError)) throw err;
           problems.push({ path, message: err.message });
+          return;
+        }
+        if (parsed.kind === 'center' || parsed.name !== '*') return;
+        if (!rows) problems.push({ path, message: `${text} is for a table's rows only: a tile shows one scope` });
+        else if (!(WILDCARD_KINDS as readonly string[]).includes(parsed.kind)) {
+          problems.push({ path, message: `${text} is not allowed: a table's rows may be ${WILDCARD_KINDS.map((k) => `${k}:*`).join(', ')}` });
         }
       };
       if ('kpi' in tile) kpi(`${at}/kpi`, tile.kpi);

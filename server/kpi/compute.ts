@@ -164,6 +164,23 @@ export function agentStatesSql(where = '1'): string {
     GROUP BY agent_id`;
 }
 
+/** An agent's latest state as a row of agentStatesSql gives it. */
+export interface AgentStateRow {
+  agentId: string;
+  state: string;
+  reason: string;
+  name: string;
+  queue: string;
+  team: string;
+  channel: string;
+  /** The latest agent.state's time, epoch ms. */
+  t: number;
+}
+
+export function agentStateOf(r: Row): AgentStateRow {
+  return { agentId: String(r.agent_id), state: String(r.st), reason: String(r.rs), name: String(r.nm), queue: String(r.q), team: String(r.tm), channel: String(r.ch), t: Number(r.last_ms) };
+}
+
 /** Agent states that count: available, busy, after-call work, auxiliary (offline agents are not staffed). */
 export const AGENT_STATES = ROSTER_STATES;
 

@@ -21,6 +21,7 @@ import {
   QUEUE_TYPES,
   STEPS_SQL,
   WAITING_COLUMNS,
+  agentStateOf,
   agentStatesSql,
   buildSeries,
   buildSnapshots,
@@ -33,6 +34,7 @@ import {
   snapshotSlices,
   type Live,
   type Measures,
+  type Row,
   type Series,
   type SlSettings,
   type Snapshot,
@@ -293,9 +295,10 @@ export class LiveRollup {
   }
 
   /** The agents' latest states (rows of agentStatesSql), replacing what was known of them. */
-  setAgents(agents: ReadonlyArray<Record<string, unknown>>): void {
-    for (const a of agents) {
-      this.agents.set(String(a.agent_id), { state: String(a.st), reason: String(a.rs), name: String(a.nm), queue: String(a.q), team: String(a.tm), channel: String(a.ch), t: Number(a.last_ms) });
+  setAgents(agents: readonly Row[]): void {
+    for (const r of agents) {
+      const { agentId, ...a } = agentStateOf(r);
+      this.agents.set(agentId, a);
     }
   }
 

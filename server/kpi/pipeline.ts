@@ -13,8 +13,9 @@
 // A recomputation = fan out the events committed since the last pass and materialise the measures of the contacts they
 // touched (server/kpi/materialize.ts), move the worker's in-memory rollup by what changed (server/kpi/live-rollup.ts),
 // compute the snapshots of every active scope from it, store them in Redis and publish the changed ones
-// (server/kpi/snapshots.ts), and the same for the agents' roster (server/kpi/roster.ts). The rollup is loaded from ClickHouse after the worker's first pass, and again whenever it
-// could have drifted, and each new local day (see live-rollup.ts).
+// (server/kpi/snapshots.ts), and the same for the agents' roster (server/kpi/roster.ts). The rollup is loaded from
+// ClickHouse after the worker's first pass, and again whenever it could have drifted, and each new local day (see
+// live-rollup.ts).
 // Schedulers are reconciled at start (upsertJobScheduler; unknown ones removed).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Queue, Worker, type Job } from 'bullmq';

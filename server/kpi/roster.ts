@@ -9,7 +9,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { MAX_ROSTER_PER_STATE, ROSTER_STATES, type RosterAgent, type RosterState, type ServerMessage } from '../live/protocol.ts';
-import { agentStatesSql, rows } from './compute.ts';
+import { agentStateOf, agentStatesSql, rows } from './compute.ts';
 import { cmp } from './measures.ts';
 import { scopesOf } from './scopes.ts';
 
@@ -48,7 +48,8 @@ export function rosterAgent(
 export async function computeRoster(ch: ClickHouseClient): Promise<RosterAgent[]> {
   const out: RosterAgent[] = [];
   for (const r of await rows(ch, agentStatesSql(), {})) {
-    const a = rosterAgent(String(r.agent_id), { state: String(r.st), t: Number(r.last_ms), reason: String(r.rs), name: String(r.nm), queue: String(r.q), team: String(r.tm), channel: String(r.ch) });
+    const { agentId, ...state } = agentStateOf(r);
+    const a = rosterAgent(agentId, state);
     if (a) out.push(a);
   }
   return out;
@@ -57,7 +58,7 @@ export async function computeRoster(ch: ClickHouseClient): Promise<RosterAgent[]
 /**
  * Stores `agents` as the roster and publishes what changed since `previous` (agentId → entry JSON, kept by the caller
  * between calls). With `full` (or an empty `previous`), the stored roster is replaced as a whole and the message lists
- * every agent. Returns how many agents changed or left.
+ * every agent.
  */
 export async function storeRoster(
   redis: Redis,
@@ -66,13 +67,12 @@ export async function storeRoster(
   asOf: string,
   previous: Map<string, string>,
   opts: { full?: boolean } = {},
-): Promise<number> {
+): Promise<void> {
   const full = opts.full === true || previous.size === 0;
   const next = new Map(agents.map((a) => [a.agentId, JSON.stringify(a)]));
   const changed = agents.filter((a) => previous.get(a.agentId) !== next.get(a.agentId));
   const removed = [...previous.keys()].filter((id) => !next.has(id));
-  const moved = changed.length + removed.length;
-  if (!full && moved === 0) return 0;
+  if (!full && changed.length === 0 && removed.length === 0) return;
   const written = full ? agents : changed;
   const tx = redis.multi();
   if (full) tx.del(names.roster);
@@ -85,7 +85,6 @@ export async function storeRoster(
   if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
   previous.clear();
   for (const [k, v] of next) previous.set(k, v);
-  return moved;
 }
 
 /** The stored roster, or null when no worker has stored one yet. */

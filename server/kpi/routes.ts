@@ -18,7 +18,7 @@ import { KPI_CATALOG } from './catalog.ts';
 import { listQueueSettings, setQueueSettings } from './settings.ts';
 import { computeSeries, computeSnapshots } from './compute.ts';
 import { parseScopes, SCOPE_KINDS, ScopeError } from './scopes.ts';
-import { kpiRedisNames, readScopes, readSeries, readSnapshots } from './snapshots.ts';
+import { byScope, kpiRedisNames, readScopes, readSeries, readSnapshots } from './snapshots.ts';
 import { WINDOWS, type WindowName } from './windows.ts';
 
 export interface KpiRoutesOptions {
@@ -125,7 +125,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
       if (scopes.length > 0) return { scopes };
       // no worker has stored figures yet: what ClickHouse gives
       const computed = await computeSnapshots(clickhouse, { now: now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: [] });
-      return { scopes: [...new Set(computed.map((s) => s.scope))] };
+      return { scopes: [...new Set(computed.map((s) => s.scope))].sort(byScope) };
     },
   );
 

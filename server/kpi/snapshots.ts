@@ -43,6 +43,9 @@ export interface SeriesMessage {
 
 const field = (s: Pick<Snapshot, 'window' | 'scope'>) => `${s.window}|${s.scope}`;
 
+/** The order scope lists are read in: center first, then by name. */
+export const byScope = (a: string, b: string): number => (a === 'center' ? -1 : b === 'center' ? 1 : a.localeCompare(b));
+
 /**
  * Stores `snapshots` as the latest and publishes those whose values changed since `previous` (a map the caller keeps
  * between calls: field → values JSON). Only the changed ones are written, and the scopes no longer active removed;
@@ -126,7 +129,7 @@ export async function readSnapshots(
   return Object.entries(results[1]![1] as Record<string, string>)
     .filter(([f]) => f.startsWith(`${window}|`))
     .map(([, r]) => current(r))
-    .sort((a, b) => (a.scope === 'center' ? -1 : b.scope === 'center' ? 1 : a.scope.localeCompare(b.scope)));
+    .sort((a, b) => byScope(a.scope, b.scope));
 }
 
 /** The scopes with a snapshot of `window` (the active ones: figures today), center first, then by name. */
@@ -135,7 +138,7 @@ export async function readScopes(redis: Redis, names: KpiRedisNames, window: Win
   return (await redis.hkeys(names.snapshots))
     .filter((f) => f.startsWith(prefix))
     .map((f) => f.slice(prefix.length))
-    .sort((a, b) => (a === 'center' ? -1 : b === 'center' ? 1 : a.localeCompare(b)));
+    .sort(byScope);
 }
 
 export async function readSeries(redis: Redis, names: KpiRedisNames, scopes: readonly string[] = []): Promise<Series[]> {
@@ -146,5 +149,5 @@ export async function readSeries(redis: Redis, names: KpiRedisNames, scopes: rea
   const all = await redis.hgetall(names.series);
   return Object.values(all)
     .map((r) => JSON.parse(r) as Series)
-    .sort((a, b) => (a.scope === 'center' ? -1 : b.scope === 'center' ? 1 : a.scope.localeCompare(b.scope)));
+    .sort((a, b) => byScope(a.scope, b.scope));
 }

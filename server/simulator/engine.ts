@@ -710,6 +710,6 @@ const FIRST_NAMES = ['Ayşe', 'Mehmet', 'Elif', 'Can', 'Zeynep', 'Emre', 'Deniz'
 const INITIALS = 'ABCDEGKMNOPSTYZ';
 
 /** A simulated agent's name, the same for the same index in every run: "Ayşe A.", "Mehmet A.", …, then "Ayşe B.". */
-export function agentName(i: number): string {
+function agentName(i: number): string {
   return `${FIRST_NAMES[i % FIRST_NAMES.length]} ${INITIALS[Math.floor(i / FIRST_NAMES.length) % INITIALS.length]}.`;
 }

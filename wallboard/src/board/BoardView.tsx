@@ -5,7 +5,7 @@ import type { GridBoard } from '../../../server/boards/schema.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { alertCounts, thresholdsFor, tileLevel, type ThresholdView } from '../lib/alert-display.ts';
 import { placeTiles } from '../lib/layout.ts';
-import { ROSTER_STATE_LABELS } from '../lib/roster.ts';
+import { ALL_ROSTER_STATES } from '../lib/roster.ts';
 import { AgentStrip } from './AgentStrip.tsx';
 import { AlertList } from './AlertList.tsx';
 import { KpiTable } from './KpiTable.tsx';
@@ -113,7 +113,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                 {(t) => (
                   <RosterTile
                     scope={t().scope}
-                    states={t().states ?? ROSTER_STATE_LABELS.map(([s]) => s)}
+                    states={t().states ?? ALL_ROSTER_STATES}
                     limits={t().limits}
                     roster={props.live.roster(t().scope)}
                     now={props.live.serverNow()}

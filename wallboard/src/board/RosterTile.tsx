@@ -82,26 +82,29 @@ export const RosterTile: Component<{
         <ul class="roster-list" ref={list}>
           {/* Index: a card stays and its text changes as agents move, so a roster that changes all day builds no new nodes */}
           <Index each={cards().agents}>
-            {(a, i) => (
-              <li
-                class={`roster-agent state-${a().state}`}
-                classList={{ over: isOver(a()) }}
-                hidden={i >= shown()}
-                data-agent={a().agentId}
-                data-state={a().state}
-                data-over={isOver(a()) ? 'true' : 'false'}
-              >
-                <span class="roster-name">{a().name || a().agentId}</span>
-                <span class="roster-time">
-                  {isOver(a()) ? '▲ ' : ''}
-                  {timeInState(a().since, props.now)}
-                </span>
-                <span class="roster-state">
-                  {rosterStateLabel(a().state)}
-                  {a().reason !== '' ? ` · ${a().reason}` : ''}
-                </span>
-              </li>
-            )}
+            {(a, i) => {
+              const flagged = createMemo(() => isOver(a()));
+              return (
+                <li
+                  class={`roster-agent state-${a().state}`}
+                  classList={{ over: flagged() }}
+                  hidden={i >= shown()}
+                  data-agent={a().agentId}
+                  data-state={a().state}
+                  data-over={flagged() ? 'true' : 'false'}
+                >
+                  <span class="roster-name">{a().name || a().agentId}</span>
+                  <span class="roster-time">
+                    {flagged() ? '▲ ' : ''}
+                    {timeInState(a().since, props.now)}
+                  </span>
+                  <span class="roster-state">
+                    {rosterStateLabel(a().state)}
+                    {a().reason !== '' ? ` · ${a().reason}` : ''}
+                  </span>
+                </li>
+              );
+            }}
           </Index>
         </ul>
       </Show>

@@ -1,6 +1,6 @@
 // The board's live data as Solid signals, fed by the live-stream client: one signal per (window, scope) snapshot,
-// per scope series and per scope roster, the open alerts, the connection status and a one-second clock. Bounded: signals exist only
-// for what the board subscribes to (dropped when the subscription changes), alerts only while open.
+// per scope series and per scope roster, the open alerts, the connection status and a one-second clock. Bounded:
+// signals exist only for what the board subscribes to (dropped when the subscription changes), alerts only while open.
 import { createSignal, onCleanup, type Accessor, type Setter } from 'solid-js';
 import type { LiveWindow, QuietSource, RosterAgent, RosterState, ServerMessage } from '../../../server/live/protocol.ts';
 import type { KpiValue } from '../../../server/kpi/catalog.ts';

@@ -4,7 +4,7 @@ import { createStore, produce, reconcile } from 'solid-js/store';
 import type { Board, BoardInput, Tile } from '../../../server/boards/schema.ts';
 import type { RosterState } from '../../../server/live/protocol.ts';
 import { api } from '../lib/api.ts';
-import { formatLimits, parseLimits, ROSTER_STATE_LABELS } from '../lib/roster.ts';
+import { ALL_ROSTER_STATES, formatLimits, parseLimits, ROSTER_STATE_LABELS } from '../lib/roster.ts';
 import { fieldErrors, isLiveKpi, type ConsoleContext } from './Console.tsx';
 
 type Draft = { name: string; isNew: boolean } & (
@@ -193,7 +193,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                       {/* the states the roster shows (all when none is unticked) */}
                                       <span class="states" data-states={i}>
                                         {ROSTER_STATE_LABELS.map(([state, label]) => {
-                                          const states = () => (t() as { states?: RosterState[] }).states ?? ROSTER_STATE_LABELS.map(([s]) => s);
+                                          const states = () => (t() as { states?: RosterState[] }).states ?? ALL_ROSTER_STATES;
                                           return (
                                             <label>
                                               <input
@@ -202,8 +202,8 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                                 checked={states().includes(state)}
                                                 onChange={(e) => {
                                                   const on = e.currentTarget.checked;
-                                                  const next = ROSTER_STATE_LABELS.map(([s]) => s).filter((s) => (s === state ? on : states().includes(s)));
-                                                  set('states', next.length === ROSTER_STATE_LABELS.length ? undefined : next);
+                                                  const next = ALL_ROSTER_STATES.filter((s) => (s === state ? on : states().includes(s)));
+                                                  set('states', next.length === ALL_ROSTER_STATES.length ? undefined : next);
                                                 }}
                                               />
                                               {label}

@@ -3,9 +3,9 @@
 // (`queue:*`), which thresholds and a table's rows take. Read once when the console opens.
 import { createResource, For, type Component } from 'solid-js';
 import { api } from '../lib/api.ts';
+import { WILDCARD_KINDS as KINDS } from '../lib/scopes.ts';
 
-const KINDS = ['queue', 'team', 'channel'] as const;
-
+/** The queues, teams and channels with figures today, by name (as the API lists them). */
 async function activeScopes(): Promise<string[]> {
   try {
     const r = await api<{ scopes: string[] }>('GET', '/v1/kpis/scopes');
@@ -18,7 +18,7 @@ async function activeScopes(): Promise<string[]> {
 /** `<datalist id="scope-hints">` for board tiles and `<datalist id="threshold-scope-hints">` for thresholds. */
 export const ScopeHints: Component = () => {
   const [scopes] = createResource(activeScopes);
-  const known = () => [...(scopes() ?? [])].sort((a, b) => a.localeCompare(b));
+  const known = () => scopes() ?? [];
   return (
     <>
       <datalist id="scope-hints">

@@ -11,11 +11,14 @@ export const ROSTER_STATE_LABELS: ReadonlyArray<readonly [RosterState, string]> 
   ['aux', 'Aux'],
 ];
 
+/** Every state, in that order: what a roster tile shows unless it names its own. */
+export const ALL_ROSTER_STATES: readonly RosterState[] = ROSTER_STATE_LABELS.map(([s]) => s);
+
 export const rosterStateLabel = (state: RosterState): string => ROSTER_STATE_LABELS.find(([s]) => s === state)?.[1] ?? state;
 
 /** A roster tile's title: "Agents" when it shows every state, else the states it shows ("Aux & Wrap-up"). */
 export function rosterTitle(states: readonly RosterState[]): string {
-  if (ROSTER_STATE_LABELS.every(([s]) => states.includes(s))) return 'Agents';
+  if (ALL_ROSTER_STATES.every((s) => states.includes(s))) return 'Agents';
   const labels = states.map(rosterStateLabel);
   return labels.length === 1 ? labels[0]! : `${labels.slice(0, -1).join(', ')} & ${labels.at(-1)}`;
 }

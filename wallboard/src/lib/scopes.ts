@@ -1,10 +1,13 @@
 // A table tile's rows: `queue:*` (team:*, channel:*) stands for every queue (team, channel) with figures today, by
 // name. Pure, DOM-free (unit-tested in node).
 
+/** The kinds a wildcard may stand for (as server/boards/schema.ts's WILDCARD_KINDS, which the TV bundle does not load). */
+export const WILDCARD_KINDS = ['queue', 'team', 'channel'] as const;
+
 /** The kind a wildcard row stands for ("queue" for `queue:*`), or null for a scope of its own. */
 export function wildcardKind(scope: string): string | null {
-  const m = /^(queue|team|channel):\*$/.exec(scope);
-  return m ? m[1]! : null;
+  const kind = scope.endsWith(':*') ? scope.slice(0, -2) : '';
+  return (WILDCARD_KINDS as readonly string[]).includes(kind) ? kind : null;
 }
 
 /**
