@@ -164,11 +164,12 @@ export function agentStatesSql(where = '1'): string {
     GROUP BY agent_id`;
 }
 
-/** An agent's latest state as a row of agentStatesSql gives it. */
+/** An agent's latest state as a row of agentStatesSql gives it (and as an agent.state event carries it). */
 export interface AgentStateRow {
   agentId: string;
   state: string;
   reason: string;
+  /** attributes.agentName ('' when none). */
   name: string;
   queue: string;
   team: string;

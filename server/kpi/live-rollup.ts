@@ -34,6 +34,7 @@ import {
   snapshotSlices,
   type Live,
   type Measures,
+  type AgentStateRow,
   type Row,
   type Series,
   type SlSettings,
@@ -86,18 +87,8 @@ interface QueueEvent {
 
 const QUEUE_TYPE_SET: ReadonlySet<string> = new Set(QUEUE_TYPES);
 
-interface AgentState {
-  state: string;
-  reason: string;
-  name: string;
-  queue: string;
-  team: string;
-  channel: string;
-  /** The winning event's time, and its (source, id) when known (not when loaded from kpi_agent_state). */
-  t: number;
-  source?: string;
-  id?: string;
-}
+/** An agent's latest state: the winning event's, with its (source, id) when known (not when loaded from kpi_agent_state). */
+type AgentState = Omit<AgentStateRow, 'agentId'> & { source?: string; id?: string };
 
 /** A contact a pass recomputed: its measures before and after, and its whole history (pass included). */
 export interface ContactChange {

@@ -12,6 +12,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { eventKey } from '../ingest/contract.ts';
 import { chTime } from '../ingest/rows.ts';
+import type { AgentStateRow } from './compute.ts';
 import type { ContactChange } from './live-rollup.ts';
 import { contactMeasures, type ContactEvent, type Interaction, type Measure } from './measures.ts';
 
@@ -135,19 +136,7 @@ interface PassRows {
 }
 
 /** An agent.state event, as kpi_agent_state takes it (the latest by (time, source, id) wins). */
-export interface AgentStateEvent {
-  agentId: string;
-  t: number;
-  source: string;
-  id: string;
-  state: string;
-  reason: string;
-  /** attributes.agentName ('' when none). */
-  name: string;
-  queue: string;
-  team: string;
-  channel: string;
-}
+export type AgentStateEvent = AgentStateRow & { source: string; id: string };
 
 /**
  * The events of the next pass, read from `events` itself in one query: every block above the watermark, whole blocks
