@@ -148,6 +148,15 @@ export const ConfigSchema = Type.Object({
     default: 24,
     description: 'Live waiting contacts: offers older than this are not looked at (bounds the live query).',
   }),
+  AGENT_STATE_MAX_HOURS: Type.Integer({
+    minimum: 0,
+    maximum: 168,
+    default: 12,
+    description:
+      'An agent whose latest `agent.state` is at least this many hours old counts as offline (an ACD that never sent the logout: a crashed ' +
+      'softphone, an ACD restart): not in the agent counts, occupancy, staffing gap or roster. 0: never. The KPI worker stores it for the API ' +
+      'and the analyst views (`kpi_agent_settings`).',
+  }),
   KPI_RECOMPUTE_DEBOUNCE_MS: Type.Integer({
     minimum: 10,
     maximum: 10_000,

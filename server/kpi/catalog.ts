@@ -196,25 +196,27 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
   def({
     key: 'agents_available', label: 'Available', unit: 'count', direction: 'neutral', kind: 'live', nullable: false,
     min: 0, max: null, decimals: 0,
-    definition: 'Agents whose latest `agent.state` is `available`.',
+    definition: 'Agents whose latest `agent.state` is `available` and younger than AGENT_STATE_MAX_HOURS (default 12; older counts as offline).',
     sample: 'the count itself',
   }),
   def({
     key: 'agents_busy', label: 'Busy', unit: 'count', direction: 'neutral', kind: 'live', nullable: false,
     min: 0, max: null, decimals: 0,
-    definition: 'Agents whose latest `agent.state` is `busy`.',
+    definition: 'Agents whose latest `agent.state` is `busy` and younger than AGENT_STATE_MAX_HOURS (default 12).',
     sample: 'the count itself',
   }),
   def({
     key: 'agents_acw', label: 'Wrap-up', unit: 'count', direction: 'neutral', kind: 'live', nullable: false,
     min: 0, max: null, decimals: 0,
-    definition: 'Agents whose latest `agent.state` is `acw` (after-call work).',
+    definition: 'Agents whose latest `agent.state` is `acw` (after-call work) and younger than AGENT_STATE_MAX_HOURS (default 12).',
     sample: 'the count itself',
   }),
   def({
     key: 'agents_aux', label: 'Aux', unit: 'count', direction: 'neutral', kind: 'live', nullable: false,
     min: 0, max: null, decimals: 0,
-    definition: 'Agents whose latest `agent.state` is `aux` (break, training…). Agents whose latest state is `offline` are not counted anywhere.',
+    definition:
+      'Agents whose latest `agent.state` is `aux` (break, training…). Agents whose latest state is `offline`, or at least ' +
+      'AGENT_STATE_MAX_HOURS (default 12) old, are not counted anywhere.',
     sample: 'the count itself',
   }),
   def({

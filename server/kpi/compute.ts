@@ -1,6 +1,7 @@
 // Snapshot computation: every KPI of the catalog, per window and scope, from the rollups in ClickHouse.
 //   windowed                         ← kpi_measures_v (offers, IVR ends and completions in the window, thresholds applied)
 //   live                             ← events (waiting, bounded by WAITING_LOOKBACK_HOURS) and kpi_agent_state
+//                                      (states older than the cutoff in kpi_agent_settings count as offline)
 // The same formulas, written in SQL, are the analyst views (sql/005_analyst_views.sql); a parity test holds them equal.
 // `now` is always passed in.
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -164,6 +165,31 @@ export function agentStatesSql(where = '1'): string {
     GROUP BY agent_id`;
 }
 
+/**
+ * The agent-state cutoff in force in milliseconds (kpi_agent_settings, written by the KPI worker from
+ * AGENT_STATE_MAX_HOURS; 0: never), as a scalar subquery.
+ */
+const AGENT_STATE_MAX_MS = `(SELECT toInt64(argMax(agent_state_max_hours, updated_at)) * 3600000 FROM kpi_agent_settings)`;
+
+/**
+ * The agents of agentStatesSql whose latest state has not expired at {now:Int64} (epoch ms): an expired one is offline
+ * (isStateExpired, with the stored cutoff).
+ */
+export function currentAgentStatesSql(): string {
+  return `WITH ${AGENT_STATE_MAX_MS} AS max_ms
+    SELECT * FROM (${agentStatesSql()})
+    WHERE NOT (max_ms > 0 AND last_ms <= {now:Int64} - max_ms)`;
+}
+
+/**
+ * Whether an agent's latest state, taken at `t`, is expired at `now`: at least the cutoff old (`maxMs` 0: never). An
+ * expired agent counts as offline — in no agent count, occupancy, staffing gap or roster — as if the ACD had sent the
+ * logout it lost (a crashed softphone, an ACD restart). The SQL twin is currentAgentStatesSql.
+ */
+export function isStateExpired(t: number, now: number, maxMs: number): boolean {
+  return maxMs > 0 && now - t >= maxMs;
+}
+
 /** An agent's latest state as a row of agentStatesSql gives it (and as an agent.state event carries it). */
 export interface AgentStateRow {
   agentId: string;
@@ -188,7 +214,7 @@ export const AGENT_STATES = ROSTER_STATES;
 const AGENTS_SQL = `
 SELECT scope,
     countIf(st = 'available') AS available, countIf(st = 'busy') AS busy, countIf(st = 'acw') AS acw, countIf(st = 'aux') AS aux
-FROM (${agentStatesSql()})
+FROM (${currentAgentStatesSql()})
 ARRAY JOIN ${scopesExpr('q', 'tm', 'ch', 'agent_id')} AS scope
 WHERE st IN ('available', 'busy', 'acw', 'aux') AND ${SCOPE_FILTER}
 GROUP BY scope`;
@@ -256,7 +282,7 @@ async function intervalSums(ch: ClickHouseClient, slices: readonly Slice[], scop
 async function liveState(ch: ClickHouseClient, now: number, lookbackHours: number, scopes: readonly string[]): Promise<Map<string, Live>> {
   const [w, a] = await Promise.all([
     rows(ch, WAITING_SQL, { since: now - lookbackHours * 3_600_000, now, scopes }),
-    rows(ch, AGENTS_SQL, { scopes }),
+    rows(ch, AGENTS_SQL, { now, scopes }),
   ]);
   const out = new Map<string, Live>();
   const get = (scope: string) => out.get(scope) ?? out.set(scope, emptyLive()).get(scope)!;

@@ -4,7 +4,7 @@
 //   minutes     sums per minute and scope, from an hour and a quarter before it was loaded on (the rolling windows)
 //   intervals   sums per 15-minute interval and scope, from local midnight on (today, and today's series)
 //   waiting     the contacts that may be waiting (waiting now, or with events still ahead), with their queue events
-//   agents      each agent's latest state and scope
+//   agents      each agent's latest state and scope (a state older than the cutoff counts as offline at snapshot time)
 //   settings    the thresholds the sums were made with
 //
 // It is loaded from ClickHouse (the same tables and the same formulas as server/kpi/compute.ts), and every pass then
@@ -27,6 +27,7 @@ import {
   buildSnapshots,
   emptyLive,
   emptyMeasures,
+  isStateExpired,
   measuresOf,
   rows,
   settingsOf,
@@ -199,6 +200,8 @@ function compareOffers(a: QueueEvent, b: QueueEvent): number {
 export interface LiveRollupOptions {
   tz: string;
   waitingLookbackHours: number;
+  /** AGENT_STATE_MAX_HOURS: an agent whose latest state is at least this old counts as offline (0: never). */
+  agentStateMaxHours: number;
 }
 
 export class LiveRollup {
@@ -211,6 +214,8 @@ export class LiveRollup {
   private intervalsFrom: number;
   /** The local day it was loaded on. */
   private readonly loadedDay: number;
+  /** The agent-state cutoff in ms (0: never). */
+  private readonly agentStateMaxMs: number;
 
   private constructor(
     private readonly opts: LiveRollupOptions,
@@ -220,6 +225,7 @@ export class LiveRollup {
     this.minutesFrom = floorMinute(now) + MINUTE_MS - MINUTES_BACK_MS;
     this.intervalsFrom = startOfLocalDay(now, opts.tz);
     this.loadedDay = this.intervalsFrom;
+    this.agentStateMaxMs = opts.agentStateMaxHours * 3_600_000;
   }
 
   /** True once the local day it was loaded on is over (the worker then loads it again: cheap, today being young). */
@@ -434,20 +440,34 @@ export class LiveRollup {
       }
     }
     for (const [agentId, a] of this.agents) {
-      if (!(AGENT_STATES as readonly string[]).includes(a.state)) continue;
+      if (!(AGENT_STATES as readonly string[]).includes(a.state) || isStateExpired(a.t, now, this.agentStateMaxMs)) continue;
       for (const scope of scopesOf(a.queue, a.team, a.channel, agentId)) get(scope)[a.state as (typeof AGENT_STATES)[number]] += 1;
     }
     return out;
   }
 
-  /** Every signed-in agent's latest state, as computeRoster would read it from ClickHouse. */
-  roster(): RosterAgent[] {
+  /** Every signed-in agent's latest state at `now` (expired ones left out), as computeRoster would read it from ClickHouse. */
+  roster(now: number): RosterAgent[] {
     const out: RosterAgent[] = [];
     for (const [agentId, a] of this.agents) {
+      if (isStateExpired(a.t, now, this.agentStateMaxMs)) continue;
       const entry = rosterAgent(agentId, a);
       if (entry) out.push(entry);
     }
     return out;
+  }
+
+  /**
+   * True when an agent who counted at `from` (signed in, their state not expired) no longer does at `to` only because
+   * their state expired in between: the clock alone changed the agent figures and the roster.
+   */
+  agentStateExpiredBetween(from: number, to: number): boolean {
+    if (this.agentStateMaxMs === 0) return false;
+    for (const a of this.agents.values()) {
+      if (!(AGENT_STATES as readonly string[]).includes(a.state)) continue;
+      if (!isStateExpired(a.t, from, this.agentStateMaxMs) && isStateExpired(a.t, to, this.agentStateMaxMs)) return true;
+    }
+    return false;
   }
 
   /** Every window × active scope at `now`, as computeSnapshots would compute them from ClickHouse. */

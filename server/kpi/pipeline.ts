@@ -6,8 +6,10 @@
 //                    events therefore gives at most one recomputation per debounce period + computation time.
 //   tick             job scheduler, every second: recomputes when contacts were waiting at the last recomputation
 //                    (longest wait grows with the clock), when the minute changed (rolling windows move), when
-//                    events arrived without a signal (blocks of `events` beyond the fan-out watermark), or when
-//                    today's series is older than the figures and may be republished (SERIES_EVERY_MS).
+//                    events arrived without a signal (blocks of `events` beyond the fan-out watermark), when an
+//                    agent's state has expired since (AGENT_STATE_MAX_HOURS: the agent drops out of the counts and
+//                    the roster with no event), or when today's series is older than the figures and may be
+//                    republished (SERIES_EVERY_MS).
 //   close-interval   job scheduler, 5 s after every quarter hour: recomputes and republishes today's 15-minute series.
 //   retention        job scheduler, daily: drops KPI partitions (whole months) older than RETENTION_DAYS.
 // A recomputation = fan out the events committed since the last pass and materialise the measures of the contacts they
@@ -26,7 +28,7 @@ import { createRedis } from '../redis/connections.ts';
 import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
 import { nextRange, runPass, writeWatermark, type Pass } from './materialize.ts';
-import { syncDefaultQueueSettings } from './settings.ts';
+import { syncAgentStateMaxHours, syncDefaultQueueSettings } from './settings.ts';
 import { rosterNames, storeRoster } from './roster.ts';
 import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
 import { WatermarkWriter } from './watermark-writer.ts';
@@ -43,7 +45,7 @@ export interface KpiJobData {
 type KpiConfig = Pick<
   Config,
   'REDIS_PREFIX' | 'CENTER_TZ' | 'FCR_LOOKBACK_DAYS' | 'WAITING_LOOKBACK_HOURS' | 'RETENTION_DAYS' | 'KPI_RECOMPUTE_DEBOUNCE_MS'
-  | 'KPI_SL_THRESHOLD_S' | 'KPI_SL_TARGET_PCT' | 'KPI_SHORT_ABANDON_S'
+  | 'KPI_SL_THRESHOLD_S' | 'KPI_SL_TARGET_PCT' | 'KPI_SHORT_ABANDON_S' | 'AGENT_STATE_MAX_HOURS'
 >;
 
 const DEDUP_ID = 'kpi-recompute';
@@ -210,12 +212,16 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   queue.on('error', (err) => log.warn({ err }, 'kpi queue error'));
 
   await syncDefaultQueueSettings(ch, config);
+  // The agent-state cutoff the rollup applies, stored for the API's computations and the analyst views.
+  await syncAgentStateMaxHours(ch, config);
 
   const previous = new Map<string, string>();
   const rosterRedis = rosterNames(config.REDIS_PREFIX);
   const previousRoster = new Map<string, string>();
   let lastWaiting = 0;
   let lastMinute = -1;
+  /** The clock of the latest recomputation whose figures were stored. */
+  let lastAt = 0;
   /** The fan-out watermark as this worker moved it (a pass starts from it, or from the stored one if that is further). */
   let lastUpTo = 0;
   let lastSeriesAt = 0;
@@ -233,7 +239,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   });
   /** The in-memory rollup the snapshots are computed from; null until loaded after a pass, or when it must be reloaded. */
   let rollup: LiveRollup | null = null;
-  const rollupOptions = { tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS };
+  const rollupOptions = { tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, agentStateMaxHours: config.AGENT_STATE_MAX_HOURS };
 
   async function publishSeries(t: number): Promise<void> {
     const series = rollup ? rollup.series(t) : await computeSeries(ch, { now: t, tz: config.CENTER_TZ });
@@ -317,10 +323,11 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       // what changed is written.
       const full = floorMinute(t) !== lastMinute;
       const published = await storeSnapshots(storeConn, names, snaps, previous, { full });
-      await storeRoster(storeConn, rosterRedis, rollup.roster(), new Date(t).toISOString(), previousRoster, { full });
+      await storeRoster(storeConn, rosterRedis, rollup.roster(t), new Date(t).toISOString(), previousRoster, { full });
       const center = snaps.find((s) => s.scope === 'center');
       lastWaiting = center?.values.waiting.value ?? 0;
       lastMinute = floorMinute(t);
+      lastAt = t;
       // The series changes at most as often as the figures: refresh it every few seconds while things move (and the
       // tick comes back for it once they stop).
       if (published > 0) seriesBehind = true;
@@ -358,6 +365,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         if (floorMinute(t) !== lastMinute) return recompute('tick: new minute');
         const pending = await pendingEvents();
         if (pending) return recompute('tick: unsignalled events');
+        if (rollup?.agentStateExpiredBetween(lastAt, t)) return recompute('tick: an agent state expired', { materialize: false });
         if (lastWaiting > 0) return recompute('tick: contacts waiting', { materialize: false });
         if (seriesDue()) return recompute('tick: series behind the figures', { materialize: false });
         return null;

@@ -1,6 +1,7 @@
-// The roster: every signed-in agent (any state but offline), their state, since when and why, as the KPI worker's
-// rollup holds them after each recomputation. The worker stores it in Redis and publishes what changed; each API
-// process's live hub keeps a copy and sends each subscribed scope's part to the wallboards (docs/live.md, `roster`).
+// The roster: every signed-in agent (any state but offline, and younger than AGENT_STATE_MAX_HOURS), their state,
+// since when and why, as the KPI worker's rollup holds them after each recomputation. The worker stores it in Redis
+// and publishes what changed (an agent whose state expires is removed like one who signed off); each API process's
+// live hub keeps a copy and sends each subscribed scope's part to the wallboards (docs/live.md, `roster`).
 //   <prefix>:kpi:roster         hash  agentId → RosterAgent JSON
 //   <prefix>:kpi:roster-as-of   string  ISO time of the recomputation that wrote it (absent: no worker has yet)
 //   channel <prefix>:kpi:roster   {"type":"kpi.roster","asOf":…,"full":…,"changed":[…],"removed":[agentId…]}
@@ -9,7 +10,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { MAX_ROSTER_PER_STATE, ROSTER_STATES, type RosterAgent, type RosterState, type ServerMessage } from '../live/protocol.ts';
-import { agentStateOf, agentStatesSql, rows } from './compute.ts';
+import { agentStateOf, currentAgentStatesSql, rows } from './compute.ts';
 import { cmp } from './measures.ts';
 import { scopesOf } from './scopes.ts';
 
@@ -44,10 +45,13 @@ export function rosterAgent(
   return { agentId, name: a.name, state: a.state as RosterState, since: new Date(a.t).toISOString(), reason: a.reason, queue: a.queue, team: a.team, channel: a.channel };
 }
 
-/** The roster straight from ClickHouse (kpi_agent_state), for when no worker has stored one yet. */
-export async function computeRoster(ch: ClickHouseClient): Promise<RosterAgent[]> {
+/**
+ * The roster at `now` straight from ClickHouse (kpi_agent_state, without the agents whose state expired: see
+ * isStateExpired), for when no worker has stored one yet.
+ */
+export async function computeRoster(ch: ClickHouseClient, now: number): Promise<RosterAgent[]> {
   const out: RosterAgent[] = [];
-  for (const r of await rows(ch, agentStatesSql(), {})) {
+  for (const r of await rows(ch, currentAgentStatesSql(), { now })) {
     const { agentId, ...state } = agentStateOf(r);
     const a = rosterAgent(agentId, state);
     if (a) out.push(a);

@@ -75,3 +75,33 @@ export async function listQueueSettings(ch: ClickHouseClient): Promise<QueueSett
     updatedAt: `${r.at.replace(' ', 'T')}Z`,
   }));
 }
+
+// The agent-state cutoff (kpi_agent_settings, sql/013_agent_state_cutoff.sql): an agent whose latest agent.state is at
+// least this many hours old counts as offline (0: never). The worker writes AGENT_STATE_MAX_HOURS there at start, as it
+// writes the thresholds' defaults, so the API's figures (compute.ts reads the table in the same query) and the analyst
+// view kpi_agent_states_now apply the value the worker's rollup applies.
+
+/** Sets the agent-state cutoff in hours (0: never). Takes effect at the next figure computed from ClickHouse. */
+export async function setAgentStateMaxHours(ch: ClickHouseClient, hours: number): Promise<void> {
+  if (!(Number.isInteger(hours) && hours >= 0 && hours <= 65_535)) throw new RangeError(`invalid agent-state cutoff: ${hours} hours`);
+  await ch.command({
+    query: `INSERT INTO kpi_agent_settings (agent_state_max_hours, updated_at) SELECT {hours:UInt16}, now64(3, 'UTC')`,
+    query_params: { hours },
+  });
+}
+
+/** The agent-state cutoff in force, in hours (0: never). */
+export async function readAgentStateMaxHours(ch: ClickHouseClient): Promise<number> {
+  const rs = await ch.query({
+    query: 'SELECT argMax(agent_state_max_hours, updated_at) AS hours, count() AS n FROM kpi_agent_settings',
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ hours: number; n: string | number }>();
+  return row && Number(row.n) > 0 ? Number(row.hours) : 0;
+}
+
+/** Writes AGENT_STATE_MAX_HOURS as the cutoff in force unless it already is. */
+export async function syncAgentStateMaxHours(ch: ClickHouseClient, config: Pick<Config, 'AGENT_STATE_MAX_HOURS'>): Promise<void> {
+  if ((await readAgentStateMaxHours(ch)) === config.AGENT_STATE_MAX_HOURS) return;
+  await setAgentStateMaxHours(ch, config.AGENT_STATE_MAX_HOURS);
+}

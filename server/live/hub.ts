@@ -570,7 +570,7 @@ export class LiveHub {
       this.rosterPending = pending;
       try {
         const stored = await readRoster(this.opts.redis, this.rosterNames);
-        const loaded = stored ?? { asOf: new Date(this.now()).toISOString(), agents: await computeRoster(this.opts.clickhouse) };
+        const loaded = stored ?? { asOf: new Date(this.now()).toISOString(), agents: await computeRoster(this.opts.clickhouse, this.now()) };
         this.roster = { asOf: loaded.asOf, agents: new Map(loaded.agents.map((a) => [a.agentId, a])) };
       } finally {
         this.rosterPending = null;

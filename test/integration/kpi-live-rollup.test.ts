@@ -43,11 +43,11 @@ async function truth(now: number): Promise<Snapshot[]> {
   return WINDOWS.flatMap((w) => all.filter((s) => s.window === w).sort(byScope));
 }
 
-/** The roster the worker stored, and the one ClickHouse gives (kpi_agent_state), both by agent. */
+/** The roster the worker stored, and the one ClickHouse gives (kpi_agent_state) at the same instant, both by agent. */
 async function rosters(): Promise<[RosterAgent[], RosterAgent[]]> {
   const byId = (a: RosterAgent, b: RosterAgent) => (a.agentId < b.agentId ? -1 : 1);
   const stored = (await readRoster(redis, rosterNames(ctx.config.REDIS_PREFIX)))?.agents ?? [];
-  return [stored.sort(byId), (await computeRoster(ctx.clickhouse)).sort(byId)];
+  return [stored.sort(byId), (await computeRoster(ctx.clickhouse, clock)).sort(byId)];
 }
 
 async function publishedSeries(): Promise<Series[]> {

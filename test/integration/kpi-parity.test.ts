@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
 import { computeSeries, computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
-import { setQueueSettings } from '../../server/kpi/settings.ts';
+import { setAgentStateMaxHours, setQueueSettings } from '../../server/kpi/settings.ts';
 import { windowRange, WINDOWS } from '../../server/kpi/windows.ts';
 import { createTestContext, type TestContext } from '../support/context.ts';
 import { insertEvents, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, TZ } from './kpi-scenario.ts';
@@ -99,16 +99,29 @@ describe('analyst views ↔ API parity', () => {
   });
 
   it('kpi_agent_states_now agrees with the live agent counts', async () => {
-    const rows = await view(`SELECT state, count() AS n FROM kpi_agent_states_now GROUP BY state ORDER BY state`);
-    const byState = Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    const count = async (column: string) => {
+      const rows = await view(`SELECT ${column} AS st, count() AS n FROM kpi_agent_states_now GROUP BY st ORDER BY st`);
+      return Object.fromEntries(rows.map((r) => [r.st, Number(r.n)]));
+    };
     const live = snaps.find((s) => s.window === 'today' && s.scope === 'center')!.values;
-    expect(byState).toEqual({
+    const atNow = {
       available: live.agents_available.value,
       busy: live.agents_busy.value,
       acw: live.agents_acw.value,
       aux: live.agents_aux.value,
       offline: 1, // a5, counted nowhere on the wallboard
-    });
+    };
+    // The view reads the real clock, and the scenario's states (2025-03-10) are far more than AGENT_STATE_MAX_HOURS (12,
+    // stored by the migration) old by it: every agent reads offline, and reported_state keeps what the ACD said.
+    expect(await count('state')).toEqual({ offline: 10 });
+    expect(await count('reported_state')).toEqual(atNow);
+    // With no cutoff, the view and the API (at the scenario's NOW, when no state was 12 h old) count the same agents.
+    await setAgentStateMaxHours(ctx.clickhouse, 0);
+    try {
+      expect(await count('state')).toEqual(atNow);
+    } finally {
+      await setAgentStateMaxHours(ctx.clickhouse, 12);
+    }
   });
 
   it('every example query of docs/analysts.md runs', async () => {
@@ -116,7 +129,7 @@ describe('analyst views ↔ API parity', () => {
     const queries = [...doc.matchAll(/```sql\n([\s\S]*?)```/g)]
       .map((m) => m[1]!.trim())
       .filter((q) => !/^CREATE (ROLE|USER|SETTINGS)/m.test(q)); // the admin snippet for a real server
-    expect(queries).toHaveLength(11);
+    expect(queries).toHaveLength(12);
     for (const q of queries) await expect(view(q.replace(/;\s*$/, '')), q.split('\n')[0]).resolves.toBeInstanceOf(Array);
   });
 });

@@ -1,7 +1,7 @@
 // The roster over real sockets, against the embedded ClickHouse and redis-server: agent.state events posted to the API
 // reach a socket subscribed to a team's roster through the KPI worker (state, since, reason; offline agents left out),
 // a change is sent to the scopes it touches only, the analysts' view says the same, a hub with no stored roster reads
-// ClickHouse, and a full publication replaces what a hub holds.
+// ClickHouse, a full publication replaces what a hub holds, and an agent whose state expires leaves the TVs.
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
-import { readRoster, rosterNames, storeRoster } from '../../server/kpi/roster.ts';
+import { computeRoster, readRoster, rosterNames, storeRoster } from '../../server/kpi/roster.ts';
 import type { RosterAgent, ServerMessage } from '../../server/live/protocol.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
@@ -223,5 +223,34 @@ describe('roster', () => {
     c.send({ type: 'subscribe', window: 'today', scopes: scopes(1, 50) });
     await c.next('snapshot', (m) => m.scope === 'agent:cap-50');
     c.ws.close();
+  });
+
+  // Last: its worker's clock runs ahead of the tests above (a hub ignores publications older than what it holds).
+  it('an agent whose state reaches AGENT_STATE_MAX_HOURS (12) leaves the TVs with no new event', async () => {
+    let clock = Date.now() + 5 * 60_000;
+    const worker = await startKpiWorker({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redisUrl: inject('redisUrl'), now: () => clock });
+    try {
+      // ghost-1's state is 12 h less 10 minutes old now, 12 h less 5 minutes at the worker's clock: on the roster
+      const at = await postStates([
+        ['ghost-1', 'available', 'ghost', 12 * 3600 - 600],
+        ['ghost-2', 'busy', 'ghost', 60],
+      ]);
+      const c = await connect();
+      c.send({ type: 'subscribe', window: 'today', scopes: ['team:ghost'], roster: true });
+      const before = await c.next('roster', (m) => m.scope === 'team:ghost' && m.agents.length === 2, 20_000);
+      expect(before.counts).toEqual({ available: 1, busy: 1, acw: 0, aux: 0 });
+      const since = c.messages.length;
+      // the worker's clock passes the cutoff by 30 s; no event arrives: the worker's tick recomputes on its own
+      clock = Date.parse(at.get('ghost-1')!) + 12 * 3_600_000 + 30_000;
+      // (the hub may first resend the same two agents as the worker re-stores them: wait for the roster without ghost-1)
+      const after = await c.next('roster', (m) => c.messages.indexOf(m) >= since && m.scope === 'team:ghost' && m.counts.available === 0, 20_000);
+      expect(after.counts).toEqual({ available: 0, busy: 1, acw: 0, aux: 0 });
+      expect(after.agents.map((a) => a.agentId)).toEqual(['ghost-2']);
+      // and a hub reading the roster afresh (no worker stored one: from ClickHouse) leaves ghost-1 out as well
+      expect((await computeRoster(ctx.clickhouse, clock)).filter((a) => a.team === 'ghost').map((a) => a.agentId)).toEqual(['ghost-2']);
+      c.ws.close();
+    } finally {
+      await worker.close();
+    }
   });
 });

@@ -24,6 +24,12 @@ async function sqlDir(files: Record<string, string>): Promise<string> {
   return dir;
 }
 
+/** A directory holding the project's migrations of the versions `pick` picks (an installation at that point). */
+async function projectMigrations(pick: (version: number) => boolean): Promise<string> {
+  const released = (await readMigrations()).filter((m) => pick(m.version));
+  return sqlDir(Object.fromEntries(await Promise.all(released.map(async (m) => [m.file, await readFile(path.join(SQL_DIR, m.file), 'utf8')] as const))));
+}
+
 describe('migrations against ClickHouse', () => {
   it('creates the database, applies every file once and records it', async () => {
     const first = await migrate(target);
@@ -54,9 +60,7 @@ describe('migrations against ClickHouse', () => {
 
   it('011 upgrades an installation with agents: their states are kept (reason and name empty), new states carry both', async () => {
     const own = { ...target, database: `${target.database}_roster` };
-    const released = (await readMigrations()).filter((m) => m.version <= 10);
-    const before = await sqlDir(Object.fromEntries(await Promise.all(released.map(async (m) => [m.file, await readFile(path.join(SQL_DIR, m.file), 'utf8')] as const))));
-    await migrate(own, () => {}, before);
+    await migrate(own, () => {}, await projectMigrations((v) => v <= 10));
     const db = createClickHouse(own);
     try {
       // an agent.state fanned out before the upgrade, the way the KPI worker does (into events_fanout)
@@ -68,7 +72,8 @@ describe('migrations against ClickHouse', () => {
           query_params: { id, at, state, reason, name },
         });
       await fanOut('s1', '2026-11-24 08:00:00.000', 'aux', 'lunch', 'Ada L.');
-      expect((await migrate(own)).applied).toEqual(['011_agent_roster.sql']);
+      // 011 alone (later migrations are not what this test is about: 013 would also read these states against the clock)
+      expect((await migrate(own, () => {}, await projectMigrations((v) => v <= 11))).applied).toEqual(['011_agent_roster.sql']);
       const now = async () =>
         (await db.query({ query: 'SELECT agent_id, agent_name, state, reason, toString(since) AS since FROM kpi_agent_states_now', format: 'JSONEachRow' })).json();
       // the reason and the name were not kept before 011: empty until the agent's next state
@@ -78,6 +83,37 @@ describe('migrations against ClickHouse', () => {
       // a later state without a reason or a name has neither (the latest event's, not the latest non-empty ones)
       await fanOut('s3', '2026-11-24 09:30:00.000', 'available', '');
       expect(await now()).toEqual([{ agent_id: 'old-1', agent_name: '', state: 'available', reason: '', since: '2026-11-24 09:30:00.000' }]);
+    } finally {
+      await db.close();
+      await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
+    }
+  });
+
+  it('013 upgrades an installation with agents: one silent for 12 h or more reads offline in kpi_agent_states_now', async () => {
+    const own = { ...target, database: `${target.database}_cutoff` };
+    await migrate(own, () => {}, await projectMigrations((v) => v <= 11));
+    const db = createClickHouse(own);
+    try {
+      const at = (agoMs: number) => new Date(Date.now() - agoMs).toISOString().replace('T', ' ').replace('Z', '');
+      const fanOut = (id: string, agent: string, agoMs: number, state: string) =>
+        db.command({
+          query: `INSERT INTO events_fanout (source, id, type, occurred_at, received_at, agent_id, team, state)
+                  VALUES ('acd', {id:String}, 'agent.state', {at:DateTime64(3)}, {at:DateTime64(3)}, {agent:String}, 'red', {state:String})`,
+          query_params: { id, agent, at: at(agoMs), state },
+        });
+      await fanOut('s1', 'ghost', 13 * 3_600_000, 'available'); // 13 h ago: an hour past the default cutoff
+      await fanOut('s2', 'here', 3_600_000, 'busy');
+      const states = async () =>
+        (await db.query({ query: 'SELECT * FROM kpi_agent_states_now ORDER BY agent_id', format: 'JSONEachRow' })).json<Record<string, unknown>>();
+      expect((await states()).map((r) => [r.agent_id, r.state])).toEqual([['ghost', 'available'], ['here', 'busy']]);
+      expect((await migrate(own, () => {}, await projectMigrations((v) => v <= 11 || v === 13))).applied).toEqual(['013_agent_state_cutoff.sql']);
+      // the columns of before, in their order, then reported_state and expired
+      const after = await states();
+      expect(Object.keys(after[0]!)).toEqual(['agent_id', 'state', 'team', 'queue', 'channel', 'since', 'reason', 'agent_name', 'reported_state', 'expired']);
+      expect(after.map((r) => [r.agent_id, r.state, r.reported_state, r.expired])).toEqual([
+        ['ghost', 'offline', 'available', 1],
+        ['here', 'busy', 'busy', 0],
+      ]);
     } finally {
       await db.close();
       await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });

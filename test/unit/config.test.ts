@@ -83,6 +83,15 @@ describe('configuration', () => {
     expect(problem('fd00::/129')).toEqual(['TRUST_PROXY="fd00::/129" is invalid: entry 1 ("fd00::/129") must be an IP address or a CIDR range such as 10.0.0.0/8']);
   });
 
+  it('reads AGENT_STATE_MAX_HOURS as whole hours from 0 (never) to 168, 12 by default', () => {
+    expect(loadConfig({}).AGENT_STATE_MAX_HOURS).toBe(12);
+    expect(loadConfig({ AGENT_STATE_MAX_HOURS: '0' }).AGENT_STATE_MAX_HOURS).toBe(0);
+    expect(loadConfig({ AGENT_STATE_MAX_HOURS: '168' }).AGENT_STATE_MAX_HOURS).toBe(168);
+    for (const bad of ['169', '-1', '1.5', 'never']) {
+      expect(problemsWith({ AGENT_STATE_MAX_HOURS: bad })).toEqual([`AGENT_STATE_MAX_HOURS="${bad}" is invalid: expected an integer from 0 to 168`]);
+    }
+  });
+
   it('rejects out-of-range ports', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT="70000" is invalid: expected an integer from 1 to 65535/);
     expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT="80.5"/);

@@ -1,6 +1,8 @@
-// The roster's pure parts: a scope's message on the server (which agents, in which order, how many per state), and the
-// wallboard's tile arithmetic (which cards, time in state, how many fit) and subscription messages.
+// The roster's pure parts: a scope's message on the server (which agents, in which order, how many per state), when an
+// agent's state expires, and the wallboard's tile arithmetic (which cards, time in state, how many fit) and
+// subscription messages.
 import { describe, expect, it } from 'vitest';
+import { isStateExpired } from '../../server/kpi/compute.ts';
 import { rosterMessage } from '../../server/kpi/roster.ts';
 import { MAX_ROSTER_PER_STATE, type RosterAgent } from '../../server/live/protocol.ts';
 import { itemsThatFit } from '../../wallboard/src/lib/layout.ts';
@@ -54,6 +56,18 @@ describe('rosterMessage (server)', () => {
     expect(m.agents.length).toBe(MAX_ROSTER_PER_STATE + 1);
     expect(m.agents[MAX_ROSTER_PER_STATE - 1]!.agentId).toBe('b099');
     expect(m.agents.at(-1)!.agentId).toBe('x1');
+  });
+});
+
+describe('an agent\'s state expiring (AGENT_STATE_MAX_HOURS)', () => {
+  const H12 = 12 * 3_600_000;
+  it('is expired from the moment it is the cutoff old, never with a cutoff of 0, and not when stamped ahead', () => {
+    const t = T0 - H12;
+    expect(isStateExpired(t + 1, T0, H12)).toBe(false); // 11:59:59.999 old
+    expect(isStateExpired(t, T0, H12)).toBe(true); // exactly 12 h
+    expect(isStateExpired(t - 86_400_000, T0, H12)).toBe(true);
+    expect(isStateExpired(t - 86_400_000, T0, 0)).toBe(false);
+    expect(isStateExpired(T0 + 60_000, T0, H12)).toBe(false); // an ACD clock a minute ahead
   });
 });
 
