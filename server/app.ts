@@ -24,6 +24,7 @@ import { kpiRoutes } from './kpi/routes.ts';
 import { DisplayPresence, withPresence } from './live/presence.ts';
 import { liveStreamRoutes } from './live/stream.ts';
 import type { Log } from './log.ts';
+import { messageRoutes } from './messages/routes.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
 import { wallboardRoutes } from './wallboard.ts';
 
@@ -34,6 +35,8 @@ export interface AppDeps {
   redis: Redis;
   /** Directory of the built wallboard (default dist/wallboard). */
   wallboardDir?: string;
+  /** The clock floor messages are timed by (tests move it on). */
+  now?: () => number;
 }
 
 /**
@@ -112,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(alertRoutes, { config, clickhouse, redis });
   await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence });
   await app.register(boardRoutes, { clickhouse });
+  await app.register(messageRoutes, { clickhouse, now: deps.now });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });
   return app;
 }

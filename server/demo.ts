@@ -73,6 +73,9 @@ export interface Demo {
 }
 
 /** Sets the demo up through the API of `app` (already listening on `baseUrl`) and starts the simulator. */
+/** The demo's floor message (Console → Messages). */
+export const DEMO_MESSAGE = 'Welcome to the Nabız demo: supervisors post messages like this one in Console → Messages';
+
 export async function startDemo(opts: { app: FastifyInstance; config: Config; baseUrl: string; log: Log }): Promise<Demo> {
   const { app, config, baseUrl, log } = opts;
   const service = app.auth.service;
@@ -101,6 +104,11 @@ export async function startDemo(opts: { app: FastifyInstance; config: Config; ba
   for (const d of displays) if (d.name === 'Demo TV' && !d.revokedAt) await call('DELETE', `/v1/displays/${d.id}`);
   const created = (await call('POST', '/v1/displays', { name: 'Demo TV', board: DEMO_BOARD })) as { token: string };
   const displayUrl = `${baseUrl}/?display=${encodeURIComponent(created.token)}`;
+
+  // A floor message along the bottom of the TV, as a supervisor would post one; a previous demo's is ended first.
+  const { messages } = (await call('GET', '/v1/messages')) as { messages: Array<{ id: string; createdBy: string }> };
+  for (const m of messages) if (m.createdBy === DEMO_USER) await call('DELETE', `/v1/messages/${m.id}`);
+  await call('POST', '/v1/messages', { text: DEMO_MESSAGE, minutes: 60 });
 
   const sim: SimulationHandle = startSimulation({
     baseUrl,

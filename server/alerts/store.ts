@@ -11,7 +11,7 @@
 // critical shows as unacknowledged again (and as acknowledged if it comes back to warning).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
-import { chTime } from '../auth/store.ts';
+import { chIso, chTime } from '../auth/store.ts';
 import type { Alert, AlertLevel } from '../live/protocol.ts';
 import type { Track, Transition } from './engine.ts';
 
@@ -96,7 +96,7 @@ interface AlertRow {
 }
 
 /** ClickHouse time (ISO with date_time_output_format=iso, or 'YYYY-MM-DD hh:mm:ss.sss' UTC) → ISO. */
-const iso = (ch: string | null) => (ch === null ? null : new Date(ch.includes('T') ? ch : `${ch.replace(' ', 'T')}Z`).toISOString());
+const iso = (ch: string | null) => (ch === null ? null : chIso(ch));
 
 function fromRow(r: AlertRow): Alert {
   return {

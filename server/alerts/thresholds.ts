@@ -7,7 +7,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type Static } from '@sinclair/typebox';
 import { randomBytes } from 'node:crypto';
-import { chTime } from '../auth/store.ts';
+import { chIso, chTime } from '../auth/store.ts';
 import { ApiError } from '../errors.ts';
 import { figureWindow, isKpiKey, KPI_BY_KEY, type KpiKey } from '../kpi/catalog.ts';
 import { formatScope, parseScope, ScopeError } from '../kpi/scopes.ts';
@@ -162,8 +162,6 @@ interface ThresholdRow {
   updated_by: string;
 }
 
-const isoOf = (ch: string) => new Date(ch.includes('T') ? ch : `${ch.replace(' ', 'T')}Z`).toISOString();
-
 function fromRow(r: ThresholdRow): Threshold {
   return {
     id: r.id,
@@ -176,7 +174,7 @@ function fromRow(r: ThresholdRow): Threshold {
     forSeconds: Number(r.for_seconds),
     clearBand: Number(r.clear_band),
     enabled: r.enabled === true || r.enabled === 1,
-    updatedAt: isoOf(r.updated_at),
+    updatedAt: chIso(r.updated_at),
     updatedBy: r.updated_by,
   };
 }

@@ -50,6 +50,11 @@ function ms(iso: string): number {
   return Date.parse(iso.endsWith('Z') || iso.includes('+') ? iso : `${iso.replace(' ', 'T')}Z`);
 }
 
+/** ClickHouse DateTime64 output text (UTC, 'YYYY-MM-DD hh:mm:ss.sss', or already ISO) as an ISO string. */
+export function chIso(t: string): string {
+  return new Date(ms(t)).toISOString();
+}
+
 /** A version time strictly after `previous` (so a same-millisecond update still wins). */
 export function nextVersion(previous?: string): number {
   const now = Date.now();

@@ -11,8 +11,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
-import type { Principal } from '../auth/principal.ts';
-import { BOARD_NAME_PATTERN, BoardInputSchema, type Board, type BoardsResponse } from './schema.ts';
+import { BOARD_NAME_PATTERN, BoardInputSchema, type BoardsResponse } from './schema.ts';
 import { BoardStore } from './store.ts';
 import { validateBoard } from './validate.ts';
 
@@ -35,32 +34,16 @@ export async function boardRoutes(parent: FastifyInstance, opts: BoardRoutesOpti
     return p?.kind === 'user' ? p.username : p?.kind === 'display' ? `display:${p.name}` : 'unknown';
   };
 
-  /** The boards a display may read: its (possibly overridden) board and, for a rotation, the rotation's boards. */
-  async function displayView(p: Extract<Principal, { kind: 'display' }>): Promise<BoardsResponse> {
-    const settings = await store.getSettings(p.displayId);
-    const name = settings?.board || p.board;
-    const all = await store.list();
-    const main = all.find((b) => b.name === name);
-    const boards: Board[] = main ? [main] : [];
-    if (main?.type === 'rotation') {
-      for (const e of main.rotation) {
-        const b = all.find((x) => x.name === e.board);
-        if (b && !boards.includes(b)) boards.push(b);
-      }
-    }
-    return { boards, display: { id: p.displayId, name: p.name, board: name, sound: settings?.sound ?? true } };
-  }
-
   app.get('/v1/boards', { ...reader, schema: { tags: ['boards'] } }, async (request) => {
     const p = request.principal!;
-    if (p.kind === 'display') return displayView(p);
+    if (p.kind === 'display') return store.displayView(p);
     return { boards: await store.list() } satisfies BoardsResponse;
   });
 
   app.get('/v1/boards/:name', { ...reader, schema: { tags: ['boards'], params: NameParams } }, async (request) => {
     const p = request.principal!;
     const { name } = request.params;
-    const board = p.kind === 'display' ? (await displayView(p)).boards.find((b) => b.name === name) : await store.get(name);
+    const board = p.kind === 'display' ? (await store.displayView(p)).boards.find((b) => b.name === name) : await store.get(name);
     if (!board) throw new ApiError(404, 'not_found', `no board named ${JSON.stringify(name)}`);
     return { board };
   });

@@ -1,9 +1,10 @@
 // Boards and per-display settings in ClickHouse (sql/007_boards.sql): ReplacingMergeTree, read with FINAL; every
 // write inserts the whole new version with a strictly newer updated_at.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { chTime, nextVersion } from '../auth/store.ts';
+import { chIso, chTime, nextVersion } from '../auth/store.ts';
 import { figureWindow } from '../kpi/catalog.ts';
-import type { Board, BoardInput, DisplaySettings, Tile } from './schema.ts';
+import type { DisplayPrincipal } from '../auth/principal.ts';
+import type { Board, BoardInput, BoardsResponse, DisplaySettings, Tile } from './schema.ts';
 
 interface BoardRow {
   name: string;
@@ -23,9 +24,6 @@ interface SettingsRow {
   updated_by: string;
 }
 
-/** ClickHouse time text (iso output or 'YYYY-MM-DD hh:mm:ss.sss') as an ISO string. */
-const iso = (t: string) => new Date(/[Z+]/.test(t) ? t : `${t.replace(' ', 'T')}Z`).toISOString();
-
 /** Tiles as kept: a live KPI's tile under `today`, the window its figure and thresholds are kept under. */
 function keptTiles(tiles: Tile[]): Tile[] {
   return tiles.map((t) => (t.kind === 'kpi' ? { ...t, window: figureWindow(t.kpi, t.window) } : t));
@@ -34,7 +32,7 @@ function keptTiles(tiles: Tile[]): Tile[] {
 function toBoard(r: BoardRow): Board {
   const spec = JSON.parse(r.spec) as Record<string, unknown>;
   if (Array.isArray(spec.tiles)) spec.tiles = keptTiles(spec.tiles as Tile[]);
-  return { ...spec, type: r.type, title: r.title, name: r.name, updatedAt: iso(r.updated_at), updatedBy: r.updated_by } as Board;
+  return { ...spec, type: r.type, title: r.title, name: r.name, updatedAt: chIso(r.updated_at), updatedBy: r.updated_by } as Board;
 }
 
 function specOf(input: BoardInput): string {
@@ -64,7 +62,7 @@ export class BoardStore {
 
   private async lastVersion(name: string): Promise<string | undefined> {
     const [row] = await this.rows<{ v: string }>('SELECT max(updated_at) AS v, count() AS n FROM boards WHERE name = {n:String} HAVING n > 0', { n: name });
-    return row ? iso(row.v) : undefined;
+    return row ? chIso(row.v) : undefined;
   }
 
   async put(name: string, given: BoardInput, by: string): Promise<Board> {
@@ -86,6 +84,22 @@ export class BoardStore {
       format: 'JSONEachRow',
       values: [{ name, title: input.title, type: input.type, spec: specOf(input as BoardInput), updated_at: chTime(version), updated_by: by, deleted: true }],
     });
+  }
+
+  /** The boards a display may read: its (possibly overridden) board and, for a rotation, the rotation's boards. */
+  async displayView(p: Pick<DisplayPrincipal, 'displayId' | 'name' | 'board'>): Promise<BoardsResponse> {
+    const settings = await this.getSettings(p.displayId);
+    const name = settings?.board || p.board;
+    const all = await this.list();
+    const main = all.find((b) => b.name === name);
+    const boards: Board[] = main ? [main] : [];
+    if (main?.type === 'rotation') {
+      for (const e of main.rotation) {
+        const b = all.find((x) => x.name === e.board);
+        if (b && !boards.includes(b)) boards.push(b);
+      }
+    }
+    return { boards, display: { id: p.displayId, name: p.name, board: name, sound: settings?.sound ?? true } };
   }
 
   // --- per-display settings ---
@@ -118,6 +132,6 @@ const toSettings = (r: SettingsRow): DisplaySettings => ({
   displayId: r.display_id,
   board: r.board,
   sound: r.sound,
-  updatedAt: iso(r.updated_at),
+  updatedAt: chIso(r.updated_at),
   updatedBy: r.updated_by,
 });

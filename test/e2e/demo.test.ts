@@ -8,6 +8,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../server/redis/embedded.ts';
 import { launchChromium } from '../support/browser.ts';
+import { DEMO_MESSAGE } from '../../server/demo.ts';
 import { ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
 
 let nabiz: RunningNabiz | undefined;
@@ -43,6 +44,9 @@ describe('npm run demo', () => {
     const table = page.locator('section.tile.table');
     expect(await table.locator('tbody th').allTextContents()).toEqual(['billing', 'tech-support', 'sales', 'chat-support']);
     await expect.poll(() => table.locator('td[data-kpi="service_level"] .cell-value').allTextContents(), { timeout: 20_000 }).toContainEqual(expect.stringMatching(/^\d+\.\d$/));
+
+    // the demo's floor message along the bottom
+    await expect.poll(() => page.locator('.floor-message .fm-text').textContent(), { timeout: 20_000 }).toBe(DEMO_MESSAGE);
 
     // Values move: the board's text changes while the simulator runs.
     const text = () => page.locator('main.board-main').innerText();

@@ -523,4 +523,109 @@ describe('wallboard in Chromium', () => {
     expect(await offPhone.locator('.no-agents').textContent()).toBe('No agents in aux');
     await tv.close();
   }, 90_000);
+
+  it('shows floor messages along the bottom: posted in the console, urgent ones at once and flashing, long ones whole, gone when ended', async () => {
+    const tiles = [
+      { kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' },
+      { kind: 'kpi', kpi: 'waiting', scope: 'center', window: 'today' },
+      { kind: 'agents', scope: 'center', width: 2 },
+    ];
+    for (const name of ['msgs', 'msgs-other']) expect((await call('PUT', `/v1/boards/${name}`, { type: 'grid', title: `Board ${name}`, columns: 4, tiles })).status).toBe(201);
+    // an info message for every board, up before the TV opens
+    const before = await call<{ message: { id: string } }>('POST', '/v1/messages', { text: 'Team huddle at 14:30 in room B', minutes: 30 });
+    expect(before.status).toBe(201);
+    const display = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV messages', board: 'msgs' });
+    const tv = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await tv.goto(`${base}${display.body.url}`);
+    const banner = tv.locator('aside.floor-message');
+    await expect.poll(() => banner.locator('.fm-text').textContent(), { timeout: 20_000 }).toBe('Team huddle at 14:30 in room B');
+    // already up when the TV started: shown calmly, not flashing
+    expect(await banner.getAttribute('class')).toBe('floor-message level-info');
+    expect(await banner.locator('.fm-cue').textContent()).toBe('ℹ');
+    // the grid gives the band its room: the tiles end above it
+    const tilesBottom = await tv.locator('.grid').evaluate((el) => el.getBoundingClientRect().bottom);
+    expect(tilesBottom).toBeLessThanOrEqual((await banner.boundingBox())!.y);
+    expect(await overflowing(tv)).toEqual([]);
+
+    // --- a supervisor posts an urgent message for this board only, in the console ---
+    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await sup.goto(`${base}/#/console/messages`);
+    await sup.fill('input[name="username"]', 'admin');
+    await sup.fill('input[name="password"]', ADMIN_PASSWORD);
+    await sup.click('button[type="submit"]');
+    const form = sup.locator('form.message-form');
+    // a blank message is refused, with the API's reason next to the field
+    await form.locator('input[name="text"]').fill('   ');
+    await form.locator('button[type="submit"]').click();
+    await expect.poll(() => form.locator('.field-error').first().textContent(), { timeout: 5_000 }).toBe('must not be blank');
+    const urgent = 'Billing system down: take payments on the backup form';
+    await form.locator('input[name="text"]').fill(urgent);
+    await form.locator('select[name="level"]').selectOption('urgent');
+    await form.locator('select[name="minutes"]').selectOption('15');
+    await form.locator('text=every board').click();
+    await form.locator('input[name="boards"][value="msgs"]').check();
+    await form.locator('button[type="submit"]').click();
+    await expect.poll(() => sup.locator('table.messages-on-air tbody tr').count(), { timeout: 5_000 }).toBe(2);
+    const onAir = (await call<{ messages: { id: string; text: string; level: string; boards: string[]; startsAt: string; endsAt: string }[] }>('GET', '/v1/messages')).body.messages;
+    expect(onAir.map((m) => [m.text, m.level, m.boards])).toEqual([
+      [urgent, 'urgent', ['msgs']],
+      ['Team huddle at 14:30 in room B', 'info', []],
+    ]);
+    // 15 minutes from when it was posted
+    expect(Date.parse(onAir[0]!.endsAt) - Date.parse(onAir[0]!.startsAt)).toBe(15 * 60_000);
+
+    // the TV shows it at once (within its 5 s re-read), flashing, before the info message: 1 of 2
+    await expect.poll(() => banner.locator('.fm-text').textContent(), { timeout: 15_000 }).toBe(urgent);
+    expect(await banner.getAttribute('class')).toContain('level-urgent');
+    expect(await banner.getAttribute('class')).toContain('flash');
+    expect(await banner.locator('.fm-cue').textContent()).toBe('▲ URGENT');
+    expect(await banner.locator('.fm-count').textContent()).toBe('1/2');
+    // the flash stops after about six seconds; the message stays
+    await expect.poll(() => banner.getAttribute('class'), { timeout: 15_000 }).toBe('floor-message level-urgent');
+    // after its ten seconds, the banner moves on to the info message (2/2)
+    await expect.poll(() => banner.locator('.fm-count').textContent(), { timeout: 15_000 }).toBe('2/2');
+    await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-message-1920x1080.png') });
+
+    // a TV showing another board never shows the urgent one
+    const other = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV other', board: 'msgs-other' });
+    const tv2 = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tv2.goto(`${base}${other.body.url}`);
+    await expect.poll(() => tv2.locator('aside.floor-message .fm-text').textContent(), { timeout: 20_000 }).toBe('Team huddle at 14:30 in room B');
+    await tv2.waitForTimeout(11_000); // longer than a turn of the banner
+    expect(await tv2.locator('aside.floor-message .fm-count').count()).toBe(0);
+    expect(await tv2.locator('aside.floor-message .fm-text').textContent()).toBe('Team huddle at 14:30 in room B');
+    await tv2.close();
+
+    // --- the longest message (200 characters) is shown whole, large enough to read, at 1080p, 4K and 720p ---
+    const long = ('Reminder: the new refund policy starts Monday. Read the one-page summary in the knowledge base ' +
+      'before your next shift and ask your team lead about anything that is unclear. Thank you all, have a great week!').slice(0, 200);
+    expect([...long].length).toBe(200);
+    expect((await call('POST', '/v1/messages', { text: long, level: 'urgent', minutes: 15, boards: ['msgs'] })).status).toBe(201);
+    await expect.poll(() => banner.locator('.fm-text').textContent(), { timeout: 15_000 }).toBe(long);
+    for (const [width, height] of [[1920, 1080], [3840, 2160], [1280, 720]] as const) {
+      await tv.setViewportSize({ width, height });
+      await tv.waitForTimeout(400);
+      const text = await banner.locator('.fm-text').evaluate((el) => ({ clipped: el.scrollHeight > el.clientHeight + 1, font: parseFloat(getComputedStyle(el).fontSize) }));
+      expect(text.clipped, `${width}×${height}`).toBe(false);
+      // at least 2.5 % of the screen's height (27 px at 1080p): read from across the room
+      expect(text.font, `${width}×${height}`).toBeGreaterThanOrEqual(0.025 * height);
+      expect(await overflowing(tv), `${width}×${height}`).toEqual([]);
+    }
+    await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-message-1280x720.png') });
+    await tv.setViewportSize({ width: 1920, height: 1080 });
+
+    // --- ending the messages in the console takes them off the TV; with none left the band goes and the grid fills ---
+    await sup.reload();
+    await expect.poll(() => sup.locator('table.messages-on-air tbody tr[data-message]').count(), { timeout: 10_000 }).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      await sup.locator('table.messages-on-air tbody tr[data-message] button.danger').first().click();
+      await expect.poll(() => sup.locator('table.messages-on-air tbody tr[data-message]').count(), { timeout: 10_000 }).toBe(2 - i);
+    }
+    await expect.poll(() => sup.locator('table.messages-recent tbody tr[data-message]').count(), { timeout: 10_000 }).toBe(3);
+    await sup.close();
+    await expect.poll(() => banner.count(), { timeout: 15_000 }).toBe(0);
+    const gridBottom = await tv.locator('.grid').evaluate((el) => el.getBoundingClientRect().bottom);
+    expect(gridBottom).toBeGreaterThan(tilesBottom + 50);
+    await tv.close();
+  }, 120_000);
 });

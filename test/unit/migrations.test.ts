@@ -60,6 +60,7 @@ describe('migration files', () => {
       '009_ingest_check.sql': '03683464c65771d4f35d805eb7907fba6cd0d8b542ceb29106308afb56a24531',
       '010_waiting_transfers.sql': 'd5bafcf7d3757b3fdf05fc9f9ad8e0f30a0878c51994ebe402710eb073a5e895',
       '011_agent_roster.sql': '88f1e3c53f7b9c155368317e651ac7c3b48b8c9080a4c9bf40dd87c5d3156bb3',
+      '012_floor_messages.sql': 'fd6e718cb42268b881ab2cae2eca3cefb9f78d5f181473bd5d38e33c7f77c952',
       '013_agent_state_cutoff.sql': 'e56f9543dac35551667db24492bd3a1cffbc74b19ea34f0306eaef3a8844a459',
     };
     const ms = await readMigrations(SQL_DIR);

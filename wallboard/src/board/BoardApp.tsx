@@ -5,19 +5,22 @@ import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show
 import type { Board, BoardsResponse, GridBoard } from '../../../server/boards/schema.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import type { LiveWindow } from '../../../server/live/protocol.ts';
+import type { FloorMessage, MessagesResponse } from '../../../server/messages/rules.ts';
 import { ApiFailure, api } from '../lib/api.ts';
 import type { ThresholdView } from '../lib/alert-display.ts';
 import { formatClock, formatQuietSource, formatStaleSince } from '../lib/format.ts';
 import { isLive, type Subscription } from '../lib/live.ts';
+import { MessageArrivals, messagesOnScreen } from '../lib/messages.ts';
 import { backoffDelay } from '../lib/reconnect.ts';
 import { expandRows, wildcardKind } from '../lib/scopes.ts';
 import { toThresholdView } from '../lib/thresholds.ts';
 import { BoardView } from './BoardView.tsx';
 import { createLiveData } from './live-data.ts';
+import { MessageBanner } from './MessageBanner.tsx';
 
 /** Values older than this without word from the server are shown as stale. */
 export const STALE_MS = 8_000;
-/** How often board layouts, display settings and thresholds are re-read. */
+/** How often board layouts, display settings, thresholds and floor messages are re-read. */
 const REFRESH_MS = 5_000;
 
 interface Catalog {
@@ -86,6 +89,8 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   const [catalog, setCatalog] = createSignal<Catalog | null>(null);
   const [thresholds, setThresholds] = createSignal<ThresholdView[]>([], { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) });
   const [problem, setProblem] = createSignal<string | null>(null);
+  /** The floor messages for this screen as last read (null until the first answer). */
+  const [messages, setMessages] = createSignal<FloorMessage[] | null>(null, { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) });
 
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`;
   const live = createLiveData({ url: wsUrl });
@@ -115,6 +120,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
         setBoards(b);
       }
       await loadThresholds();
+      setMessages((await api<MessagesResponse>('GET', '/v1/messages')).messages);
       failures = 0;
       setProblem(null);
       setSignedOut(false);
@@ -213,6 +219,23 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     if (soundOn()) beep();
   });
 
+  // floor messages: those for this board (or the rotation and the board on screen) until their time is up; an urgent
+  // one posted while the TV runs flashes, beeps (sound on) and is shown at once — not those already up when it started
+  const onScreen = createMemo(() => messagesOnScreen(messages() ?? [], [mainBoard()?.name, shown()?.name], live.serverNow()), undefined, {
+    equals: (a, b) => a.length === b.length && a.every((m, i) => m.id === b[i]!.id && m.endsAt === b[i]!.endsAt),
+  });
+  const arrivals = new MessageArrivals();
+  const [arrived, setArrived] = createSignal<string | null>(null);
+  createEffect(
+    on(messages, (list) => {
+      if (list === null) return;
+      const fresh = arrivals.update(list, Date.now());
+      if (fresh.length === 0) return;
+      setArrived(fresh[0]!.id);
+      if (soundOn()) beep();
+    }),
+  );
+
   const stale = createMemo(() => {
     const s = live.status();
     if (isLive(s, live.now(), STALE_MS)) return null;
@@ -227,7 +250,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   };
 
   return (
-    <div class="board-page" data-live={stale() === null ? 'true' : 'false'}>
+    <div class="board-page" classList={{ 'with-message': onScreen().length > 0 }} data-live={stale() === null ? 'true' : 'false'}>
       <header class="board-head">
         <h1 class="board-title">{mainBoard()?.type === 'rotation' ? `${mainBoard()!.title} · ${shown()?.title ?? ''}` : mainBoard()?.title ?? 'Nabız'}</h1>
         <span class="board-status" classList={{ live: stale() === null, stale: stale() !== null }} data-status={stale() === null ? 'live' : 'stale'}>
@@ -266,6 +289,9 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
           </Match>
         </Switch>
       </main>
+      <Show when={onScreen().length > 0}>
+        <MessageBanner messages={onScreen()} arrived={arrived()} flashing={(id) => arrivals.flashing(id, live.now())} timeZone={timeZone()} />
+      </Show>
       <Show when={me()?.kind === 'user'}>
         <a class="console-link" href="#/console">console</a>
       </Show>

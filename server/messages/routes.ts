@@ -1,0 +1,80 @@
+// The floor-messages API (docs/wallboard.md, "Messages"):
+//   GET    /v1/messages          reader      on the air now, urgent first; people also get `recent` (ended in the last
+//                                           day); a display gets only the messages its board(s) show
+//   POST   /v1/messages          supervisor  {text, level?, minutes, boards?} → 201 {message}; at most 20 on the air
+//   DELETE /v1/messages/:id      supervisor  takes it off the screens now (204; again: 204)
+// Every post and early end is audited (message.post, message.end).
+import type { ClickHouseClient } from '@clickhouse/client';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { BoardStore } from '../boards/store.ts';
+import { ApiError } from '../errors.ts';
+import { MAX_ACTIVE_MESSAGES, messageShownOn, type MessagesResponse } from './rules.ts';
+import { MessageInputSchema } from './schema.ts';
+import { MessageStore } from './store.ts';
+
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
+
+/** Characters a TV cannot show as text: control characters (a message is one line) and the Unicode line separators. */
+const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
+
+export interface MessageRoutesOptions {
+  clickhouse: ClickHouseClient;
+  now?: () => number;
+}
+
+export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutesOptions): Promise<void> {
+  const app = parent.withTypeProvider<TypeBoxTypeProvider>();
+  const { auth } = parent;
+  const now = opts.now ?? Date.now;
+  const messages = new MessageStore(opts.clickhouse);
+  const boards = new BoardStore(opts.clickhouse);
+
+  app.get('/v1/messages', { onRequest: auth.require('reader'), schema: { tags: ['messages'] } }, async (request): Promise<MessagesResponse> => {
+    const p = request.principal!;
+    const t = now();
+    const active = await messages.active(t);
+    if (p.kind !== 'display') return { messages: active, recent: await messages.recent(t) };
+    const shown = (await boards.displayView(p)).boards.map((b) => b.name);
+    return { messages: active.filter((m) => messageShownOn(m, shown)) };
+  });
+
+  app.post('/v1/messages', { onRequest: auth.require('supervisor'), schema: { tags: ['messages'], body: MessageInputSchema } }, async (request, reply) => {
+    const input = request.body;
+    const text = input.text.trim();
+    const problems: { path: string; message: string }[] = [];
+    if (text === '') problems.push({ path: '/text', message: 'must not be blank' });
+    else if (UNSHOWABLE.test(text)) problems.push({ path: '/text', message: 'must be one line of text (no line breaks or control characters)' });
+    const names = input.boards ?? [];
+    if (names.length > 0) {
+      const known = new Set((await boards.list()).map((b) => b.name));
+      names.forEach((b, i) => {
+        if (!known.has(b)) problems.push({ path: `/boards/${i}`, message: `no board named ${JSON.stringify(b)}` });
+      });
+    }
+    const actor = auth.actorOf(request);
+    if (problems.length > 0) {
+      await auth.audit.record(actor, { action: 'message.post', outcome: 'failed', object_kind: 'message', object_id: '', details: { problems } });
+      throw new ApiError(400, 'invalid_message', `${problems[0]!.path} ${problems[0]!.message}`, problems);
+    }
+    const t = now();
+    if ((await messages.active(t)).length >= MAX_ACTIVE_MESSAGES) {
+      throw new ApiError(409, 'too_many_messages', `${MAX_ACTIVE_MESSAGES} messages are on the air already: end one first`);
+    }
+    const message = await messages.post({ text, level: input.level ?? 'info', boards: names, minutes: input.minutes }, actor.actor_name, t);
+    await auth.audit.record(actor, { action: 'message.post', object_kind: 'message', object_id: message.id, details: { message } });
+    return reply.code(201).send({ message });
+  });
+
+  app.delete('/v1/messages/:id', { onRequest: auth.require('supervisor'), schema: { tags: ['messages'], params: IdParams } }, async (request, reply) => {
+    const m = await messages.get(request.params.id);
+    if (!m) throw new ApiError(404, 'not_found', 'no such message');
+    const t = now();
+    if (Date.parse(m.endsAt) > t) {
+      const actor = auth.actorOf(request);
+      await messages.end(m, actor.actor_name, t);
+      await auth.audit.record(actor, { action: 'message.end', object_kind: 'message', object_id: m.id, details: { text: m.text } });
+    }
+    return reply.code(204).send();
+  });
+}

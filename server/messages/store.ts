@@ -1,0 +1,103 @@
+// Floor messages in ClickHouse (sql/012_floor_messages.sql): a ReplacingMergeTree read with FINAL; ending a message
+// early inserts a new version with `ends_at` at that moment.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { chIso, chTime, nextVersion } from '../auth/store.ts';
+import { newId } from '../auth/tokens.ts';
+import { byUrgency, type FloorMessage, type MessageLevel } from './rules.ts';
+
+interface MessageRow {
+  id: string;
+  text: string;
+  level: MessageLevel;
+  boards: string[];
+  starts_at: string;
+  ends_at: string;
+  created_by: string;
+  ended_by: string;
+  updated_at: string;
+}
+
+const COLUMNS = 'id, text, level, boards, starts_at, ends_at, created_by, ended_by, updated_at';
+const DAY_MS = 86_400_000;
+
+const toMessage = (r: MessageRow): FloorMessage & { updatedAt: string } => ({
+  id: r.id,
+  text: r.text,
+  level: r.level,
+  boards: r.boards,
+  startsAt: chIso(r.starts_at),
+  endsAt: chIso(r.ends_at),
+  createdBy: r.created_by,
+  endedBy: r.ended_by,
+  updatedAt: chIso(r.updated_at),
+});
+
+export class MessageStore {
+  constructor(private readonly ch: ClickHouseClient) {}
+
+  private async rows(where: string, params: Record<string, unknown>): Promise<(FloorMessage & { updatedAt: string })[]> {
+    const rs = await this.ch.query({ query: `SELECT ${COLUMNS} FROM floor_messages FINAL WHERE ${where}`, query_params: params, format: 'JSONEachRow' });
+    return (await rs.json<MessageRow>()).map(toMessage).sort(byUrgency);
+  }
+
+  /** On the air at `now`: urgent first, newest first. */
+  async active(now: number): Promise<FloorMessage[]> {
+    return (await this.rows('starts_at <= {now:DateTime64(3)} AND ends_at > {now:DateTime64(3)}', { now: chTime(now) })).map(strip);
+  }
+
+  /** Ended in the day before `now`, the latest ended first. */
+  async recent(now: number): Promise<FloorMessage[]> {
+    const rows = await this.rows('ends_at <= {now:DateTime64(3)} AND ends_at > {since:DateTime64(3)}', { now: chTime(now), since: chTime(now - DAY_MS) });
+    return rows.map(strip).sort((a, b) => (a.endsAt < b.endsAt ? 1 : a.endsAt > b.endsAt ? -1 : 0));
+  }
+
+  async get(id: string): Promise<(FloorMessage & { updatedAt: string }) | undefined> {
+    return (await this.rows('id = {id:String}', { id }))[0];
+  }
+
+  async post(input: { text: string; level: MessageLevel; boards: string[]; minutes: number }, by: string, now: number): Promise<FloorMessage> {
+    const m: FloorMessage = {
+      id: newId(),
+      text: input.text,
+      level: input.level,
+      boards: input.boards,
+      startsAt: new Date(now).toISOString(),
+      endsAt: new Date(now + input.minutes * 60_000).toISOString(),
+      createdBy: by,
+      endedBy: '',
+    };
+    await this.insert(m, now);
+    return m;
+  }
+
+  /** Takes the message off the screens at `now` (a new version); returns it as it now is. */
+  async end(m: FloorMessage & { updatedAt: string }, by: string, now: number): Promise<FloorMessage> {
+    const ended: FloorMessage = { ...strip(m), endsAt: new Date(now).toISOString(), endedBy: by };
+    await this.insert(ended, Math.max(nextVersion(m.updatedAt), now));
+    return ended;
+  }
+
+  private async insert(m: FloorMessage, version: number): Promise<void> {
+    await this.ch.insert({
+      table: 'floor_messages',
+      format: 'JSONEachRow',
+      values: [
+        {
+          id: m.id,
+          text: m.text,
+          level: m.level,
+          boards: m.boards,
+          starts_at: chTime(Date.parse(m.startsAt)),
+          ends_at: chTime(Date.parse(m.endsAt)),
+          created_by: m.createdBy,
+          ended_by: m.endedBy,
+          updated_at: chTime(version),
+        },
+      ],
+    });
+  }
+}
+
+function strip({ updatedAt: _, ...m }: FloorMessage & { updatedAt?: string }): FloorMessage {
+  return m;
+}

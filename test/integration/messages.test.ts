@@ -1,0 +1,196 @@
+// Floor messages against the embedded ClickHouse and a real Redis: posting and its refusals (each naming its field),
+// roles, what a display sees (only its boards', a rotation's included), the time a message stays up, ending one
+// early, the cap on messages on the air, and the audit trail.
+import { once } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import { MAX_ACTIVE_MESSAGES, type FloorMessage, type MessagesResponse } from '../../server/messages/rules.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+
+const ADMIN_PASSWORD = 'admin-Pa55word-messages';
+const MIN = 60_000;
+let ctx: TestContext;
+let redis: Redis;
+let app: FastifyInstance;
+/** The app's clock: starts at a fixed time; tests move it on. */
+let clock = Date.parse('2026-11-24T09:00:00.000Z');
+const tokens: Record<string, string> = {};
+const auth = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
+
+const grid = (title: string) => ({ type: 'grid', title, columns: 2, tiles: [{ kind: 'kpi', kpi: 'waiting', scope: 'center', window: 'today' }] });
+const post = (payload: unknown, who = 'supervisor') => app.inject({ method: 'POST', url: '/v1/messages', headers: auth(who), payload: payload as object });
+const list = async (who: string) => {
+  const r = await app.inject({ method: 'GET', url: '/v1/messages', headers: auth(who) });
+  expect(r.statusCode, r.body).toBe(200);
+  return r.json<MessagesResponse>();
+};
+const texts = (ms: FloorMessage[]) => ms.map((m) => m.text);
+
+beforeAll(async () => {
+  ctx = await createTestContext({ ADMIN_PASSWORD });
+  redis = createRedis(ctx.config.REDIS_URL!, 'commands');
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  app = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
+  const login = async (username: string, password: string) =>
+    (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username, password } })).json<{ token: string }>().token;
+  tokens.admin = await login('admin', ADMIN_PASSWORD);
+  for (const role of ['viewer', 'supervisor']) {
+    const r = await app.inject({ method: 'POST', url: '/v1/admin/users', headers: auth('admin'), payload: { username: role, password: `${role}-Pa55word`, role } });
+    expect(r.statusCode, r.body).toBe(201);
+    tokens[role] = await login(role, `${role}-Pa55word`);
+  }
+  for (const [name, title] of [['floor', 'Floor'], ['sales', 'Sales'], ['support', 'Support']] as const) {
+    expect((await app.inject({ method: 'PUT', url: `/v1/boards/${name}`, headers: auth('supervisor'), payload: grid(title) })).statusCode).toBe(201);
+  }
+  const rot = { type: 'rotation', title: 'Lobby', rotation: [{ board: 'sales', seconds: 20 }, { board: 'support', seconds: 20 }] };
+  expect((await app.inject({ method: 'PUT', url: '/v1/boards/lobby', headers: auth('supervisor'), payload: rot })).statusCode).toBe(201);
+  for (const [who, board] of [['floor-tv', 'floor'], ['lobby-tv', 'lobby']] as const) {
+    const d = await app.inject({ method: 'POST', url: '/v1/displays', headers: auth('supervisor'), payload: { name: who, board } });
+    expect(d.statusCode, d.body).toBe(201);
+    tokens[who] = d.json<{ token: string }>().token;
+  }
+});
+
+afterAll(async () => {
+  await app?.close();
+  redis?.disconnect();
+  await ctx?.cleanup();
+});
+
+describe('floor messages', () => {
+  it('puts a message on every screen for its minutes, then takes it off by itself', async () => {
+    const posted = await post({ text: '  Billing system down: use the backup script  ', level: 'urgent', minutes: 30 });
+    expect(posted.statusCode, posted.body).toBe(201);
+    const m = posted.json<{ message: FloorMessage }>().message;
+    // trimmed; up from now until now + 30 min (09:00 + 30 min = 09:30)
+    expect(m).toMatchObject({ text: 'Billing system down: use the backup script', level: 'urgent', boards: [], createdBy: 'supervisor', endedBy: '' });
+    expect(m.startsAt).toBe('2026-11-24T09:00:00.000Z');
+    expect(m.endsAt).toBe('2026-11-24T09:30:00.000Z');
+    expect(m.id).toMatch(/^[0-9a-f]{16}$/);
+    // every board shows it: both TVs and the people's console
+    expect(texts((await list('floor-tv')).messages)).toEqual([m.text]);
+    expect(texts((await list('lobby-tv')).messages)).toEqual([m.text]);
+    expect(texts((await list('viewer')).messages)).toEqual([m.text]);
+    // at 09:29:59.999 it is still up; at 09:30 it is gone, and the console lists it under recent
+    clock += 30 * MIN - 1;
+    expect(texts((await list('floor-tv')).messages)).toEqual([m.text]);
+    clock += 1;
+    expect((await list('floor-tv')).messages).toEqual([]);
+    const people = await list('viewer');
+    expect(people.messages).toEqual([]);
+    expect(people.recent?.map((r) => r.id)).toContain(m.id);
+    // a day and a minute after it ended it is no longer recent either
+    clock += 24 * 60 * MIN + MIN;
+    expect((await list('viewer')).recent?.map((r) => r.id)).not.toContain(m.id);
+  });
+
+  it('shows a message for some boards only on TVs showing them, a rotation while any of its boards is on it', async () => {
+    const forSales = (await post({ text: 'Sales: huddle at 14:30', minutes: 60, boards: ['sales'] })).json<{ message: FloorMessage }>().message;
+    const forFloor = (await post({ text: 'Floor: new script live', minutes: 60, boards: ['floor'] })).json<{ message: FloorMessage }>().message;
+    expect(forSales.boards).toEqual(['sales']);
+    // the floor TV shows floor; the lobby TV rotates through sales and support
+    expect(texts((await list('floor-tv')).messages)).toEqual([forFloor.text]);
+    expect(texts((await list('lobby-tv')).messages)).toEqual([forSales.text]);
+    // people see every message
+    expect(texts((await list('viewer')).messages).sort()).toEqual([forFloor.text, forSales.text].sort());
+    for (const m of [forSales, forFloor]) expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('supervisor') })).statusCode).toBe(204);
+  });
+
+  it('orders urgent messages first, then the newest first', async () => {
+    const a = (await post({ text: 'first info', minutes: 10 })).json<{ message: FloorMessage }>().message;
+    clock += 1000;
+    const b = (await post({ text: 'an urgent one', level: 'urgent', minutes: 10 })).json<{ message: FloorMessage }>().message;
+    clock += 1000;
+    const c = (await post({ text: 'second info', minutes: 10 })).json<{ message: FloorMessage }>().message;
+    expect(texts((await list('floor-tv')).messages)).toEqual(['an urgent one', 'second info', 'first info']);
+    for (const m of [a, b, c]) await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('supervisor') });
+  });
+
+  it('ends a message early: off the screens at once, who ended it kept, and ending it again changes nothing', async () => {
+    const m = (await post({ text: 'Coffee in the kitchen', minutes: 120 })).json<{ message: FloorMessage }>().message;
+    clock += 5 * MIN;
+    const endedAt = clock;
+    const del = await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('admin') });
+    expect(del.statusCode, del.body).toBe(204);
+    expect(texts((await list('floor-tv')).messages)).not.toContain(m.text);
+    const ended = (await list('viewer')).recent?.find((r) => r.id === m.id);
+    expect(ended).toMatchObject({ endedBy: 'admin', endsAt: new Date(endedAt).toISOString(), startsAt: m.startsAt });
+    clock += MIN;
+    expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('supervisor') })).statusCode).toBe(204);
+    // still ended at the first end, by the first who ended it
+    expect((await list('viewer')).recent?.find((r) => r.id === m.id)).toMatchObject({ endedBy: 'admin', endsAt: new Date(endedAt).toISOString() });
+    expect((await app.inject({ method: 'DELETE', url: '/v1/messages/0123456789abcdef', headers: auth('supervisor') })).statusCode).toBe(404);
+    const audit = await app.inject({ method: 'GET', url: '/v1/admin/audit?action=message.end', headers: auth('admin') });
+    expect(audit.json<{ entries: { object_id: string; actor_name: string }[] }>().entries.filter((e) => e.object_id === m.id).map((e) => e.actor_name)).toEqual(['admin']);
+  });
+
+  it('refuses a bad message with the field and the reason, and stores nothing', async () => {
+    const refused = async (payload: unknown): Promise<{ path: string; message: string }[]> => {
+      const r = await post(payload);
+      expect(r.statusCode, r.body).toBe(400);
+      return r.json<{ error: { details: { path: string; message: string }[] } }>().error.details;
+    };
+    expect(await refused({ text: '   ', minutes: 5 })).toEqual([{ path: '/text', message: 'must not be blank' }]);
+    expect(await refused({ text: 'two\nlines', minutes: 5 })).toEqual([{ path: '/text', message: 'must be one line of text (no line breaks or control characters)' }]);
+    expect(await refused({ text: 'x'.repeat(201), minutes: 5 })).toEqual([{ path: '/text', message: 'must NOT have more than 200 characters' }]);
+    expect(await refused({ text: 'hi', minutes: 0 })).toEqual([{ path: '/minutes', message: 'must be >= 1' }]);
+    expect(await refused({ text: 'hi', minutes: 7 * 24 * 60 + 1 })).toEqual([{ path: '/minutes', message: 'must be <= 10080' }]);
+    expect(await refused({ text: 'hi' })).toEqual([{ path: '/minutes', message: 'is required' }]);
+    expect(await refused({ text: 'hi', minutes: 5, level: 'loud' })).toEqual([{ path: '/level', message: 'must be one of info, urgent' }]);
+    expect(await refused({ text: 'hi', minutes: 5, colour: 'red' })).toEqual([{ path: '/colour', message: 'is not a known field' }]);
+    expect(await refused({ text: 'hi', minutes: 5, boards: ['floor', 'nope', 'sales', 'gone'] })).toEqual([
+      { path: '/boards/1', message: 'no board named "nope"' },
+      { path: '/boards/3', message: 'no board named "gone"' },
+    ]);
+    // the 200-character limit counts characters, not UTF-16 units: 200 Turkish letters and emoji pass
+    const long = 'ş'.repeat(190) + '🎉'.repeat(10);
+    const ok = await post({ text: long, minutes: 1 });
+    expect(ok.statusCode, ok.body).toBe(201);
+    expect(texts((await list('floor-tv')).messages)).toEqual([long]);
+    clock += MIN;
+    expect((await list('floor-tv')).messages).toEqual([]);
+  });
+
+  it('lets only supervisors and admins post and end; viewers and TVs read', async () => {
+    expect((await post({ text: 'hi', minutes: 5 }, 'viewer')).statusCode).toBe(403);
+    expect((await post({ text: 'hi', minutes: 5 }, 'floor-tv')).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: '/v1/messages', payload: { text: 'hi', minutes: 5 } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/v1/messages' })).statusCode).toBe(401);
+    const m = (await post({ text: 'read only?', minutes: 5 }, 'admin')).json<{ message: FloorMessage }>().message;
+    expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('viewer') })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('floor-tv') })).statusCode).toBe(403);
+    // a TV does not get the list of past messages
+    expect((await list('floor-tv')).recent).toBeUndefined();
+    expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('supervisor') })).statusCode).toBe(204);
+  });
+
+  it(`keeps at most ${MAX_ACTIVE_MESSAGES} messages on the air`, async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < MAX_ACTIVE_MESSAGES; i++) {
+      const r = await post({ text: `message ${i}`, minutes: 10 });
+      expect(r.statusCode, r.body).toBe(201);
+      ids.push(r.json<{ message: FloorMessage }>().message.id);
+    }
+    const over = await post({ text: 'one too many', minutes: 10 });
+    expect(over.statusCode).toBe(409);
+    expect(over.json<{ error: { code: string } }>().error.code).toBe('too_many_messages');
+    // ending one makes room
+    await app.inject({ method: 'DELETE', url: `/v1/messages/${ids[0]}`, headers: auth('supervisor') });
+    expect((await post({ text: 'now it fits', minutes: 10 })).statusCode).toBe(201);
+    clock += 10 * MIN;
+    expect((await list('viewer')).messages).toEqual([]);
+  });
+
+  it('audits every post, with the message, and refused posts with their reasons', async () => {
+    const audit = await app.inject({ method: 'GET', url: '/v1/admin/audit?action=message.post&limit=1000', headers: auth('admin') });
+    const entries = audit.json<{ entries: { outcome: string; actor_name: string; details: string }[] }>().entries;
+    const posted = entries.filter((e) => e.outcome === 'ok').map((e) => (JSON.parse(e.details) as { message: FloorMessage }).message.text);
+    expect(posted).toContain('Billing system down: use the backup script');
+    expect(posted).toContain('now it fits');
+    const failed = entries.filter((e) => e.outcome === 'failed').map((e) => JSON.parse(e.details) as { problems: { path: string }[] });
+    expect(failed.flatMap((f) => f.problems.map((p) => p.path))).toEqual(expect.arrayContaining(['/text', '/boards/1']));
+  });
+});

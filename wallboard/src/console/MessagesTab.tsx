@@ -1,0 +1,165 @@
+// Messages: a short text along the bottom of the TVs for a time, on every board or the ones picked; those on the air
+// (End now) and those of the last 24 hours. Supervisors and admins post; viewers read.
+import { createResource, createSignal, For, onCleanup, Show, type Component } from 'solid-js';
+import type { Board } from '../../../server/boards/schema.ts';
+import { MAX_MESSAGE_CHARS, type FloorMessage, type MessagesResponse } from '../../../server/messages/rules.ts';
+import { api } from '../lib/api.ts';
+import { fieldErrors, type ConsoleContext } from './Console.tsx';
+
+/** How long a message stays up: the choices offered (minutes). */
+const DURATIONS: [number, string][] = [
+  [15, '15 minutes'],
+  [30, '30 minutes'],
+  [60, '1 hour'],
+  [120, '2 hours'],
+  [240, '4 hours'],
+  [480, '8 hours'],
+  [1440, '1 day'],
+  [10080, '1 week'],
+];
+
+export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
+  const [data, { refetch }] = createResource(async () => api<MessagesResponse>('GET', '/v1/messages'));
+  const [boards] = createResource(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
+  const timer = setInterval(() => void refetch(), 5000);
+  onCleanup(() => clearInterval(timer));
+  const [errors, setErrors] = createSignal(new Map<string, string>());
+  const [text, setText] = createSignal('');
+  const [everyBoard, setEveryBoard] = createSignal(true);
+  const title = (name: string) => boards()?.find((b) => b.name === name)?.title ?? name;
+
+  const post = async (e: SubmitEvent) => {
+    e.preventDefault();
+    const formEl = e.currentTarget as HTMLFormElement;
+    const form = new FormData(formEl);
+    setErrors(new Map());
+    try {
+      await api('POST', '/v1/messages', {
+        text: text(),
+        level: String(form.get('level')),
+        minutes: Number(form.get('minutes')),
+        ...(everyBoard() ? {} : { boards: form.getAll('boards').map(String) }),
+      });
+      setText('');
+      await refetch();
+    } catch (err) {
+      setErrors(fieldErrors(err));
+    }
+  };
+  const end = async (m: FloorMessage) => {
+    setErrors(new Map());
+    await api('DELETE', `/v1/messages/${m.id}`).catch((err) => setErrors(fieldErrors(err)));
+    await refetch();
+  };
+  const errorAt = (path: string) => [...errors()].filter(([p]) => p === path || p.startsWith(`${path}/`)).map(([, m]) => m).join('; ');
+  const otherErrors = () => [...errors()].filter(([p]) => !['/text', '/minutes', '/level'].includes(p) && !p.startsWith('/boards')).map(([, m]) => m).join('; ');
+
+  const row = (m: FloorMessage, onAir: boolean) => (
+    <tr class={`level-${m.level === 'urgent' ? 'critical' : 'info'}`} data-message={m.id}>
+      <td>{m.level}</td>
+      <td class="message-text">{m.text}</td>
+      <td>{m.boards.length === 0 ? 'every board' : m.boards.map(title).join(', ')}</td>
+      <td class="nowrap">{new Date(m.startsAt).toLocaleString()} by {m.createdBy}</td>
+      <td class="nowrap">
+        {new Date(m.endsAt).toLocaleString()}
+        {m.endedBy ? ` (ended by ${m.endedBy})` : ''}
+      </td>
+      <td>
+        <Show when={onAir && props.ctx.canEdit}>
+          <button type="button" class="danger" onClick={() => void end(m)}>
+            End now
+          </button>
+        </Show>
+      </td>
+    </tr>
+  );
+  const head = () => (
+    <thead>
+      <tr>
+        <th>Level</th>
+        <th>Message</th>
+        <th>Shown on</th>
+        <th>Posted</th>
+        <th>Until</th>
+        <th />
+      </tr>
+    </thead>
+  );
+
+  return (
+    <section>
+      <h2>Messages to the floor</h2>
+      <p class="muted">A short text along the bottom of the TVs, for a time. Urgent messages are red, flash when they appear, and beep on TVs with sound on.</p>
+      <Show when={props.ctx.canEdit}>
+        <form class="message-form" onSubmit={post}>
+          <label class="message-input">
+            Message{' '}
+            <input
+              name="text"
+              maxLength={MAX_MESSAGE_CHARS}
+              required
+              placeholder="Billing system down: use the backup script"
+              value={text()}
+              onInput={(e) => setText(e.currentTarget.value)}
+              aria-invalid={errorAt('/text') ? 'true' : undefined}
+            />
+            <span class="muted">
+              {[...text()].length}/{MAX_MESSAGE_CHARS}
+            </span>
+          </label>
+          <span class="field-error">{errorAt('/text')}</span>
+          <div class="row">
+            <label>
+              Level{' '}
+              <select name="level">
+                <option value="info">Info</option>
+                <option value="urgent">Urgent</option>
+              </select>
+            </label>
+            <label>
+              For{' '}
+              <select name="minutes" aria-invalid={errorAt('/minutes') ? 'true' : undefined}>
+                <For each={DURATIONS}>{([m, label]) => <option value={m} selected={m === 60}>{label}</option>}</For>
+              </select>
+            </label>
+            <label>
+              <input type="checkbox" checked={everyBoard()} onChange={(e) => setEveryBoard(e.currentTarget.checked)} /> every board
+            </label>
+            <Show when={!everyBoard()}>
+              <For each={boards() ?? []}>
+                {(b) => (
+                  <label>
+                    <input type="checkbox" name="boards" value={b.name} /> {b.title}
+                  </label>
+                )}
+              </For>
+            </Show>
+            <button type="submit" class="primary">
+              Post
+            </button>
+          </div>
+          <span class="field-error">{[errorAt('/minutes'), errorAt('/boards'), errorAt('/level')].filter(Boolean).join('; ')}</span>
+        </form>
+      </Show>
+      <p class="error" role="alert">{otherErrors()}</p>
+      <h2>On the air</h2>
+      <table class="list-table messages-on-air">
+        {head()}
+        <tbody>
+          <For each={data()?.messages ?? []} fallback={<tr><td colspan="6" class="muted">none</td></tr>}>
+            {(m) => row(m, true)}
+          </For>
+        </tbody>
+      </table>
+      <h2>Last 24 hours</h2>
+      <table class="list-table messages-recent">
+        {head()}
+        <tbody>
+          <For each={data()?.recent ?? []} fallback={<tr><td colspan="6" class="muted">none</td></tr>}>
+            {(m) => row(m, false)}
+          </For>
+        </tbody>
+      </table>
+    </section>
+  );
+};
