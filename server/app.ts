@@ -35,7 +35,7 @@ export interface AppDeps {
   redis: Redis;
   /** Directory of the built wallboard (default dist/wallboard). */
   wallboardDir?: string;
-  /** The clock floor messages are timed by (tests move it on). */
+  /** The clock of floor messages and day reports (tests move it on). */
   now?: () => number;
 }
 
@@ -111,7 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sourceRoutes, { config, clickhouse, activity });
   if (config.METRICS_TOKEN) await app.register(metricsRoutes, { token: config.METRICS_TOKEN, metrics });
   await app.register(authRoutes, { presence });
-  await app.register(kpiRoutes, { config, clickhouse, redis, onSettingsChanged: () => void kpi.signalRecompute('settings') });
+  await app.register(kpiRoutes, { config, clickhouse, redis, now: deps.now, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis });
   await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence });
   await app.register(boardRoutes, { clickhouse });

@@ -268,12 +268,13 @@ async function windowSums(ch: ClickHouseClient, slices: readonly Slice[], scopes
 }
 
 /** Sums per `${slice label}\0${scope}` for today's 15-minute intervals (consecutive, the first one at local midnight). */
-async function intervalSums(ch: ClickHouseClient, slices: readonly Slice[], scopes: readonly string[]): Promise<Map<string, Measures>> {
+/** The sums of consecutive slices of `step` ms each (the last may be shorter), per slice and scope. */
+export async function intervalSums(ch: ClickHouseClient, slices: readonly Slice[], scopes: readonly string[], step = INTERVAL_MS): Promise<Map<string, Measures>> {
   const from = slices[0]!.start;
   const byStart = new Map(slices.map((s) => [s.start, s]));
   const measures = new Map<string, Measures>();
-  for (const r of await rows(ch, STEPS_SQL, { from, to: slices.at(-1)!.end, step: INTERVAL_MS, scopes })) {
-    const slice = byStart.get(from + Number(r.slice) * INTERVAL_MS);
+  for (const r of await rows(ch, STEPS_SQL, { from, to: slices.at(-1)!.end, step, scopes })) {
+    const slice = byStart.get(from + Number(r.slice) * step);
     if (slice) measures.set(sliceKey(slice.label, String(r.scope)), measuresOf(r));
   }
   return measures;
@@ -408,9 +409,9 @@ export function snapshotSlices(now: number, tz: string): Slice[] {
 export type SliceSums = ReadonlyMap<string, Measures>;
 
 export const sliceKey = (label: string, scope: string) => `${label}\u0000${scope}`;
-const sumsOf = (sums: SliceSums, label: string, scope: string) => sums.get(sliceKey(label, scope)) ?? emptyMeasures();
+export const sumsOf = (sums: SliceSums, label: string, scope: string) => sums.get(sliceKey(label, scope)) ?? emptyMeasures();
 /** The scopes with measures in any slice. */
-const measuredScopes = (sums: SliceSums) => [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1));
+export const measuredScopes = (sums: SliceSums) => [...sums.keys()].map((k) => k.slice(k.indexOf('\u0000') + 1));
 
 /** What snapshots are made of, wherever they come from. */
 export interface SnapshotInputs {

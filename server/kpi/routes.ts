@@ -2,6 +2,8 @@
 //   GET /v1/kpis?window=today&scope=queue:billing&scope=center   latest snapshots (every active scope without `scope`)
 //   GET /v1/kpis/series?scope=center                            today's 15-minute series
 //   GET /v1/kpis/scopes                                         the scopes with figures today (names only)
+//   GET /v1/kpis/report?date=2026-11-23&scope=queue:billing     a local day by 15-minute interval, and its total
+//                                                               (people only; &format=csv for a spreadsheet)
 //   GET /v1/kpis/catalog                                        the KPI catalog (labels, units, directions, definitions)
 //   GET /v1/kpis/settings                                       per-queue service-level and short-abandon settings
 //   PUT /v1/kpis/settings/:queue  (supervisors, audited)        set a queue's own settings (the defaults are config)
@@ -17,6 +19,7 @@ import { ApiError } from '../errors.ts';
 import { KPI_CATALOG } from './catalog.ts';
 import { listQueueSettings, setQueueSettings } from './settings.ts';
 import { computeSeries, computeSnapshots } from './compute.ts';
+import { computeDayReport, localDate, localDayStart, ReportTooLarge, reportCsv } from './report.ts';
 import { parseScopes, SCOPE_KINDS, ScopeError } from './scopes.ts';
 import { byScope, kpiRedisNames, readScopes, readSeries, readSnapshots } from './snapshots.ts';
 import { WINDOWS, type WindowName } from './windows.ts';
@@ -45,6 +48,10 @@ const ScopeQuery = Type.Optional(
     description: 'center, queue:<name>, team:<name>, channel:<name> or agent:<id>; repeat the parameter for several',
   }),
 );
+
+const DAY_MS = 86_400_000;
+
+const invalidDate = (message: string) => new ApiError(400, 'invalid_request', `/date ${message}`, [{ path: '/date', message }]);
 
 function scopesOf(q: string | string[] | undefined): string[] {
   const list = q === undefined ? [] : Array.isArray(q) ? q : [q];
@@ -107,6 +114,52 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
         series = scopes.length === 0 ? computed : scopes.map((s) => series.find((x) => x.scope === s) ?? computed.find((x) => x.scope === s)!);
       }
       return { window: 'today', intervalMinutes: 15, series };
+    },
+  );
+
+  app.get(
+    '/v1/kpis/report',
+    {
+      onRequest: app.auth.require('viewer'),
+      schema: {
+        tags: ['kpis'],
+        description:
+          'Every windowed KPI of one local day (CENTER_TZ) by 15-minute interval, and the day\'s total, per scope: the same figures as the ' +
+          'trend charts and the analysts\' kpi_interval_15m / kpi_daily. Today: up to now, its last interval still open. Scopes: ' +
+          '`center` by default; `queue:*` (`team:*`, `channel:*`, `agent:*`) for every one with figures that day, at most 50 in all. `format=csv` ' +
+          'answers a CSV file (a total row and a row per interval per scope, times on the center\'s clock).',
+        querystring: Type.Object(
+          {
+            date: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'the local day, YYYY-MM-DD (default: today)' })),
+            scope: ScopeQuery,
+            format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv')], { description: 'json (default) or csv' })),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const t = now();
+      const tz = config.CENTER_TZ;
+      const today = localDate(t, tz);
+      const date = request.query.date ?? today;
+      if (localDayStart(date, tz) === null) throw invalidDate('is not a day of the calendar');
+      if (date > today) throw invalidDate(`is after today (${today} in ${tz})`);
+      const oldest = localDate(t - config.RETENTION_DAYS * DAY_MS, tz);
+      if (date < oldest) throw invalidDate(`is before ${oldest}: events are kept ${config.RETENTION_DAYS} days (RETENTION_DAYS)`);
+      const asked = scopesOf(request.query.scope);
+      let report;
+      try {
+        report = await computeDayReport(clickhouse, { date, tz, now: t, scopes: asked.length > 0 ? asked : ['center'] });
+      } catch (err) {
+        if (err instanceof ReportTooLarge) throw new ApiError(400, 'invalid_scope', `/scope ${err.message}`, [{ path: '/scope', message: err.message }]);
+        throw err;
+      }
+      if (request.query.format !== 'csv') return report;
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', `attachment; filename="nabiz-report-${date}.csv"`)
+        .send(reportCsv(report));
     },
   );
 

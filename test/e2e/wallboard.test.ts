@@ -628,4 +628,50 @@ describe('wallboard in Chromium', () => {
     expect(gridBottom).toBeGreaterThan(tilesBottom + 50);
     await tv.close();
   }, 120_000);
+
+  it('shows the day report in the console: the day and its quarter hours per scope, queue:* for every queue, and a CSV', async () => {
+    // three offers on a queue of its own a minute ago, one abandoned after 59 s (a short abandon would be under 5 s)
+    const offers = Array.from({ length: 3 }, () => sampleEvent('contact.offered', { queue: 'reports-q' }, 60_000));
+    await postEvents([...offers, sampleEvent('contact.abandoned', { contactId: offers[0]!.contactId, queue: 'reports-q' }, 1_000)]);
+    type Report = { date: string; scopes: { scope: string; total: Record<string, { value: number | null }> }[] };
+    const api = async () => (await call<Report>('GET', '/v1/kpis/report?scope=queue:reports-q&scope=center')).body;
+    await expect.poll(async () => (await api()).scopes[0]?.total.offered?.value, { timeout: 20_000 }).toBe(3);
+    const expected = await api();
+
+    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await sup.goto(`${base}/#/console/reports`);
+    await sup.fill('input[name="username"]', 'admin');
+    await sup.fill('input[name="password"]', ADMIN_PASSWORD);
+    await sup.click('button[type="submit"]');
+    // today's center by default, the day's date filled in
+    await sup.locator('table.report[data-scope="center"]').waitFor({ timeout: 10_000 });
+    expect(await sup.locator('input[name="date"]').inputValue()).toBe(expected.date);
+    await sup.fill('input[name="scopes"]', 'center queue:*');
+    await sup.click('form.report-form button[type="submit"]');
+    const mine = sup.locator('table.report[data-scope="queue:reports-q"]');
+    await mine.waitFor({ timeout: 10_000 });
+    // the day's row: 3 offered, 1 abandoned; its quarter hours are listed below it
+    expect(await mine.locator('tr.total td[data-kpi="offered"]').textContent()).toBe('3');
+    expect(await mine.locator('tr.total td[data-kpi="abandoned"]').textContent()).toBe('1');
+    expect(await mine.locator('tbody tr[data-start]').count()).toBeGreaterThanOrEqual(1);
+    // every queue with figures today has a table (billing from the tests above, when they ran)
+    const tables = await sup.locator('table.report').evaluateAll((els) => els.map((e) => e.getAttribute('data-scope')));
+    expect(tables[0]).toBe('center');
+    expect(tables).toContain('queue:reports-q');
+    expect(tables.slice(1).every((t) => t!.startsWith('queue:'))).toBe(true);
+    // the CSV link answers the same day, as a file, with the cookie of the console
+    const href = await sup.locator('form.report-form a.csv').getAttribute('href');
+    expect(href).toContain(`date=${expected.date}`);
+    const csv = await sup.evaluate(async (url) => {
+      const r = await fetch(url!);
+      return { status: r.status, type: r.headers.get('content-type'), text: await r.text() };
+    }, href);
+    expect(csv.status).toBe(200);
+    expect(csv.type).toBe('text/csv; charset=utf-8');
+    const header = csv.text.split('\r\n')[0]!.split(',');
+    const total = csv.text.split('\r\n').find((l) => l.startsWith('queue:reports-q,total,'))!.split(',');
+    expect(total[header.indexOf('offered')]).toBe('3');
+    await sup.screenshot({ path: path.join(ARTIFACTS, 'console-report.png') });
+    await sup.close();
+  }, 60_000);
 });

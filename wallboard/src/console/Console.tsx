@@ -1,11 +1,12 @@
 // The console for supervisors and admins (viewers see it read-only): boards, displays, thresholds, alerts, messages,
-// sources.
+// reports, sources.
 // Loaded lazily (App.tsx): a TV never downloads it.
 import { createResource, createSignal, Match, Show, Switch, type Component } from 'solid-js';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { AlertsTab } from './AlertsTab.tsx';
 import { MessagesTab } from './MessagesTab.tsx';
+import { ReportsTab } from './ReportsTab.tsx';
 import { SourcesTab } from './SourcesTab.tsx';
 import { ScopeHints } from './ScopeHints.tsx';
 import { BoardsTab } from './BoardsTab.tsx';
@@ -25,7 +26,7 @@ export interface ConsoleContext {
   catalog: KpiDefinition[];
 }
 
-const TABS = ['boards', 'displays', 'thresholds', 'alerts', 'messages', 'sources'] as const;
+const TABS = ['boards', 'displays', 'thresholds', 'alerts', 'messages', 'reports', 'sources'] as const;
 
 async function whoAmI(): Promise<Me | null> {
   try {
@@ -125,6 +126,9 @@ const Console: Component<{ tab?: string }> = (props) => {
                     </Match>
                     <Match when={tab() === 'messages'}>
                       <MessagesTab ctx={ctx()} />
+                    </Match>
+                    <Match when={tab() === 'reports'}>
+                      <ReportsTab ctx={ctx()} />
                     </Match>
                     <Match when={tab() === 'sources'}>
                       <SourcesTab />
