@@ -184,7 +184,9 @@ export const ConfigSchema = Type.Object({
   ALERT_WEBHOOK_URL: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s]+$',
-      description: 'Alert transitions are also POSTed here as JSON, retried with backoff (secret: may hold a token). Unset: no webhook.',
+      description:
+        'Alert transitions, and sources going quiet (SOURCE_QUIET_MINUTES) or sending again, are also POSTed here as JSON, retried with ' +
+        'backoff (secret: may hold a token). Unset: no webhook.',
     }),
   ),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({

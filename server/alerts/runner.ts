@@ -6,10 +6,15 @@
 // Only one engine evaluates at a time: a lease in Redis (`<prefix>:alerts:leader`), so several worker processes are
 // safe. A new leader loads the tracks from Redis (and open alerts from ClickHouse if Redis lost them) before it
 // evaluates: a restart neither re-fires nor loses an open alert.
+//
+// The leader also watches the sources (ACD, IVR, CRM): when one has sent nothing for its quiet time
+// (SOURCE_QUIET_MINUTES, the rule the TVs' header follows) the webhook is told once, and again when it sends anew. What
+// was told is kept in Redis (`<prefix>:alerts:quiet-sources`), so a new leader does not tell it twice.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import type { Config } from '../config.ts';
+import type { Config, IngestSource } from '../config.ts';
+import { quietSources, SourceActivity } from '../ingest/activity.ts';
 import type { KpiKey, KpiValue } from '../kpi/catalog.ts';
 import type { Snapshot } from '../kpi/compute.ts';
 import { kpiRedisNames, readSnapshots, type SnapshotMessage } from '../kpi/snapshots.ts';
@@ -23,6 +28,9 @@ import { resolveThresholds, ThresholdStore, type Threshold } from './thresholds.
 import { AlertWebhook } from './webhook.ts';
 
 export const newAlertId = () => `al_${randomBytes(9).toString('base64url')}`;
+
+/** How often the leader looks at when each source last sent. */
+const SOURCES_EVERY_MS = 5_000;
 
 type Values = Partial<Record<KpiKey, KpiValue>>;
 
@@ -102,7 +110,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
 }
 
 export interface AlertEngineDeps {
-  config: Pick<Config, 'REDIS_PREFIX' | 'ALERT_WEBHOOK_URL'>;
+  config: Pick<Config, 'REDIS_PREFIX' | 'ALERT_WEBHOOK_URL' | 'sourceQuietMs'>;
   log: Log;
   clickhouse: ClickHouseClient;
   redisUrl: string;
@@ -144,6 +152,10 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
   const thresholdStore = new ThresholdStore(clickhouse);
   const webhook = deps.webhook ?? (config.ALERT_WEBHOOK_URL ? new AlertWebhook({ url: config.ALERT_WEBHOOK_URL, log }) : undefined);
   const token = randomBytes(12).toString('hex');
+  const activity = new SourceActivity(redis, config.REDIS_PREFIX, log);
+  const quietKey = `${config.REDIS_PREFIX}:alerts:quiet-sources`;
+  let sourcesCheckedAt = Number.NEGATIVE_INFINITY;
+  const quietMinutes = (source: string) => (config.sourceQuietMs[source as IngestSource] ?? 0) / 60_000;
 
   let thresholds: Threshold[] = [];
   let tracks = new Map<string, Track>();
@@ -215,6 +227,34 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     }
   }
 
+  /**
+   * Tells the webhook (and the log) which sources went quiet or sent again since the last look: a source is quiet by
+   * quietSources' rule; it has resumed once it sent something after the moment it was told quiet from. One that stays
+   * silent past the look-back is not "resumed": it stays told until it sends.
+   */
+  async function watchSources(): Promise<void> {
+    const t = now();
+    if (!leader || t - sourcesCheckedAt < SOURCES_EVERY_MS) return;
+    sourcesCheckedAt = t;
+    const last = await activity.lastStored();
+    const quiet = quietSources(last, t, config.sourceQuietMs);
+    const told = await redis.hgetall(quietKey); // source → the time of its latest event when it was told quiet
+    for (const q of quiet) {
+      if (told[q.source] !== undefined) continue;
+      await redis.hset(quietKey, q.source, q.since);
+      log.warn({ source: q.source, lastEventAt: q.since }, 'alert engine: a source has gone quiet');
+      webhook?.send({ type: 'source', transition: 'quiet', source: q.source, lastEventAt: q.since, quietAfterMinutes: quietMinutes(q.source) });
+    }
+    for (const [source, since] of Object.entries(told)) {
+      const at = last.get(source);
+      if (at === undefined || !(at > Date.parse(since))) continue;
+      await redis.hdel(quietKey, source);
+      const lastEventAt = new Date(at).toISOString();
+      log.info({ source, lastEventAt }, 'alert engine: a quiet source sends again');
+      webhook?.send({ type: 'source', transition: 'resumed', source, lastEventAt, quietAfterMinutes: quietMinutes(source) });
+    }
+  }
+
   sub.on('message', (channel: string, message: string) => {
     try {
       if (channel === kpiNames.snapshotsChannel) {
@@ -242,7 +282,11 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
   });
   await sub.subscribe(kpiNames.snapshotsChannel, store.names.channel);
 
-  const tick = () => enqueue('tick', () => run(figures.values()));
+  const tick = () =>
+    enqueue('tick', async () => {
+      await run(figures.values());
+      await watchSources();
+    });
   const reload = () =>
     enqueue('reload', async () => {
       if (leader) await loadAll();

@@ -1,15 +1,19 @@
-// Optional alert webhook (ALERT_WEBHOOK_URL): every alert transition is POSTed as JSON
+// Optional alert webhook (ALERT_WEBHOOK_URL): every alert transition, and every source going quiet or sending again,
+// is POSTed as JSON
 //   {"type":"alert","transition":"fired","alert":{…}}
+//   {"type":"source","transition":"quiet","source":"acd","lastEventAt":"…","quietAfterMinutes":15}
 // in order, one at a time, retried with exponential backoff (1 s, 2 s, 4 s … capped at 60 s) up to `maxAttempts`.
 // It never blocks evaluation: `send()` only queues. The queue is bounded; when full, the oldest is dropped and logged.
 import type { Log } from '../log.ts';
 import type { Alert } from '../live/protocol.ts';
 
-export interface WebhookPayload {
-  type: 'alert';
-  transition: string;
-  alert: Alert;
-}
+export type WebhookPayload =
+  | { type: 'alert'; transition: string; alert: Alert }
+  /** A source (ACD, IVR, CRM) sent nothing for its quiet time (SOURCE_QUIET_MINUTES), or sent again after that. */
+  | { type: 'source'; transition: 'quiet' | 'resumed'; source: string; lastEventAt: string; quietAfterMinutes: number };
+
+/** What a log line says a notification is about. */
+const about = (p: WebhookPayload) => (p.type === 'alert' ? { alert: p.alert.id, transition: p.transition } : { source: p.source, transition: p.transition });
 
 export interface WebhookOptions {
   url: string;
@@ -45,7 +49,7 @@ export class AlertWebhook {
     if (this.closed) return;
     if (this.queue.length >= this.maxQueue) {
       const dropped = this.queue.shift()!;
-      this.opts.log.error({ alert: dropped.alert.id, transition: dropped.transition }, 'alert webhook: queue full, oldest notification dropped');
+      this.opts.log.error(about(dropped), 'alert webhook: queue full, oldest notification dropped');
     }
     this.queue.push(payload);
     this.running ??= this.drain().finally(() => (this.running = null));
@@ -84,7 +88,7 @@ export class AlertWebhook {
         } catch (err) {
           const last = attempt >= this.maxAttempts || this.closed;
           this.opts.log.warn(
-            { alert: payload.alert.id, transition: payload.transition, attempt, err: (err as Error).message },
+            { ...about(payload), attempt, err: (err as Error).message },
             last ? 'alert webhook: giving up on this notification' : 'alert webhook: delivery failed, retrying',
           );
           if (last) {

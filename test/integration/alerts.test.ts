@@ -324,4 +324,57 @@ describe('webhook', () => {
     expect(webhook.delivered).toBe(1);
     expect(captured.lines.some((l) => l.includes('alert webhook: delivery failed, retrying'))).toBe(true);
   });
+
+  it('tells the webhook once when a source goes quiet and once when it sends again, also across a new leader', async () => {
+    const bodies: unknown[] = [];
+    const hook = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        bodies.push(JSON.parse(body));
+        res.writeHead(200).end();
+      });
+    });
+    hook.listen(0, '127.0.0.1');
+    await once(hook, 'listening');
+    const hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    const lastStored = `${ctx.config.REDIS_PREFIX}:ingest:last-stored`;
+    const minute = 60_000;
+    try {
+      let webhook = new AlertWebhook({ url: hookUrl, log: captured.log, baseDelayMs: 50 });
+      await engine.close();
+      engine = await startEngine({ webhook });
+      await at(800);
+      // quiet after 15 minutes (SOURCE_QUIET_MINUTES' default): the ACD last sent 16 minutes ago, the CRM 5; the IVR
+      // 25 hours ago, past the day's look-back (a source not in use says nothing)
+      await redis.hset(lastStored, 'acd', String(clock - 16 * minute), 'crm', String(clock - 5 * minute), 'ivr', String(clock - 25 * 60 * minute));
+      await at(810);
+      await webhook.idle();
+      const acdSince = new Date(T0 + 810_000 - 10_000 - 16 * minute).toISOString(); // set at 800 s: 16 min before it
+      expect(bodies).toEqual([{ type: 'source', transition: 'quiet', source: 'acd', lastEventAt: acdSince, quietAfterMinutes: 15 }]);
+      expect(captured.lines.some((l) => l.includes('a source has gone quiet'))).toBe(true);
+      // later looks, and a new leader (the first one gone), tell nothing more
+      await at(830);
+      await engine.close();
+      webhook = new AlertWebhook({ url: hookUrl, log: captured.log, baseDelayMs: 50 });
+      engine = await startEngine({ webhook });
+      await at(860);
+      await webhook.idle();
+      expect(bodies).toHaveLength(1);
+      // the ACD sends again: told once, with its new latest event; the CRM goes quiet 11 minutes on (5 + 11 = 16 ≥ 15)
+      await redis.hset(lastStored, 'acd', String(clock - 1000));
+      await at(860 + 11 * 60);
+      await webhook.idle();
+      expect(bodies.slice(1)).toEqual([
+        { type: 'source', transition: 'quiet', source: 'crm', lastEventAt: new Date(T0 + 810_000 - 10_000 - 5 * minute).toISOString(), quietAfterMinutes: 15 },
+        { type: 'source', transition: 'resumed', source: 'acd', lastEventAt: new Date(T0 + 860_000 - 1000).toISOString(), quietAfterMinutes: 15 },
+      ]);
+      await at(860 + 11 * 60 + 10);
+      await webhook.idle();
+      expect(bodies).toHaveLength(3);
+    } finally {
+      await redis.del(lastStored, `${ctx.config.REDIS_PREFIX}:alerts:quiet-sources`);
+      hook.close();
+    }
+  });
 });
