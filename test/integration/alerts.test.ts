@@ -17,6 +17,7 @@ import { kpiRedisNames, storeSnapshots } from '../../server/kpi/snapshots.ts';
 import type { Alert } from '../../server/live/protocol.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { signInRoles } from '../support/users.ts';
 import { openSocket, type LiveTestClient } from '../support/ws.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-alerts';
@@ -91,12 +92,7 @@ beforeAll(async () => {
   app = await buildApp({ config: ctx.config, log: captured.log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
   await app.listen({ port: 0, host: '127.0.0.1' });
   url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`;
-  tokens.admin = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } })).json<{ token: string }>().token;
-  for (const role of ['supervisor', 'viewer'] as const) {
-    const password = `${role}-Pa55word-alerts`;
-    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(tokens.admin), payload: { username: role, password, role } });
-    tokens[role] = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: role, password } })).json<{ token: string }>().token;
-  }
+  Object.assign(tokens, await signInRoles(app, ADMIN_PASSWORD, ['supervisor', 'viewer']));
   engine = await startEngine();
 });
 

@@ -8,6 +8,7 @@ import { buildApp } from '../../server/app.ts';
 import type { Board } from '../../server/boards/schema.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { signInRoles } from '../support/users.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-boards';
 let ctx: TestContext;
@@ -23,14 +24,7 @@ beforeAll(async () => {
   redis = createRedis(ctx.config.REDIS_URL!, 'commands');
   if (redis.status !== 'ready') await once(redis, 'ready');
   app = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
-  const login = async (username: string, password: string) =>
-    (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username, password } })).json<{ token: string }>().token;
-  tokens.admin = await login('admin', ADMIN_PASSWORD);
-  for (const role of ['viewer', 'supervisor']) {
-    const r = await app.inject({ method: 'POST', url: '/v1/admin/users', headers: auth('admin'), payload: { username: role, password: `${role}-Pa55word`, role } });
-    expect(r.statusCode, r.body).toBe(201);
-    tokens[role] = await login(role, `${role}-Pa55word`);
-  }
+  Object.assign(tokens, await signInRoles(app, ADMIN_PASSWORD, ['viewer', 'supervisor']));
 });
 
 afterAll(async () => {

@@ -12,6 +12,7 @@ import type { DayReport } from '../../server/kpi/report.ts';
 import { setQueueSettings } from '../../server/kpi/settings.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { signInRoles } from '../support/users.ts';
 import { insertEvents, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, TZ, type ScenarioEvent } from './kpi-scenario.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-report';
@@ -49,12 +50,7 @@ beforeAll(async () => {
   redis = createRedis(ctx.config.REDIS_URL!, 'commands');
   if (redis.status !== 'ready') await once(redis, 'ready');
   app = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
-  const login = async (username: string, password: string) =>
-    (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username, password } })).json<{ token: string }>().token;
-  tokens.admin = await login('admin', ADMIN_PASSWORD);
-  const r = await app.inject({ method: 'POST', url: '/v1/admin/users', headers: auth('admin'), payload: { username: 'viewer', password: 'viewer-Pa55word', role: 'viewer' } });
-  expect(r.statusCode, r.body).toBe(201);
-  tokens.viewer = await login('viewer', 'viewer-Pa55word');
+  Object.assign(tokens, await signInRoles(app, ADMIN_PASSWORD, ['viewer']));
   await app.inject({ method: 'PUT', url: '/v1/boards/main', headers: auth('admin'), payload: { type: 'grid', title: 'Main', columns: 1, tiles: [] } });
   const d = await app.inject({ method: 'POST', url: '/v1/displays', headers: auth('admin'), payload: { name: 'TV', board: 'main' } });
   tokens.tv = d.json<{ token: string }>().token;

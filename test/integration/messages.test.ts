@@ -9,6 +9,7 @@ import { buildApp } from '../../server/app.ts';
 import { MAX_ACTIVE_MESSAGES, type FloorMessage, type MessagesResponse } from '../../server/messages/rules.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { signInRoles } from '../support/users.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-messages';
 const MIN = 60_000;
@@ -34,14 +35,7 @@ beforeAll(async () => {
   redis = createRedis(ctx.config.REDIS_URL!, 'commands');
   if (redis.status !== 'ready') await once(redis, 'ready');
   app = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
-  const login = async (username: string, password: string) =>
-    (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username, password } })).json<{ token: string }>().token;
-  tokens.admin = await login('admin', ADMIN_PASSWORD);
-  for (const role of ['viewer', 'supervisor']) {
-    const r = await app.inject({ method: 'POST', url: '/v1/admin/users', headers: auth('admin'), payload: { username: role, password: `${role}-Pa55word`, role } });
-    expect(r.statusCode, r.body).toBe(201);
-    tokens[role] = await login(role, `${role}-Pa55word`);
-  }
+  Object.assign(tokens, await signInRoles(app, ADMIN_PASSWORD, ['viewer', 'supervisor']));
   for (const [name, title] of [['floor', 'Floor'], ['sales', 'Sales'], ['support', 'Support']] as const) {
     expect((await app.inject({ method: 'PUT', url: `/v1/boards/${name}`, headers: auth('supervisor'), payload: grid(title) })).statusCode).toBe(201);
   }
