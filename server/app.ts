@@ -115,7 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(alertRoutes, { config, clickhouse, redis });
   await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence });
   await app.register(boardRoutes, { clickhouse });
-  await app.register(messageRoutes, { clickhouse, now: deps.now });
+  await app.register(messageRoutes, { clickhouse, redis, redisPrefix: config.REDIS_PREFIX, now: deps.now });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });
   return app;
 }

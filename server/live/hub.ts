@@ -13,6 +13,7 @@ import { parseScopes, ScopeError } from '../kpi/scopes.ts';
 import { computeRoster, readRoster, rosterMessage, rosterNames, rosterScopes, type RosterNames, type RosterPublication } from '../kpi/roster.ts';
 import { kpiRedisNames, readSeries, readSnapshots, type KpiRedisNames, type SeriesMessage, type SnapshotMessage } from '../kpi/snapshots.ts';
 import { quietSources, type SourceActivity } from '../ingest/activity.ts';
+import { messagesChannel } from '../messages/store.ts';
 import type { Log } from '../log.ts';
 import {
   decodeClientMessage,
@@ -113,6 +114,7 @@ export class LiveHub {
   private readonly byScope = new Map<string, Map<LiveClient, number>>();
   private readonly names: KpiRedisNames;
   private readonly rosterNames: RosterNames;
+  private readonly messagesChannel: string;
   /** The roster (agentId → entry), read when first wanted and kept current by the worker's publications since. */
   private roster: { asOf: string; agents: Map<string, RosterAgent> } | null = null;
   /** Publications that arrive while the roster is being read (applied after it, when newer). */
@@ -132,6 +134,7 @@ export class LiveHub {
   constructor(private readonly opts: HubOptions) {
     this.names = kpiRedisNames(opts.config.REDIS_PREFIX);
     this.rosterNames = rosterNames(opts.config.REDIS_PREFIX);
+    this.messagesChannel = messagesChannel(opts.config.REDIS_PREFIX);
     this.alerts = new AlertStore(opts.clickhouse, opts.redis, opts.config.REDIS_PREFIX);
     this.now = opts.now ?? Date.now;
   }
@@ -140,7 +143,7 @@ export class LiveHub {
   async start(): Promise<void> {
     const sub = this.opts.subscriber;
     sub.on('message', (channel: string, message: string) => this.onPublication(channel, message));
-    await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.rosterNames.channel, this.alerts.names.channel);
+    await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.rosterNames.channel, this.alerts.names.channel, this.messagesChannel);
     await this.checkSources();
   }
 
@@ -260,6 +263,11 @@ export class LiveHub {
       if (channel === this.names.snapshotsChannel) this.fanOutSnapshots((JSON.parse(message) as SnapshotMessage).snapshots);
       else if (channel === this.names.seriesChannel) this.fanOutSeries((JSON.parse(message) as SeriesMessage).series);
       else if (channel === this.rosterNames.channel) this.onRoster(JSON.parse(message) as RosterPublication);
+      else if (channel === this.messagesChannel) {
+        // every screen: which messages a display shows is for GET /v1/messages to say
+        const data = JSON.stringify({ type: 'messages' } satisfies ServerMessage);
+        for (const client of this.clients) this.send(client, data);
+      }
       else if (channel === this.alerts.names.channel) {
         const m = JSON.parse(message) as AlertChannelMessage;
         if (m.type === 'alert') {

@@ -7,11 +7,12 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
 import { BoardStore } from '../boards/store.ts';
 import { ApiError } from '../errors.ts';
 import { MAX_ACTIVE_MESSAGES, messageShownOn, type MessagesResponse } from './rules.ts';
 import { MessageInputSchema } from './schema.ts';
-import { MessageStore } from './store.ts';
+import { messagesChannel, MessageStore } from './store.ts';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
 
@@ -20,6 +21,10 @@ const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 
 export interface MessageRoutesOptions {
   clickhouse: ClickHouseClient;
+  /** Publishes each change, so the TVs read the list at once (they also re-read it every 5 s). */
+  redis: Redis;
+  /** REDIS_PREFIX (not `prefix`: Fastify takes that as the routes' URL prefix). */
+  redisPrefix: string;
   now?: () => number;
 }
 
@@ -29,6 +34,9 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
   const now = opts.now ?? Date.now;
   const messages = new MessageStore(opts.clickhouse);
   const boards = new BoardStore(opts.clickhouse);
+  const channel = messagesChannel(opts.redisPrefix);
+  /** Tells the live hubs; a lost notice costs the TVs their next re-read, at most 5 s. */
+  const changed = () => void opts.redis.publish(channel, '{}').catch((err: Error) => parent.log.warn({ err: err.message }, 'messages: change not published'));
 
   app.get('/v1/messages', { onRequest: auth.require('reader'), schema: { tags: ['messages'] } }, async (request): Promise<MessagesResponse> => {
     const p = request.principal!;
@@ -62,6 +70,7 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
       throw new ApiError(409, 'too_many_messages', `${MAX_ACTIVE_MESSAGES} messages are on the air already: end one first`);
     }
     const message = await messages.post({ text, level: input.level ?? 'info', boards: names, minutes: input.minutes }, actor.actor_name, t);
+    changed();
     await auth.audit.record(actor, { action: 'message.post', object_kind: 'message', object_id: message.id, details: { message } });
     return reply.code(201).send({ message });
   });
@@ -73,6 +82,7 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
     if (Date.parse(m.endsAt) > t) {
       const actor = auth.actorOf(request);
       await messages.end(m, actor.actor_name, t);
+      changed();
       await auth.audit.record(actor, { action: 'message.end', object_kind: 'message', object_id: m.id, details: { text: m.text } });
     }
     return reply.code(204).send();

@@ -17,6 +17,9 @@ interface MessageRow {
   updated_at: string;
 }
 
+/** The Redis channel the API publishes on when a message is posted or ended; each live hub tells its sockets. */
+export const messagesChannel = (prefix: string) => `${prefix}:messages`;
+
 const COLUMNS = 'id, text, level, boards, starts_at, ends_at, created_by, ended_by, updated_at';
 const DAY_MS = 86_400_000;
 

@@ -10,6 +10,7 @@ import { MAX_ACTIVE_MESSAGES, type FloorMessage, type MessagesResponse } from '.
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { signInRoles } from '../support/users.ts';
+import { openSocket } from '../support/ws.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-messages';
 const MIN = 60_000;
@@ -146,6 +147,25 @@ describe('floor messages', () => {
     expect(texts((await list('floor-tv')).messages)).toEqual([long]);
     clock += MIN;
     expect((await list('floor-tv')).messages).toEqual([]);
+  });
+
+  it("tells every live screen at once when a message is posted or ended, whichever board it is for", async () => {
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`;
+    const tv = await openSocket(url, auth('lobby-tv'));
+    try {
+      await tv.next('welcome');
+      // for another board than the lobby's: the TV is still told, and GET /v1/messages says it is not for it
+      const m = (await post({ text: 'Floor only', minutes: 5, boards: ['floor'] })).json<{ message: FloorMessage }>().message;
+      await tv.next('messages');
+      const told = tv.messages.length;
+      expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('supervisor') })).statusCode).toBe(204);
+      await tv.next('messages', (x) => tv.messages.indexOf(x) >= told);
+      expect(tv.messages.filter((x) => x.type === 'messages')).toHaveLength(2);
+      expect((await list('lobby-tv')).messages).toEqual([]);
+    } finally {
+      tv.ws.close();
+    }
   });
 
   it('lets only supervisors and admins post and end; viewers and TVs read', async () => {

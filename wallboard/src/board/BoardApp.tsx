@@ -109,6 +109,9 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
       if (!(err instanceof ApiFailure) || err.status === 0 || err.status >= 500) throw err;
     }
   }
+  async function loadMessages(): Promise<void> {
+    setMessages((await api<MessagesResponse>('GET', '/v1/messages')).messages);
+  }
   async function load(): Promise<void> {
     try {
       if (!me()) setMe(((await api<{ principal: Me }>('GET', '/v1/auth/me')).principal));
@@ -120,7 +123,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
         setBoards(b);
       }
       await loadThresholds();
-      setMessages((await api<MessagesResponse>('GET', '/v1/messages')).messages);
+      await loadMessages();
       failures = 0;
       setProblem(null);
       setSignedOut(false);
@@ -224,6 +227,8 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   const onScreen = createMemo(() => messagesOnScreen(messages() ?? [], [mainBoard()?.name, shown()?.name], live.serverNow()), undefined, {
     equals: (a, b) => a.length === b.length && a.every((m, i) => m.id === b[i]!.id && m.endsAt === b[i]!.endsAt),
   });
+  // a message posted or ended: read them now, not at the next re-read (which follows anyway if this fails)
+  live.onMessagesChanged(() => void loadMessages().catch(() => {}));
   const arrivals = new MessageArrivals();
   const [arrived, setArrived] = createSignal<string | null>(null);
   createEffect(

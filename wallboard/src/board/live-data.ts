@@ -48,6 +48,8 @@ export interface LiveData {
   subscribe(subs: Subscription[]): void;
   /** Called with true when a new critical alert arrives (the board decides whether to beep). */
   onCritical(fn: () => void): void;
+  /** Called when the floor messages changed (the page reads them again). */
+  onMessagesChanged(fn: () => void): void;
 }
 
 export function createLiveData(opts: { url: string; createSocket?: (url: string) => SocketLike }): LiveData {
@@ -68,6 +70,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
   const [quiet, setQuiet] = createSignal<QuietSource[]>([]);
   const book = new AlertBook();
   let criticalListener: (() => void) | null = null;
+  let messagesListener: (() => void) | null = null;
   let wanted = new Set<string>();
   let wantedRoster = new Set<string>();
   /** Server clock − this clock, in ms, as of the last welcome or pong. */
@@ -102,6 +105,9 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
         return;
       case 'sources':
         setQuiet(m.quiet);
+        return;
+      case 'messages':
+        messagesListener?.();
         return;
       case 'alerts':
         book.replace(m.alerts, t);
@@ -164,6 +170,9 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
     },
     onCritical(fn) {
       criticalListener = fn;
+    },
+    onMessagesChanged(fn) {
+      messagesListener = fn;
     },
   };
 }
