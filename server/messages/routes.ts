@@ -1,8 +1,9 @@
 // The floor-messages API (docs/wallboard.md, "Messages"):
 //   GET    /v1/messages          reader      on the air now, urgent first; people also get `recent` (ended in the last
 //                                           day); a display gets only the messages its board(s) show
-//   POST   /v1/messages          supervisor  {text, level?, minutes, boards?} → 201 {message}; at most 20 on the air
-//   DELETE /v1/messages/:id      supervisor  takes it off the screens now (204; again: 204)
+//   POST   /v1/messages          supervisor  {text, level?, minutes, boards?, startsAt?} → 201 {message}; at most 20 on
+//                                           the air or scheduled
+//   DELETE /v1/messages/:id      supervisor  takes it off the screens now, or cancels it before it starts (204; again: 204)
 // Every post and early end is audited (message.post, message.end).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -10,11 +11,15 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { BoardStore } from '../boards/store.ts';
 import { ApiError } from '../errors.ts';
-import { MAX_ACTIVE_MESSAGES, messageShownOn, type MessagesResponse } from './rules.ts';
+import { parseTimestamp } from '../ingest/contract.ts';
+import { MAX_ACTIVE_MESSAGES, MAX_SCHEDULE_DAYS, messageShownOn, type MessagesResponse } from './rules.ts';
 import { MessageInputSchema } from './schema.ts';
 import { messagesChannel, MessageStore } from './store.ts';
 
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
+
+/** A start this far in the past still counts as "now" (a sender's clock a little behind). */
+const PAST_START_SLACK_MS = 60_000;
 
 /** Characters a TV cannot show as text: control characters (a message is one line) and the Unicode line separators. */
 const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
@@ -42,7 +47,7 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
     const p = request.principal!;
     const t = now();
     const active = await messages.active(t);
-    if (p.kind !== 'display') return { messages: active, recent: await messages.recent(t) };
+    if (p.kind !== 'display') return { messages: active, scheduled: await messages.scheduled(t), recent: await messages.recent(t) };
     const shown = (await boards.displayView(p)).boards.map((b) => b.name);
     return { messages: active.filter((m) => messageShownOn(m, shown)) };
   });
@@ -53,6 +58,11 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
     const problems: { path: string; message: string }[] = [];
     if (text === '') problems.push({ path: '/text', message: 'must not be blank' });
     else if (UNSHOWABLE.test(text)) problems.push({ path: '/text', message: 'must be one line of text (no line breaks or control characters)' });
+    const t = now();
+    const startsAt = input.startsAt === undefined ? t : parseTimestamp(input.startsAt);
+    if (Number.isNaN(startsAt)) problems.push({ path: '/startsAt', message: 'must be an RFC 3339 timestamp with an offset, e.g. 2026-11-24T14:55:00+03:00' });
+    else if (startsAt < t - PAST_START_SLACK_MS) problems.push({ path: '/startsAt', message: 'is in the past' });
+    else if (startsAt > t + MAX_SCHEDULE_DAYS * 86_400_000) problems.push({ path: '/startsAt', message: `is more than ${MAX_SCHEDULE_DAYS} days ahead` });
     const names = input.boards ?? [];
     if (names.length > 0) {
       const known = new Set((await boards.list()).map((b) => b.name));
@@ -65,11 +75,12 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
       await auth.audit.record(actor, { action: 'message.post', outcome: 'failed', object_kind: 'message', object_id: '', details: { problems } });
       throw new ApiError(400, 'invalid_message', `${problems[0]!.path} ${problems[0]!.message}`, problems);
     }
-    const t = now();
-    if ((await messages.active(t)).length >= MAX_ACTIVE_MESSAGES) {
-      throw new ApiError(409, 'too_many_messages', `${MAX_ACTIVE_MESSAGES} messages are on the air already: end one first`);
+    const [active, scheduled] = await Promise.all([messages.active(t), messages.scheduled(t)]);
+    if (active.length + scheduled.length >= MAX_ACTIVE_MESSAGES) {
+      throw new ApiError(409, 'too_many_messages', `${MAX_ACTIVE_MESSAGES} messages are on the air or scheduled already: end or cancel one first`);
     }
-    const message = await messages.post({ text, level: input.level ?? 'info', boards: names, minutes: input.minutes }, actor.actor_name, t);
+    const start = Math.max(startsAt, t);
+    const message = await messages.post({ text, level: input.level ?? 'info', boards: names, minutes: input.minutes, startsAt: start }, actor.actor_name, t);
     changed();
     await auth.audit.record(actor, { action: 'message.post', object_kind: 'message', object_id: message.id, details: { message } });
     return reply.code(201).send({ message });

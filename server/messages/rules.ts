@@ -8,8 +8,10 @@ export type MessageLevel = (typeof MESSAGE_LEVELS)[number];
 export const MAX_MESSAGE_CHARS = 200;
 /** The longest a message may stay up, in minutes: a week. */
 export const MAX_MESSAGE_MINUTES = 7 * 24 * 60;
-/** The most messages on the air at once: a TV shows them one after the other. */
+/** The most messages on the air or scheduled at once: a TV shows them one after the other. */
 export const MAX_ACTIVE_MESSAGES = 20;
+/** How far ahead a message may be scheduled, in days. */
+export const MAX_SCHEDULE_DAYS = 7;
 /** The most boards one message may name. */
 export const MAX_MESSAGE_BOARDS = 20;
 
@@ -26,9 +28,13 @@ export interface FloorMessage {
   endedBy: string;
 }
 
-/** GET /v1/messages: on the air now (urgent first, newest first); for people also those that ended in the last day. */
+/**
+ * GET /v1/messages: on the air now (urgent first, newest first); for people also those scheduled (the soonest first)
+ * and those that ended in the last day.
+ */
 export interface MessagesResponse {
   messages: FloorMessage[];
+  scheduled?: FloorMessage[];
   recent?: FloorMessage[];
 }
 

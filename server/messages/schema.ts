@@ -2,7 +2,7 @@
 // is, its limits and its rules are in rules.ts, which the wallboard imports without TypeBox.
 import { Type, type Static } from '@sinclair/typebox';
 import { BOARD_NAME_PATTERN } from '../boards/schema.ts';
-import { MAX_MESSAGE_BOARDS, MAX_MESSAGE_CHARS, MAX_MESSAGE_MINUTES, MESSAGE_LEVELS } from './rules.ts';
+import { MAX_MESSAGE_BOARDS, MAX_MESSAGE_CHARS, MAX_MESSAGE_MINUTES, MAX_SCHEDULE_DAYS, MESSAGE_LEVELS } from './rules.ts';
 
 /** The body of POST /v1/messages. */
 export const MessageInputSchema = Type.Object(
@@ -15,6 +15,12 @@ export const MessageInputSchema = Type.Object(
       ),
     ),
     minutes: Type.Integer({ minimum: 1, maximum: MAX_MESSAGE_MINUTES, description: 'how long it stays on the screens' }),
+    startsAt: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        description: `when it goes up: RFC 3339 with an offset (2026-11-24T14:55:00+03:00), up to ${MAX_SCHEDULE_DAYS} days ahead; default: now`,
+      }),
+    ),
     boards: Type.Optional(
       Type.Array(Type.String({ pattern: BOARD_NAME_PATTERN }), {
         maxItems: MAX_MESSAGE_BOARDS,

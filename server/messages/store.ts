@@ -48,7 +48,13 @@ export class MessageStore {
     return (await this.rows('starts_at <= {now:DateTime64(3)} AND ends_at > {now:DateTime64(3)}', { now: chTime(now) })).map(strip);
   }
 
-  /** Ended in the day before `now`, the latest ended first. */
+  /** Not on the air yet (and not cancelled), the soonest first. */
+  async scheduled(now: number): Promise<FloorMessage[]> {
+    const rows = await this.rows('starts_at > {now:DateTime64(3)} AND ends_at > starts_at', { now: chTime(now) });
+    return rows.map(strip).sort((a, b) => (a.startsAt < b.startsAt ? -1 : a.startsAt > b.startsAt ? 1 : 0));
+  }
+
+  /** Ended in the day before `now` (a scheduled one cancelled included), the latest ended first. */
   async recent(now: number): Promise<FloorMessage[]> {
     const rows = await this.rows('ends_at <= {now:DateTime64(3)} AND ends_at > {since:DateTime64(3)}', { now: chTime(now), since: chTime(now - DAY_MS) });
     return rows.map(strip).sort((a, b) => (a.endsAt < b.endsAt ? 1 : a.endsAt > b.endsAt ? -1 : 0));
@@ -58,14 +64,15 @@ export class MessageStore {
     return (await this.rows('id = {id:String}', { id }))[0];
   }
 
-  async post(input: { text: string; level: MessageLevel; boards: string[]; minutes: number }, by: string, now: number): Promise<FloorMessage> {
+  /** Posts a message going up at `startsAt` (epoch ms; now or later). */
+  async post(input: { text: string; level: MessageLevel; boards: string[]; minutes: number; startsAt: number }, by: string, now: number): Promise<FloorMessage> {
     const m: FloorMessage = {
       id: newId(),
       text: input.text,
       level: input.level,
       boards: input.boards,
-      startsAt: new Date(now).toISOString(),
-      endsAt: new Date(now + input.minutes * 60_000).toISOString(),
+      startsAt: new Date(input.startsAt).toISOString(),
+      endsAt: new Date(input.startsAt + input.minutes * 60_000).toISOString(),
       createdBy: by,
       endedBy: '',
     };
@@ -73,7 +80,7 @@ export class MessageStore {
     return m;
   }
 
-  /** Takes the message off the screens at `now` (a new version); returns it as it now is. */
+  /** Takes the message off the screens at `now`, or cancels it before it starts (a new version); returns it as it now is. */
   async end(m: FloorMessage & { updatedAt: string }, by: string, now: number): Promise<FloorMessage> {
     const ended: FloorMessage = { ...strip(m), endsAt: new Date(now).toISOString(), endedBy: by };
     await this.insert(ended, Math.max(nextVersion(m.updatedAt), now));

@@ -622,6 +622,22 @@ describe('wallboard in Chromium', () => {
       await expect.poll(() => sup.locator('table.messages-on-air tbody tr[data-message]').count(), { timeout: 10_000 }).toBe(2 - i);
     }
     await expect.poll(() => sup.locator('table.messages-recent tbody tr[data-message]').count(), { timeout: 10_000 }).toBe(3);
+    // a message scheduled for an hour from now (the browser's clock) waits under Scheduled; cancelled, it never airs
+    const inAnHour = new Date(Date.now() + 3_600_000);
+    const local = new Date(inAnHour.getTime() - inAnHour.getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+    await form.locator('input[name="text"]').fill('Fire drill at noon');
+    await form.locator('input[name="startsAt"]').fill(local);
+    await form.locator('button[type="submit"]').click();
+    const scheduled = sup.locator('table.messages-scheduled tbody tr[data-message]');
+    await expect.poll(() => scheduled.count(), { timeout: 10_000 }).toBe(1);
+    const planned = (await call<{ scheduled: { text: string; startsAt: string }[] }>('GET', '/v1/messages')).body.scheduled;
+    expect(planned.map((m) => m.text)).toEqual(['Fire drill at noon']);
+    // to the minute the supervisor picked
+    expect(planned[0]!.startsAt).toBe(new Date(Math.floor(inAnHour.getTime() / 60_000) * 60_000).toISOString());
+    await scheduled.locator('button.danger').click();
+    await expect.poll(() => sup.locator('table.messages-scheduled').count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => sup.locator('table.messages-recent tbody tr[data-message]').count(), { timeout: 10_000 }).toBe(4);
+    expect(await sup.locator('table.messages-recent').textContent()).toContain('cancelled by admin');
     await sup.close();
     await expect.poll(() => banner.count(), { timeout: 15_000 }).toBe(0);
     const gridBottom = await tv.locator('.grid').evaluate((el) => el.getBoundingClientRect().bottom);

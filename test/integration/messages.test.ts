@@ -122,6 +122,43 @@ describe('floor messages', () => {
     expect(audit.json<{ entries: { object_id: string; actor_name: string }[] }>().entries.filter((e) => e.object_id === m.id).map((e) => e.actor_name)).toEqual(['admin']);
   });
 
+  it('schedules a message: listed for people until it starts, then on the TVs for its minutes; cancelled, never shown', async () => {
+    const start = clock + 10 * MIN;
+    // given with an offset: 10 minutes from now, written on Istanbul's clock (UTC+3)
+    const local = new Date(start + 3 * 60 * MIN).toISOString().replace('Z', '+03:00');
+    const posted = await post({ text: 'Shift change in 5 minutes', level: 'urgent', minutes: 15, startsAt: local });
+    expect(posted.statusCode, posted.body).toBe(201);
+    const m = posted.json<{ message: FloorMessage }>().message;
+    expect([m.startsAt, m.endsAt]).toEqual([new Date(start).toISOString(), new Date(start + 15 * MIN).toISOString()]);
+    // not on the air yet: the TVs do not have it, people see it under scheduled
+    expect((await list('floor-tv')).messages).toEqual([]);
+    expect((await list('floor-tv')).scheduled).toBeUndefined();
+    expect((await list('viewer')).scheduled?.map((s) => s.id)).toEqual([m.id]);
+    clock = start - 1;
+    expect((await list('floor-tv')).messages).toEqual([]);
+    clock = start;
+    expect(texts((await list('floor-tv')).messages)).toEqual(['Shift change in 5 minutes']);
+    expect((await list('viewer')).scheduled).toEqual([]);
+    clock = start + 15 * MIN;
+    expect((await list('floor-tv')).messages).toEqual([]);
+
+    // a second one, cancelled before it starts: never on the air, and listed as ended (by whom) before its start
+    const later = (await post({ text: 'Never shown', minutes: 5, startsAt: new Date(clock + 60 * MIN).toISOString() })).json<{ message: FloorMessage }>().message;
+    expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${later.id}`, headers: auth('supervisor') })).statusCode).toBe(204);
+    const people = await list('viewer');
+    expect(people.scheduled).toEqual([]);
+    const cancelled = people.recent?.find((r) => r.id === later.id);
+    expect(cancelled?.endedBy).toBe('supervisor');
+    expect(Date.parse(cancelled!.endsAt)).toBeLessThan(Date.parse(cancelled!.startsAt));
+    clock += 60 * MIN;
+    expect((await list('floor-tv')).messages).toEqual([]);
+
+    // a start a little in the past (a clock behind) is now; further back, or beyond a week, is refused
+    const behind = (await post({ text: 'Just now', minutes: 1, startsAt: new Date(clock - 30_000).toISOString() })).json<{ message: FloorMessage }>().message;
+    expect(behind.startsAt).toBe(new Date(clock).toISOString());
+    clock += MIN;
+  });
+
   it('refuses a bad message with the field and the reason, and stores nothing', async () => {
     const refused = async (payload: unknown): Promise<{ path: string; message: string }[]> => {
       const r = await post(payload);
@@ -136,6 +173,13 @@ describe('floor messages', () => {
     expect(await refused({ text: 'hi' })).toEqual([{ path: '/minutes', message: 'is required' }]);
     expect(await refused({ text: 'hi', minutes: 5, level: 'loud' })).toEqual([{ path: '/level', message: 'must be one of info, urgent' }]);
     expect(await refused({ text: 'hi', minutes: 5, colour: 'red' })).toEqual([{ path: '/colour', message: 'is not a known field' }]);
+    expect(await refused({ text: 'hi', minutes: 5, startsAt: '24.11.2026 14:55' })).toEqual([
+      { path: '/startsAt', message: 'must be an RFC 3339 timestamp with an offset, e.g. 2026-11-24T14:55:00+03:00' },
+    ]);
+    expect(await refused({ text: 'hi', minutes: 5, startsAt: new Date(clock - 2 * MIN).toISOString() })).toEqual([{ path: '/startsAt', message: 'is in the past' }]);
+    expect(await refused({ text: 'hi', minutes: 5, startsAt: new Date(clock + 7 * 24 * 60 * MIN + 1).toISOString() })).toEqual([
+      { path: '/startsAt', message: 'is more than 7 days ahead' },
+    ]);
     expect(await refused({ text: 'hi', minutes: 5, boards: ['floor', 'nope', 'sales', 'gone'] })).toEqual([
       { path: '/boards/1', message: 'no board named "nope"' },
       { path: '/boards/3', message: 'no board named "gone"' },
@@ -181,10 +225,11 @@ describe('floor messages', () => {
     expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${m.id}`, headers: auth('supervisor') })).statusCode).toBe(204);
   });
 
-  it(`keeps at most ${MAX_ACTIVE_MESSAGES} messages on the air`, async () => {
+  it(`keeps at most ${MAX_ACTIVE_MESSAGES} messages on the air or scheduled`, async () => {
     const ids: string[] = [];
     for (let i = 0; i < MAX_ACTIVE_MESSAGES; i++) {
-      const r = await post({ text: `message ${i}`, minutes: 10 });
+      // the last one scheduled, ten minutes on: it counts as well
+      const r = await post({ text: `message ${i}`, minutes: 10, ...(i === MAX_ACTIVE_MESSAGES - 1 ? { startsAt: new Date(clock + 10 * MIN).toISOString() } : {}) });
       expect(r.statusCode, r.body).toBe(201);
       ids.push(r.json<{ message: FloorMessage }>().message.id);
     }
@@ -194,7 +239,7 @@ describe('floor messages', () => {
     // ending one makes room
     await app.inject({ method: 'DELETE', url: `/v1/messages/${ids[0]}`, headers: auth('supervisor') });
     expect((await post({ text: 'now it fits', minutes: 10 })).statusCode).toBe(201);
-    clock += 10 * MIN;
+    clock += 20 * MIN;
     expect((await list('viewer')).messages).toEqual([]);
   });
 

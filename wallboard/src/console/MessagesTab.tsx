@@ -1,5 +1,6 @@
-// Messages: a short text along the bottom of the TVs for a time, on every board or the ones picked; those on the air
-// (End now) and those of the last 24 hours. Supervisors and admins post; viewers read.
+// Messages: a short text along the bottom of the TVs for a time, on every board or the ones picked, from now or from a
+// later time; those on the air (End now), those scheduled (Cancel) and those of the last 24 hours. Supervisors and
+// admins post; viewers read.
 import { createResource, createSignal, For, onCleanup, Show, type Component } from 'solid-js';
 import type { Board } from '../../../server/boards/schema.ts';
 import { MAX_MESSAGE_CHARS, type FloorMessage, type MessagesResponse } from '../../../server/messages/rules.ts';
@@ -38,9 +39,13 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
         text: text(),
         level: String(form.get('level')),
         minutes: Number(form.get('minutes')),
+        // datetime-local is this computer's wall clock: Date reads it so, and the API gets it with its offset
+        ...(form.get('startsAt') ? { startsAt: new Date(String(form.get('startsAt'))).toISOString() } : {}),
         ...(everyBoard() ? {} : { boards: form.getAll('boards').map(String) }),
       });
       setText('');
+      formEl.reset();
+      setEveryBoard(true);
       await refetch();
     } catch (err) {
       setErrors(fieldErrors(err));
@@ -52,22 +57,25 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
     await refetch();
   };
   const errorAt = (path: string) => [...errors()].filter(([p]) => p === path || p.startsWith(`${path}/`)).map(([, m]) => m).join('; ');
-  const otherErrors = () => [...errors()].filter(([p]) => !['/text', '/minutes', '/level'].includes(p) && !p.startsWith('/boards')).map(([, m]) => m).join('; ');
+  const otherErrors = () => [...errors()].filter(([p]) => !['/text', '/minutes', '/level', '/startsAt'].includes(p) && !p.startsWith('/boards')).map(([, m]) => m).join('; ');
 
-  const row = (m: FloorMessage, onAir: boolean) => (
+  const cancelled = (m: FloorMessage) => m.endedBy !== '' && m.endsAt <= m.startsAt;
+  const row = (m: FloorMessage, action: 'end' | 'cancel' | null) => (
     <tr class={`level-${m.level === 'urgent' ? 'critical' : 'info'}`} data-message={m.id}>
       <td>{m.level}</td>
       <td class="message-text">{m.text}</td>
       <td>{m.boards.length === 0 ? 'every board' : m.boards.map(title).join(', ')}</td>
-      <td class="nowrap">{new Date(m.startsAt).toLocaleString()} by {m.createdBy}</td>
       <td class="nowrap">
-        {new Date(m.endsAt).toLocaleString()}
-        {m.endedBy ? ` (ended by ${m.endedBy})` : ''}
+        {new Date(m.startsAt).toLocaleString()} by {m.createdBy}
+      </td>
+      <td class="nowrap">
+        {cancelled(m) ? `cancelled by ${m.endedBy}` : new Date(m.endsAt).toLocaleString()}
+        {m.endedBy && !cancelled(m) ? ` (ended by ${m.endedBy})` : ''}
       </td>
       <td>
-        <Show when={onAir && props.ctx.canEdit}>
+        <Show when={action && props.ctx.canEdit}>
           <button type="button" class="danger" onClick={() => void end(m)}>
-            End now
+            {action === 'end' ? 'End now' : 'Cancel'}
           </button>
         </Show>
       </td>
@@ -79,7 +87,7 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
         <th>Level</th>
         <th>Message</th>
         <th>Shown on</th>
-        <th>Posted</th>
+        <th>From</th>
         <th>Until</th>
         <th />
       </tr>
@@ -123,6 +131,10 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
               </select>
             </label>
             <label>
+              From <input type="datetime-local" name="startsAt" aria-invalid={errorAt('/startsAt') ? 'true' : undefined} />
+              <span class="muted">(empty: now; this computer's clock)</span>
+            </label>
+            <label>
               <input type="checkbox" checked={everyBoard()} onChange={(e) => setEveryBoard(e.currentTarget.checked)} /> every board
             </label>
             <Show when={!everyBoard()}>
@@ -138,7 +150,7 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
               Post
             </button>
           </div>
-          <span class="field-error">{[errorAt('/minutes'), errorAt('/boards'), errorAt('/level')].filter(Boolean).join('; ')}</span>
+          <span class="field-error">{[errorAt('/minutes'), errorAt('/startsAt'), errorAt('/boards'), errorAt('/level')].filter(Boolean).join('; ')}</span>
         </form>
       </Show>
       <p class="error" role="alert">{otherErrors()}</p>
@@ -147,16 +159,25 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
         {head()}
         <tbody>
           <For each={data()?.messages ?? []} fallback={<tr><td colspan="6" class="muted">none</td></tr>}>
-            {(m) => row(m, true)}
+            {(m) => row(m, 'end')}
           </For>
         </tbody>
       </table>
+      <Show when={(data()?.scheduled ?? []).length > 0}>
+        <h2>Scheduled</h2>
+        <table class="list-table messages-scheduled">
+          {head()}
+          <tbody>
+            <For each={data()?.scheduled ?? []}>{(m) => row(m, 'cancel')}</For>
+          </tbody>
+        </table>
+      </Show>
       <h2>Last 24 hours</h2>
       <table class="list-table messages-recent">
         {head()}
         <tbody>
           <For each={data()?.recent ?? []} fallback={<tr><td colspan="6" class="muted">none</td></tr>}>
-            {(m) => row(m, false)}
+            {(m) => row(m, null)}
           </For>
         </tbody>
       </table>
