@@ -6,6 +6,7 @@
 //   GET    /v1/displays                   supervisor            display tokens (never the tokens themselves), and when each was last connected
 //   POST   /v1/displays                   supervisor            {name, board} → {display, token, url}: the token is shown once
 //   DELETE /v1/displays/:id               supervisor            revoke
+//   POST   /v1/displays/:id/identify      supervisor            the TV shows its name for 15 s (which screen is it?) → 202
 //   GET    /v1/admin/users                admin
 //   POST   /v1/admin/users                admin                 {username, password, role}
 //   PATCH  /v1/admin/users/:username      admin                 {role?, password?}: ends the user's sessions
@@ -18,9 +19,9 @@
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { INGEST_SOURCES } from '../config.ts';
-import { errorBody } from '../errors.ts';
+import { ApiError, errorBody } from '../errors.ts';
 import { CSRF_HEADER, DISPLAY_COOKIE, SESSION_COOKIE } from './plugin.ts';
-import { withPresence, type DisplayPresence } from '../live/presence.ts';
+import { IDENTIFY_SECONDS, withPresence, type DisplayPresence } from '../live/presence.ts';
 import type { Principal } from './principal.ts';
 import { ROLES } from './roles.ts';
 import { burnPasswordCheck, isTokenOf, verifyPassword } from './tokens.ts';
@@ -42,7 +43,7 @@ function cookieOptions(maxAge?: number) {
   return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: 'auto' as const, ...(maxAge ? { maxAge } : {}) };
 }
 
-export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick<DisplayPresence, 'all'> }): Promise<void> {
+export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick<DisplayPresence, 'all' | 'identify'> }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { auth } = parent;
 
@@ -126,6 +127,13 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
   app.delete('/v1/displays/:id', { ...supervisor, schema: { params: Id } }, async (request) => ({
     display: await auth.service.revokeDisplay(auth.actorOf(request), request.params.id),
   }));
+  // the TV shows its name for a few seconds (which screen on the wall is it?); 404 for an unknown or revoked display
+  app.post('/v1/displays/:id/identify', { ...supervisor, schema: { params: Id } }, async (request, reply) => {
+    const display = await auth.service.store.getCredential('display', request.params.id);
+    if (!display || display.revokedAt) throw new ApiError(404, 'not_found', 'no such display (or it was revoked)');
+    await opts.presence.identify(display.id);
+    return reply.code(202).send({ seconds: IDENTIFY_SECONDS });
+  });
 
   // --- users, ingest keys, audit (admins) ---
 

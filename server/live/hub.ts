@@ -5,7 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { revocationAffects, type Principal, type Revocation } from '../auth/principal.ts';
-import type { DisplayPresence } from './presence.ts';
+import { IDENTIFY_SECONDS, identifyChannel, type DisplayPresence } from './presence.ts';
 import { AlertStore, type AlertChannelMessage } from '../alerts/store.ts';
 import type { Config } from '../config.ts';
 import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../kpi/compute.ts';
@@ -115,6 +115,7 @@ export class LiveHub {
   private readonly names: KpiRedisNames;
   private readonly rosterNames: RosterNames;
   private readonly messagesChannel: string;
+  private readonly identifyChannel: string;
   /** The roster (agentId → entry), read when first wanted and kept current by the worker's publications since. */
   private roster: { asOf: string; agents: Map<string, RosterAgent> } | null = null;
   /** Publications that arrive while the roster is being read (applied after it, when newer). */
@@ -135,6 +136,7 @@ export class LiveHub {
     this.names = kpiRedisNames(opts.config.REDIS_PREFIX);
     this.rosterNames = rosterNames(opts.config.REDIS_PREFIX);
     this.messagesChannel = messagesChannel(opts.config.REDIS_PREFIX);
+    this.identifyChannel = identifyChannel(opts.config.REDIS_PREFIX);
     this.alerts = new AlertStore(opts.clickhouse, opts.redis, opts.config.REDIS_PREFIX);
     this.now = opts.now ?? Date.now;
   }
@@ -143,7 +145,7 @@ export class LiveHub {
   async start(): Promise<void> {
     const sub = this.opts.subscriber;
     sub.on('message', (channel: string, message: string) => this.onPublication(channel, message));
-    await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.rosterNames.channel, this.alerts.names.channel, this.messagesChannel);
+    await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.rosterNames.channel, this.alerts.names.channel, this.messagesChannel, this.identifyChannel);
     await this.checkSources();
   }
 
@@ -267,6 +269,10 @@ export class LiveHub {
         // every screen: which messages a display shows is for GET /v1/messages to say
         const data = JSON.stringify({ type: 'messages' } satisfies ServerMessage);
         for (const client of this.clients) this.send(client, data);
+      } else if (channel === this.identifyChannel) {
+        const { displayId } = JSON.parse(message) as { displayId: string };
+        const data = JSON.stringify({ type: 'identify', seconds: IDENTIFY_SECONDS } satisfies ServerMessage);
+        for (const client of this.clients) if (client.principal.kind === 'display' && client.principal.displayId === displayId) this.send(client, data);
       }
       else if (channel === this.alerts.names.channel) {
         const m = JSON.parse(message) as AlertChannelMessage;

@@ -2,6 +2,10 @@
 // socket opens, at every heartbeat while it stays open, and when it closes, with the address it connects from.
 // Supervisors see it in Console → Displays (GET /v1/displays: `seen`), so a TV that went dark on the floor is
 // noticed from a desk. Best effort: Redis being down loses notes, never a socket.
+//
+// It also carries "identify" requests: a supervisor asks a display to show its name on its screen for a few seconds
+// (Console → Displays → Identify), to tell which TV on the wall is which; every API process's live hub hears it on
+// `<prefix>:displays:identify` and tells that display's sockets.
 import type { Redis } from 'ioredis';
 
 export interface DisplaySeen {
@@ -19,8 +23,15 @@ interface Note {
   address: string;
 }
 
+/** How long a TV shows its name when asked to identify itself. */
+export const IDENTIFY_SECONDS = 15;
+
+/** The channel of identify requests (`{"displayId": "…"}`). */
+export const identifyChannel = (prefix: string) => `${prefix}:displays:identify`;
+
 export class DisplayPresence {
   private readonly key: string;
+  private readonly identifyChannel: string;
 
   /** `connectedWithinMs`: a note older than this no longer counts as connected (its process died). */
   constructor(
@@ -29,6 +40,12 @@ export class DisplayPresence {
     private readonly connectedWithinMs: number,
   ) {
     this.key = `${prefix}:displays:seen`;
+    this.identifyChannel = identifyChannel(prefix);
+  }
+
+  /** Asks every API process to tell this display's sockets to show its name; how many processes heard it. */
+  async identify(displayId: string): Promise<number> {
+    return this.redis.publish(this.identifyChannel, JSON.stringify({ displayId }));
   }
 
   /** Notes the displays' sockets, open or closed, in one write. */

@@ -123,6 +123,8 @@ export const ServerMessageSchema = Type.Union([
   /** The active alerts, sent on subscribe. */
   Type.Object({ type: Type.Literal('alerts'), alerts: Type.Array(AlertSchema) }),
   Type.Object({ type: Type.Literal('pong'), id: Type.Optional(Type.String()), serverTime: Type.String() }),
+  /** To a display: show your name for `seconds`, a supervisor wants to know which screen you are. */
+  Type.Object({ type: Type.Literal('identify'), seconds: Type.Integer({ minimum: 1 }) }),
   /** The floor messages changed (one was posted or ended): read GET /v1/messages again now. */
   Type.Object({ type: Type.Literal('messages') }),
   /** The sources that have gone quiet (none: all is well), on connect and whenever the set changes. */

@@ -690,4 +690,30 @@ describe('wallboard in Chromium', () => {
     await sup.screenshot({ path: path.join(ARTIFACTS, 'console-report.png') });
     await sup.close();
   }, 60_000);
+
+  it('identifies a TV from the console: its name across its screen for 15 seconds', async () => {
+    expect((await call('PUT', '/v1/boards/ident', { type: 'grid', title: 'Identify me', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] })).status).toBe(201);
+    const display = await call<{ url: string; display: { id: string } }>('POST', '/v1/displays', { name: 'Wall 3, left', board: 'ident' });
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tv.goto(`${base}${display.body.url}`);
+    await tv.locator('section.tile.kpi').first().waitFor({ timeout: 20_000 });
+    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await sup.goto(`${base}/#/console/displays`);
+    await sup.fill('input[name="username"]', 'admin');
+    await sup.fill('input[name="password"]', ADMIN_PASSWORD);
+    await sup.click('button[type="submit"]');
+    // the button shows once the console sees the TV connected (it re-reads every 15 s)
+    const button = sup.locator(`tr[data-display="${display.body.display.id}"] button.identify-button`);
+    await button.waitFor({ timeout: 20_000 });
+    expect(await tv.locator('.identify').count()).toBe(0);
+    await button.click();
+    await expect.poll(() => tv.locator('.identify-name').textContent(), { timeout: 5_000 }).toBe('Wall 3, left');
+    expect(await tv.locator('.identify-board').textContent()).toBe('shows Identify me');
+    expect(await overflowing(tv)).toEqual([]);
+    await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-identify-1280x720.png') });
+    // and it goes by itself
+    await expect.poll(() => tv.locator('.identify').count(), { timeout: 20_000 }).toBe(0);
+    await sup.close();
+    await tv.close();
+  }, 60_000);
 });

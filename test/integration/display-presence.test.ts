@@ -89,4 +89,33 @@ describe('display presence', () => {
     await redis.del(key);
     expect((await listed()).presence).toBe('known');
   });
+
+  it('asks one display to show its name (Identify): its sockets are told, no other screen, and only by a supervisor', async () => {
+    const make = async (name: string) => {
+      const r = await app.inject({ method: 'POST', url: '/v1/displays', headers: bearer(admin), payload: { name, board: 'main' } });
+      return r.json<{ display: { id: string }; token: string }>();
+    };
+    const north = await make('TV identify north');
+    const south = await make('TV identify south');
+    const tvNorth = await openSocket(url, bearer(north.token));
+    const tvSouth = await openSocket(url, bearer(south.token));
+    sockets.push(tvNorth, tvSouth);
+    await Promise.all([tvNorth.next('welcome'), tvSouth.next('welcome')]);
+    const asked = await app.inject({ method: 'POST', url: `/v1/displays/${north.display.id}/identify`, headers: bearer(admin) });
+    expect(asked.statusCode, asked.body).toBe(202);
+    expect(asked.json()).toEqual({ seconds: 15 });
+    expect(await tvNorth.next('identify')).toEqual({ type: 'identify', seconds: 15 });
+    // the other TV got nothing: its answer to a ping comes, and no identify before it
+    tvSouth.send({ type: 'ping', id: 'after' });
+    await tvSouth.next('pong', (m) => m.id === 'after');
+    expect(tvSouth.messages.some((m) => m.type === 'identify')).toBe(false);
+
+    // a viewer may not; an unknown or revoked display is not found
+    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username: 'watcher', password: 'watcher-Pa55word', role: 'viewer' } });
+    const viewer = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'watcher', password: 'watcher-Pa55word' } })).json<{ token: string }>().token;
+    expect((await app.inject({ method: 'POST', url: `/v1/displays/${north.display.id}/identify`, headers: bearer(viewer) })).statusCode).toBe(403);
+    expect((await app.inject({ method: 'POST', url: '/v1/displays/0123456789abcdef/identify', headers: bearer(admin) })).statusCode).toBe(404);
+    await app.inject({ method: 'DELETE', url: `/v1/displays/${south.display.id}`, headers: bearer(admin) });
+    expect((await app.inject({ method: 'POST', url: `/v1/displays/${south.display.id}/identify`, headers: bearer(admin) })).statusCode).toBe(404);
+  });
 });

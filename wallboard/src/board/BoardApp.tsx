@@ -300,6 +300,13 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
       <Show when={me()?.kind === 'user'}>
         <a class="console-link" href="#/console">console</a>
       </Show>
+      {/* a supervisor asked which screen this is (Console → Displays → Identify): its name, large, for a few seconds */}
+      <Show when={live.now() < live.identifyUntil()}>
+        <div class="identify" role="status">
+          <p class="identify-name">{boards()?.display?.name ?? 'this screen'}</p>
+          <p class="identify-board">shows {mainBoard()?.title ?? boardName() ?? '—'}</p>
+        </div>
+      </Show>
     </div>
   );
 };

@@ -50,6 +50,8 @@ export interface LiveData {
   onCritical(fn: () => void): void;
   /** Called when the floor messages changed (the page reads them again). */
   onMessagesChanged(fn: () => void): void;
+  /** Until when this screen shows its name (a supervisor asked it to identify itself); 0: not asked. */
+  identifyUntil: Accessor<number>;
 }
 
 export function createLiveData(opts: { url: string; createSocket?: (url: string) => SocketLike }): LiveData {
@@ -71,6 +73,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
   const book = new AlertBook();
   let criticalListener: (() => void) | null = null;
   let messagesListener: (() => void) | null = null;
+  const [identifyUntil, setIdentifyUntil] = createSignal(0);
   let wanted = new Set<string>();
   let wantedRoster = new Set<string>();
   /** Server clock − this clock, in ms, as of the last welcome or pong. */
@@ -108,6 +111,9 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
         return;
       case 'messages':
         messagesListener?.();
+        return;
+      case 'identify':
+        setIdentifyUntil(t + m.seconds * 1000);
         return;
       case 'alerts':
         book.replace(m.alerts, t);
@@ -174,5 +180,6 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
     onMessagesChanged(fn) {
       messagesListener = fn;
     },
+    identifyUntil,
   };
 }

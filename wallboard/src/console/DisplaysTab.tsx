@@ -74,6 +74,10 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
     await api('DELETE', `/v1/displays/${d.id}`).catch((err) => setErrors(fieldErrors(err)));
     await refetch();
   };
+  const identify = async (d: DisplayRow) => {
+    setErrors(new Map());
+    await api('POST', `/v1/displays/${d.id}/identify`).catch((err) => setErrors(fieldErrors(err)));
+  };
   const change = async (d: DisplayRow, change: { board?: string; sound?: boolean }) => {
     try {
       await api('PUT', `/v1/display-settings/${d.id}`, change);
@@ -165,9 +169,16 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
                     <td>
                       <Show when={d.revokedAt === null} fallback={<span class="muted">revoked</span>}>
                         <Show when={props.ctx.canEdit}>
-                          <button type="button" class="danger" onClick={() => void revoke(d)}>
-                            Revoke
-                          </button>
+                          <span class="nowrap">
+                            <Show when={d.seen?.connected}>
+                              <button type="button" class="identify-button" title="Show this display's name on its screen for 15 seconds" onClick={() => void identify(d)}>
+                                Identify
+                              </button>
+                            </Show>
+                            <button type="button" class="danger" onClick={() => void revoke(d)}>
+                              Revoke
+                            </button>
+                          </span>
                         </Show>
                       </Show>
                     </td>
