@@ -24,10 +24,15 @@ export const MessageBanner: Component<MessageBannerProps> = (props) => {
       else if (!list.some((m) => m.id === current())) setCurrent(list[0]?.id ?? null);
     }),
   );
-  const timer = setInterval(() => {
-    if (props.messages.length > 1) setCurrent(nextMessage(props.messages, current()));
-  }, MESSAGE_CYCLE_MS);
-  onCleanup(() => clearInterval(timer));
+  // each message gets its whole turn, counted from when it is shown (a new arrival too), then the next one; with a
+  // single message up there are no turns, until a second one comes
+  createEffect(
+    on([current, () => props.messages.length > 1], ([id, several]) => {
+      if (!several) return;
+      const timer = setTimeout(() => setCurrent(nextMessage(props.messages, id)), MESSAGE_CYCLE_MS);
+      onCleanup(() => clearTimeout(timer));
+    }),
+  );
 
   const shown = createMemo(() => props.messages.find((m) => m.id === current()) ?? props.messages[0]);
   const position = () => props.messages.findIndex((m) => m.id === shown()?.id) + 1;
