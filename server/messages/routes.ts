@@ -1,10 +1,11 @@
-// The floor-messages API (docs/wallboard.md, "Messages"):
-//   GET    /v1/messages          reader      on the air now, urgent first; people also get `recent` (ended in the last
-//                                           day); a display gets only the messages its board(s) show
+// The floor-messages API (docs/wallboard.md, "Messages to the floor"):
+//   GET    /v1/messages          reader      on the air now, urgent first; people also get `scheduled` and `recent`
+//                                           (ended in the last day); a display gets only the messages its board(s) show
 //   POST   /v1/messages          supervisor  {text, level?, minutes, boards?, startsAt?} → 201 {message}; at most 20 on
 //                                           the air or scheduled
 //   DELETE /v1/messages/:id      supervisor  takes it off the screens now, or cancels it before it starts (204; again: 204)
-// Every post and early end is audited (message.post, message.end).
+// Every post and early end is audited (message.post, message.end), and published on `<prefix>:messages` so that the
+// live hubs tell the screens to read the list again.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
