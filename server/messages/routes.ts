@@ -1,5 +1,5 @@
 // The floor-messages API (docs/wallboard.md, "Messages to the floor"):
-//   GET    /v1/messages          reader      on the air now, urgent first; people also get `scheduled` and `recent`
+//   GET    /v1/messages          reader      on the air now, urgent first, and `scheduled`; people also get `recent`
 //                                           (ended in the last day); a display gets only the messages its board(s) show
 //   POST   /v1/messages          supervisor  {text, level?, minutes, boards?, startsAt?} → 201 {message}; at most 20 on
 //                                           the air or scheduled
@@ -47,10 +47,12 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
   app.get('/v1/messages', { onRequest: auth.require('reader'), schema: { tags: ['messages'] } }, async (request): Promise<MessagesResponse> => {
     const p = request.principal!;
     const t = now();
-    const active = await messages.active(t);
-    if (p.kind !== 'display') return { messages: active, scheduled: await messages.scheduled(t), recent: await messages.recent(t) };
+    const [active, scheduled] = await Promise.all([messages.active(t), messages.scheduled(t)]);
+    if (p.kind !== 'display') return { messages: active, scheduled, recent: await messages.recent(t) };
+    // a TV gets its scheduled ones too, and puts each up at its start by the server's clock
     const shown = (await boards.displayView(p)).boards.map((b) => b.name);
-    return { messages: active.filter((m) => messageShownOn(m, shown)) };
+    const mine = (list: typeof active) => list.filter((m) => messageShownOn(m, shown));
+    return { messages: mine(active), scheduled: mine(scheduled) };
   });
 
   app.post('/v1/messages', { onRequest: auth.require('supervisor'), schema: { tags: ['messages'], body: MessageInputSchema } }, async (request, reply) => {

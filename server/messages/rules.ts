@@ -29,8 +29,8 @@ export interface FloorMessage {
 }
 
 /**
- * GET /v1/messages: on the air now (urgent first, newest first); for people also those scheduled (the soonest first)
- * and those that ended in the last day.
+ * GET /v1/messages: on the air now (urgent first, newest first) and those scheduled (the soonest first); for people
+ * also those that ended in the last day.
  */
 export interface MessagesResponse {
   messages: FloorMessage[];

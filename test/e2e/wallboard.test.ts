@@ -716,4 +716,26 @@ describe('wallboard in Chromium', () => {
     await sup.close();
     await tv.close();
   }, 60_000);
+
+  it('puts a scheduled message up at its start, by the server clock, flashing', async () => {
+    expect((await call('PUT', '/v1/boards/sched', { type: 'grid', title: 'Scheduled', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] })).status).toBe(201);
+    const display = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV scheduled', board: 'sched' });
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tv.goto(`${base}${display.body.url}`);
+    await tv.locator('section.tile.kpi').first().waitFor({ timeout: 20_000 });
+    const banner = tv.locator('aside.floor-message');
+    const start = Date.now() + 8_000;
+    const posted = await call<{ message: { id: string } }>('POST', '/v1/messages', { text: 'Huddle now', level: 'urgent', minutes: 5, boards: ['sched'], startsAt: new Date(start).toISOString() });
+    expect(posted.status).toBe(201);
+    // the TV has read it (the live notice), but does not show it before its start
+    await tv.waitForTimeout(3_000);
+    expect(await banner.count()).toBe(0);
+    await expect.poll(() => banner.locator('.fm-text').textContent(), { timeout: 20_000 }).toBe('Huddle now');
+    // not early (a second for the TV's estimate of the server's clock), and new on the screen: it flashes
+    expect(Date.now()).toBeGreaterThanOrEqual(start - 1_000);
+    expect(await banner.getAttribute('class')).toContain('flash');
+    expect((await call('DELETE', `/v1/messages/${posted.body.message.id}`)).status).toBe(204);
+    await expect.poll(() => banner.count(), { timeout: 10_000 }).toBe(0);
+    await tv.close();
+  }, 60_000);
 });

@@ -130,10 +130,14 @@ describe('floor messages', () => {
     expect(posted.statusCode, posted.body).toBe(201);
     const m = posted.json<{ message: FloorMessage }>().message;
     expect([m.startsAt, m.endsAt]).toEqual([new Date(start).toISOString(), new Date(start + 15 * MIN).toISOString()]);
-    // not on the air yet: the TVs do not have it, people see it under scheduled
+    // not on the air yet: listed under scheduled, for people and for the TVs it is for (they put it up at its start by
+    // the server's clock); one scheduled for the sales board only is not the floor TV's
+    const salesOnly = (await post({ text: 'Sales only', minutes: 15, startsAt: new Date(start).toISOString(), boards: ['sales'] })).json<{ message: FloorMessage }>().message;
     expect((await list('floor-tv')).messages).toEqual([]);
-    expect((await list('floor-tv')).scheduled).toBeUndefined();
-    expect((await list('viewer')).scheduled?.map((s) => s.id)).toEqual([m.id]);
+    expect((await list('floor-tv')).scheduled?.map((s) => s.id)).toEqual([m.id]);
+    expect((await list('lobby-tv')).scheduled?.map((s) => s.id).sort()).toEqual([m.id, salesOnly.id].sort());
+    expect((await list('viewer')).scheduled?.map((s) => s.id).sort()).toEqual([m.id, salesOnly.id].sort());
+    expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${salesOnly.id}`, headers: auth('supervisor') })).statusCode).toBe(204);
     clock = start - 1;
     expect((await list('floor-tv')).messages).toEqual([]);
     clock = start;

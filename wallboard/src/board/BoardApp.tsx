@@ -89,7 +89,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   const [catalog, setCatalog] = createSignal<Catalog | null>(null);
   const [thresholds, setThresholds] = createSignal<ThresholdView[]>([], { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) });
   const [problem, setProblem] = createSignal<string | null>(null);
-  /** The floor messages for this screen as last read (null until the first answer). */
+  /** The floor messages for this screen as last read, on the air and scheduled (null until the first answer). */
   const [messages, setMessages] = createSignal<FloorMessage[] | null>(null, { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) });
 
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`;
@@ -110,7 +110,8 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     }
   }
   async function loadMessages(): Promise<void> {
-    setMessages((await api<MessagesResponse>('GET', '/v1/messages')).messages);
+    const r = await api<MessagesResponse>('GET', '/v1/messages');
+    setMessages([...r.messages, ...(r.scheduled ?? [])]);
   }
   async function load(): Promise<void> {
     try {
@@ -222,8 +223,9 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     if (soundOn()) beep();
   });
 
-  // floor messages: those for this board (or the rotation and the board on screen) until their time is up; an urgent
-  // one posted while the TV runs flashes, beeps (sound on) and is shown at once — not those already up when it started
+  // floor messages: those for this board (or the rotation and the board on screen) from their start to their end, by
+  // the server's clock; an urgent one that starts while the TV runs (posted, or scheduled) flashes, beeps (sound on)
+  // and is shown at once — not those already up when the TV started
   const onScreen = createMemo(() => messagesOnScreen(messages() ?? [], [mainBoard()?.name, shown()?.name], live.serverNow()), undefined, {
     equals: (a, b) => a.length === b.length && a.every((m, i) => m.id === b[i]!.id && m.endsAt === b[i]!.endsAt),
   });
@@ -231,8 +233,18 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   live.onMessagesChanged(() => void loadMessages().catch(() => {}));
   const arrivals = new MessageArrivals();
   const [arrived, setArrived] = createSignal<string | null>(null);
+  /** The messages started by now, whichever board they are for (so a rotation's turn is no arrival). */
+  const started = createMemo(
+    () => {
+      const list = messages();
+      const now = live.serverNow();
+      return list === null ? null : list.filter((m) => Date.parse(m.startsAt) <= now);
+    },
+    undefined,
+    { equals: (a, b) => a === b || (a !== null && b !== null && a.length === b.length && a.every((m, i) => m.id === b[i]!.id)) },
+  );
   createEffect(
-    on(messages, (list) => {
+    on(started, (list) => {
       if (list === null) return;
       const fresh = arrivals.update(list, Date.now());
       if (fresh.length === 0) return;
@@ -295,7 +307,8 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
         </Switch>
       </main>
       <Show when={onScreen().length > 0}>
-        <MessageBanner messages={onScreen()} arrived={arrived()} flashing={(id) => arrivals.flashing(id, live.now())} timeZone={timeZone()} />
+        {/* flashing reads `arrived` too: a message that starts in the same instant as the banner appears flashes at once */}
+        <MessageBanner messages={onScreen()} arrived={arrived()} flashing={(id) => (arrived(), arrivals.flashing(id, live.now()))} timeZone={timeZone()} />
       </Show>
       <Show when={me()?.kind === 'user'}>
         <a class="console-link" href="#/console">console</a>
