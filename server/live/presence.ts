@@ -43,9 +43,9 @@ export class DisplayPresence {
     this.identifyChannel = identifyChannel(prefix);
   }
 
-  /** Asks every API process to tell this display's sockets to show its name; how many processes heard it. */
-  async identify(displayId: string): Promise<number> {
-    return this.redis.publish(this.identifyChannel, JSON.stringify({ displayId }));
+  /** Asks every API process to tell this display's sockets to show its name. */
+  async identify(displayId: string): Promise<void> {
+    await this.redis.publish(this.identifyChannel, JSON.stringify({ displayId }));
   }
 
   /** Notes the displays' sockets, open or closed, in one write. */

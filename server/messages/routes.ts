@@ -47,8 +47,8 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
   app.get('/v1/messages', { onRequest: auth.require('reader'), schema: { tags: ['messages'] } }, async (request): Promise<MessagesResponse> => {
     const p = request.principal!;
     const t = now();
-    const [active, scheduled] = await Promise.all([messages.active(t), messages.scheduled(t)]);
-    if (p.kind !== 'display') return { messages: active, scheduled, recent: await messages.recent(t) };
+    const { active, scheduled, recent } = await messages.at(t);
+    if (p.kind !== 'display') return { messages: active, scheduled, recent };
     // a TV gets its scheduled ones too, and puts each up at its start by the server's clock
     const shown = (await boards.displayView(p)).boards.map((b) => b.name);
     const mine = (list: typeof active) => list.filter((m) => messageShownOn(m, shown));
@@ -78,7 +78,7 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
       await auth.audit.record(actor, { action: 'message.post', outcome: 'failed', object_kind: 'message', object_id: '', details: { problems } });
       throw new ApiError(400, 'invalid_message', `${problems[0]!.path} ${problems[0]!.message}`, problems);
     }
-    const [active, scheduled] = await Promise.all([messages.active(t), messages.scheduled(t)]);
+    const { active, scheduled } = await messages.at(t);
     if (active.length + scheduled.length >= MAX_ACTIVE_MESSAGES) {
       throw new ApiError(409, 'too_many_messages', `${MAX_ACTIVE_MESSAGES} messages are on the air or scheduled already: end or cancel one first`);
     }

@@ -43,21 +43,22 @@ export class MessageStore {
     return (await rs.json<MessageRow>()).map(toMessage).sort(byUrgency);
   }
 
-  /** On the air at `now`: urgent first, newest first. */
-  async active(now: number): Promise<FloorMessage[]> {
-    return (await this.rows('starts_at <= {now:DateTime64(3)} AND ends_at > {now:DateTime64(3)}', { now: chTime(now) })).map(strip);
-  }
-
-  /** Not on the air yet (and not cancelled), the soonest first. */
-  async scheduled(now: number): Promise<FloorMessage[]> {
-    const rows = await this.rows('starts_at > {now:DateTime64(3)} AND ends_at > starts_at', { now: chTime(now) });
-    return rows.map(strip).sort((a, b) => (a.startsAt < b.startsAt ? -1 : a.startsAt > b.startsAt ? 1 : 0));
-  }
-
-  /** Ended in the day before `now` (a scheduled one cancelled included), the latest ended first. */
-  async recent(now: number): Promise<FloorMessage[]> {
-    const rows = await this.rows('ends_at <= {now:DateTime64(3)} AND ends_at > {since:DateTime64(3)}', { now: chTime(now), since: chTime(now - DAY_MS) });
-    return rows.map(strip).sort((a, b) => (a.endsAt < b.endsAt ? 1 : a.endsAt > b.endsAt ? -1 : 0));
+  /**
+   * The messages at `now`, in one read: `active` on the air (urgent first, newest first), `scheduled` not yet (and not
+   * cancelled; the soonest first), `recent` ended in the day before (a cancelled one included; the latest ended first).
+   */
+  async at(now: number): Promise<{ active: FloorMessage[]; scheduled: FloorMessage[]; recent: FloorMessage[] }> {
+    const out = { active: [] as FloorMessage[], scheduled: [] as FloorMessage[], recent: [] as FloorMessage[] };
+    for (const row of await this.rows('ends_at > {since:DateTime64(3)}', { since: chTime(now - DAY_MS) })) {
+      const m = strip(row);
+      const [start, end] = [Date.parse(m.startsAt), Date.parse(m.endsAt)];
+      if (end <= now) out.recent.push(m);
+      else if (start <= now) out.active.push(m);
+      else if (end > start) out.scheduled.push(m);
+    }
+    out.scheduled.sort((a, b) => (a.startsAt < b.startsAt ? -1 : a.startsAt > b.startsAt ? 1 : 0));
+    out.recent.sort((a, b) => (a.endsAt < b.endsAt ? 1 : a.endsAt > b.endsAt ? -1 : 0));
+    return out;
   }
 
   async get(id: string): Promise<(FloorMessage & { updatedAt: string }) | undefined> {
@@ -80,11 +81,9 @@ export class MessageStore {
     return m;
   }
 
-  /** Takes the message off the screens at `now`, or cancels it before it starts (a new version); returns it as it now is. */
-  async end(m: FloorMessage & { updatedAt: string }, by: string, now: number): Promise<FloorMessage> {
-    const ended: FloorMessage = { ...strip(m), endsAt: new Date(now).toISOString(), endedBy: by };
-    await this.insert(ended, Math.max(nextVersion(m.updatedAt), now));
-    return ended;
+  /** Takes the message off the screens at `now`, or cancels it before it starts (a new version). */
+  async end(m: FloorMessage & { updatedAt: string }, by: string, now: number): Promise<void> {
+    await this.insert({ ...strip(m), endsAt: new Date(now).toISOString(), endedBy: by }, Math.max(nextVersion(m.updatedAt), now));
   }
 
   private async insert(m: FloorMessage, version: number): Promise<void> {

@@ -9,6 +9,7 @@ import { buildApp } from '../../server/app.ts';
 import type { DisplaySeen } from '../../server/live/presence.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { signInRoles } from '../support/users.ts';
 import { openSocket, type LiveTestClient } from '../support/ws.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-presence';
@@ -111,8 +112,7 @@ describe('display presence', () => {
     expect(tvSouth.messages.some((m) => m.type === 'identify')).toBe(false);
 
     // a viewer may not; an unknown or revoked display is not found
-    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username: 'watcher', password: 'watcher-Pa55word', role: 'viewer' } });
-    const viewer = (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'watcher', password: 'watcher-Pa55word' } })).json<{ token: string }>().token;
+    const viewer = (await signInRoles(app, ADMIN_PASSWORD, ['viewer'])).viewer!;
     expect((await app.inject({ method: 'POST', url: `/v1/displays/${north.display.id}/identify`, headers: bearer(viewer) })).statusCode).toBe(403);
     expect((await app.inject({ method: 'POST', url: '/v1/displays/0123456789abcdef/identify', headers: bearer(admin) })).statusCode).toBe(404);
     await app.inject({ method: 'DELETE', url: `/v1/displays/${south.display.id}`, headers: bearer(admin) });
