@@ -17,7 +17,7 @@ import { AccessService } from '../server/auth/service.ts';
 import { isRole } from '../server/auth/roles.ts';
 import { Sessions } from '../server/auth/sessions.ts';
 import { AccessStore } from '../server/auth/store.ts';
-import { passwordProblem } from '../server/auth/tokens.ts';
+import { passwordProblem } from '../server/auth/rules.ts';
 import { createClickHouse } from '../server/clickhouse/client.ts';
 import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../server/clickhouse/migrate.ts';
@@ -194,7 +194,7 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'users list': {
         const users = await s.listUsers();
-        print(table(users, ['username', 'role', 'id', 'createdAt', 'updatedAt']), users);
+        print(table(users, ['username', 'role', 'id', 'createdAt', 'updatedAt', 'lastSignInAt']), users);
         break;
       }
       case 'users passwd': {

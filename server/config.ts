@@ -5,6 +5,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { SOURCES, type Source } from './ingest/source-names.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -228,8 +229,8 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
-export const INGEST_SOURCES = ['acd', 'ivr', 'crm'] as const;
-export type IngestSource = (typeof INGEST_SOURCES)[number];
+export const INGEST_SOURCES = SOURCES;
+export type IngestSource = Source;
 
 /**
  * Parses INGEST_KEYS (`acd:k1,ivr:k2`). Throws with a message that never repeats a key (they are secrets).

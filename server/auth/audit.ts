@@ -54,7 +54,16 @@ export class AuditLog {
     }
   }
 
-  async query(filter: { sinceMs?: number; untilMs?: number; action?: string; limit?: number }): Promise<AuditRow[]> {
+  /** When each user last signed in (a successful login), by user id. */
+  async lastSignIns(): Promise<Map<string, string>> {
+    const rs = await this.ch.query({
+      query: `SELECT actor_id, max(at) AS at FROM audit_log WHERE action = 'auth.login' AND outcome = 'ok' AND actor_kind = 'user' GROUP BY actor_id`,
+      format: 'JSONEachRow',
+    });
+    return new Map((await rs.json<{ actor_id: string; at: string }>()).map((r) => [r.actor_id, r.at]));
+  }
+
+  async query(filter: { sinceMs?: number; untilMs?: number; action?: string; actor?: string; limit?: number }): Promise<AuditRow[]> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: Math.min(filter.limit ?? 100, 1000) };
     if (filter.sinceMs !== undefined) {
@@ -68,6 +77,10 @@ export class AuditLog {
     if (filter.action) {
       where.push('action = {action:String}');
       params.action = filter.action;
+    }
+    if (filter.actor) {
+      where.push('actor_name = {actor:String}');
+      params.actor = filter.actor;
     }
     const rs = await this.ch.query({
       query: `SELECT at, actor_kind, actor_id, actor_name, action, outcome, object_kind, object_id, ip, user_agent, details

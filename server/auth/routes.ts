@@ -2,6 +2,8 @@
 //   POST   /v1/auth/login                 open (rate-limited)   {username, password} → {token, user}, sets the session cookie
 //   POST   /v1/auth/logout                reader                ends the session (or forgets the display cookie)
 //   GET    /v1/auth/me                    reader                who am I
+//   POST   /v1/auth/password              user                  {currentPassword, newPassword}: ends every session of the
+//                                                               user, signs this one in again → as login
 //   POST   /v1/auth/display               open                  {token}: a TV trades its ?display= token for an HttpOnly cookie
 //   GET    /v1/displays                   supervisor            display tokens (never the tokens themselves), and when each was last connected
 //   POST   /v1/displays                   supervisor            {name, board} → {display, token, url}: the token is shown once
@@ -14,16 +16,17 @@
 //   GET    /v1/admin/ingest-keys          admin
 //   POST   /v1/admin/ingest-keys          admin                 {source, name} → {key, token}: the key is shown once
 //   DELETE /v1/admin/ingest-keys/:id      admin                 revoke
-//   GET    /v1/admin/audit                admin                 ?since=&until=&action=&limit=
+//   GET    /v1/admin/audit                admin                 ?since=&until=&action=&actor=&limit=
 // Request bodies of these routes are never logged (Fastify does not log bodies; keep it that way).
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { INGEST_SOURCES } from '../config.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import { CSRF_HEADER, DISPLAY_COOKIE, SESSION_COOKIE } from './plugin.ts';
 import { IDENTIFY_SECONDS, withPresence, type DisplayPresence } from '../live/presence.ts';
 import type { Principal } from './principal.ts';
 import { ROLES } from './roles.ts';
+import type { UserRecord } from './store.ts';
 import { burnPasswordCheck, isTokenOf, verifyPassword } from './tokens.ts';
 
 /** A browser keeps a cookie at most about 400 days; the TV re-sends it long before. */
@@ -74,15 +77,55 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
       { ...actor, actor_kind: 'user', actor_id: user.id, actor_name: user.username },
       { action: 'auth.login', object_kind: 'session', object_id: session.sessionId.slice(0, 16), details: { role: user.role } },
     );
-    reply.setCookie(SESSION_COOKIE, session.token, cookieOptions());
+    return signedIn(reply, session.token, user);
+  });
+
+  /** The answer to a sign-in: the session cookie for a browser, the token for a script. */
+  function signedIn(reply: FastifyReply, token: string, user: UserRecord) {
+    reply.setCookie(SESSION_COOKIE, token, cookieOptions());
     return {
-      token: session.token,
+      token,
       tokenType: 'Bearer',
       expiresInSeconds: auth.sessions.ttlSeconds,
       csrfHeader: CSRF_HEADER,
       user: { id: user.id, username: user.username, role: user.role },
     };
-  });
+  }
+
+  // A person changes their own password. The current one is checked under the login limits (a session left open on
+  // a shared PC must not become a way to guess it); then every session of the user ends, on every device, and this
+  // browser gets a new one.
+  app.post(
+    '/v1/auth/password',
+    {
+      onRequest: auth.require('reader'),
+      schema: { body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }) },
+    },
+    async (request, reply) => {
+      const p = request.principal!;
+      if (p.kind !== 'user') throw new ApiError(403, 'forbidden', 'only a person signed in with a password can change it');
+      const actor = auth.actorOf(request);
+      const verdict = await auth.limiter.attempt(p.username, request.ip);
+      if (verdict.limited) {
+        await auth.audit.record(actor, { action: 'user.password', outcome: 'rate_limited', object_kind: 'user', object_id: p.userId });
+        return reply
+          .code(429)
+          .header('retry-after', String(verdict.retryAfterSeconds))
+          .send(errorBody('rate_limited', `too many wrong passwords: try again in ${verdict.retryAfterSeconds} s`));
+      }
+      const user = await auth.service.store.getUser(p.username);
+      if (!user || user.id !== p.userId) throw new ApiError(401, 'invalid_token', 'this session has ended');
+      if (!(await verifyPassword(request.body.currentPassword, user.passwordHash))) {
+        await auth.audit.record(actor, { action: 'user.password', outcome: 'failed', object_kind: 'user', object_id: user.id });
+        const message = 'is not your current password';
+        return reply.code(403).send(errorBody('wrong_password', `the current password ${message}`, [{ path: '/currentPassword', message }]));
+      }
+      await auth.limiter.succeeded(p.username, request.ip);
+      const updated = await auth.service.changeOwnPassword(actor, user, request.body);
+      const session = await auth.sessions.create(updated);
+      return signedIn(reply, session.token, user);
+    },
+  );
 
   app.post('/v1/auth/logout', { onRequest: auth.require('reader') }, async (request, reply) => {
     const p = request.principal!;
@@ -182,8 +225,9 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
           since: Type.Optional(Type.String({ format: 'date-time' })),
           until: Type.Optional(Type.String({ format: 'date-time' })),
           action: Type.Optional(Type.String({ maxLength: 64 })),
+          actor: Type.Optional(Type.String({ maxLength: 200 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-        }),
+        }, { additionalProperties: false }),
       },
     },
     async (request) => {
@@ -193,6 +237,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
           sinceMs: q.since ? Date.parse(q.since) : undefined,
           untilMs: q.until ? Date.parse(q.until) : undefined,
           action: q.action,
+          actor: q.actor,
           limit: q.limit,
         }),
       };

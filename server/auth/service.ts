@@ -12,10 +12,9 @@ import type { Role } from './roles.ts';
 import { isRole } from './roles.ts';
 import type { Sessions } from './sessions.ts';
 import { AccessStore, nextVersion, type CredentialKind, type DisplayRecord, type IngestKeyRecord, type UserRecord } from './store.ts';
-import { generateToken, hashPassword, newId, passwordProblem, sha256Hex } from './tokens.ts';
+import { passwordProblem, USERNAME_RE } from './rules.ts';
+import { generateToken, hashPassword, newId, sha256Hex } from './tokens.ts';
 import { randomUUID } from 'node:crypto';
-
-export const USERNAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 export interface AccessServiceDeps {
   store: AccessStore;
@@ -35,27 +34,32 @@ function publicCredential<T extends { tokenSha256: string }>({ tokenSha256: _, .
   return rest;
 }
 
-function checkUsername(raw: string): string {
+/** A refusal about one field of the request body, named by its JSON pointer (the console puts it beside the field). */
+function fieldError(code: string, path: string, message: string): ApiError {
+  return new ApiError(400, code, message, [{ path, message }]);
+}
+
+function checkUsername(raw: string, path = '/username'): string {
   const username = raw.trim().toLowerCase();
   if (!USERNAME_RE.test(username)) {
-    throw new ApiError(400, 'invalid_username', 'a username is 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit');
+    throw fieldError('invalid_username', path, 'a username is 1 to 64 of a-z, 0-9, ".", "_", "-", starting with a letter or digit');
   }
   return username;
 }
 
-function checkPassword(password: string): void {
+function checkPassword(password: string, path = '/password'): void {
   const problem = passwordProblem(password);
-  if (problem) throw new ApiError(400, 'weak_password', problem);
+  if (problem) throw fieldError('weak_password', path, problem);
 }
 
 function checkRole(role: unknown): Role {
-  if (!isRole(role)) throw new ApiError(400, 'invalid_role', 'role must be one of viewer, supervisor, admin');
+  if (!isRole(role)) throw fieldError('invalid_role', '/role', 'role must be one of viewer, supervisor, admin');
   return role;
 }
 
-function checkName(name: string, what: string): string {
+function checkName(name: string, what: string, path = '/name'): string {
   const n = name.trim();
-  if (n.length < 1 || n.length > 200) throw new ApiError(400, 'invalid_name', `${what} must have 1 to 200 characters`);
+  if (n.length < 1 || n.length > 200) throw fieldError('invalid_name', path, `${what} must have 1 to 200 characters`);
   return n;
 }
 
@@ -68,8 +72,10 @@ export class AccessService {
 
   // --- users ---
 
-  async listUsers(): Promise<PublicUser[]> {
-    return (await this.deps.store.listUsers()).map(publicUser);
+  /** Every user, with when each last signed in (from the audit log; null: never, or not within its retention). */
+  async listUsers(): Promise<Array<PublicUser & { lastSignInAt: string | null }>> {
+    const [users, signIns] = await Promise.all([this.deps.store.listUsers(), this.deps.audit.lastSignIns()]);
+    return users.map((u) => ({ ...publicUser(u), lastSignInAt: signIns.get(u.id) ?? null }));
   }
 
   async createUser(actor: Actor, input: { username: string; password: string; role: string }): Promise<PublicUser> {
@@ -107,6 +113,21 @@ export class AccessService {
     if (change.role !== undefined) Object.assign(details, { role_from: current.role, role_to: role });
     if (change.password !== undefined) details.password_changed = true;
     await this.deps.audit.record(actor, { action: 'user.update', object_kind: 'user', object_id: current.id, details });
+    return publicUser(updated);
+  }
+
+  /**
+   * A user changes their own password, knowing the current one (the caller has checked it): every session of the
+   * user that existed before ends, this one included (the caller signs this browser in again).
+   */
+  async changeOwnPassword(actor: Actor, user: UserRecord, next: { currentPassword: string; newPassword: string }): Promise<PublicUser> {
+    checkPassword(next.newPassword, '/newPassword');
+    if (next.newPassword === next.currentPassword) throw fieldError('same_password', '/newPassword', 'must differ from the current password');
+    const version = nextVersion(user.updatedAt);
+    const updated: UserRecord = { ...user, passwordHash: await hashPassword(next.newPassword), updatedAt: new Date(version).toISOString() };
+    await this.deps.store.putUser(updated);
+    await this.endUserSessions(updated.id, version, false);
+    await this.deps.audit.record(actor, { action: 'user.password', object_kind: 'user', object_id: user.id, details: { username: user.username } });
     return publicUser(updated);
   }
 
@@ -150,7 +171,7 @@ export class AccessService {
 
   async createIngestKey(actor: Actor, input: { source: string; name: string }): Promise<{ key: PublicCredential<IngestKeyRecord>; token: string }> {
     if (!(INGEST_SOURCES as readonly string[]).includes(input.source)) {
-      throw new ApiError(400, 'invalid_source', `source must be one of ${INGEST_SOURCES.join(', ')}`);
+      throw fieldError('invalid_source', '/source', `source must be one of ${INGEST_SOURCES.join(', ')}`);
     }
     const token = generateToken('ingestKey');
     const now = new Date().toISOString();
@@ -191,7 +212,7 @@ export class AccessService {
     const record: DisplayRecord = {
       id: newId(),
       name: checkName(input.name, 'a display name'),
-      board: checkName(input.board, 'a board'),
+      board: checkName(input.board, 'a board', '/board'),
       tokenSha256: sha256Hex(token),
       createdAt: now,
       createdBy: actor.actor_name,

@@ -33,9 +33,6 @@ export function newId(): string {
 
 // --- passwords ---------------------------------------------------------------------------------------------
 
-export const PASSWORD_MIN_LENGTH = 12;
-export const PASSWORD_MAX_LENGTH = 256;
-
 /** scrypt cost: N = 2^15, r = 8, p = 1 (about 32 MiB and tens of milliseconds per hash). */
 export const SCRYPT_PARAMS = { log2N: 15, r: 8, p: 1 };
 const KEY_LEN = 32;
@@ -80,11 +77,4 @@ export async function burnPasswordCheck(password: string): Promise<false> {
   dummyHash ??= hashPassword(randomBytes(16).toString('hex'));
   await verifyPassword(password, await dummyHash);
   return false;
-}
-
-/** Why a new password is refused, or undefined when it is acceptable. */
-export function passwordProblem(password: string): string | undefined {
-  if (password.length < PASSWORD_MIN_LENGTH) return `a password needs at least ${PASSWORD_MIN_LENGTH} characters`;
-  if (password.length > PASSWORD_MAX_LENGTH) return `a password may have at most ${PASSWORD_MAX_LENGTH} characters`;
-  return undefined;
 }

@@ -5,8 +5,9 @@ import { Type, type Static, type TLiteral, type TObject, type TProperties, type 
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 
-export const SOURCES = ['acd', 'ivr', 'crm'] as const;
-export type Source = (typeof SOURCES)[number];
+import { SOURCES, type Source } from './source-names.ts';
+
+export { SOURCES, type Source };
 /** An event's identity, `(source, id)`, as one string (a Map or Set key): the idempotency key of the contract. */
 export const eventKey = (source: string, id: string) => `${source}\u0000${id}`;
 export const CHANNELS = ['voice', 'chat', 'email', 'social', 'sms'] as const;

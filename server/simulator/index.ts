@@ -8,6 +8,7 @@
 // above 1 the run starts in the past (by default `durationMs` before now, or `backfillMs`) and catches up with the
 // wall clock; after that it goes on in real time.
 import type { IngestEvent } from '../ingest/contract.ts';
+import { SOURCES } from '../ingest/source-names.ts';
 import { Simulation, type EngineOptions, type EngineStats, type Emission } from './engine.ts';
 import { EventSender, parseKeys, SimulationError, type IngestKeys, type SenderStats, type SimLog } from './sender.ts';
 
@@ -63,7 +64,7 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
   const speed = options.speed ?? 1;
   if (!(speed >= 1) || !Number.isFinite(speed)) throw new SimulationError(`speed must be a number ≥ 1, got ${speed}`);
   const keys = typeof options.keys === 'string' ? parseKeys(options.keys) : options.keys;
-  for (const s of ['acd', 'ivr', 'crm'] as const) {
+  for (const s of SOURCES) {
     if (!keys[s]) throw new SimulationError(`an ingest key for ${s} is required (the simulated center sends acd, ivr and crm events)`);
   }
   const wallStart = now();

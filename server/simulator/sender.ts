@@ -3,6 +3,7 @@
 // backoff (Retry-After when given), so nothing is lost or counted twice. A 422 is counted (the simulator must never
 // produce one: tests hold it at zero); 400/401/403/413/415 stop the run with a message saying what to fix.
 import type { IngestEvent, Source } from '../ingest/contract.ts';
+import { SOURCES } from '../ingest/source-names.ts';
 
 export type IngestKeys = Partial<Record<Source, string>>;
 
@@ -119,7 +120,7 @@ export function parseKeys(text: string): IngestKeys {
     const colon = part.indexOf(':');
     const source = part.slice(0, colon);
     const key = part.slice(colon + 1);
-    if (colon < 0 || !['acd', 'ivr', 'crm'].includes(source) || key === '') {
+    if (colon < 0 || !(SOURCES as readonly string[]).includes(source) || key === '') {
       throw new SimulationError(`keys: each entry must be source:key with source acd, ivr or crm (got ${JSON.stringify(part.slice(0, Math.max(0, colon)) || part.slice(0, 8))})`);
     }
     out[source as Source] = key;

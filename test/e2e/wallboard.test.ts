@@ -738,4 +738,121 @@ describe('wallboard in Chromium', () => {
     await expect.poll(() => banner.count(), { timeout: 10_000 }).toBe(0);
     await tv.close();
   }, 60_000);
+
+  it('lets an admin manage people and keys in the console: a new user signs in and changes their password; a key works until revoked; the audit log shows it all', async () => {
+    const accept = (page: Page) => page.once('dialog', (d) => void d.accept());
+    const admin = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await admin.goto(`${base}/#/console/users`);
+    await admin.fill('input[name="username"]', 'admin');
+    await admin.fill('input[name="password"]', ADMIN_PASSWORD);
+    await admin.click('button[type="submit"]');
+    const addForm = admin.locator('form[data-form="add-user"]');
+    await addForm.waitFor({ timeout: 10_000 });
+    // a password too short is refused beside its field (the browser's own check is bypassed to reach the API's)
+    await addForm.locator('input[name="username"]').fill('e2e.ayse');
+    await addForm.locator('select[name="role"]').selectOption('supervisor');
+    await addForm.evaluate((f) => ((f as HTMLFormElement).noValidate = true));
+    await addForm.locator('input[name="password"]').fill('short');
+    await addForm.locator('button[type="submit"]').click();
+    await expect.poll(() => addForm.locator('.field-error').last().textContent()).toBe('a password needs at least 12 characters');
+    // Generate: a 16-character password, shown to be handed over
+    await addForm.locator('button', { hasText: 'Generate' }).click();
+    expect(await addForm.locator('input[name="password"]').getAttribute('type')).toBe('text');
+    const given = await addForm.locator('input[name="password"]').inputValue();
+    expect(given).toMatch(/^[A-Za-z0-9_-]{16}$/);
+    await addForm.locator('button[type="submit"]').click();
+    const row = admin.locator('tr[data-user="e2e.ayse"]');
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.locator('select').inputValue()).toBe('supervisor');
+    expect(await row.locator('td').nth(2).textContent()).toBe('never');
+    // the admin's own row cannot be demoted or removed from here
+    expect(await admin.locator('tr[data-user="admin"] select').isDisabled()).toBe(true);
+
+    // The new user, in a browser of their own: a supervisor sees no admin tabs, and changes their password.
+    const ayse = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await ayse.goto(`${base}/#/console/account`);
+    await ayse.fill('input[name="username"]', 'e2e.ayse');
+    await ayse.fill('input[name="password"]', given);
+    await ayse.click('button[type="submit"]');
+    const account = ayse.locator('form[data-form="change-password"]');
+    await account.waitFor({ timeout: 10_000 });
+    expect(await ayse.locator('nav.tabs a').allTextContents()).not.toContain('Users');
+    expect(await ayse.locator('nav.tabs a.who').textContent()).toBe('e2e.ayse (supervisor)');
+    const fillAccount = async (current: string, next: string, repeat: string) => {
+      await account.locator('input[name="currentPassword"]').fill(current);
+      await account.locator('input[name="newPassword"]').fill(next);
+      await account.locator('input[name="repeat"]').fill(repeat);
+      await account.locator('button[type="submit"]').click();
+    };
+    await fillAccount(given, 'ayse-new-password-1', 'ayse-new-password-2');
+    await expect.poll(() => account.locator('input[name="repeat"] + .field-error').textContent()).toBe('is not the same as the new password');
+    await fillAccount('not-my-password-x', 'ayse-new-password-1', 'ayse-new-password-1');
+    await expect.poll(() => account.locator('input[name="currentPassword"] + .field-error').textContent()).toBe('is not your current password');
+    await fillAccount(given, 'ayse-new-password-1', 'ayse-new-password-1');
+    await account.locator('p.ok').waitFor({ timeout: 10_000 });
+    await ayse.screenshot({ path: path.join(ARTIFACTS, 'console-account.png') });
+    // this browser is still signed in (its new session cookie); the old password no longer works, the new one does
+    await ayse.reload();
+    await account.waitFor({ timeout: 10_000 });
+    const signIn = (password: string) => fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'e2e.ayse', password }) });
+    expect((await signIn(given)).status).toBe(401);
+    expect((await signIn('ayse-new-password-1')).status).toBe(200);
+
+    // Back with the admin: the sign-in is listed; making her a viewer signs her out.
+    await admin.reload();
+    await row.waitFor({ timeout: 10_000 });
+    expect(await row.locator('td').nth(2).textContent()).toMatch(/just now/);
+    accept(admin);
+    await row.locator('select').selectOption('viewer');
+    await expect.poll(async () => (await call<{ users: Array<{ username: string; role: string }> }>('GET', '/v1/admin/users')).body.users.find((u) => u.username === 'e2e.ayse')?.role).toBe('viewer');
+    await ayse.reload();
+    await ayse.locator('form.signin input[name="username"]').waitFor({ timeout: 10_000 });
+    await admin.screenshot({ path: path.join(ARTIFACTS, 'console-users.png') });
+
+    // Ingest keys: create one for the IVR, shown once; it works; revoked, it is refused.
+    await admin.goto(`${base}/#/console/keys`);
+    const keyForm = admin.locator('form[data-form="create-key"]');
+    await keyForm.waitFor({ timeout: 10_000 });
+    await keyForm.locator('select[name="source"]').selectOption('ivr');
+    await keyForm.locator('input[name="name"]').fill('E2E IVR');
+    await keyForm.locator('button[type="submit"]').click();
+    const shown = admin.locator('[data-created-key]');
+    await shown.waitFor({ timeout: 10_000 });
+    const key = (await shown.locator('[data-key]').textContent())!.trim();
+    expect(key.length).toBeGreaterThan(20);
+    expect(await shown.locator('pre.command').textContent()).toContain(`Bearer ${key}`);
+    const keyId = (await shown.getAttribute('data-created-key'))!;
+    const send = () =>
+      fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(sampleEvent('ivr.started', {}, 1_000)) });
+    expect((await send()).status).toBe(202);
+    const schema = await fetch(`${base}/v1/events/schema`, { headers: { authorization: `Bearer ${key}` } });
+    expect(schema.status).toBe(200); // what the shown command checks
+    const keyRow = admin.locator(`tr[data-key-id="${keyId}"]`);
+    expect(await keyRow.locator('td').nth(1).textContent()).toBe('IVR');
+    accept(admin);
+    await keyRow.locator('button.danger').click();
+    await expect.poll(() => keyRow.getAttribute('class')).toContain('revoked');
+    expect((await send()).status).toBe(401);
+
+    // The audit log: everything above, by the admin; and by the user.
+    await admin.goto(`${base}/#/console/audit`);
+    const filter = admin.locator('form[data-form="audit-filter"]');
+    await filter.waitFor({ timeout: 10_000 });
+    await filter.locator('input[name="actor"]').fill('admin');
+    await filter.locator('button[type="submit"]').click();
+    const shownRows = () => admin.locator('table.audit tbody tr').evaluateAll((rows) => rows.map((r) => ({ who: r.children[1]!.textContent, action: r.getAttribute('data-action') })));
+    await expect.poll(async () => new Set((await shownRows()).map((r) => r.who)), { timeout: 10_000 }).toEqual(new Set(['admin']));
+    const adminActions = (await shownRows()).map((r) => r.action);
+    for (const a of ['user.create', 'user.update', 'ingest_key.create', 'ingest_key.revoke', 'auth.login']) expect(adminActions, a).toContain(a);
+    const update = admin.locator('table.audit tbody tr[data-action="user.update"]').first();
+    expect(await update.locator('td.details').textContent()).toBe('username: e2e.ayse, role_from: supervisor, role_to: viewer');
+    await filter.locator('input[name="actor"]').fill('e2e.ayse');
+    await filter.locator('input[name="action"]').fill('user.password');
+    await filter.locator('button[type="submit"]').click();
+    await expect.poll(async () => admin.locator('table.audit tbody tr').evaluateAll((rows) => rows.map((r) => r.children[3]!.textContent)), { timeout: 10_000 })
+      .toEqual(['ok', 'failed']);
+    await admin.screenshot({ path: path.join(ARTIFACTS, 'console-audit.png') });
+    await ayse.close();
+    await admin.close();
+  }, 90_000);
 });

@@ -114,6 +114,8 @@ describe('route × role', () => {
     ['GET', '/v1/admin/ingest-keys', undefined, [401, 403, 403, 200, 403, 403]],
     ['POST', '/v1/admin/ingest-keys', () => ({ source: 'crm', name: `crm ${n()}` }), [401, 403, 403, 201, 403, 403]],
     ['GET', '/v1/admin/audit', undefined, [401, 403, 403, 200, 403, 403]],
+    // a wrong current password: refused, but past the role check (viewers and up); a display or a key cannot
+    ['POST', '/v1/auth/password', () => ({ currentPassword: 'not-it-password', newPassword: `new-password-${n()}` }), [401, 403, 403, 403, 403, 403]],
     ['GET', '/v1/events/schema', undefined, [401, 403, 403, 403, 403, 200]],
   ];
 
@@ -227,6 +229,86 @@ describe('sessions', () => {
     expect((await app.inject({ method: 'DELETE', url: '/v1/admin/users/temp', headers: admin })).statusCode).toBe(204);
     expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(401);
     expect((await login('temp', 'new-password-456')).statusCode).toBe(401);
+  });
+
+  it('a person changes their own password: the current one is checked under the login limit, every session of theirs ends, this one goes on with a new token', async () => {
+    const admin = bearer(tokens.admin);
+    const create = await app.inject({ method: 'POST', url: '/v1/admin/users', headers: admin, payload: { username: 'mover', password: 'mover-password-1', role: 'viewer' } });
+    expect(create.statusCode, create.body).toBe(201);
+    secrets.add('mover-password-1').add('mover-password-2');
+    const here = await loginToken('mover', 'mover-password-1');
+    const elsewhere = await loginToken('mover', 'mover-password-1'); // the same person on another device
+    const change = (token: string, body: object) => app.inject({ method: 'POST', url: '/v1/auth/password', headers: bearer(token), payload: body });
+
+    // Refusals name the field, and change nothing.
+    const weak = await change(here, { currentPassword: 'mover-password-1', newPassword: 'short' });
+    expect(weak.statusCode).toBe(400);
+    expect(weak.json()).toMatchObject({ error: { code: 'weak_password', details: [{ path: '/newPassword' }] } });
+    const same = await change(here, { currentPassword: 'mover-password-1', newPassword: 'mover-password-1' });
+    expect(same.json()).toMatchObject({ error: { code: 'same_password', details: [{ path: '/newPassword', message: 'must differ from the current password' }] } });
+    const unknown = await change(here, { currentPassword: 'mover-password-1', newPassword: 'mover-password-2', confirm: 'x' });
+    expect(unknown.statusCode).toBe(400);
+    expect(unknown.json()).toMatchObject({ error: { details: [{ path: '/confirm', message: 'is not a known field' }] } });
+    const wrong = await change(here, { currentPassword: 'not-my-password', newPassword: 'mover-password-2' });
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json()).toMatchObject({ error: { code: 'wrong_password', details: [{ path: '/currentPassword', message: 'is not your current password' }] } });
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(here) })).statusCode).toBe(200); // still signed in
+    // A display has no password; the limit below is the login limit (LOGIN_MAX_FAILURES_PER_USER=3), reset by the success.
+    expect((await change(tokens.display, { currentPassword: 'x', newPassword: 'mover-password-2' })).statusCode).toBe(403);
+
+    const ok = await change(here, { currentPassword: 'mover-password-1', newPassword: 'mover-password-2' });
+    expect(ok.statusCode, ok.body).toBe(200);
+    const fresh = ok.json<{ token: string; user: { username: string } }>();
+    secrets.add(fresh.token);
+    expect(fresh.user.username).toBe('mover');
+    expect(String(ok.headers['set-cookie'])).toContain(`nabiz_session=${fresh.token}`);
+    for (const old of [here, elsewhere]) expect((await app.inject({ url: '/v1/auth/me', headers: bearer(old) })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(fresh.token) })).statusCode).toBe(200);
+    expect((await login('mover', 'mover-password-1')).statusCode).toBe(401);
+    await loginToken('mover', 'mover-password-2');
+
+    // Guessing from an open session meets the login limit: three failures, then 429 even for the right password.
+    for (let i = 0; i < 3; i++) expect((await change(fresh.token, { currentPassword: `guess-${i}-password`, newPassword: 'mover-password-3' })).statusCode).toBe(403);
+    const limited = await change(fresh.token, { currentPassword: 'mover-password-2', newPassword: 'mover-password-3' });
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+
+    const audit = await app.inject({ url: '/v1/admin/audit?action=user.password&actor=mover', headers: admin });
+    expect(audit.json<{ entries: Array<{ outcome: string }> }>().entries.map((e) => e.outcome).sort()).toEqual(
+      ['failed', 'failed', 'failed', 'failed', 'ok', 'rate_limited'],
+    );
+  });
+
+  it("the admin API's refusals name the field", async () => {
+    const admin = bearer(tokens.admin);
+    const post = (url: string, payload: object) => app.inject({ method: 'POST', url, headers: admin, payload });
+    const cases: Array<[string, object, string, string]> = [
+      ['/v1/admin/users', { username: 'Bad Name!', password: 'long-enough-password', role: 'viewer' }, 'invalid_username', '/username'],
+      ['/v1/admin/users', { username: 'fine', password: 'short', role: 'viewer' }, 'weak_password', '/password'],
+      ['/v1/admin/ingest-keys', { source: 'acd', name: '   ' }, 'invalid_name', '/name'],
+      ['/v1/displays', { name: 'TV', board: ' ' }, 'invalid_name', '/board'],
+    ];
+    for (const [url, payload, code, path] of cases) {
+      const r = await post(url, payload);
+      expect(r.statusCode, `${url} ${r.body}`).toBe(400);
+      expect(r.json(), url).toMatchObject({ error: { code, details: [{ path, message: expect.any(String) }] } });
+    }
+    expect((await app.inject({ url: '/v1/admin/audit?actions=x', headers: admin })).json()).toMatchObject({
+      error: { details: [{ path: '/actions', message: 'is not a known field' }] },
+    });
+  });
+
+  it('lists each user with their last sign-in', async () => {
+    const admin = bearer(tokens.admin);
+    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: admin, payload: { username: 'never-in', password: 'never-in-password', role: 'viewer' } });
+    const before = Date.now();
+    await loginToken('viewer', PASSWORDS.viewer);
+    const users = (await app.inject({ url: '/v1/admin/users', headers: admin })).json<{ users: Array<{ username: string; lastSignInAt: string | null; passwordHash?: string }> }>().users;
+    const by = new Map(users.map((u) => [u.username, u]));
+    expect(by.get('never-in')!.lastSignInAt).toBeNull();
+    expect(Date.parse(by.get('viewer')!.lastSignInAt!)).toBeGreaterThanOrEqual(before - 1); // ISO, this sign-in
+    expect(by.get('viewer')!.lastSignInAt).toMatch(/Z$/);
+    expect(users.every((u) => u.passwordHash === undefined)).toBe(true);
   });
 
   it('the last admin cannot be removed or demoted', async () => {
@@ -486,6 +568,7 @@ describe('audit log and CLI', () => {
     }
     const created = entries.find((e) => e.action === 'user.create' && e.actor_name === 'admin')!;
     expect(created).toMatchObject({ actor_kind: 'user', object_kind: 'user', ip: '127.0.0.1' });
+    expect(created.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(JSON.parse(created.details!)).toHaveProperty('role');
     const raw = await (await ctx.clickhouse.query({ query: 'SELECT * FROM audit_log', format: 'JSONEachRow' })).text();
     for (const s of secrets) expect(raw).not.toContain(s);

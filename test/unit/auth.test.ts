@@ -3,7 +3,8 @@ import { sourceAllowed } from '../../server/auth/plugin.ts';
 import { revocationAffects, type Principal } from '../../server/auth/principal.ts';
 import { permits, roleAtLeast, type Requirement } from '../../server/auth/roles.ts';
 import { nextVersion } from '../../server/auth/store.ts';
-import { generateToken, hashPassword, isTokenOf, passwordProblem, sha256Hex, verifyPassword } from '../../server/auth/tokens.ts';
+import { passwordProblem } from '../../server/auth/rules.ts';
+import { generateToken, hashPassword, isTokenOf, sha256Hex, verifyPassword } from '../../server/auth/tokens.ts';
 import { ConfigError, loadConfig, parseIngestKeys } from '../../server/config.ts';
 
 const viewer: Principal = { kind: 'user', userId: 'u1', username: 'v', role: 'viewer', sessionId: 's1' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
-import { formatAgo, formatClock, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
+import { formatAgo, formatAuditDetails, formatClock, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
 
 const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
 
@@ -77,5 +77,14 @@ describe('wallboard formatting', () => {
     expect(formatLastSeen('2025-03-03T08:00:00.000Z', now, 'UTC')).toBe('last seen 08:00 (5 h ago)'); // 5 h 30 min, whole hours
     expect(formatLastSeen('2025-02-27T13:30:00.000Z', now, 'UTC')).toBe('last seen 27 Feb 13:30 (4 days ago)'); // 96 h ≥ 48 h: days
     expect(formatAgo(Date.UTC(2025, 2, 2, 14, 0), now, 'UTC')).toBe('2 Mar 14:00 (23 h ago)'); // 23 h 30 min
+  });
+
+  it('shows an audit entry\'s details as key: value pairs, and anything else as it came', () => {
+    expect(formatAuditDetails('{"username":"ayse","role_from":"viewer","role_to":"admin"}')).toBe('username: ayse, role_from: viewer, role_to: admin');
+    expect(formatAuditDetails('{"password_changed":true,"boards":["main","north"]}')).toBe('password_changed: true, boards: ["main","north"]');
+    expect(formatAuditDetails('{}')).toBe('');
+    expect(formatAuditDetails('not json')).toBe('not json');
+    expect(formatAuditDetails('[1,2]')).toBe('[1,2]');
+    expect(formatAuditDetails('null')).toBe('null');
   });
 });

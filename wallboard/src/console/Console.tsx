@@ -1,10 +1,14 @@
 // The console for supervisors and admins (viewers see it read-only): boards, displays, thresholds, alerts, messages,
-// reports, sources.
+// reports, sources; for admins also users, ingest keys and the audit log; for everyone their account (own password).
 // Loaded lazily (App.tsx): a TV never downloads it.
 import { createResource, createSignal, Match, Show, Switch, type Component } from 'solid-js';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { api, ApiFailure } from '../lib/api.ts';
+import { AccountTab } from './AccountTab.tsx';
 import { AlertsTab } from './AlertsTab.tsx';
+import { AuditTab } from './AuditTab.tsx';
+import { KeysTab } from './KeysTab.tsx';
+import { UsersTab } from './UsersTab.tsx';
 import { MessagesTab } from './MessagesTab.tsx';
 import { ReportsTab } from './ReportsTab.tsx';
 import { SourcesTab } from './SourcesTab.tsx';
@@ -27,6 +31,9 @@ export interface ConsoleContext {
 }
 
 const TABS = ['boards', 'displays', 'thresholds', 'alerts', 'messages', 'reports', 'sources'] as const;
+/** Only admins see these (the API refuses the others anyway). */
+const ADMIN_TABS = ['users', 'keys', 'audit'] as const;
+const TAB_LABELS: Record<string, string> = { keys: 'Ingest keys', audit: 'Audit log' };
 
 async function whoAmI(): Promise<Me | null> {
   try {
@@ -74,7 +81,8 @@ const Console: Component<{ tab?: string }> = (props) => {
     () => (me()?.kind === 'user' ? me()!.username : null),
     async () => (await api<{ kpis: KpiDefinition[] }>('GET', '/v1/kpis/catalog')).kpis,
   );
-  const tab = () => (TABS as readonly string[]).includes(props.tab ?? '') ? props.tab! : 'boards';
+  const tabs = (): readonly string[] => (me()?.role === 'admin' ? [...TABS, ...ADMIN_TABS] : TABS);
+  const tab = () => ([...tabs(), 'account'].includes(props.tab ?? '') ? props.tab! : 'boards');
   const signOut = async () => {
     await api('POST', '/v1/auth/logout').catch(() => {});
     await refetch();
@@ -95,16 +103,16 @@ const Console: Component<{ tab?: string }> = (props) => {
               <>
                 <nav class="tabs">
                   <strong>Nabız</strong>
-                  {TABS.map((t) => (
+                  {tabs().map((t) => (
                     <a href={`#/console/${t}`} classList={{ active: tab() === t }}>
-                      {t[0]!.toUpperCase() + t.slice(1)}
+                      {TAB_LABELS[t] ?? t[0]!.toUpperCase() + t.slice(1)}
                     </a>
                   ))}
                   <span class="spacer" />
                   <a href="#/">Board</a>
-                  <span class="who" data-role={me()!.role}>
+                  <a class="who" href="#/console/account" classList={{ active: tab() === 'account' }} data-role={me()!.role} title="Your account: change your password">
                     {me()!.username} ({me()!.role}{ctx().canEdit ? '' : ', read-only'})
-                  </span>
+                  </a>
                   <button type="button" onClick={signOut}>
                     Sign out
                   </button>
@@ -133,6 +141,18 @@ const Console: Component<{ tab?: string }> = (props) => {
                     <Match when={tab() === 'sources'}>
                       <SourcesTab />
                     </Match>
+                    <Match when={tab() === 'users'}>
+                      <UsersTab me={me()!} />
+                    </Match>
+                    <Match when={tab() === 'keys'}>
+                      <KeysTab />
+                    </Match>
+                    <Match when={tab() === 'audit'}>
+                      <AuditTab />
+                    </Match>
+                    <Match when={tab() === 'account'}>
+                      <AccountTab me={me()!} />
+                    </Match>
                   </Switch>
                 </main>
               </>
@@ -149,6 +169,16 @@ export default Console;
 /** A live figure (waiting, the agents…) has one value, now, whatever the window: the API keeps it under `today`. */
 export function isLiveKpi(catalog: KpiDefinition[], key: string): boolean {
   return catalog.find((k) => k.key === key)?.kind === 'live';
+}
+
+/** The problems `fieldErrors` found at `path` or inside it, for the text beside that field. */
+export function errorAt(errors: Map<string, string>, path: string): string {
+  return [...errors].filter(([p]) => p === path || p.startsWith(`${path}/`)).map(([, m]) => m).join('; ');
+}
+
+/** The problems `fieldErrors` found anywhere but at these fields (shown above the form). */
+export function errorsBesides(errors: Map<string, string>, paths: readonly string[]): string {
+  return [...errors].filter(([p]) => !paths.some((f) => p === f || p.startsWith(`${f}/`))).map(([, m]) => m).join('; ');
 }
 
 /** Maps the API's field problems (`details: [{path, message}]`) to a lookup by path. */

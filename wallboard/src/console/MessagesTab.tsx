@@ -5,7 +5,7 @@ import { createResource, createSignal, For, onCleanup, Show, type Component } fr
 import type { Board } from '../../../server/boards/schema.ts';
 import { MAX_MESSAGE_CHARS, type FloorMessage, type MessagesResponse } from '../../../server/messages/rules.ts';
 import { api } from '../lib/api.ts';
-import { fieldErrors, type ConsoleContext } from './Console.tsx';
+import { errorAt as fieldErrorAt, errorsBesides, fieldErrors, type ConsoleContext } from './Console.tsx';
 
 /** How long a message stays up: the choices offered (minutes). */
 const DURATIONS: [number, string][] = [
@@ -56,8 +56,8 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
     await api('DELETE', `/v1/messages/${m.id}`).catch((err) => setErrors(fieldErrors(err)));
     await refetch();
   };
-  const errorAt = (path: string) => [...errors()].filter(([p]) => p === path || p.startsWith(`${path}/`)).map(([, m]) => m).join('; ');
-  const otherErrors = () => [...errors()].filter(([p]) => !['/text', '/minutes', '/level', '/startsAt'].includes(p) && !p.startsWith('/boards')).map(([, m]) => m).join('; ');
+  const errorAt = (path: string) => fieldErrorAt(errors(), path);
+  const otherErrors = () => errorsBesides(errors(), ['/text', '/minutes', '/level', '/startsAt', '/boards']);
 
   const cancelled = (m: FloorMessage) => m.endedBy !== '' && m.endsAt <= m.startsAt;
   const row = (m: FloorMessage, action: 'end' | 'cancel' | null) => (

@@ -131,3 +131,17 @@ export function windowLabel(window: string, kind?: 'windowed' | 'live'): string 
   if (kind === 'live') return 'now';
   return window === 'today' ? 'today' : window === '1h' ? 'last hour' : window === '15m' ? 'last 15 min' : window;
 }
+
+/** An audit entry's details, as "key: value" pairs: {"role_from":"viewer","role_to":"admin"} → "role_from: viewer, role_to: admin". */
+export function formatAuditDetails(details: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(details);
+  } catch {
+    return details;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return details;
+  return Object.entries(parsed as Record<string, unknown>)
+    .map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
+}
