@@ -1,12 +1,16 @@
-// npm run nabiz -- <command>: manage access from a shell (docs/security.md).
+// npm run nabiz -- <command>: manage access (docs/security.md) and backups (docs/operations.md) from a shell.
 //   users add <username> --role viewer|supervisor|admin     password from stdin (piped) or typed twice at a prompt
 //   users list | users passwd <username> | users remove <username>
 //   keys create <acd|ivr|crm> --name <name> (or --source acd) | keys list | keys revoke <id>
 //   displays create --name <name> --board <board> | displays list | displays revoke <id>
+//   backup create [--incremental] | backup list | backup restore <name>      (embedded ClickHouse; restore: stopped)
+//   backup rebuild         after a server's own RESTORE (CLICKHOUSE_URL), with Nabız stopped: rebuild the rollups
 // Add --json for machine-readable output. New keys and display tokens are printed once; they are not stored.
 // Talks to CLICKHOUSE_URL / REDIS_URL, or to the embedded ClickHouse of a running `npm start` (whose API processes
 // then end the affected sessions within seconds), or starts the embedded servers itself when nothing runs.
 import os from 'node:os';
+import path from 'node:path';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Redis } from 'ioredis';
@@ -18,11 +22,13 @@ import { isRole } from '../server/auth/roles.ts';
 import { Sessions } from '../server/auth/sessions.ts';
 import { AccessStore } from '../server/auth/store.ts';
 import { passwordProblem } from '../server/auth/rules.ts';
+import { BackupError, createBackup, listBackups, restoreBackup } from '../server/clickhouse/backup.ts';
 import { createClickHouse } from '../server/clickhouse/client.ts';
 import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../server/clickhouse/migrate.ts';
 import { ConfigError, INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
 import { ApiError } from '../server/errors.ts';
+import { rebuildDerived } from '../server/kpi/materialize.ts';
 import { createRedis } from '../server/redis/connections.ts';
 import { startEmbeddedRedis } from '../server/redis/embedded.ts';
 
@@ -36,7 +42,11 @@ const USAGE = `usage: npm run nabiz -- <command> [--json]
   keys revoke <id>
   displays create --name <name> --board <board>
   displays list
-  displays revoke <id>`;
+  displays revoke <id>
+  backup create [--incremental]                   (while Nabız runs, or not)
+  backup list
+  backup restore <name>                           (with Nabız stopped)
+  backup rebuild                                  (with Nabız stopped, after RESTORE on a ClickHouse server)`;
 
 class UsageError extends Error {}
 
@@ -69,8 +79,19 @@ async function readPassword(prompt: string): Promise<string> {
 
 interface Connections {
   service: AccessService;
+  clickhouse: ClickHouseClient;
+  /** The same server, bound to no database of ours (to rename and restore it). */
+  server: ClickHouseClient;
+  redis: Redis | undefined;
+  /** Re-applies the migrations (after a restore of an older backup). */
+  migrate(): Promise<void>;
   close(): Promise<void>;
   warning?: string;
+}
+
+/** Whether an all-in-one Nabız (its embedded ClickHouse) answers on this machine. */
+async function nabizRunning(config: Config): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}/ping`).then((r) => r.ok, () => false);
 }
 
 async function connect(config: Config): Promise<Connections> {
@@ -79,14 +100,13 @@ async function connect(config: Config): Promise<Connections> {
   let redisUrl = config.REDIS_URL;
   let warning: string | undefined;
   if (clickhouseUrl === undefined) {
-    const running = `http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}`;
-    if (await fetch(`${running}/ping`).then((r) => r.ok, () => false)) {
-      clickhouseUrl = running;
+    if (await nabizRunning(config)) {
+      clickhouseUrl = `http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}`;
       if (redisUrl === undefined) {
         warning = 'note: the running Nabız ends affected sessions and open streams within a few seconds';
       }
     } else {
-      const ch = await spawnEmbeddedClickHouse({ dataDir: config.clickhouseDataDir, port: config.CLICKHOUSE_HTTP_PORT });
+      const ch = await spawnEmbeddedClickHouse({ dataDir: config.clickhouseDataDir, port: config.CLICKHOUSE_HTTP_PORT, backupDir: config.backupDir });
       closers.unshift(() => ch.stop());
       clickhouseUrl = ch.url;
       if (redisUrl === undefined) {
@@ -99,7 +119,8 @@ async function connect(config: Config): Promise<Connections> {
   const target = { url: clickhouseUrl, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD };
   await migrate(target);
   const clickhouse = createClickHouse(target);
-  closers.unshift(() => clickhouse.close());
+  const server = createClickHouse({ ...target, database: 'system' });
+  closers.unshift(() => clickhouse.close(), () => server.close());
   let redis: Redis | undefined;
   if (redisUrl !== undefined) {
     redis = createRedis(redisUrl, 'publisher');
@@ -116,6 +137,10 @@ async function connect(config: Config): Promise<Connections> {
   });
   return {
     service,
+    clickhouse,
+    server,
+    redis,
+    migrate: async () => void (await migrate(target)),
     warning,
     async close() {
       for (const c of closers) await c().catch(() => {});
@@ -131,6 +156,62 @@ function table(rows: Array<Record<string, unknown>>, columns: string[]): string 
   return [line(columns), ...cells.map(line)].join('\n');
 }
 
+const megabytes = (bytes: number) => `${(bytes / 1024 ** 2).toFixed(1)} MB`;
+
+/** Deletes every Redis key of this installation (sessions, caches, queues, live state): all of it derives from ClickHouse. */
+async function clearRedis(redis: Redis, prefix: string): Promise<number> {
+  let cleared = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    if (keys.length) cleared += await redis.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return cleared;
+}
+
+/** backup create | list | restore (server/clickhouse/backup.ts, docs/operations.md). */
+async function backup(config: Config, command: string, name: string | undefined, incremental: boolean, print: (human: string, json: unknown) => void): Promise<number> {
+  if (command === 'list') {
+    const backups = await listBackups(config.backupDir);
+    const rows = backups.map((b) => ({ ...b, size: megabytes(b.bytes), base: b.base ?? '(full)' }));
+    print(backups.length ? table(rows, ['name', 'takenAt', 'size', 'base']) : `(no backups in ${config.backupDir})`, backups);
+    return 0;
+  }
+  if (!config.embeddedClickHouse && command !== 'rebuild') {
+    throw new UsageError("with CLICKHOUSE_URL, back up and restore with your ClickHouse server's own BACKUP and RESTORE, then backup rebuild (docs/operations.md)");
+  }
+  if (command === 'restore' && !name) throw new UsageError('missing <name> (see backup list)');
+  if (command !== 'create' && config.embeddedClickHouse && (await nabizRunning(config))) {
+    throw new UsageError(`stop Nabız first: a ${command} replaces the database under it`);
+  }
+  const conn = await connect(config);
+  try {
+    if (command === 'create') {
+      const b = await createBackup(conn.clickhouse, { dir: config.backupDir, database: config.CLICKHOUSE_DATABASE, incremental });
+      print(`backed up ${config.CLICKHOUSE_DATABASE} to ${path.join(config.backupDir, b.name)} (${megabytes(b.bytes)}${b.base ? `, adding to ${b.base}` : ''})`, b);
+      return 0;
+    }
+    let keptAs: string | null = null;
+    if (command === 'restore') {
+      ({ keptAs } = await restoreBackup(conn.server, { dir: config.backupDir, name: name!, database: config.CLICKHOUSE_DATABASE }));
+      await conn.migrate(); // a backup of an older version
+    }
+    const rebuilt = await rebuildDerived(conn.clickhouse, { lookbackDays: config.FCR_LOOKBACK_DAYS });
+    const redisKeysCleared = conn.redis ? await clearRedis(conn.redis, config.REDIS_PREFIX) : 0;
+    print(
+      [
+        `${command === 'restore' ? `restored ${name}: ` : ''}${rebuilt.events} events; the KPIs rebuilt from them (${rebuilt.contacts} contacts); ${redisKeysCleared} Redis keys cleared (people sign in again; TVs reconnect by themselves).`,
+        keptAs ? `The database as it was is kept as ${keptAs}: drop it once you are sure (DROP DATABASE ${keptAs}).` : '',
+      ].filter(Boolean).join('\n'),
+      { restored: name ?? null, keptAs, events: rebuilt.events, contacts: rebuilt.contacts, redisKeysCleared },
+    );
+    return 0;
+  } finally {
+    await conn.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -142,6 +223,7 @@ async function main(argv: string[]): Promise<number> {
       board: { type: 'string' },
       source: { type: 'string' },
       json: { type: 'boolean', default: false },
+      incremental: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -159,8 +241,14 @@ async function main(argv: string[]): Promise<number> {
     return v;
   };
 
-  const known: Record<string, string[]> = { users: ['add', 'list', 'passwd', 'remove'], keys: ['create', 'list', 'revoke'], displays: ['create', 'list', 'revoke'] };
+  const known: Record<string, string[]> = {
+    users: ['add', 'list', 'passwd', 'remove'],
+    keys: ['create', 'list', 'revoke'],
+    displays: ['create', 'list', 'revoke'],
+    backup: ['create', 'list', 'restore', 'rebuild'],
+  };
   if (!known[group]?.includes(command ?? '')) throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+  if (group === 'backup') return backup(config, command!, arg, values.incremental, print);
   // Check what can be checked before starting or reaching any server.
   if (group === 'keys' && command === 'create') {
     const source = need(values.source ?? arg, '<source>');
@@ -250,7 +338,7 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  const message = err instanceof ConfigError || err instanceof UsageError || err instanceof ApiError ? err.message : (err as Error).message;
+  const message = err instanceof ConfigError || err instanceof UsageError || err instanceof ApiError || err instanceof BackupError ? err.message : (err as Error).message;
   process.stderr.write(`nabiz: ${message}\n`);
   if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`${USAGE}\n`);
   process.exitCode = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;

@@ -24,6 +24,12 @@ export const ConfigSchema = Type.Object({
     }),
   ),
   DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'Where the embedded ClickHouse and Redis keep their data.' }),
+  BACKUP_DIR: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'Embedded mode: where `npm run nabiz -- backup` writes backups and restores them from (default `<DATA_DIR>/backups`; another disk is better).',
+    }),
+  ),
   CLICKHOUSE_URL: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s]+$',
@@ -205,6 +211,8 @@ export interface Config extends RawConfig {
   dataDir: string;
   clickhouseDataDir: string;
   redisDataDir: string;
+  /** BACKUP_DIR, absolute. */
+  backupDir: string;
   embeddedClickHouse: boolean;
   embeddedRedis: boolean;
   /** SOURCE_QUIET_MINUTES, parsed: after how long without events each source counts as quiet (ms; 0: never). */
@@ -377,6 +385,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     clickhouseDataDir: path.join(dataDir, 'clickhouse'),
     redisDataDir: path.join(dataDir, 'redis'),
+    backupDir: path.resolve(cfg.BACKUP_DIR ?? path.join(dataDir, 'backups')),
     embeddedClickHouse: cfg.CLICKHOUSE_URL === undefined,
     embeddedRedis: cfg.REDIS_URL === undefined,
     sourceQuietMs,

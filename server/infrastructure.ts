@@ -34,6 +34,7 @@ export async function startInfrastructure(config: Config, log: Log): Promise<Inf
         dataDir: config.clickhouseDataDir,
         port: config.CLICKHOUSE_HTTP_PORT,
         analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
+        backupDir: config.backupDir,
         onLog: (line) => log.info({ component: 'clickhouse' }, line),
       });
       stops.unshift(() => ch.stop());

@@ -451,3 +451,16 @@ export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays
   await Promise.all(Array.from({ length: REBUILD_CONCURRENCY }, slicer));
   return { from: 0, upTo, events, contacts, elapsedMs: performance.now() - started };
 }
+
+/** What derives from `events` alone: the fan-out's targets (sql/008_fanout.sql) and the measures. */
+const DERIVED_TABLES = ['event_ids', 'kpi_contact_events', 'kpi_customer_events', 'kpi_agent_state', 'kpi_measures'] as const;
+
+/**
+ * Empties every table derived from `events` and rebuilds them from it, from the first event (after a restore, whose
+ * copies of `events` and of its derivations need not agree). Nothing may ingest or materialise meanwhile.
+ */
+export async function rebuildDerived(ch: ClickHouseClient, opts: { lookbackDays: number }): Promise<MaterializeResult> {
+  for (const table of DERIVED_TABLES) await ch.command({ query: `TRUNCATE TABLE ${table}` });
+  await writeWatermark(ch, 0);
+  return rebuildMeasures(ch, opts);
+}

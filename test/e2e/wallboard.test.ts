@@ -78,6 +78,16 @@ async function overflowing(page: Page): Promise<string[]> {
   });
 }
 
+/** A browser page of its own (its own cookies), signed in to the console at `tab`. */
+async function consoleAs(tab: string, username = 'admin', password = ADMIN_PASSWORD, viewport = { width: 1600, height: 1000 }): Promise<Page> {
+  const page = await browser.newPage({ viewport });
+  await page.goto(`${base}/#/console/${tab}`);
+  await page.fill('input[name="username"]', username);
+  await page.fill('input[name="password"]', password);
+  await page.click('button[type="submit"]');
+  return page;
+}
+
 const tile = (page: Page, kpi: string) => page.locator(`section.tile.kpi[data-kpi="${kpi}"][data-scope="center"]`);
 
 beforeAll(async () => {
@@ -321,11 +331,7 @@ describe('wallboard in Chromium', () => {
     expect(await tile(tv, 'offered').locator('.value-text').textContent()).toBe('11');
 
     // --- a supervisor raises the threshold in the console: the TV recolours ---
-    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await sup.goto(`${base}/#/console/thresholds`);
-    await sup.fill('input[name="username"]', 'sue');
-    await sup.fill('input[name="password"]', 'sue-password-123');
-    await sup.click('button[type="submit"]');
+    const sup = await consoleAs('thresholds', 'sue', 'sue-password-123');
     const row = sup.locator(`tr[data-threshold="${thr.body.threshold.id}"]`);
     await row.waitFor({ timeout: 10_000 }).catch(async (err) => {
       await sup.screenshot({ path: path.join(ARTIFACTS, 'console-failure.png') });
@@ -373,11 +379,7 @@ describe('wallboard in Chromium', () => {
     await sup.close();
 
     // --- a viewer sees the console read-only, and the API refuses the change ---
-    const viewer = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await viewer.goto(`${base}/#/console/thresholds`);
-    await viewer.fill('input[name="username"]', 'vic');
-    await viewer.fill('input[name="password"]', 'vic-password-123');
-    await viewer.click('button[type="submit"]');
+    const viewer = await consoleAs('thresholds', 'vic', 'vic-password-123');
     const vrow = viewer.locator(`tr[data-threshold="${thr.body.threshold.id}"]`);
     await vrow.waitFor({ timeout: 10_000 });
     expect(await vrow.locator('input[name="critical"]').isDisabled()).toBe(true);
@@ -498,11 +500,7 @@ describe('wallboard in Chromium', () => {
     expect(await all.locator('.roster-counts [data-state="aux"]').getAttribute('data-count')).toBe('0');
 
     // --- a supervisor edits the roster tile in the console: aux only, a limit of 1 minute ---
-    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await sup.goto(`${base}/#/console/boards`);
-    await sup.fill('input[name="username"]', 'admin');
-    await sup.fill('input[name="password"]', ADMIN_PASSWORD);
-    await sup.click('button[type="submit"]');
+    const sup = await consoleAs('boards');
     await sup.locator('button[data-board="roster"]').click();
     const row = sup.locator('tr[data-tile="2"]');
     await row.locator('input[name="state-2-busy"]').uncheck();
@@ -548,11 +546,7 @@ describe('wallboard in Chromium', () => {
     expect(await overflowing(tv)).toEqual([]);
 
     // --- a supervisor posts an urgent message for this board only, in the console ---
-    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await sup.goto(`${base}/#/console/messages`);
-    await sup.fill('input[name="username"]', 'admin');
-    await sup.fill('input[name="password"]', ADMIN_PASSWORD);
-    await sup.click('button[type="submit"]');
+    const sup = await consoleAs('messages');
     const form = sup.locator('form.message-form');
     // a blank message is refused, with the API's reason next to the field
     await form.locator('input[name="text"]').fill('   ');
@@ -654,11 +648,7 @@ describe('wallboard in Chromium', () => {
     await expect.poll(async () => (await api()).scopes[0]?.total.offered?.value, { timeout: 20_000 }).toBe(3);
     const expected = await api();
 
-    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await sup.goto(`${base}/#/console/reports`);
-    await sup.fill('input[name="username"]', 'admin');
-    await sup.fill('input[name="password"]', ADMIN_PASSWORD);
-    await sup.click('button[type="submit"]');
+    const sup = await consoleAs('reports');
     // today's center by default, the day's date filled in
     await sup.locator('table.report[data-scope="center"]').waitFor({ timeout: 10_000 });
     expect(await sup.locator('input[name="date"]').inputValue()).toBe(expected.date);
@@ -697,11 +687,7 @@ describe('wallboard in Chromium', () => {
     const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     await tv.goto(`${base}${display.body.url}`);
     await tv.locator('section.tile.kpi').first().waitFor({ timeout: 20_000 });
-    const sup = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await sup.goto(`${base}/#/console/displays`);
-    await sup.fill('input[name="username"]', 'admin');
-    await sup.fill('input[name="password"]', ADMIN_PASSWORD);
-    await sup.click('button[type="submit"]');
+    const sup = await consoleAs('displays');
     // the button shows once the console sees the TV connected (it re-reads every 15 s)
     const button = sup.locator(`tr[data-display="${display.body.display.id}"] button.identify-button`);
     await button.waitFor({ timeout: 20_000 });
@@ -741,11 +727,7 @@ describe('wallboard in Chromium', () => {
 
   it('lets an admin manage people and keys in the console: a new user signs in and changes their password; a key works until revoked; the audit log shows it all', async () => {
     const accept = (page: Page) => page.once('dialog', (d) => void d.accept());
-    const admin = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-    await admin.goto(`${base}/#/console/users`);
-    await admin.fill('input[name="username"]', 'admin');
-    await admin.fill('input[name="password"]', ADMIN_PASSWORD);
-    await admin.click('button[type="submit"]');
+    const admin = await consoleAs('users');
     const addForm = admin.locator('form[data-form="add-user"]');
     await addForm.waitFor({ timeout: 10_000 });
     // a password too short is refused beside its field (the browser's own check is bypassed to reach the API's)
@@ -769,11 +751,7 @@ describe('wallboard in Chromium', () => {
     expect(await admin.locator('tr[data-user="admin"] select').isDisabled()).toBe(true);
 
     // The new user, in a browser of their own: a supervisor sees no admin tabs, and changes their password.
-    const ayse = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await ayse.goto(`${base}/#/console/account`);
-    await ayse.fill('input[name="username"]', 'e2e.ayse');
-    await ayse.fill('input[name="password"]', given);
-    await ayse.click('button[type="submit"]');
+    const ayse = await consoleAs('account', 'e2e.ayse', given, { width: 1280, height: 900 });
     const account = ayse.locator('form[data-form="change-password"]');
     await account.waitFor({ timeout: 10_000 });
     expect(await ayse.locator('nav.tabs a').allTextContents()).not.toContain('Users');

@@ -1,9 +1,11 @@
 // Child-process entry of the embedded ClickHouse (see spawn.ts):
 //   tsx server/clickhouse/embedded/main.ts --data-dir <path> --host <ip> --port <n> [--connections <n>] [--analyst-password <pw>]
+//                                          [--backup-dir <absolute path>]
 // Prints one JSON line `{"ready":true,"url":…,"port":…,"version":…}` on stdout once listening; logs are JSON lines
 // on stderr. SIGTERM/SIGINT: stop accepting, finish in-flight queries, release the data directory, exit 0.
 // Reads no environment variables: the configuration module is their only reader, and it passes flags.
 import { isIP } from 'node:net';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startEmbeddedClickHouse, type EmbeddedUser, type LogLevel } from './server.ts';
 
@@ -25,6 +27,7 @@ interface Flags {
   port: number;
   connections: number | undefined;
   analystPassword: string | undefined;
+  backupDir: string | undefined;
 }
 
 function integerFlag(name: string, value: string, min: number, max: number): number {
@@ -45,6 +48,7 @@ function parseFlags(argv: string[]): Flags {
         port: { type: 'string' },
         connections: { type: 'string' },
         'analyst-password': { type: 'string' },
+        'backup-dir': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -57,12 +61,15 @@ function parseFlags(argv: string[]): Flags {
   if (values.port === undefined) throw new UsageError('--port <n> is required (0 = any free port)');
   const analystPassword = values['analyst-password'];
   if (analystPassword === '') throw new UsageError('--analyst-password must not be empty');
+  const backupDir = values['backup-dir'];
+  if (backupDir !== undefined && !path.isAbsolute(backupDir)) throw new UsageError(`--backup-dir must be an absolute path, got '${backupDir}'`);
   return {
     dataDir,
     host,
     port: integerFlag('port', values.port, 0, 65535),
     connections: values.connections === undefined ? undefined : integerFlag('connections', values.connections, 1, 64),
     analystPassword,
+    backupDir,
   };
 }
 
@@ -89,6 +96,7 @@ async function main(): Promise<void> {
     port: flags.port,
     connections: flags.connections,
     users,
+    backupDir: flags.backupDir,
     log,
   });
   let stopping = false;

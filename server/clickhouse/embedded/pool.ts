@@ -21,21 +21,25 @@ export interface EngineInfo {
 
 export class ConnectionPool {
   readonly #dataDir: string;
+  readonly #args: string[];
   readonly #size: number;
   readonly #anchor: Session;
   readonly #waiting: Array<() => void> = [];
   #running = 0;
   #closed = false;
 
-  private constructor(dataDir: string, size: number, anchor: Session) {
+  private constructor(dataDir: string, args: string[], size: number, anchor: Session) {
     this.#dataDir = dataDir;
+    this.#args = args;
     this.#size = size;
     this.#anchor = anchor;
   }
 
-  static open(dataDir: string, size: number): ConnectionPool {
+  /** `configFile`: an engine configuration file (XML) added to the defaults, e.g. to allow backups somewhere. */
+  static open(dataDir: string, size: number, configFile?: string): ConnectionPool {
     if (!Number.isInteger(size) || size < 1) throw new RangeError(`connections must be a positive integer, got ${size}`);
-    return new ConnectionPool(dataDir, size, new Session(dataDir, { connectionArgs: CONNECTION_ARGS }));
+    const args = configFile ? [...CONNECTION_ARGS, `--config-file=${configFile}`] : CONNECTION_ARGS;
+    return new ConnectionPool(dataDir, args, size, new Session(dataDir, { connectionArgs: args }));
   }
 
   async info(): Promise<EngineInfo> {
@@ -52,7 +56,7 @@ export class ConnectionPool {
     else this.#running++;
     let session: Session | undefined;
     try {
-      session = new Session(this.#dataDir, { connectionArgs: CONNECTION_ARGS });
+      session = new Session(this.#dataDir, { connectionArgs: this.#args });
       return await fn(session);
     } finally {
       session?.close();

@@ -2,10 +2,11 @@
 // `@clickhouse/client` and curl use, backed by chdb (the ClickHouse engine in-process) on one data directory.
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import path from 'node:path';
 import { authenticate, type EmbeddedUser } from './auth.ts';
 import { toClickHouseError } from './errors.ts';
 import { parseRequestParams } from './http-params.ts';
@@ -29,6 +30,8 @@ export interface EmbeddedClickHouseOptions {
   connections?: number;
   /** Users besides `default` (empty password), e.g. a read-only analyst. */
   users?: EmbeddedUser[];
+  /** Where BACKUP … TO File(…) may write and RESTORE read (absolute); unset: nowhere. */
+  backupDir?: string;
   /** Never receives passwords. */
   log?: (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -42,11 +45,20 @@ export interface EmbeddedClickHouse {
   close(deadlineMs?: number): Promise<void>;
 }
 
+/** The engine configuration that lets BACKUP and RESTORE use File(…) under `backupDir`; returns its path. */
+async function writeBackupConfig(dataDir: string, backupDir: string): Promise<string> {
+  await mkdir(backupDir, { recursive: true });
+  const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const file = path.join(dataDir, 'nabiz-backups.xml');
+  await writeFile(file, `<clickhouse><backups><allowed_path>${xml(path.join(backupDir, '/'))}</allowed_path></backups></clickhouse>\n`);
+  return file;
+}
+
 export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions): Promise<EmbeddedClickHouse> {
   const log = opts.log ?? (() => {});
   const users = opts.users ?? [];
   await mkdir(opts.dataDir, { recursive: true });
-  const pool = ConnectionPool.open(opts.dataDir, opts.connections ?? DEFAULT_CONNECTIONS);
+  const pool = ConnectionPool.open(opts.dataDir, opts.connections ?? DEFAULT_CONNECTIONS, opts.backupDir && (await writeBackupConfig(opts.dataDir, opts.backupDir)));
   const { version, timezone } = await pool.info();
   const displayName = os.hostname();
   const inFlight = new Set<Promise<void>>();

@@ -15,6 +15,8 @@ export interface SpawnEmbeddedClickHouseOptions {
   connections?: number;
   /** Enables the read-only `analyst` user with this password. */
   analystPassword?: string;
+  /** Where BACKUP … TO File(…) may write and RESTORE read (server/clickhouse/backup.ts); unset: nowhere. */
+  backupDir?: string;
   /** Each stderr line of the child (JSON log lines). */
   onLog?: (line: string) => void;
   startTimeoutMs?: number;
@@ -59,6 +61,7 @@ export async function spawnEmbeddedClickHouse(opts: SpawnEmbeddedClickHouseOptio
     '--connections', String(connections),
   ];
   if (opts.analystPassword !== undefined) args.push('--analyst-password', opts.analystPassword);
+  if (opts.backupDir !== undefined) args.push('--backup-dir', path.resolve(opts.backupDir));
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // A deliberately small environment (nothing inherited, e.g. no NODE_OPTIONS from a test runner). Every chdb query

@@ -1,0 +1,130 @@
+// Backups of the Nabız database with ClickHouse's own BACKUP and RESTORE, as directories under BACKUP_DIR (the
+// embedded ClickHouse is started allowed to write there: spawn.ts). `npm run nabiz -- backup …` (scripts/nabiz.ts)
+// drives these; docs/operations.md says when and how.
+//
+// - A backup is taken while Nabız runs: ClickHouse copies each table as of the moment it reaches it, hard-linking
+//   the parts (no second copy of the data on the same disk until merges replace them). An incremental one stores only
+//   the parts its base does not have, and needs that base (and its bases) to be restored.
+// - A restore happens with Nabız stopped. The current database is renamed aside, not dropped, so a restore that was
+//   a mistake can be undone by renaming it back. (Its views keep naming the database they were created in: while it
+//   is aside, they read the restored one. Query its tables.) The tables derived from `events` (the fan-out and the measures) are
+//   then emptied and rebuilt from the restored events: the tables of a backup are not copied in one instant, so the
+//   copies of `events` and of its derivations can disagree by what was ingested while the backup ran.
+import type { ClickHouseClient } from '@clickhouse/client';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface Backup {
+  name: string;
+  /** When it was written (ISO). */
+  takenAt: string;
+  /** The backup this one adds to, for an incremental one (by name); null for a full one. */
+  base: string | null;
+  /** Bytes of this backup's own directory (an incremental one also needs its bases). */
+  bytes: number;
+}
+
+/** A backup's directory name, as given on the command line: no path, nothing the shell or SQL would read. */
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+export class BackupError extends Error {}
+
+async function directoryBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+/** Every backup in `dir` (a directory with ClickHouse's `.backup` description), oldest first. */
+export async function listBackups(dir: string): Promise<Backup[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: Backup[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory() || !NAME_RE.test(e.name)) continue;
+    const description = path.join(dir, e.name, '.backup');
+    let text: string;
+    try {
+      text = await readFile(description, 'utf8');
+    } catch {
+      continue; // not a backup, or one still being written (ClickHouse writes .backup last)
+    }
+    const base = /<base_backup>File\('(.*?)'\)<\/base_backup>/.exec(text)?.[1];
+    out.push({
+      name: e.name,
+      takenAt: (await stat(description)).mtime.toISOString(),
+      base: base === undefined ? null : path.basename(base),
+      bytes: await directoryBytes(path.join(dir, e.name)),
+    });
+  }
+  return out.sort((a, b) => a.takenAt.localeCompare(b.takenAt) || a.name.localeCompare(b.name));
+}
+
+/** `20261124-163000`: a time (UTC) in names, sortable. */
+const stamp = (at: Date) => at.toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+
+/** `nabiz-20261124-163000`: the database and the time. */
+export const backupName = (database: string, at: Date) => `${database}-${stamp(at)}`;
+
+/**
+ * Backs the database up into `dir`/<name>; `incremental`: only what the newest backup there does not hold. `database`
+ * is the validated CLICKHOUSE_DATABASE (an identifier cannot be a query parameter).
+ */
+export async function createBackup(
+  ch: ClickHouseClient,
+  opts: { dir: string; database: string; incremental?: boolean; now?: Date },
+): Promise<Backup> {
+  const existing = await listBackups(opts.dir);
+  const base = opts.incremental ? existing.at(-1) : undefined;
+  if (opts.incremental && !base) throw new BackupError(`no backup in ${opts.dir} to add to: take a full one first`);
+  const name = backupName(opts.database, opts.now ?? new Date());
+  if (existing.some((b) => b.name === name)) throw new BackupError(`a backup named ${name} exists already: wait a second`);
+  await ch.command({
+    query: `BACKUP DATABASE \`${opts.database}\` TO File({to:String})${base ? ' SETTINGS base_backup = File({base:String})' : ''}`,
+    query_params: { to: path.join(opts.dir, name), ...(base ? { base: path.join(opts.dir, base.name) } : {}) },
+  });
+  const made = (await listBackups(opts.dir)).find((b) => b.name === name);
+  if (!made) throw new BackupError(`ClickHouse reported the backup done, but ${path.join(opts.dir, name)} holds none`);
+  return made;
+}
+
+/**
+ * Restores `name` from `dir` as the database; the current one, if any, is renamed `<database>_before_restore_<time>`
+ * (returned). `ch` must not be bound to that database (it is renamed under it): e.g. a client of `system`. The caller
+ * then upgrades the schema (migrations) and rebuilds what derives from events.
+ */
+export async function restoreBackup(
+  ch: ClickHouseClient,
+  opts: { dir: string; name: string; database: string; now?: Date },
+): Promise<{ keptAs: string | null }> {
+  if (!NAME_RE.test(opts.name)) throw new BackupError(`'${opts.name}' is not a backup name (see backup list)`);
+  const byName = new Map((await listBackups(opts.dir)).map((b) => [b.name, b]));
+  let b = byName.get(opts.name);
+  if (!b) throw new BackupError(`no backup ${opts.name} in ${opts.dir} (see backup list)`);
+  while (b.base !== null) {
+    const base = byName.get(b.base);
+    if (!base) throw new BackupError(`${b.name} adds to ${b.base}, which is not in ${opts.dir} any more`);
+    b = base;
+  }
+  const rs = await ch.query({ query: 'SELECT count() AS n FROM system.databases WHERE name = {db:String}', query_params: { db: opts.database }, format: 'JSONEachRow' });
+  const exists = Number((await rs.json<{ n: string | number }>())[0]?.n ?? 0) > 0;
+  const at = opts.now ?? new Date();
+  const keptAs = exists ? `${opts.database}_before_restore_${stamp(at).replace('-', '_')}_${String(at.getUTCMilliseconds()).padStart(3, '0')}` : null;
+  if (keptAs) await ch.command({ query: `RENAME DATABASE \`${opts.database}\` TO \`${keptAs}\`` });
+  try {
+    await ch.command({ query: `RESTORE DATABASE \`${opts.database}\` FROM File({from:String})`, query_params: { from: path.join(opts.dir, opts.name) } });
+  } catch (err) {
+    // put things back as they were
+    await ch.command({ query: `DROP DATABASE IF EXISTS \`${opts.database}\` SYNC` });
+    if (keptAs) await ch.command({ query: `RENAME DATABASE \`${keptAs}\` TO \`${opts.database}\`` });
+    throw err;
+  }
+  return { keptAs };
+}
