@@ -5,6 +5,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseCenterHours, type OpenPeriod } from './center-hours.ts';
 import { SOURCES, type Source } from './ingest/source-names.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -59,6 +60,13 @@ export const ConfigSchema = Type.Object({
     description: 'Prefix of every Redis key and BullMQ queue, so several installations can share one Redis.',
   }),
   CENTER_TZ: Type.String({ default: 'UTC', description: 'IANA time zone of the center; "today" starts at local midnight here.' }),
+  CENTER_HOURS: Type.Optional(
+    Type.String({
+      description:
+        'Opening hours on the center\'s clock, e.g. `mon-fri 08:00-20:00, sat 09:00-14:00` (`daily …`; `22:00-06:00` runs past midnight). ' +
+        'While closed no alert is raised (open ones clear) and no source counts as quiet. Unset: always open.',
+    }),
+  ),
   LOG_LEVEL: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
     { default: 'info', description: `Log level: ${LOG_LEVELS.join(', ')}. At info, one line per request; accepted event posts and health probes only at debug (the metrics count them).` },
@@ -215,6 +223,8 @@ export interface Config extends RawConfig {
   backupDir: string;
   embeddedClickHouse: boolean;
   embeddedRedis: boolean;
+  /** CENTER_HOURS, parsed (server/center-hours.ts); null: always open. */
+  centerHours: OpenPeriod[] | null;
   /** SOURCE_QUIET_MINUTES, parsed: after how long without events each source counts as quiet (ms; 0: never). */
   sourceQuietMs: Record<IngestSource, number>;
   /** TRUST_PROXY, parsed, as Fastify's `trustProxy` takes it: false, a number of hops, or addresses and ranges. */
@@ -368,6 +378,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     problems.push(`SOURCE_QUIET_MINUTES=${JSON.stringify(env.SOURCE_QUIET_MINUTES ?? '')} is invalid: ${(err as Error).message}`);
   }
+  let centerHours: OpenPeriod[] | null = null;
+  if (typeof converted.CENTER_HOURS === 'string') {
+    try {
+      centerHours = parseCenterHours(converted.CENTER_HOURS);
+    } catch (err) {
+      problems.push(`CENTER_HOURS=${JSON.stringify(converted.CENTER_HOURS)} is invalid: ${(err as Error).message}`);
+    }
+  }
   let trustProxy: Config['trustProxy'] = false;
   if (typeof converted.TRUST_PROXY === 'string') {
     try {
@@ -389,6 +407,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedClickHouse: cfg.CLICKHOUSE_URL === undefined,
     embeddedRedis: cfg.REDIS_URL === undefined,
     sourceQuietMs,
+    centerHours,
     trustProxy,
   };
 }

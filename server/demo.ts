@@ -72,16 +72,19 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-/** Sets the demo up through the API of `app` (already listening on `baseUrl`) and starts the simulator. */
 /** The demo's floor message (Console → Messages). */
 export const DEMO_MESSAGE = 'Welcome to the Nabız demo: supervisors post messages like this one in Console → Messages';
 
+/**
+ * Sets the demo up through the API of `app` (already listening on `baseUrl`) and starts the simulator. The demo user
+ * is an admin of the demo's own database, so every console tab is there to try (users, keys and the audit log too).
+ */
 export async function startDemo(opts: { app: FastifyInstance; config: Config; baseUrl: string; log: Log }): Promise<Demo> {
   const { app, config, baseUrl, log } = opts;
   const service = app.auth.service;
   const existing = (await service.listUsers()).find((u) => u.username === DEMO_USER);
-  if (existing) await service.updateUser(SYSTEM_ACTOR, DEMO_USER, { role: 'supervisor', password: DEMO_PASSWORD });
-  else await service.createUser(SYSTEM_ACTOR, { username: DEMO_USER, password: DEMO_PASSWORD, role: 'supervisor' });
+  if (existing) await service.updateUser(SYSTEM_ACTOR, DEMO_USER, { role: 'admin', password: DEMO_PASSWORD });
+  else await service.createUser(SYSTEM_ACTOR, { username: DEMO_USER, password: DEMO_PASSWORD, role: 'admin' });
 
   const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: DEMO_USER, password: DEMO_PASSWORD } });
   if (login.statusCode !== 200) throw new Error(`demo: could not sign in (${login.statusCode}): ${login.body}`);

@@ -13,6 +13,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { centerOpen } from '../center-hours.ts';
 import type { Config, IngestSource } from '../config.ts';
 import { quietSources, SourceActivity } from '../ingest/activity.ts';
 import type { KpiKey, KpiValue } from '../kpi/catalog.ts';
@@ -110,7 +111,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
 }
 
 export interface AlertEngineDeps {
-  config: Pick<Config, 'REDIS_PREFIX' | 'ALERT_WEBHOOK_URL' | 'sourceQuietMs'>;
+  config: Pick<Config, 'REDIS_PREFIX' | 'ALERT_WEBHOOK_URL' | 'sourceQuietMs' | 'centerHours' | 'CENTER_TZ'>;
   log: Log;
   clickhouse: ClickHouseClient;
   redisUrl: string;
@@ -215,7 +216,9 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       await loadAll();
       log.info({ thresholds: thresholds.length, tracks: tracks.size }, 'alert engine: leading');
     }
-    const r = evaluate({ thresholds, tracks, figures: figs, now: now() });
+    const t = now();
+    // while the center is closed no threshold applies: open alerts clear, none is raised
+    const r = evaluate({ thresholds: centerOpen(config.centerHours, t, config.CENTER_TZ).open ? thresholds : [], tracks, figures: figs, now: t });
     if (r.changed.length + r.removed.length + r.transitions.length === 0) return;
     const published = await store.commit(r.changed, r.removed, r.transitions);
     for (const k of r.removed) tracks.delete(k);
@@ -237,7 +240,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     if (!leader || t - sourcesCheckedAt < SOURCES_EVERY_MS) return;
     sourcesCheckedAt = t;
     const last = await activity.lastStored();
-    const quiet = quietSources(last, t, config.sourceQuietMs);
+    const quiet = quietSources(last, t, config.sourceQuietMs, centerOpen(config.centerHours, t, config.CENTER_TZ));
     const told = await redis.hgetall(quietKey); // source → the time of its latest event when it was told quiet
     for (const q of quiet) {
       if (told[q.source] !== undefined) continue;

@@ -2,6 +2,7 @@
 // stops leaves the wallboards showing their last figures with nothing saying so (the stream itself is live); the live
 // hub reads this to tell the screens which sources have gone quiet (docs/live.md).
 import type { Redis } from 'ioredis';
+import { ALWAYS_OPEN, type OpenState } from '../center-hours.ts';
 import type { QuietSource } from '../live/protocol.ts';
 import type { Log } from '../log.ts';
 
@@ -39,13 +40,15 @@ export class SourceActivity {
 
 /**
  * The sources heard from within the look-back whose latest event is their quiet time old or more, by name. A source
- * whose quiet time is 0, or that has none (not a source of the contract), is never quiet.
+ * whose quiet time is 0, or that has none (not a source of the contract), is never quiet. With opening hours
+ * (server/center-hours.ts): none while the center is closed, and the quiet time counts from the opening.
  */
-export function quietSources(last: ReadonlyMap<string, number>, now: number, quietMs: Readonly<Record<string, number>>): QuietSource[] {
+export function quietSources(last: ReadonlyMap<string, number>, now: number, quietMs: Readonly<Record<string, number>>, center: OpenState = ALWAYS_OPEN): QuietSource[] {
+  if (!center.open) return [];
   return [...last]
     .filter(([source, at]) => {
       const after = quietMs[source] ?? 0;
-      return after > 0 && Number.isFinite(at) && now - at >= after && now - at < QUIET_LOOKBACK_MS;
+      return after > 0 && Number.isFinite(at) && now - Math.max(at, center.since) >= after && now - at < QUIET_LOOKBACK_MS;
     })
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([source, at]) => ({ source, since: new Date(at).toISOString() }));

@@ -5,6 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { centerOpen } from '../center-hours.ts';
 import { INGEST_SOURCES, type Config } from '../config.ts';
 import { startOfLocalDay } from '../kpi/windows.ts';
 import { quietSources, type SourceActivity } from './activity.ts';
@@ -42,7 +43,7 @@ export const SourcesResponseSchema = Type.Object({
 export type SourcesResponse = Static<typeof SourcesResponseSchema>;
 
 export interface SourceRoutesOptions {
-  config: Pick<Config, 'CENTER_TZ' | 'sourceQuietMs'>;
+  config: Pick<Config, 'CENTER_TZ' | 'sourceQuietMs' | 'centerHours'>;
   clickhouse: ClickHouseClient;
   activity: Pick<SourceActivity, 'lastStored'>;
 }
@@ -90,7 +91,7 @@ export async function sourceRoutes(parent: FastifyInstance, opts: SourceRoutesOp
           })
           .then((rs) => rs.json<{ source: string; received_at: string; key_name: string; event_id: string; reasons: string[]; raw: string }>()),
       ]);
-      const quiet = new Set(last ? quietSources(last, now, config.sourceQuietMs).map((q) => q.source) : []);
+      const quiet = new Set(last ? quietSources(last, now, config.sourceQuietMs, centerOpen(config.centerHours, now, config.CENTER_TZ)).map((q) => q.source) : []);
       return {
         since: new Date(midnight).toISOString(),
         sources: INGEST_SOURCES.map((source) => {

@@ -12,6 +12,7 @@ import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../
 import { parseScopes, ScopeError } from '../kpi/scopes.ts';
 import { computeRoster, readRoster, rosterMessage, rosterNames, rosterScopes, type RosterNames, type RosterPublication } from '../kpi/roster.ts';
 import { kpiRedisNames, readSeries, readSnapshots, type KpiRedisNames, type SeriesMessage, type SnapshotMessage } from '../kpi/snapshots.ts';
+import { centerOpen } from '../center-hours.ts';
 import { quietSources, type SourceActivity } from '../ingest/activity.ts';
 import { messagesChannel } from '../messages/store.ts';
 import type { Log } from '../log.ts';
@@ -78,7 +79,7 @@ export class LiveClient {
 }
 
 export interface HubOptions {
-  config: Pick<Config, 'REDIS_PREFIX' | 'CENTER_TZ' | 'WAITING_LOOKBACK_HOURS' | 'STREAM_MAX_BUFFER_BYTES'>;
+  config: Pick<Config, 'REDIS_PREFIX' | 'CENTER_TZ' | 'WAITING_LOOKBACK_HOURS' | 'STREAM_MAX_BUFFER_BYTES' | 'centerHours'>;
   log: Log;
   clickhouse: ClickHouseClient;
   /** Request-path connection (reads of the latest snapshots and alerts). */
@@ -163,7 +164,8 @@ export class LiveHub {
       this.opts.log.debug({ err: (err as Error).message }, 'live: could not read when the sources last sent');
       return;
     }
-    const quiet = quietSources(last, this.now(), sources.quietAfterMs);
+    const now = this.now();
+    const quiet = quietSources(last, now, sources.quietAfterMs, centerOpen(this.opts.config.centerHours, now, this.opts.config.CENTER_TZ));
     const message = quiet.length > 0 ? JSON.stringify({ type: 'sources', quiet } satisfies ServerMessage) : null;
     if (message === this.quiet) return;
     this.quiet = message;

@@ -374,3 +374,72 @@ describe('webhook', () => {
     }
   });
 });
+
+describe('opening hours (CENTER_HOURS)', () => {
+  it('clears open alerts at closing, raises none while closed, and evaluates again from the opening; a quiet source waits for the opening too', async () => {
+    const minute = 60_000;
+    // Open for the half hour before `closeAt`, closed for 5 minutes, open again from `reopenAt` (on the UTC clock).
+    const closeAt = Math.ceil((T0 + 2_000_000) / minute) * minute;
+    const reopenAt = closeAt + 5 * minute;
+    const period = (start: number, end: number) => {
+      const d = new Date(start);
+      const from = d.getUTCHours() * 60 + d.getUTCMinutes();
+      return { day: (d.getUTCDay() + 6) % 7, from, to: from + (end - start) / minute };
+    };
+    const centerHours = [period(closeAt - 30 * minute, closeAt), period(reopenAt, reopenAt + Math.min(30 * minute, 1440 * minute - (reopenAt % (1440 * minute))))];
+    const bodies: Array<{ type: string; transition: string; source?: string }> = [];
+    const hook = createServer((req: IncomingMessage, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        bodies.push(JSON.parse(body));
+        res.writeHead(200).end();
+      });
+    });
+    hook.listen(0, '127.0.0.1');
+    await once(hook, 'listening');
+    const webhook = new AlertWebhook({ url: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`, log: captured.log, baseDelayMs: 50 });
+    const lastStored = `${ctx.config.REDIS_PREFIX}:ingest:last-stored`;
+    await engine.close();
+    engine = await startEngine({ config: { ...ctx.config, CENTER_TZ: 'UTC', centerHours }, webhook });
+    const set = async (t: number) => {
+      clock = t;
+      await engine.tick();
+    };
+    const mine = async () => (await active()).filter((a) => a.scope === 'queue:hours');
+    try {
+      await set(closeAt - 10 * minute);
+      await createThreshold({ kpi: 'asa', scope: 'queue:hours', warning: 30, critical: 60 });
+      await feed('15m', 'queue:hours', { asa: 40 });
+      const [open] = await mine();
+      expect(open).toMatchObject({ level: 'warning' });
+
+      // closing: the alert clears at once, and a worse figure raises nothing while closed
+      await set(closeAt);
+      expect(await mine()).toEqual([]);
+      expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'cleared']);
+      await feed('15m', 'queue:hours', { asa: 70 });
+      await set(closeAt + 2 * minute);
+      expect(await mine()).toEqual([]);
+      // the CRM's last event was 20 minutes before closing: quiet by its 15 minutes, but not while closed
+      await redis.hset(lastStored, 'crm', String(closeAt - 20 * minute));
+      await set(closeAt + 3 * minute);
+      await set(reopenAt - 1);
+      await webhook.idle();
+      expect(bodies.filter((b) => b.type === 'source')).toEqual([]);
+
+      // opening: the breach fires again (70: critical); the CRM's quiet time counts from the opening
+      await set(reopenAt);
+      expect((await mine()).map((a) => [a.level, a.id === open!.id])).toEqual([['critical', false]]);
+      await set(reopenAt + 14 * minute);
+      await webhook.idle();
+      expect(bodies.filter((b) => b.type === 'source')).toEqual([]);
+      await set(reopenAt + 15 * minute + 5_000); // past the leader's 5 s look
+      await webhook.idle();
+      expect(bodies.filter((b) => b.type === 'source')).toEqual([expect.objectContaining({ transition: 'quiet', source: 'crm', lastEventAt: new Date(closeAt - 20 * minute).toISOString() })]);
+    } finally {
+      await redis.del(lastStored, `${ctx.config.REDIS_PREFIX}:alerts:quiet-sources`);
+      hook.close();
+    }
+  });
+});

@@ -70,6 +70,12 @@ describe('configuration', () => {
     expect(problem('15,crm:1.5')).toEqual(['SOURCE_QUIET_MINUTES="15,crm:1.5" is invalid: entry 2 (crm) must be a whole number of minutes from 0 to 1440']);
   });
 
+  it('reads CENTER_HOURS into open periods (unset: always open), and names what it cannot read', () => {
+    expect(loadConfig({}).centerHours).toBeNull();
+    expect(loadConfig({ CENTER_HOURS: 'sat 09:00-14:00' }).centerHours).toEqual([{ day: 5, from: 540, to: 840 }]);
+    expect(problemsWith({ CENTER_HOURS: 'mon-fri 8:00-20:00' })).toEqual(['CENTER_HOURS="mon-fri 8:00-20:00" is invalid: "mon-fri 8:00-20:00": 8:00 is not a time (00:00 to 24:00)']);
+  });
+
   it('reads TRUST_PROXY as a number of proxies, or the proxies\' addresses and ranges; never "everyone"', () => {
     expect(loadConfig({}).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);

@@ -1,0 +1,103 @@
+// The center's opening hours (CENTER_HOURS, on CENTER_TZ's clock). While the center is closed no alert is raised
+// and the open ones clear (nobody is there to act), and no source counts as quiet (an ACD silent overnight is
+// normal); once it opens, a source's quiet time counts from the opening. Unset: always open.
+//
+//   CENTER_HOURS="mon-fri 08:00-20:00, sat 09:00-14:00"      several entries, comma-separated
+//   CENTER_HOURS="daily 07:00-23:00"                          every day
+//   CENTER_HOURS="mon-fri 22:00-06:00"                        past midnight: each night until 06:00 the next morning
+import { tzOffsetMs } from './kpi/windows.ts';
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+
+/** One open period of a weekday (0 = Monday), in minutes of the local day: from ≤ t < to (to up to 1440). */
+export interface OpenPeriod {
+  day: number;
+  from: number;
+  to: number;
+}
+
+/** Whether the center is open at an instant and, if so, since when (epoch ms; -Infinity when it never closes). */
+export interface OpenState {
+  open: boolean;
+  since: number;
+}
+
+export const ALWAYS_OPEN: OpenState = { open: true, since: Number.NEGATIVE_INFINITY };
+
+function minutes(text: string, entry: string): number {
+  const m = /^(\d{2}):(\d{2})$/.exec(text);
+  const value = m ? Number(m[1]) * 60 + Number(m[2]) : NaN;
+  if (!m || Number(m[2]) > 59 || value > 1440) throw new Error(`"${entry}": ${text} is not a time (00:00 to 24:00)`);
+  return value;
+}
+
+function day(name: string, entry: string): number {
+  const i = DAYS.indexOf(name as (typeof DAYS)[number]);
+  if (i < 0) throw new Error(`"${entry}": ${name} is not a day (mon, tue, wed, thu, fri, sat, sun, or daily)`);
+  return i;
+}
+
+/** Parses CENTER_HOURS (see the header) into open periods, a period past midnight split in two. */
+export function parseCenterHours(text: string): OpenPeriod[] {
+  const periods: OpenPeriod[] = [];
+  for (const entry of text.split(',').map((e) => e.trim().toLowerCase())) {
+    if (entry === '') throw new Error('an entry is empty (two commas, or one at an end)');
+    const m = /^([a-z]+)(?:-([a-z]+))?\s+(\S+)-(\S+)$/.exec(entry);
+    if (!m) throw new Error(`"${entry}" is not "<days> <HH:MM>-<HH:MM>", e.g. "mon-fri 08:00-20:00"`);
+    const [, first, last, fromText, toText] = m;
+    const days: number[] = [];
+    if (first === 'daily' && last === undefined) days.push(0, 1, 2, 3, 4, 5, 6);
+    else {
+      const a = day(first!, entry);
+      const b = last === undefined ? a : day(last, entry);
+      for (let d = a; ; d = (d + 1) % 7) {
+        days.push(d);
+        if (d === b) break;
+      }
+    }
+    const from = minutes(fromText!, entry);
+    const to = minutes(toText!, entry);
+    if (from === to || from === 1440) throw new Error(`"${entry}": the period is empty`);
+    for (const d of days) {
+      if (from < to) periods.push({ day: d, from, to });
+      else {
+        periods.push({ day: d, from, to: 1440 });
+        if (to > 0) periods.push({ day: (d + 1) % 7, from: 0, to });
+      }
+    }
+  }
+  return periods;
+}
+
+/** The instant whose reading on the center's clock is `local` (ms of local time since the epoch). */
+function instantOf(local: number, tz: string): number {
+  let t = local - tzOffsetMs(tz, local);
+  for (let i = 0; i < 2; i++) t = local - tzOffsetMs(tz, t);
+  return t;
+}
+
+/**
+ * Whether the center is open at `now`, and since when: the start of the open stretch `now` is in, across midnight
+ * when one day's last period runs to 24:00 and the next day's first starts at 00:00. `null` hours: always open.
+ */
+export function centerOpen(hours: readonly OpenPeriod[] | null, now: number, tz: string): OpenState {
+  if (hours === null) return ALWAYS_OPEN;
+  const local = now + tzOffsetMs(tz, now);
+  let dayStart = Math.floor(local / DAY_MS) * DAY_MS;
+  let weekday = (Math.floor(local / DAY_MS) + 3) % 7; // 1970-01-01 was a Thursday
+  const minute = Math.floor((local - dayStart) / MINUTE_MS);
+  let period = hours.find((p) => p.day === weekday && p.from <= minute && minute < p.to);
+  if (!period) return { open: false, since: Number.NaN };
+  for (let back = 0; back < 7 && period.from === 0; back++) {
+    const previous = (weekday + 6) % 7;
+    const before = hours.find((p) => p.day === previous && p.to === 1440);
+    if (!before) break;
+    period = before;
+    weekday = previous;
+    dayStart -= DAY_MS;
+    if (back === 6) return ALWAYS_OPEN; // open round the clock every day
+  }
+  return { open: true, since: instantOf(dayStart + period.from * MINUTE_MS, tz) };
+}
