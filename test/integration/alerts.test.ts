@@ -62,6 +62,22 @@ async function at(seconds: number, e = engine): Promise<void> {
   await e.tick();
 }
 
+/** A webhook receiver that answers 200 and keeps each body it is sent. */
+async function recordingHook<T = unknown>(): Promise<{ bodies: T[]; url: string; server: Server }> {
+  const bodies: T[] = [];
+  const server = createServer((req: IncomingMessage, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      bodies.push(JSON.parse(body) as T);
+      res.writeHead(200).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { bodies, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hook`, server };
+}
+
 async function createThreshold(body: Partial<Threshold>, token = tokens.supervisor): Promise<Threshold> {
   const res = await app.inject({
     method: 'POST',
@@ -322,18 +338,7 @@ describe('webhook', () => {
   });
 
   it('tells the webhook once when a source goes quiet and once when it sends again, also across a new leader', async () => {
-    const bodies: unknown[] = [];
-    const hook = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        bodies.push(JSON.parse(body));
-        res.writeHead(200).end();
-      });
-    });
-    hook.listen(0, '127.0.0.1');
-    await once(hook, 'listening');
-    const hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    const { bodies, url: hookUrl, server: hook } = await recordingHook();
     const lastStored = `${ctx.config.REDIS_PREFIX}:ingest:last-stored`;
     const minute = 60_000;
     try {
@@ -387,18 +392,8 @@ describe('opening hours (CENTER_HOURS)', () => {
       return { day: (d.getUTCDay() + 6) % 7, from, to: from + (end - start) / minute };
     };
     const centerHours = [period(closeAt - 30 * minute, closeAt), period(reopenAt, reopenAt + Math.min(30 * minute, 1440 * minute - (reopenAt % (1440 * minute))))];
-    const bodies: Array<{ type: string; transition: string; source?: string }> = [];
-    const hook = createServer((req: IncomingMessage, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        bodies.push(JSON.parse(body));
-        res.writeHead(200).end();
-      });
-    });
-    hook.listen(0, '127.0.0.1');
-    await once(hook, 'listening');
-    const webhook = new AlertWebhook({ url: `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`, log: captured.log, baseDelayMs: 50 });
+    const { bodies, url: hookUrl, server: hook } = await recordingHook<{ type: string; transition: string; source?: string }>();
+    const webhook = new AlertWebhook({ url: hookUrl, log: captured.log, baseDelayMs: 50 });
     const lastStored = `${ctx.config.REDIS_PREFIX}:ingest:last-stored`;
     await engine.close();
     engine = await startEngine({ config: { ...ctx.config, CENTER_TZ: 'UTC', centerHours }, webhook });
