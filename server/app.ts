@@ -113,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(authRoutes, { presence });
   await app.register(kpiRoutes, { config, clickhouse, redis, now: deps.now, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis });
-  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence });
+  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence, now: deps.now });
   await app.register(boardRoutes, { clickhouse });
   await app.register(messageRoutes, { clickhouse, redis, redisPrefix: config.REDIS_PREFIX, now: deps.now });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });

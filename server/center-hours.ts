@@ -101,3 +101,23 @@ export function centerOpen(hours: readonly OpenPeriod[] | null, now: number, tz:
   }
   return { open: true, since: instantOf(dayStart + period.from * MINUTE_MS, tz) };
 }
+
+/**
+ * When the center next opens after `now` (epoch ms): the next period start that does not continue an open stretch
+ * (a 00:00 after a 24:00). Null without hours.
+ */
+export function nextOpening(hours: readonly OpenPeriod[] | null, now: number, tz: string): number | null {
+  if (hours === null || hours.length === 0) return null;
+  const local = now + tzOffsetMs(tz, now);
+  const today = Math.floor(local / DAY_MS);
+  const minute = Math.floor((local - today * DAY_MS) / MINUTE_MS);
+  for (let d = 0; d <= 7; d++) {
+    const weekday = (today + d + 3) % 7;
+    const starts = hours.filter((p) => p.day === weekday && (d > 0 || p.from > minute)).map((p) => p.from).sort((a, b) => a - b);
+    for (const from of starts) {
+      const t = instantOf((today + d) * DAY_MS + from * MINUTE_MS, tz);
+      if (!centerOpen(hours, t - 1, tz).open) return t;
+    }
+  }
+  return null;
+}

@@ -12,7 +12,7 @@ import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../
 import { parseScopes, ScopeError } from '../kpi/scopes.ts';
 import { computeRoster, readRoster, rosterMessage, rosterNames, rosterScopes, type RosterNames, type RosterPublication } from '../kpi/roster.ts';
 import { kpiRedisNames, readSeries, readSnapshots, type KpiRedisNames, type SeriesMessage, type SnapshotMessage } from '../kpi/snapshots.ts';
-import { centerOpen } from '../center-hours.ts';
+import { centerOpen, nextOpening } from '../center-hours.ts';
 import { quietSources, type SourceActivity } from '../ingest/activity.ts';
 import { messagesChannel } from '../messages/store.ts';
 import type { Log } from '../log.ts';
@@ -130,6 +130,8 @@ export class LiveHub {
   private readonly now: () => number;
   /** Alert publications seen (an `alerts` list read while this moved may be older than what was sent since). */
   private alertChanges = 0;
+  /** The `hours` message while the center is closed (null while open). */
+  private closed: string | null = null;
   /** The `sources` message for the quiet sources as last checked (null while none is quiet). */
   private quiet: string | null = null;
 
@@ -147,7 +149,25 @@ export class LiveHub {
     const sub = this.opts.subscriber;
     sub.on('message', (channel: string, message: string) => this.onPublication(channel, message));
     await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.rosterNames.channel, this.alerts.names.channel, this.messagesChannel, this.identifyChannel);
+    this.checkHours();
     await this.checkSources();
+  }
+
+  /**
+   * Whether the center is open (CENTER_HOURS; docs/live.md, `hours`): when that changes, every socket is told; a socket
+   * that connects while it is closed is told at once.
+   */
+  checkHours(): void {
+    const { centerHours, CENTER_TZ } = this.opts.config;
+    const now = this.now();
+    const opensAt = nextOpening(centerHours, now, CENTER_TZ);
+    const message = centerOpen(centerHours, now, CENTER_TZ).open
+      ? null
+      : JSON.stringify({ type: 'hours', open: false, opensAt: opensAt === null ? null : new Date(opensAt).toISOString() } satisfies ServerMessage);
+    if (message === this.closed) return;
+    this.closed = message;
+    const data = message ?? JSON.stringify({ type: 'hours', open: true, opensAt: null } satisfies ServerMessage);
+    for (const client of this.clients) this.send(client, data);
   }
 
   /**
@@ -187,6 +207,7 @@ export class LiveHub {
       ? { kind: 'display' as const, name: principal.name, board: principal.board }
       : { kind: 'user' as const, name: principal.kind === 'user' ? principal.username : principal.name, ...(principal.kind === 'user' ? { role: principal.role } : {}) };
     this.send(client, JSON.stringify({ type: 'welcome', serverTime: new Date(this.now()).toISOString(), principal: p } satisfies ServerMessage));
+    if (this.closed) this.send(client, this.closed);
     if (this.quiet) this.send(client, this.quiet);
     return client;
   }
@@ -620,6 +641,7 @@ export class LiveHub {
    * terminated; every other one is pinged. Returns how many were terminated.
    */
   heartbeat(): number {
+    this.checkHours();
     void this.checkSources();
     this.notePresence([...this.clients].filter((c) => c.alive && c.principal.kind === 'display'), true);
     let dead = 0;

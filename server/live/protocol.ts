@@ -127,6 +127,11 @@ export const ServerMessageSchema = Type.Union([
   Type.Object({ type: Type.Literal('identify'), seconds: Type.Integer({ minimum: 1 }) }),
   /** The floor messages changed (one was posted or ended): read GET /v1/messages again now. */
   Type.Object({ type: Type.Literal('messages') }),
+  /**
+   * The center is closed (CENTER_HOURS) until `opensAt`: on connect while it is closed, and to every socket when it
+   * closes (`open: false`) and when it opens (`open: true`, `opensAt: null`).
+   */
+  Type.Object({ type: Type.Literal('hours'), open: Type.Boolean(), opensAt: Type.Union([Type.String(), Type.Null()]) }),
   /** The sources that have gone quiet (none: all is well), on connect and whenever the set changes. */
   Type.Object({ type: Type.Literal('sources'), quiet: Type.Array(QuietSourceSchema) }),
   /** A bad message; the socket stays open. */

@@ -28,6 +28,8 @@ export interface LiveStreamOptions {
   activity?: Pick<SourceActivity, 'lastStored'>;
   /** Where the displays' sockets are noted (Console → Displays). */
   presence?: DisplayPresence;
+  /** The clock (tests). */
+  now?: () => number;
 }
 
 /** Largest client message (a subscribe of 200 long scopes fits). Larger: the socket is closed with 1009. */
@@ -63,6 +65,7 @@ async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promi
     subscriber,
     ...(opts.activity ? { sources: { activity: opts.activity, quietAfterMs: config.sourceQuietMs } } : {}),
     ...(opts.presence ? { presence: opts.presence } : {}),
+    ...(opts.now ? { now: opts.now } : {}),
   });
   root.decorate('liveHub', hub);
   // A Redis that is down must not stop the API from starting (ioredis subscribes once it connects), but normally

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { freePort } from '../../server/redis/embedded.ts';
-import { formatQuietSource, formatValue } from '../../wallboard/src/lib/format.ts';
+import { formatClosed, formatQuietSource, formatValue } from '../../wallboard/src/lib/format.ts';
 import { uniqueName } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
@@ -832,5 +832,40 @@ describe('wallboard in Chromium', () => {
     await admin.screenshot({ path: path.join(ARTIFACTS, 'console-audit.png') });
     await ayse.close();
     await admin.close();
+  }, 90_000);
+
+  it('says in the header when the center is closed and when it opens (CENTER_HOURS)', async () => {
+    // a Nabız whose center opens for one minute, 12 hours from now (UTC): closed now
+    const opens = Math.ceil((Date.now() + 12 * 3_600_000) / 60_000) * 60_000;
+    const d = new Date(opens);
+    const hhmm = (t: Date) => `${String(t.getUTCHours()).padStart(2, '0')}:${String(t.getUTCMinutes()).padStart(2, '0')}`;
+    const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][d.getUTCDay()]!;
+    const end = d.getUTCHours() === 23 && d.getUTCMinutes() === 59 ? '24:00' : hhmm(new Date(opens + 60_000));
+    const closed = await startNabiz({
+      ...env,
+      PORT: String(await freePort()),
+      CLICKHOUSE_DATABASE: uniqueName('e2e_hours'),
+      REDIS_PREFIX: uniqueName('e2e_hours'),
+      CENTER_TZ: 'UTC',
+      CENTER_HOURS: `${day} ${hhmm(d)}-${end}`,
+    });
+    try {
+      const as = async <T,>(method: string, url: string, body?: unknown, token?: string) => {
+        const r = await fetch(`${closed.baseUrl}${url}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+        return (await r.json()) as T;
+      };
+      const { token } = await as<{ token: string }>('POST', '/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
+      await as('PUT', '/v1/boards/night', { type: 'grid', title: 'Night', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] }, token);
+      const display = await as<{ url: string }>('POST', '/v1/displays', { name: 'Night TV', board: 'night' }, token);
+      const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      await tv.goto(`${closed.baseUrl}${display.url}`);
+      await expect.poll(() => tv.locator('.center-closed').textContent(), { timeout: 20_000 }).toBe(formatClosed(opens, Date.now(), 'UTC'));
+      expect(await tv.locator('.board-status').getAttribute('data-status')).toBe('live'); // closed, not stale
+      expect(await overflowing(tv)).toEqual([]);
+      await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-closed-1280x720.png') });
+      await tv.close();
+    } finally {
+      await closed.stop();
+    }
   }, 90_000);
 });

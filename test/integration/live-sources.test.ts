@@ -69,3 +69,36 @@ describe('quiet sources on the live stream', () => {
     expect(stored).toBeGreaterThan(SEEDED.acd);
   }, 30_000);
 });
+
+describe('opening hours on the live stream', () => {
+  it('tells a screen that connects while the center is closed when it opens, and every screen when it opens and closes', async () => {
+    // Closed now; open from the next whole minute for an hour (on the UTC clock); the test's clock moves by hand.
+    const opens = Math.ceil((Date.now() + 1) / MIN) * MIN;
+    const d = new Date(opens);
+    const hhmm = (t: Date) => `${String(t.getUTCHours()).padStart(2, '0')}:${String(t.getUTCMinutes()).padStart(2, '0')}`;
+    const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'][d.getUTCDay()]!;
+    const closes = new Date(Math.min(opens + 60 * MIN, Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1)));
+    const hours = `${day} ${hhmm(d)}-${closes.getTime() === opens + 60 * MIN ? hhmm(closes) : '24:00'}`;
+    const c = await createTestContext({ ADMIN_PASSWORD, CENTER_HOURS: hours, CENTER_TZ: 'UTC', STREAM_HEARTBEAT_MS: '1000' });
+    let clock = opens - 30_000;
+    const a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    let s: LiveTestClient | undefined;
+    try {
+      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+      s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+      await s.next('welcome');
+      expect(await s.next('hours')).toEqual({ type: 'hours', open: false, opensAt: new Date(opens).toISOString() });
+      clock = opens; // the next heartbeat sees it open
+      expect(await s.next('hours', (m) => m.open)).toEqual({ type: 'hours', open: true, opensAt: null });
+      clock = closes.getTime(); // and closed again, opening next on the same weekday
+      const nextWeek = new Date(opens + 7 * 24 * 60 * MIN).toISOString();
+      expect(await s.next('hours', (m) => !m.open && m.opensAt === nextWeek)).toBeTruthy();
+      expect(s.messages.filter((m) => m.type === 'hours').map((m) => (m as { open: boolean }).open)).toEqual([false, true, false]); // once each
+    } finally {
+      s?.ws.terminate();
+      await a.close();
+      await c.cleanup();
+    }
+  }, 30_000);
+});

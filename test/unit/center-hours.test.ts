@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALWAYS_OPEN, centerOpen, parseCenterHours } from '../../server/center-hours.ts';
+import { ALWAYS_OPEN, centerOpen, nextOpening, parseCenterHours } from '../../server/center-hours.ts';
 import { quietSources } from '../../server/ingest/activity.ts';
 
 const at = (iso: string) => Date.parse(iso);
@@ -64,5 +64,18 @@ describe('CENTER_HOURS', () => {
     expect(check('2026-11-24T08:15:00Z')).toEqual(['acd']); // 15 min after opening
     // without hours, the same source is quiet 15 minutes after its last event, day or night
     expect(quietSources(last, at('2026-11-23T20:05:00Z'), quiet15).map((q) => q.source)).toEqual(['acd']);
+  });
+
+  it('says when the center next opens: later today, another day, never past the end of a stretch', () => {
+    const hours = parseCenterHours('mon-fri 08:00-20:00, sat 09:00-14:00');
+    const tz = 'Europe/Istanbul';
+    expect(nextOpening(hours, at('2026-11-23T04:00:00Z'), tz)).toBe(at('2026-11-23T05:00:00Z')); // Mon 07:00 → 08:00
+    expect(nextOpening(hours, at('2026-11-23T18:00:00Z'), tz)).toBe(at('2026-11-24T05:00:00Z')); // Mon 21:00 → Tue 08:00
+    expect(nextOpening(hours, at('2026-11-28T12:00:00Z'), tz)).toBe(at('2026-11-30T05:00:00Z')); // Sat 15:00 → Mon 08:00
+    // a week ahead when the only period of the week has just begun
+    expect(nextOpening(parseCenterHours('wed 10:00-11:00'), at('2026-11-25T10:30:00Z'), 'UTC')).toBe(at('2026-12-02T10:00:00Z'));
+    // Monday 00:00 continues Sunday's 22:00 stretch: not an opening
+    expect(nextOpening(parseCenterHours('sun 22:00-06:00'), at('2026-11-29T12:00:00Z'), 'UTC')).toBe(at('2026-11-29T22:00:00Z'));
+    expect(nextOpening(null, at('2026-11-29T12:00:00Z'), 'UTC')).toBeNull();
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
-import { formatAgo, formatAuditDetails, formatClock, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
+import { formatAgo, formatAuditDetails, formatClock, formatClosed, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
 
 const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
 
@@ -86,5 +86,12 @@ describe('wallboard formatting', () => {
     expect(formatAuditDetails('not json')).toBe('not json');
     expect(formatAuditDetails('[1,2]')).toBe('[1,2]');
     expect(formatAuditDetails('null')).toBe('null');
+  });
+
+  it('says when a closed center opens: the time today, the weekday and time another day', () => {
+    const now = Date.parse('2026-11-23T19:00:00Z'); // Monday 22:00 in Istanbul
+    expect(formatClosed(Date.parse('2026-11-23T20:30:00Z'), now, 'Europe/Istanbul')).toBe('closed · opens 23:30');
+    expect(formatClosed(Date.parse('2026-11-24T05:00:00Z'), now, 'Europe/Istanbul')).toBe('closed · opens Tue 08:00');
+    expect(formatClosed(null, now, 'Europe/Istanbul')).toBe('closed');
   });
 });

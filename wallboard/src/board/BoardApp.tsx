@@ -8,7 +8,7 @@ import type { LiveWindow } from '../../../server/live/protocol.ts';
 import type { FloorMessage, MessagesResponse } from '../../../server/messages/rules.ts';
 import { ApiFailure, api } from '../lib/api.ts';
 import type { ThresholdView } from '../lib/alert-display.ts';
-import { formatClock, formatQuietSource, formatStaleSince } from '../lib/format.ts';
+import { formatClock, formatClosed, formatQuietSource, formatStaleSince } from '../lib/format.ts';
 import { isLive, type Subscription } from '../lib/live.ts';
 import { MessageArrivals, messagesOnScreen } from '../lib/messages.ts';
 import { backoffDelay } from '../lib/reconnect.ts';
@@ -274,6 +274,9 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
           <i class="dot" aria-hidden="true" />
           {statusText()}
         </span>
+        <Show when={live.closedUntil() !== undefined}>
+          <span class="center-closed">{formatClosed(live.closedUntil() ?? null, live.now(), timeZone())}</span>
+        </Show>
         <For each={live.quiet()}>
           {(q) => (
             <span class="quiet-source" data-source={q.source}>

@@ -45,6 +45,8 @@ export interface LiveData {
   alertsVersion: Accessor<number>;
   /** The sources (ACD, IVR, CRM) that have gone quiet, as the server last said. */
   quiet: Accessor<QuietSource[]>;
+  /** While the center is closed (CENTER_HOURS): when it opens (epoch ms; null: not known); undefined while open. */
+  closedUntil: Accessor<number | null | undefined>;
   subscribe(subs: Subscription[]): void;
   /** Called with true when a new critical alert arrives (the board decides whether to beep). */
   onCritical(fn: () => void): void;
@@ -70,6 +72,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
   const [now, setNow] = createSignal(Date.now());
   const [alertsVersion, setAlertsVersion] = createSignal(0);
   const [quiet, setQuiet] = createSignal<QuietSource[]>([]);
+  const [closedUntil, setClosedUntil] = createSignal<number | null | undefined>(undefined);
   const book = new AlertBook();
   let criticalListener: (() => void) | null = null;
   let messagesListener: (() => void) | null = null;
@@ -103,8 +106,12 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
         return;
       case 'welcome':
         skew = Date.parse(m.serverTime) - t || 0;
-        // a (re)connection: the server says at once if some source is quiet, so forget what was said before
+        // a (re)connection: the server says at once if some source is quiet or the center closed, so forget what was said before
         setQuiet([]);
+        setClosedUntil(undefined);
+        return;
+      case 'hours':
+        setClosedUntil(m.open ? undefined : m.opensAt === null ? null : Date.parse(m.opensAt));
         return;
       case 'sources':
         setQuiet(m.quiet);
@@ -155,6 +162,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
     book,
     alertsVersion,
     quiet,
+    closedUntil,
     subscribe(subs) {
       const next = new Set<string>();
       const nextRoster = new Set<string>();

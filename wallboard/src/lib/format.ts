@@ -92,6 +92,14 @@ function sinceText(since: number, now: number, timeZone?: string): string {
   return `${day}${formatClock(since, timeZone)}`;
 }
 
+/** "closed · opens 08:00", or "closed · opens Mon 08:00" when that is not today: the TV header while CENTER_HOURS says closed. */
+export function formatClosed(opensAt: number | null, now: number, timeZone?: string): string {
+  if (opensAt === null) return 'closed';
+  const day = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }).format(new Date(t));
+  const weekday = day(opensAt) === day(now) ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short' }).format(new Date(opensAt))} `;
+  return `closed · opens ${weekday}${formatClock(opensAt, timeZone)}`;
+}
+
 /** "stale since 14:05" (or with the date when it is from another day). */
 export function formatStaleSince(since: number | null, now: number, timeZone?: string): string {
   if (since === null) return 'no data yet';
