@@ -1,6 +1,7 @@
-// The center's opening hours (CENTER_HOURS, on CENTER_TZ's clock). While the center is closed no alert is raised
-// and the open ones clear (nobody is there to act), and no source counts as quiet (an ACD silent overnight is
-// normal); once it opens, a source's quiet time counts from the opening. Unset: always open.
+// The center's opening hours (CENTER_HOURS, on CENTER_TZ's clock) and the days it is closed (CENTER_CLOSED_DATES:
+// holidays). While the center is closed no alert is raised and the open ones clear (nobody is there to act), and no
+// source counts as quiet (an ACD silent overnight is normal); once it opens, a source's quiet time counts from the
+// opening. Both unset: always open.
 //
 //   CENTER_HOURS="mon-fri 08:00-20:00, sat 09:00-14:00"      several entries, comma-separated
 //   CENTER_HOURS="daily 07:00-23:00"                          every day
@@ -16,6 +17,12 @@ export interface OpenPeriod {
   day: number;
   from: number;
   to: number;
+}
+
+/** The opening hours: the weekly periods, and local dates (YYYY-MM-DD) closed all day whatever the periods say. */
+export interface CenterHours {
+  periods: readonly OpenPeriod[];
+  closedDates: ReadonlySet<string>;
 }
 
 /** Whether the center is open at an instant and, if so, since when (epoch ms; -Infinity when it never closes). */
@@ -71,6 +78,21 @@ export function parseCenterHours(text: string): OpenPeriod[] {
   return periods;
 }
 
+/** Parses CENTER_CLOSED_DATES: `2026-12-25, 2027-01-01` (local dates, each a real day). */
+export function parseClosedDates(text: string): Set<string> {
+  const dates = new Set<string>();
+  for (const entry of text.split(',').map((e) => e.trim())) {
+    const t = Date.parse(`${entry}T00:00:00Z`);
+    const valid = /^\d{4}-\d{2}-\d{2}$/.test(entry) && !Number.isNaN(t) && new Date(t).toISOString().startsWith(entry);
+    if (!valid) throw new Error(`"${entry}" is not a date (YYYY-MM-DD)`);
+    dates.add(entry);
+  }
+  return dates;
+}
+
+/** The date (YYYY-MM-DD) of a local day, numbered in days since 1970-01-01. */
+const dateOf = (localDay: number) => new Date(localDay * DAY_MS).toISOString().slice(0, 10);
+
 /** The instant whose reading on the center's clock is `local` (ms of local time since the epoch). */
 function instantOf(local: number, tz: string): number {
   let t = local - tzOffsetMs(tz, local);
@@ -82,17 +104,18 @@ function instantOf(local: number, tz: string): number {
  * Whether the center is open at `now`, and since when: the start of the open stretch `now` is in, across midnight
  * when one day's last period runs to 24:00 and the next day's first starts at 00:00. `null` hours: always open.
  */
-export function centerOpen(hours: readonly OpenPeriod[] | null, now: number, tz: string): OpenState {
+export function centerOpen(hours: CenterHours | null, now: number, tz: string): OpenState {
   if (hours === null) return ALWAYS_OPEN;
+  const { periods, closedDates } = hours;
   const local = now + tzOffsetMs(tz, now);
   let dayStart = Math.floor(local / DAY_MS) * DAY_MS;
   let weekday = (Math.floor(local / DAY_MS) + 3) % 7; // 1970-01-01 was a Thursday
   const minute = Math.floor((local - dayStart) / MINUTE_MS);
-  let period = hours.find((p) => p.day === weekday && p.from <= minute && minute < p.to);
+  let period = closedDates.has(dateOf(dayStart / DAY_MS)) ? undefined : periods.find((p) => p.day === weekday && p.from <= minute && minute < p.to);
   if (!period) return { open: false, since: Number.NaN };
   for (let back = 0; back < 7 && period.from === 0; back++) {
     const previous = (weekday + 6) % 7;
-    const before = hours.find((p) => p.day === previous && p.to === 1440);
+    const before = closedDates.has(dateOf(dayStart / DAY_MS - 1)) ? undefined : periods.find((p) => p.day === previous && p.to === 1440);
     if (!before) break;
     period = before;
     weekday = previous;
@@ -106,14 +129,15 @@ export function centerOpen(hours: readonly OpenPeriod[] | null, now: number, tz:
  * When the center next opens after `now` (epoch ms): the next period start that does not continue an open stretch
  * (a 00:00 after a 24:00). Null without hours.
  */
-export function nextOpening(hours: readonly OpenPeriod[] | null, now: number, tz: string): number | null {
-  if (hours === null || hours.length === 0) return null;
+export function nextOpening(hours: CenterHours | null, now: number, tz: string): number | null {
+  if (hours === null || hours.periods.length === 0) return null;
   const local = now + tzOffsetMs(tz, now);
   const today = Math.floor(local / DAY_MS);
   const minute = Math.floor((local - today * DAY_MS) / MINUTE_MS);
-  for (let d = 0; d <= 7; d++) {
+  for (let d = 0; d <= 7 + hours.closedDates.size; d++) {
+    if (hours.closedDates.has(dateOf(today + d))) continue;
     const weekday = (today + d + 3) % 7;
-    const starts = hours.filter((p) => p.day === weekday && (d > 0 || p.from > minute)).map((p) => p.from).sort((a, b) => a - b);
+    const starts = hours.periods.filter((p) => p.day === weekday && (d > 0 || p.from > minute)).map((p) => p.from).sort((a, b) => a - b);
     for (const from of starts) {
       const t = instantOf((today + d) * DAY_MS + from * MINUTE_MS, tz);
       if (!centerOpen(hours, t - 1, tz).open) return t;

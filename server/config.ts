@@ -5,7 +5,7 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseCenterHours, type OpenPeriod } from './center-hours.ts';
+import { parseCenterHours, parseClosedDates, type CenterHours } from './center-hours.ts';
 import { SOURCES, type Source } from './ingest/source-names.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -66,6 +66,9 @@ export const ConfigSchema = Type.Object({
         'Opening hours on the center\'s clock, e.g. `mon-fri 08:00-20:00, sat 09:00-14:00` (`daily …`; `22:00-06:00` runs past midnight). ' +
         'While closed no alert is raised (open ones clear) and no source counts as quiet. Unset: always open.',
     }),
+  ),
+  CENTER_CLOSED_DATES: Type.Optional(
+    Type.String({ description: 'Days the center is closed all day (holidays), on its clock: `2026-12-25, 2027-01-01`; with or without `CENTER_HOURS`.' }),
   ),
   LOG_LEVEL: Type.Union(
     LOG_LEVELS.map((l) => Type.Literal(l)),
@@ -223,8 +226,8 @@ export interface Config extends RawConfig {
   backupDir: string;
   embeddedClickHouse: boolean;
   embeddedRedis: boolean;
-  /** CENTER_HOURS, parsed (server/center-hours.ts); null: always open. */
-  centerHours: OpenPeriod[] | null;
+  /** CENTER_HOURS and CENTER_CLOSED_DATES, parsed (server/center-hours.ts); null: always open. */
+  centerHours: CenterHours | null;
   /** SOURCE_QUIET_MINUTES, parsed: after how long without events each source counts as quiet (ms; 0: never). */
   sourceQuietMs: Record<IngestSource, number>;
   /** TRUST_PROXY, parsed, as Fastify's `trustProxy` takes it: false, a number of hops, or addresses and ranges. */
@@ -378,13 +381,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     problems.push(`SOURCE_QUIET_MINUTES=${JSON.stringify(env.SOURCE_QUIET_MINUTES ?? '')} is invalid: ${(err as Error).message}`);
   }
-  let centerHours: OpenPeriod[] | null = null;
-  if (typeof converted.CENTER_HOURS === 'string') {
+  let centerHours: CenterHours | null = null;
+  const hoursText = converted.CENTER_HOURS;
+  const closedText = converted.CENTER_CLOSED_DATES;
+  if (typeof hoursText === 'string' || typeof closedText === 'string') {
+    const hours: CenterHours = { periods: parseCenterHours('daily 00:00-24:00'), closedDates: new Set() };
     try {
-      centerHours = parseCenterHours(converted.CENTER_HOURS);
+      if (typeof hoursText === 'string') hours.periods = parseCenterHours(hoursText);
     } catch (err) {
-      problems.push(`CENTER_HOURS=${JSON.stringify(converted.CENTER_HOURS)} is invalid: ${(err as Error).message}`);
+      problems.push(`CENTER_HOURS=${JSON.stringify(hoursText)} is invalid: ${(err as Error).message}`);
     }
+    try {
+      if (typeof closedText === 'string') hours.closedDates = parseClosedDates(closedText);
+    } catch (err) {
+      problems.push(`CENTER_CLOSED_DATES=${JSON.stringify(closedText)} is invalid: ${(err as Error).message}`);
+    }
+    centerHours = hours;
   }
   let trustProxy: Config['trustProxy'] = false;
   if (typeof converted.TRUST_PROXY === 'string') {

@@ -396,7 +396,7 @@ describe('opening hours (CENTER_HOURS)', () => {
     const webhook = new AlertWebhook({ url: hookUrl, log: captured.log, baseDelayMs: 50 });
     const lastStored = `${ctx.config.REDIS_PREFIX}:ingest:last-stored`;
     await engine.close();
-    engine = await startEngine({ config: { ...ctx.config, CENTER_TZ: 'UTC', centerHours }, webhook });
+    engine = await startEngine({ config: { ...ctx.config, CENTER_TZ: 'UTC', centerHours: { periods: centerHours, closedDates: new Set() } }, webhook });
     const set = async (t: number) => {
       clock = t;
       await engine.tick();

@@ -70,9 +70,13 @@ describe('configuration', () => {
     expect(problem('15,crm:1.5')).toEqual(['SOURCE_QUIET_MINUTES="15,crm:1.5" is invalid: entry 2 (crm) must be a whole number of minutes from 0 to 1440']);
   });
 
-  it('reads CENTER_HOURS into open periods (unset: always open), and names what it cannot read', () => {
+  it('reads CENTER_HOURS and CENTER_CLOSED_DATES (both unset: always open), and names what it cannot read', () => {
     expect(loadConfig({}).centerHours).toBeNull();
-    expect(loadConfig({ CENTER_HOURS: 'sat 09:00-14:00' }).centerHours).toEqual([{ day: 5, from: 540, to: 840 }]);
+    expect(loadConfig({ CENTER_HOURS: 'sat 09:00-14:00' }).centerHours).toEqual({ periods: [{ day: 5, from: 540, to: 840 }], closedDates: new Set() });
+    // holidays alone: open round the clock but on those days
+    const holidays = loadConfig({ CENTER_CLOSED_DATES: '2026-12-25' }).centerHours!;
+    expect([holidays.periods.length, [...holidays.closedDates]]).toEqual([7, ['2026-12-25']]);
+    expect(problemsWith({ CENTER_CLOSED_DATES: '2026-13-01' })).toEqual(['CENTER_CLOSED_DATES="2026-13-01" is invalid: "2026-13-01" is not a date (YYYY-MM-DD)']);
     expect(problemsWith({ CENTER_HOURS: 'mon-fri 8:00-20:00' })).toEqual(['CENTER_HOURS="mon-fri 8:00-20:00" is invalid: "mon-fri 8:00-20:00": 8:00 is not a time (00:00 to 24:00)']);
   });
 
