@@ -22,12 +22,11 @@ import { isRole } from '../server/auth/roles.ts';
 import { Sessions } from '../server/auth/sessions.ts';
 import { AccessStore } from '../server/auth/store.ts';
 import { passwordProblem } from '../server/auth/rules.ts';
-import { BackupError, createBackup, listBackups, restoreBackup } from '../server/clickhouse/backup.ts';
+import { backupBytes, createBackup, listBackups, restoreBackup } from '../server/clickhouse/backup.ts';
 import { createClickHouse } from '../server/clickhouse/client.ts';
 import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../server/clickhouse/migrate.ts';
-import { ConfigError, INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
-import { ApiError } from '../server/errors.ts';
+import { INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
 import { rebuildDerived } from '../server/kpi/materialize.ts';
 import { createRedis } from '../server/redis/connections.ts';
 import { startEmbeddedRedis } from '../server/redis/embedded.ts';
@@ -173,7 +172,7 @@ async function clearRedis(redis: Redis, prefix: string): Promise<number> {
 /** backup create | list | restore (server/clickhouse/backup.ts, docs/operations.md). */
 async function backup(config: Config, command: string, name: string | undefined, incremental: boolean, print: (human: string, json: unknown) => void): Promise<number> {
   if (command === 'list') {
-    const backups = await listBackups(config.backupDir);
+    const backups = await Promise.all((await listBackups(config.backupDir)).map(async (b) => ({ ...b, bytes: await backupBytes(config.backupDir, b.name) })));
     const rows = backups.map((b) => ({ ...b, size: megabytes(b.bytes), base: b.base ?? '(full)' }));
     print(backups.length ? table(rows, ['name', 'takenAt', 'size', 'base']) : `(no backups in ${config.backupDir})`, backups);
     return 0;
@@ -188,7 +187,8 @@ async function backup(config: Config, command: string, name: string | undefined,
   const conn = await connect(config);
   try {
     if (command === 'create') {
-      const b = await createBackup(conn.clickhouse, { dir: config.backupDir, database: config.CLICKHOUSE_DATABASE, incremental });
+      const made = await createBackup(conn.clickhouse, { dir: config.backupDir, database: config.CLICKHOUSE_DATABASE, incremental });
+      const b = { ...made, bytes: await backupBytes(config.backupDir, made.name) };
       print(`backed up ${config.CLICKHOUSE_DATABASE} to ${path.join(config.backupDir, b.name)} (${megabytes(b.bytes)}${b.base ? `, adding to ${b.base}` : ''})`, b);
       return 0;
     }
@@ -338,8 +338,7 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (err) {
-  const message = err instanceof ConfigError || err instanceof UsageError || err instanceof ApiError || err instanceof BackupError ? err.message : (err as Error).message;
-  process.stderr.write(`nabiz: ${message}\n`);
+  process.stderr.write(`nabiz: ${(err as Error).message}\n`);
   if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) process.stderr.write(`${USAGE}\n`);
   process.exitCode = err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
 }

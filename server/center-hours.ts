@@ -6,7 +6,7 @@
 //   CENTER_HOURS="mon-fri 08:00-20:00, sat 09:00-14:00"      several entries, comma-separated
 //   CENTER_HOURS="daily 07:00-23:00"                          every day
 //   CENTER_HOURS="mon-fri 22:00-06:00"                        past midnight: each night until 06:00 the next morning
-import { tzOffsetMs } from './kpi/windows.ts';
+import { localInstant, tzOffsetMs } from './kpi/windows.ts';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const DAY_MS = 86_400_000;
@@ -93,13 +93,6 @@ export function parseClosedDates(text: string): Set<string> {
 /** The date (YYYY-MM-DD) of a local day, numbered in days since 1970-01-01. */
 const dateOf = (localDay: number) => new Date(localDay * DAY_MS).toISOString().slice(0, 10);
 
-/** The instant whose reading on the center's clock is `local` (ms of local time since the epoch). */
-function instantOf(local: number, tz: string): number {
-  let t = local - tzOffsetMs(tz, local);
-  for (let i = 0; i < 2; i++) t = local - tzOffsetMs(tz, t);
-  return t;
-}
-
 /**
  * Whether the center is open at `now`, and since when: the start of the open stretch `now` is in, across midnight
  * when one day's last period runs to 24:00 and the next day's first starts at 00:00. `null` hours: always open.
@@ -122,7 +115,7 @@ export function centerOpen(hours: CenterHours | null, now: number, tz: string): 
     dayStart -= DAY_MS;
     if (back === 6) return ALWAYS_OPEN; // open round the clock every day
   }
-  return { open: true, since: instantOf(dayStart + period.from * MINUTE_MS, tz) };
+  return { open: true, since: localInstant(dayStart + period.from * MINUTE_MS, tz) };
 }
 
 /**
@@ -139,7 +132,7 @@ export function nextOpening(hours: CenterHours | null, now: number, tz: string):
     const weekday = (today + d + 3) % 7;
     const starts = hours.periods.filter((p) => p.day === weekday && (d > 0 || p.from > minute)).map((p) => p.from).sort((a, b) => a - b);
     for (const from of starts) {
-      const t = instantOf((today + d) * DAY_MS + from * MINUTE_MS, tz);
+      const t = localInstant((today + d) * DAY_MS + from * MINUTE_MS, tz);
       if (!centerOpen(hours, t - 1, tz).open) return t;
     }
   }

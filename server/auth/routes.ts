@@ -46,6 +46,11 @@ function cookieOptions(maxAge?: number) {
   return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: 'auto' as const, ...(maxAge ? { maxAge } : {}) };
 }
 
+/** 429 with Retry-After: over a login limit (server/auth/rate-limit.ts), before any password is checked. */
+function tooManyFailures(what: string, retryAfterSeconds: number): ApiError {
+  return new ApiError(429, 'rate_limited', `too many ${what}: try again in ${retryAfterSeconds} s`, undefined, { 'retry-after': String(retryAfterSeconds) });
+}
+
 export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick<DisplayPresence, 'all' | 'identify'> }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { auth } = parent;
@@ -59,10 +64,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
     const verdict = await auth.limiter.attempt(username, request.ip);
     if (verdict.limited) {
       await auth.audit.record(actor, { action: 'auth.login', outcome: 'rate_limited', object_kind: 'user', object_id: '' });
-      return reply
-        .code(429)
-        .header('retry-after', String(verdict.retryAfterSeconds))
-        .send(errorBody('rate_limited', `too many failed logins: try again in ${verdict.retryAfterSeconds} s`));
+      throw tooManyFailures('failed logins', verdict.retryAfterSeconds);
     }
     const user = await auth.service.store.getUser(username);
     const ok = user ? await verifyPassword(password, user.passwordHash) : await burnPasswordCheck(password);
@@ -108,10 +110,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
       const verdict = await auth.limiter.attempt(p.username, request.ip);
       if (verdict.limited) {
         await auth.audit.record(actor, { action: 'user.password', outcome: 'rate_limited', object_kind: 'user', object_id: p.userId });
-        return reply
-          .code(429)
-          .header('retry-after', String(verdict.retryAfterSeconds))
-          .send(errorBody('rate_limited', `too many wrong passwords: try again in ${verdict.retryAfterSeconds} s`));
+        throw tooManyFailures('wrong passwords', verdict.retryAfterSeconds);
       }
       const user = await auth.service.store.getUser(p.username);
       if (!user || user.id !== p.userId) throw new ApiError(401, 'invalid_token', 'this session has ended');

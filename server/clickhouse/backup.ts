@@ -20,8 +20,6 @@ export interface Backup {
   takenAt: string;
   /** The backup this one adds to, for an incremental one (by name); null for a full one. */
   base: string | null;
-  /** Bytes of this backup's own directory (an incremental one also needs its bases). */
-  bytes: number;
 }
 
 /** A backup's directory name, as given on the command line: no path, nothing the shell or SQL would read. */
@@ -29,9 +27,10 @@ const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export class BackupError extends Error {}
 
-async function directoryBytes(dir: string): Promise<number> {
+/** Bytes of a backup's own directory (an incremental one also needs its bases): every file's size, so only on demand. */
+export async function backupBytes(dir: string, name: string): Promise<number> {
   let total = 0;
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+  for (const entry of await readdir(path.join(dir, name), { withFileTypes: true, recursive: true })) {
     if (entry.isFile()) total += (await stat(path.join(entry.parentPath, entry.name))).size;
   }
   return total;
@@ -61,7 +60,6 @@ export async function listBackups(dir: string): Promise<Backup[]> {
       name: e.name,
       takenAt: (await stat(description)).mtime.toISOString(),
       base: base === undefined ? null : path.basename(base),
-      bytes: await directoryBytes(path.join(dir, e.name)),
     });
   }
   return out.sort((a, b) => a.takenAt.localeCompare(b.takenAt) || a.name.localeCompare(b.name));

@@ -42,25 +42,35 @@ export function tzOffsetMs(tz: string, t: number): number {
   return local - (t - (((t % 1000) + 1000) % 1000));
 }
 
-/** The instant local midnight began, in `tz`, on the local day containing `now` (the day's first instant after a DST gap). */
-export function startOfLocalDay(now: number, tz: string): number {
-  const localNow = now + tzOffsetMs(tz, now);
-  const localMidnight = Math.floor(localNow / 86_400_000) * 86_400_000; // midnight as a wall-clock reading, in "local ms"
-  // Find t with t + offset(t) = localMidnight; two passes settle the offset, a third guards DST days.
-  let t = localMidnight - tzOffsetMs(tz, localMidnight);
-  for (let i = 0; i < 3; i++) t = localMidnight - tzOffsetMs(tz, t);
-  // In a gap (midnight does not exist that day) t lands before the local day: the day then starts at the transition.
-  if (t + tzOffsetMs(tz, t) < localMidnight) {
+/** The longest a clock change skips (a DST gap): where an instant is looked for past a reading that does not exist. */
+const MAX_GAP_MS = 3 * 3_600_000;
+
+/**
+ * The instant whose reading on `tz`'s clock is `local` (a wall-clock time in "local ms" since the epoch); for a reading
+ * a DST gap skips, the first instant after the gap.
+ */
+export function localInstant(local: number, tz: string): number {
+  // Find t with t + offset(t) = local; two passes settle the offset, a third guards DST days.
+  let t = local - tzOffsetMs(tz, local);
+  for (let i = 0; i < 3; i++) t = local - tzOffsetMs(tz, t);
+  // In a gap (the reading does not exist) t lands before it: the answer is the transition.
+  if (t + tzOffsetMs(tz, t) < local) {
     let lo = t;
-    let hi = now;
+    let hi = t + MAX_GAP_MS;
     while (hi - lo > MINUTE_MS) {
       const mid = lo + Math.floor((hi - lo) / 2 / MINUTE_MS) * MINUTE_MS;
-      if (mid + tzOffsetMs(tz, mid) >= localMidnight) hi = mid;
+      if (mid + tzOffsetMs(tz, mid) >= local) hi = mid;
       else lo = mid;
     }
     t = hi;
   }
   return t;
+}
+
+/** The instant local midnight began, in `tz`, on the local day containing `now` (the day's first instant after a DST gap). */
+export function startOfLocalDay(now: number, tz: string): number {
+  const localNow = now + tzOffsetMs(tz, now);
+  return localInstant(Math.floor(localNow / 86_400_000) * 86_400_000, tz); // midnight as a wall-clock reading
 }
 
 export function floorMinute(t: number): number {

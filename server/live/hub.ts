@@ -160,10 +160,11 @@ export class LiveHub {
   checkHours(): void {
     const { centerHours, CENTER_TZ } = this.opts.config;
     const now = this.now();
-    const opensAt = nextOpening(centerHours, now, CENTER_TZ);
-    const message = centerOpen(centerHours, now, CENTER_TZ).open
-      ? null
-      : JSON.stringify({ type: 'hours', open: false, opensAt: opensAt === null ? null : new Date(opensAt).toISOString() } satisfies ServerMessage);
+    let message: string | null = null;
+    if (!centerOpen(centerHours, now, CENTER_TZ).open) {
+      const opensAt = nextOpening(centerHours, now, CENTER_TZ);
+      message = JSON.stringify({ type: 'hours', open: false, opensAt: opensAt === null ? null : new Date(opensAt).toISOString() } satisfies ServerMessage);
+    }
     if (message === this.closed) return;
     this.closed = message;
     const data = message ?? JSON.stringify({ type: 'hours', open: true, opensAt: null } satisfies ServerMessage);

@@ -3,7 +3,7 @@ import { createResource, createSignal, For, onCleanup, Show, type Component } fr
 import type { Alert } from '../../../server/live/protocol.ts';
 import { api } from '../lib/api.ts';
 import { formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
-import { fieldErrors, type ConsoleContext } from './Console.tsx';
+import { type ConsoleContext, fieldErrors, TableHead } from './Console.tsx';
 
 export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   const [active, { refetch: refetchActive }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?active=1')).alerts);
@@ -57,17 +57,7 @@ export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
     </tr>
   );
   const head = () => (
-    <thead>
-      <tr>
-        <th>Level</th>
-        <th>KPI</th>
-        <th>Scope</th>
-        <th>Value / threshold</th>
-        <th>Since</th>
-        <th>Ended</th>
-        <th>Acknowledged</th>
-      </tr>
-    </thead>
+    <TableHead columns={['Level', 'KPI', 'Scope', 'Value / threshold', 'Since', 'Ended', 'Acknowledged']} />
   );
   return (
     <section>

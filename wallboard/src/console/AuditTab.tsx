@@ -4,7 +4,7 @@ import { createResource, createSignal, For, Show, type Component } from 'solid-j
 import type { AuditRow } from '../../../server/auth/audit.ts';
 import { api } from '../lib/api.ts';
 import { formatAuditDetails } from '../lib/format.ts';
-import { fieldErrors } from './Console.tsx';
+import { fieldErrors, TableHead } from './Console.tsx';
 
 const PAGE = 100;
 
@@ -77,17 +77,7 @@ export const AuditTab: Component = () => {
       </form>
       <p class="error" role="alert">{error() || (first.error ? String(first.error.message ?? first.error) : '')}</p>
       <table class="list-table audit">
-        <thead>
-          <tr>
-            <th>When</th>
-            <th>Who</th>
-            <th>Action</th>
-            <th>Outcome</th>
-            <th>On</th>
-            <th>From</th>
-            <th>Details</th>
-          </tr>
-        </thead>
+        <TableHead columns={['When', 'Who', 'Action', 'Outcome', 'On', 'From', 'Details']} />
         <tbody>
           <For each={entries()}>
             {(e) => (

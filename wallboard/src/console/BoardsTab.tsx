@@ -5,7 +5,7 @@ import type { Board, BoardInput, Tile } from '../../../server/boards/schema.ts';
 import type { RosterState } from '../../../server/live/protocol.ts';
 import { api } from '../lib/api.ts';
 import { ALL_ROSTER_STATES, formatLimits, parseLimits, ROSTER_STATE_LABELS } from '../lib/roster.ts';
-import { fieldErrors, isLiveKpi, type ConsoleContext } from './Console.tsx';
+import { type ConsoleContext, fieldErrors, isLiveKpi, TableHead } from './Console.tsx';
 
 type Draft = { name: string; isNew: boolean } & (
   | { type: 'grid'; title: string; columns: number; tiles: Tile[]; rotation: { board: string; seconds: number }[] }
@@ -126,18 +126,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                   <p class="error">{err('/title') ?? err('/columns') ?? ''}</p>
                   <Show when={d().type === 'grid'}>
                     <table class="tiles">
-                      <thead>
-                        <tr>
-                          <th>#</th>
-                          <th>Tile</th>
-                          <th>KPI / states</th>
-                          <th>Scope</th>
-                          <th>Window / limits</th>
-                          <th>Width</th>
-                          <th>Height</th>
-                          <th />
-                        </tr>
-                      </thead>
+                      <TableHead columns={['#', 'Tile', 'KPI / states', 'Scope', 'Window / limits', 'Width', 'Height', '']} />
                       <tbody>
                         <Index each={d().tiles}>
                           {(t, i) => {
@@ -303,13 +292,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                   </Show>
                   <Show when={d().type === 'rotation'}>
                     <table class="tiles">
-                      <thead>
-                        <tr>
-                          <th>Board</th>
-                          <th>Seconds</th>
-                          <th />
-                        </tr>
-                      </thead>
+                      <TableHead columns={['Board', 'Seconds', '']} />
                       <tbody>
                         <Index each={d().rotation}>
                           {(r, i) => (

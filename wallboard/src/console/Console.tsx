@@ -1,7 +1,7 @@
 // The console for supervisors and admins (viewers see it read-only): boards, displays, thresholds, alerts, messages,
 // reports, sources; for admins also users, ingest keys and the audit log; for everyone their account (own password).
 // Loaded lazily (App.tsx): a TV never downloads it.
-import { createResource, createSignal, Match, Show, Switch, type Component } from 'solid-js';
+import { createResource, createSignal, For, Match, Show, Switch, type Component } from 'solid-js';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { AccountTab } from './AccountTab.tsx';
@@ -170,6 +170,15 @@ export default Console;
 export function isLiveKpi(catalog: KpiDefinition[], key: string): boolean {
   return catalog.find((k) => k.key === key)?.kind === 'live';
 }
+
+/** A list table's header row: one cell a column ('' for a column of buttons). */
+export const TableHead: Component<{ columns: readonly string[] }> = (props) => (
+  <thead>
+    <tr>
+      <For each={props.columns}>{(c) => <th>{c}</th>}</For>
+    </tr>
+  </thead>
+);
 
 /** The problems `fieldErrors` found at `path` or inside it, for the text beside that field. */
 export function errorAt(errors: Map<string, string>, path: string): string {

@@ -6,7 +6,7 @@ import type { Board, DisplaySettings } from '../../../server/boards/schema.ts';
 import type { DisplaySeen } from '../../../server/live/presence.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { formatLastSeen } from '../lib/format.ts';
-import { fieldErrors, type ConsoleContext } from './Console.tsx';
+import { type ConsoleContext, fieldErrors, TableHead } from './Console.tsx';
 
 interface DisplayRow {
   id: string;
@@ -131,17 +131,7 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
         </Show>
         <p class="error" role="alert">{[...errors().values()].join('; ')}</p>
         <table class="list-table">
-          <thead>
-            <tr>
-              <th>Screen</th>
-              <th>On the air</th>
-              <th>Board on its token</th>
-              <th>Shows</th>
-              <th>Sound</th>
-              <th>Created</th>
-              <th />
-            </tr>
-          </thead>
+          <TableHead columns={['Screen', 'On the air', 'Board on its token', 'Shows', 'Sound', 'Created', '']} />
           <tbody>
             <For each={data()?.displays ?? []}>
               {(d) => {

@@ -5,7 +5,7 @@ import { createResource, createSignal, For, Show, type Component } from 'solid-j
 import { SOURCES } from '../../../server/ingest/source-names.ts';
 import { api } from '../lib/api.ts';
 import { formatAgo } from '../lib/format.ts';
-import { errorAt, errorsBesides, fieldErrors } from './Console.tsx';
+import { errorAt, errorsBesides, fieldErrors, TableHead } from './Console.tsx';
 
 interface KeyRow {
   id: string;
@@ -19,7 +19,7 @@ interface KeyRow {
 }
 
 /** A shell command that reads the event contract with the key: 200 says the key works (nothing is stored). */
-export function checkCommand(origin: string, key: string): string {
+function checkCommand(origin: string, key: string): string {
   return `curl -fsS -H 'authorization: Bearer ${key}' ${origin}/v1/events/schema >/dev/null && echo 'the key works'`;
 }
 
@@ -97,15 +97,7 @@ export const KeysTab: Component = () => {
       </form>
       <p class="error" role="alert">{errorsBesides(errors(), ['/name'])}</p>
       <table class="list-table">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Source</th>
-            <th>Last used</th>
-            <th>Created</th>
-            <th />
-          </tr>
-        </thead>
+        <TableHead columns={['Name', 'Source', 'Last used', 'Created', '']} />
         <tbody>
           <For each={keys() ?? []}>
             {(k) => (

@@ -5,7 +5,7 @@ import { createResource, createSignal, For, onCleanup, Show, type Component } fr
 import type { Board } from '../../../server/boards/schema.ts';
 import { MAX_MESSAGE_CHARS, type FloorMessage, type MessagesResponse } from '../../../server/messages/rules.ts';
 import { api } from '../lib/api.ts';
-import { errorAt as fieldErrorAt, errorsBesides, fieldErrors, type ConsoleContext } from './Console.tsx';
+import { type ConsoleContext, errorAt as fieldErrorAt, errorsBesides, fieldErrors, TableHead } from './Console.tsx';
 
 /** How long a message stays up: the choices offered (minutes). */
 const DURATIONS: [number, string][] = [
@@ -82,16 +82,7 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
     </tr>
   );
   const head = () => (
-    <thead>
-      <tr>
-        <th>Level</th>
-        <th>Message</th>
-        <th>Shown on</th>
-        <th>From</th>
-        <th>Until</th>
-        <th />
-      </tr>
-    </thead>
+    <TableHead columns={['Level', 'Message', 'Shown on', 'From', 'Until', '']} />
   );
 
   return (

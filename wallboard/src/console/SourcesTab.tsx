@@ -4,6 +4,7 @@ import { createResource, For, onCleanup, Show, type Component } from 'solid-js';
 import type { SourcesResponse, SourceStatus as SourceView } from '../../../server/ingest/sources.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { formatAgo, formatNumber } from '../lib/format.ts';
+import { TableHead } from './Console.tsx';
 
 const REFRESH_MS = 15_000;
 
@@ -35,15 +36,7 @@ export const SourcesTab: Component = () => {
           its key at <code>GET /v1/events/rejected</code>.
         </p>
         <table class="list-table">
-          <thead>
-            <tr>
-              <th>Source</th>
-              <th>Status</th>
-              <th>Latest event</th>
-              <th>Stored today</th>
-              <th>Refused today</th>
-            </tr>
-          </thead>
+          <TableHead columns={['Source', 'Status', 'Latest event', 'Stored today', 'Refused today']} />
           <tbody>
             <For each={data()?.sources ?? []}>
               {(s) => (
@@ -65,14 +58,7 @@ export const SourcesTab: Component = () => {
             <>
               <h3>Latest refusals — {s.source.toUpperCase()}</h3>
               <table class="list-table rejections" data-source={s.source}>
-                <thead>
-                  <tr>
-                    <th>Received</th>
-                    <th>Key</th>
-                    <th>Event id</th>
-                    <th>Why</th>
-                  </tr>
-                </thead>
+                <TableHead columns={['Received', 'Key', 'Event id', 'Why']} />
                 <tbody>
                   <For each={s.recentRejections}>
                     {(r) => (

@@ -3,7 +3,7 @@
 import { createResource, createSignal, For, Show, type Component } from 'solid-js';
 import { createStore, produce, reconcile } from 'solid-js/store';
 import { api } from '../lib/api.ts';
-import { fieldErrors, isLiveKpi, type ConsoleContext } from './Console.tsx';
+import { type ConsoleContext, fieldErrors, isLiveKpi, TableHead } from './Console.tsx';
 
 interface Threshold {
   id: string;
@@ -134,19 +134,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                 {k.label} <span class="muted">({k.unit}, {k.direction === 'neutral' ? 'volume' : `${k.direction} is better`})</span>
               </legend>
               <table class="list-table">
-                <thead>
-                  <tr>
-                    <th>Scope</th>
-                    <th>Window</th>
-                    <th>Breach when</th>
-                    <th>Warning</th>
-                    <th>Critical</th>
-                    <th>For (s)</th>
-                    <th>Clear band</th>
-                    <th>On</th>
-                    <th />
-                  </tr>
-                </thead>
+                <TableHead columns={['Scope', 'Window', 'Breach when', 'Warning', 'Critical', 'For (s)', 'Clear band', 'On', '']} />
                 <tbody>
                   <For each={rowsOf(k.key)}>
                     {(r) => (

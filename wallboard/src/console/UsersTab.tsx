@@ -7,7 +7,7 @@ import { ROLES, type Role } from '../../../server/auth/roles.ts';
 import type { PublicUser } from '../../../server/auth/service.ts';
 import { api } from '../lib/api.ts';
 import { formatAgo } from '../lib/format.ts';
-import { errorAt, errorsBesides, fieldErrors, type Me } from './Console.tsx';
+import { errorAt, errorsBesides, fieldErrors, type Me, TableHead } from './Console.tsx';
 
 type UserRow = PublicUser & { lastSignInAt: string | null };
 
@@ -18,7 +18,7 @@ const ROLE_HELP: Record<Role, string> = {
 };
 
 /** 16 characters from 12 random bytes (96 bits): easy to read out, long enough for the password rule. */
-export function generatePassword(): string {
+function generatePassword(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_');
 }
@@ -148,15 +148,7 @@ export const UsersTab: Component<{ me: Me }> = (props) => {
       <p class="ok" role="status">{done()}</p>
       <p class="error" role="alert">{errorsBesides(errors(), ['/username', '/password'])}</p>
       <table class="list-table">
-        <thead>
-          <tr>
-            <th>User</th>
-            <th>Role</th>
-            <th>Last signed in</th>
-            <th>Added</th>
-            <th />
-          </tr>
-        </thead>
+        <TableHead columns={['User', 'Role', 'Last signed in', 'Added', '']} />
         <tbody>
           <For each={users() ?? []}>
             {(u) => {
