@@ -185,7 +185,8 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     // Redis lost the tracks (or never had them): the open alerts in ClickHouse come back as tracks.
     const known = new Set([...tracks.values()].map((t) => t.alert?.id).filter(Boolean));
     const restored: Track[] = [];
-    for (const { alert, at } of await store.openAlertsFromHistory()) {
+    const history = await store.openAlertsFromHistory();
+    for (const { alert, at } of history) {
       if (known.has(alert.id)) continue;
       const key = trackKey(alert.thresholdId, alert.scope);
       if (tracks.get(key)?.alert) continue;
@@ -197,6 +198,10 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       await store.commit(restored, [], []);
       log.warn({ restored: restored.length }, 'alert engine: open alerts restored from ClickHouse');
     }
+    // ... and the screens' list of open alerts, with their acknowledgements, when Redis lost that too
+    const open = new Set([...tracks.values()].map((t) => t.alert?.id));
+    const relisted = await store.restoreActive(history.filter((h) => open.has(h.alert.id)));
+    if (relisted > 0) log.warn({ relisted }, 'alert engine: open alerts listed again for the screens');
     const next = new Map<string, { window: WindowName; scope: string; values: Values }>();
     figures = next;
     for (const w of WINDOWS) setFigures(await readSnapshots(redis, kpiNames, w));

@@ -161,6 +161,32 @@ export class AlertStore {
   }
 
   /**
+   * Puts open alerts that the active set lacks back into it, with the acknowledgement their history holds at their
+   * level, and tells the screens. After Redis lost its data the tracks come back from the history (loadAll), but the
+   * screens, `GET /v1/alerts` and acknowledgements read the active set. Returns how many were put back.
+   */
+  async restoreActive(open: ReadonlyArray<{ alert: Alert; at: number }>): Promise<number> {
+    if (open.length === 0) return 0;
+    const present = await this.redis.hmget(this.names.active, ...open.map((o) => o.alert.id));
+    const missing = open.filter((_, i) => present[i] === null);
+    if (missing.length === 0) return 0;
+    const tx = this.redis.multi();
+    for (const { alert, at } of missing) {
+      const { acknowledgedBy: by, acknowledgedAt: ackAt } = alert;
+      const ack: Ack | null = by && ackAt ? { by, at: ackAt, level: alert.level as AlertLevel } : null;
+      const bare = withAck(alert, null);
+      tx.hset(this.names.active, alert.id, JSON.stringify({ alert: bare, at } satisfies ActiveEntry));
+      if (ack) tx.hset(this.names.acks, alert.id, JSON.stringify(ack));
+      const message: AlertChannelMessage = { type: 'alert', alert: withAck(bare, ack) };
+      tx.publish(this.names.channel, JSON.stringify(message));
+    }
+    const results = await tx.exec();
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
+    return missing.length;
+  }
+
+  /**
    * Makes the engine's step durable: the transitions go to ClickHouse first (the history), then the tracks, the
    * active set and the publications to Redis in one transaction. Returns the transitions as published (acks merged).
    * Throws when either store fails; the caller then keeps its previous state and retries on the next evaluation.

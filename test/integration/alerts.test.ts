@@ -288,17 +288,25 @@ describe('alert engine', () => {
     await at(600);
     expect((await active()).filter((a) => a.scope === 'team:night').map((a) => a.id)).toEqual([open!.id]);
 
-    // Redis forgets the engine's state: the open alert comes back from ClickHouse.
+    // A supervisor acknowledges it; then Redis forgets everything of the alerts (a restart without persistence): the
+    // open alert comes back from ClickHouse, to the engine and to the screens' list, still acknowledged.
+    const ack = await app.inject({ method: 'POST', url: `/v1/alerts/${open!.id}/ack`, headers: bearer(tokens.supervisor) });
+    expect(ack.statusCode, ack.body).toBe(200);
     await engine.close();
-    await redis.del(alertRedisNames(ctx.config.REDIS_PREFIX).tracks);
+    const names = alertRedisNames(ctx.config.REDIS_PREFIX);
+    await redis.del(names.tracks, names.active, names.acks);
+    expect(await active()).toEqual([]);
     engine = await startEngine();
     await at(610);
     await feed('today', 'team:night', { longest_wait: 96 });
-    expect((await active()).filter((a) => a.scope === 'team:night').map((a) => a.id)).toEqual([open!.id]);
+    expect((await active()).filter((a) => a.scope === 'team:night').map((a) => [a.id, a.acknowledgedBy])).toEqual([[open!.id, 'supervisor']]);
     expect(captured.lines.some((l) => l.includes('open alerts restored from ClickHouse'))).toBe(true);
+    // acknowledging it again is still possible (it is open, not "cleared")
+    const again = await app.inject({ method: 'POST', url: `/v1/alerts/${open!.id}/ack`, headers: bearer(tokens.supervisor) });
+    expect(again.statusCode, again.body).toBe(200);
     await feed('today', 'team:night', { longest_wait: 10 });
     expect((await active()).filter((a) => a.scope === 'team:night')).toEqual([]);
-    expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'cleared']);
+    expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'acknowledged', 'acknowledged', 'cleared']);
   });
 });
 
