@@ -470,18 +470,21 @@ export class LiveRollup {
     return false;
   }
 
-  /** Every window × active scope at `now`, as computeSnapshots would compute them from ClickHouse. */
-  snapshots(now: number): Snapshot[] {
+  /**
+   * Every window × active scope at `now` (or the `scopes` given, active or not), as computeSnapshots would compute them
+   * from ClickHouse.
+   */
+  snapshots(now: number, scopes: readonly string[] = []): Snapshot[] {
     this.prune(now);
     const sums = this.sliceSums(now, snapshotSlices(now, this.opts.tz));
-    return buildSnapshots(now, [], { sums, live: this.live(now), settings: this.settings });
+    return buildSnapshots(now, scopes, { sums, live: this.live(now), settings: this.settings });
   }
 
-  /** Today's 15-minute series of every scope with measures today, as computeSeries would compute it. */
-  series(now: number): Series[] {
+  /** Today's 15-minute series of every scope with measures today (or of the `scopes` given), as computeSeries would compute it. */
+  series(now: number, scopes: readonly string[] = []): Series[] {
     this.prune(now);
     const slices = todayIntervals(now, this.opts.tz);
     const sums = this.sliceSums(now, slices);
-    return buildSeries(now, slices, [], sums);
+    return buildSeries(now, slices, scopes, sums);
   }
 }

@@ -243,7 +243,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
 
   async function publishSeries(t: number): Promise<void> {
     const series = rollup ? rollup.series(t) : await computeSeries(ch, { now: t, tz: config.CENTER_TZ });
-    await storeSeries(storeConn, names, series);
+    const loaded = rollup;
+    await storeSeries(storeConn, names, series, loaded ? (gone) => loaded.series(t, gone) : undefined);
     lastSeriesAt = performance.now(); // throttling is about work done, so the process clock, not the KPI clock
     seriesBehind = false;
   }
@@ -322,7 +323,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       // Every new minute, the stored set is rewritten whole (it repairs a Redis that lost its data); otherwise only
       // what changed is written.
       const full = floorMinute(t) !== lastMinute;
-      const published = await storeSnapshots(storeConn, names, snaps, previous, { full });
+      const live = rollup;
+      const published = await storeSnapshots(storeConn, names, snaps, previous, { full, departed: (gone) => live.snapshots(t, gone) });
       await storeRoster(storeConn, rosterRedis, rollup.roster(t), new Date(t).toISOString(), previousRoster, { full });
       const center = snaps.find((s) => s.scope === 'center');
       lastWaiting = center?.values.waiting.value ?? 0;

@@ -46,18 +46,28 @@ const field = (s: Pick<Snapshot, 'window' | 'scope'>) => `${s.window}|${s.scope}
 /** The order scope lists are read in: center first, then by name. */
 export const byScope = (a: string, b: string): number => (a === 'center' ? -1 : b === 'center' ? 1 : a.localeCompare(b));
 
+/** The scopes of hash fields "<window>|<scope>". */
+const scopesOfFields = (fields: Iterable<string>): string[] => [...new Set([...fields].map((f) => f.slice(f.indexOf('|') + 1)))];
+
+/**
+ * What scopes that are no longer active show now (for the snapshots: every window of them), computed by the caller. A
+ * screen showing such a scope (an agent who signed off, a queue with nothing today after midnight) gets them once, as
+ * its last update; they are not stored, so a screen that subscribes later has the scope computed on demand alike.
+ */
+export type Departed<T> = (scopes: string[]) => T[];
+
 /**
  * Stores `snapshots` as the latest and publishes those whose values changed since `previous` (a map the caller keeps
- * between calls: field → values JSON). Only the changed ones are written, and the scopes no longer active removed;
- * with `full` (or an empty `previous`), the stored set is replaced as a whole instead, which also repairs a Redis that
- * lost its data. Returns how many were published.
+ * between calls: field → values JSON), and the `departed` ones of the scopes no longer active. Only the changed ones
+ * are written, and the scopes no longer active removed; with `full` (or an empty `previous`), the stored set is
+ * replaced as a whole instead, which also repairs a Redis that lost its data. Returns how many were published.
  */
 export async function storeSnapshots(
   redis: Redis,
   names: KpiRedisNames,
   snapshots: readonly Snapshot[],
   previous: Map<string, string>,
-  opts: { full?: boolean } = {},
+  opts: { full?: boolean; departed?: Departed<Snapshot> } = {},
 ): Promise<number> {
   const asOf = snapshots[0]?.asOf ?? new Date().toISOString();
   const full = opts.full === true || previous.size === 0;
@@ -72,12 +82,14 @@ export async function storeSnapshots(
     if (isChanged) changed.push(s);
     if (isChanged || full) flat.push(f, JSON.stringify(s));
   }
+  // what was there before: this process's last store, or after a restart (previous empty) what Redis holds
+  const before = previous.size > 0 ? [...previous.keys()] : await redis.hkeys(names.snapshots);
+  const removed = before.filter((f) => !next.has(f));
+  const gone = scopesOfFields(removed);
+  if (gone.length > 0 && opts.departed) changed.push(...opts.departed(gone));
   const tx = redis.multi();
   if (full) tx.del(names.snapshots);
-  else {
-    const removed = [...previous.keys()].filter((f) => !next.has(f));
-    if (removed.length > 0) tx.hdel(names.snapshots, ...removed);
-  }
+  else if (removed.length > 0) tx.hdel(names.snapshots, ...removed);
   if (flat.length > 0) tx.hset(names.snapshots, ...flat);
   tx.set(names.asOf, asOf);
   if (changed.length > 0) {
@@ -92,12 +104,20 @@ export async function storeSnapshots(
   return changed.length;
 }
 
-export async function storeSeries(redis: Redis, names: KpiRedisNames, series: readonly Series[]): Promise<void> {
+/** Replaces today's series and publishes them, with the `departed` ones of the scopes that no longer have one. */
+export async function storeSeries(
+  redis: Redis,
+  names: KpiRedisNames,
+  series: readonly Series[],
+  departed?: Departed<Series>,
+): Promise<void> {
   const asOf = series[0]?.asOf ?? new Date().toISOString();
+  const current = new Set(series.map((s) => s.scope));
+  const gone = (await redis.hkeys(names.series)).filter((scope) => !current.has(scope));
   const tx = redis.multi().del(names.series);
   const flat = series.flatMap((s) => [s.scope, JSON.stringify(s)]);
   if (flat.length > 0) tx.hset(names.series, ...flat);
-  const message: SeriesMessage = { type: 'kpi.series', asOf, series: [...series] };
+  const message: SeriesMessage = { type: 'kpi.series', asOf, series: [...series, ...(gone.length > 0 && departed ? departed(gone) : [])] };
   tx.publish(names.seriesChannel, JSON.stringify(message));
   const results = await tx.exec();
   const failed = results?.find(([err]) => err);

@@ -9,7 +9,7 @@ import { materializeMeasures } from '../../server/kpi/materialize.ts';
 import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
 import { computeRoster, readRoster, rosterNames, type RosterPublication } from '../../server/kpi/roster.ts';
 import { readAgentStateMaxHours, setAgentStateMaxHours } from '../../server/kpi/settings.ts';
-import { kpiRedisNames, readSnapshots } from '../../server/kpi/snapshots.ts';
+import { kpiRedisNames, readSnapshots, type SnapshotMessage } from '../../server/kpi/snapshots.ts';
 import { WINDOWS } from '../../server/kpi/windows.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
@@ -55,6 +55,7 @@ async function published(prefix: string): Promise<Snapshot[]> {
   for (const w of WINDOWS) out.push(...(await readSnapshots(redis, kpiRedisNames(prefix), w)).sort(byScope));
   return out;
 }
+const byValuesJson = (a: object, b: object) => JSON.stringify(a).localeCompare(JSON.stringify(b));
 async function truth(now: number): Promise<Snapshot[]> {
   const all = await computeSnapshots(ctx.clickhouse, { now, tz: 'UTC', waitingLookbackHours: 24 });
   return WINDOWS.flatMap((w) => all.filter((s) => s.window === w).sort(byScope));
@@ -147,9 +148,14 @@ describe('ghost agents: a state at least AGENT_STATE_MAX_HOURS old counts as off
   it('as the clock passes, an agent reaching the cutoff leaves the figures and the roster with no new event', async () => {
     const sub = createRedis(ctx.config.REDIS_URL!, 'subscriber');
     const messages: RosterPublication[] = [];
+    const snapshotMessages: SnapshotMessage[] = [];
     try {
-      await sub.subscribe(rosterNames(prefixOf(w1)).channel);
-      sub.on('message', (_channel: string, m: string) => messages.push(JSON.parse(m) as RosterPublication));
+      const snapshotsChannel = kpiRedisNames(prefixOf(w1)).snapshotsChannel;
+      await sub.subscribe(rosterNames(prefixOf(w1)).channel, snapshotsChannel);
+      sub.on('message', (channel: string, m: string) => {
+        if (channel === snapshotsChannel) snapshotMessages.push(JSON.parse(m) as SnapshotMessage);
+        else messages.push(JSON.parse(m) as RosterPublication);
+      });
       clock1 = NOW + 1; // g-under is now exactly 12 h old
       await first.recomputeNow('a millisecond later');
       const expected = await truth(clock1);
@@ -161,6 +167,15 @@ describe('ghost agents: a state at least AGENT_STATE_MAX_HOURS old counts as off
       // the publication (same minute: not a full one) tells the hubs to remove g-under
       const m = await waitFor('the roster publication', async () => messages.find((x) => x.asOf === new Date(clock1).toISOString()));
       expect(m).toMatchObject({ full: false, changed: [], removed: ['g-under'] });
+      // g-under's own scope is no longer active: a screen showing it gets its last update (every window, nobody
+      // available: 1 → 0), which is what ClickHouse computes for it now; it is no longer stored
+      const last = await waitFor('the snapshots publication', async () => snapshotMessages.find((x) => x.asOf === new Date(clock1).toISOString()));
+      const farewell = last.snapshots.filter((x) => x.scope === 'agent:g-under');
+      expect(farewell.map((x) => x.window).sort()).toEqual([...WINDOWS].sort());
+      expect(farewell.map((x) => x.values.agents_available.value)).toEqual(WINDOWS.map(() => 0));
+      const onDemand = await computeSnapshots(ctx.clickhouse, { now: clock1, tz: 'UTC', waitingLookbackHours: 24, scopes: ['agent:g-under'] });
+      expect(farewell.map((x) => x.values).sort(byValuesJson)).toEqual(onDemand.map((x) => x.values).sort(byValuesJson));
+      expect((await published(prefixOf(w1))).some((x) => x.scope === 'agent:g-under')).toBe(false);
     } finally {
       sub.disconnect();
     }

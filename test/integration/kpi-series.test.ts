@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
 import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
-import { kpiRedisNames, readSeries, readSnapshots } from '../../server/kpi/snapshots.ts';
+import { kpiRedisNames, readSeries, readSnapshots, type SeriesMessage } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { waitFor } from '../support/wait.ts';
@@ -19,6 +19,7 @@ let ctx: TestContext;
 let redis: Redis;
 let worker: KpiWorkerHandle;
 let n = 0;
+let clock = NOW;
 
 /** `count` calls offered at NOW − 1 s and abandoned at once (so nobody waits). */
 async function offerAndAbandon(count: number): Promise<void> {
@@ -54,7 +55,7 @@ beforeAll(async () => {
   ctx = await createTestContext({ CENTER_TZ: 'UTC' });
   redis = createRedis(ctx.config.REDIS_URL!, 'commands');
   // schedulers on: the tick finds the events (inserted without a signal) and republishes the series
-  worker = await startKpiWorker({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redisUrl: ctx.config.REDIS_URL!, now: () => NOW });
+  worker = await startKpiWorker({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redisUrl: ctx.config.REDIS_URL!, now: () => clock });
 });
 afterAll(async () => {
   await worker?.close();
@@ -73,5 +74,29 @@ describe("today's series", () => {
     await waitFor('3 offers in the snapshot', async () => ((await offeredInSnapshot()) === 3 ? true : undefined));
     await waitFor('3 offers in the series', async () => ((await offeredInSeries()) === 3 ? true : undefined), 20_000);
     expect(await offeredInSeries()).toBe(await offeredInSnapshot());
+  }, 60_000);
+
+  it('at midnight, a scope with nothing yet today gets a last, empty series (its screens drop yesterday\'s chart)', async () => {
+    const sub = createRedis(ctx.config.REDIS_URL!, 'subscriber');
+    const messages: SeriesMessage[] = [];
+    try {
+      await sub.subscribe(names().seriesChannel);
+      sub.on('message', (_c: string, m: string) => messages.push(JSON.parse(m) as SeriesMessage));
+      expect((await readSeries(redis, names(), ['queue:q'])).map((x) => x.scope)).toEqual(['queue:q']);
+      clock = NOW + 86_400_000; // the next day: queue q has nothing in it
+      await worker.recomputeNow('the next day');
+      const next = new Date(clock).toISOString();
+      const m = await waitFor('the next day\'s series', async () => messages.find((x) => x.asOf === next), 20_000);
+      const q = m.series.find((x) => x.scope === 'queue:q');
+      // the new day's quarter hours so far (UTC: from its midnight to the one holding now), each with nothing offered
+      const midnight = Math.floor(clock / 86_400_000) * 86_400_000;
+      expect(q?.points.length).toBe(Math.floor((clock - midnight) / 900_000) + 1);
+      expect(q?.points[0]?.start).toBe(new Date(midnight).toISOString());
+      expect(q?.points.every((p) => (p.values.offered?.value ?? 0) === 0)).toBe(true);
+      // not stored: the scope has no series today
+      expect(await readSeries(redis, names(), ['queue:q'])).toEqual([]);
+    } finally {
+      sub.disconnect();
+    }
   }, 60_000);
 });
