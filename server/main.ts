@@ -64,11 +64,10 @@ async function main(): Promise<void> {
     const infra = await startInfrastructure(config, log);
     shutdown.add('embedded services', () => infra.stopEmbedded());
 
-    if (role !== 'worker') {
-      // Idempotent: concurrent API processes may both run it (every statement is IF NOT EXISTS).
-      const { applied } = await migrate(infra.clickhouse, (msg) => log.info(msg));
-      log.info({ applied: applied.length }, 'schema up to date');
-    }
+    // Every role, so a worker started first on a fresh database finds its tables. Idempotent: concurrent processes may
+    // both run it (every statement is IF NOT EXISTS).
+    const { applied } = await migrate(infra.clickhouse, (msg) => log.info(msg));
+    log.info({ applied: applied.length }, 'schema up to date');
 
     const clickhouse = createClickHouse(infra.clickhouse, { log });
     const redis = createRedis(infra.redisUrl, 'commands', (msg) => log.warn(msg));

@@ -9,7 +9,8 @@
 //                    events arrived without a signal (blocks of `events` beyond the fan-out watermark), when an
 //                    agent's state has expired since (AGENT_STATE_MAX_HOURS: the agent drops out of the counts and
 //                    the roster with no event), or when today's series is older than the figures and may be
-//                    republished (SERIES_EVERY_MS).
+//                    republished (SERIES_EVERY_MS). Each tick that ends well notes the time in <prefix>:kpi:alive: the
+//                    figures are current as of then (the screens say "stale" when it stops moving).
 //   close-interval   job scheduler, 5 s after every quarter hour: recomputes and republishes today's 15-minute series.
 //   retention        job scheduler, daily: drops KPI partitions (whole months) older than RETENTION_DAYS.
 // A recomputation = fan out the events committed since the last pass and materialise the measures of the contacts they
@@ -357,20 +358,27 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     return (await nextRange(ch, lastUpTo, 1)).events > 0;
   }
 
+  async function tick(): Promise<RecomputeResult | null> {
+    const t = now();
+    // Every minute a full pass (rolling windows move; it also re-reads the overlap behind the watermark).
+    if (floorMinute(t) !== lastMinute) return recompute('tick: new minute');
+    const pending = await pendingEvents();
+    if (pending) return recompute('tick: unsignalled events');
+    if (rollup?.agentStateExpiredBetween(lastAt, t)) return recompute('tick: an agent state expired', { materialize: false });
+    if (lastWaiting > 0) return recompute('tick: contacts waiting', { materialize: false });
+    if (seriesDue()) return recompute('tick: series behind the figures', { materialize: false });
+    return null;
+  }
+
   async function process(job: Job<KpiJobData, unknown, string>): Promise<unknown> {
     switch (job.name as KpiJobName) {
       case 'recompute':
         return recompute(job.data.reason ?? 'signal');
       case 'tick': {
-        const t = now();
-        // Every minute a full pass (rolling windows move; it also re-reads the overlap behind the watermark).
-        if (floorMinute(t) !== lastMinute) return recompute('tick: new minute');
-        const pending = await pendingEvents();
-        if (pending) return recompute('tick: unsignalled events');
-        if (rollup?.agentStateExpiredBetween(lastAt, t)) return recompute('tick: an agent state expired', { materialize: false });
-        if (lastWaiting > 0) return recompute('tick: contacts waiting', { materialize: false });
-        if (seriesDue()) return recompute('tick: series behind the figures', { materialize: false });
-        return null;
+        const result = await tick();
+        // the figures are current as of now: the screens say "stale" when this stops moving (docs/live.md, `figures`)
+        await storeConn.set(names.alive, String(now()));
+        return result;
       }
       case 'close-interval': {
         const r = await recompute('interval closed');

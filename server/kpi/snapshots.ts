@@ -3,6 +3,8 @@
 //                            then that of the recomputation that changed it: readers take the later of it and as-of)
 //   <prefix>:kpi:series      hash  "<scope>" → Series JSON (today's 15-minute series)
 //   <prefix>:kpi:as-of       string  ISO time of the latest recomputation
+//   <prefix>:kpi:alive       string  epoch ms of the worker's latest tick that ended well (the figures are current as
+//                            of then, changed or not; the live hubs tell the screens when it is too old)
 //   channel <prefix>:kpi:snapshots   {"type":"kpi.snapshots","asOf":…,"snapshots":[…changed…]}
 //   channel <prefix>:kpi:series      {"type":"kpi.series","asOf":…,"series":[…]}
 // Redis holds nothing that cannot be recomputed from ClickHouse: after a Redis restart (or loss) the worker's first
@@ -15,6 +17,7 @@ export interface KpiRedisNames {
   snapshots: string;
   series: string;
   asOf: string;
+  alive: string;
   snapshotsChannel: string;
   seriesChannel: string;
 }
@@ -24,6 +27,7 @@ export function kpiRedisNames(prefix: string): KpiRedisNames {
     snapshots: `${prefix}:kpi:snapshots`,
     series: `${prefix}:kpi:series`,
     asOf: `${prefix}:kpi:as-of`,
+    alive: `${prefix}:kpi:alive`,
     snapshotsChannel: `${prefix}:kpi:snapshots`,
     seriesChannel: `${prefix}:kpi:series`,
   };

@@ -105,6 +105,11 @@ export interface HubStats {
 
 const key = (window: string, scope: string) => `${window}|${scope}`;
 
+/** After how long without a tick of the KPI worker the figures count as stale (the worker ticks every second). */
+export const FIGURES_STALE_AFTER_MS = 10_000;
+/** How often the hub looks at the worker's latest tick. */
+export const FIGURES_CHECK_MS = 2_000;
+
 export class LiveHub {
   private readonly clients = new Set<LiveClient>();
   /** "<window>|<scope>" → sockets. */
@@ -134,6 +139,11 @@ export class LiveHub {
   private closed: string | null = null;
   /** The `sources` message for the quiet sources as last checked (null while none is quiet). */
   private quiet: string | null = null;
+  /** The `figures` message while the figures are stale (null while they are current). */
+  private staleFigures: string | null = null;
+  /** The KPI worker's latest tick (epoch ms) as last read; until one is read, when this hub started. */
+  private workerAliveAt: number | null = null;
+  private readonly startedAt: number;
 
   constructor(private readonly opts: HubOptions) {
     this.names = kpiRedisNames(opts.config.REDIS_PREFIX);
@@ -142,6 +152,7 @@ export class LiveHub {
     this.identifyChannel = identifyChannel(opts.config.REDIS_PREFIX);
     this.alerts = new AlertStore(opts.clickhouse, opts.redis, opts.config.REDIS_PREFIX);
     this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
   }
 
   /** Subscribes to the channels. Resolves once subscribed (or rejects; ioredis resubscribes after reconnects). */
@@ -150,7 +161,35 @@ export class LiveHub {
     sub.on('message', (channel: string, message: string) => this.onPublication(channel, message));
     await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.rosterNames.channel, this.alerts.names.channel, this.messagesChannel, this.identifyChannel);
     this.checkHours();
-    await this.checkSources();
+    await Promise.all([this.checkSources(), this.checkFigures()]);
+  }
+
+  /**
+   * Whether the figures are current (docs/live.md, `figures`): the KPI worker notes each tick that ended well; when its
+   * latest is more than FIGURES_STALE_AFTER_MS old (the worker stopped, hangs, or cannot reach ClickHouse or Redis)
+   * every socket is told the figures are stale and as of when, and again once they are current. A socket that connects
+   * meanwhile is told at once. If Redis cannot be read, the last tick read is the latest known.
+   */
+  async checkFigures(): Promise<void> {
+    try {
+      const raw = await this.opts.redis.get(this.names.alive);
+      if (raw !== null && Number.isFinite(Number(raw))) this.workerAliveAt = Number(raw);
+    } catch (err) {
+      this.opts.log.debug({ err: (err as Error).message }, 'live: could not read the KPI worker\'s latest tick');
+    }
+    const asOf = this.workerAliveAt ?? this.startedAt;
+    const stale = this.now() - asOf > FIGURES_STALE_AFTER_MS;
+    const message = stale
+      ? JSON.stringify({ type: 'figures', stale: true, asOf: this.workerAliveAt === null ? null : new Date(asOf).toISOString() } satisfies ServerMessage)
+      : null;
+    if (message === this.staleFigures) return;
+    if (stale !== (this.staleFigures !== null)) {
+      if (stale) this.opts.log.warn({ asOf: this.workerAliveAt }, 'live: the KPI figures are stale (no tick of the KPI worker)');
+      else this.opts.log.info('live: the KPI figures are current again');
+    }
+    this.staleFigures = message;
+    const data = message ?? JSON.stringify({ type: 'figures', stale: false, asOf: null } satisfies ServerMessage);
+    for (const client of this.clients) this.send(client, data);
   }
 
   /**
@@ -210,6 +249,7 @@ export class LiveHub {
     this.send(client, JSON.stringify({ type: 'welcome', serverTime: new Date(this.now()).toISOString(), principal: p } satisfies ServerMessage));
     if (this.closed) this.send(client, this.closed);
     if (this.quiet) this.send(client, this.quiet);
+    if (this.staleFigures) this.send(client, this.staleFigures);
     return client;
   }
 

@@ -132,6 +132,12 @@ export const ServerMessageSchema = Type.Union([
    * closes (`open: false`) and when it opens (`open: true`, `opensAt: null`).
    */
   Type.Object({ type: Type.Literal('hours'), open: Type.Boolean(), opensAt: Type.Union([Type.String(), Type.Null()]) }),
+  /**
+   * The figures are stale (`stale: true`: the KPI worker has not ticked for a while; `asOf`: its latest tick, null when
+   * none is known) or current again (`stale: false`, `asOf: null`): on connect while stale, and to every socket when it
+   * changes.
+   */
+  Type.Object({ type: Type.Literal('figures'), stale: Type.Boolean(), asOf: Type.Union([Type.String(), Type.Null()]) }),
   /** The sources that have gone quiet (none: all is well), on connect and whenever the set changes. */
   Type.Object({ type: Type.Literal('sources'), quiet: Type.Array(QuietSourceSchema) }),
   /** A bad message; the socket stays open. */

@@ -13,7 +13,7 @@ import { ApiError, errorBody } from '../errors.ts';
 import type { SourceActivity } from '../ingest/activity.ts';
 import type { Log } from '../log.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import { LiveHub, type LiveSocket } from './hub.ts';
+import { FIGURES_CHECK_MS, LiveHub, type LiveSocket } from './hub.ts';
 import type { DisplayPresence } from './presence.ts';
 import { crossOrigin } from '../auth/origin.ts';
 
@@ -75,9 +75,12 @@ async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promi
     await Promise.race([started, new Promise((r) => setTimeout(r, 2_000).unref())]);
   });
   const heartbeat = startHeartbeat(hub, config.STREAM_HEARTBEAT_MS);
+  const figures = setInterval(() => void hub.checkFigures(), FIGURES_CHECK_MS);
+  figures.unref();
   const offRevoked = root.auth.onRevoked((r) => hub.revoke(r));
   root.addHook('preClose', async () => {
     heartbeat.stop();
+    clearInterval(figures);
     offRevoked();
     hub.closeAll();
   });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { freePort } from '../../server/redis/embedded.ts';
-import { formatClosed, formatQuietSource, formatValue } from '../../wallboard/src/lib/format.ts';
+import { formatClosed, formatQuietSource, formatStaleSince, formatValue } from '../../wallboard/src/lib/format.ts';
 import { uniqueName } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
@@ -86,6 +86,24 @@ async function consoleAs(tab: string, username = 'admin', password = ADMIN_PASSW
   await page.fill('input[name="password"]', password);
   await page.click('button[type="submit"]');
   return page;
+}
+
+/**
+ * Signs in as admin on another Nabız, stores a board there (its name: `title` in lower case) with one tile, and opens a
+ * display of it on a new 1280×720 TV page.
+ */
+async function tvOn(baseUrl: string, title: string): Promise<Page> {
+  const as = async <T,>(method: string, url: string, body?: unknown, token?: string) => {
+    const r = await fetch(`${baseUrl}${url}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return (await r.json()) as T;
+  };
+  const { token } = await as<{ token: string }>('POST', '/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
+  const board = title.toLowerCase();
+  await as('PUT', `/v1/boards/${board}`, { type: 'grid', title, columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] }, token);
+  const display = await as<{ url: string }>('POST', '/v1/displays', { name: `${title} TV`, board }, token);
+  const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  await tv.goto(`${baseUrl}${display.url}`);
+  return tv;
 }
 
 const tile = (page: Page, kpi: string) => page.locator(`section.tile.kpi[data-kpi="${kpi}"][data-scope="center"]`);
@@ -850,15 +868,7 @@ describe('wallboard in Chromium', () => {
       CENTER_HOURS: `${day} ${hhmm(d)}-${end}`,
     });
     try {
-      const as = async <T,>(method: string, url: string, body?: unknown, token?: string) => {
-        const r = await fetch(`${closed.baseUrl}${url}`, { method, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
-        return (await r.json()) as T;
-      };
-      const { token } = await as<{ token: string }>('POST', '/v1/auth/login', { username: 'admin', password: ADMIN_PASSWORD });
-      await as('PUT', '/v1/boards/night', { type: 'grid', title: 'Night', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] }, token);
-      const display = await as<{ url: string }>('POST', '/v1/displays', { name: 'Night TV', board: 'night' }, token);
-      const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-      await tv.goto(`${closed.baseUrl}${display.url}`);
+      const tv = await tvOn(closed.baseUrl, 'Night');
       await expect.poll(() => tv.locator('.center-closed').textContent(), { timeout: 20_000 }).toBe(formatClosed(opens, Date.now(), 'UTC'));
       expect(await tv.locator('.board-status').getAttribute('data-status')).toBe('live'); // closed, not stale
       expect(await overflowing(tv)).toEqual([]);
@@ -868,4 +878,31 @@ describe('wallboard in Chromium', () => {
       await closed.stop();
     }
   }, 90_000);
+
+  it('says "stale since" when the KPI worker stops, though the API still answers, and "live" once it is back', async () => {
+    // an API and a KPI worker in processes of their own, as in a multi-process deployment
+    const own = { ...env, PORT: String(await freePort()), CLICKHOUSE_DATABASE: uniqueName('e2e_worker'), REDIS_PREFIX: uniqueName('e2e_worker') };
+    const api = await startNabiz(own, ['--only=api']);
+    let worker = await startNabiz({ ...own, PORT: String(await freePort()) }, ['--only=worker']);
+    try {
+      const tv = await tvOn(api.baseUrl, 'Ops');
+      const status = tv.locator('.board-status');
+      await expect.poll(() => status.getAttribute('data-status'), { timeout: 20_000 }).toBe('live');
+      await worker.stop('SIGKILL'); // gone without a word: no tick from now on
+      const died = Date.now();
+      // within 10 s without a tick (the API looks every 2 s): stale since about when it died (its last tick)
+      await expect.poll(() => status.getAttribute('data-status'), { timeout: 30_000 }).toBe('stale');
+      const text = (await status.textContent())!;
+      const near = [died - 2_000, died].map((t) => formatStaleSince(t, Date.now(), 'UTC'));
+      expect(near).toContain(text.trim());
+      expect(await tv.locator('section.tile.kpi').first().getAttribute('class')).toContain('stale');
+      await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-worker-stopped-1280x720.png') });
+      worker = await startNabiz({ ...own, PORT: String(await freePort()) }, ['--only=worker']);
+      await expect.poll(() => status.getAttribute('data-status'), { timeout: 30_000 }).toBe('live');
+      await tv.close();
+    } finally {
+      await worker.stop();
+      await api.stop();
+    }
+  }, 120_000);
 });

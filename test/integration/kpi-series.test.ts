@@ -74,6 +74,8 @@ describe("today's series", () => {
     await waitFor('3 offers in the snapshot', async () => ((await offeredInSnapshot()) === 3 ? true : undefined));
     await waitFor('3 offers in the series', async () => ((await offeredInSeries()) === 3 ? true : undefined), 20_000);
     expect(await offeredInSeries()).toBe(await offeredInSnapshot());
+    // every tick that ends well notes the worker's time: the screens say "stale" when it stops moving
+    expect(await waitFor('a tick noted', async () => (await redis.get(names().alive)) ?? undefined)).toBe(String(NOW));
   }, 60_000);
 
   it('at midnight, a scope with nothing yet today gets a last, empty series (its screens drop yesterday\'s chart)', async () => {

@@ -1,11 +1,12 @@
 // A source that has gone quiet is said on the screens: the live hub tells every socket which sources (ACD, IVR, CRM)
 // sent events in the last 24 hours but none for their quiet time (SOURCE_QUIET_MINUTES, per source), and tells them again
-// when one comes back.
+// when one comes back. Likewise the center's opening hours, and figures gone stale (the KPI worker stopped ticking).
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
+import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
@@ -97,6 +98,43 @@ describe('opening hours on the live stream', () => {
       expect(s.messages.filter((m) => m.type === 'hours').map((m) => (m as { open: boolean }).open)).toEqual([false, true, false]); // once each
     } finally {
       s?.ws.terminate();
+      await a.close();
+      await c.cleanup();
+    }
+  }, 30_000);
+});
+
+describe('stale figures on the live stream', () => {
+  it('tells every screen when the KPI worker stops ticking (and as of when), a new screen at once, and when it ticks again', async () => {
+    const c = await createTestContext({ ADMIN_PASSWORD });
+    const alive = kpiRedisNames(c.config.REDIS_PREFIX).alive;
+    const t0 = Date.now();
+    let clock = t0;
+    await redis.set(alive, String(t0 - 1000)); // the worker's latest tick, a second ago
+    const a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const sockets: LiveTestClient[] = [];
+    try {
+      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+      const connect = async () => {
+        const s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+        sockets.push(s);
+        await s.next('welcome');
+        return s;
+      };
+      const first = await connect();
+      clock = t0 + 8_000; // 9 s since the tick: still current (the hub looks every 2 s)
+      await new Promise((r) => setTimeout(r, 2_500));
+      clock = t0 + 9_001; // 10.001 s since: stale, as of the tick
+      expect(await first.next('figures')).toEqual({ type: 'figures', stale: true, asOf: new Date(t0 - 1000).toISOString() });
+      // said once, and not before: at 9 s it was still current
+      expect(first.messages.filter((m) => m.type === 'figures')).toHaveLength(1);
+      const second = await connect();
+      expect(second.messages.map((m) => m.type).slice(0, 2)).toEqual(['welcome', 'figures']);
+      await redis.set(alive, String(clock)); // the worker ticks again
+      for (const s of [first, second]) expect(await s.next('figures', (m) => !m.stale)).toEqual({ type: 'figures', stale: false, asOf: null });
+    } finally {
+      for (const s of sockets) s.ws.terminate();
       await a.close();
       await c.cleanup();
     }

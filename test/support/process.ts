@@ -13,7 +13,13 @@ export interface RunningNabiz {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/**
+ * Starts `server/main.ts` with `args` and waits until it is ready: its /readyz answers 200, or with `--only=worker`
+ * (no HTTP server) until it logs that the KPI worker started (at LOG_LEVEL info).
+ */
 export async function startNabiz(env: Record<string, string>, args: string[] = []): Promise<RunningNabiz> {
+  const workerOnly = args.includes('--only=worker');
+  if (workerOnly) env = { ...env, LOG_LEVEL: 'info' };
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
@@ -27,7 +33,9 @@ export async function startNabiz(env: Record<string, string>, args: string[] = [
   const baseUrl = `http://127.0.0.1:${env.PORT}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    const ok = await fetch(`${baseUrl}/readyz`).then((r) => r.status === 200, () => false);
+    const ok = workerOnly
+      ? output.some((l) => l.includes('kpi worker started'))
+      : await fetch(`${baseUrl}/readyz`).then((r) => r.status === 200, () => false);
     if (ok) break;
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -253,10 +253,15 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     }),
   );
 
+  // stale: no word from the server for a while, or the server says the KPI worker stopped updating the figures
   const stale = createMemo(() => {
     const s = live.status();
-    if (isLive(s, live.now(), STALE_MS)) return null;
-    return s.lastMessageAt === null ? 'connecting…' : formatStaleSince(s.lastMessageAt, live.now(), timeZone());
+    if (!isLive(s, live.now(), STALE_MS)) {
+      return s.lastMessageAt === null ? 'connecting…' : formatStaleSince(s.lastMessageAt, live.now(), timeZone());
+    }
+    const since = live.figuresStaleSince();
+    if (since === undefined) return null;
+    return since === null ? 'waiting for figures' : formatStaleSince(since, live.now(), timeZone());
   });
 
   const statusText = () => {

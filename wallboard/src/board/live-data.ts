@@ -47,6 +47,11 @@ export interface LiveData {
   quiet: Accessor<QuietSource[]>;
   /** While the center is closed (CENTER_HOURS): when it opens (epoch ms; null: not known); undefined while open. */
   closedUntil: Accessor<number | null | undefined>;
+  /**
+   * While the server says the figures are stale (the KPI worker stopped ticking): as of when (epoch ms; null: not
+   * known); undefined while they are current.
+   */
+  figuresStaleSince: Accessor<number | null | undefined>;
   subscribe(subs: Subscription[]): void;
   /** Called with true when a new critical alert arrives (the board decides whether to beep). */
   onCritical(fn: () => void): void;
@@ -73,6 +78,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
   const [alertsVersion, setAlertsVersion] = createSignal(0);
   const [quiet, setQuiet] = createSignal<QuietSource[]>([]);
   const [closedUntil, setClosedUntil] = createSignal<number | null | undefined>(undefined);
+  const [figuresStaleSince, setFiguresStaleSince] = createSignal<number | null | undefined>(undefined);
   const book = new AlertBook();
   let criticalListener: (() => void) | null = null;
   let messagesListener: (() => void) | null = null;
@@ -106,9 +112,14 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
         return;
       case 'welcome':
         skew = Date.parse(m.serverTime) - t || 0;
-        // a (re)connection: the server says at once if some source is quiet or the center closed, so forget what was said before
+        // a (re)connection: the server says at once if some source is quiet, the center closed or the figures are
+        // stale, so forget what was said before
         setQuiet([]);
         setClosedUntil(undefined);
+        setFiguresStaleSince(undefined);
+        return;
+      case 'figures':
+        setFiguresStaleSince(!m.stale ? undefined : m.asOf === null ? null : Date.parse(m.asOf));
         return;
       case 'hours':
         setClosedUntil(m.open ? undefined : m.opensAt === null ? null : Date.parse(m.opensAt));
@@ -163,6 +174,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
     alertsVersion,
     quiet,
     closedUntil,
+    figuresStaleSince,
     subscribe(subs) {
       const next = new Set<string>();
       const nextRoster = new Set<string>();
