@@ -31,6 +31,21 @@ describe('wallboard formatting', () => {
     expect(formatValue(3_200_000_000, def('offered')).text).toBe('3.2B');
   });
 
+  it('picks the unit from the rounded value, so rounding never shows "1000k" or "100,000"', () => {
+    expect(formatNumber(999_950)).toBe('1M');
+    expect(formatNumber(999_500)).toBe('1M');
+    expect(formatNumber(999_499)).toBe('999k');
+    expect(formatNumber(999_999_999)).toBe('1B');
+    expect(formatNumber(999_949_999)).toBe('1B'); // 999.9…M shown without decimals above 10M: "1000M"
+    expect(formatNumber(99_999.6)).toBe('100k');
+    expect(formatNumber(100_000)).toBe('100k');
+    expect(formatNumber(99_999.96, 1)).toBe('100k');
+    expect(formatNumber(99_999.94, 1)).toBe('99,999.9');
+    expect(formatNumber(9_999_999)).toBe('10M');
+    expect(formatNumber(-999_950)).toBe('−1M');
+    expect(formatValue(999_999_999, def('offered')).text).toBe('1B');
+  });
+
   it('uses a real minus sign for negatives and never shows "-0"', () => {
     expect(formatValue(-3, def('staffing_gap')).text).toBe('−3');
     expect(formatValue(-42, def('nps')).text).toBe('−42');

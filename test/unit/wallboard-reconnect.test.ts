@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../server/live/protocol.ts';
-import { isLive, LiveClient, subscribeMessages, type LiveTimers, type SocketLike } from '../../wallboard/src/lib/live.ts';
+import { isLive, LiveClient, subscribeMessages, type LiveOptions, type LiveTimers, type SocketLike } from '../../wallboard/src/lib/live.ts';
 import { backoffDelay, Reconnector } from '../../wallboard/src/lib/reconnect.ts';
 
 /** Fake timers: a list of pending callbacks run by advancing a fake clock. */
@@ -95,7 +95,7 @@ describe('backoff with jitter', () => {
 });
 
 describe('live client', () => {
-  function setup() {
+  function setup(extra: Partial<LiveOptions> = {}) {
     const t = fakeTimers();
     const sockets: FakeSocket[] = [];
     const messages: ServerMessage[] = [];
@@ -112,6 +112,7 @@ describe('live client', () => {
       random: () => 0,
       pingMs: 1_000,
       silenceMs: 3_000,
+      ...extra,
     });
     return { t, sockets, messages, client };
   }
@@ -170,6 +171,54 @@ describe('live client', () => {
     expect(client.status.connected).toBe(false);
     t.advance(250);
     expect(sockets).toHaveLength(2);
+  });
+
+  it('gives up on a socket stuck connecting and reconnects through the backoff', () => {
+    const { t, sockets, client } = setup({ connectMs: 5_000 });
+    client.start();
+    t.advance(4_999);
+    expect(sockets[0]!.readyState).toBe(0); // still connecting: not given up early
+    t.advance(1);
+    expect(sockets[0]!.readyState).toBe(3); // closed by the client, not by the browser
+    expect(client.status.connected).toBe(false);
+    expect(sockets).toHaveLength(1);
+    t.advance(250); // first backoff with random 0
+    expect(sockets).toHaveLength(2);
+    // the next one is stuck too: given up again, and the backoff grows
+    t.advance(5_000);
+    expect(sockets[1]!.readyState).toBe(3);
+    t.advance(499);
+    expect(sockets).toHaveLength(2);
+    t.advance(1);
+    expect(sockets).toHaveLength(3);
+    // a late handshake on a socket given up is ignored: it neither subscribes nor passes for a connection
+    sockets[0]!.open();
+    sockets[0]!.receive(snapshot);
+    expect(sockets[0]!.sent).toEqual([]);
+    expect(client.status.connected).toBe(false);
+  });
+
+  it('leaves a socket that opened in time to the silence watchdog', () => {
+    const { t, sockets, client } = setup({ connectMs: 5_000 });
+    client.start();
+    t.advance(4_000);
+    sockets[0]!.open();
+    for (let i = 0; i < 10; i++) {
+      t.advance(1_000);
+      sockets[0]!.receive(snapshot);
+    }
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.readyState).toBe(1);
+    expect(client.status.connected).toBe(true);
+  });
+
+  it('stops cleanly while a socket is still connecting: no connect timer left behind', () => {
+    const { t, sockets, client } = setup({ connectMs: 5_000 });
+    client.start();
+    client.stop();
+    expect(t.pending()).toBe(0);
+    t.advance(60_000);
+    expect(sockets).toHaveLength(1);
   });
 
   it('says values are live only while connected and recently heard from', () => {

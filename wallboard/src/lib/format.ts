@@ -21,15 +21,28 @@ function group(intText: string): string {
   return intText.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
+/** Shortened forms of large counts, smallest first: from `min` up a value is shown in `div`s with `digits` decimals. */
+const SHORT: readonly { min: number; div: number; suffix: string; digits: (abs: number) => number }[] = [
+  { min: 1e5, div: 1e3, suffix: 'k', digits: () => 0 },
+  { min: 1e6, div: 1e6, suffix: 'M', digits: (abs) => (abs >= 1e7 ? 0 : 1) },
+  { min: 1e9, div: 1e9, suffix: 'B', digits: () => 1 },
+];
+
 /** A plain number with `decimals` decimals, thousands grouped, a real minus sign; large counts shortened. */
 export function formatNumber(value: number, decimals = 0): string {
   if (!Number.isFinite(value)) return NO_VALUE;
   const sign = value < 0 ? MINUS : '';
   const abs = Math.abs(value);
-  if (abs >= 1e9) return `${sign}${trim((abs / 1e9).toFixed(1))}B`;
-  if (abs >= 1e6) return `${sign}${trim((abs / 1e6).toFixed(abs >= 1e7 ? 0 : 1))}M`;
-  if (abs >= 1e5) return `${sign}${trim((abs / 1e3).toFixed(0))}k`;
-  const fixed = abs.toFixed(decimals);
+  // The unit is chosen from the value as shown, not as it is: 999,950 rounds to "1000" thousands, so it is "1M", and
+  // 99,999.6 rounds to 100,000, so it is "100k" like 100,000 itself. Every `min` is a multiple of the rounding step
+  // of the unit below, so rounding down never takes a value out of the unit its raw value reached.
+  let unit = -1; // not shortened
+  let fixed = abs.toFixed(decimals);
+  while (unit + 1 < SHORT.length && Number(fixed) * (SHORT[unit]?.div ?? 1) >= SHORT[unit + 1]!.min) {
+    const u = SHORT[++unit]!;
+    fixed = (abs / u.div).toFixed(u.digits(abs));
+  }
+  if (unit >= 0) return `${sign}${trim(fixed)}${SHORT[unit]!.suffix}`;
   const [int, frac] = fixed.split('.');
   // "-0" / "−0.0" after rounding is just zero
   const shownSign = Number(fixed) === 0 ? '' : sign;

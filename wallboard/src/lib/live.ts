@@ -53,6 +53,11 @@ export interface LiveOptions extends BackoffOptions {
   pingMs?: number;
   /** Silence after which the socket is presumed dead and replaced (default 10 s). */
   silenceMs?: number;
+  /**
+   * How long the opening handshake may take before the socket is given up and replaced (default 10 s). Without it a
+   * socket stuck connecting (a SYN into a dead route) waits on the browser and OS, for minutes or for ever.
+   */
+  connectMs?: number;
 }
 
 const OPEN = 1;
@@ -93,6 +98,7 @@ export class LiveClient {
   private socket: SocketLike | null = null;
   private subs: Subscription[] = [];
   private pingTimer: unknown = null;
+  private connectTimer: unknown = null;
   private readonly reconnector: Reconnector;
   private readonly timers: LiveTimers;
   private readonly now: () => number;
@@ -123,6 +129,7 @@ export class LiveClient {
   stop(): void {
     this.stopped = true;
     this.reconnector.stop();
+    this.stopConnectTimer();
     this.stopPing();
     const s = this.socket;
     this.socket = null;
@@ -157,8 +164,15 @@ export class LiveClient {
       return;
     }
     this.socket = socket;
+    // the silence watchdog starts on open; until then this is the only thing that notices a socket going nowhere
+    this.stopConnectTimer();
+    this.connectTimer = this.timers.setTimeout(() => {
+      this.connectTimer = null;
+      if (this.socket === socket) this.dropSocket('connect timeout');
+    }, this.opts.connectMs ?? 10_000);
     socket.onopen = () => {
       if (this.socket !== socket) return;
+      this.stopConnectTimer();
       for (const m of subscribeMessages(this.subs)) this.send(m);
       this.startPing(socket);
     };
@@ -186,14 +200,15 @@ export class LiveClient {
   }
 
   /** Forgets the current socket and schedules the next attempt. */
-  private dropSocket(): void {
+  private dropSocket(reason = 'silent'): void {
     const s = this.socket;
     this.socket = null;
+    this.stopConnectTimer();
     this.stopPing();
     if (s) {
       s.onopen = s.onclose = s.onerror = s.onmessage = null;
       try {
-        s.close(4000, 'silent');
+        s.close(4000, reason);
       } catch {
         // already closed
       }
@@ -217,6 +232,11 @@ export class LiveClient {
       this.pingSeq = (this.pingSeq + 1) % 1_000_000;
       this.send({ type: 'ping', id: String(this.pingSeq) });
     }, pingMs);
+  }
+
+  private stopConnectTimer(): void {
+    if (this.connectTimer !== null) this.timers.clearTimeout(this.connectTimer);
+    this.connectTimer = null;
   }
 
   private stopPing(): void {
