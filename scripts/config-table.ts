@@ -3,15 +3,23 @@
 //   npm run config:table -- --write replace the table between the markers in README.md
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { TSchema } from '@sinclair/typebox';
-import { ConfigSchema } from '../server/config.ts';
+import { ConfigSchema, type Secrecy } from '../server/config.ts';
 
 export const BEGIN = '<!-- config-table:begin -->';
 export const END = '<!-- config-table:end -->';
 
+/** The table's note on a variable the schema marks `secret` (server/config.ts, Secrecy). */
+function secrecyNote(secret: Secrecy | undefined): string | undefined {
+  if (secret === true) return '**Secret**: configuration errors never show it.';
+  if (secret === 'credentials') return '**May hold secrets**: configuration errors mask its `user:password@` and query.';
+  return undefined;
+}
+
 export function configTable(): string {
   const rows = Object.entries(ConfigSchema.properties as Record<string, TSchema>).map(([name, s]) => {
     const def = s.default === undefined ? '(unset)' : s.default === '' ? '(empty)' : `\`${s.default}\``;
-    return `| \`${name}\` | ${def} | ${String(s.description ?? '').replace(/\|/g, '\\|')} |`;
+    const meaning = [s.description ?? '', secrecyNote(s.secret)].filter(Boolean).join(' ');
+    return `| \`${name}\` | ${def} | ${meaning.replace(/\|/g, '\\|')} |`;
   });
   return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
 }

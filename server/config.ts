@@ -1,5 +1,5 @@
 // The configuration schema: the only place that reads process.env.
-// Every variable is declared once here, with its default and description; the README's
+// Every variable is declared once here, with its default, description and secrecy (`secret`, below); the README's
 // configuration table is generated from this schema (`npm run config:table`), so the two cannot drift.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -9,6 +9,15 @@ import { parseCenterHours, parseClosedDates, type CenterHours } from './center-h
 import { SOURCES, type Source } from './ingest/source-names.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * How much of a variable's value a configuration error may show, set as the
+ * `secret` option of its schema entry, the one place that says which variables are secret:
+ * - `true`: none of it;
+ * - `'credentials'`: a URL that may carry credentials; shown with its `user:password@` and its query masked.
+ * The README's configuration table marks these variables from the same option (scripts/config-table.ts).
+ */
+export type Secrecy = true | 'credentials';
 
 const Port = (def: number, description: string) =>
   Type.Integer({ minimum: 1, maximum: 65535, default: def, description });
@@ -34,6 +43,7 @@ export const ConfigSchema = Type.Object({
   CLICKHOUSE_URL: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s]+$',
+      secret: 'credentials',
       description: 'A real ClickHouse server or cluster (e.g. `http://ch:8123`). Unset: run the embedded one.',
     }),
   ),
@@ -43,16 +53,21 @@ export const ConfigSchema = Type.Object({
     description: 'Database holding all Nabız tables.',
   }),
   CLICKHOUSE_USER: Type.String({ default: 'default', description: 'ClickHouse user the app connects as.' }),
-  CLICKHOUSE_PASSWORD: Type.String({ default: '', description: 'Password of `CLICKHOUSE_USER` (secret).' }),
+  CLICKHOUSE_PASSWORD: Type.String({ default: '', secret: true, description: 'Password of `CLICKHOUSE_USER`.' }),
   CLICKHOUSE_HTTP_PORT: Port(8123, 'Loopback port of the embedded ClickHouse HTTP interface (embedded mode only).'),
   CLICKHOUSE_ANALYST_PASSWORD: Type.Optional(
     Type.String({
       minLength: 8,
-      description: 'Embedded mode: enables the read-only `analyst` ClickHouse user with this password (secret). Unset: no analyst user.',
+      secret: true,
+      description: 'Embedded mode: enables the read-only `analyst` ClickHouse user with this password. Unset: no analyst user.',
     }),
   ),
   REDIS_URL: Type.Optional(
-    Type.String({ pattern: '^rediss?://', description: 'A real Redis server (e.g. `redis://redis:6379`). Unset: start `redis-server` ourselves.' }),
+    Type.String({
+      pattern: '^rediss?://',
+      secret: 'credentials',
+      description: 'A real Redis server (e.g. `redis://redis:6379`). Unset: start `redis-server` ourselves.',
+    }),
   ),
   REDIS_PREFIX: Type.String({
     pattern: '^[A-Za-z0-9_:.-]{1,64}$',
@@ -76,21 +91,24 @@ export const ConfigSchema = Type.Object({
   ),
   INGEST_KEYS: Type.Optional(
     Type.String({
+      secret: true,
       description:
-        'Bootstrap ingest keys as `source:key` pairs, comma-separated (e.g. `acd:k1,ivr:k2`); source is acd, ivr or crm (secret). ' +
+        'Bootstrap ingest keys as `source:key` pairs, comma-separated (e.g. `acd:k1,ivr:k2`); source is acd, ivr or crm. ' +
         'Prefer keys created with `npm run nabiz -- keys create`.',
     }),
   ),
   ADMIN_PASSWORD: Type.Optional(
     Type.String({
       minLength: 12,
-      description: 'Password of the first admin (username `admin`), created at start-up if no `admin` user exists yet (secret).',
+      secret: true,
+      description: 'Password of the first admin (username `admin`), created at start-up if no `admin` user exists yet.',
     }),
   ),
   METRICS_TOKEN: Type.Optional(
     Type.String({
       minLength: 16,
-      description: 'Bearer token a Prometheus scraper sends to `GET /metrics` (secret). Unset: there is no metrics endpoint.',
+      secret: true,
+      description: 'Bearer token a Prometheus scraper sends to `GET /metrics`. Unset: there is no metrics endpoint.',
     }),
   ),
   SESSION_TTL_SECONDS: Type.Integer({
@@ -202,9 +220,10 @@ export const ConfigSchema = Type.Object({
   ALERT_WEBHOOK_URL: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s]+$',
+      secret: true,
       description:
         'Alert transitions, and sources going quiet (SOURCE_QUIET_MINUTES) or sending again, are also POSTed here as JSON, retried with ' +
-        'backoff (secret: may hold a token). Unset: no webhook.',
+        'backoff (the URL may hold a token). Unset: no webhook.',
     }),
   ),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({
@@ -303,11 +322,50 @@ export function parseQuietMinutes(value: string): Record<IngestSource, number> {
   return out;
 }
 
+/** What a variable's schema allows, in words: its choices, range, length and pattern. */
 function describeAllowed(schema: TSchema): string {
   if (schema.anyOf) return `one of ${schema.anyOf.map((s: TSchema) => s.const).join(', ')}`;
-  if (schema.type === 'integer') return schema.maximum === undefined ? `an integer of at least ${schema.minimum}` : `an integer from ${schema.minimum} to ${schema.maximum}`;
-  if (schema.pattern) return `a value matching /${schema.pattern}/`;
+  if (schema.type === 'integer' || schema.type === 'number') {
+    const kind = schema.type === 'integer' ? 'an integer' : 'a number';
+    const { minimum: min, maximum: max, exclusiveMinimum: above, exclusiveMaximum: below } = schema;
+    if (min !== undefined && max !== undefined) return `${kind} from ${min} to ${max}`;
+    const bounds = [
+      min !== undefined ? `of at least ${min}` : above !== undefined ? `greater than ${above}` : undefined,
+      max !== undefined ? `of at most ${max}` : below !== undefined ? `less than ${below}` : undefined,
+    ].filter((b) => b !== undefined);
+    return bounds.length > 0 ? `${kind} ${bounds.join(' and ')}` : kind;
+  }
+  if (schema.type === 'string') {
+    const { minLength: min, maxLength: max, pattern } = schema;
+    const chars = (n: number) => `${n} character${n === 1 ? '' : 's'}`;
+    const length =
+      min !== undefined && max !== undefined
+        ? min === max ? `of exactly ${chars(min)}` : `of ${min} to ${chars(max)}`
+        : min !== undefined && min > 1 ? `of at least ${chars(min)}`
+        : max !== undefined ? `of at most ${chars(max)}`
+        : undefined;
+    const nonEmpty = min === 1 && max === undefined;
+    const matching = pattern === undefined ? undefined : `matching /${pattern}/`;
+    if (length === undefined && matching !== undefined) return `a ${nonEmpty ? 'non-empty ' : ''}value ${matching}`;
+    return [`a ${nonEmpty ? 'non-empty ' : ''}string`, length, matching].filter((p) => p !== undefined).join(' ');
+  }
   return `a ${schema.type}`;
+}
+
+/** A URL with its `user:password@` and its query (where credentials go) masked; a URL-ish typo is masked alike. */
+function maskCredentials(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^]*@/, (_, scheme?: string) => `${scheme ?? ''}***@`).replace(/\?[^]*$/, '?***');
+}
+
+/**
+ * How a problem names a variable: `NAME="value"`, or, for a secret, `NAME (secret, not shown)`, or its value with the
+ * credentials masked (see Secrecy).
+ */
+function named(key: string, value: unknown): string {
+  const secret = (ConfigSchema.properties as Record<string, TSchema>)[key]?.secret as Secrecy | undefined;
+  if (secret === true) return `${key} (secret, not shown)`;
+  const text = String(value ?? '');
+  return `${key}=${JSON.stringify(secret === 'credentials' ? maskCredentials(text) : text)}`;
 }
 
 /** The most proxies TRUST_PROXY may count in front of Nabız. */
@@ -348,11 +406,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value !== undefined && value !== '') raw[key] = value;
   }
   const problems: string[] = [];
+  const reported = new Set<string>();
   // Value.Convert would truncate "80.5" to 80: integers must be written as integers.
   for (const [key, value] of Object.entries(raw)) {
     const schema = props[key]!;
     if (schema.type === 'integer' && !/^-?\d+$/.test(String(value).trim())) {
-      problems.push(`${key}=${JSON.stringify(value)} is invalid: expected ${describeAllowed(schema)}`);
+      problems.push(`${named(key, value)} is invalid: expected ${describeAllowed(schema)}`);
+      reported.add(key);
       delete raw[key];
     }
   }
@@ -360,18 +420,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const err of Value.Errors(ConfigSchema, converted)) {
     const key = err.path.replace(/^\//, '');
     const schema = props[key];
-    if (!schema || problems.some((p) => p.startsWith(`${key}=`))) continue;
-    problems.push(`${key}=${JSON.stringify(env[key] ?? '')} is invalid: expected ${describeAllowed(schema)}`);
+    if (!schema || reported.has(key)) continue;
+    problems.push(`${named(key, env[key])} is invalid: expected ${describeAllowed(schema)}`);
+    reported.add(key);
   }
   const tz = converted.CENTER_TZ;
   if (typeof tz === 'string' && !isTimeZone(tz)) {
-    problems.push(`CENTER_TZ=${JSON.stringify(tz)} is invalid: expected an IANA time zone such as Europe/Istanbul`);
+    problems.push(`${named('CENTER_TZ', tz)} is invalid: expected an IANA time zone such as Europe/Istanbul`);
   }
   const ingestKeys = converted.INGEST_KEYS;
   if (typeof ingestKeys === 'string') {
     try {
       parseIngestKeys(ingestKeys);
     } catch (err) {
+      // parseIngestKeys never repeats a key, and the value is never shown (INGEST_KEYS is secret)
       problems.push(`INGEST_KEYS is invalid: ${(err as Error).message}`);
     }
   }
@@ -379,7 +441,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   try {
     sourceQuietMs = parseQuietMinutes(String(converted.SOURCE_QUIET_MINUTES));
   } catch (err) {
-    problems.push(`SOURCE_QUIET_MINUTES=${JSON.stringify(env.SOURCE_QUIET_MINUTES ?? '')} is invalid: ${(err as Error).message}`);
+    problems.push(`${named('SOURCE_QUIET_MINUTES', env.SOURCE_QUIET_MINUTES)} is invalid: ${(err as Error).message}`);
   }
   let centerHours: CenterHours | null = null;
   const hoursText = converted.CENTER_HOURS;
@@ -389,12 +451,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       if (typeof hoursText === 'string') hours.periods = parseCenterHours(hoursText);
     } catch (err) {
-      problems.push(`CENTER_HOURS=${JSON.stringify(hoursText)} is invalid: ${(err as Error).message}`);
+      problems.push(`${named('CENTER_HOURS', hoursText)} is invalid: ${(err as Error).message}`);
     }
     try {
       if (typeof closedText === 'string') hours.closedDates = parseClosedDates(closedText);
     } catch (err) {
-      problems.push(`CENTER_CLOSED_DATES=${JSON.stringify(closedText)} is invalid: ${(err as Error).message}`);
+      problems.push(`${named('CENTER_CLOSED_DATES', closedText)} is invalid: ${(err as Error).message}`);
     }
     centerHours = hours;
   }
@@ -403,7 +465,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     try {
       trustProxy = parseTrustProxy(converted.TRUST_PROXY);
     } catch (err) {
-      problems.push(`TRUST_PROXY=${JSON.stringify(converted.TRUST_PROXY)} is invalid: ${(err as Error).message}`);
+      problems.push(`${named('TRUST_PROXY', converted.TRUST_PROXY)} is invalid: ${(err as Error).message}`);
     }
   }
   if (problems.length > 0 || !sourceQuietMs) throw new ConfigError(problems);
@@ -423,6 +485,3 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy,
   };
 }
-
-/** Names of the configuration values that must never be logged. */
-export const SECRET_KEYS: ReadonlySet<keyof RawConfig> = new Set(['CLICKHOUSE_PASSWORD', 'CLICKHOUSE_ANALYST_PASSWORD', 'INGEST_KEYS', 'ADMIN_PASSWORD', 'ALERT_WEBHOOK_URL', 'METRICS_TOKEN']);

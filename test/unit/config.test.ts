@@ -57,6 +57,48 @@ describe('configuration', () => {
     ]);
   });
 
+  it('says why a too-short ADMIN_PASSWORD or METRICS_TOKEN is refused without repeating it', () => {
+    const problems = problemsWith({ ADMIN_PASSWORD: 'short-pw-1', METRICS_TOKEN: 'tok-9f3a' });
+    expect(problems).toEqual([
+      'ADMIN_PASSWORD (secret, not shown) is invalid: expected a string of at least 12 characters',
+      'METRICS_TOKEN (secret, not shown) is invalid: expected a string of at least 16 characters',
+    ]);
+    expect(problems.join('\n')).not.toMatch(/short-pw-1|tok-9f3a/);
+  });
+
+  it('never repeats the value of a variable the schema marks secret', () => {
+    const problems = problemsWith({
+      CLICKHOUSE_ANALYST_PASSWORD: 'hunter2',
+      ALERT_WEBHOOK_URL: 'hooks.example/T0K3N-abc',
+      PORT: '0',
+    });
+    expect(problems).toEqual([
+      'PORT="0" is invalid: expected an integer from 1 to 65535',
+      'CLICKHOUSE_ANALYST_PASSWORD (secret, not shown) is invalid: expected a string of at least 8 characters',
+      expect.stringMatching(/^ALERT_WEBHOOK_URL \(secret, not shown\) is invalid: expected a value matching /),
+    ]);
+    expect(problems.join('\n')).not.toMatch(/hunter2|T0K3N/);
+  });
+
+  it('shows a bad server URL without the credentials in it', () => {
+    const problems = problemsWith({
+      REDIS_URL: 'http://nabiz:r3dis-pa55@redis:6379',
+      CLICKHOUSE_URL: 'ch-user:ch-pa55@ch:8123/?password=qu3ry-pa55',
+    });
+    expect(problems).toEqual([
+      'CLICKHOUSE_URL="***@ch:8123/?***" is invalid: expected a value matching /^https?://[^\\s]+$/',
+      'REDIS_URL="http://***@redis:6379" is invalid: expected a value matching /^rediss?:\/\//',
+    ]);
+    expect(problems.join('\n')).not.toMatch(/pa55|ch-user|nabiz:/);
+  });
+
+  it('describes the length, range and pattern each variable allows', () => {
+    expect(problemsWith({ KPI_SL_TARGET_PCT: '100', INGEST_RATE_LIMIT_PER_MINUTE: '0' })).toEqual([
+      'INGEST_RATE_LIMIT_PER_MINUTE="0" is invalid: expected an integer of at least 1',
+      'KPI_SL_TARGET_PCT="100" is invalid: expected a number greater than 0 and less than 100',
+    ]);
+  });
+
   it('reads SOURCE_QUIET_MINUTES as minutes for every source, then a source\'s own', () => {
     const MIN = 60_000;
     expect(loadConfig({}).sourceQuietMs).toEqual({ acd: 15 * MIN, ivr: 15 * MIN, crm: 15 * MIN });
