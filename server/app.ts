@@ -65,7 +65,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   installErrorHandling(app);
   // First: security headers, cookies, the CSRF check and the auth guards (app.auth) every later scope uses.
-  await app.register(authPlugin, { config, log, clickhouse, redis });
+  await app.register(authPlugin, { config, log, clickhouse, redis, now: deps.now });
 
   await app.register(swagger, {
     openapi: {

@@ -33,6 +33,16 @@ import { crossOrigin } from './origin.ts';
 
 export const SESSION_COOKIE = 'nabiz_session';
 export const DISPLAY_COOKIE = 'nabiz_display';
+/**
+ * Set beside the display cookie: when the server last set it (Unix seconds). A browser keeps a cookie at most about
+ * 400 days from the last time it was set, however often it is sent back, so a TV's cookie is set again once it is
+ * older than DISPLAY_RENEW_AFTER_SECONDS (a display cookie without this one predates renewal: renewed at once).
+ */
+export const DISPLAY_ISSUED_COOKIE = 'nabiz_display_issued';
+/** What browsers allow at most (longer values are cut to about 400 days). */
+export const DISPLAY_COOKIE_MAX_AGE = 400 * 86_400;
+/** Renewed on the TV's first guarded request after this age: at most one Set-Cookie a month per TV. */
+export const DISPLAY_RENEW_AFTER_SECONDS = 30 * 86_400;
 /** Header a browser must send with state-changing requests that rely on a cookie (a cross-site form cannot). */
 export const CSRF_HEADER = 'x-nabiz-csrf';
 
@@ -45,6 +55,8 @@ export interface AuthPluginOptions {
   subscriber?: Redis;
   /** How often the revocation watcher polls ClickHouse (default 3 s). */
   watchIntervalMs?: number;
+  /** The clock the display cookie's renewal follows (default Date.now). */
+  now?: () => number;
 }
 
 export interface AuthApi {
@@ -68,6 +80,8 @@ export interface AuthApi {
   audit: AuditLog;
   limiter: LoginLimiter;
   authenticator: Authenticator;
+  /** Sets the display cookie (and its issue time) for the full DISPLAY_COOKIE_MAX_AGE. */
+  setDisplayCookie(reply: FastifyReply, token: string): void;
 }
 
 declare module 'fastify' {
@@ -93,12 +107,26 @@ export function sourceMismatch(principal: IngestPrincipal, source: string): { st
   };
 }
 
+/** The attributes of the session and display cookies. */
+export function cookieOptions(maxAge?: number) {
+  return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: 'auto' as const, ...(maxAge ? { maxAge } : {}) };
+}
+
+/** Whether a display cookie set at `issued` (DISPLAY_ISSUED_COOKIE's value) is due to be set again. */
+export function displayCookieDue(issued: string | undefined, nowMs: number): boolean {
+  const at = issued && /^\d{1,12}$/.test(issued) ? Number(issued) : NaN;
+  // missing, unreadable, a month old, or far in the future (a clock that was wrong): renew
+  return !(Math.abs(nowMs / 1000 - at) < DISPLAY_RENEW_AFTER_SECONDS);
+}
+
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const identity = Symbol('nabiz.identity');
 
 interface Identity {
   principal: Principal | null;
   via: 'header' | 'cookie' | null;
+  /** the cookie the principal came from, when via === 'cookie' */
+  cookie?: string;
   /** credentials were presented (an invalid token answers 401 with error="invalid_token") */
   presented: boolean;
 }
@@ -125,6 +153,7 @@ function forbidden(reply: FastifyReply, code: string, message: string): FastifyR
 async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void> {
   const { config, log } = opts;
   const prefix = config.REDIS_PREFIX;
+  const now = opts.now ?? Date.now;
 
   // Security headers on every response. No upgrade-insecure-requests: wallboards often run on plain http in a LAN.
   // helmet's middleware is built once here; @fastify/helmet built it again for every request (~10 % of the API's CPU
@@ -176,7 +205,7 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
       const value = cookies[name];
       if (!value) continue;
       const principal = await fromToken(value, ip);
-      if (principal) return { principal, via: 'cookie', presented: true };
+      if (principal) return { principal, via: 'cookie', cookie: name, presented: true };
     }
     const presented = Boolean(cookies[SESSION_COOKIE] || cookies[DISPLAY_COOKIE]);
     return { principal: null, via: null, presented };
@@ -210,6 +239,11 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
         }
         if (id.via === 'cookie' && UNSAFE.has(request.method) && !request.headers[CSRF_HEADER]) {
           return forbidden(reply, 'csrf', `a request signed in with a cookie must send the ${CSRF_HEADER} header`);
+        }
+        // A TV signed in with its cookie: set it again once a month, so it never lapses while the TV is in use (the TV
+        // reads its board every few seconds). Only a token that was just found valid gets here: never a revoked one.
+        if (id.cookie === DISPLAY_COOKIE && id.principal.kind === 'display' && displayCookieDue(request.cookies[DISPLAY_ISSUED_COOKIE], now())) {
+          api.setDisplayCookie(reply, request.cookies[DISPLAY_COOKIE]!);
         }
       };
     },
@@ -246,6 +280,10 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
     audit,
     limiter,
     authenticator,
+    setDisplayCookie(reply, token) {
+      reply.setCookie(DISPLAY_COOKIE, token, cookieOptions(DISPLAY_COOKIE_MAX_AGE));
+      reply.setCookie(DISPLAY_ISSUED_COOKIE, String(Math.floor(now() / 1000)), cookieOptions(DISPLAY_COOKIE_MAX_AGE));
+    },
   };
   app.decorate('auth', api);
 }

@@ -4,7 +4,8 @@
 //   GET    /v1/auth/me                    reader                who am I
 //   POST   /v1/auth/password              user                  {currentPassword, newPassword}: ends every session of the
 //                                                               user, signs this one in again → as login
-//   POST   /v1/auth/display               open                  {token}: a TV trades its ?display= token for an HttpOnly cookie
+//   POST   /v1/auth/display               open                  {token}: a TV trades its ?display= token for an HttpOnly cookie,
+//                                                               renewed monthly on its guarded requests (plugin.ts)
 //   GET    /v1/displays                   supervisor            display tokens (never the tokens themselves), and when each was last connected
 //   POST   /v1/displays                   supervisor            {name, board} → {display, token, url}: the token is shown once
 //   DELETE /v1/displays/:id               supervisor            revoke
@@ -22,15 +23,12 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { INGEST_SOURCES } from '../config.ts';
 import { ApiError, errorBody } from '../errors.ts';
-import { CSRF_HEADER, DISPLAY_COOKIE, SESSION_COOKIE } from './plugin.ts';
+import { cookieOptions, CSRF_HEADER, DISPLAY_COOKIE, DISPLAY_ISSUED_COOKIE, SESSION_COOKIE } from './plugin.ts';
 import { IDENTIFY_SECONDS, withPresence, type DisplayPresence } from '../live/presence.ts';
 import type { Principal } from './principal.ts';
 import { ROLES } from './roles.ts';
 import type { UserRecord } from './store.ts';
 import { burnPasswordCheck, isTokenOf, verifyPassword } from './tokens.ts';
-
-/** A browser keeps a cookie at most about 400 days; the TV re-sends it long before. */
-const DISPLAY_COOKIE_MAX_AGE = 400 * 86_400;
 
 const Username = Type.String({ minLength: 1, maxLength: 128 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
@@ -40,10 +38,6 @@ const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
 function publicPrincipal(p: Principal): Record<string, unknown> {
   if (p.kind === 'user') return { kind: p.kind, userId: p.userId, username: p.username, role: p.role };
   return { ...p };
-}
-
-function cookieOptions(maxAge?: number) {
-  return { path: '/', httpOnly: true, sameSite: 'strict' as const, secure: 'auto' as const, ...(maxAge ? { maxAge } : {}) };
 }
 
 /** 429 with Retry-After: over a login limit (server/auth/rate-limit.ts), before any password is checked. */
@@ -100,7 +94,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
   app.post(
     '/v1/auth/password',
     {
-      onRequest: auth.require('reader'),
+      onRequest: auth.require('viewer'), // people only: a display has no password
       schema: { body: Type.Object({ currentPassword: Password, newPassword: Password }, { additionalProperties: false }) },
     },
     async (request, reply) => {
@@ -134,6 +128,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
       reply.clearCookie(SESSION_COOKIE, { path: '/' });
     } else {
       reply.clearCookie(DISPLAY_COOKIE, { path: '/' });
+      reply.clearCookie(DISPLAY_ISSUED_COOKIE, { path: '/' });
     }
     return reply.code(204).send();
   });
@@ -146,7 +141,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
     if (!p || p.kind !== 'display') {
       return reply.code(401).header('www-authenticate', 'Bearer realm="nabiz", error="invalid_token"').send(errorBody('invalid_token', 'this display token is invalid or revoked'));
     }
-    reply.setCookie(DISPLAY_COOKIE, token, cookieOptions(DISPLAY_COOKIE_MAX_AGE));
+    auth.setDisplayCookie(reply, token); // for 400 days, set again while the TV uses it (plugin.ts)
     return { principal: publicPrincipal(p) };
   });
 

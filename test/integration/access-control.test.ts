@@ -36,10 +36,6 @@ const secrets = new Set<string>([ADMIN_PASSWORD, ACD_KEY, IVR_KEY, ...Object.val
 async function newApp(config: Config, r: Redis = redis): Promise<FastifyInstance> {
   if (r.status !== 'ready') await once(r, 'ready'); // the request-path connection does not queue commands
   const a = await buildApp({ config, log: captured.log, clickhouse: ctx.clickhouse, redis: r, wallboardDir: '/nonexistent' });
-  // Probe routes that use the guards exactly as the KPI read API and the threshold editor will.
-  a.get('/probe/kpis', { onRequest: a.auth.require('reader') }, async (req) => ({ kind: req.principal!.kind }));
-  a.put('/probe/thresholds', { onRequest: a.auth.require('supervisor') }, async () => ({ ok: true }));
-  a.get('/probe/viewer-only', { onRequest: a.auth.require('viewer') }, async () => ({ ok: true }));
   return a;
 }
 
@@ -99,41 +95,118 @@ afterAll(async () => {
 describe('route × role', () => {
   type Who = 'anonymous' | 'viewer' | 'supervisor' | 'admin' | 'display' | 'ingest';
   const WHO: Who[] = ['anonymous', 'viewer', 'supervisor', 'admin', 'display', 'ingest'];
-  const n = () => Math.random().toString(36).slice(2, 8);
-  // [method, url, body?, expected status per WHO (anonymous, viewer, supervisor, admin, display, ingest)]
-  const TABLE: Array<[string, string, (() => unknown) | undefined, number[]]> = [
-    ['GET', '/healthz', undefined, [200, 200, 200, 200, 200, 200]],
-    ['GET', '/v1/auth/me', undefined, [401, 200, 200, 200, 200, 403]],
-    ['GET', '/probe/kpis', undefined, [401, 200, 200, 200, 200, 403]],
-    ['GET', '/probe/viewer-only', undefined, [401, 200, 200, 200, 403, 403]],
-    ['PUT', '/probe/thresholds', undefined, [401, 403, 200, 200, 403, 403]],
-    ['GET', '/v1/displays', undefined, [401, 403, 200, 200, 403, 403]],
-    ['POST', '/v1/displays', () => ({ name: `tv ${n()}`, board: 'main' }), [401, 403, 201, 201, 403, 403]],
-    ['GET', '/v1/admin/users', undefined, [401, 403, 403, 200, 403, 403]],
-    ['POST', '/v1/admin/users', () => ({ username: `u-${n()}`, password: 'a-long-password-1', role: 'viewer' }), [401, 403, 403, 201, 403, 403]],
-    ['GET', '/v1/admin/ingest-keys', undefined, [401, 403, 403, 200, 403, 403]],
-    ['POST', '/v1/admin/ingest-keys', () => ({ source: 'crm', name: `crm ${n()}` }), [401, 403, 403, 201, 403, 403]],
-    ['GET', '/v1/admin/audit', undefined, [401, 403, 403, 200, 403, 403]],
-    // a wrong current password: refused, but past the role check (viewers and up); a display or a key cannot
-    ['POST', '/v1/auth/password', () => ({ currentPassword: 'not-it-password', newPassword: `new-password-${n()}` }), [401, 403, 403, 403, 403, 403]],
-    ['GET', '/v1/events/schema', undefined, [401, 403, 403, 403, 403, 200]],
-  ];
+  // Who may call what (the guard each route declares). A person is a viewer, supervisor or admin; a reader is a person
+  // or a display (TV).
+  const LEVELS = {
+    open: WHO,
+    reader: ['viewer', 'supervisor', 'admin', 'display'],
+    person: ['viewer', 'supervisor', 'admin'],
+    supervisor: ['supervisor', 'admin'],
+    admin: ['admin'],
+    ingest: ['ingest'],
+  } satisfies Record<string, Who[]>;
+  type Level = keyof typeof LEVELS;
+  // Every route of the API (its OpenAPI document) must be here: a new route without a decision fails the test below.
+  const ROUTES: Record<string, Level> = {
+    'GET /': 'open', // the wallboard's shell (no data in it)
+    'GET /healthz': 'open',
+    'GET /readyz': 'open',
+    'POST /v1/auth/login': 'open',
+    'POST /v1/auth/display': 'open',
+    'POST /v1/auth/logout': 'reader',
+    'GET /v1/auth/me': 'reader',
+    'POST /v1/auth/password': 'person',
+    'GET /v1/displays': 'supervisor',
+    'POST /v1/displays': 'supervisor',
+    'DELETE /v1/displays/{id}': 'supervisor',
+    'POST /v1/displays/{id}/identify': 'supervisor',
+    'GET /v1/display-settings': 'supervisor',
+    'PUT /v1/display-settings/{id}': 'supervisor',
+    'GET /v1/admin/users': 'admin',
+    'POST /v1/admin/users': 'admin',
+    'PATCH /v1/admin/users/{username}': 'admin',
+    'DELETE /v1/admin/users/{username}': 'admin',
+    'GET /v1/admin/ingest-keys': 'admin',
+    'POST /v1/admin/ingest-keys': 'admin',
+    'DELETE /v1/admin/ingest-keys/{id}': 'admin',
+    'GET /v1/admin/audit': 'admin',
+    'GET /v1/kpis': 'reader',
+    'GET /v1/kpis/series': 'reader',
+    'GET /v1/kpis/scopes': 'reader',
+    'GET /v1/kpis/catalog': 'reader',
+    'GET /v1/kpis/settings': 'reader',
+    'GET /v1/kpis/report': 'person',
+    'PUT /v1/kpis/settings/{queue}': 'supervisor',
+    'GET /v1/boards': 'reader',
+    'GET /v1/boards/{name}': 'reader',
+    'PUT /v1/boards/{name}': 'supervisor',
+    'DELETE /v1/boards/{name}': 'supervisor',
+    'GET /v1/messages': 'reader',
+    'POST /v1/messages': 'supervisor',
+    'DELETE /v1/messages/{id}': 'supervisor',
+    'GET /v1/thresholds': 'reader',
+    'POST /v1/thresholds': 'supervisor',
+    'PUT /v1/thresholds/{id}': 'supervisor',
+    'DELETE /v1/thresholds/{id}': 'supervisor',
+    'GET /v1/alerts': 'reader',
+    'GET /v1/alerts/{id}': 'reader',
+    'POST /v1/alerts/{id}/ack': 'supervisor',
+    'GET /v1/sources': 'supervisor',
+    'POST /v1/events': 'ingest',
+    'GET /v1/events/rejected': 'ingest',
+    'GET /v1/events/schema': 'ingest',
+  };
 
-  it.each(TABLE)('%s %s answers each caller as the table says', async (method, url, body, expected) => {
-    const got: number[] = [];
+  it('every route of the API has an access decision in this table', async () => {
+    await app.ready();
+    const spec = app.swagger() as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(spec.paths).flatMap(([url, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${url}`));
+    expect(documented.sort()).toEqual(Object.keys(ROUTES).sort());
+  });
+
+  it.each(Object.entries(ROUTES))('%s lets in exactly its callers (%s); the others get 401 (anonymous) or 403', async (route, level) => {
+    const [method, template] = route.split(' ') as [string, string];
+    // Placeholder ids and an empty body: a caller let in gets past the guard (then 2xx, 400, 404, 409 or 422, which
+    // change nothing), one kept out gets 401 or 403 before any of that.
+    const url = template.replace(/\{[^}]+\}/g, 'no-such-thing');
+    const allowed = LEVELS[level as Level] as readonly Who[];
+    const got: Record<string, string> = {};
+    const want: Record<string, string> = {};
     for (const who of WHO) {
-      const headers = who === 'anonymous' ? {} : bearer(tokens[who]);
-      const res = await app.inject({ method: method as 'GET', url, headers, ...(body ? { payload: body() as object } : {}) });
-      got.push(res.statusCode);
+      // logging out ends the session: a session of its own, so the others' tokens stay valid
+      const token = who === 'anonymous' ? undefined : route === 'POST /v1/auth/logout' && who !== 'display' && who !== 'ingest' ? await freshSession(who) : tokens[who];
+      const res = await app.inject({
+        method: method as 'GET',
+        url,
+        headers: token ? bearer(token) : {},
+        ...(method === 'GET' || method === 'DELETE' ? {} : { payload: {} }),
+      });
+      got[who] = res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 && res.json<{ error: { code: string } }>().error.code === 'forbidden' ? 'forbidden' : 'let in';
+      want[who] = allowed.includes(who) ? 'let in' : who === 'anonymous' ? 'unauthorized' : 'forbidden';
       if (res.statusCode === 401) {
         expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="nabiz"/);
         expect(res.json()).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
       }
-      if (res.statusCode === 403) expect(res.json()).toMatchObject({ error: { code: expect.any(String) } });
-      const created = res.statusCode === 201 ? res.json<{ token?: string }>().token : undefined;
-      if (created) secrets.add(created);
     }
-    expect(Object.fromEntries(WHO.map((w, i) => [w, got[i]]))).toEqual(Object.fromEntries(WHO.map((w, i) => [w, expected[i]])));
+    expect(got).toEqual(want);
+  });
+
+  async function freshSession(who: 'viewer' | 'supervisor' | 'admin'): Promise<string> {
+    return loginToken(who, who === 'admin' ? ADMIN_PASSWORD : PASSWORDS[who]);
+  }
+
+  it('what a call let in does: creates for those allowed, with a token shown once', async () => {
+    const n = Math.random().toString(36).slice(2, 8);
+    const res = await app.inject({ method: 'POST', url: '/v1/displays', headers: bearer(tokens.supervisor), payload: { name: `tv ${n}`, board: 'main' } });
+    expect(res.statusCode).toBe(201);
+    secrets.add(res.json<{ token: string }>().token);
+    const key = await app.inject({ method: 'POST', url: '/v1/admin/ingest-keys', headers: bearer(tokens.admin), payload: { source: 'crm', name: `crm ${n}` } });
+    expect(key.statusCode).toBe(201);
+    secrets.add(key.json<{ token: string }>().token);
+    // a wrong current password is refused past the guard: 403 wrong_password, not forbidden
+    const pw = await app.inject({ method: 'POST', url: '/v1/auth/password', headers: bearer(tokens.viewer), payload: { currentPassword: 'not-it-password', newPassword: `new-password-${n}` } });
+    expect(pw.statusCode).toBe(403);
+    expect(pw.json()).toMatchObject({ error: { code: 'wrong_password' } });
   });
 
   it('an unknown or malformed bearer token is 401 invalid_token, not 403', async () => {
@@ -452,8 +525,8 @@ describe('display tokens', () => {
 
   it('is read-only: the KPI read API yes, viewer-only and supervisor routes no', async () => {
     const { token } = await createDisplay();
-    expect((await app.inject({ url: '/probe/kpis', headers: bearer(token) })).json()).toEqual({ kind: 'display' });
-    expect((await app.inject({ method: 'PUT', url: '/probe/thresholds', headers: bearer(token) })).statusCode).toBe(403);
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).json()).toMatchObject({ principal: { kind: 'display' } });
+    expect((await app.inject({ method: 'PUT', url: '/v1/thresholds/thr_x', headers: bearer(token), payload: {} })).statusCode).toBe(403);
     expect((await app.inject({ method: 'POST', url: '/v1/displays', headers: bearer(token), payload: { name: 'x', board: 'y' } })).statusCode).toBe(403);
   });
 
@@ -465,7 +538,7 @@ describe('display tokens', () => {
     expect(cookie).toMatch(/^nabiz_display=nbz_dt_/);
     expect(cookie).toContain('HttpOnly');
     expect(Number(/Max-Age=(\d+)/.exec(cookie)?.[1])).toBeGreaterThan(300 * 86_400);
-    expect((await app.inject({ url: '/probe/kpis', headers: { cookie: `nabiz_display=${token}` } })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/auth/me', headers: { cookie: `nabiz_display=${token}` } })).statusCode).toBe(200);
 
     const viaQuery = await app.auth.authenticateRaw({ headers: {}, url: `/v1/live?display=${token}` });
     const viaCookie = await app.auth.authenticateRaw({ headers: { cookie: `nabiz_display=${token}` }, url: '/v1/live' });
@@ -483,12 +556,12 @@ describe('display tokens', () => {
       other.auth.onRevoked((r) => heard.push(r));
       await other.ready();
       await new Promise((r) => setTimeout(r, 200)); // let the subscriber connect
-      expect((await other.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(200); // now cached
+      expect((await other.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(200); // now cached
 
       const revoke = await app.inject({ method: 'DELETE', url: `/v1/displays/${id}`, headers: bearer(tokens.supervisor) });
       expect(revoke.statusCode).toBe(200);
-      expect((await app.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(401);
-      expect((await other.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(401);
+      expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(401);
+      expect((await other.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(401);
       expect(await other.auth.authenticateRaw({ headers: {}, url: `/?display=${token}` })).toBeNull();
 
       const deadline = Date.now() + 5_000;
@@ -504,7 +577,7 @@ describe('display tokens', () => {
     const admin = bearer(tokens.admin);
     await app.inject({ method: 'POST', url: '/v1/admin/users', headers: admin, payload: { username: 'offline', password: 'offline-password-1', role: 'viewer' } });
     const session = await loginToken('offline', 'offline-password-1');
-    expect((await app.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(200); // cached in Redis
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(200); // cached in Redis
     const heard: Revocation[] = [];
     const off = app.auth.onRevoked((r) => heard.push(r));
 
@@ -515,7 +588,7 @@ describe('display tokens', () => {
 
     const deadline = Date.now() + 8_000;
     const refused = async () =>
-      (await app.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode === 401 &&
+      (await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode === 401 &&
       (await app.inject({ url: '/v1/auth/me', headers: bearer(session) })).statusCode === 401;
     while (!(await refused()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     off();
@@ -531,7 +604,7 @@ describe('display tokens', () => {
       let r = createRedis(first.url, 'commands');
       let a = await newApp(ctx.config, r);
       const { id, token } = await createDisplay(a, await loginToken('supervisor', PASSWORDS.supervisor, a));
-      expect((await a.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(200);
+      expect((await a.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(200);
       await a.close();
       r.disconnect();
       await first.stop();
@@ -541,10 +614,10 @@ describe('display tokens', () => {
       r = createRedis(second.url, 'commands');
       a = await newApp(ctx.config, r);
       try {
-        expect((await a.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(200);
+        expect((await a.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(200);
         const supervisor = await loginToken('supervisor', PASSWORDS.supervisor, a); // sessions did not survive; that is expected
         expect((await a.inject({ method: 'DELETE', url: `/v1/displays/${id}`, headers: bearer(supervisor) })).statusCode).toBe(200);
-        expect((await a.inject({ url: '/probe/kpis', headers: bearer(token) })).statusCode).toBe(401);
+        expect((await a.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(401);
       } finally {
         await a.close();
         r.disconnect();
@@ -617,9 +690,9 @@ describe('audit log and CLI', () => {
     expect(display.code, display.out).toBe(0);
     const d = JSON.parse(display.out) as { id: string; token: string };
     secrets.add(d.token);
-    expect((await app.inject({ url: '/probe/kpis', headers: bearer(d.token) })).statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(d.token) })).statusCode).toBe(200);
     expect((await run('displays', 'revoke', d.id)).code).toBe(0);
-    expect((await app.inject({ url: '/probe/kpis', headers: bearer(d.token) })).statusCode).toBe(401);
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(d.token) })).statusCode).toBe(401);
 
     const bad = await run('users', 'frobnicate');
     expect(bad.code).toBe(2);
