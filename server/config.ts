@@ -44,7 +44,7 @@ export const ConfigSchema = Type.Object({
     Type.String({
       pattern: '^https?://[^\\s]+$',
       secret: 'credentials',
-      description: 'A real ClickHouse server or cluster (e.g. `http://ch:8123`). Unset: run the embedded one.',
+      description: 'A real ClickHouse server (e.g. `http://ch:8123`; not a replicated cluster). Unset: run the embedded one.',
     }),
   ),
   CLICKHOUSE_DATABASE: Type.String({
