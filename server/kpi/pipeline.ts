@@ -12,7 +12,7 @@
 //                    republished (SERIES_EVERY_MS). Each tick that ends well notes the time in <prefix>:kpi:alive: the
 //                    figures are current as of then (the screens say "stale" when it stops moving).
 //   close-interval   job scheduler, 5 s after every quarter hour: recomputes and republishes today's 15-minute series.
-//   retention        job scheduler, daily: drops KPI partitions (whole months) older than RETENTION_DAYS.
+//   retention        job scheduler, daily: drops what is older than RETENTION_DAYS (server/retention.ts).
 // A recomputation = fan out the events committed since the last pass and materialise the measures of the contacts they
 // touched (server/kpi/materialize.ts), move the worker's in-memory rollup by what changed (server/kpi/live-rollup.ts),
 // compute the snapshots of every active scope from it, store them in Redis and publish the changed ones
@@ -26,6 +26,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
+import { applyRetention } from '../retention.ts';
 import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
 import { nextRange, runPass, writeWatermark, type Pass } from './materialize.ts';
@@ -177,28 +178,6 @@ export interface KpiWorkerHandle {
    */
   recomputeNow(reason?: string): Promise<RecomputeResult>;
   close(): Promise<void>;
-}
-
-/** Partitions (whole months) of the KPI tables older than the retention. */
-const RETENTION_TABLES = ['kpi_measures', 'kpi_contact_events', 'kpi_customer_events'];
-
-export async function applyRetention(ch: ClickHouseClient, retentionDays: number, now: number): Promise<string[]> {
-  const cutoff = new Date(now - retentionDays * 86_400_000);
-  // A month partition is dropped once all of it is older than the cutoff: every month before the cutoff's month.
-  const cutoffMonth = cutoff.getUTCFullYear() * 100 + cutoff.getUTCMonth() + 1;
-  const rs = await ch.query({
-    query: `SELECT DISTINCT table, partition_id FROM system.parts
-            WHERE database = currentDatabase() AND active AND table IN {tables:Array(String)}`,
-    query_params: { tables: RETENTION_TABLES },
-    format: 'JSONEachRow',
-  });
-  const dropped: string[] = [];
-  for (const { table, partition_id } of await rs.json<{ table: string; partition_id: string }>()) {
-    if (!/^\d{6}$/.test(partition_id) || Number(partition_id) >= cutoffMonth) continue;
-    await ch.command({ query: 'ALTER TABLE {t:Identifier} DROP PARTITION ID {p:String}', query_params: { t: table, p: partition_id } });
-    dropped.push(`${table}/${partition_id}`);
-  }
-  return dropped;
 }
 
 /** Starts the KPI worker: schedulers, the worker itself, and a first recomputation. */
