@@ -126,7 +126,26 @@ export async function startDemo(opts: { app: FastifyInstance; config: Config; ba
     surge: { queue: 'billing', factor: 4, startMs: 35 * 60_000, durationMs: 10 * 60_000 },
     timeZone: config.CENTER_TZ,
     demo: true,
-    log: { info: (msg) => log.debug({ component: 'simulator' }, msg), warn: (msg) => log.warn({ component: 'simulator' }, msg) },
+    // A demo runs for days: an ingest or ClickHouse outage is waited out (a warning when it starts, an info when it
+    // ends), never a reason for the floor to freeze for good.
+    maxRetries: Infinity,
+    log: {
+      debug: (msg) => log.debug({ component: 'simulator' }, msg),
+      info: (msg) => log.info({ component: 'simulator' }, msg),
+      warn: (msg) => log.warn({ component: 'simulator' }, msg),
+    },
   });
-  return { displayUrl, stop: () => sim.stop() };
+  // What retrying cannot fix (a refused key, say) ends the traffic: say so instead of leaving the floor frozen.
+  let stopping = false;
+  sim.done.catch((err: Error) => {
+    if (stopping) log.warn({ component: 'simulator' }, `demo traffic stopped: ${err.message}`);
+    else log.error({ component: 'simulator', err }, `demo traffic stopped: ${err.message}; the floor no longer moves (restart the demo)`);
+  });
+  return {
+    displayUrl,
+    stop: () => {
+      stopping = true;
+      return sim.stop();
+    },
+  };
 }

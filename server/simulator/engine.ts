@@ -29,6 +29,11 @@ export interface EngineOptions {
   startAt: number;
   /** Simulated length; unset: runs until stopped. */
   durationMs?: number;
+  /**
+   * Simulated time from which the run plays live, in step with the wall clock (where a backfill has caught up; after
+   * the end if it never does). Default: the start. Only places the default surge where live thresholds can see it.
+   */
+  liveAt?: number;
   /** One queue's arrivals multiplied for a while, so it breaches its thresholds, then recovers. */
   surge?: SurgeOptions;
   /** Arrival-rate shape over the local day: the default weekday curve, flat, or 24 hourly values. */
@@ -103,6 +108,8 @@ interface Agent {
   onShift: boolean;
   leaving: boolean;
   breakDue: boolean;
+  /** Bumped at every scheduled break and at logout: a break job from an older cycle sees it changed and ends. */
+  breakCycle: number;
   idleSince: number;
 }
 
@@ -208,10 +215,7 @@ export class Simulation {
       if (!model.queues.some((q) => q.name === s.queue)) {
         throw new RangeError(`surge queue ${JSON.stringify(s.queue)} is not a queue of the model (${model.queues.map((q) => q.name).join(', ')})`);
       }
-      const span = options.durationMs;
-      const from = this.startAt + (s.startMs ?? (span === undefined ? 2 * 60_000 : Math.round(span * 0.3)));
-      const length = s.durationMs ?? (span === undefined ? 10 * 60_000 : Math.round(span * 0.3));
-      this.surge = { queue: s.queue, factor: s.factor ?? 3, from, to: from + length };
+      this.surge = { queue: s.queue, factor: s.factor ?? 3, ...this.surgePlace(s, options.liveAt) };
     }
     const curve = options.curve === undefined || options.curve === 'intraday' ? INTRADAY_CURVE : options.curve === 'flat' ? FLAT_CURVE : options.curve;
     if (curve.length !== 24 || curve.some((c) => !(c >= 0)) || Math.max(...curve) <= 0) throw new RangeError('curve must have 24 non-negative hourly values, not all 0');
@@ -231,7 +235,7 @@ export class Simulation {
       const team = model.teams[ti]!;
       return {
         id: `agent-${String(i + 1).padStart(3, '0')}`, name: agentName(i), team, skills: new Set(team.skills), home: this.queues.get(team.skills[0]!)!,
-        state: 'offline', onShift: false, leaving: false, breakDue: false, idleSince: 0,
+        state: 'offline', onShift: false, leaving: false, breakDue: false, breakCycle: 0, idleSince: 0,
       };
     });
 
@@ -242,6 +246,34 @@ export class Simulation {
 
   get now(): number {
     return this.clock;
+  }
+
+  /**
+   * Where the surge goes (docs/simulator.md): thresholds look at rolling windows ending now, so by default it lies in
+   * the part of the run played live (from `liveAt`): its middle 30 %, or without a duration from 2 minutes in for 10
+   * minutes. A run with less than 10 minutes of it (all in the past, as `--speed 60 --duration 2h`) has the surge in
+   * the 30 % of the run before its last 5 minutes: at the end its 15-minute figures breach, its live ones have
+   * recovered. An explicit `startMs` counts from the start of the run.
+   */
+  private surgePlace(s: SurgeOptions, liveAt: number | undefined): { from: number; to: number } {
+    const MIN = 60_000;
+    const live = Math.min(this.endAt, Math.max(this.startAt, Math.round(liveAt ?? this.startAt)));
+    const runMs = this.endAt - this.startAt;
+    let from: number;
+    let length: number;
+    if (!Number.isFinite(this.endAt)) {
+      from = live + 2 * MIN;
+      length = 10 * MIN;
+    } else if (this.endAt - live >= Math.min(10 * MIN, runMs)) {
+      length = Math.round((this.endAt - live) * 0.3);
+      from = live + length;
+    } else {
+      length = Math.round(runMs * 0.3);
+      from = Math.max(this.startAt, this.endAt - 5 * MIN - length);
+    }
+    if (s.startMs !== undefined) from = this.startAt + s.startMs;
+    if (s.durationMs !== undefined) length = s.durationMs;
+    return { from, to: from + length };
   }
 
   get surgeWindow(): ResolvedSurge | undefined {
@@ -514,11 +546,15 @@ export class Simulation {
     this.pushBacklog(k);
   }
 
+  /**
+   * Puts the ticket in the backlog, and gives the longest-idle available agent with its skill work (the oldest ticket of
+   * its skills: this one, unless older ones of those queues wait), not whatever ticket heads the backlog.
+   */
   private pushBacklog(k: Ticket): void {
     k.pendingSince = this.clock;
     this.backlog.push(k);
     const agent = this.available.find((a) => a.skills.has(k.queue.name));
-    if (agent && !this.callWaitingFor(agent)) this.work(agent, this.backlog.shift()!);
+    if (agent) this.serve(agent);
   }
 
   private work(agent: Agent, k: Ticket): void {
@@ -656,16 +692,24 @@ export class Simulation {
     this.setState(agent, 'aux', agent.home, reason);
     const length = Math.max(60_000, r.lognormal(this.inputs.model.auxMeanS * 1000 * (reason === 'lunch' ? 2.5 : 1), 0.4));
     this.at(this.clock + length, () => {
-      this.scheduleBreak(agent);
+      if (!agent.leaving) this.scheduleBreak(agent);
       this.agentFree(agent);
     });
   }
 
+  /**
+   * The agent's next break, about every 1/auxPerHour hours. One cycle per agent: scheduling a break (at login, after
+   * a break) supersedes any earlier one still pending, so an agent who logs out and back in (the lunch dip) does not
+   * keep the old cycle beside the new one and take extra breaks.
+   */
   private scheduleBreak(agent: Agent): void {
+    const cycle = ++agent.breakCycle;
     const perHour = this.inputs.model.auxPerHour;
     if (!(perHour > 0)) return;
     this.at(this.clock + this.r.agents.exponential(3_600_000 / perHour), () => {
-      if (!agent.onShift || agent.leaving) return;
+      if (agent.breakCycle !== cycle || !agent.onShift) return;
+      // About to log out: no break now, but the cycle goes on should the shift be extended.
+      if (agent.leaving) return this.scheduleBreak(agent);
       agent.breakDue = true;
       if (agent.state === 'available') this.startBreak(agent);
     });
@@ -675,6 +719,7 @@ export class Simulation {
     agent.leaving = false;
     agent.onShift = false;
     agent.breakDue = false;
+    agent.breakCycle++; // the pending break job, if any, belongs to this shift
     this.takeAgent(agent);
     this.setState(agent, 'offline', agent.home, 'shift-end');
   }

@@ -6,14 +6,14 @@
 //   simNow = min(wallNow, startAt + (wallNow − wallStart) × speed)
 // so a run never produces an event in the future (the API refuses events more than 5 minutes ahead). With a speed
 // above 1 the run starts in the past (by default `durationMs` before now, or `backfillMs`) and catches up with the
-// wall clock; after that it goes on in real time.
+// wall clock; after that it goes on in real time. A speed above 1 with nothing in the past to catch up with is refused.
 import type { IngestEvent } from '../ingest/contract.ts';
 import { SOURCES } from '../ingest/source-names.ts';
 import { Simulation, type EngineOptions, type EngineStats, type Emission } from './engine.ts';
 import { EventSender, parseKeys, SimulationError, type IngestKeys, type SenderStats, type SimLog } from './sender.ts';
 
 export { Simulation, runTag, type EngineOptions, type EngineStats, type Emission, type QueueStats } from './engine.ts';
-export { EventSender, parseKeys, SimulationError, type IngestKeys, type SenderStats, type SimLog } from './sender.ts';
+export { EventSender, parseKeys, retryDelayMs, SimulationError, type IngestKeys, type SenderStats, type SimLog } from './sender.ts';
 export { DEFAULT_MODEL, INTRADAY_CURVE, expectedArrivals, meanHandleS, type CenterModel, type QueueModel, type SurgeOptions } from './model.ts';
 export { GroundTruth, DEFAULT_THRESHOLDS, type Thresholds, type TruthMeasure } from './truth.ts';
 
@@ -22,7 +22,7 @@ export interface StartSimulationOptions extends Omit<EngineOptions, 'startAt'> {
   baseUrl: string;
   /** Ingest keys per source, or the INGEST_KEYS text `acd:K,ivr:K,crm:K`. */
   keys: IngestKeys | string;
-  /** Simulated seconds per wall second (default 1: real time). */
+  /** Simulated seconds per wall second (default 1: real time); above 1 needs a start in the past. */
   speed?: number;
   /** Simulated start; default: now − backfillMs. */
   startAt?: number;
@@ -38,6 +38,11 @@ export interface StartSimulationOptions extends Omit<EngineOptions, 'startAt'> {
   batchSize?: number;
   /** HTTP client (tests). */
   fetch?: typeof fetch;
+  /**
+   * Retries of one failing request before the run fails (`done` rejects): default 10, about 2 minutes. Infinity: retry
+   * for as long as the run lasts (the demo); `stop()` then ends the retrying.
+   */
+  maxRetries?: number;
 }
 
 export interface SimulationStats extends EngineStats {
@@ -71,8 +76,17 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
   const backfill = options.backfillMs ?? (speed > 1 && options.durationMs !== undefined ? options.durationMs : 0);
   const startAt = options.startAt ?? wallStart - backfill;
   if (startAt > wallStart) throw new SimulationError('startAt must not be in the future');
-  const sim = new Simulation({ ...options, startAt });
-  const sender = new EventSender({ baseUrl: options.baseUrl, keys, log: options.log, batchSize: options.batchSize, fetch: options.fetch });
+  if (speed > 1 && startAt === wallStart) {
+    throw new SimulationError(
+      `speed ${speed} needs a start in the past to catch up from: pass --duration (the run then covers the window ending now) or --backfill (it starts that far back); without either it would run in real time`,
+    );
+  }
+  // Where the run catches up with the wall clock and plays live from then on: startAt + e·speed = wallStart + e at
+  // e = (wallStart − startAt) / (speed − 1). The default surge is placed from there (docs/simulator.md, --surge).
+  const liveAt = speed > 1 ? wallStart + (wallStart - startAt) / (speed - 1) : wallStart;
+  const sim = new Simulation({ ...options, startAt, liveAt });
+  const maxRetries = options.maxRetries ?? 10;
+  const sender = new EventSender({ baseUrl: options.baseUrl, keys, log: options.log, batchSize: options.batchSize, fetch: options.fetch, maxRetries });
   const log = options.log;
   const tickMs = options.tickMs ?? 250;
   const progressMs = options.progressMs ?? 10_000;
@@ -108,7 +122,7 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
         if (simNow >= sim.endAt) break;
         if (progressMs > 0 && now() - lastProgress >= progressMs) {
           lastProgress = now();
-          log?.info(progressLine(stats()));
+          if (log) (log.debug ?? log.info).call(log, progressLine(stats()));
         }
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -132,6 +146,8 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
     done,
     async stop() {
       stopped = true;
+      // Retries that never give up would hold the stop for as long as ingest is down.
+      if (!Number.isFinite(maxRetries)) sender.abort();
       wake?.();
       await done.catch(() => {});
     },

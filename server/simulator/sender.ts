@@ -1,7 +1,9 @@
 // Posts simulated events to the public ingest API, as an integration would: NDJSON batches per source with that
 // source's ingest key; on a timeout, a network error, 429 or 5xx the same body (same ids) is sent again after a
-// backoff (Retry-After when given), so nothing is lost or counted twice. A 422 is counted (the simulator must never
-// produce one: tests hold it at zero); 400/401/403/413/415 stop the run with a message saying what to fix.
+// capped backoff (Retry-After when given), so nothing is lost or counted twice. A 422 is counted (the simulator must
+// never produce one: tests hold it at zero); 400/401/403/413/415 stop the run with a message saying what to fix.
+// An outage is logged once as a warning when it starts (then now and then while it lasts) and once as an info when
+// ingest answers again. The CLI gives up after `maxRetries`; the demo retries for as long as it runs.
 import type { IngestEvent, Source } from '../ingest/contract.ts';
 import { SOURCES } from '../ingest/source-names.ts';
 
@@ -10,6 +12,8 @@ export type IngestKeys = Partial<Record<Source, string>>;
 export interface SimLog {
   info(msg: string): void;
   warn(msg: string): void;
+  /** The progress lines every few seconds (default: info). */
+  debug?(msg: string): void;
 }
 
 export interface SenderOptions {
@@ -19,8 +23,10 @@ export interface SenderOptions {
   batchSize?: number;
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
-  /** Retries of one request before giving up (default 10, about 2 minutes of backoff). */
+  /** Retries of one request before giving up (default 10, about 2 minutes of backoff); Infinity: never give up. */
   maxRetries?: number;
+  /** Cap of the exponential backoff between two retries (default 15 s; a Retry-After is honoured up to a minute). */
+  maxBackoffMs?: number;
   log?: SimLog;
   fetch?: typeof fetch;
 }
@@ -38,13 +44,30 @@ export class SimulationError extends Error {
   override name = 'SimulationError';
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const RETRY_AFTER_MAX_MS = 60_000;
+
+/**
+ * The wait before retry number `attempt + 1`: the server's Retry-After (seconds) up to a minute, else 250 ms doubling
+ * per attempt up to `maxBackoffMs`, times a jitter of 0.5–1 (`random` returns [0, 1)).
+ */
+export function retryDelayMs(attempt: number, retryAfterS: number | undefined, maxBackoffMs: number, random: () => number = Math.random): number {
+  if (retryAfterS !== undefined) return Math.min(RETRY_AFTER_MAX_MS, retryAfterS * 1000);
+  return Math.min(maxBackoffMs, 250 * 2 ** Math.min(attempt, 30)) * (0.5 + random() / 2);
+}
+
+/** Warn at the first failure of a request, after its 3rd, 6th and 9th, then every 20th (≈ 5 minutes at the cap). */
+const warnAt = (attempt: number) => attempt === 0 || (attempt < 10 ? attempt % 3 === 2 : attempt % 20 === 0);
 
 export class EventSender {
   private readonly counts: SenderStats = { requests: 0, sent: 0, accepted: 0, duplicates: 0, rejected: 0, retries: 0 };
   private readonly url: string;
   private readonly fetchFn: typeof fetch;
   private rejectLogged = 0;
+  /** Wall time of the first failure of the current outage; undefined while ingest answers. */
+  private failingSince: number | undefined;
+  private retriesInOutage = 0;
+  private aborted = false;
+  private readonly sleepers = new Set<() => void>();
 
   constructor(private readonly opts: SenderOptions) {
     this.url = `${opts.baseUrl.replace(/\/+$/, '')}/v1/events`;
@@ -53,6 +76,27 @@ export class EventSender {
 
   stats(): SenderStats {
     return { ...this.counts };
+  }
+
+  /**
+   * Stops retrying: a request that fails from now on (or is waiting to be retried) rejects at once, saying how many
+   * events were not sent. Requests that succeed still count. For stopping a run whose retries never give up.
+   */
+  abort(): void {
+    this.aborted = true;
+    for (const wake of this.sleepers) wake();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.sleepers.add(done);
+    });
   }
 
   /** Sends the events (any sources, in order within each source); resolves once every one is acknowledged. */
@@ -72,6 +116,7 @@ export class EventSender {
   private async post(source: Source, key: string, batch: IngestEvent[]): Promise<void> {
     const body = batch.map((e) => JSON.stringify(e)).join('\n');
     const maxRetries = this.opts.maxRetries ?? 10;
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       let status = 0;
       let text = '';
@@ -100,15 +145,34 @@ export class EventSender {
           this.counts.rejected += r.rejected.length;
           if (this.rejectLogged++ < 5) this.opts.log?.warn(`simulate: ${r.rejected.length} ${source} events rejected, e.g. ${JSON.stringify(r.rejected[0])}`);
         }
+        if (this.failingSince !== undefined) {
+          this.opts.log?.info(
+            `simulate: ingest answering again after ${Math.round((Date.now() - this.failingSince) / 1000)} s of failures (${this.retriesInOutage} retries); the events held back are sent with their ids`,
+          );
+          this.failingSince = undefined;
+          this.retriesInOutage = 0;
+        }
         return;
       }
       const transient = status === 0 || status === 429 || status >= 500;
       if (!transient) throw new SimulationError(`ingest answered ${status} for ${source} events: ${text.slice(0, 300)}${status === 401 ? ' (check the ingest key)' : ''}`);
-      if (attempt >= maxRetries) throw new SimulationError(`ingest still failing after ${attempt + 1} attempts (${status || text}); giving up`);
+      const what = status ? `answered ${status}` : `failed (${text})`;
+      if (this.aborted) throw new SimulationError(`stopped while ingest was failing (${what}): ${batch.length} ${source} events not sent`);
+      if (attempt >= maxRetries) {
+        throw new SimulationError(
+          `ingest at ${this.url} still failing after ${attempt + 1} attempts in ${Math.round((Date.now() - started) / 1000)} s (${status || text}); giving up: ${batch.length} ${source} events not sent`,
+        );
+      }
       this.counts.retries++;
-      const backoff = retryAfterS !== undefined ? retryAfterS * 1000 : Math.min(15_000, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      if (attempt === 0 || attempt % 3 === 2) this.opts.log?.warn(`simulate: ingest ${status ? `answered ${status}` : `failed (${text})`}; retrying ${batch.length} ${source} events in ${Math.round(backoff)} ms with the same ids`);
-      await sleep(backoff);
+      this.retriesInOutage++;
+      this.failingSince ??= Date.now();
+      const backoff = retryDelayMs(attempt, retryAfterS, this.opts.maxBackoffMs ?? 15_000);
+      if (warnAt(attempt)) {
+        const limit = Number.isFinite(maxRetries) ? `retry ${attempt + 1} of ${maxRetries}` : `retry ${attempt + 1}, until it answers`;
+        this.opts.log?.warn(`simulate: ingest ${what}; retrying ${batch.length} ${source} events in ${Math.round(backoff)} ms with the same ids (${limit})`);
+      }
+      await this.sleep(backoff);
+      if (this.aborted) throw new SimulationError(`stopped while ingest was failing (${what}): ${batch.length} ${source} events not sent`);
     }
   }
 }

@@ -1,11 +1,26 @@
 // The sender and the paced run, with a fake ingest endpoint: retries reuse the same ids, fatal answers stop the run
 // with a message, and a faster-than-real-time run never sends an event from the future.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { IngestEvent } from '../../server/ingest/contract.ts';
-import { EventSender, parseKeys, SimulationError, startSimulation } from '../../server/simulator/index.ts';
+import { EventSender, parseKeys, retryDelayMs, SimulationError, startSimulation } from '../../server/simulator/index.ts';
 
 const KEYS = { acd: 'k-acd', ivr: 'k-ivr', crm: 'k-crm' };
 const ev = (id: string): IngestEvent => ({ id, source: 'acd', type: 'contact.abandoned', occurredAt: new Date().toISOString(), contactId: 'c1' });
+
+function captureLog() {
+  const lines: Array<{ level: 'info' | 'warn'; msg: string }> = [];
+  return { lines, log: { info: (msg: string) => lines.push({ level: 'info', msg }), warn: (msg: string) => lines.push({ level: 'warn', msg }) } };
+}
+
+/** Every request fails with 503 (Retry-After 10 ms) while `down()` says so; then 202. */
+function outageFetch(down: (request: number) => boolean, counts: { requests: number; accepted: number }): typeof fetch {
+  return (async (_url: string | URL | Request, init?: RequestInit) => {
+    const n = String(init!.body).split('\n').length;
+    if (down(++counts.requests)) return new Response('{"error":{"code":"unavailable","message":"down"}}', { status: 503, headers: { 'retry-after': '0.01' } });
+    counts.accepted += n;
+    return new Response(JSON.stringify({ accepted: n, duplicates: 0 }), { status: 202 });
+  }) as typeof fetch;
+}
 
 function fakeFetch(answers: number[], seen: Array<{ auth: string; body: string }>): typeof fetch {
   return (async (_url: string | URL | Request, init?: RequestInit) => {
@@ -34,6 +49,40 @@ describe('EventSender', () => {
     await expect(sender.send([ev('a')])).rejects.toThrow(/401.*check the ingest key/);
   });
 
+  it('with unlimited retries, an outage longer than the default 10 retries is waited out: a warning when it starts, an info when ingest answers again', async () => {
+    const seen: Array<{ auth: string; body: string }> = [];
+    const { lines, log } = captureLog();
+    // 12 × 503, then 202: two more failures than the default limit of 10 retries allows
+    const sender = new EventSender({ baseUrl: 'http://x', keys: KEYS, maxRetries: Infinity, log, fetch: fakeFetch(Array(12).fill(503), seen) });
+    await sender.send([ev('a')]);
+    expect(seen).toHaveLength(13);
+    expect(new Set(seen.map((s) => s.body)).size).toBe(1);
+    expect(sender.stats()).toMatchObject({ sent: 1, accepted: 1, retries: 12 });
+    expect(lines[0]).toMatchObject({ level: 'warn', msg: expect.stringMatching(/ingest answered 503.*retrying/) });
+    // warnings at the first failure and now and then, not at every retry
+    expect(lines.filter((l) => l.level === 'warn').length).toBeLessThanOrEqual(5);
+    expect(lines.at(-1)).toMatchObject({ level: 'info', msg: expect.stringMatching(/ingest answering again.*12 retries/) });
+  });
+
+  it('the retry delay doubles from 250 ms with jitter, is capped, and a Retry-After is honoured up to a minute', () => {
+    // random 1 → factor 0.5 + 1/2 = 1: 250 · 2³ = 2,000 ms; random 0 → factor 0.5: 1,000 ms
+    expect(retryDelayMs(3, undefined, 15_000, () => 1)).toBe(2_000);
+    expect(retryDelayMs(3, undefined, 15_000, () => 0)).toBe(1_000);
+    // attempt 40: 250 · 2⁴⁰ ms, capped at 15,000 (× 1) — never Infinity or NaN however long the outage
+    expect(retryDelayMs(40, undefined, 15_000, () => 1)).toBe(15_000);
+    expect(retryDelayMs(5_000, undefined, 15_000, () => 0)).toBe(7_500);
+    // Retry-After: 2 s → 2,000 ms; 3,600 s → capped at 60,000 ms
+    expect(retryDelayMs(0, 2, 15_000, () => 1)).toBe(2_000);
+    expect(retryDelayMs(0, 3_600, 15_000, () => 1)).toBe(60_000);
+  });
+
+  it('with the default limit, ingest failing for good ends the send with a message saying it gave up and how many events were not sent', async () => {
+    const counts = { requests: 0, accepted: 0 };
+    const sender = new EventSender({ baseUrl: 'http://x', keys: KEYS, fetch: outageFetch(() => true, counts) });
+    await expect(sender.send([ev('a'), ev('b')])).rejects.toThrow(/still failing after 11 attempts.*503.*giving up: 2 acd events not sent/);
+    expect(counts.requests).toBe(11); // the first attempt and 10 retries
+  });
+
   it('parses INGEST_KEYS-style text and names a bad entry', () => {
     expect(parseKeys('acd:K1, ivr:K2,crm:K3')).toEqual({ acd: 'K1', ivr: 'K2', crm: 'K3' });
     expect(() => parseKeys('pbx:K1')).toThrow(SimulationError);
@@ -41,6 +90,59 @@ describe('EventSender', () => {
 });
 
 describe('startSimulation', () => {
+  it('refuses --speed above 1 without --duration or --backfill (it would silently run in real time)', () => {
+    const start = () => startSimulation({ baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 60, progressMs: 0, fetch: fakeFetch([], []) });
+    let run: ReturnType<typeof startSimulation> | undefined;
+    try {
+      expect(() => (run = start())).toThrow(SimulationError);
+      expect(() => (run = start())).toThrow(/speed 60.*--duration.*--backfill/);
+    } finally {
+      void run?.stop();
+    }
+    // an explicit backfill of 0 is the same: nothing in the past to catch up with
+    expect(() => startSimulation({ baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 60, backfillMs: 0, fetch: fakeFetch([], []) })).toThrow(/--backfill/);
+  });
+
+  it('with maxRetries Infinity (the demo), a long ingest outage never ends the run; stop() during the outage still resolves', async () => {
+    const counts = { requests: 0, accepted: 0 };
+    const { lines, log } = captureLog();
+    const run = startSimulation({
+      baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 1_800, durationMs: 30 * 60_000, curve: 'flat', tickMs: 20, progressMs: 0,
+      maxRetries: Infinity, log, fetch: outageFetch(() => true, counts),
+    });
+    // 30 failed requests: more than the 11 attempts after which the default sender gives up
+    await vi.waitFor(() => expect(counts.requests).toBeGreaterThanOrEqual(30), { timeout: 20_000, interval: 20 });
+    expect(run.stats().running).toBe(true);
+    expect(lines.some((l) => l.level === 'warn' && /retrying/.test(l.msg))).toBe(true);
+    await run.stop();
+    await expect(run.done).rejects.toThrow(/stopped while ingest was failing/);
+    expect(run.stats().running).toBe(false);
+  });
+
+  it('with maxRetries Infinity, the events held back during an outage are all delivered once ingest answers again', async () => {
+    const counts = { requests: 0, accepted: 0 };
+    const { lines, log } = captureLog();
+    const run = startSimulation({
+      baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 1_800, durationMs: 30 * 60_000, curve: 'flat', tickMs: 20, progressMs: 0,
+      maxRetries: Infinity, log, fetch: outageFetch((n) => n <= 40, counts),
+    });
+    const final = await run.done;
+    expect(counts.requests).toBeGreaterThan(40);
+    expect(final.sender.sent).toBe(final.events + final.duplicates);
+    expect(counts.accepted).toBe(final.sender.sent);
+    expect(lines.some((l) => l.level === 'info' && /ingest answering again/.test(l.msg))).toBe(true);
+  });
+
+  it('with the default limit, a run whose ingest keeps failing ends: done rejects with the reason (the CLI prints it and exits 1)', async () => {
+    const counts = { requests: 0, accepted: 0 };
+    const run = startSimulation({
+      baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 1_800, durationMs: 30 * 60_000, curve: 'flat', tickMs: 20, progressMs: 0,
+      fetch: outageFetch(() => true, counts),
+    });
+    await expect(run.done).rejects.toThrow(/ingest .*still failing after 11 attempts.*giving up/);
+    expect(run.stats().running).toBe(false);
+  });
+
   it('at 1,800× over a window ending now, sends every event, none from the future, the run ends on time', async () => {
     const seen: Array<{ auth: string; body: string }> = [];
     let future = 0;
