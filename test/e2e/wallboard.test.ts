@@ -709,6 +709,12 @@ describe('wallboard in Chromium', () => {
     // the button shows once the console sees the TV connected (it re-reads every 15 s)
     const button = sup.locator(`tr[data-display="${display.body.display.id}"] button.identify-button`);
     await button.waitFor({ timeout: 20_000 });
+    // a re-read changes what changed and keeps the rows themselves (a dropdown someone has open stays open)
+    const row = sup.locator(`tr[data-display="${display.body.display.id}"]`);
+    await row.evaluate((el) => ((el as HTMLElement & { kept?: boolean }).kept = true));
+    await sup.waitForResponse((r) => r.url().endsWith('/v1/displays'), { timeout: 20_000 });
+    await sup.waitForTimeout(200); // the answer is drawn
+    expect(await row.evaluate((el) => (el as HTMLElement & { kept?: boolean }).kept === true)).toBe(true);
     expect(await tv.locator('.identify').count()).toBe(0);
     await button.click();
     await expect.poll(() => tv.locator('.identify-name').textContent(), { timeout: 5_000 }).toBe('Wall 3, left');

@@ -3,11 +3,12 @@ import { createResource, createSignal, For, onCleanup, Show, type Component } fr
 import type { Alert } from '../../../server/live/protocol.ts';
 import { api } from '../lib/api.ts';
 import { formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
+import { mergedStorage } from '../lib/merged-storage.ts';
 import { type ConsoleContext, fieldErrors, TableHead } from './Console.tsx';
 
 export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
-  const [active, { refetch: refetchActive }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?active=1')).alerts);
-  const [recent, { refetch: refetchRecent }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?limit=100')).alerts);
+  const [active, { refetch: refetchActive }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?active=1')).alerts, { storage: mergedStorage });
+  const [recent, { refetch: refetchRecent }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?limit=100')).alerts, { storage: mergedStorage });
   const [error, setError] = createSignal('');
   const t = setInterval(() => {
     void refetchActive();

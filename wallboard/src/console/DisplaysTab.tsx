@@ -6,6 +6,7 @@ import type { Board, DisplaySettings } from '../../../server/boards/schema.ts';
 import type { DisplaySeen } from '../../../server/live/presence.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { formatLastSeen } from '../lib/format.ts';
+import { mergedStorage } from '../lib/merged-storage.ts';
 import { type ConsoleContext, fieldErrors, TableHead } from './Console.tsx';
 
 interface DisplayRow {
@@ -35,7 +36,7 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
       if (err instanceof ApiFailure && err.status === 403) return { displays: [], presenceKnown: false, settings: new Map<string, DisplaySettings>(), boards: [], forbidden: true };
       throw err;
     }
-  });
+  }, { storage: mergedStorage });
   const timer = setInterval(() => void refetch(), REFRESH_MS);
   onCleanup(() => clearInterval(timer));
   const onAir = (d: DisplayRow) => {

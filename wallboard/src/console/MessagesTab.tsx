@@ -5,6 +5,7 @@ import { createResource, createSignal, For, onCleanup, Show, type Component } fr
 import type { Board } from '../../../server/boards/schema.ts';
 import { MAX_MESSAGE_CHARS, type FloorMessage, type MessagesResponse } from '../../../server/messages/rules.ts';
 import { api } from '../lib/api.ts';
+import { mergedStorage } from '../lib/merged-storage.ts';
 import { type ConsoleContext, errorAt as fieldErrorAt, errorsBesides, fieldErrors, TableHead } from './Console.tsx';
 
 /** How long a message stays up: the choices offered (minutes). */
@@ -20,7 +21,7 @@ const DURATIONS: [number, string][] = [
 ];
 
 export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
-  const [data, { refetch }] = createResource(async () => api<MessagesResponse>('GET', '/v1/messages'));
+  const [data, { refetch }] = createResource(async () => api<MessagesResponse>('GET', '/v1/messages'), { storage: mergedStorage });
   const [boards] = createResource(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
   const timer = setInterval(() => void refetch(), 5000);
   onCleanup(() => clearInterval(timer));
