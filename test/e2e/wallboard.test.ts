@@ -727,6 +727,25 @@ describe('wallboard in Chromium', () => {
     await tv.close();
   }, 60_000);
 
+  it('rotates through its boards, and an edit of one of them does not send the rotation back to its first', async () => {
+    const grid = (title: string) => ({ type: 'grid', title, columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] });
+    expect((await call('PUT', '/v1/boards/rot-a', grid('First'))).status).toBe(201);
+    expect((await call('PUT', '/v1/boards/rot-b', grid('Second'))).status).toBe(201);
+    expect((await call('PUT', '/v1/boards/rot', { type: 'rotation', title: 'Round', rotation: [{ board: 'rot-a', seconds: 5 }, { board: 'rot-b', seconds: 60 }] })).status).toBe(201);
+    const display = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV round', board: 'rot' });
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tv.goto(`${base}${display.body.url}`);
+    const title = tv.locator('h1.board-title');
+    await expect.poll(() => title.textContent(), { timeout: 20_000 }).toBe('Round · First');
+    await expect.poll(() => title.textContent(), { timeout: 20_000 }).toBe('Round · Second');
+    // the first board is edited: the TV reads its boards again (every 5 s) and stays on the second
+    expect((await call('PUT', '/v1/boards/rot-a', grid('First, edited'))).status).toBe(200);
+    await tv.waitForResponse(async (r) => r.url().endsWith('/v1/boards') && (await r.text()).includes('First, edited'), { timeout: 20_000 });
+    await tv.waitForTimeout(300); // the answer is drawn
+    expect(await title.textContent()).toBe('Round · Second');
+    await tv.close();
+  }, 60_000);
+
   it('puts a scheduled message up at its start, by the server clock, flashing', async () => {
     expect((await call('PUT', '/v1/boards/sched', { type: 'grid', title: 'Scheduled', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] })).status).toBe(201);
     const display = await call<{ url: string }>('POST', '/v1/displays', { name: 'TV scheduled', board: 'sched' });

@@ -163,11 +163,16 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   });
   const mainBoard = createMemo<Board | undefined>(() => boards()?.boards.find((b) => b.name === boardName()));
   const gridOf = (name: string) => boards()?.boards.find((b): b is GridBoard => b.name === name && b.type === 'grid');
-  const rotation = createMemo(() => {
-    const m = mainBoard();
-    if (m?.type !== 'rotation') return null;
-    return m.rotation.filter((e) => gridOf(e.board));
-  });
+  // the same rotation after an edit elsewhere (another board, a display's sound) is not a new one: it goes on where it is
+  const rotation = createMemo(
+    () => {
+      const m = mainBoard();
+      if (m?.type !== 'rotation') return null;
+      return m.rotation.filter((e) => gridOf(e.board));
+    },
+    undefined,
+    { equals: (a, b) => JSON.stringify(a) === JSON.stringify(b) },
+  );
 
   // rotation: show each board for its duration, then the next
   const [rotIndex, setRotIndex] = createSignal(0);
