@@ -6,6 +6,7 @@
 // Kept whatever their age: the alerts' history and the audit log (their own records, small), the latest state of each
 // agent, and settings.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { chTime } from './auth/store.ts';
 
 /** The month-partitioned tables retention applies to (each is partitioned by toYYYYMM of an event or arrival time). */
 const MONTHLY_TABLES = ['events', 'kpi_measures', 'kpi_contact_events', 'kpi_customer_events', 'rejected_events'];
@@ -27,7 +28,7 @@ export async function applyRetention(ch: ClickHouseClient, retentionDays: number
     await ch.command({ query: 'ALTER TABLE {t:Identifier} DROP PARTITION ID {p:String}', query_params: { t: table, p: partition_id } });
     dropped.push(`${table}/${partition_id}`);
   }
-  const at = { cutoff: cutoff.toISOString().replace('T', ' ').replace('Z', '') };
+  const at = { cutoff: chTime(cutoff.getTime()) };
   const old = await ch.query({
     query: `SELECT count() AS n FROM event_ids WHERE occurred_at < {cutoff:DateTime64(3, 'UTC')}`,
     query_params: at,

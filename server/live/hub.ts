@@ -135,12 +135,11 @@ export class LiveHub {
   private readonly now: () => number;
   /** Alert publications seen (an `alerts` list read while this moved may be older than what was sent since). */
   private alertChanges = 0;
-  /** The `hours` message while the center is closed (null while open). */
-  private closed: string | null = null;
-  /** The `sources` message for the quiet sources as last checked (null while none is quiet). */
-  private quiet: string | null = null;
-  /** The `figures` message while the figures are stale (null while they are current). */
-  private staleFigures: string | null = null;
+  /**
+   * What every socket is told while it holds, and again on connect (null: all is well): the center is closed, sources
+   * are quiet, the figures are stale. In the order a new socket hears them.
+   */
+  private readonly conditions: Record<'hours' | 'sources' | 'figures', string | null> = { hours: null, sources: null, figures: null };
   /** The KPI worker's latest tick (epoch ms) as last read; until one is read, when this hub started. */
   private workerAliveAt: number | null = null;
   private readonly startedAt: number;
@@ -179,17 +178,25 @@ export class LiveHub {
     }
     const asOf = this.workerAliveAt ?? this.startedAt;
     const stale = this.now() - asOf > FIGURES_STALE_AFTER_MS;
+    const wasStale = this.conditions.figures !== null;
     const message = stale
       ? JSON.stringify({ type: 'figures', stale: true, asOf: this.workerAliveAt === null ? null : new Date(asOf).toISOString() } satisfies ServerMessage)
       : null;
-    if (message === this.staleFigures) return;
-    if (stale !== (this.staleFigures !== null)) {
-      if (stale) this.opts.log.warn({ asOf: this.workerAliveAt }, 'live: the KPI figures are stale (no tick of the KPI worker)');
-      else this.opts.log.info('live: the KPI figures are current again');
-    }
-    this.staleFigures = message;
-    const data = message ?? JSON.stringify({ type: 'figures', stale: false, asOf: null } satisfies ServerMessage);
+    this.announce('figures', message, { type: 'figures', stale: false, asOf: null });
+    if (stale && !wasStale) this.opts.log.warn({ asOf: this.workerAliveAt }, 'live: the KPI figures are stale (no tick of the KPI worker)');
+    if (!stale && wasStale) this.opts.log.info('live: the KPI figures are current again');
+  }
+
+  /**
+   * Sets a condition (`message` while it holds, null once it ends): when it changed, every socket is told, `cleared`
+   * when it ended. Returns whether it changed.
+   */
+  private announce(name: keyof LiveHub['conditions'], message: string | null, cleared: ServerMessage): boolean {
+    if (message === this.conditions[name]) return false;
+    this.conditions[name] = message;
+    const data = message ?? JSON.stringify(cleared);
     for (const client of this.clients) this.send(client, data);
+    return true;
   }
 
   /**
@@ -204,10 +211,7 @@ export class LiveHub {
       const opensAt = nextOpening(centerHours, now, CENTER_TZ);
       message = JSON.stringify({ type: 'hours', open: false, opensAt: opensAt === null ? null : new Date(opensAt).toISOString() } satisfies ServerMessage);
     }
-    if (message === this.closed) return;
-    this.closed = message;
-    const data = message ?? JSON.stringify({ type: 'hours', open: true, opensAt: null } satisfies ServerMessage);
-    for (const client of this.clients) this.send(client, data);
+    this.announce('hours', message, { type: 'hours', open: true, opensAt: null });
   }
 
   /**
@@ -227,11 +231,7 @@ export class LiveHub {
     const now = this.now();
     const quiet = quietSources(last, now, sources.quietAfterMs, centerOpen(this.opts.config.centerHours, now, this.opts.config.CENTER_TZ));
     const message = quiet.length > 0 ? JSON.stringify({ type: 'sources', quiet } satisfies ServerMessage) : null;
-    if (message === this.quiet) return;
-    this.quiet = message;
-    if (quiet.length > 0) this.opts.log.warn({ quiet }, 'live: sources have gone quiet');
-    const data = message ?? JSON.stringify({ type: 'sources', quiet: [] } satisfies ServerMessage);
-    for (const client of this.clients) this.send(client, data);
+    if (this.announce('sources', message, { type: 'sources', quiet: [] }) && quiet.length > 0) this.opts.log.warn({ quiet }, 'live: sources have gone quiet');
   }
 
   stats(): HubStats {
@@ -247,9 +247,7 @@ export class LiveHub {
       ? { kind: 'display' as const, name: principal.name, board: principal.board }
       : { kind: 'user' as const, name: principal.kind === 'user' ? principal.username : principal.name, ...(principal.kind === 'user' ? { role: principal.role } : {}) };
     this.send(client, JSON.stringify({ type: 'welcome', serverTime: new Date(this.now()).toISOString(), principal: p } satisfies ServerMessage));
-    if (this.closed) this.send(client, this.closed);
-    if (this.quiet) this.send(client, this.quiet);
-    if (this.staleFigures) this.send(client, this.staleFigures);
+    for (const message of Object.values(this.conditions)) if (message) this.send(client, message);
     return client;
   }
 

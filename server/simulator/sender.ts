@@ -157,7 +157,8 @@ export class EventSender {
       const transient = status === 0 || status === 429 || status >= 500;
       if (!transient) throw new SimulationError(`ingest answered ${status} for ${source} events: ${text.slice(0, 300)}${status === 401 ? ' (check the ingest key)' : ''}`);
       const what = status ? `answered ${status}` : `failed (${text})`;
-      if (this.aborted) throw new SimulationError(`stopped while ingest was failing (${what}): ${batch.length} ${source} events not sent`);
+      const stopped = () => new SimulationError(`stopped while ingest was failing (${what}): ${batch.length} ${source} events not sent`);
+      if (this.aborted) throw stopped();
       if (attempt >= maxRetries) {
         throw new SimulationError(
           `ingest at ${this.url} still failing after ${attempt + 1} attempts in ${Math.round((Date.now() - started) / 1000)} s (${status || text}); giving up: ${batch.length} ${source} events not sent`,
@@ -172,7 +173,7 @@ export class EventSender {
         this.opts.log?.warn(`simulate: ingest ${what}; retrying ${batch.length} ${source} events in ${Math.round(backoff)} ms with the same ids (${limit})`);
       }
       await this.sleep(backoff);
-      if (this.aborted) throw new SimulationError(`stopped while ingest was failing (${what}): ${batch.length} ${source} events not sent`);
+      if (this.aborted) throw stopped();
     }
   }
 }

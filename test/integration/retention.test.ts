@@ -2,6 +2,7 @@
 // cutoff from the events, what was derived from them and what ingest refused, and the ids older than it from the
 // duplicate index; nothing newer, and not the alerts' history.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chTime } from '../../server/auth/store.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
 import { applyRetention } from '../../server/retention.ts';
@@ -35,7 +36,7 @@ beforeAll(async () => {
   await ctx.clickhouse.insert({ table: 'event_ids', values: rows.map((r) => ({ source: r.source, id: r.id, occurred_at: r.occurred_at })), format: 'JSONEachRow' });
   await ctx.clickhouse.insert({
     table: 'rejected_events',
-    values: Object.entries(AT).map(([name, at]) => ({ received_at: at.replace('T', ' ').replace('Z', ''), request_id: name, source: 'acd', key_name: 'k', item_index: 0, event_id: '', reasons: ['/x: bad'], raw: '{}' })),
+    values: Object.entries(AT).map(([name, at]) => ({ received_at: chTime(Date.parse(at)), request_id: name, source: 'acd', key_name: 'k', item_index: 0, event_id: '', reasons: ['/x: bad'], raw: '{}' })),
     format: 'JSONEachRow',
   });
   await ctx.clickhouse.insert({
