@@ -6,6 +6,7 @@
 //   GET    /v1/alerts?active=1           the open alerts (as the screens show them)              readers
 //   GET    /v1/alerts[?since&until&kpi&scope&limit]   recent alerts from the history             readers
 //   GET    /v1/alerts/:id                one alert with every transition                         readers
+// (A display token reads the alerts of its boards' scopes only: server/boards/display-scopes.ts.)
 //   POST   /v1/alerts/:id/ack            acknowledge an open alert (shown on every screen)       supervisors, admins
 // Every change is in the audit log (threshold.create/update/delete, alert.ack).
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -14,7 +15,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
-import { AlertSchema } from '../live/protocol.ts';
+import type { Principal } from '../auth/principal.ts';
+import type { DisplayScopes } from '../boards/display-scopes.ts';
+import { AlertSchema, type Alert } from '../live/protocol.ts';
 import { AlertStore } from './store.ts';
 import { newThresholdId, ThresholdInputSchema, ThresholdSchema, ThresholdStore, validateThreshold, type Threshold, type ThresholdInput } from './thresholds.ts';
 
@@ -22,6 +25,8 @@ export interface AlertRoutesOptions {
   config: Config;
   clickhouse: ClickHouseClient;
   redis: Redis;
+  /** What a display token may read: the alerts of its boards' scopes. */
+  displayScopes: DisplayScopes;
 }
 
 const Id = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' }) });
@@ -34,6 +39,9 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
   const reader = { onRequest: app.auth.require('reader') };
   const supervisor = { onRequest: app.auth.require('supervisor') };
   const auth = app.auth;
+  /** A display reads the alerts of its boards' scopes only. */
+  const readable = (p: Principal | null, list: Alert[]): Promise<Alert[]> | Alert[] =>
+    p?.kind === 'display' ? opts.displayScopes.filter(p, list, (a) => a.scope) : list;
 
   async function unique(input: ThresholdInput, exceptId?: string): Promise<void> {
     const clash = (await thresholds.list()).find((t) => t.kpi === input.kpi && t.scope === input.scope && t.window === input.window && t.id !== exceptId);
@@ -128,24 +136,25 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
         let list = await alerts.active();
         if (q.kpi) list = list.filter((a) => a.kpi === q.kpi);
         if (q.scope) list = list.filter((a) => a.scope === q.scope);
-        return { alerts: list };
+        return { alerts: await readable(request.principal, list) };
       }
-      return {
-        alerts: await alerts.recent({
-          sinceMs: q.since ? Date.parse(q.since) : Date.now() - DAY_MS,
-          ...(q.until ? { untilMs: Date.parse(q.until) } : {}),
-          limit: q.limit ?? 100,
-          ...(q.kpi ? { kpi: q.kpi } : {}),
-          ...(q.scope ? { scope: q.scope } : {}),
-        }),
-      };
+      const recent = await alerts.recent({
+        sinceMs: q.since ? Date.parse(q.since) : Date.now() - DAY_MS,
+        ...(q.until ? { untilMs: Date.parse(q.until) } : {}),
+        limit: q.limit ?? 100,
+        ...(q.kpi ? { kpi: q.kpi } : {}),
+        ...(q.scope ? { scope: q.scope } : {}),
+      });
+      return { alerts: await readable(request.principal, recent) };
     },
   );
 
   app.get('/v1/alerts/:id', { ...reader, schema: { tags: ['alerts'], params: Id } }, async (request) => {
     const transitions = await alerts.history(request.params.id);
-    if (transitions.length === 0) throw new ApiError(404, 'not_found', `no alert ${request.params.id}`);
-    const { transition: _t, at: _a, ...alert } = transitions[transitions.length - 1]!;
+    const last = transitions[transitions.length - 1];
+    // a display is told of its boards' alerts only; another's is as unknown to it as one that never was
+    if (last === undefined || (await readable(request.principal, [last])).length === 0) throw new ApiError(404, 'not_found', `no alert ${request.params.id}`);
+    const { transition: _t, at: _a, ...alert } = last;
     return { alert, transitions: transitions.map((t) => ({ transition: t.transition, at: t.at, level: t.level, value: t.value, acknowledgedBy: t.acknowledgedBy })) };
   });
 

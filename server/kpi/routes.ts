@@ -9,7 +9,8 @@
 //   PUT /v1/kpis/settings/:queue  (supervisors, audited)        set a queue's own settings (the defaults are config)
 // Snapshots come from Redis (written by the KPI worker). A requested scope the worker has no snapshot for (no
 // activity today, or the worker has not run yet) is computed from ClickHouse on the spot, so an answer is never
-// missing a scope that was asked for.
+// missing a scope that was asked for. A display token reads only the scopes of its boards (server/boards/
+// display-scopes.ts): asking for another is refused with 403 `forbidden_scope`, and the lists leave the others out.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
@@ -21,6 +22,8 @@ import { listQueueSettings, setQueueSettings } from './settings.ts';
 import { computeSeries, computeSnapshots } from './compute.ts';
 import { computeDayReport, localDate, localDayStart, ReportTooLarge, reportCsv } from './report.ts';
 import { parseScopes, SCOPE_KINDS, ScopeError } from './scopes.ts';
+import type { DisplayScopes } from '../boards/display-scopes.ts';
+import type { Principal } from '../auth/principal.ts';
 import { byScope, kpiRedisNames, readScopes, readSeries, readSnapshots } from './snapshots.ts';
 import { WINDOWS, type WindowName } from './windows.ts';
 
@@ -32,6 +35,8 @@ export interface KpiRoutesOptions {
   now?: () => number;
   /** Called after a settings change, so the figures are recomputed with it. */
   onSettingsChanged?: () => void;
+  /** What a display token may read: the scopes of its boards. */
+  displayScopes: DisplayScopes;
 }
 
 const SettingsBody = Type.Object(
@@ -69,6 +74,17 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
   const now = opts.now ?? Date.now;
   const names = kpiRedisNames(config.REDIS_PREFIX);
   const reader = { onRequest: app.auth.require('reader') };
+  const { displayScopes } = opts;
+
+  /** The scopes asked for; a display may ask only for the scopes of its boards (403 `forbidden_scope`). */
+  async function askedScopes(p: Principal | null, q: string | string[] | undefined): Promise<string[]> {
+    const scopes = scopesOf(q);
+    if (p?.kind === 'display') await displayScopes.check(p, scopes);
+    return scopes;
+  }
+  /** What an answer listing every scope holds: for a display, the scopes of its boards. */
+  const readable = <T>(p: Principal | null, items: T[], scopeOf: (x: T) => string): Promise<T[]> | T[] =>
+    p?.kind === 'display' ? displayScopes.filter(p, items, scopeOf) : items;
 
   app.get(
     '/v1/kpis',
@@ -84,7 +100,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
     },
     async (request) => {
       const window = (request.query.window ?? 'today') as WindowName;
-      const scopes = scopesOf(request.query.scope);
+      const scopes = await askedScopes(request.principal, request.query.scope);
       let snapshots = await readSnapshots(redis, names, window, scopes);
       const missing = scopes.filter((s) => !snapshots.some((x) => x.scope === s));
       if (missing.length > 0 || (scopes.length === 0 && snapshots.length === 0)) {
@@ -98,7 +114,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
         ).filter((s) => s.window === window);
         snapshots = scopes.length === 0 ? computed : scopes.map((s) => snapshots.find((x) => x.scope === s) ?? computed.find((x) => x.scope === s)!);
       }
-      return { window, snapshots };
+      return { window, snapshots: await readable(request.principal, snapshots, (x) => x.scope) };
     },
   );
 
@@ -106,14 +122,14 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
     '/v1/kpis/series',
     { ...reader, schema: { tags: ['kpis'], querystring: Type.Object({ scope: ScopeQuery }) } },
     async (request) => {
-      const scopes = scopesOf(request.query.scope);
+      const scopes = await askedScopes(request.principal, request.query.scope);
       let series = await readSeries(redis, names, scopes);
       const missing = scopes.filter((s) => !series.some((x) => x.scope === s));
       if (missing.length > 0 || (scopes.length === 0 && series.length === 0)) {
         const computed = await computeSeries(clickhouse, { now: now(), tz: config.CENTER_TZ, scopes: missing });
         series = scopes.length === 0 ? computed : scopes.map((s) => series.find((x) => x.scope === s) ?? computed.find((x) => x.scope === s)!);
       }
-      return { window: 'today', intervalMinutes: 15, series };
+      return { window: 'today', intervalMinutes: 15, series: await readable(request.principal, series, (x) => x.scope) };
     },
   );
 
@@ -169,16 +185,18 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
       ...reader,
       schema: {
         tags: ['kpis'],
-        description: 'The scopes with figures today: center, then every queue, team, channel and agent by name. For scope pickers and table rows of every queue (`queue:*`).',
+        description: 'The scopes with figures today: center, then every queue, team, channel and agent by name. For scope pickers and table rows of every queue (`queue:*`). A display gets those of its boards.',
         response: { 200: Type.Object({ scopes: Type.Array(Type.String()) }) },
       },
     },
-    async () => {
-      const scopes = await readScopes(redis, names, 'today');
-      if (scopes.length > 0) return { scopes };
-      // no worker has stored figures yet: what ClickHouse gives
-      const computed = await computeSnapshots(clickhouse, { now: now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: [] });
-      return { scopes: [...new Set(computed.map((s) => s.scope))].sort(byScope) };
+    async (request) => {
+      let scopes = await readScopes(redis, names, 'today');
+      if (scopes.length === 0) {
+        // no worker has stored figures yet: what ClickHouse gives
+        const computed = await computeSnapshots(clickhouse, { now: now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: [] });
+        scopes = [...new Set(computed.map((s) => s.scope))].sort(byScope);
+      }
+      return { scopes: await readable(request.principal, scopes, (s) => s) };
     },
   );
 

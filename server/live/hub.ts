@@ -9,6 +9,7 @@ import { IDENTIFY_SECONDS, identifyChannel, type DisplayPresence } from './prese
 import { AlertStore, type AlertChannelMessage } from '../alerts/store.ts';
 import type { Config } from '../config.ts';
 import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../kpi/compute.ts';
+import { forbiddenMessage, type DisplayScopes } from '../boards/display-scopes.ts';
 import { parseScopes, ScopeError } from '../kpi/scopes.ts';
 import { computeRoster, readRoster, rosterMessage, rosterNames, rosterScopes, type RosterNames, type RosterPublication } from '../kpi/roster.ts';
 import { kpiRedisNames, readSeries, readSnapshots, type KpiRedisNames, type SeriesMessage, type SnapshotMessage } from '../kpi/snapshots.ts';
@@ -90,6 +91,8 @@ export interface HubOptions {
   sources?: { activity: Pick<SourceActivity, 'lastStored'>; quietAfterMs: Readonly<Record<string, number>> };
   /** Where the displays' sockets are noted (open, at each heartbeat, closed), for Console → Displays. */
   presence?: Pick<DisplayPresence, 'note'>;
+  /** What a display may subscribe to: the scopes of its boards. */
+  displayScopes: Pick<DisplayScopes, 'refused'>;
   now?: () => number;
 }
 
@@ -488,6 +491,18 @@ export class LiveHub {
     } catch (err) {
       if (err instanceof ScopeError) return this.error(client, 'invalid_scope', err.message);
       throw err;
+    }
+    const p = client.principal;
+    if (p.kind === 'display') {
+      // A display follows the scopes of its boards only. The others of the message are still subscribed: a TV that
+      // asks for a tile just taken off its board keeps every other tile live.
+      const refused = await this.opts.displayScopes.refused(p, scopes);
+      if (client.closed) return;
+      if (refused.length > 0) {
+        this.error(client, 'forbidden_scope', forbiddenMessage(p, refused));
+        scopes = scopes.filter((s) => !refused.includes(s));
+        if (scopes.length === 0) return;
+      }
     }
     const fresh = scopes.filter((s) => !client.pairs.has(key(window, s)));
     if (client.pairs.size + fresh.length > MAX_PAIRS) {

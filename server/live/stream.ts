@@ -8,6 +8,7 @@ import fp from 'fastify-plugin';
 import type { Redis } from 'ioredis';
 import type { Principal } from '../auth/principal.ts';
 import { permits } from '../auth/roles.ts';
+import type { DisplayScopes } from '../boards/display-scopes.ts';
 import type { Config } from '../config.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import type { SourceActivity } from '../ingest/activity.ts';
@@ -28,6 +29,8 @@ export interface LiveStreamOptions {
   activity?: Pick<SourceActivity, 'lastStored'>;
   /** Where the displays' sockets are noted (Console → Displays). */
   presence?: DisplayPresence;
+  /** What a display may subscribe to: the scopes of its boards. */
+  displayScopes: DisplayScopes;
   /** The clock (tests). */
   now?: () => number;
 }
@@ -63,6 +66,7 @@ async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promi
     clickhouse: opts.clickhouse,
     redis: opts.redis,
     subscriber,
+    displayScopes: opts.displayScopes,
     ...(opts.activity ? { sources: { activity: opts.activity, quietAfterMs: config.sourceQuietMs } } : {}),
     ...(opts.presence ? { presence: opts.presence } : {}),
     ...(opts.now ? { now: opts.now } : {}),

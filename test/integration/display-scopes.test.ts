@@ -1,0 +1,163 @@
+// A display token reads only the scopes its boards show (least privilege): figures, series, the scope list and
+// alerts over the API, and subscriptions (figures, rosters, alerts) on the live stream. Against the embedded
+// ClickHouse and a real Redis; events go in through the ingest API.
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AlertStore } from '../../server/alerts/store.ts';
+import { buildApp } from '../../server/app.ts';
+import type { Snapshot } from '../../server/kpi/compute.ts';
+import { materializeMeasures } from '../../server/kpi/materialize.ts';
+import type { Alert } from '../../server/live/protocol.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { sampleEvent } from '../support/events.ts';
+import { signInRoles } from '../support/users.ts';
+import { openSocket, type LiveTestClient } from '../support/ws.ts';
+
+const ADMIN_PASSWORD = 'admin-Pa55word-display-scopes';
+const ACD_KEY = 'acd-display-scopes-key-0123';
+let ctx: TestContext;
+let redis: Redis;
+let app: FastifyInstance;
+let wsUrl: string;
+const tokens: Record<string, string> = {};
+const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+const sockets: LiveTestClient[] = [];
+
+const grid = (title: string, tiles: unknown[]) => ({ type: 'grid', title, columns: 4, tiles });
+const putBoard = async (name: string, body: unknown) => {
+  const r = await app.inject({ method: 'PUT', url: `/v1/boards/${name}`, headers: bearer(tokens.supervisor!), payload: body });
+  expect(r.statusCode, r.body).toBeLessThan(300);
+};
+const createDisplay = async (name: string, board: string) => {
+  const r = await app.inject({ method: 'POST', url: '/v1/displays', headers: bearer(tokens.supervisor!), payload: { name, board } });
+  expect(r.statusCode, r.body).toBe(201);
+  return r.json<{ token: string; display: { id: string } }>();
+};
+const get = (url: string, token: string) => app.inject({ method: 'GET', url, headers: bearer(token) });
+const scopesOf = (r: { json: <T>() => T }) => r.json<{ snapshots: Snapshot[] }>().snapshots.map((s) => s.scope).sort();
+
+// north: a queue's tile, a team's trend, and a table of every channel
+const NORTH = [
+  { kind: 'kpi', kpi: 'service_level', scope: 'queue:billing', window: 'today' },
+  { kind: 'trend', kpi: 'asa', scope: 'team:red' },
+  { kind: 'table', kpis: ['waiting', 'asa'], scopes: ['channel:*'], window: '15m' },
+  { kind: 'alerts' },
+];
+// south: one agent's roster
+const SOUTH = [{ kind: 'roster', scope: 'agent:a1' }];
+
+let north: string; // display of board `north`
+let round: string; // display of the rotation `round` (north, then south)
+let moved: string; // display paired with `south`, moved to `north` in its settings
+
+beforeAll(async () => {
+  ctx = await createTestContext({ ADMIN_PASSWORD, INGEST_KEYS: `acd:${ACD_KEY}` });
+  redis = createRedis(ctx.config.REDIS_URL!, 'commands');
+  if (redis.status !== 'ready') await once(redis, 'ready');
+  app = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  wsUrl = `ws://127.0.0.1:${(app.server.address() as AddressInfo).port}/v1/stream`;
+  Object.assign(tokens, await signInRoles(app, ADMIN_PASSWORD, ['supervisor']));
+
+  // Figures today for queue billing and sales, team red, channels voice and chat, agents a1 and a2 (and center).
+  const events = [
+    sampleEvent('contact.offered', { queue: 'billing', team: 'red', channel: 'voice' }),
+    sampleEvent('contact.offered', { queue: 'sales', team: 'blue', channel: 'chat' }),
+    sampleEvent('agent.state', { agentId: 'a1', state: 'available' }),
+    sampleEvent('agent.state', { agentId: 'a2', state: 'available' }),
+  ];
+  const posted = await app.inject({ method: 'POST', url: '/v1/events', headers: bearer(ACD_KEY), payload: events });
+  expect(posted.statusCode, posted.body).toBe(202);
+  await materializeMeasures(ctx.clickhouse, { lookbackDays: 1 });
+
+  await putBoard('north', grid('North', NORTH));
+  await putBoard('south', grid('South', SOUTH));
+  await putBoard('round', { type: 'rotation', title: 'Round', rotation: [{ board: 'north', seconds: 30 }, { board: 'south', seconds: 30 }] });
+  north = (await createDisplay('North TV', 'north')).token;
+  round = (await createDisplay('Round TV', 'round')).token;
+  const m = await createDisplay('Moved TV', 'south');
+  moved = m.token;
+  const settings = await app.inject({ method: 'PUT', url: `/v1/display-settings/${m.display.id}`, headers: bearer(tokens.supervisor!), payload: { board: 'north' } });
+  expect(settings.statusCode, settings.body).toBe(200);
+});
+
+afterAll(async () => {
+  for (const s of sockets) s.ws.terminate();
+  await app?.close();
+  redis?.disconnect();
+  await ctx?.cleanup();
+});
+
+describe('a display reads the scopes of its boards only', () => {
+  it('is refused another scope by name (403 forbidden_scope), and given its own', async () => {
+    const own = await get('/v1/kpis?scope=queue:billing&scope=team:red&scope=channel:voice', north);
+    expect(own.statusCode, own.body).toBe(200);
+    expect(scopesOf(own)).toEqual(['channel:voice', 'queue:billing', 'team:red']);
+
+    const other = await get('/v1/kpis?scope=queue:billing&scope=queue:sales&scope=center', north);
+    expect(other.statusCode).toBe(403);
+    expect(other.json()).toMatchObject({ error: { code: 'forbidden_scope', message: expect.stringMatching(/"North TV".*not queue:sales, center$/) } });
+    expect((await get('/v1/kpis/series?scope=agent:a1', north)).statusCode).toBe(403);
+    expect((await get('/v1/kpis/series?scope=team:red', north)).statusCode).toBe(200);
+    // a person reads every scope
+    expect((await get('/v1/kpis?scope=queue:sales&scope=center', tokens.supervisor!)).statusCode).toBe(200);
+  });
+
+  it('gets only its scopes in the lists of every scope', async () => {
+    const everything = await get('/v1/kpis', tokens.supervisor!);
+    // what a person sees: all of them (so the display's answer below is a real subset)
+    expect(scopesOf(everything)).toEqual(expect.arrayContaining(['agent:a1', 'agent:a2', 'center', 'channel:chat', 'channel:voice', 'queue:billing', 'queue:sales', 'team:blue', 'team:red']));
+    // channel:* on the table grants every channel, and no other kind
+    expect(scopesOf(await get('/v1/kpis', north))).toEqual(['channel:chat', 'channel:voice', 'queue:billing', 'team:red']);
+    expect((await get('/v1/kpis/scopes', north)).json<{ scopes: string[] }>().scopes.sort()).toEqual(['channel:chat', 'channel:voice', 'queue:billing', 'team:red']);
+  });
+
+  it("a rotation's display reads every board of the rotation; a display moved in its settings reads the board it shows", async () => {
+    expect((await get('/v1/kpis?scope=agent:a1&scope=queue:billing', round)).statusCode).toBe(200);
+    expect((await get('/v1/kpis?scope=agent:a2', round)).statusCode).toBe(403);
+    // paired with `south`, shown `north`: north's scopes, not south's
+    expect((await get('/v1/kpis?scope=queue:billing', moved)).statusCode).toBe(200);
+    expect((await get('/v1/kpis?scope=agent:a1', moved)).statusCode).toBe(403);
+  });
+
+  it('reads a scope added to its board at once, though it was refused it a moment before', async () => {
+    await putBoard('edited', grid('Edited', SOUTH));
+    const { token } = await createDisplay('Edited TV', 'edited');
+    expect((await get('/v1/kpis?scope=queue:sales', token)).statusCode).toBe(403); // its grant is now held
+    await putBoard('edited', grid('Edited', [...SOUTH, { kind: 'kpi', kpi: 'offered', scope: 'queue:sales', window: '1h' }]));
+    expect((await get('/v1/kpis?scope=queue:sales', token)).statusCode).toBe(200);
+  });
+
+  it('sees the alerts of its scopes only', async () => {
+    const store = new AlertStore(ctx.clickhouse, redis, ctx.config.REDIS_PREFIX);
+    const alert = (id: string, scope: string): Alert => ({
+      id, thresholdId: `t-${id}`, kpi: 'service_level', scope, window: 'today', level: 'warning', peak: 'warning', value: 50,
+      threshold: 80, direction: 'below', startedAt: new Date().toISOString(), endedAt: null, acknowledgedBy: null, acknowledgedAt: null,
+    });
+    await store.restoreActive([{ alert: alert('al-billing', 'queue:billing'), at: Date.now() }, { alert: alert('al-sales', 'queue:sales'), at: Date.now() }]);
+    const ids = async (token: string) => (await get('/v1/alerts?active=1', token)).json<{ alerts: Alert[] }>().alerts.map((a) => a.id).sort();
+    expect(await ids(tokens.supervisor!)).toEqual(['al-billing', 'al-sales']);
+    expect(await ids(north)).toEqual(['al-billing']);
+  });
+
+  it('on the live stream: subscribes its scopes, is told which others it may not follow, and gets nothing of them', async () => {
+    const tv = await openSocket(`${wsUrl}?display=${north}`);
+    sockets.push(tv);
+    await tv.next('welcome');
+    tv.send({ type: 'subscribe', window: 'today', scopes: ['queue:billing', 'queue:sales', 'agent:a1'], roster: true });
+    const refused = await tv.next('error');
+    expect(refused).toMatchObject({ code: 'forbidden_scope', message: expect.stringMatching(/not queue:sales, agent:a1$/) });
+    await tv.next('snapshot', (m) => m.scope === 'queue:billing');
+    await tv.next('alerts');
+    tv.send({ type: 'ping', id: 'after' });
+    await tv.next('pong', (m) => m.id === 'after'); // everything the subscribe brought came before this
+    expect(tv.messages.filter((m) => 'scope' in m && m.scope !== 'queue:billing')).toEqual([]);
+    expect(tv.messages.find((m) => m.type === 'roster')).toMatchObject({ scope: 'queue:billing' });
+    // the alerts it is sent are of its scopes (al-sales is open too)
+    expect(tv.messages.find((m) => m.type === 'alerts')).toMatchObject({ alerts: [expect.objectContaining({ id: 'al-billing' })] });
+  });
+});
