@@ -9,13 +9,26 @@
 // Resolutions and FCR: V1 e3 yes; V2 e6 yes; V3 e10 no (transferred); V7 e18 no (cu1 had V1 at 06:00);
 //   C1 e27 no (cu6's late ticket T5 of 03-05); C2 e30 yes; T1 e41 no (reopened; e43 is a second solve, not counted);
 //   T2 e47 yes.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// IVR: e53 (yesterday) e54 e55 e56 e57 end sessions I0–I4; each also has an ivr.started (i0–i4), which no KPI counts.
+//
+// The events reach ClickHouse the way integrators send them: POST /v1/events, each with its own source's key — the
+// ACD as JSON arrays, the CRM as NDJSON, the IVR one event per request — their times written in several offsets for
+// the same instants, and with duplicates (twice in one batch, posted twice at once, re-sent later in another request,
+// before and after a worker pass), none of which may change a figure below.
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { buildApp } from '../../server/app.ts';
+import type { IngestEvent, Source } from '../../server/ingest/contract.ts';
+import type { WriteResult } from '../../server/ingest/writer.ts';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
 import { computeSeries, computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures, rebuildMeasures } from '../../server/kpi/materialize.ts';
 import { setQueueSettings, syncDefaultQueueSettings } from '../../server/kpi/settings.ts';
-import { createTestContext, type TestContext } from '../support/context.ts';
-import { insertEvents, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, TZ } from './kpi-scenario.ts';
+import { createRedis } from '../../server/redis/connections.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { IVR_STARTS, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, toIngestEvent, TZ, type ScenarioEvent } from './kpi-scenario.ts';
 
 type Values = Partial<Record<KpiKey, KpiValue>>;
 const c = (v: number): KpiValue => ({ value: v, n: v }); // a count: n is the count
@@ -181,7 +194,10 @@ const EXPECTED: Record<string, Expected> = {
       nps: v(((2 - 1) / 4) * 100, 4), // e60 P, e64 passive, e65 D, e68 P
       fcr: v((4 / 8) * 100, 8), // V1 V2 C2 T2 yes; V3 V7 C1 T1 no
       fcr_survey: v((1 / 2) * 100, 2),
-      ivr_containment: v((2 / 4) * 100, 4), // e54 contained, e55 transferred, e56 contained, e57 abandoned
+      // ivr_containment = contained ivr.ended ÷ all ivr.ended, by the end's time: e54 contained, e55 transferred,
+      // e56 contained, e57 abandoned → 2 ÷ 4 (e53 is yesterday). The starts i1–i4 are no ivr.ended: n stays 4, not 4 + 4
+      // = 8, and each session counts once however many of its events arrive.
+      ivr_containment: v((2 / 4) * 100, 4),
     },
     '1h': {
       offered: c(11), // billing 6 + support 5
@@ -198,7 +214,7 @@ const EXPECTED: Record<string, Expected> = {
       nps: v(((1 - 1) / 2) * 100, 2), // e65 D, e68 P
       fcr: v((3 / 5) * 100, 5), // V2 yes, V3 no, V7 no, C2 yes, T2 yes
       fcr_survey: v(0, 1), // e66
-      ivr_containment: v((1 / 3) * 100, 3), // e55, e56, e57
+      ivr_containment: v((1 / 3) * 100, 3), // e55, e56, e57 (i2 at 08:37 is before the window, i3 i4 inside: neither counts)
     },
     '15m': {
       offered: c(7), // e7 e11 e15 e31 e33 e35 e36
@@ -214,7 +230,7 @@ const EXPECTED: Record<string, Expected> = {
       csat: v(100, 1), // e67
       nps: v(100, 1), // e68
       fcr: v(0, 1), // V3
-      ivr_containment: v((1 / 2) * 100, 2), // e56, e57
+      ivr_containment: v((1 / 2) * 100, 2), // e56, e57 (their starts i3 at 09:22:30, i4 at 09:30:30 count nowhere)
     },
     // Waiting V6 (90 s) and C5 (30 s). Agents: available a1 a7 a9, busy a2 a4 a8, acw a3 a10, aux a6 → (3 + 2) ÷ 8.
     // Erlang: 8 offered in the last 30 min, AHT last hour 420 s → A = 8 ÷ 1800 × 420 = 1.8667 Erl; T 20 s, 80 %:
@@ -397,23 +413,156 @@ const LOOKBACK = { lookbackDays: 7 };
 const compute = (ctx: TestContext, scopes?: string[]) =>
   computeSnapshots(ctx.clickhouse, { now: NOW, tz: TZ, waitingLookbackHours: 24, ...(scopes ? { scopes } : {}) });
 
+// ----- the senders: the scenario through POST /v1/events -----
+const KEYS: Record<Source, string> = { acd: 'golden-acd-key-0123456789', ivr: 'golden-ivr-key-0123456789', crm: 'golden-crm-key-0123456789' };
+const INGEST_KEYS = Object.entries(KEYS).map(([source, key]) => `${source}:${key}`).join(',');
+
+/** Every event of the scenario, each once: what `events` must hold in the end. */
+const ALL_EVENTS: readonly ScenarioEvent[] = [...MAIN_EVENTS, ...IVR_STARTS, ...LATE_EVENTS];
+const ids = (rows: readonly ScenarioEvent[], source: Source) => rows.filter((x) => x.source === source).map((x) => x.id);
+
+/** The offsets the senders write times in, taken in turn: UTC, Istanbul, New York (EST), India. */
+const OFFSETS = ['Z', '+03:00', '-05:00', '+05:30'] as const;
+/** Events near the center's midnight, written where their date reads otherwise than in Istanbul. */
+const PINNED: Record<string, string> = {
+  e19: '+03:00', // 2025-03-09T23:30:00.000+03:00: 23:30 on the 9th in Istanbul → yesterday
+  e22: '-05:00', // 2025-03-09T17:30:00.000-05:00: the 9th in New York, but 01:30 on the 10th in Istanbul → today
+  e53: '+05:30', // 2025-03-10T01:30:00.000+05:30: the 10th in India, but 23:00 on the 9th in Istanbul → yesterday
+};
+/** An event as its sender writes it. A re-send (`again`) writes the same instant in the next offset. */
+function wire(id: string, again = false): IngestEvent {
+  const i = ALL_EVENTS.findIndex((x) => x.id === id);
+  if (i < 0) throw new Error(`no event ${id} in the scenario`);
+  const offset = (!again && PINNED[id]) || OFFSETS[(i + (again ? 1 : 0)) % OFFSETS.length]!;
+  return toIngestEvent(ALL_EVENTS[i]!, offset);
+}
+
+/** Posts events as one JSON array, as NDJSON, or as a single JSON object; anything but 202 stops the test. */
+async function send(app: FastifyInstance, source: Source, events: IngestEvent[], format: 'array' | 'ndjson' | 'single'): Promise<WriteResult> {
+  if (format === 'single' && events.length !== 1) throw new Error('a single-event post carries one event');
+  const res = await app.inject({
+    method: 'POST',
+    url: '/v1/events',
+    headers: { authorization: `Bearer ${KEYS[source]}`, 'content-type': format === 'ndjson' ? 'application/x-ndjson' : 'application/json' },
+    payload: format === 'ndjson' ? events.map((x) => `${JSON.stringify(x)}\n`).join('') : JSON.stringify(format === 'single' ? events[0] : events),
+  });
+  if (res.statusCode !== 202) throw new Error(`${source} ${format}: ${res.statusCode} ${res.body}`);
+  return res.json<WriteResult>();
+}
+
+/**
+ * Ingest refuses events older than RETENTION_DAYS (400) or more than 5 minutes ahead of its clock, and that clock is
+ * Date.now() (buildApp's `now` does not reach ingest): while the senders post, Date says the scenario's NOW. Timers
+ * stay real.
+ */
+async function atScenarioTime<T>(post: () => Promise<T>): Promise<T> {
+  vi.setSystemTime(NOW);
+  try {
+    return await post();
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+/** What each request answered. */
+type Answers = Record<string, WriteResult | WriteResult[]>;
+const byAccepted = (rs: WriteResult[]) => [...rs].sort((a, b) => a.accepted - b.accepted);
+
+/** MAIN_EVENTS and IVR_STARTS, through `app`; `second` is another API process on the same ClickHouse and Redis. */
+async function sendMain(app: FastifyInstance, second: FastifyInstance): Promise<Answers> {
+  const answers: Answers = {};
+  // ACD: two JSON arrays; the first carries e8 twice. e15 is posted concurrently below.
+  const acd = ids(MAIN_EVENTS, 'acd').filter((id) => id !== 'e15');
+  const half = Math.ceil(acd.length / 2);
+  answers.acdFirst = await send(app, 'acd', [...acd.slice(0, half).map((id) => wire(id)), wire('e8')], 'array');
+  answers.acdSecond = await send(app, 'acd', acd.slice(half).map((id) => wire(id)), 'array');
+  // CRM: one NDJSON body, e47's line twice.
+  const crm = ids(MAIN_EVENTS, 'crm').flatMap((id) => (id === 'e47' ? [id, id] : [id]));
+  answers.crm = await send(app, 'crm', crm.map((id) => wire(id)), 'ndjson');
+  // IVR: one event per request, in time order (each start before its end). e56 is posted concurrently below.
+  const ivr = [...MAIN_EVENTS, ...IVR_STARTS].filter((x) => x.source === 'ivr' && x.id !== 'e56');
+  ivr.sort((a, b) => a.occurred_at.localeCompare(b.occurred_at));
+  answers.ivr = [];
+  for (const x of ivr) answers.ivr.push(await send(app, 'ivr', [wire(x.id)], 'single'));
+  // The same event posted twice at once: e56 to one API process, e15 to two.
+  answers.ivrConcurrent = await Promise.all([send(app, 'ivr', [wire('e56')], 'single'), send(app, 'ivr', [wire('e56')], 'single')]);
+  answers.acdConcurrent = await Promise.all([send(app, 'acd', [wire('e15')], 'array'), send(second, 'acd', [wire('e15')], 'array')]);
+  // Re-sent later in another request, in other offsets, before any worker pass (the ids are only in `events`).
+  answers.acdAgain = await send(app, 'acd', [wire('e2', true), wire('e14', true)], 'array');
+  return answers;
+}
+
+/** LATE_EVENTS after a worker pass, each source's with a re-send of an event already fanned out (in `event_ids`). */
+async function sendLate(app: FastifyInstance): Promise<Answers> {
+  return {
+    acd: await send(app, 'acd', [...ids(LATE_EVENTS, 'acd').map((id) => wire(id)), wire('e3', true), wire('e15', true)], 'array'),
+    crm: await send(app, 'crm', [wire('e45', true), ...ids(LATE_EVENTS, 'crm').map((id) => wire(id))], 'ndjson'),
+    ivr: await send(app, 'ivr', [wire('e57', true)], 'single'),
+  };
+}
+
 describe('KPI golden scenario (Europe/Istanbul)', () => {
   let ctx: TestContext;
+  let redis: Redis;
+  let app: FastifyInstance;
+  let second: FastifyInstance;
   let before: Snapshot[];
   let after: Snapshot[];
+  let mainAnswers: Answers;
+  let lateAnswers: Answers;
 
   beforeAll(async () => {
-    ctx = await createTestContext({ CENTER_TZ: TZ });
+    ctx = await createTestContext({ CENTER_TZ: TZ, INGEST_KEYS });
     await syncDefaultQueueSettings(ctx.clickhouse, ctx.config);
     await setQueueSettings(ctx.clickhouse, 'support', SUPPORT_SETTINGS);
-    await insertEvents(ctx.clickhouse, MAIN_EVENTS);
+    redis = createRedis(ctx.config.REDIS_URL!, 'commands');
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    const api = () => buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent', now: () => NOW });
+    app = await api();
+    second = await api();
+    mainAnswers = await atScenarioTime(() => sendMain(app, second));
     await materializeMeasures(ctx.clickhouse, LOOKBACK);
     before = await compute(ctx);
-    await insertEvents(ctx.clickhouse, LATE_EVENTS);
+    lateAnswers = await atScenarioTime(() => sendLate(app));
     await materializeMeasures(ctx.clickhouse, LOOKBACK);
     after = await compute(ctx);
   });
-  afterAll(async () => ctx?.cleanup());
+  afterAll(async () => {
+    await app?.close();
+    await second?.close();
+    redis?.disconnect();
+    await ctx?.cleanup();
+  });
+
+  it('accepts each event once: a repeat in a batch, a concurrent post and a later re-send answer as duplicates', () => {
+    // ACD: 48 main events (e1–e37 but e4, s1–s12) less e15 = 47; the first array has ⌈47 ÷ 2⌉ = 24 and e8 again.
+    expect(mainAnswers.acdFirst).toEqual({ accepted: 24, duplicates: 1 });
+    expect(mainAnswers.acdSecond).toEqual({ accepted: 23, duplicates: 0 });
+    // CRM: e38–e51 and e58–e69 = 14 + 12 = 26 events, and e47's second line.
+    expect(mainAnswers.crm).toEqual({ accepted: 26, duplicates: 1 });
+    // IVR: e53–e57 and i0–i4 less e56 = 9 requests of one event each.
+    expect(mainAnswers.ivr).toEqual(Array.from({ length: 9 }, () => ({ accepted: 1, duplicates: 0 })));
+    // Posted twice at once (to one API process, and to two): one is stored, the other is a duplicate.
+    expect(byAccepted(mainAnswers.ivrConcurrent as WriteResult[])).toEqual([{ accepted: 0, duplicates: 1 }, { accepted: 1, duplicates: 0 }]);
+    expect(byAccepted(mainAnswers.acdConcurrent as WriteResult[])).toEqual([{ accepted: 0, duplicates: 1 }, { accepted: 1, duplicates: 0 }]);
+    expect(mainAnswers.acdAgain).toEqual({ accepted: 0, duplicates: 2 }); // e2, e14
+    // Late, after a worker pass: e4 s13 new, e3 e15 again; e52 new, e45 again; e57 again.
+    expect(lateAnswers).toEqual({
+      acd: { accepted: 2, duplicates: 2 },
+      crm: { accepted: 1, duplicates: 1 },
+      ivr: { accepted: 0, duplicates: 1 },
+    });
+    // 24 + 23 + 26 + 9 + 1 + 1 + 2 + 1 = 87 = 79 main + 5 IVR starts + 3 late events.
+    expect(ALL_EVENTS).toHaveLength(87);
+  });
+
+  it('stores each event once, its time in UTC whatever the offset it was sent in: the rows of the scenario', async () => {
+    const rs = await ctx.clickhouse.query({ query: 'SELECT * EXCEPT (occurred_at, received_at), toString(occurred_at) AS occurred_at FROM events', format: 'JSONEachRow' });
+    const stored = await rs.json<Omit<ScenarioEvent, 'received_at'>>();
+    const sorted = <T extends { source: string; id: string }>(xs: T[]) =>
+      [...xs].sort((a, b) => a.source.localeCompare(b.source) || a.id.localeCompare(b.id));
+    expect(sorted(stored)).toEqual(sorted(ALL_EVENTS.map(({ received_at: _, ...row }) => row)));
+  });
 
   it('has a snapshot for every active scope and window, and nothing else', () => {
     const scopes = [...new Set(after.map((s) => s.scope))].sort();
@@ -467,7 +616,8 @@ describe('KPI golden scenario (Europe/Istanbul)', () => {
     expect(sum('offered')).toBe(14);
     expect(sum('answered')).toBe(8);
     expect(sum('abandoned')).toBe(2);
-    // 09:30–09:38: offered e11 e15 e35; V3 ended e10 (180 s); e12 short abandon; e56 contained, e57 not
+    // 09:30–09:38: offered e11 e15 e35; V3 ended e10 (180 s); e12 short abandon; e56 contained, e57 not (i4, the start of
+    // I4 at 09:30:30, is no ivr.ended: n stays 2)
     const last = series!.points.at(-1)!.values;
     expect(last.offered).toEqual(c(3));
     expect(last.aht).toEqual(v(180, 1));

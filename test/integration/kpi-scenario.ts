@@ -1,5 +1,6 @@
 // The hand-built KPI scenario shared by the golden, parity and restart tests. Every event is listed here with the
-// fields the sender would give it; the expected figures are worked out by hand in kpi-golden.test.ts.
+// fields the sender would give it; the expected figures are worked out by hand in kpi-golden.test.ts, which posts the
+// events through POST /v1/events as their senders would (toIngestEvent); the other tests insert the rows directly.
 //
 // Center time zone Europe/Istanbul (UTC+3, no DST). "Now" is 2025-03-10 09:37:30 UTC = 12:37:30 local, so
 //   today = [2025-03-09 21:00 UTC, 09:38 UTC)   (local midnight; events at 2025-03-09 22:xx UTC are today,
@@ -11,6 +12,7 @@
 // count in the scopes of their contact's earlier events, so the expected figures are the same as if every event named
 // them.
 import type { ClickHouseClient } from '@clickhouse/client';
+import type { IngestEvent } from '../../server/ingest/contract.ts';
 import type { EventRow } from '../../server/ingest/rows.ts';
 
 export const TZ = 'Europe/Istanbul';
@@ -144,6 +146,47 @@ export const LATE_EVENTS: ScenarioEvent[] = [
   e('e52', 'ticket.created', '2025-03-05 10:00:00', { contact_id: 'T5', customer_id: 'cu6', ...email }),
   e('s13', 'agent.state', '09:00:00', { agent_id: 'a2', ...agentState('available', 'red', billing) }),
 ];
+
+/**
+ * The start of each IVR session of MAIN_EVENTS (I0–I4, each has an `ivr.ended`), as an IVR sends them. IVR containment
+ * counts `ivr.ended` only, so they change no figure. I2's start (08:37:00) is before the 1h window and I3's (09:22:30)
+ * before the 15m window while their ends are inside; I0's is yesterday (local), like its end.
+ */
+export const IVR_STARTS: ScenarioEvent[] = [
+  e('i0', 'ivr.started', '2025-03-09 19:59:00', { contact_id: 'I0' }),
+  e('i1', 'ivr.started', '07:29:00', { contact_id: 'I1' }),
+  e('i2', 'ivr.started', '08:37:00', { contact_id: 'I2' }),
+  e('i3', 'ivr.started', '09:22:30', { contact_id: 'I3' }),
+  e('i4', 'ivr.started', '09:30:30', { contact_id: 'I4' }),
+];
+
+/** Row columns and the contract's field for each (docs/events.md): what a sender writes for the row. */
+const CONTRACT_FIELDS = [
+  ['contact_id', 'contactId'], ['queue', 'queue'], ['team', 'team'], ['channel', 'channel'], ['agent_id', 'agentId'],
+  ['customer_id', 'customerId'], ['to_queue', 'toQueue'], ['to_agent_id', 'toAgentId'], ['talk_ms', 'talkMs'],
+  ['hold_ms', 'holdMs'], ['acw_ms', 'acwMs'], ['resolved', 'resolved'], ['state', 'state'], ['reason', 'reason'],
+  ['outcome', 'outcome'], ['public', 'public'], ['metric', 'metric'], ['score', 'score'],
+] as const satisfies ReadonlyArray<readonly [keyof ScenarioEvent, string]>;
+
+/**
+ * A scenario event as its sender posts it to `/v1/events`: camelCase fields, the empty ones left out, and `occurredAt`
+ * the same instant written at `offset` ('Z', '+03:00', '-05:00', …), e.g. 09:25:00 UTC at -05:00 is
+ * '2025-03-10T04:25:00.000-05:00'.
+ */
+export function toIngestEvent(row: ScenarioEvent, offset = 'Z'): IngestEvent {
+  const utcMs = Date.parse(`${row.occurred_at.replace(' ', 'T')}Z`);
+  const m = /^([+-])(\d{2}):(\d{2})$/.exec(offset);
+  if (offset !== 'Z' && !m) throw new Error(`not an offset: ${offset}`);
+  const offsetMin = m ? (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3])) : 0;
+  const local = new Date(utcMs + offsetMin * 60_000).toISOString().slice(0, 23); // the wall clock at that offset
+  const event: Record<string, unknown> = { id: row.id, source: row.source, type: row.type, occurredAt: `${local}${offset}` };
+  for (const [column, field] of CONTRACT_FIELDS) {
+    const value = row[column];
+    if (value !== '' && value !== null) event[field] = value;
+  }
+  if (Object.keys(row.attributes).length > 0) event.attributes = row.attributes;
+  return event as unknown as IngestEvent;
+}
 
 export async function insertEvents(ch: ClickHouseClient, events: readonly ScenarioEvent[]): Promise<void> {
   await ch.insert({ table: 'events', values: events as ScenarioEvent[], format: 'JSONEachRow' });
