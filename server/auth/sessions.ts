@@ -53,6 +53,19 @@ export class Sessions {
     return { kind: 'user', userId: data.userId, username: data.username, role: data.role, sessionId };
   }
 
+  /** Of these session ids, the ones that no longer exist (expired on their own, or ended). */
+  async ended(sessionIds: readonly string[]): Promise<string[]> {
+    if (sessionIds.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of sessionIds) pipe.exists(this.key(id));
+    const res = (await pipe.exec()) ?? [];
+    return sessionIds.filter((_, i) => {
+      const [err, n] = res[i] ?? [new Error('no answer'), null];
+      if (err) throw err;
+      return n === 0;
+    });
+  }
+
   /** Ends one session; true if it existed. */
   async revoke(sessionId: string, userId?: string): Promise<boolean> {
     const m = this.redis.multi().del(this.key(sessionId));

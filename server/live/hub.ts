@@ -9,6 +9,7 @@ import { IDENTIFY_SECONDS, identifyChannel, type DisplayPresence } from './prese
 import { AlertStore, type AlertChannelMessage } from '../alerts/store.ts';
 import type { Config } from '../config.ts';
 import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../kpi/compute.ts';
+import type { Sessions } from '../auth/sessions.ts';
 import { forbiddenMessage, type DisplayScopes } from '../boards/display-scopes.ts';
 import { parseScopes, ScopeError } from '../kpi/scopes.ts';
 import { computeRoster, readRoster, rosterMessage, rosterNames, rosterScopes, type RosterNames, type RosterPublication } from '../kpi/roster.ts';
@@ -93,6 +94,8 @@ export interface HubOptions {
   presence?: Pick<DisplayPresence, 'note'>;
   /** What a display may subscribe to: the scopes of its boards. */
   displayScopes: Pick<DisplayScopes, 'refused'>;
+  /** Which people's sessions have ended without a revocation (expired): their sockets are closed at a heartbeat. */
+  sessions?: Pick<Sessions, 'ended'>;
   now?: () => number;
 }
 
@@ -274,13 +277,13 @@ export class LiveHub {
   }
 
   /** Sends `revoked` and closes every socket the revocation affects. Idempotent. */
-  revoke(r: Revocation): number {
+  revoke(r: Revocation, reason = `the ${r.kind === 'session' ? 'session' : r.kind} was revoked`): number {
     let n = 0;
     for (const client of this.clients) {
       if (client.closed || !revocationAffects(r, client.principal)) continue;
       n++;
-      this.opts.log.info({ client: client.id, kind: r.kind }, 'live: closing a socket whose credentials were revoked');
-      this.send(client, JSON.stringify({ type: 'revoked', reason: `the ${r.kind === 'session' ? 'session' : r.kind} was revoked` } satisfies ServerMessage));
+      this.opts.log.info({ client: client.id, kind: r.kind, reason }, 'live: closing a socket whose credentials ended');
+      this.send(client, JSON.stringify({ type: 'revoked', reason } satisfies ServerMessage));
       client.socket.close(CLOSE_REVOKED, 'revoked');
       this.remove(client);
       // A peer that does not answer the close handshake is cut off.
@@ -691,12 +694,29 @@ export class LiveHub {
   // --- heartbeat ---------------------------------------------------------------------------------------------------
 
   /**
+   * A session that expired on its own (idle past SESSION_TTL_SECONDS) is revoked by no one, so its sockets are closed
+   * here, as a revoked one's are. Redis not answering closes nothing: the next heartbeat asks again.
+   */
+  private async checkSessions(): Promise<void> {
+    const sessions = this.opts.sessions;
+    const ids = new Set<string>();
+    for (const c of this.clients) if (c.principal.kind === 'user' && !c.closed) ids.add(c.principal.sessionId);
+    if (!sessions || ids.size === 0) return;
+    try {
+      for (const id of await sessions.ended([...ids])) this.revoke({ kind: 'session', id }, 'the session expired');
+    } catch (err) {
+      this.opts.log.debug({ err: (err as Error).message }, 'live: could not check the sessions of the sockets');
+    }
+  }
+
+  /**
    * One heartbeat round: a socket that has not answered the previous ping (nor sent anything since) is dead and is
    * terminated; every other one is pinged. Returns how many were terminated.
    */
   heartbeat(): number {
     this.checkHours();
     void this.checkSources();
+    void this.checkSessions();
     this.notePresence([...this.clients].filter((c) => c.alive && c.principal.kind === 'display'), true);
     let dead = 0;
     for (const client of [...this.clients]) {

@@ -67,6 +67,7 @@ async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promi
     redis: opts.redis,
     subscriber,
     displayScopes: opts.displayScopes,
+    sessions: root.auth.sessions,
     ...(opts.activity ? { sources: { activity: opts.activity, quietAfterMs: config.sourceQuietMs } } : {}),
     ...(opts.presence ? { presence: opts.presence } : {}),
     ...(opts.now ? { now: opts.now } : {}),

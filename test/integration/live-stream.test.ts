@@ -1,6 +1,7 @@
 // The live stream over real sockets, against the embedded ClickHouse and redis-server: authentication of the upgrade,
 // snapshot (and alerts) on subscribe, an event posted to the API reaching a subscribed socket through the KPI worker,
 // two API processes both delivering, bad messages, revocation, heartbeats and a slow consumer.
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -281,6 +282,24 @@ describe('revocation', () => {
     expect((await a.closed).code).toBe(4401);
     b.send({ type: 'ping', id: 'still-here' });
     await b.next('pong');
+    expect(b.ws.readyState).toBe(1);
+    b.ws.close();
+  });
+
+  it('a socket of a session that expired on its own (no revocation) is closed at the next heartbeat', async () => {
+    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username: 'gone-home', password: 'gone-Pa55word-1', role: 'viewer' } });
+    const signIn = async () => (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'gone-home', password: 'gone-Pa55word-1' } })).json<{ token: string }>().token;
+    const [expiring, current] = [await signIn(), await signIn()];
+    const a = await connect(bearer(expiring));
+    const b = await connect(bearer(current));
+    // what Redis does when the session's sliding TTL runs out: the key is gone, and nobody publishes a revocation
+    const sessionId = createHash('sha256').update(expiring).digest('hex');
+    expect(await redis.del(`${ctx.config.REDIS_PREFIX}:session:${sessionId}`)).toBe(1);
+    hub.heartbeat();
+    expect((await a.next('revoked')).reason).toBe('the session expired');
+    expect((await a.closed).code).toBe(4401);
+    b.send({ type: 'ping', id: 'not-expired' });
+    await b.next('pong', (m) => m.id === 'not-expired');
     expect(b.ws.readyState).toBe(1);
     b.ws.close();
   });
