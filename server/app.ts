@@ -87,14 +87,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined),
     async () => withPresence((await app.auth.service.listDisplays()).filter((d) => d.revokedAt === null), presence),
   );
+  const clock = deps.now ?? Date.now;
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
     log,
+    now: clock,
     onStored: (events) => {
       // Ingest never waits on rollups: the signal is debounced, and a lost one is caught up by the worker's tick.
       void kpi.signalRecompute('ingest');
-      const now = Date.now();
+      const now = clock();
       for (const source of new Set(events.map((e) => e.source))) activity.stored(source, now);
     },
     onWritten: (events, ms) => {
@@ -109,7 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(healthRoutes, deps);
-  await app.register(ingestRoutes, { config, clickhouse, redis, writer, metrics: metrics.ingest });
+  await app.register(ingestRoutes, { config, clickhouse, redis, writer, metrics: metrics.ingest, now: clock });
   await app.register(sourceRoutes, { config, clickhouse, activity });
   if (config.METRICS_TOKEN) await app.register(metricsRoutes, { token: config.METRICS_TOKEN, metrics });
   await app.register(authRoutes, { presence });

@@ -24,6 +24,8 @@ export interface IngestDeps {
   redis: Redis;
   writer: EventWriter;
   metrics: IngestMetrics;
+  /** The clock events are checked against (too old, in the future) and received by (tests). */
+  now?: () => number;
 }
 
 const DAY_MS = 86_400_000;
@@ -43,6 +45,7 @@ const ErrorReply = Type.Object({
 
 export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
   const { config, clickhouse, writer, metrics } = deps;
+  const clock = deps.now ?? Date.now;
   const sourceOf = (req: FastifyRequest) => (req.principal?.kind === 'ingest' ? req.principal.source : 'none');
   const count = (req: FastifyRequest, outcome: 'accepted' | 'duplicate' | 'rejected', n: number) => {
     if (n > 0) metrics.events.inc({ source: sourceOf(req), outcome }, n);
@@ -120,7 +123,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const rejected = await listRejected(clickhouse, {
         source: principal.source,
         keyName: principal.name,
-        since: q.since ? Date.parse(q.since) : Date.now() - DAY_MS,
+        since: q.since ? Date.parse(q.since) : clock() - DAY_MS,
         limit,
         ...(q.before ? { before: decodeCursor(q.before) } : {}),
       });
@@ -154,7 +157,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     async (req, reply) => {
       const principal = req.principal as IngestPrincipal;
       const raw = req.body as string;
-      const meta = { requestId: req.id, source: principal.source, keyName: principal.name, receivedAt: Date.now() };
+      const meta = { requestId: req.id, source: principal.source, keyName: principal.name, receivedAt: clock() };
       const isNdjson = (req.headers['content-type'] ?? '').startsWith('application/x-ndjson');
 
       const parsed = parseBody(raw, isNdjson);
@@ -167,7 +170,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         throw new ApiError(413, 'too_many_events', `a request may carry at most ${config.INGEST_MAX_EVENTS} events; this one has ${parsed.items.length}`);
       }
 
-      const now = Date.now();
+      const now = meta.receivedAt;
       const valid: ValidEvent[] = [];
       const rejected: RejectedItem[] = [];
       const foreign: number[] = [];

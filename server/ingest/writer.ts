@@ -33,6 +33,8 @@ export interface WriterOptions {
   /** Called after each successful write of a batch: how many distinct events it held, and how long it took (ms). */
   onWritten?: (events: number, ms: number) => void;
   log: { error: (obj: object, msg: string) => void };
+  /** The clock of `received_at` (tests). */
+  now?: () => number;
 }
 
 /** events_ingest refused a batch because some of it is already stored (sql/009_ingest_check.sql). */
@@ -136,7 +138,7 @@ export class EventWriter {
    * stored ones are looked up and the others inserted.
    */
   private async insertNew(events: ValidEvent[]): Promise<ValidEvent[]> {
-    const rows = toEventRows(events, Date.now());
+    const rows = toEventRows(events, (this.opts.now ?? Date.now)());
     try {
       await insertEventRows(this.clickhouse, 'events_ingest', rows);
       return events;

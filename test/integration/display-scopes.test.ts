@@ -28,7 +28,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 const sockets: LiveTestClient[] = [];
 
 const grid = (title: string, tiles: unknown[]) => ({ type: 'grid', title, columns: 4, tiles });
-const putBoard = async (name: string, body: unknown) => {
+const putBoard = async (name: string, body: object) => {
   const r = await app.inject({ method: 'PUT', url: `/v1/boards/${name}`, headers: bearer(tokens.supervisor!), payload: body });
   expect(r.statusCode, r.body).toBeLessThan(300);
 };

@@ -18,7 +18,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import type { IngestEvent, Source } from '../../server/ingest/contract.ts';
 import type { WriteResult } from '../../server/ingest/writer.ts';
@@ -450,20 +450,6 @@ async function send(app: FastifyInstance, source: Source, events: IngestEvent[],
   return res.json<WriteResult>();
 }
 
-/**
- * Ingest refuses events older than RETENTION_DAYS (400) or more than 5 minutes ahead of its clock, and that clock is
- * Date.now() (buildApp's `now` does not reach ingest): while the senders post, Date says the scenario's NOW. Timers
- * stay real.
- */
-async function atScenarioTime<T>(post: () => Promise<T>): Promise<T> {
-  vi.setSystemTime(NOW);
-  try {
-    return await post();
-  } finally {
-    vi.useRealTimers();
-  }
-}
-
 /** What each request answered. */
 type Answers = Record<string, WriteResult | WriteResult[]>;
 const byAccepted = (rs: WriteResult[]) => [...rs].sort((a, b) => a.accepted - b.accepted);
@@ -517,13 +503,14 @@ describe('KPI golden scenario (Europe/Istanbul)', () => {
     await setQueueSettings(ctx.clickhouse, 'support', SUPPORT_SETTINGS);
     redis = createRedis(ctx.config.REDIS_URL!, 'commands');
     if (redis.status !== 'ready') await once(redis, 'ready');
+    // The API's clock says the scenario's NOW: ingest checks the events' times against it (400 days back, 5 min ahead).
     const api = () => buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent', now: () => NOW });
     app = await api();
     second = await api();
-    mainAnswers = await atScenarioTime(() => sendMain(app, second));
+    mainAnswers = await sendMain(app, second);
     await materializeMeasures(ctx.clickhouse, LOOKBACK);
     before = await compute(ctx);
-    lateAnswers = await atScenarioTime(() => sendLate(app));
+    lateAnswers = await sendLate(app);
     await materializeMeasures(ctx.clickhouse, LOOKBACK);
     after = await compute(ctx);
   });
