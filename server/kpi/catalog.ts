@@ -56,6 +56,11 @@ export const KpiDefinitionSchema = Type.Object({
   kind: Type.Union([Type.Literal('windowed'), Type.Literal('live')]),
   /** True when the value is a ratio or mean: null (shown as "—") when its denominator is zero. */
   nullable: Type.Boolean(),
+  /**
+   * Built on offers, abandons or waits (Erlang C from offers too), which belong to queues: on a team or agent scope it
+   * counts only the events that name that team or agent, usually none (docs/kpis.md). The board editor warns.
+   */
+  queueFigure: Type.Boolean(),
   min: Type.Union([Type.Number(), Type.Null()]),
   max: Type.Union([Type.Number(), Type.Null()]),
   /** Decimals the wallboard shows; values themselves are sent unrounded. */
@@ -70,19 +75,19 @@ const def = (d: KpiDefinition): KpiDefinition => d;
 
 export const KPI_CATALOG: readonly KpiDefinition[] = [
   def({
-    key: 'offered', label: 'Offered', unit: 'count', direction: 'neutral', kind: 'windowed', nullable: false,
+    key: 'offered', label: 'Offered', unit: 'count', direction: 'neutral', kind: 'windowed', nullable: false, queueFigure: true,
     min: 0, max: null, decimals: 0,
     definition: '`contact.offered` events in the window.',
     sample: 'the count itself',
   }),
   def({
-    key: 'answered', label: 'Answered', unit: 'count', direction: 'neutral', kind: 'windowed', nullable: false,
+    key: 'answered', label: 'Answered', unit: 'count', direction: 'neutral', kind: 'windowed', nullable: false, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition: '`contact.answered` events in the window.',
     sample: 'the count itself',
   }),
   def({
-    key: 'abandoned', label: 'Abandoned', unit: 'count', direction: 'lower', kind: 'windowed', nullable: false,
+    key: 'abandoned', label: 'Abandoned', unit: 'count', direction: 'lower', kind: 'windowed', nullable: false, queueFigure: true,
     min: 0, max: null, decimals: 0,
     definition:
       '`contact.abandoned` events in the window whose wait (abandon time − the contact\'s latest offer at or before it) ' +
@@ -90,7 +95,7 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     sample: 'the count itself',
   }),
   def({
-    key: 'short_abandoned', label: 'Short abandons', unit: 'count', direction: 'neutral', kind: 'windowed', nullable: false,
+    key: 'short_abandoned', label: 'Short abandons', unit: 'count', direction: 'neutral', kind: 'windowed', nullable: false, queueFigure: true,
     min: 0, max: null, decimals: 0,
     definition:
       '`contact.abandoned` events in the window with a wait under the short-abandon threshold. ' +
@@ -98,13 +103,13 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     sample: 'the count itself',
   }),
   def({
-    key: 'abandon_rate', label: 'Abandon rate', unit: 'percent', direction: 'lower', kind: 'windowed', nullable: true,
+    key: 'abandon_rate', label: 'Abandon rate', unit: 'percent', direction: 'lower', kind: 'windowed', nullable: true, queueFigure: true,
     min: 0, max: 100, decimals: 1,
     definition: 'abandoned ÷ (answered + abandoned) × 100.',
     sample: 'answered + abandoned',
   }),
   def({
-    key: 'service_level', label: 'Service level', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true,
+    key: 'service_level', label: 'Service level', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true, queueFigure: true,
     min: 0, max: 100, decimals: 1,
     definition:
       'answered contacts with a wait ≤ the queue\'s threshold T (default 20 s) ÷ (answered + abandoned) × 100. ' +
@@ -112,19 +117,19 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     sample: 'answered + abandoned',
   }),
   def({
-    key: 'asa', label: 'ASA', unit: 'seconds', direction: 'lower', kind: 'windowed', nullable: true,
+    key: 'asa', label: 'ASA', unit: 'seconds', direction: 'lower', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition: 'Average speed of answer: mean wait (answer time − offer time) of the answers in the window, in seconds.',
     sample: 'answers with a known offer time',
   }),
   def({
-    key: 'aht', label: 'AHT', unit: 'seconds', direction: 'lower', kind: 'windowed', nullable: true,
+    key: 'aht', label: 'AHT', unit: 'seconds', direction: 'lower', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition: 'Average handle time: mean (talkMs + holdMs + acwMs) of `contact.ended` events in the window, in seconds (a missing part counts as 0).',
     sample: '`contact.ended` events',
   }),
   def({
-    key: 'frt', label: 'First response', unit: 'seconds', direction: 'lower', kind: 'windowed', nullable: true,
+    key: 'frt', label: 'First response', unit: 'seconds', direction: 'lower', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition:
       'Mean time from `ticket.created` to the ticket\'s first public `ticket.replied`, in seconds, over tickets whose first ' +
@@ -132,31 +137,31 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     sample: 'tickets whose first public reply is in the window',
   }),
   def({
-    key: 'frt_p90', label: 'First response p90', unit: 'seconds', direction: 'lower', kind: 'windowed', nullable: true,
+    key: 'frt_p90', label: 'First response p90', unit: 'seconds', direction: 'lower', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition: '90th percentile (nearest rank: the ⌈0.9·n⌉-th smallest) of the same first-response times as `frt`.',
     sample: 'tickets whose first public reply is in the window',
   }),
   def({
-    key: 'csat', label: 'CSAT', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true,
+    key: 'csat', label: 'CSAT', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: 100, decimals: 1,
     definition: 'CSAT survey responses scoring 4 or 5 ÷ all CSAT responses × 100 (top-2-box on a 1–5 scale).',
     sample: 'CSAT responses',
   }),
   def({
-    key: 'ces', label: 'Effort (CES)', unit: 'score', direction: 'lower', kind: 'windowed', nullable: true,
+    key: 'ces', label: 'Effort (CES)', unit: 'score', direction: 'lower', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: 100, decimals: 1,
     definition: 'Mean of (score − 1) ÷ 6 × 100 over CES responses (1–7, 1 = very low effort): 0 is effortless, 100 the worst.',
     sample: 'CES responses',
   }),
   def({
-    key: 'nps', label: 'NPS', unit: 'score', direction: 'higher', kind: 'windowed', nullable: true,
+    key: 'nps', label: 'NPS', unit: 'score', direction: 'higher', kind: 'windowed', nullable: true, queueFigure: false,
     min: -100, max: 100, decimals: 0,
     definition: '% of NPS responses scoring 9–10 minus % scoring 0–6.',
     sample: 'NPS responses',
   }),
   def({
-    key: 'fcr', label: 'First contact resolution', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true,
+    key: 'fcr', label: 'First contact resolution', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: 100, decimals: 1,
     definition:
       'Resolved interactions resolved on first contact ÷ resolved interactions × 100. An interaction is resolved by its first ' +
@@ -166,19 +171,19 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     sample: 'resolved interactions',
   }),
   def({
-    key: 'fcr_survey', label: 'FCR (survey)', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true,
+    key: 'fcr_survey', label: 'FCR (survey)', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: 100, decimals: 1,
     definition: 'FCR survey responses with score 1 (yes) ÷ all FCR survey responses × 100.',
     sample: 'FCR survey responses',
   }),
   def({
-    key: 'ivr_containment', label: 'IVR containment', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true,
+    key: 'ivr_containment', label: 'IVR containment', unit: 'percent', direction: 'higher', kind: 'windowed', nullable: true, queueFigure: false,
     min: 0, max: 100, decimals: 1,
     definition: '`ivr.ended` events with outcome `contained` ÷ all `ivr.ended` events × 100.',
     sample: '`ivr.ended` events',
   }),
   def({
-    key: 'waiting', label: 'Waiting', unit: 'count', direction: 'lower', kind: 'live', nullable: false,
+    key: 'waiting', label: 'Waiting', unit: 'count', direction: 'lower', kind: 'live', nullable: false, queueFigure: true,
     min: 0, max: null, decimals: 0,
     definition:
       'Contacts offered and, since their latest `contact.offered`, not yet answered, abandoned or ended. A transferred ' +
@@ -188,31 +193,31 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     sample: 'the count itself',
   }),
   def({
-    key: 'longest_wait', label: 'Longest wait', unit: 'seconds', direction: 'lower', kind: 'live', nullable: false,
+    key: 'longest_wait', label: 'Longest wait', unit: 'seconds', direction: 'lower', kind: 'live', nullable: false, queueFigure: true,
     min: 0, max: null, decimals: 0,
     definition: 'now − offer time of the oldest waiting contact, in seconds; 0 when nobody waits.',
     sample: 'waiting contacts',
   }),
   def({
-    key: 'agents_available', label: 'Available', unit: 'count', direction: 'neutral', kind: 'live', nullable: false,
+    key: 'agents_available', label: 'Available', unit: 'count', direction: 'neutral', kind: 'live', nullable: false, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition: 'Agents whose latest `agent.state` is `available` and younger than AGENT_STATE_MAX_HOURS (default 12; older counts as offline).',
     sample: 'the count itself',
   }),
   def({
-    key: 'agents_busy', label: 'Busy', unit: 'count', direction: 'neutral', kind: 'live', nullable: false,
+    key: 'agents_busy', label: 'Busy', unit: 'count', direction: 'neutral', kind: 'live', nullable: false, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition: 'Agents whose latest `agent.state` is `busy` and younger than AGENT_STATE_MAX_HOURS (default 12).',
     sample: 'the count itself',
   }),
   def({
-    key: 'agents_acw', label: 'Wrap-up', unit: 'count', direction: 'neutral', kind: 'live', nullable: false,
+    key: 'agents_acw', label: 'Wrap-up', unit: 'count', direction: 'neutral', kind: 'live', nullable: false, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition: 'Agents whose latest `agent.state` is `acw` (after-call work) and younger than AGENT_STATE_MAX_HOURS (default 12).',
     sample: 'the count itself',
   }),
   def({
-    key: 'agents_aux', label: 'Aux', unit: 'count', direction: 'neutral', kind: 'live', nullable: false,
+    key: 'agents_aux', label: 'Aux', unit: 'count', direction: 'neutral', kind: 'live', nullable: false, queueFigure: false,
     min: 0, max: null, decimals: 0,
     definition:
       'Agents whose latest `agent.state` is `aux` (break, training…). Agents whose latest state is `offline`, or at least ' +
@@ -220,13 +225,13 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     sample: 'the count itself',
   }),
   def({
-    key: 'occupancy', label: 'Occupancy', unit: 'percent', direction: 'neutral', kind: 'live', nullable: true,
+    key: 'occupancy', label: 'Occupancy', unit: 'percent', direction: 'neutral', kind: 'live', nullable: true, queueFigure: false,
     min: 0, max: 100, decimals: 1,
     definition: '(busy + acw) ÷ (available + busy + acw) × 100, over agents as counted above.',
     sample: 'available + busy + acw agents',
   }),
   def({
-    key: 'required_agents', label: 'Required agents', unit: 'count', direction: 'neutral', kind: 'live', nullable: true,
+    key: 'required_agents', label: 'Required agents', unit: 'count', direction: 'neutral', kind: 'live', nullable: true, queueFigure: true,
     min: 0, max: null, decimals: 0,
     definition:
       'Erlang C: the smallest number of agents meeting the service-level target (default 80 % in 20 s) for the next 30 minutes, ' +
@@ -235,7 +240,7 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     sample: 'offered in the last 30 minutes',
   }),
   def({
-    key: 'staffing_gap', label: 'Staffing gap', unit: 'count', direction: 'lower', kind: 'live', nullable: true,
+    key: 'staffing_gap', label: 'Staffing gap', unit: 'count', direction: 'lower', kind: 'live', nullable: true, queueFigure: true,
     min: null, max: null, decimals: 0,
     definition: 'required_agents − (available + busy + acw): positive means short of agents.',
     sample: 'offered in the last 30 minutes',
@@ -273,7 +278,7 @@ export function catalogTable(): string {
   const range = (d: KpiDefinition) => (d.min === null && d.max === null ? '' : `${d.min ?? '−∞'} … ${d.max ?? '∞'}`);
   const rows = KPI_CATALOG.map(
     (d) =>
-      `| \`${d.key}\` | ${cell(d.label)} | ${d.unit} | ${d.direction} | ${d.kind} | ${range(d)} | ${cell(d.definition)} | ${cell(d.sample)} |`,
+      `| \`${d.key}\` | ${cell(d.label)} | ${d.unit} | ${d.direction} | ${d.kind}${d.queueFigure ? ', queue' : ''} | ${range(d)} | ${cell(d.definition)} | ${cell(d.sample)} |`,
   );
   return ['| key | label | unit | better | kind | range | definition | n counts |', '|---|---|---|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -540,6 +540,37 @@ describe('wallboard in Chromium', () => {
     await tv.close();
   }, 90_000);
 
+  it('warns in the board editor, without refusing, when a queue figure is put on a team: a tile, and a table with a team row', async () => {
+    const tiles = [
+      { kind: 'kpi', kpi: 'abandon_rate', scope: 'team:red', window: 'today' },
+      { kind: 'kpi', kpi: 'aht', scope: 'team:red', window: 'today' },
+      { kind: 'table', kpis: ['answered', 'waiting'], scopes: ['queue:billing', 'team:red'], window: 'today', width: 2 },
+    ];
+    expect((await call('PUT', '/v1/boards/team-red', { type: 'grid', title: 'Team red', columns: 4, tiles })).status).toBe(201);
+    const sup = await consoleAs('boards');
+    await sup.locator('button[data-board="team-red"]').click();
+    const warning = (i: number) => sup.locator(`tr.warning-row[data-warning="${i}"]`);
+    await warning(0).waitFor({ timeout: 10_000 });
+    expect(await warning(0).textContent()).toBe("⚠ Abandon rate on a team counts only offers whose ACD event names the team; most ACDs don't — show it per queue.");
+    expect(await warning(1).count()).toBe(0); // AHT is what the team's agents do
+    expect(await warning(2).textContent()).toContain('Waiting on a team counts only offers');
+    // it follows the edits: AHT → service level warns; the abandon rate moved to a queue does not
+    await sup.locator('select[name="kpi-1"]').selectOption('service_level');
+    await warning(1).waitFor({ timeout: 5_000 });
+    expect(await warning(1).textContent()).toContain('Service level on a team');
+    await sup.locator('input[name="scope-0"]').fill('queue:billing');
+    await expect.poll(() => warning(0).count(), { timeout: 5_000 }).toBe(0);
+    await sup.screenshot({ path: path.join(ARTIFACTS, 'console-board-warning-1600x1000.png') });
+    // a warning, not a refusal: the board saves as it is
+    await sup.locator('button[type="submit"].primary').click();
+    await expect.poll(async () => (await call<{ board: { tiles: { kpi?: string; scope?: string }[] } }>('GET', '/v1/boards/team-red')).body.board.tiles.slice(0, 2), { timeout: 5_000 }).toEqual([
+      { kind: 'kpi', kpi: 'abandon_rate', scope: 'queue:billing', window: 'today' },
+      { kind: 'kpi', kpi: 'service_level', scope: 'team:red', window: 'today' },
+    ]);
+    expect(await sup.locator('form.board-form p.error[role="alert"]').textContent()).toBe('');
+    await sup.close();
+  }, 60_000);
+
   it('shows floor messages along the bottom: posted in the console, urgent ones at once and flashing, long ones whole, gone when ended', async () => {
     const tiles = [
       { kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' },
@@ -875,6 +906,42 @@ describe('wallboard in Chromium', () => {
     await admin.screenshot({ path: path.join(ARTIFACTS, 'console-audit.png') });
     await ayse.close();
     await admin.close();
+  }, 90_000);
+
+  it('keeps a tile\'s number one size as its value gains a digit: 999 offers, then 1,000', async () => {
+    // a Nabız of its own (its own database), so the other tests' offers do not count here
+    const own = await startNabiz({ ...env, PORT: String(await freePort()), CLICKHOUSE_DATABASE: uniqueName('e2e_digits'), REDIS_PREFIX: uniqueName('e2e_digits') });
+    try {
+      const tv = await tvOn(own.baseUrl, 'Digits');
+      const post = async (n: number) => {
+        const r = await fetch(`${own.baseUrl}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/x-ndjson' },
+          body: offered(n).map((e) => JSON.stringify(e)).join('\n'),
+        });
+        expect(r.status, await r.clone().text()).toBeLessThan(300);
+      };
+      const offers = tv.locator('section.tile.kpi[data-kpi="offered"]');
+      const number = () =>
+        offers.locator('.tile-value').evaluate((el) => ({
+          text: el.querySelector('.value-text')!.textContent,
+          fontSize: getComputedStyle(el).fontSize,
+          // the number inside its tile, not cut off by it
+          fits: el.querySelector('.value-text')!.getBoundingClientRect().right <= el.closest('section')!.getBoundingClientRect().right,
+        }));
+      await post(999);
+      await expect.poll(async () => (await number()).text, { timeout: 20_000 }).toBe('999');
+      const before = await number();
+      await post(1);
+      await expect.poll(async () => (await number()).text, { timeout: 20_000 }).toBe('1,000');
+      const after = await number();
+      expect(after.fontSize).toBe(before.fontSize);
+      expect(before.fits && after.fits).toBe(true);
+      expect(await overflowing(tv)).toEqual([]);
+      await tv.close();
+    } finally {
+      await own.stop();
+    }
   }, 90_000);
 
   it('says in the header when the center is closed and when it opens (CENTER_HOURS)', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
-import { formatAgo, formatAuditDetails, formatClock, formatClosed, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, windowLabel } from '../../wallboard/src/lib/format.ts';
+import { formatAgo, formatAuditDetails, formatClock, formatClosed, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, shownWidth, widestValue, windowLabel } from '../../wallboard/src/lib/format.ts';
 
 const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
 
@@ -29,6 +29,28 @@ describe('wallboard formatting', () => {
     expect(formatValue(1_500_000, def('offered')).text).toBe('1.5M');
     expect(formatValue(25_000_000, def('offered')).text).toBe('25M');
     expect(formatValue(3_200_000_000, def('offered')).text).toBe('3.2B');
+  });
+
+  it('reserves a tile\'s number for the widest value its KPI shows: 100.0 %, −100, 9,999, 59:59', () => {
+    expect(widestValue(def('service_level'))).toEqual({ text: '100.0', unit: '%' });
+    expect(widestValue(def('nps'))).toEqual({ text: '−100', unit: '' });
+    expect(widestValue(def('offered'))).toEqual({ text: '9,999', unit: '' });
+    expect(widestValue(def('staffing_gap'))).toEqual({ text: '−9,999', unit: '' }); // no lower bound: a sign
+    expect(widestValue(def('longest_wait'))).toEqual({ text: '59:59', unit: '' });
+    // every value a KPI shows fits the reservation, but for a wait of an hour or more (h:mm:ss) and a count from 10,000
+    // to 99,999 (from 100,000 a count is shortened: "100k", no wider than "9,999")
+    const magnitudes = [0, 0.04, 5, 9.96, 59.6, 99.95, 100, 999, 1000, 3599, 99_999, 100_000, 999_999, 9_950_000, 99_999_999];
+    for (const kpi of ['offered', 'waiting', 'service_level', 'abandon_rate', 'nps', 'ces', 'asa', 'staffing_gap']) {
+      const d = def(kpi);
+      const room = shownWidth(widestValue(d));
+      const inRange = [...magnitudes, ...magnitudes.map((v) => -v)].filter((v) => (d.min === null || v >= d.min) && (d.max === null || v <= d.max));
+      for (const v of inRange) {
+        const width = shownWidth(formatValue(v, d));
+        if (d.unit === 'count' && Math.abs(v) >= 10_000 && Math.abs(v) < 100_000) continue; // may be wider: shrinks once
+        if (d.unit === 'seconds' && Math.abs(v) >= 3599.5) expect(width, `${kpi} ${v}`).toBeGreaterThan(room);
+        else expect(width, `${kpi} ${v}`).toBeLessThanOrEqual(room);
+      }
+    }
   });
 
   it('picks the unit from the rounded value, so rounding never shows "1000k" or "100,000"', () => {

@@ -4,7 +4,7 @@
 import { createMemo, Show, type Component } from 'solid-js';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { levelCue, type TileLevel } from '../lib/alert-display.ts';
-import { formatSample, formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
+import { formatSample, formatValue, scopeLabel, shownWidth, widestValue, windowLabel, type Bounded } from '../lib/format.ts';
 import type { SeriesEntry } from './live-data.ts';
 
 export interface TileProps {
@@ -45,9 +45,16 @@ export function sparkPath(values: readonly (number | null)[]): string {
   return d;
 }
 
+/** How a tile formats a KPI the catalog does not know (yet): an unbounded count. */
+const UNKNOWN_KPI: Bounded = { unit: 'count', decimals: 0, min: null, max: null };
+
 export const KpiTile: Component<TileProps> = (props) => {
-  const shown = createMemo(() => formatValue(props.value, props.def ?? { unit: 'count', decimals: 0 }));
-  const chars = createMemo(() => Math.max(4, shown().text.length + (shown().unit ? shown().unit.length * 0.6 : 0)));
+  const fmt = () => props.def ?? UNKNOWN_KPI;
+  const shown = createMemo(() => formatValue(props.value, fmt()));
+  // The number is sized for the widest value its KPI shows (theme.css: --chars), not for the value now, so it keeps
+  // one size as the value crosses a digit ("999" → "1,000"); only a wider value than that (an hour of wait) shrinks it.
+  const reserved = createMemo(() => shownWidth(widestValue(fmt())));
+  const chars = createMemo(() => Math.max(4, reserved(), shownWidth(shown())));
   const path = createMemo(() => sparkPath(props.series?.points.map((p) => p.values[props.kpi]?.value ?? null) ?? []));
   const cue = createMemo(() => levelCue(props.level));
   return (

@@ -4,6 +4,7 @@ import { createStore, produce, reconcile } from 'solid-js/store';
 import type { Board, BoardInput, Tile } from '../../../server/boards/schema.ts';
 import type { RosterState } from '../../../server/live/protocol.ts';
 import { api } from '../lib/api.ts';
+import { tileWarnings } from '../lib/queue-figures.ts';
 import { ALL_ROSTER_STATES, formatLimits, parseLimits, ROSTER_STATE_LABELS } from '../lib/roster.ts';
 import { type ConsoleContext, fieldErrors, isLiveKpi, TableHead } from './Console.tsx';
 
@@ -67,6 +68,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   };
   const err = (path: string) => errors().get(path);
   const kpis = () => props.ctx.catalog;
+  const label = (key: string) => kpis().find((k) => k.key === key)?.label ?? key;
 
   return (
     <div class="split">
@@ -132,6 +134,8 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                           {(t, i) => {
                             const set = (k: string, v: unknown) => edit((x) => ((x.tiles[i] as Record<string, unknown>)[k] = v));
                             const rowErr = () => [...errors()].filter(([p]) => p.startsWith(`/tiles/${i}`)).map(([p, m]) => `${p.split('/').pop()}: ${m}`).join('; ');
+                            // a queue figure on a team or agent: allowed, but usually 0 (docs/kpis.md); said, not refused
+                            const warnings = () => tileWarnings(t(), kpis());
                             return (
                               <>
                                 <tr data-tile={i}>
@@ -274,6 +278,14 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                                     </button>
                                   </td>
                                 </tr>
+                                <Show when={warnings().length > 0}>
+                                  <tr class="warning-row" data-warning={i}>
+                                    <td />
+                                    <td colspan="7" class="warn">
+                                      <For each={warnings()}>{(w) => <p>⚠ {w}</p>}</For>
+                                    </td>
+                                  </tr>
+                                </Show>
                                 <Show when={rowErr()}>
                                   <tr class="error-row">
                                     <td />

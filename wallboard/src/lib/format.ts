@@ -80,6 +80,41 @@ export function formatValue(value: number | null | undefined, def: Formattable):
   }
 }
 
+/** A KPI's range as the catalog gives it (null: unbounded on that side). */
+export interface Bounded extends Formattable {
+  min: number | null;
+  max: number | null;
+}
+
+/** How wide a shown value is, in characters of the big number: the unit, at half size after a small gap, counts 0.6 a character. */
+export function shownWidth(f: Formatted): number {
+  return [...f.text].length + (f.unit ? [...f.unit].length * 0.6 : 0);
+}
+
+/**
+ * A number is reserved room up to 9,999: the contacts waiting and the agents in a state never come near, and a day's
+ * volume that passes 10,000 shrinks once and then stays (it only grows until midnight). Reserving up to 99,999 (the
+ * largest shown in full: from 100,000 a count is shortened, "100k") would draw every small count a third smaller.
+ */
+const LARGEST_RESERVED = 10_000;
+/** m:ss up to 59:59; an hour or more (h:mm:ss) is wider, and rare enough on a tile to shrink for it. */
+const LARGEST_MSS = 3599;
+
+/**
+ * The widest value a KPI can reasonably show, as formatValue shows it: what a tile reserves room for, so its number
+ * keeps one size as the value moves ("999" and "1,000", "9.5 %" and "10.0 %" alike). From the catalog's range and the
+ * formatter's bounded forms: a percent or score within its min and max ("100.0 %", "−100"); an unbounded count up to
+ * "9,999", with a sign when it can be negative; seconds up to "59:59".
+ */
+export function widestValue(def: Bounded): Formatted {
+  const limit = def.unit === 'seconds' ? LARGEST_MSS : LARGEST_RESERVED - 10 ** -def.decimals;
+  const hi = def.max === null ? limit : Math.min(def.max, limit);
+  const lo = def.min === null ? -limit : Math.max(def.min, -limit);
+  // within the range shown in full, the widest value is at one end (a wider magnitude never has fewer characters)
+  const [low, high] = [formatValue(lo, def), formatValue(hi, def)];
+  return shownWidth(low) > shownWidth(high) ? low : high;
+}
+
 /** The sample size line: "n = 1,234". */
 export function formatSample(n: number | null | undefined): string {
   return n === null || n === undefined ? `n = ${NO_VALUE}` : `n = ${formatNumber(n, 0)}`;
