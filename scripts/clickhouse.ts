@@ -1,5 +1,6 @@
 // npm run clickhouse: runs only the embedded ClickHouse server, configured like `npm start` would run it
-// (DATA_DIR, CLICKHOUSE_HTTP_PORT, CLICKHOUSE_ANALYST_PASSWORD), until Ctrl-C.
+// (DATA_DIR, CLICKHOUSE_HTTP_PORT, CLICKHOUSE_PASSWORD, CLICKHOUSE_ANALYST_PASSWORD), until Ctrl-C. Says where the
+// `default` user's password is, never the password itself.
 import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
 
@@ -8,10 +9,17 @@ try {
   const ch = await spawnEmbeddedClickHouse({
     dataDir: config.clickhouseDataDir,
     port: config.CLICKHOUSE_HTTP_PORT,
+    password: config.CLICKHOUSE_PASSWORD || undefined,
     analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
     onLog: (line) => process.stderr.write(`${line}\n`),
   });
-  console.log(`embedded ClickHouse ${ch.version} on ${ch.url} (data: ${config.clickhouseDataDir})`);
+  const password = ch.passwordFile === undefined ? '$CLICKHOUSE_PASSWORD' : `$(cat ${ch.passwordFile})`;
+  console.log(
+    `embedded ClickHouse ${ch.version} on ${ch.address} (data: ${config.clickhouseDataDir})\n` +
+      `  user ${ch.username}, password ${ch.passwordFile === undefined ? 'from CLICKHOUSE_PASSWORD' : `in ${ch.passwordFile}`}; e.g.\n` +
+      `  curl -u "${ch.username}:${password}" '${ch.address}/?query=SELECT+version()'`,
+  );
+  // The server runs in its own process group: Ctrl-C reaches this process only, which stops it.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void ch.stop());
   process.exitCode = (await ch.exited) ?? 0;
 } catch (err) {

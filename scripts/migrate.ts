@@ -1,7 +1,7 @@
 // npm run migrate: applies the SQL migrations in sql/ to CLICKHOUSE_URL, or to the embedded ClickHouse (the
 // running one if `npm start` is up, otherwise one started just for this).
 import { migrate } from '../server/clickhouse/migrate.ts';
-import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
+import { embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
 
 try {
@@ -11,9 +11,12 @@ try {
   if (url === undefined) {
     const running = `http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}`;
     const up = await fetch(`${running}/ping`).then((r) => r.ok, () => false);
-    if (up) url = running;
-    else {
-      const ch = await spawnEmbeddedClickHouse({ dataDir: config.clickhouseDataDir, port: config.CLICKHOUSE_HTTP_PORT });
+    if (up) {
+      // with the `default` user's credentials: CLICKHOUSE_PASSWORD, or the running server's password file
+      const { password } = await embeddedClickHousePassword(config.clickhouseDataDir, config.CLICKHOUSE_PASSWORD);
+      url = Object.assign(new URL(running), { username: 'default', password }).href;
+    } else {
+      const ch = await spawnEmbeddedClickHouse({ dataDir: config.clickhouseDataDir, port: config.CLICKHOUSE_HTTP_PORT, password: config.CLICKHOUSE_PASSWORD });
       url = ch.url;
       stop = () => ch.stop();
     }

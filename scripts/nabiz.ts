@@ -24,7 +24,7 @@ import { AccessStore } from '../server/auth/store.ts';
 import { passwordProblem } from '../server/auth/rules.ts';
 import { backupBytes, createBackup, listBackups, restoreBackup } from '../server/clickhouse/backup.ts';
 import { createClickHouse } from '../server/clickhouse/client.ts';
-import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
+import { embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../server/clickhouse/migrate.ts';
 import { INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
 import { rebuildDerived } from '../server/kpi/materialize.ts';
@@ -100,12 +100,14 @@ async function connect(config: Config): Promise<Connections> {
   let warning: string | undefined;
   if (clickhouseUrl === undefined) {
     if (await nabizRunning(config)) {
-      clickhouseUrl = `http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}`;
+      // with the `default` user's credentials: CLICKHOUSE_PASSWORD, or the running server's password file
+      const { password } = await embeddedClickHousePassword(config.clickhouseDataDir, config.CLICKHOUSE_PASSWORD);
+      clickhouseUrl = Object.assign(new URL(`http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}`), { username: 'default', password }).href;
       if (redisUrl === undefined) {
         warning = 'note: the running Nabız ends affected sessions and open streams within a few seconds';
       }
     } else {
-      const ch = await spawnEmbeddedClickHouse({ dataDir: config.clickhouseDataDir, port: config.CLICKHOUSE_HTTP_PORT, backupDir: config.backupDir });
+      const ch = await spawnEmbeddedClickHouse({ dataDir: config.clickhouseDataDir, port: config.CLICKHOUSE_HTTP_PORT, password: config.CLICKHOUSE_PASSWORD, backupDir: config.backupDir });
       closers.unshift(() => ch.stop());
       clickhouseUrl = ch.url;
       if (redisUrl === undefined) {

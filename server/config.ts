@@ -33,7 +33,11 @@ export const ConfigSchema = Type.Object({
         'every login counts against the proxy\'s address and cookie requests look cross-origin when the proxy rewrites Host).',
     }),
   ),
-  DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'Where the embedded ClickHouse and Redis keep their data.' }),
+  DATA_DIR: Type.String({
+    minLength: 1,
+    default: './.data',
+    description: 'Where the embedded ClickHouse and Redis keep their data, and the passwords generated for them (`clickhouse/password`, `redis/password`, mode 0600).',
+  }),
   BACKUP_DIR: Type.Optional(
     Type.String({
       minLength: 1,
@@ -52,8 +56,14 @@ export const ConfigSchema = Type.Object({
     default: 'nabiz',
     description: 'Database holding all Nabız tables.',
   }),
-  CLICKHOUSE_USER: Type.String({ default: 'default', description: 'ClickHouse user the app connects as.' }),
-  CLICKHOUSE_PASSWORD: Type.String({ default: '', secret: true, description: 'Password of `CLICKHOUSE_USER`.' }),
+  CLICKHOUSE_USER: Type.String({ default: 'default', description: 'ClickHouse user the app connects as (with `CLICKHOUSE_URL`; on the embedded server, `default`).' }),
+  CLICKHOUSE_PASSWORD: Type.String({
+    default: '',
+    secret: true,
+    description:
+      'Password of `CLICKHOUSE_USER`. Embedded mode: the password of the embedded server\'s `default` user; unset there, one is generated on the ' +
+      'first start and kept in `<DATA_DIR>/clickhouse/password` (mode 0600).',
+  }),
   CLICKHOUSE_HTTP_PORT: Port(8123, 'Loopback port of the embedded ClickHouse HTTP interface (embedded mode only).'),
   CLICKHOUSE_ANALYST_PASSWORD: Type.Optional(
     Type.String({

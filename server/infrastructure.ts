@@ -1,5 +1,8 @@
 // Where ClickHouse and Redis come from: real servers when CLICKHOUSE_URL / REDIS_URL are set, otherwise the
-// embedded ClickHouse (our chdb-backed HTTP server, a child process) and a redis-server child process.
+// embedded ClickHouse (our chdb-backed HTTP server, a child process) and a redis-server child process. Both embedded
+// servers require a password (kept in DATA_DIR, mode 0600; see spawn.ts and redis/embedded.ts), run in process
+// groups of their own so that a terminal's Ctrl-C reaches only this process (which stops them last, after its drain:
+// server/main.ts), and stop by themselves should this process die without stopping them.
 import type { ClickHouseTarget } from './clickhouse/client.ts';
 import { spawnEmbeddedClickHouse } from './clickhouse/embedded/spawn.ts';
 import type { Config } from './config.ts';
@@ -8,6 +11,7 @@ import { startEmbeddedRedis } from './redis/embedded.ts';
 
 export interface Infrastructure {
   clickhouse: ClickHouseTarget;
+  /** May carry credentials: never log it. */
   redisUrl: string;
   /** Stops what was started here: the embedded ClickHouse, then the embedded Redis. */
   stopEmbedded(): Promise<void>;
@@ -23,32 +27,50 @@ export async function startInfrastructure(config: Config, log: Log): Promise<Inf
         install: true,
         onLog: (line) => log.info({ component: 'redis-server' }, line),
       });
-      stops.unshift(() => redis.stop());
+      stops.unshift(async () => {
+        log.info({ pid: redis.pid }, 'stopping embedded redis-server');
+        await redis.stop();
+        log.info({ exitCode: await redis.exited }, 'embedded redis-server stopped');
+      });
       redisUrl = redis.url;
-      log.info({ url: redis.url, dataDir: config.redisDataDir }, 'embedded redis-server started');
+      log.info(
+        { address: redis.address, port: redis.port, pid: redis.pid, passwordFile: redis.passwordFile, dataDir: config.redisDataDir },
+        `embedded redis-server started (password in ${redis.passwordFile})`,
+      );
     }
 
-    let clickhouseUrl = config.CLICKHOUSE_URL;
-    if (clickhouseUrl === undefined) {
+    let clickhouse: ClickHouseTarget;
+    if (config.CLICKHOUSE_URL === undefined) {
       const ch = await spawnEmbeddedClickHouse({
         dataDir: config.clickhouseDataDir,
         port: config.CLICKHOUSE_HTTP_PORT,
+        password: config.CLICKHOUSE_PASSWORD || undefined,
         analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
         backupDir: config.backupDir,
         onLog: (line) => log.info({ component: 'clickhouse' }, line),
       });
-      stops.unshift(() => ch.stop());
-      clickhouseUrl = ch.url;
-      log.info({ url: ch.url, version: ch.version, dataDir: config.clickhouseDataDir }, 'embedded ClickHouse started');
-    }
-
-    return {
-      clickhouse: {
-        url: clickhouseUrl,
+      stops.unshift(async () => {
+        log.info({ pid: ch.pid }, 'stopping embedded ClickHouse');
+        await ch.stop();
+        log.info({ exitCode: await ch.exited }, 'embedded ClickHouse stopped');
+      });
+      clickhouse = { url: ch.address, database: config.CLICKHOUSE_DATABASE, username: ch.username, password: ch.password };
+      const where = ch.passwordFile === undefined ? 'its password is CLICKHOUSE_PASSWORD' : `password in ${ch.passwordFile}`;
+      log.info(
+        { address: ch.address, pid: ch.pid, version: ch.version, dataDir: config.clickhouseDataDir, user: ch.username, passwordFile: ch.passwordFile },
+        `embedded ClickHouse started (user ${ch.username}, ${where})`,
+      );
+    } else {
+      clickhouse = {
+        url: config.CLICKHOUSE_URL,
         database: config.CLICKHOUSE_DATABASE,
         username: config.CLICKHOUSE_USER,
         password: config.CLICKHOUSE_PASSWORD,
-      },
+      };
+    }
+
+    return {
+      clickhouse,
       redisUrl,
       stopEmbedded: async () => {
         for (const stop of stops) await stop();

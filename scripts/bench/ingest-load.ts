@@ -62,7 +62,7 @@ if (mode === 'singles') {
   });
 } else if (mode === 'direct') {
   const target = new URL(baseUrl);
-  const clickhouse = createClickHouse({ url: target.origin, database: target.pathname.slice(1), username: 'default', password: '' });
+  const clickhouse = createClickHouse({ url: target.origin, database: target.pathname.slice(1), username: decodeURIComponent(target.username) || 'default', password: decodeURIComponent(target.password) });
   const queued: Array<{ row: EventRow; done: () => void }> = [];
   let inserting = false;
   const insertQueued = async (): Promise<void> => {

@@ -47,15 +47,36 @@ function clientLogger(log: Log): new () => Logger {
   };
 }
 
+/**
+ * Credentials in the URL (`http://user:password@host:8123`, as CLICKHOUSE_URL or the embedded server's `url` carry
+ * them) win over `username` and `password`, as in @clickhouse/client; they are moved out of the URL here, so that the
+ * client does not warn that they override ours.
+ */
+function withUrlCredentials(target: ClickHouseTarget): { url: string; username: string; password: string } {
+  let url: URL;
+  try {
+    url = new URL(target.url);
+  } catch {
+    return target; // the client reports a malformed URL
+  }
+  if (url.username === '' && url.password === '') return target;
+  const username = url.username === '' ? target.username : decodeURIComponent(url.username);
+  const password = url.password === '' ? target.password : decodeURIComponent(url.password);
+  url.username = '';
+  url.password = '';
+  return { url: url.href, username, password };
+}
+
 export function createClickHouse(
   target: ClickHouseTarget,
   opts: { requestTimeoutMs?: number; maxConnections?: number; log?: Log } = {},
 ): ClickHouseClient {
+  const { url, username, password } = withUrlCredentials(target);
   return createClient({
-    url: target.url,
+    url,
     database: target.database,
-    username: target.username,
-    password: target.password,
+    username,
+    password,
     application: 'nabiz',
     request_timeout: opts.requestTimeoutMs ?? 30_000,
     max_open_connections: opts.maxConnections ?? 10,

@@ -1,6 +1,6 @@
 // The embedded ClickHouse through the unmodified @clickhouse/client (and plain HTTP), against servers this file spawns.
 import { ClickHouseLogLevel, createClient, type ClickHouseClient, type ClickHouseError } from '@clickhouse/client';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +22,8 @@ function client(url: string, extra: Parameters<typeof createClient>[0] = {}): Cl
   return c;
 }
 
-async function spawnServer(dataDir: string): Promise<EmbeddedClickHouseProcess> {
-  const s = await spawnEmbeddedClickHouse({ dataDir, connections: 4, analystPassword: ANALYST_PASSWORD });
+async function spawnServer(dataDir: string, port?: number): Promise<EmbeddedClickHouseProcess> {
+  const s = await spawnEmbeddedClickHouse({ dataDir, port, connections: 4, analystPassword: ANALYST_PASSWORD });
   servers.push(s);
   return s;
 }
@@ -76,7 +76,8 @@ describe('embedded ClickHouse over HTTP', () => {
     expect(version.status).toBe(200);
     expect(version.body.toString()).toMatch(/^26\.\d+\.\d+\.\d+\n$/);
     expect(server.version).toMatch(/^26\./);
-    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(server.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(server.url).toBe(server.address.replace('http://', `http://default:${server.password}@`));
   });
 
   it('inserts 100k JSONEachRow rows and reports written_rows in X-ClickHouse-Summary', async () => {
@@ -242,7 +243,7 @@ describe('embedded ClickHouse over HTTP', () => {
   });
 
   it('gives the analyst read-only access with forced limits, and rejects a wrong password', async () => {
-    const analyst = client(server.url, { username: 'analyst', password: ANALYST_PASSWORD });
+    const analyst = client(server.address, { username: 'analyst', password: ANALYST_PASSWORD });
     const rs = await analyst.query({
       query: "SELECT count() AS c, getSetting('max_execution_time') AS t FROM events WHERE startsWith(id, 'e') AND n < 10",
       clickhouse_settings: { max_execution_time: 9999 },
@@ -253,9 +254,9 @@ describe('embedded ClickHouse over HTTP', () => {
     expect((await rejection(analyst.command({ query: 'CREATE TABLE nope (a UInt8) ENGINE = Memory' }))).code).toBe('164');
     expect((await rejection(analyst.query({ query: 'SELECT 1 SETTINGS readonly = 0', format: 'JSONEachRow' }))).code).toBe('164');
 
-    const wrong = client(server.url, { username: 'analyst', password: 'nope' });
+    const wrong = client(server.address, { username: 'analyst', password: 'nope' });
     expect((await rejection(wrong.query({ query: 'SELECT 1', format: 'JSONEachRow' }))).code).toBe('516');
-    const raw = await rawGet(`${server.url}/?query=SELECT+1&user=nobody&password=x`);
+    const raw = await rawGet(`${server.address}/?query=SELECT+1&user=nobody&password=x`);
     expect(raw.status).toBe(403);
     expect(raw.headers['x-clickhouse-exception-code']).toBe('516');
   });
@@ -283,5 +284,97 @@ describe('embedded ClickHouse over HTTP', () => {
     await second.stop();
     expect(await inFlight).toEqual([{ s: '44999999850000000' }]);
     expect(await second.exited).toBe(0);
+  });
+});
+
+describe('embedded ClickHouse credentials', () => {
+  /** ClickHouse's answer to bad credentials: 403 with exception code 516, AUTHENTICATION_FAILED. */
+  function expectAuthenticationFailed(res: { status: number; headers: http.IncomingHttpHeaders; body: Buffer }): void {
+    expect(res.status).toBe(403);
+    expect(res.headers['x-clickhouse-exception-code']).toBe('516');
+    expect(res.body.toString()).toMatch(/^Code: 516\. DB::Exception: default: Authentication failed.*\(AUTHENTICATION_FAILED\)/);
+  }
+
+  it('refuses `default` with no, an empty or a wrong password (516, as ClickHouse does), and accepts the generated one', async () => {
+    const query = `${server.address}/?query=SELECT+1`;
+    expectAuthenticationFailed(await rawGet(query));
+    expectAuthenticationFailed(await rawGet(query, { Authorization: `Basic ${Buffer.from('default:').toString('base64')}` }));
+    expectAuthenticationFailed(await rawGet(query, { 'X-ClickHouse-User': 'default', 'X-ClickHouse-Key': '' }));
+    expectAuthenticationFailed(await rawGet(`${query}&user=default&password=`));
+    expectAuthenticationFailed(await rawGet(query, { Authorization: `Basic ${Buffer.from('default:not-the-password').toString('base64')}` }));
+    expect((await rejection(client(server.address).query({ query: 'SELECT 1', format: 'JSONEachRow' }))).code).toBe('516');
+    expect((await rejection(client(server.address, { password: `${server.password}x` }).query({ query: 'SELECT 1' }))).code).toBe('516');
+    // /ping stays open, as on ClickHouse (health checks)
+    expect((await rawGet(`${server.address}/ping`)).status).toBe(200);
+
+    const ok = await rawGet(query, { Authorization: `Basic ${Buffer.from(`default:${server.password}`).toString('base64')}` });
+    expect(ok.status).toBe(200);
+    expect(ok.body.toString()).toBe('1\n');
+    expect((await client(server.address, { password: server.password }).ping()).success).toBe(true);
+    expect(await count(client(server.url), 'system.one')).toBe(1);
+  });
+
+  it('keeps the generated password in a 0600 file under its data directory and reuses it on restart', async () => {
+    const dataDir = path.join(dir, 'restart');
+    const first = await spawnServer(dataDir);
+    expect(first.passwordFile).toBe(path.join(dataDir, 'password'));
+    expect((await stat(first.passwordFile!)).mode & 0o777).toBe(0o600);
+    expect(await readFile(first.passwordFile!, 'utf8')).toBe(`${first.password}\n`);
+    expect(first.password).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const c = client(first.url);
+    await c.command({ query: 'CREATE TABLE kept (id UInt8) ENGINE = MergeTree ORDER BY id' });
+    await first.stop();
+
+    const second = await spawnServer(dataDir, first.port);
+    expect(second.password).toBe(first.password);
+    expect(await count(c, 'kept')).toBe(0); // the first client, with the first password, on the restarted server
+  });
+
+  it('uses a given password instead of the file', async () => {
+    const given = await spawnEmbeddedClickHouse({ dataDir: path.join(dir, 'given'), password: 'a-given-password-0123' });
+    servers.push(given);
+    expect(given.passwordFile).toBeUndefined();
+    expect(given.password).toBe('a-given-password-0123');
+    expect((await client(given.address, { password: 'a-given-password-0123' }).ping()).success).toBe(true);
+    expect(await count(client(given.address, { password: 'a-given-password-0123' }), 'system.one')).toBe(1);
+    expectAuthenticationFailed(await rawGet(`${given.address}/?query=SELECT+1`));
+  });
+
+  it('puts no password on its command line or in its environment', async () => {
+    const cmdline = await readFile(`/proc/${server.pid}/cmdline`, 'utf8');
+    expect(cmdline).toContain('--data-dir'); // it is the right process
+    const environ = await readFile(`/proc/${server.pid}/environ`, 'utf8');
+    for (const secret of [server.password, ANALYST_PASSWORD]) {
+      expect(cmdline).not.toContain(secret);
+      expect(environ).not.toContain(secret);
+    }
+  });
+
+  it('refuses a password file other users may read, or one holding no password, saying which file and what to do', async () => {
+    const cases: Array<{ name: string; content: string; mode: number; message: RegExp }> = [
+      { name: 'wide', content: 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde\n', mode: 0o644, message: /mode 0644\); it must be 0600\. Run `chmod 600 .*wide\/password`/ },
+      { name: 'group', content: 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789-_abcde\n', mode: 0o640, message: /mode 0640/ },
+      { name: 'empty', content: '', mode: 0o600, message: /is empty\. Delete it to have a new one generated/ },
+      { name: 'corrupt', content: 'two words\n', mode: 0o600, message: /does not hold a valid secret .*Delete it/ },
+    ];
+    for (const c of cases) {
+      const dataDir = path.join(dir, c.name);
+      await mkdir(dataDir, { recursive: true });
+      const file = path.join(dataDir, 'password');
+      await writeFile(file, c.content);
+      await chmod(file, c.mode);
+      const err = await spawnEmbeddedClickHouse({ dataDir }).then(
+        (s) => {
+          servers.push(s);
+          throw new Error(`${c.name}: started`);
+        },
+        (e: Error) => e,
+      );
+      expect(err.message, c.name).toContain(file);
+      expect(err.message, c.name).toContain("the password of the embedded ClickHouse's `default` user");
+      expect(err.message, c.name).toMatch(c.message);
+      if (c.content.trim()) expect(err.message, c.name).not.toContain(c.content.trim());
+      expect(await readFile(file, 'utf8'), `${c.name}: left as it was`).toBe(c.content);
+    }
   });
 });

@@ -1,6 +1,8 @@
 // The README contract: one command starts everything (embedded ClickHouse and Redis, migrations, API, wallboard)
-// and Ctrl-C/SIGTERM stops all of it in order.
-import { mkdtemp, rm } from 'node:fs/promises';
+// and Ctrl-C/SIGTERM stops all of it in order: the app drains first, then stops its children; and the children do not
+// outlive an app killed without stopping them.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +14,53 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'nabiz-proc-'));
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
+/** Whether `pid` runs (a zombie, dead but not yet reaped by whoever adopted it, does not). */
+function running(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  return state !== 'Z' && state !== 'X';
+}
+
+interface LogLine {
+  msg: string;
+  step?: string;
+  component?: string;
+  pid?: number;
+  port?: number;
+  reason?: string;
+}
+
+/** The app's JSON log lines; a child's forwarded JSON line (the embedded ClickHouse's) is read as its own. */
+function logLines(output: string[]): LogLine[] {
+  return output.flatMap((text) => {
+    try {
+      const line = JSON.parse(text) as LogLine;
+      if (line.component === 'clickhouse' && line.msg.startsWith('{')) return [{ ...(JSON.parse(line.msg) as LogLine), component: 'clickhouse' }];
+      return [line];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function indexOf(lines: LogLine[], what: string, test: (l: LogLine) => boolean): number {
+  const i = lines.findIndex(test);
+  if (i < 0) throw new Error(`no log line: ${what}`);
+  return i;
+}
+
+/** The pids of the embedded ClickHouse and redis-server, from the app's start-up log. */
+function childPids(lines: LogLine[]): { clickhouse: number; redis: number } {
+  const clickhouse = lines[indexOf(lines, 'ClickHouse started', (l) => l.msg.startsWith('embedded ClickHouse started'))]!.pid!;
+  const redis = lines[indexOf(lines, 'redis started', (l) => l.msg.startsWith('embedded redis-server started'))]!.pid!;
+  return { clickhouse, redis };
+}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -35,11 +84,18 @@ describe('npm start (all-in-one)', () => {
 
     const ready = await fetch(`${nabiz.baseUrl}/readyz`);
     expect(ready.status).toBe(200);
-    // analysts' view: plain HTTP against the embedded ClickHouse
-    const version = await fetch(`http://127.0.0.1:${chPort}/?query=SELECT+version()`);
+    // analysts' view: plain HTTP against the embedded ClickHouse, as `curl -u default:$(cat .data/clickhouse/password)`
+    const passwordFile = path.join(dataDir, 'clickhouse', 'password');
+    expect((await stat(passwordFile)).mode & 0o777).toBe(0o600);
+    const password = (await readFile(passwordFile, 'utf8')).trim();
+    const basic = { authorization: `Basic ${Buffer.from(`default:${password}`).toString('base64')}` };
+    const anonymous = await fetch(`http://127.0.0.1:${chPort}/?query=SELECT+version()`);
+    expect(anonymous.status).toBe(403);
+    expect(anonymous.headers.get('x-clickhouse-exception-code')).toBe('516');
+    const version = await fetch(`http://127.0.0.1:${chPort}/?query=SELECT+version()`, { headers: basic });
     expect(version.status).toBe(200);
     expect((await version.text()).trim()).toMatch(/^2\d\.\d+\.\d+/);
-    const tables = await fetch(`http://127.0.0.1:${chPort}/?query=${encodeURIComponent("SELECT name FROM system.tables WHERE database='nabiz' ORDER BY name")}`);
+    const tables = await fetch(`http://127.0.0.1:${chPort}/?query=${encodeURIComponent("SELECT name FROM system.tables WHERE database='nabiz' ORDER BY name")}`, { headers: basic });
     expect((await tables.text()).split('\n')).toContain('events');
     // the wallboard shell is served without credentials
     const shell = await fetch(`${nabiz.baseUrl}/`);
@@ -72,16 +128,74 @@ describe('npm start (all-in-one)', () => {
     // offered 20 s ago, answered 8 s ago: one answer with a 12 s wait
     expect(values).toMatchObject({ offered: { value: 1 }, answered: { value: 1 }, asa: { value: 12 } });
 
-    const redisPort = Number(/"url":"redis:\/\/127\.0\.0\.1:(\d+)"/.exec(nabiz.output.join('\n'))?.[1]);
+    const redisPort = logLines(nabiz.output).find((l) => l.msg.startsWith('embedded redis-server started'))?.port ?? 0;
     expect(redisPort).toBeGreaterThan(0);
     expect(await nabiz.stop('SIGTERM')).toBe(0);
 
     const lines = nabiz.output.join('\n');
+    // the start-up log says where the passwords are, and never shows them
+    expect(lines).toContain(`embedded ClickHouse started (user default, password in ${passwordFile})`);
+    const redisPassword = (await readFile(path.join(dataDir, 'redis', 'password'), 'utf8')).trim();
+    expect(lines).toContain(`embedded redis-server started (password in ${path.join(dataDir, 'redis', 'password')})`);
+    expect(lines).not.toContain(password);
+    expect(lines).not.toContain(redisPassword);
     const order = ['"step":"http server"', '"step":"workers"', '"step":"clickhouse and redis clients"', '"step":"embedded services"'].map((s) => lines.indexOf(s));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(await portOpen(chPort)).toBe(false);
     expect(await portOpen(redisPort)).toBe(false);
     expect(await portOpen(port)).toBe(false);
+  });
+
+  it('on Ctrl-C (SIGINT to its process group) drains first, then stops ClickHouse and Redis, which ran until then', async () => {
+    const [port, chPort] = [await freePort(), await freePort()];
+    const nabiz = await startNabiz(
+      { PORT: String(port), CLICKHOUSE_HTTP_PORT: String(chPort), DATA_DIR: path.join(dataDir, 'ctrl-c'), LOG_LEVEL: 'info' },
+      [],
+      { processGroup: true },
+    );
+    const pids = childPids(logLines(nabiz.output));
+    expect(running(pids.clickhouse) && running(pids.redis)).toBe(true);
+    // A terminal signals its foreground process group: the app, and anything else in its group.
+    process.kill(-nabiz.child.pid!, 'SIGINT');
+    expect(await nabiz.exited).toBe(0);
+
+    const lines = logLines(nabiz.output);
+    const order = [
+      indexOf(lines, 'app shutting down on SIGINT', (l) => l.msg === 'shutting down' && l.reason === 'SIGINT' && l.component === undefined),
+      indexOf(lines, 'http server stopped', (l) => l.step === 'http server'),
+      indexOf(lines, 'workers stopped', (l) => l.step === 'workers'),
+      indexOf(lines, 'clients closed', (l) => l.step === 'clickhouse and redis clients'),
+      indexOf(lines, 'stopping ClickHouse', (l) => l.msg === 'stopping embedded ClickHouse'),
+      // the child's own word: stopped by the app's SIGTERM, not by the terminal's SIGINT
+      indexOf(lines, 'ClickHouse shutting down', (l) => l.component === 'clickhouse' && l.msg === 'shutting down'),
+      indexOf(lines, 'ClickHouse stopped', (l) => l.msg === 'embedded ClickHouse stopped'),
+      indexOf(lines, 'stopping redis-server', (l) => l.msg === 'stopping embedded redis-server'),
+      indexOf(lines, 'redis-server shutting down', (l) => l.component === 'redis-server' && /Received SIG\w+ scheduling shutdown/.test(l.msg)),
+      indexOf(lines, 'redis-server stopped', (l) => l.msg === 'embedded redis-server stopped'),
+      indexOf(lines, 'embedded services stopped', (l) => l.step === 'embedded services'),
+    ];
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(lines[order[5]!]!.reason).toBe('SIGTERM');
+    expect(lines[order[8]!]!.msg).toContain('Received SIGTERM');
+    expect(lines.filter((l) => l.msg === 'shutdown step failed')).toEqual([]);
+    expect(running(pids.clickhouse) || running(pids.redis)).toBe(false);
+    expect(await portOpen(chPort)).toBe(false);
+  });
+
+  it('its ClickHouse and Redis stop by themselves when the app is killed (SIGKILL) without stopping them', async () => {
+    const [port, chPort] = [await freePort(), await freePort()];
+    const nabiz = await startNabiz({ PORT: String(port), CLICKHOUSE_HTTP_PORT: String(chPort), DATA_DIR: path.join(dataDir, 'kill'), LOG_LEVEL: 'info' });
+    const pids = childPids(logLines(nabiz.output));
+    try {
+      expect(running(pids.clickhouse) && running(pids.redis)).toBe(true);
+      expect(await nabiz.stop('SIGKILL')).toBeNull();
+      // a generous limit, not a measure of speed: each stops cleanly (the ClickHouse child drains, Redis saves its AOF)
+      for (let i = 0; i < 300 && (running(pids.clickhouse) || running(pids.redis)); i++) await sleep(100);
+      expect({ clickhouse: running(pids.clickhouse), redis: running(pids.redis) }).toEqual({ clickhouse: false, redis: false });
+      expect(await portOpen(chPort)).toBe(false);
+    } finally {
+      for (const pid of [pids.clickhouse, pids.redis]) if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });

@@ -15,15 +15,18 @@ export interface RunningNabiz {
 
 /**
  * Starts `server/main.ts` with `args` and waits until it is ready: its /readyz answers 200, or with `--only=worker`
- * (no HTTP server) until it logs that the KPI worker started (at LOG_LEVEL info).
+ * (no HTTP server) until it logs that the KPI worker started (at LOG_LEVEL info). With `processGroup`, it leads a
+ * process group of its own, as a shell's foreground job does: `process.kill(-child.pid, 'SIGINT')` is then a
+ * terminal's Ctrl-C.
  */
-export async function startNabiz(env: Record<string, string>, args: string[] = []): Promise<RunningNabiz> {
+export async function startNabiz(env: Record<string, string>, args: string[] = [], opts: { processGroup?: boolean } = {}): Promise<RunningNabiz> {
   const workerOnly = args.includes('--only=worker');
   if (workerOnly) env = { ...env, LOG_LEVEL: 'info' };
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: opts.processGroup ?? false,
   });
   const output: string[] = [];
   const collect = (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean));

@@ -1,5 +1,6 @@
-// Who is asking: the `default` user (empty password) or one of the configured users, e.g. a read-only analyst.
-// Credentials arrive as X-ClickHouse-User/Key headers, HTTP basic auth, or `user`/`password` URL parameters.
+// Who is asking: one of the configured users — `default` (full rights, always with a password) and, when enabled, the
+// read-only `analyst`. No user has an empty password; a request without credentials is `default` with an empty one,
+// and is refused. Credentials arrive as X-ClickHouse-User/Key headers, HTTP basic auth, or `user`/`password` URL parameters.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { ClickHouseHttpError, ErrorCode } from './errors.ts';
@@ -18,8 +19,6 @@ export interface Principal {
   forcedSettings: Record<string, string>;
   readonly: boolean;
 }
-
-const DEFAULT_USER: EmbeddedUser = { name: 'default', password: '', readonly: false };
 
 function credentials(headers: IncomingHttpHeaders, search: URLSearchParams): { user: string; password: string } {
   const headerUser = headers['x-clickhouse-user'];
@@ -44,8 +43,9 @@ function samePassword(given: string, expected: string): boolean {
 
 export function authenticate(headers: IncomingHttpHeaders, search: URLSearchParams, users: readonly EmbeddedUser[]): Principal {
   const { user, password } = credentials(headers, search);
-  const known = users.find((u) => u.name === user) ?? (user === DEFAULT_USER.name ? DEFAULT_USER : undefined);
-  if (known === undefined || !samePassword(password, known.password)) {
+  const known = users.find((u) => u.name === user);
+  // An empty password never matches, even if a user were configured with one.
+  if (known === undefined || known.password === '' || !samePassword(password, known.password)) {
     throw new ClickHouseHttpError(
       ErrorCode.AUTHENTICATION_FAILED,
       `${user}: Authentication failed: password is incorrect, or there is no user with such name`,

@@ -28,7 +28,9 @@ export interface EmbeddedClickHouseOptions {
   port: number;
   /** Queries running at once, each on its own engine connection (default 4). */
   connections?: number;
-  /** Users besides `default` (empty password), e.g. a read-only analyst. */
+  /** Password of the `default` user (full rights); must not be empty. */
+  defaultPassword: string;
+  /** Users besides `default`, e.g. a read-only analyst. */
   users?: EmbeddedUser[];
   /** Where BACKUP … TO File(…) may write and RESTORE read (absolute); unset: nowhere. */
   backupDir?: string;
@@ -56,7 +58,9 @@ async function writeBackupConfig(dataDir: string, backupDir: string): Promise<st
 
 export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions): Promise<EmbeddedClickHouse> {
   const log = opts.log ?? (() => {});
-  const users = opts.users ?? [];
+  if (!opts.defaultPassword) throw new Error('the embedded ClickHouse needs a password for its `default` user');
+  if ((opts.users ?? []).some((u) => u.name === 'default' || u.password === '')) throw new Error('users: `default` is given by defaultPassword, and no password may be empty');
+  const users: EmbeddedUser[] = [{ name: 'default', password: opts.defaultPassword, readonly: false }, ...(opts.users ?? [])];
   await mkdir(opts.dataDir, { recursive: true });
   const pool = ConnectionPool.open(opts.dataDir, opts.connections ?? DEFAULT_CONNECTIONS, opts.backupDir && (await writeBackupConfig(opts.dataDir, opts.backupDir)));
   const { version, timezone } = await pool.info();
