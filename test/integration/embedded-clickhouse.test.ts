@@ -261,6 +261,22 @@ describe('embedded ClickHouse over HTTP', () => {
     expect(raw.headers['x-clickhouse-exception-code']).toBe('516');
   });
 
+  it('keeps connections for the app however many long queries analysts run: theirs wait their turn', async () => {
+    // 4 connections (beforeAll): analysts share 4 − 2 (RESERVED_FOR_WRITERS). Four slow analyst queries (2 s each)
+    // take the two, and two wait; a query of the app's user still finds a free connection and is answered first.
+    const analyst = client(server.address, { username: 'analyst', password: ANALYST_PASSWORD });
+    const done: string[] = [];
+    const slow = Array.from({ length: 4 }, (_, i) =>
+      analyst.query({ query: 'SELECT sum(sleepEachRow(0.5)) AS s FROM numbers(4)', format: 'JSONEachRow' }).then(() => void done.push(`analyst ${i}`)),
+    );
+    await new Promise((r) => setTimeout(r, 300)); // the analysts' queries are in
+    await (await ch.query({ query: 'SELECT 1', format: 'JSONEachRow' })).json();
+    done.push('app');
+    await Promise.all(slow);
+    expect(done[0]).toBe('app');
+    expect(done).toHaveLength(5);
+  });
+
   it('loses no acknowledged rows when killed with SIGKILL, and drains in-flight queries on SIGTERM', async () => {
     const dataDir = path.join(dir, 'crash');
     const first = await spawnServer(dataDir);

@@ -11,6 +11,7 @@
 // bound to the data directory) up between requests, and answers the pool's own questions (version, timezone).
 import { drainPending, Session } from 'chdb';
 import { PINNED_ENGINE_SETTINGS } from './settings.ts';
+import { Slots } from './slots.ts';
 
 const CONNECTION_ARGS = Object.entries(PINNED_ENGINE_SETTINGS).map(([name, value]) => `--${name}=${value}`);
 
@@ -22,17 +23,20 @@ export interface EngineInfo {
 export class ConnectionPool {
   readonly #dataDir: string;
   readonly #args: string[];
-  readonly #size: number;
+  readonly #slots: Slots;
   readonly #anchor: Session;
-  readonly #waiting: Array<() => void> = [];
-  #running = 0;
   #closed = false;
 
   private constructor(dataDir: string, args: string[], size: number, anchor: Session) {
     this.#dataDir = dataDir;
     this.#args = args;
-    this.#size = size;
+    this.#slots = new Slots(size);
     this.#anchor = anchor;
+  }
+
+  /** Queries that may run at once. */
+  get size(): number {
+    return this.#slots.size;
   }
 
   /** `configFile`: an engine configuration file (XML) added to the defaults, e.g. to allow backups somewhere. */
@@ -51,19 +55,14 @@ export class ConnectionPool {
   /** Runs `fn` on a fresh connection once one of the `size` slots is free; the connection is closed afterwards. */
   async run<T>(fn: (session: Session) => Promise<T>): Promise<T> {
     if (this.#closed) throw new Error('the connection pool is closed');
-    // A finishing lease hands its slot straight to the first waiter, so `#running` never exceeds `#size`.
-    if (this.#running >= this.#size) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    else this.#running++;
-    let session: Session | undefined;
-    try {
-      session = new Session(this.#dataDir, { connectionArgs: this.#args });
-      return await fn(session);
-    } finally {
-      session?.close();
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#running--;
-    }
+    return this.#slots.use(async () => {
+      const session = new Session(this.#dataDir, { connectionArgs: this.#args });
+      try {
+        return await fn(session);
+      } finally {
+        session.close();
+      }
+    });
   }
 
   /** Closes the anchor once nothing native is outstanding. Callers stop submitting work first. */

@@ -11,10 +11,11 @@ import { authenticate, type EmbeddedUser } from './auth.ts';
 import { toClickHouseError } from './errors.ts';
 import { parseRequestParams } from './http-params.ts';
 import { ConnectionPool } from './pool.ts';
+import { Slots } from './slots.ts';
 import { connectionSetup, planQuery, runQuery } from './query.ts';
 import { decodedBody } from './request-body.ts';
 import { ResponseWriter, responseEncoding } from './response.ts';
-import { DEFAULT_CONNECTIONS } from './settings.ts';
+import { DEFAULT_CONNECTIONS, RESERVED_FOR_WRITERS } from './settings.ts';
 
 export type { EmbeddedUser } from './auth.ts';
 
@@ -64,6 +65,8 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions): 
   await mkdir(opts.dataDir, { recursive: true });
   const pool = ConnectionPool.open(opts.dataDir, opts.connections ?? DEFAULT_CONNECTIONS, opts.backupDir && (await writeBackupConfig(opts.dataDir, opts.backupDir)));
   const { version, timezone } = await pool.info();
+  // read-only users (analysts) share what the app does not keep for itself (at least one connection)
+  const readers = new Slots(Math.max(1, pool.size - RESERVED_FOR_WRITERS));
   const displayName = os.hostname();
   const inFlight = new Set<Promise<void>>();
 
@@ -80,15 +83,17 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions): 
       const plan = await planQuery(params, decodedBody(req), req.headers['content-type'] ?? '');
       const abort = new AbortController();
       res.once('close', () => abort.abort());
-      await pool.run((session) =>
-        runQuery(session, {
-          plan,
-          setup: connectionSetup(params, principal, req.method ?? 'POST'),
-          defaultFormat: params.defaultFormat ?? 'TabSeparated',
-          out,
-          signal: abort.signal,
-        }),
-      );
+      const run = () =>
+        pool.run((session) =>
+          runQuery(session, {
+            plan,
+            setup: connectionSetup(params, principal, req.method ?? 'POST'),
+            defaultFormat: params.defaultFormat ?? 'TabSeparated',
+            out,
+            signal: abort.signal,
+          }),
+        );
+      await (principal.readonly ? readers.use(run) : run());
     } catch (err) {
       await out.fail(toClickHouseError(err));
     }

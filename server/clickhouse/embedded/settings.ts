@@ -3,6 +3,11 @@
 
 /** Queries running at once, each on its own engine connection. */
 export const DEFAULT_CONNECTIONS = 8;
+/**
+ * Connections a read-only user (the analyst) can never take: however many long queries analysts run at once, ingest,
+ * the KPI worker and the API always find this many free. An analyst's query beyond the others' share waits its turn.
+ */
+export const RESERVED_FOR_WRITERS = 2;
 
 /**
  * Engine settings pinned on every connection so that the embedded engine (ClickHouse 26.x) behaves like a production
