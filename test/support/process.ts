@@ -1,5 +1,6 @@
 // Runs `server/main.ts` as a child process, as `npm start` does, and waits for it to be ready.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
@@ -28,11 +29,10 @@ export async function startNabiz(env: Record<string, string>, args: string[] = [
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.processGroup ?? false,
   });
+  // Whole lines (a chunk of a pipe may end mid-line), and the exit once the output is all read ('close', not 'exit').
   const output: string[] = [];
-  const collect = (d: Buffer) => output.push(...d.toString().split('\n').filter(Boolean));
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => line && output.push(line));
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   const baseUrl = `http://127.0.0.1:${env.PORT}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
