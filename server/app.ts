@@ -37,7 +37,7 @@ export interface AppDeps {
   redis: Redis;
   /** Directory of the built wallboard (default dist/wallboard). */
   wallboardDir?: string;
-  /** The clock of floor messages and day reports (tests move it on). */
+  /** The app's clock: ingest's time checks, figures, floor messages, display cookies, day reports (tests move it on). */
   now?: () => number;
 }
 
@@ -54,6 +54,7 @@ const trustHops = (hops: number) => (_address: string, hop: number) => hop < hop
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { config, log, clickhouse, redis } = deps;
+  const clock = deps.now ?? Date.now;
   const app = Fastify({
     loggerInstance: log,
     logController: new AccessLog(),
@@ -67,7 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }) as unknown as FastifyInstance;
   installErrorHandling(app);
   // First: security headers, cookies, the CSRF check and the auth guards (app.auth) every later scope uses.
-  await app.register(authPlugin, { config, log, clickhouse, redis, now: deps.now });
+  await app.register(authPlugin, { config, log, clickhouse, redis, now: clock });
 
   await app.register(swagger, {
     openapi: {
@@ -87,7 +88,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined),
     async () => withPresence((await app.auth.service.listDisplays()).filter((d) => d.revokedAt === null), presence),
   );
-  const clock = deps.now ?? Date.now;
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {
     maxBatchEvents: config.INGEST_BATCH_EVENTS,
@@ -115,12 +115,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(sourceRoutes, { config, clickhouse, activity });
   if (config.METRICS_TOKEN) await app.register(metricsRoutes, { token: config.METRICS_TOKEN, metrics });
   await app.register(authRoutes, { presence });
-  const displayScopes = new DisplayScopes(new BoardStore(clickhouse), deps.now);
-  await app.register(kpiRoutes, { config, clickhouse, redis, displayScopes, now: deps.now, onSettingsChanged: () => void kpi.signalRecompute('settings') });
+  const displayScopes = new DisplayScopes(new BoardStore(clickhouse), clock);
+  await app.register(kpiRoutes, { config, clickhouse, redis, displayScopes, now: clock, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis, displayScopes });
-  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence, displayScopes, now: deps.now });
+  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence, displayScopes, now: clock });
   await app.register(boardRoutes, { clickhouse });
-  await app.register(messageRoutes, { clickhouse, redis, redisPrefix: config.REDIS_PREFIX, now: deps.now });
+  await app.register(messageRoutes, { clickhouse, redis, redisPrefix: config.REDIS_PREFIX, now: clock });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });
   return app;
 }

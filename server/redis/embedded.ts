@@ -14,6 +14,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { readOrCreateSecretFile } from '../secret-file.ts';
 
@@ -24,8 +25,6 @@ export interface EmbeddedRedis {
   address: string;
   password: string;
   passwordFile: string;
-  /** Whether the kernel stops it should this process die (setpriv was found). */
-  diesWithParent: boolean;
   port: number;
   pid: number;
   /** Asks redis-server to shut down (it flushes the AOF), waiting at most `deadlineMs` before SIGKILL. */
@@ -153,16 +152,15 @@ export async function startEmbeddedRedis(opts: {
   child.stdin?.on('error', () => {}); // EPIPE if it died at once: its exit and output say why
   child.stdin?.end(`${conf}\n`);
   const tail: string[] = [];
-  const onData = (chunk: Buffer) => {
-    for (const line of chunk.toString().split('\n')) {
-      if (!line.trim()) continue;
+  // whole lines: a chunk of a pipe may end mid-line
+  for (const stream of [child.stdout!, child.stderr!]) {
+    createInterface({ input: stream }).on('line', (line) => {
+      if (!line.trim()) return;
       tail.push(line);
       if (tail.length > 20) tail.shift();
       opts.onLog?.(line);
-    }
-  };
-  child.stdout?.on('data', onData);
-  child.stderr?.on('data', onData);
+    });
+  }
   // 'close', not 'exit': its last output lines (e.g. that it received SIGTERM) are read before it counts as exited.
   const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   let dead = false;
@@ -182,7 +180,6 @@ export async function startEmbeddedRedis(opts: {
     address: `redis://127.0.0.1:${port}`,
     password,
     passwordFile,
-    diesWithParent: setpriv !== undefined,
     port,
     pid: child.pid!,
     exited,

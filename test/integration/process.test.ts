@@ -51,7 +51,8 @@ function logLines(output: string[]): LogLine[] {
 
 function indexOf(lines: LogLine[], what: string, test: (l: LogLine) => boolean): number {
   const i = lines.findIndex(test);
-  if (i < 0) throw new Error(`no log line: ${what}`);
+  // the log's messages in the error, so that a failure says what was logged instead
+  if (i < 0) throw new Error(`no log line: ${what}; logged:\n${lines.map((l) => `${l.component ?? ''} ${l.step ?? ''} ${l.msg}`).join('\n')}`);
   return i;
 }
 

@@ -20,9 +20,4 @@ export class Slots {
       else this.#held--;
     }
   }
-
-  /** Holders now (for tests and stats). */
-  get held(): number {
-    return this.#held;
-  }
 }
