@@ -9,7 +9,7 @@ import type { DisplayPrincipal } from '../auth/principal.ts';
 import { ApiError } from '../errors.ts';
 import { parseScope, ScopeError } from '../kpi/scopes.ts';
 import type { Board } from './schema.ts';
-import type { BoardStore } from './store.ts';
+import { viewOf, type BoardStore } from './store.ts';
 
 export interface ScopeGrant {
   /** Scopes named by a tile (canonical text). */
@@ -57,7 +57,7 @@ export class DisplayScopes {
   private readonly cache = new Map<string, { at: number; grant: Promise<ScopeGrant> }>();
 
   constructor(
-    private readonly boards: Pick<BoardStore, 'displayView'>,
+    private readonly boards: Pick<BoardStore, 'displayView' | 'list' | 'listSettings'>,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -71,6 +71,18 @@ export class DisplayScopes {
     this.cache.set(d.displayId, { at: t, grant });
     grant.catch(() => this.cache.get(d.displayId)?.grant === grant && this.cache.delete(d.displayId));
     return grant;
+  }
+
+  /**
+   * Reads the grants of these displays afresh, with one read of the boards and the display settings for all of them
+   * (the live hub's periodic check of every display it streams to).
+   */
+  async refreshAll(displays: readonly Display[]): Promise<void> {
+    if (displays.length === 0) return;
+    const [all, settings] = await Promise.all([this.boards.list(), this.boards.listSettings()]);
+    const byId = new Map(settings.map((s) => [s.displayId, s]));
+    const at = this.now();
+    for (const d of displays) this.cache.set(d.displayId, { at, grant: Promise.resolve(grantOf(viewOf(d, byId.get(d.displayId), all).boards)) });
   }
 
   /** The scopes (canonical) the display may not read; a refusal is confirmed against its boards as they are now. */

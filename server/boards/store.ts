@@ -39,6 +39,20 @@ function specOf(input: BoardInput): string {
   return JSON.stringify(input.type === 'grid' ? { columns: input.columns, tiles: input.tiles } : { rotation: input.rotation });
 }
 
+/** What a display shows, given its settings and every board. */
+export function viewOf(p: Pick<DisplayPrincipal, 'displayId' | 'name' | 'board'>, settings: DisplaySettings | undefined, all: readonly Board[]): BoardsResponse {
+  const name = settings?.board || p.board;
+  const main = all.find((b) => b.name === name);
+  const boards: Board[] = main ? [main] : [];
+  if (main?.type === 'rotation') {
+    for (const e of main.rotation) {
+      const b = all.find((x) => x.name === e.board);
+      if (b && !boards.includes(b)) boards.push(b);
+    }
+  }
+  return { boards, display: { id: p.displayId, name: p.name, board: name, sound: settings?.sound ?? true } };
+}
+
 export class BoardStore {
   constructor(private readonly ch: ClickHouseClient) {}
 
@@ -88,18 +102,8 @@ export class BoardStore {
 
   /** The boards a display may read: its (possibly overridden) board and, for a rotation, the rotation's boards. */
   async displayView(p: Pick<DisplayPrincipal, 'displayId' | 'name' | 'board'>): Promise<BoardsResponse> {
-    const settings = await this.getSettings(p.displayId);
-    const name = settings?.board || p.board;
-    const all = await this.list();
-    const main = all.find((b) => b.name === name);
-    const boards: Board[] = main ? [main] : [];
-    if (main?.type === 'rotation') {
-      for (const e of main.rotation) {
-        const b = all.find((x) => x.name === e.board);
-        if (b && !boards.includes(b)) boards.push(b);
-      }
-    }
-    return { boards, display: { id: p.displayId, name: p.name, board: name, sound: settings?.sound ?? true } };
+    const [settings, all] = await Promise.all([this.getSettings(p.displayId), this.list()]);
+    return viewOf(p, settings, all);
   }
 
   // --- per-display settings ---

@@ -4,7 +4,7 @@
 // and logged, so a stuck TV can never make the server's memory grow.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
-import { revocationAffects, type Principal, type Revocation } from '../auth/principal.ts';
+import { revocationAffects, type DisplayPrincipal, type Principal, type Revocation } from '../auth/principal.ts';
 import { IDENTIFY_SECONDS, identifyChannel, type DisplayPresence } from './presence.ts';
 import { AlertStore, type AlertChannelMessage } from '../alerts/store.ts';
 import type { Config } from '../config.ts';
@@ -61,6 +61,8 @@ export class LiveClient {
   /** Answered the last heartbeat ping (or sent something since). */
   alive = true;
   closed = false;
+  /** Subscribe messages taken so far (the display check skips a socket that subscribed while it read the boards). */
+  subscribes = 0;
   msgWindowStart = 0;
   msgCount = 0;
 
@@ -92,8 +94,8 @@ export interface HubOptions {
   sources?: { activity: Pick<SourceActivity, 'lastStored'>; quietAfterMs: Readonly<Record<string, number>> };
   /** Where the displays' sockets are noted (open, at each heartbeat, closed), for Console → Displays. */
   presence?: Pick<DisplayPresence, 'note'>;
-  /** What a display may subscribe to: the scopes of its boards. */
-  displayScopes: Pick<DisplayScopes, 'refused'>;
+  /** What a display may subscribe to: the scopes of its boards (checked again at each heartbeat). */
+  displayScopes: Pick<DisplayScopes, 'refused' | 'refreshAll'>;
   /** Which people's sessions have ended without a revocation (expired): their sockets are closed at a heartbeat. */
   sessions?: Pick<Sessions, 'ended'>;
   now?: () => number;
@@ -496,6 +498,7 @@ export class LiveHub {
       throw err;
     }
     const p = client.principal;
+    client.subscribes++;
     if (p.kind === 'display') {
       // A display follows the scopes of its boards only. The others of the message are still subscribed: a TV that
       // asks for a tile just taken off its board keeps every other tile live.
@@ -710,6 +713,37 @@ export class LiveHub {
   }
 
   /**
+   * A scope taken off a display's boards (a tile removed, the TV moved to another board) is no longer its to read. The
+   * wallboard unsubscribes at once; what a socket still holds is dropped here, with one read of the boards for every
+   * display. A socket that subscribes meanwhile is left to the next heartbeat: its subscription may have been granted
+   * by boards newer than the ones read here.
+   */
+  private async checkDisplayGrants(): Promise<void> {
+    const held = new Map<LiveClient, { scopes: string[]; subscribes: number }>();
+    const displays = new Map<string, DisplayPrincipal>();
+    for (const c of this.clients) {
+      if (c.principal.kind !== 'display' || c.closed) continue;
+      const scopes = new Set([...c.scopes(), ...c.series.keys(), ...c.roster]);
+      if (scopes.size === 0) continue;
+      held.set(c, { scopes: [...scopes], subscribes: c.subscribes });
+      displays.set(c.principal.displayId, c.principal);
+    }
+    if (held.size === 0) return;
+    try {
+      await this.opts.displayScopes.refreshAll([...displays.values()]);
+      for (const [c, h] of held) {
+        const p = c.principal as DisplayPrincipal;
+        const refused = await this.opts.displayScopes.refused(p, h.scopes);
+        if (refused.length === 0 || c.closed || c.subscribes !== h.subscribes) continue;
+        this.unsubscribe(c, undefined, refused);
+        this.error(c, 'forbidden_scope', `${forbiddenMessage(p, refused)}: they are no longer on its boards, so they were unsubscribed`);
+      }
+    } catch (err) {
+      this.opts.log.debug({ err: (err as Error).message }, 'live: could not check what the displays may read');
+    }
+  }
+
+  /**
    * One heartbeat round: a socket that has not answered the previous ping (nor sent anything since) is dead and is
    * terminated; every other one is pinged. Returns how many were terminated.
    */
@@ -717,6 +751,7 @@ export class LiveHub {
     this.checkHours();
     void this.checkSources();
     void this.checkSessions();
+    void this.checkDisplayGrants();
     this.notePresence([...this.clients].filter((c) => c.alive && c.principal.kind === 'display'), true);
     let dead = 0;
     for (const client of [...this.clients]) {

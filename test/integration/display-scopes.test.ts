@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../server/alerts/store.ts';
+import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { buildApp } from '../../server/app.ts';
 import type { Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
@@ -159,5 +160,43 @@ describe('a display reads the scopes of its boards only', () => {
     expect(tv.messages.find((m) => m.type === 'roster')).toMatchObject({ scope: 'queue:billing' });
     // the alerts it is sent are of its scopes (al-sales is open too)
     expect(tv.messages.find((m) => m.type === 'alerts')).toMatchObject({ alerts: [expect.objectContaining({ id: 'al-billing' })] });
+  });
+
+  it('on the live stream: a scope taken off its board is dropped from its socket at the next heartbeat', async () => {
+    await putBoard('shrink', grid('Shrink', [
+      { kind: 'kpi', kpi: 'offered', scope: 'queue:billing', window: 'today' },
+      { kind: 'trend', kpi: 'asa', scope: 'team:red' },
+    ]));
+    const shrink = await openSocket(`${wsUrl}?display=${(await createDisplay('Shrink TV', 'shrink')).token}`);
+    const still = await openSocket(`${wsUrl}?display=${north}`); // north keeps team:red on its board
+    sockets.push(shrink, still);
+    for (const tv of [shrink, still]) {
+      await tv.next('welcome');
+      tv.send({ type: 'subscribe', window: 'today', scopes: ['queue:billing', 'team:red'], series: true });
+      await tv.next('alerts');
+    }
+    const received = (tv: LiveTestClient, scope: string) => tv.messages.find((m) => m.type === 'snapshot' && m.scope === scope);
+    const billing = received(shrink, 'queue:billing');
+    const red = received(shrink, 'team:red');
+    expect(billing && red).toBeTruthy();
+
+    // The wallboard would unsubscribe team:red itself; a socket that does not is dropped from it by the heartbeat.
+    await putBoard('shrink', grid('Shrink', [{ kind: 'kpi', kpi: 'offered', scope: 'queue:billing', window: 'today' }]));
+    app.liveHub.heartbeat();
+    const dropped = await shrink.next('error');
+    expect(dropped).toMatchObject({ code: 'forbidden_scope', message: expect.stringMatching(/"Shrink TV".*not team:red: they are no longer on its boards/) });
+
+    // A newer publication of both scopes: the shrunk TV gets queue:billing only, north (unchanged board) both.
+    const asOf = new Date(Date.now() + 60_000).toISOString();
+    const snapshots = [billing, red].map((m) => ({ ...(m as Snapshot), asOf }));
+    await redis.publish(kpiRedisNames(ctx.config.REDIS_PREFIX).snapshotsChannel, JSON.stringify({ type: 'kpi.snapshots', asOf, snapshots }));
+    for (const tv of [shrink, still]) {
+      await tv.next('snapshot', (m) => m.asOf === asOf && m.scope === 'queue:billing');
+      tv.send({ type: 'ping', id: 'after-publication' });
+      await tv.next('pong', (m) => m.id === 'after-publication');
+    }
+    expect(shrink.messages.filter((m) => m.type === 'snapshot' && m.asOf === asOf).map((m) => (m as Snapshot).scope)).toEqual(['queue:billing']);
+    expect(still.messages.filter((m) => m.type === 'snapshot' && m.asOf === asOf).map((m) => (m as Snapshot).scope).sort()).toEqual(['queue:billing', 'team:red']);
+    expect(still.messages.filter((m) => m.type === 'error')).toEqual([]);
   });
 });
