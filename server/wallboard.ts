@@ -18,6 +18,8 @@ export async function wallboardRoutes(app: FastifyInstance, opts: { dir?: string
   await app.register(fastifyStatic, {
     root,
     index: ['index.html'],
+    // The build writes .br and .gz copies of the larger files (vite.config.ts): sent to browsers that accept them.
+    preCompressed: true,
     // Hashed assets can be cached for a year; index.html must always be revalidated so a TV picks up new builds.
     setHeaders: (reply, filePath) => {
       reply.header('cache-control', filePath.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache');
