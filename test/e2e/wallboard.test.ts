@@ -170,9 +170,15 @@ describe('wallboard in Chromium', () => {
     const tv = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     const frames: { at: number; text: string }[] = [];
     tv.on('websocket', (ws) => ws.on('framereceived', (f) => frames.length < 2000 && frames.push({ at: Date.now(), text: String(f.payload).slice(0, 120) })));
+    const loaded: { url: string; status: number; encoding: string | undefined }[] = [];
+    tv.on('response', (r) => loaded.push({ url: r.url().replace(base, ''), status: r.status(), encoding: r.headers()['content-encoding'] }));
     await tv.goto(`${base}${display.body.url}`);
     await expect.poll(() => tv.url(), { timeout: 10_000 }).not.toContain('display=');
     await tv.locator('section.tile.kpi[data-stale="false"]').first().waitFor({ timeout: 15_000 });
+    // Every request of the TV's load succeeded, and its script came compressed (brotli here, on
+    // 127.0.0.1; Chromium asks for it only from a secure origin, and for gzip otherwise).
+    expect(loaded.filter((r) => r.status >= 400)).toEqual([]);
+    expect(loaded.find((r) => /^\/assets\/index-.*\.js$/.test(r.url))).toMatchObject({ status: 200, encoding: expect.stringMatching(/^(br|gzip)$/) });
     await tv.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
 
     // same values as GET /v1/kpis

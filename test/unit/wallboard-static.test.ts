@@ -50,5 +50,7 @@ describe('the built wallboard', () => {
     expect(shell.statusCode).toBe(200);
     expect(shell.headers['cache-control']).toBe('no-cache');
     expect(shell.body).toContain(`/${entry}`);
+    // its icon is inline: a TV asks for no /favicon.ico (a 404 in its console, and in the log, at every load)
+    expect(shell.body).toMatch(/<link rel="icon" href="data:image\/svg\+xml,/);
   });
 });
