@@ -11,7 +11,7 @@ import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { buildApp } from '../../server/app.ts';
 import type { Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
-import type { Alert } from '../../server/live/protocol.ts';
+import type { Alert, ServerMessage } from '../../server/live/protocol.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
@@ -175,7 +175,8 @@ describe('a display reads the scopes of its boards only', () => {
       tv.send({ type: 'subscribe', window: 'today', scopes: ['queue:billing', 'team:red'], series: true });
       await tv.next('alerts');
     }
-    const received = (tv: LiveTestClient, scope: string) => tv.messages.find((m) => m.type === 'snapshot' && m.scope === scope);
+    const snapshotsOf = (tv: LiveTestClient) => tv.messages.filter((m): m is Extract<ServerMessage, { type: 'snapshot' }> => m.type === 'snapshot');
+    const received = (tv: LiveTestClient, scope: string) => snapshotsOf(tv).find((m) => m.scope === scope);
     const billing = received(shrink, 'queue:billing');
     const red = received(shrink, 'team:red');
     expect(billing && red).toBeTruthy();
@@ -188,15 +189,16 @@ describe('a display reads the scopes of its boards only', () => {
 
     // A newer publication of both scopes: the shrunk TV gets queue:billing only, north (unchanged board) both.
     const asOf = new Date(Date.now() + 60_000).toISOString();
-    const snapshots = [billing, red].map((m) => ({ ...(m as Snapshot), asOf }));
+    const snapshots = [billing!, red!].map(({ type: _, ...m }) => ({ ...m, asOf }));
     await redis.publish(kpiRedisNames(ctx.config.REDIS_PREFIX).snapshotsChannel, JSON.stringify({ type: 'kpi.snapshots', asOf, snapshots }));
     for (const tv of [shrink, still]) {
       await tv.next('snapshot', (m) => m.asOf === asOf && m.scope === 'queue:billing');
       tv.send({ type: 'ping', id: 'after-publication' });
       await tv.next('pong', (m) => m.id === 'after-publication');
     }
-    expect(shrink.messages.filter((m) => m.type === 'snapshot' && m.asOf === asOf).map((m) => (m as Snapshot).scope)).toEqual(['queue:billing']);
-    expect(still.messages.filter((m) => m.type === 'snapshot' && m.asOf === asOf).map((m) => (m as Snapshot).scope).sort()).toEqual(['queue:billing', 'team:red']);
+    const scopesAt = (tv: LiveTestClient) => snapshotsOf(tv).filter((m) => m.asOf === asOf).map((m) => m.scope).sort();
+    expect(scopesAt(shrink)).toEqual(['queue:billing']);
+    expect(scopesAt(still)).toEqual(['queue:billing', 'team:red']);
     expect(still.messages.filter((m) => m.type === 'error')).toEqual([]);
   });
 });
