@@ -1,6 +1,7 @@
 // npm run clickhouse: runs only the embedded ClickHouse server, configured like `npm start` would run it
-// (DATA_DIR, CLICKHOUSE_HTTP_PORT, CLICKHOUSE_PASSWORD, CLICKHOUSE_ANALYST_PASSWORD), until Ctrl-C. Says where the
-// `default` user's password is, never the password itself.
+// (DATA_DIR, CLICKHOUSE_HTTP_PORT, CLICKHOUSE_PASSWORD, CLICKHOUSE_ANALYST_PASSWORD; allowed to write backups to
+// BACKUP_DIR, where `npm run nabiz -- backup` on this machine takes them), until Ctrl-C. Says where the `default` user's
+// password is, never the password itself.
 import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
 
@@ -11,6 +12,7 @@ try {
     port: config.CLICKHOUSE_HTTP_PORT,
     password: config.CLICKHOUSE_PASSWORD || undefined,
     analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
+    backupDir: config.backupDir,
     onLog: (line) => process.stderr.write(`${line}\n`),
   });
   const password = ch.passwordFile === undefined ? '$CLICKHOUSE_PASSWORD' : `$(cat ${ch.passwordFile})`;

@@ -22,7 +22,7 @@ import { isRole } from '../server/auth/roles.ts';
 import { Sessions } from '../server/auth/sessions.ts';
 import { AccessStore } from '../server/auth/store.ts';
 import { passwordProblem } from '../server/auth/rules.ts';
-import { backupBytes, createBackup, listBackups, restoreBackup } from '../server/clickhouse/backup.ts';
+import { BACKUP_REQUEST_TIMEOUT_MS, backupBytes, createBackup, listBackups, restoreBackup } from '../server/clickhouse/backup.ts';
 import { createClickHouse } from '../server/clickhouse/client.ts';
 import { embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../server/clickhouse/migrate.ts';
@@ -119,8 +119,9 @@ async function connect(config: Config): Promise<Connections> {
   }
   const target = { url: clickhouseUrl, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD };
   await migrate(target);
-  const clickhouse = createClickHouse(target);
-  const server = createClickHouse({ ...target, database: 'system' });
+  // a backup, a restore or a rebuild answers only when it is done
+  const clickhouse = createClickHouse(target, { requestTimeoutMs: BACKUP_REQUEST_TIMEOUT_MS });
+  const server = createClickHouse({ ...target, database: 'system' }, { requestTimeoutMs: BACKUP_REQUEST_TIMEOUT_MS });
   closers.unshift(() => clickhouse.close(), () => server.close());
   let redis: Redis | undefined;
   if (redisUrl !== undefined) {

@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { alertRoutes } from './alerts/routes.ts';
 import { authPlugin } from './auth/plugin.ts';
 import { authRoutes } from './auth/routes.ts';
+import { backupOutcomes } from './backup-schedule.ts';
 import { DisplayScopes } from './boards/display-scopes.ts';
 import { boardRoutes } from './boards/routes.ts';
 import { BoardStore } from './boards/store.ts';
@@ -87,6 +88,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     activity,
     () => (app.hasDecorator('liveHub') ? app.liveHub.stats() : undefined),
     async () => withPresence((await app.auth.service.listDisplays()).filter((d) => d.revokedAt === null), presence),
+    // backups are on this machine with the embedded ClickHouse only (BACKUP_DIR)
+    config.embeddedClickHouse ? backupOutcomes(redis, config) : undefined,
   );
   const kpi = createKpiSignaller({ connection: redis, config, log });
   const writer = new EventWriter(clickhouse, new Deduplicator(redis, clickhouse, config.REDIS_PREFIX, { leaseMs: DEDUPE_LEASE_MS, waitMs: DEDUPE_WAIT_MS }), {

@@ -41,9 +41,24 @@ export const ConfigSchema = Type.Object({
   BACKUP_DIR: Type.Optional(
     Type.String({
       minLength: 1,
-      description: 'Embedded mode: where `npm run nabiz -- backup` writes backups and restores them from (default `<DATA_DIR>/backups`; another disk is better).',
+      description:
+        'Embedded mode: where the nightly backup (`BACKUP_AT`) and `npm run nabiz -- backup` write backups, and restores read them ' +
+        '(default `<DATA_DIR>/backups`; another disk is better).',
     }),
   ),
+  BACKUP_AT: Type.String({
+    default: '02:00',
+    description:
+      'Embedded mode: when the nightly backup runs, `HH:MM` on the center\'s clock (`CENTER_TZ`), or `off`. The first of each ISO week is full, ' +
+      'the others incremental; old ones are pruned (`BACKUP_KEEP`, `docs/operations.md`). With `CLICKHOUSE_URL` it is off, and setting a time is ' +
+      'refused: a ClickHouse server backs up with its own `BACKUP`.',
+  }),
+  BACKUP_KEEP: Type.Integer({
+    minimum: 1,
+    maximum: 100,
+    default: 4,
+    description: 'How many full backups the nightly backup keeps, each with the incremental ones that add to it; older ones are deleted after each backup.',
+  }),
   CLICKHOUSE_URL: Type.Optional(
     Type.String({
       pattern: '^https?://[^\\s]+$',
@@ -253,6 +268,8 @@ export interface Config extends RawConfig {
   redisDataDir: string;
   /** BACKUP_DIR, absolute. */
   backupDir: string;
+  /** BACKUP_AT, parsed: when the nightly backup runs on the center's clock; null: no nightly backup (off, or CLICKHOUSE_URL). */
+  backupAt: { hour: number; minute: number } | null;
   embeddedClickHouse: boolean;
   embeddedRedis: boolean;
   /** CENTER_HOURS and CENTER_CLOSED_DATES, parsed (server/center-hours.ts); null: always open. */
@@ -378,6 +395,14 @@ function named(key: string, value: unknown): string {
   return `${key}=${JSON.stringify(secret === 'credentials' ? maskCredentials(text) : text)}`;
 }
 
+/** Parses BACKUP_AT: `HH:MM` (24-hour clock), or `off` (null). Throws saying what it allows. */
+function parseBackupAt(value: string): { hour: number; minute: number } | null {
+  if (value.trim() === 'off') return null;
+  const m = /^(\d{2}):(\d{2})$/.exec(value.trim());
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) throw new Error('expected a time HH:MM from 00:00 to 23:59 (on the center\'s clock), or off');
+  return { hour: Number(m[1]), minute: Number(m[2]) };
+}
+
 /** The most proxies TRUST_PROXY may count in front of Nabız. */
 const MAX_PROXY_HOPS = 10;
 
@@ -478,6 +503,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`${named('TRUST_PROXY', converted.TRUST_PROXY)} is invalid: ${(err as Error).message}`);
     }
   }
+  let backupAt: Config['backupAt'] = null;
+  try {
+    backupAt = parseBackupAt(String(converted.BACKUP_AT));
+  } catch (err) {
+    problems.push(`${named('BACKUP_AT', converted.BACKUP_AT)} is invalid: ${(err as Error).message}`);
+  }
+  if (converted.CLICKHOUSE_URL !== undefined) {
+    // The nightly backup writes with BACKUP … TO File() where the embedded ClickHouse may write (BACKUP_DIR, on this
+    // machine), and lists and prunes that directory. A server writes to its own disks, which this process cannot see.
+    if (backupAt !== null && env.BACKUP_AT) { // set, not the default
+      problems.push(
+        `${named('BACKUP_AT', converted.BACKUP_AT)} is invalid with CLICKHOUSE_URL: the nightly backup is for the embedded ClickHouse; a ClickHouse ` +
+          'server backs up with its own BACKUP to the destinations its configuration allows (docs/operations.md, "With a ClickHouse server"). ' +
+          'Unset BACKUP_AT, or set it to off',
+      );
+    }
+    backupAt = null;
+  }
   if (problems.length > 0 || !sourceQuietMs) throw new ConfigError(problems);
 
   const cfg = converted as RawConfig;
@@ -488,6 +531,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     clickhouseDataDir: path.join(dataDir, 'clickhouse'),
     redisDataDir: path.join(dataDir, 'redis'),
     backupDir: path.resolve(cfg.BACKUP_DIR ?? path.join(dataDir, 'backups')),
+    backupAt,
     embeddedClickHouse: cfg.CLICKHOUSE_URL === undefined,
     embeddedRedis: cfg.REDIS_URL === undefined,
     sourceQuietMs,

@@ -2,11 +2,12 @@
 //   npm start            everything on one machine: embedded ClickHouse and Redis (unless their URLs are set),
 //                        migrations, the API with the wallboard, and the workers
 //   npm run api          the API alone (production: CLICKHOUSE_URL and REDIS_URL must be set)
-//   npm run worker       the workers alone (same)
+//   npm run worker       the workers alone (same; so never the nightly backup, which is for the embedded ClickHouse)
 //   npm run demo         `npm start -- --demo`: everything, plus a demo board, thresholds, a TV link and simulated
 //                        traffic, in a database of its own (<CLICKHOUSE_DATABASE>_demo)
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.ts';
+import { startBackupSchedule } from './backup-schedule.ts';
 import { createClickHouse } from './clickhouse/client.ts';
 import { migrate } from './clickhouse/migrate.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
@@ -79,9 +80,12 @@ async function main(): Promise<void> {
     if (role === 'all' || role === 'worker') {
       const kpiWorker = await startKpiWorker({ config, log, clickhouse, redisUrl: infra.redisUrl });
       const alertEngine = await startAlertEngine({ config, log, clickhouse, redisUrl: infra.redisUrl });
+      // the nightly backup, or its scheduler removed (BACKUP_AT=off, CLICKHOUSE_URL)
+      const backups = await startBackupSchedule({ config, log, target: infra.clickhouse, redisUrl: infra.redisUrl });
       shutdown.add('workers', async () => {
         await alertEngine.close();
         await kpiWorker.close();
+        await backups.close(); // last: a backup under way is waited for, up to the shutdown's deadline
       });
     }
 

@@ -1,12 +1,13 @@
 // Prometheus metrics of an API process, at GET /metrics for a scraper holding METRICS_TOKEN (the endpoint does not
 // exist while it is unset). What an operator watches: ingest traffic and its outcomes, how long acknowledgements and
-// inserts take, whether the KPI worker keeps up with what is stored, the screens connected, and the process itself
-// (CPU, memory, event loop).
+// inserts take, whether the KPI worker keeps up with what is stored, the screens connected, the backups (embedded
+// ClickHouse), and the process itself (CPU, memory, event loop).
 import type { ClickHouseClient } from '@clickhouse/client';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DisplaySeen } from './live/presence.ts';
+import type { BackupOutcomes } from './backup-schedule.ts';
 import { ApiError } from './errors.ts';
 import { newEvents, STORED_WATERMARK } from './kpi/materialize.ts';
 import type { SourceActivity } from './ingest/activity.ts';
@@ -34,13 +35,15 @@ const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 
 /**
  * A registry of its own per app (tests build several apps in one process), with the process's default metrics.
- * `live` gives the live hub's counters at scrape time (the hub is created after the metrics).
+ * `live` gives the live hub's counters at scrape time (the hub is created after the metrics). `backups`: where backups
+ * are (the embedded ClickHouse's BACKUP_DIR, on this machine), how they went; undefined: no backup metrics.
  */
 export function createMetrics(
   clickhouse: ClickHouseClient,
   activity: Pick<SourceActivity, 'lastStored'>,
   live: () => HubStats | undefined,
   displays: () => Promise<{ displays: Array<{ id: string; name: string; seen: DisplaySeen | null }>; known: boolean }>,
+  backups?: BackupOutcomes,
 ): AppMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'nabiz_' });
@@ -114,6 +117,22 @@ export function createMetrics(
   displayGauge('nabiz_display_last_seen_timestamp_seconds', 'When a live socket of the display (TV) was last seen open, on any API process (Unix time)', (seen) =>
     seen ? Date.parse(seen.at) / 1000 : null,
   );
+  // From BACKUP_DIR (whichever way a backup was taken) and from the note the nightly backup keeps in Redis: 0 for never
+  // (so "no backup for a day" holds from the start), the last value while unreadable.
+  const backupGauge = (name: string, help: string, read: () => Promise<number | null>) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const at = await read().then((ms) => (ms ?? 0) / 1000, () => null);
+        if (at !== null) this.set(at);
+      },
+    });
+  if (backups) {
+    backupGauge('nabiz_backup_last_success_timestamp_seconds', 'When the newest backup in BACKUP_DIR was taken, nightly or by hand (Unix time; 0: none)', backups.lastSuccess);
+    backupGauge('nabiz_backup_last_failure_timestamp_seconds', 'When the nightly backup last failed (Unix time; 0: never; the reason is in the log)', backups.lastFailure);
+  }
   new Gauge({
     name: 'nabiz_live_sockets',
     help: 'Websockets (screens, consoles) connected to this process',

@@ -10,13 +10,15 @@
 //   is aside, they read the restored one. Query its tables.) The tables derived from `events` (the fan-out and the measures) are
 //   then emptied and rebuilt from the restored events: the tables of a backup are not copied in one instant, so the
 //   copies of `events` and of its derivations can disagree by what was ingested while the backup ran.
+// - A backup is named after its database and the time it was taken (backupName): the name, not the files' times (which a
+//   copy changes), says when it was taken, to `backup list` and to the nightly schedule (server/backup-schedule.ts).
 import type { ClickHouseClient } from '@clickhouse/client';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { access, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export interface Backup {
   name: string;
-  /** When it was written (ISO). */
+  /** When it was taken (ISO): the time in its name (backupName); for a directory named otherwise, when it was written. */
   takenAt: string;
   /** The backup this one adds to, for an incremental one (by name); null for a full one. */
   base: string | null;
@@ -24,6 +26,15 @@ export interface Backup {
 
 /** A backup's directory name, as given on the command line: no path, nothing the shell or SQL would read. */
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * A BACKUP or RESTORE answers only when it is done, and sends nothing meanwhile: a client for them waits this long
+ * before it gives up (the engine goes on regardless).
+ */
+export const BACKUP_REQUEST_TIMEOUT_MS = 6 * 3_600_000;
+
+/** ClickHouse writes a backup's description last: a directory without one is a backup being written, or one that never finished. */
+const DESCRIPTION = '.backup';
 
 export class BackupError extends Error {}
 
@@ -36,33 +47,79 @@ export async function backupBytes(dir: string, name: string): Promise<number> {
   return total;
 }
 
-/** Every backup in `dir` (a directory with ClickHouse's `.backup` description), oldest first. */
-export async function listBackups(dir: string): Promise<Backup[]> {
-  let entries;
+/** The directories in `dir` (none when it does not exist). */
+async function directories(dir: string): Promise<string[]> {
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+/** Every backup in `dir` (a directory with ClickHouse's `.backup` description), oldest first. */
+export async function listBackups(dir: string): Promise<Backup[]> {
   const out: Backup[] = [];
-  for (const e of entries) {
-    if (!e.isDirectory() || !NAME_RE.test(e.name)) continue;
-    const description = path.join(dir, e.name, '.backup');
+  for (const name of await directories(dir)) {
+    if (!NAME_RE.test(name)) continue;
+    const description = path.join(dir, name, DESCRIPTION);
     let text: string;
     try {
       text = await readFile(description, 'utf8');
     } catch {
-      continue; // not a backup, or one still being written (ClickHouse writes .backup last)
+      continue; // not a backup, or one still being written
     }
     const base = /<base_backup>File\('(.*?)'\)<\/base_backup>/.exec(text)?.[1];
     out.push({
-      name: e.name,
-      takenAt: (await stat(description)).mtime.toISOString(),
+      name,
+      takenAt: (nameTime(name) ?? (await stat(description)).mtime).toISOString(),
       base: base === undefined ? null : path.basename(base),
     });
   }
   return out.sort((a, b) => a.takenAt.localeCompare(b.takenAt) || a.name.localeCompare(b.name));
+}
+
+/**
+ * The directories in `dir` named as backups of `database` (backupName) that hold no description: being written, or
+ * left by a backup that never finished (the process or the machine died). Oldest first, with the time in the name.
+ */
+export async function listUnfinished(dir: string, database: string): Promise<Array<{ name: string; startedAt: string }>> {
+  const out: Array<{ name: string; startedAt: string }> = [];
+  for (const name of await directories(dir)) {
+    const at = isBackupOf(database, name) ? nameTime(name) : null;
+    if (at === null || (await exists(path.join(dir, name, DESCRIPTION)))) continue;
+    out.push({ name, startedAt: at.toISOString() });
+  }
+  return out.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
+}
+
+/** When the newest backup of `database` in `dir` was taken (ms), from the names alone (cheap enough for every scrape); null: none. */
+export async function newestBackupTime(dir: string, database: string): Promise<number | null> {
+  const names = (await directories(dir)).filter((n) => isBackupOf(database, n)).sort().reverse(); // same prefix: by time
+  for (const name of names) {
+    if (await exists(path.join(dir, name, DESCRIPTION))) return nameTime(name)!.getTime();
+  }
+  return null;
+}
+
+/**
+ * Deletes a backup (or an unfinished one) from `dir`: its description first, so that a deletion cut short leaves an
+ * unfinished backup (never listed, never a base), not a listed one with files missing.
+ */
+export async function deleteBackup(dir: string, name: string): Promise<void> {
+  if (!NAME_RE.test(name)) throw new BackupError(`'${name}' is not a backup name`);
+  await rm(path.join(dir, name, DESCRIPTION), { force: true });
+  await rm(path.join(dir, name), { recursive: true, force: true });
+}
+
+/** The backups ClickHouse is writing right now, as it names them (`File('<dir>/<name>')`). */
+export async function backupsInProgress(ch: ClickHouseClient): Promise<string[]> {
+  const rs = await ch.query({ query: "SELECT name FROM system.backups WHERE status = 'CREATING_BACKUP'", format: 'JSONEachRow' });
+  return (await rs.json<{ name: string }>()).map((r) => r.name);
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(() => true, () => false);
 }
 
 /** `20261124-163000`: a time (UTC) in names, sortable. */
@@ -71,8 +128,21 @@ const stamp = (at: Date) => at.toISOString().slice(0, 19).replace(/[-:]/g, '').r
 /** `nabiz-20261124-163000`: the database and the time. */
 export const backupName = (database: string, at: Date) => `${database}-${stamp(at)}`;
 
+/** Whether `name` is backupName's for `database` (a database name has no `-`, so no other database's matches). */
+export const isBackupOf = (database: string, name: string) =>
+  name.startsWith(`${database}-`) && /^-\d{8}-\d{6}$/.test(name.slice(database.length)) && nameTime(name) !== null;
+
+/** The time in a name backupName made (`…-20261124-163000`), or null. */
+function nameTime(name: string): Date | null {
+  const m = /-(\d{4})(\d{2})(\d{2})-(\d{2})(\d{2})(\d{2})$/.exec(name);
+  if (!m) return null;
+  const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const at = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
+  return stamp(at) === m[0].slice(1) ? at : null; // not 20261399-…
+}
+
 /**
- * Backs the database up into `dir`/<name>; `incremental`: only what the newest backup there does not hold. `database`
+ * Backs the database up into `dir`/<name>; `incremental`: only what the database's newest backup there does not hold. `database`
  * is the validated CLICKHOUSE_DATABASE (an identifier cannot be a query parameter).
  */
 export async function createBackup(
@@ -80,8 +150,9 @@ export async function createBackup(
   opts: { dir: string; database: string; incremental?: boolean; now?: Date },
 ): Promise<Backup> {
   const existing = await listBackups(opts.dir);
-  const base = opts.incremental ? existing.at(-1) : undefined;
-  if (opts.incremental && !base) throw new BackupError(`no backup in ${opts.dir} to add to: take a full one first`);
+  // another database's backups may share the directory (the demo's): an incremental adds to its own database's newest
+  const base = opts.incremental ? existing.filter((b) => isBackupOf(opts.database, b.name)).at(-1) : undefined;
+  if (opts.incremental && !base) throw new BackupError(`no backup of ${opts.database} in ${opts.dir} to add to: take a full one first`);
   const name = backupName(opts.database, opts.now ?? new Date());
   if (existing.some((b) => b.name === name)) throw new BackupError(`a backup named ${name} exists already: wait a second`);
   await ch.command({

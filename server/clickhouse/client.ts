@@ -14,6 +14,12 @@ export const PINNED_SETTINGS: ClickHouseSettings = {
   date_time_output_format: 'iso',
 };
 
+/**
+ * For a client whose requests may last minutes (a backup, a bulk load): a server then sends progress headers while it
+ * works, so that no proxy between takes the connection for idle (the embedded server, on loopback, ignores them).
+ */
+const KEEP_ALIVE_SETTINGS: ClickHouseSettings = { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '50000' };
+
 export interface ClickHouseTarget {
   url: string;
   database: string;
@@ -81,7 +87,7 @@ export function createClickHouse(
     request_timeout: opts.requestTimeoutMs ?? 30_000,
     max_open_connections: opts.maxConnections ?? 10,
     compression: { request: false, response: false },
-    clickhouse_settings: PINNED_SETTINGS,
+    clickhouse_settings: { ...PINNED_SETTINGS, ...(opts.requestTimeoutMs !== undefined && opts.requestTimeoutMs > 60_000 ? KEEP_ALIVE_SETTINGS : {}) },
     ...(opts.log ? { log: { LoggerClass: clientLogger(opts.log), level: ClickHouseLogLevel.WARN } } : {}),
   });
 }

@@ -1,8 +1,8 @@
 // Backups and restores of the database (server/clickhouse/backup.ts, `npm run nabiz -- backup`, docs/operations.md) on an embedded
 // ClickHouse of their own, started as the all-in-one starts it (allowed to write BACKUP_DIR): a full and an
-// incremental backup taken while events arrive; each restored gives back exactly the events of its moment and the
-// KPIs computed from them, with the database it replaced kept aside; refusals leave the database as it was; and the
-// CLI, from a shell, as an operator runs it.
+// incremental backup taken by the nightly backup (server/backup-schedule.ts) while events arrive; each restored gives
+// back exactly the events of its moment and the KPIs computed from them, with the database it replaced kept aside;
+// refusals leave the database as it was; and the CLI, from a shell, as an operator runs it.
 import { spawn } from 'node:child_process';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -10,15 +10,18 @@ import path from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runNightlyBackup } from '../../server/backup-schedule.ts';
 import { BackupError, backupBytes, createBackup, listBackups, restoreBackup } from '../../server/clickhouse/backup.ts';
 import { createClickHouse } from '../../server/clickhouse/client.ts';
 import { spawnEmbeddedClickHouse, type EmbeddedClickHouseProcess } from '../../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../../server/clickhouse/migrate.ts';
+import { loadConfig } from '../../server/config.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { insertEventRows, toEventRow } from '../../server/ingest/rows.ts';
 import { catchUp, rebuildDerived } from '../../server/kpi/materialize.ts';
+import { createRedis } from '../../server/redis/connections.ts';
 import { freePort } from '../../server/redis/embedded.ts';
-import { uniqueName } from '../support/context.ts';
+import { capturedLog, uniqueName } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { ROOT } from '../support/process.ts';
 
@@ -29,6 +32,8 @@ let backupDir: string;
 let engine: EmbeddedClickHouseProcess;
 let ch: ClickHouseClient;
 let server: ClickHouseClient;
+/** Where the nightly backup notes a failure. */
+let nightlyRedis: Redis;
 const target = () => ({ url: engine.url, database: DB, username: 'default', password: '' });
 
 beforeAll(async () => {
@@ -38,9 +43,11 @@ beforeAll(async () => {
   await migrate(target());
   ch = createClickHouse(target());
   server = createClickHouse({ ...target(), database: 'system' });
+  nightlyRedis = createRedis(inject('redisUrl'), 'commands');
 }, 60_000);
 
 afterAll(async () => {
+  nightlyRedis?.disconnect();
   await ch?.close();
   await server?.close();
   await engine?.stop();
@@ -84,16 +91,19 @@ describe('backup and restore', () => {
   let full: string;
   let incremental: string;
 
-  it('takes a full backup, then an incremental one holding only what is new, while events keep arriving', async () => {
+  it('takes a full backup, then an incremental one holding only what is new, nightly, while events keep arriving', async () => {
     await store(4); // 4 offered, 1 abandoned: 5 events
     await catchUp(ch, LOOKBACK);
     expect(await state()).toEqual({ events: 5, ids: 5, offered: 4, abandoned: 1 });
-    full = (await createBackup(ch, { dir: backupDir, database: DB, now: new Date(Date.now() - 2_000) })).name;
+    // two nights of the nightly backup (a Tuesday, a Wednesday): a full one, then an incremental one
+    const config = loadConfig({ BACKUP_DIR: backupDir, CLICKHOUSE_DATABASE: DB, REDIS_PREFIX: uniqueName('bk') });
+    const nightly = async (at: string) => (await runNightlyBackup({ clickhouse: ch, redis: nightlyRedis, config, log: capturedLog('warn').log, now: Date.parse(at) })).made;
+    full = (await nightly('2026-11-24T02:00:00Z')).name;
 
     // 2 more offered and 1 abandoned, stored but not yet fanned out when the incremental backup is taken: its copy of
     // `events` is ahead of its copy of the derived tables, as happens when a backup runs under load
     await store(2);
-    const inc = await createBackup(ch, { dir: backupDir, database: DB, incremental: true });
+    const inc = await nightly('2026-11-25T02:00:00Z');
     incremental = inc.name;
     expect(inc.base).toBe(full);
     const [a, b] = await listBackups(backupDir);

@@ -144,6 +144,26 @@ describe('configuration', () => {
     }
   });
 
+  it('runs the nightly backup at 02:00 with the embedded ClickHouse, at BACKUP_AT, or never (off, or a ClickHouse server)', () => {
+    expect(loadConfig({})).toMatchObject({ backupAt: { hour: 2, minute: 0 }, BACKUP_KEEP: 4 });
+    expect(loadConfig({ BACKUP_AT: '23:45', BACKUP_KEEP: '1' })).toMatchObject({ backupAt: { hour: 23, minute: 45 }, BACKUP_KEEP: 1 });
+    expect(loadConfig({ BACKUP_AT: 'off' }).backupAt).toBeNull();
+    expect(loadConfig({ CLICKHOUSE_URL: 'http://ch:8123' }).backupAt).toBeNull();
+    expect(loadConfig({ CLICKHOUSE_URL: 'http://ch:8123', BACKUP_AT: 'off' }).backupAt).toBeNull();
+    for (const bad of ['24:00', '2:00', '02:60', 'nightly']) {
+      expect(problemsWith({ BACKUP_AT: bad })).toEqual([`BACKUP_AT="${bad}" is invalid: expected a time HH:MM from 00:00 to 23:59 (on the center's clock), or off`]);
+    }
+    for (const bad of ['0', '101', '2.5']) {
+      expect(problemsWith({ BACKUP_KEEP: bad })).toEqual([`BACKUP_KEEP="${bad}" is invalid: expected an integer from 1 to 100`]);
+    }
+  });
+
+  it('refuses a BACKUP_AT time with CLICKHOUSE_URL, pointing to the server\'s own BACKUP, without showing the URL\'s credentials', () => {
+    const problems = problemsWith({ CLICKHOUSE_URL: 'http://nabiz:s3cret@ch:8123', BACKUP_AT: '02:00' });
+    expect(problems).toEqual([expect.stringMatching(/^BACKUP_AT="02:00" is invalid with CLICKHOUSE_URL: .*its own BACKUP.*docs\/operations\.md/)]);
+    expect(problems.join()).not.toContain('s3cret');
+  });
+
   it('rejects out-of-range ports', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT="70000" is invalid: expected an integer from 1 to 65535/);
     expect(() => loadConfig({ PORT: '80.5' })).toThrow(/PORT="80.5"/);
