@@ -49,8 +49,8 @@ export const MAX_PAIRS = MAX_SUBSCRIPTIONS * WINDOW_NAMES.length;
 export const MAX_ROSTER_SCOPES = 50;
 /** Most client messages per second per socket; more are answered with an error and ignored. */
 const MAX_MESSAGES_PER_SECOND = 50;
-/** Reads of the open alerts for one `alerts` message while alerts keep changing, before sending the last one read. */
-const MAX_ALERT_READS = 5;
+/** Alert publications kept to be sent again after a list of open alerts read while they arrived. */
+const ALERT_LOG_SIZE = 1_000;
 
 export class LiveClient {
   /** "<window>|<scope>" → asOf of the last snapshot sent ('' before the first). */
@@ -143,6 +143,8 @@ export class LiveHub {
   private readonly now: () => number;
   /** Alert publications seen (an `alerts` list read while this moved may be older than what was sent since). */
   private alertChanges = 0;
+  /** The latest alert publications, numbered by alertChanges: replayed after a list that may predate them. */
+  private readonly alertLog: Array<{ n: number; alert: Alert }> = [];
   /**
    * What every socket is told while it holds, and again on connect (null: all is well): the center is closed, sources
    * are quiet, the figures are stale. In the order a new socket hears them.
@@ -347,7 +349,8 @@ export class LiveHub {
       else if (channel === this.alerts.names.channel) {
         const m = JSON.parse(message) as AlertChannelMessage;
         if (m.type === 'alert') {
-          this.alertChanges++;
+          this.alertLog.push({ n: ++this.alertChanges, alert: m.alert });
+          if (this.alertLog.length > ALERT_LOG_SIZE) this.alertLog.shift();
           this.fanOutAlert(m.alert);
         }
       }
@@ -542,19 +545,24 @@ export class LiveHub {
       this.send(client, seriesMessage(s));
     }
     if (roster) for (const s of scopes) if (client.roster.has(s)) this.send(client, this.rosterData(s, roster, false)!);
-    this.send(client, JSON.stringify({ type: 'alerts', alerts } satisfies ServerMessage));
+    this.send(client, JSON.stringify({ type: 'alerts', alerts: alerts.list } satisfies ServerMessage));
+    const mine = client.scopes();
+    for (const a of alerts.since) if (mine.has(a.scope)) this.send(client, JSON.stringify({ type: 'alert', alert: a } satisfies ServerMessage));
   }
 
   /**
-   * The open alerts of the client's scopes, for the `alerts` message that replaces what it holds. An alert that
-   * changes while they are read (an acknowledgement) reaches the client first as an `alert` message; the list, read
-   * before the change, would then undo it. So the list is read again until no alert changed meanwhile.
+   * The open alerts of the client's scopes, for the `alerts` message that replaces what it holds, and the alert changes
+   * published while they were read. Such a change (an acknowledgement, an alert firing) reached the client first, as an
+   * `alert` message; the list, read before it, would undo it. So those changes are sent again after the list, in the
+   * order they came: the client ends with the latest state of each alert however many change meanwhile.
    */
-  private async activeAlerts(client: LiveClient): Promise<Alert[]> {
-    for (let attempt = 1; ; attempt++) {
+  private async activeAlerts(client: LiveClient): Promise<{ list: Alert[]; since: Alert[] }> {
+    for (;;) {
       const before = this.alertChanges;
-      const alerts = await this.alerts.active(client.scopes());
-      if (this.alertChanges === before || attempt === MAX_ALERT_READS) return alerts;
+      const list = await this.alerts.active(client.scopes());
+      if (this.alertChanges === before) return { list, since: [] };
+      // more changes than the log keeps came meanwhile (a storm): read the list again
+      if ((this.alertLog[0]?.n ?? Infinity) <= before + 1) return { list, since: this.alertLog.filter((e) => e.n > before).map((e) => e.alert) };
     }
   }
 

@@ -267,7 +267,14 @@ describe('wallboard in Chromium', () => {
     await expect.poll(async () => (await centerAlerts()).length, { timeout: 15_000 }).toBe(figures.length + 1);
     await expect.poll(async () => (await boardAlerts()).length, { timeout: 15_000 }).toBe(2 * (figures.length + 1));
     const counts = tv.locator('section.tile.alerts .alert-counts');
-    await expect.poll(() => counts.getAttribute('data-critical'), { timeout: 10_000 }).toBe(String(2 * (figures.length + 1)));
+    try {
+      await expect.poll(() => counts.getAttribute('data-critical'), { timeout: 10_000 }).toBe(String(2 * (figures.length + 1)));
+    } catch (err) {
+      // what the API and the TV each hold, and the alert messages the TV received, for whoever reads a failure
+      const onTv = await tv.locator('.alert-list li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-alert')));
+      const alertFrames = frames.filter((f) => f.text.includes('"alert')).map((f) => `${f.at}: ${f.text}`);
+      throw new Error(`the TV counts ${await counts.getAttribute('data-critical')} critical; API: ${JSON.stringify((await boardAlerts()).map((a) => a.id))}; TV rows: ${JSON.stringify(onTv)}; frames: ${JSON.stringify(alertFrames)}`, { cause: err });
+    }
     expect(await counts.getAttribute('data-warning')).toBe('0');
     const rowsOnTv = () =>
       tv.locator('section.tile.alerts .alert-list').evaluate((list) => {
