@@ -15,6 +15,8 @@
 // the night: what fails a backup (a full disk, permissions, a missing mount) needs a person, and each retry would fill
 // again a disk that ingest may share. The next night's run tries again, and the metrics show the failure at once.
 //
+// A start that finds no backup from the last day (the machine was off at BACKUP_AT) takes one CATCH_UP_DELAY_MS later.
+//
 // The embedded ClickHouse only: the worker of `npm start` runs beside it, and BACKUP … TO File() writes to BACKUP_DIR on
 // this machine, which the prune reads. With CLICKHOUSE_URL there is no schedule (config.ts refuses a BACKUP_AT), and the
 // scheduler is removed at start, as it is with BACKUP_AT=off.
@@ -40,6 +42,12 @@ import { createRedis } from './redis/connections.ts';
 
 export const BACKUP_QUEUE_NAME = 'backups';
 export const BACKUP_SCHEDULER_ID = 'backup-nightly';
+/** The id of the backup taken after a start that finds none from the last night (one across the workers). */
+export const CATCH_UP_JOB_ID = 'backup-catch-up';
+/** A newest backup older than this at start means a night was missed (nightly runs are ~24 h apart). */
+export const CATCH_UP_AFTER_MS = 25 * 3_600_000;
+/** How long after the start the catch-up backup waits: start-up and the first passes of the workers go first. */
+export const CATCH_UP_DELAY_MS = 5 * 60_000;
 
 type BackupConfig = Pick<Config, 'backupDir' | 'backupAt' | 'CLICKHOUSE_DATABASE' | 'BACKUP_KEEP' | 'CENTER_TZ' | 'REDIS_PREFIX'>;
 
@@ -146,6 +154,13 @@ export async function startBackupSchedule(deps: {
     data: {},
     opts: { removeOnComplete: true, removeOnFail: 100 },
   });
+  // A machine switched off at BACKUP_AT every night (a floor PC shut down after the last shift) would never be backed
+  // up: a start that finds no backup from the last day takes one a few minutes later.
+  const newest = await newestBackupTime(config.backupDir, config.CLICKHOUSE_DATABASE);
+  if (newest === null || now() - newest > CATCH_UP_AFTER_MS) {
+    await queue.add('backup', {}, { jobId: CATCH_UP_JOB_ID, delay: CATCH_UP_DELAY_MS, removeOnComplete: true, removeOnFail: true });
+    log.info({ newest: newest === null ? null : new Date(newest).toISOString() }, `no backup in the last day: one in ${CATCH_UP_DELAY_MS / 60_000} minutes`);
+  }
   const clickhouse = createClickHouse(deps.target, { requestTimeoutMs: BACKUP_REQUEST_TIMEOUT_MS, maxConnections: 2, log });
   const workerConn = createRedis(deps.redisUrl, 'worker', (m) => log.warn(m));
   const worker = new Worker(BACKUP_QUEUE_NAME, () => runNightlyBackup({ clickhouse, redis: queueConn, config, log, now: now() }), {

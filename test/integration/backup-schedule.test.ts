@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
-import { BACKUP_QUEUE_NAME, BACKUP_SCHEDULER_ID, runNightlyBackup, startBackupSchedule } from '../../server/backup-schedule.ts';
+import { BACKUP_QUEUE_NAME, BACKUP_SCHEDULER_ID, CATCH_UP_DELAY_MS, CATCH_UP_JOB_ID, runNightlyBackup, startBackupSchedule } from '../../server/backup-schedule.ts';
 import { backupName, backupsInProgress, listBackups } from '../../server/clickhouse/backup.ts';
 import { createClickHouse } from '../../server/clickhouse/client.ts';
 import { spawnEmbeddedClickHouse, type EmbeddedClickHouseProcess } from '../../server/clickhouse/embedded/spawn.ts';
@@ -222,6 +222,33 @@ describe('the nightly backup job scheduler', () => {
     const off = await startBackupSchedule({ config: { ...config, backupAt: null }, log: capturedLog().log, target: target(), redisUrl: inject('redisUrl') });
     await off.close();
     expect(await queue.getJobSchedulers()).toEqual([]);
+    await queue.close();
+  });
+
+  it('takes a backup a few minutes after a start that finds none from the last day (the machine was off at BACKUP_AT), and none after a night that had one', async () => {
+    const config = configFor('catch-up');
+    const queue = new Queue(BACKUP_QUEUE_NAME, { connection: createRedis(inject('redisUrl'), 'publisher'), prefix: config.REDIS_PREFIX });
+    // backed up on Tuesday night; off on Wednesday night; started on Thursday at 10:00
+    await runNightlyBackup({ clickhouse: ch, redis, config, log: capturedLog().log, now: night('2026-11-24') });
+    const now = night('2026-11-26') + 8 * HOUR;
+    const first = capturedLog();
+    const schedule = await startBackupSchedule({ config, log: first.log, target: target(), redisUrl: inject('redisUrl'), now: () => now });
+    try {
+      const job = await queue.getJob(CATCH_UP_JOB_ID);
+      expect(job?.opts.delay).toBe(CATCH_UP_DELAY_MS);
+      expect(first.lines.join('\n')).toContain('no backup in the last day: one in 5 minutes');
+      await job!.promote(); // rather than wait the 5 minutes
+      const made = await waitFor('the catch-up backup', async () => (await listBackups(config.backupDir)).find((b) => b.name === backupName(DB, new Date(now))));
+      expect(made.base).toBe(nameAt('2026-11-24')); // the same ISO week: it adds to Tuesday's
+    } finally {
+      await schedule.close();
+    }
+    // started again an hour later: the newest backup is an hour old, so nothing is added
+    const second = capturedLog();
+    const again = await startBackupSchedule({ config, log: second.log, target: target(), redisUrl: inject('redisUrl'), now: () => now + HOUR });
+    await again.close();
+    expect(second.lines.join('\n')).not.toContain('no backup in the last day');
+    expect((await queue.getDelayed()).map((j) => j.id)).not.toContain(CATCH_UP_JOB_ID); // (the scheduler's next night is there)
     await queue.close();
   });
 });
