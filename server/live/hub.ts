@@ -731,7 +731,7 @@ export class LiveHub {
     const displays = new Map<string, DisplayPrincipal>();
     for (const c of this.clients) {
       if (c.principal.kind !== 'display' || c.closed) continue;
-      const scopes = new Set([...c.scopes(), ...c.series.keys(), ...c.roster]);
+      const scopes = c.scopes(); // a series or a roster is followed only for a subscribed scope
       if (scopes.size === 0) continue;
       held.set(c, { scopes: [...scopes], subscribes: c.subscribes });
       displays.set(c.principal.displayId, c.principal);
