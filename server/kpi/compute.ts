@@ -444,21 +444,28 @@ export function buildSnapshots(now: number, requested: readonly string[], inputs
   return out;
 }
 
-/** Today's 15-minute series from the sums of each interval (labelled by slice): the requested scopes, else every measured one. */
-export function buildSeries(now: number, slices: readonly Slice[], requested: readonly string[], sums: SliceSums): Series[] {
-  const scopes = requested.length > 0 ? [...requested] : [...new Set(['center', ...measuredScopes(sums)])].sort();
+/** Center and every scope given, by name: the scopes of a series when none are requested. */
+export const everyScope = (measured: Iterable<string>): string[] => [...new Set(['center', ...measured])].sort();
+
+/** One point of a series: the windowed values of a slice's sums. */
+export function seriesPoint(s: Slice, m: Measures): SeriesPoint {
+  return { start: new Date(s.start).toISOString(), end: new Date(s.end).toISOString(), values: windowedValues(m) };
+}
+
+/**
+ * Today's 15-minute series from the sums of each interval (labelled by slice): the requested scopes, else every
+ * measured one. `pointOf` gives a scope's point of a slice (default: from `sums`).
+ */
+export function buildSeries(
+  now: number,
+  slices: readonly Slice[],
+  requested: readonly string[],
+  sums: SliceSums,
+  pointOf = (s: Slice, scope: string): SeriesPoint => seriesPoint(s, sumsOf(sums, s.label, scope)),
+): Series[] {
+  const scopes = requested.length > 0 ? [...requested] : everyScope(measuredScopes(sums));
   const asOf = new Date(now).toISOString();
-  return scopes.map((scope) => ({
-    window: 'today' as const,
-    scope,
-    asOf,
-    intervalMinutes: 15 as const,
-    points: slices.map((s) => ({
-      start: new Date(s.start).toISOString(),
-      end: new Date(s.end).toISOString(),
-      values: windowedValues(sumsOf(sums, s.label, scope)),
-    })),
-  }));
+  return scopes.map((scope) => ({ window: 'today' as const, scope, asOf, intervalMinutes: 15 as const, points: slices.map((s) => pointOf(s, scope)) }));
 }
 
 /** Snapshots for every window × scope at `now`, from ClickHouse. */

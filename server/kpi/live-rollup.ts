@@ -27,17 +27,22 @@ import {
   buildSnapshots,
   emptyLive,
   emptyMeasures,
+  everyScope,
   isStateExpired,
+  measuredScopes,
   measuresOf,
   rows,
+  seriesPoint,
   settingsOf,
   sliceKey,
   snapshotSlices,
+  sumsOf,
   type Live,
   type Measures,
   type AgentStateRow,
   type Row,
   type Series,
+  type SeriesPoint,
   type SlSettings,
   type Snapshot,
   type SumField,
@@ -47,7 +52,7 @@ import { cmp, type ContactEvent, type Measure } from './measures.ts';
 import { rosterAgent } from './roster.ts';
 import { scopesOf } from './scopes.ts';
 import type { RosterAgent } from '../live/protocol.ts';
-import { INTERVAL_MS, MINUTE_MS, floorMinute, startOfLocalDay, todayIntervals } from './windows.ts';
+import { INTERVAL_MS, MINUTE_MS, floorMinute, startOfLocalDay, todayIntervals, type Slice } from './windows.ts';
 
 /** How far back the minute sums reach when loaded: the longest rolling window (1 h) and a margin. */
 const MINUTES_BACK_MS = 75 * MINUTE_MS;
@@ -207,6 +212,14 @@ export interface LiveRollupOptions {
 export class LiveRollup {
   private readonly minutes = new Map<number, Map<string, Bucket>>();
   private readonly intervals = new Map<number, Map<string, Bucket>>();
+  /**
+   * The series points of closed intervals, per interval start and scope, made once and kept until a measure of that
+   * interval and scope moves (a late event, a contact's later event that changes its measures): a day's series of
+   * every scope is tens of thousands of points, of which a publication usually changes a few hundred.
+   */
+  private readonly closedPoints = new Map<number, Map<string, SeriesPoint>>();
+  /** Per closed interval, the point of every scope without measures in it. Points are shared between calls: read only. */
+  private readonly closedEmpty = new Map<number, SeriesPoint>();
   private readonly waiting = new Map<string, QueueEvent[]>();
   private readonly agents = new Map<string, AgentState>();
   /** Rows before these are not kept (no current or later window reaches them). */
@@ -341,7 +354,9 @@ export class LiveRollup {
     const scopes = scopesOf(m.queue, m.team, m.channel, m.agentId);
     const put = (target: Map<number, Map<string, Bucket>>, at: number) => {
       const byScope = target.get(at) ?? target.set(at, new Map()).get(at)!;
+      const points = target === this.intervals ? this.closedPoints.get(at) : undefined;
       for (const scope of scopes) {
+        points?.delete(scope);
         let b = byScope.get(scope);
         if (!b) byScope.set(scope, (b = { rows: 0, ...emptySums() }));
         b.rows += sign;
@@ -365,6 +380,8 @@ export class LiveRollup {
     if (dayStart > this.intervalsFrom) {
       this.intervalsFrom = dayStart;
       for (const at of this.intervals.keys()) if (at < dayStart) this.intervals.delete(at);
+      for (const at of this.closedPoints.keys()) if (at < dayStart) this.closedPoints.delete(at);
+      for (const at of this.closedEmpty.keys()) if (at < dayStart) this.closedEmpty.delete(at);
     }
   }
 
@@ -484,7 +501,26 @@ export class LiveRollup {
   series(now: number, scopes: readonly string[] = []): Series[] {
     this.prune(now);
     const slices = todayIntervals(now, this.opts.tz);
-    const sums = this.sliceSums(now, slices);
-    return buildSeries(now, slices, scopes, sums);
+    // A slice before the current interval is one whole interval: its sums are that interval's buckets (sliceSums).
+    const currentInterval = Math.floor(floorMinute(now) / INTERVAL_MS) * INTERVAL_MS;
+    const isClosed = (s: Slice) => s.end <= currentInterval && s.start % INTERVAL_MS === 0 && s.start >= this.intervalsFrom;
+    const sums = this.sliceSums(now, slices.filter((s) => !isClosed(s)));
+    const measured = new Set<string>();
+    for (const s of slices) if (isClosed(s)) for (const scope of this.intervals.get(s.start)?.keys() ?? []) measured.add(scope);
+    const pointOf = (s: Slice, scope: string): SeriesPoint => {
+      if (!isClosed(s)) return seriesPoint(s, sumsOf(sums, s.label, scope));
+      const b = this.intervals.get(s.start)?.get(scope);
+      if (!b) {
+        let empty = this.closedEmpty.get(s.start);
+        if (!empty) this.closedEmpty.set(s.start, (empty = seriesPoint(s, emptyMeasures())));
+        return empty;
+      }
+      let points = this.closedPoints.get(s.start);
+      if (!points) this.closedPoints.set(s.start, (points = new Map()));
+      let point = points.get(scope);
+      if (!point) points.set(scope, (point = seriesPoint(s, toMeasures({ v: b.v, frt: [...b.frt].sort((x, y) => x - y) }))));
+      return point;
+    };
+    return buildSeries(now, slices, scopes.length > 0 ? scopes : everyScope([...measured, ...measuredScopes(sums)]), sums, pointOf);
   }
 }

@@ -32,7 +32,8 @@ import { LiveRollup, type ContactChange } from './live-rollup.ts';
 import { nextRange, runPass, writeWatermark, type Pass } from './materialize.ts';
 import { syncAgentStateMaxHours, syncDefaultQueueSettings } from './settings.ts';
 import { rosterNames, storeRoster } from './roster.ts';
-import { kpiRedisNames, storeSeries, storeSnapshots } from './snapshots.ts';
+import { newSeriesWriterState, storeSeries } from './series-store.ts';
+import { kpiRedisNames, storeSnapshots } from './snapshots.ts';
 import { WatermarkWriter } from './watermark-writer.ts';
 import { floorMinute } from './windows.ts';
 
@@ -188,6 +189,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   const queueConn = createRedis(deps.redisUrl, 'publisher', (m) => log.warn(m));
   const workerConn = createRedis(deps.redisUrl, 'worker', (m) => log.warn(m));
   const storeConn = createRedis(deps.redisUrl, 'publisher', (m) => log.warn(m));
+  // the series' writes are optimistic transactions (WATCH): a connection of their own
+  const seriesConn = createRedis(deps.redisUrl, 'publisher', (m) => log.warn(m));
   const queue = createKpiQueue(queueConn, config);
   queue.on('error', (err) => log.warn({ err }, 'kpi queue error'));
 
@@ -198,6 +201,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   const previous = new Map<string, string>();
   const rosterRedis = rosterNames(config.REDIS_PREFIX);
   const previousRoster = new Map<string, string>();
+  const seriesWritten = newSeriesWriterState();
   let lastWaiting = 0;
   let lastMinute = -1;
   /** The clock of the latest recomputation whose figures were stored. */
@@ -224,7 +228,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   async function publishSeries(t: number): Promise<void> {
     const series = rollup ? rollup.series(t) : await computeSeries(ch, { now: t, tz: config.CENTER_TZ });
     const loaded = rollup;
-    await storeSeries(storeConn, names, series, loaded ? (gone) => loaded.series(t, gone) : undefined);
+    await storeSeries(seriesConn, names, series, seriesWritten, loaded ? (gone) => loaded.series(t, gone) : undefined);
     lastSeriesAt = performance.now(); // throttling is about work done, so the process clock, not the KPI clock
     seriesBehind = false;
   }
@@ -422,6 +426,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       queueConn.disconnect();
       workerConn.disconnect();
       storeConn.disconnect();
+      seriesConn.disconnect();
     },
   };
 }

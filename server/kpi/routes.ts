@@ -24,7 +24,8 @@ import { computeDayReport, localDate, localDayStart, ReportTooLarge, reportCsv }
 import { parseScopes, SCOPE_KINDS, ScopeError } from './scopes.ts';
 import type { DisplayScopes } from '../boards/display-scopes.ts';
 import type { Principal } from '../auth/principal.ts';
-import { byScope, kpiRedisNames, readScopes, readSeries, readSnapshots } from './snapshots.ts';
+import { readSeries } from './series-store.ts';
+import { byScope, kpiRedisNames, readScopes, readSnapshots } from './snapshots.ts';
 import { WINDOWS, type WindowName } from './windows.ts';
 
 export interface KpiRoutesOptions {

@@ -1,35 +1,42 @@
-// Latest KPI snapshots and series in Redis, and their publication. Every name derives from REDIS_PREFIX.
+// Latest KPI snapshots in Redis, and their publication; the names of every KPI key, each derived from REDIS_PREFIX
+// (today's series: series-store.ts).
 //   <prefix>:kpi:snapshots   hash  "<window>|<scope>" → Snapshot JSON (written when its values change; its asOf is
 //                            then that of the recomputation that changed it: readers take the later of it and as-of)
-//   <prefix>:kpi:series      hash  "<scope>" → Series JSON (today's 15-minute series)
 //   <prefix>:kpi:as-of       string  ISO time of the latest recomputation
 //   <prefix>:kpi:alive       string  epoch ms of the worker's latest tick that ended well (the figures are current as
 //                            of then, changed or not; the live hubs tell the screens when it is too old)
 //   channel <prefix>:kpi:snapshots   {"type":"kpi.snapshots","asOf":…,"snapshots":[…changed…]}
-//   channel <prefix>:kpi:series      {"type":"kpi.series","asOf":…,"series":[…]}
 // Redis holds nothing that cannot be recomputed from ClickHouse: after a Redis restart (or loss) the worker's first
 // recomputation rewrites everything.
 import type { Redis } from 'ioredis';
-import type { Series, Snapshot } from './compute.ts';
+import type { Snapshot } from './compute.ts';
 import type { WindowName } from './windows.ts';
 
 export interface KpiRedisNames {
   snapshots: string;
-  series: string;
   asOf: string;
   alive: string;
   snapshotsChannel: string;
+  /** The start of each scope's series key (followed by the scope). */
+  seriesPoints: string;
+  seriesScopes: string;
+  seriesState: string;
   seriesChannel: string;
+  /** The hash of whole series that earlier versions wrote (until the night of 2026-11-24): the next full write removes it. */
+  formerSeries: string;
 }
 
 export function kpiRedisNames(prefix: string): KpiRedisNames {
   return {
     snapshots: `${prefix}:kpi:snapshots`,
-    series: `${prefix}:kpi:series`,
     asOf: `${prefix}:kpi:as-of`,
     alive: `${prefix}:kpi:alive`,
     snapshotsChannel: `${prefix}:kpi:snapshots`,
-    seriesChannel: `${prefix}:kpi:series`,
+    seriesPoints: `${prefix}:kpi:series-points:`,
+    seriesScopes: `${prefix}:kpi:series-scopes`,
+    seriesState: `${prefix}:kpi:series-state`,
+    seriesChannel: `${prefix}:kpi:series-changes`,
+    formerSeries: `${prefix}:kpi:series`,
   };
 }
 
@@ -37,12 +44,6 @@ export interface SnapshotMessage {
   type: 'kpi.snapshots';
   asOf: string;
   snapshots: Snapshot[];
-}
-
-export interface SeriesMessage {
-  type: 'kpi.series';
-  asOf: string;
-  series: Series[];
 }
 
 const field = (s: Pick<Snapshot, 'window' | 'scope'>) => `${s.window}|${s.scope}`;
@@ -108,26 +109,6 @@ export async function storeSnapshots(
   return changed.length;
 }
 
-/** Replaces today's series and publishes them, with the `departed` ones of the scopes that no longer have one. */
-export async function storeSeries(
-  redis: Redis,
-  names: KpiRedisNames,
-  series: readonly Series[],
-  departed?: Departed<Series>,
-): Promise<void> {
-  const asOf = series[0]?.asOf ?? new Date().toISOString();
-  const current = new Set(series.map((s) => s.scope));
-  const gone = (await redis.hkeys(names.series)).filter((scope) => !current.has(scope));
-  const tx = redis.multi().del(names.series);
-  const flat = series.flatMap((s) => [s.scope, JSON.stringify(s)]);
-  if (flat.length > 0) tx.hset(names.series, ...flat);
-  const message: SeriesMessage = { type: 'kpi.series', asOf, series: [...series, ...(gone.length > 0 && departed ? departed(gone) : [])] };
-  tx.publish(names.seriesChannel, JSON.stringify(message));
-  const results = await tx.exec();
-  const failed = results?.find(([err]) => err);
-  if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
-}
-
 /**
  * The latest snapshots of `window`, for the given scopes (all stored scopes when empty), in the order asked. Each one's
  * asOf is the latest recomputation's (a snapshot is rewritten only when its values change, and they held since).
@@ -163,15 +144,4 @@ export async function readScopes(redis: Redis, names: KpiRedisNames, window: Win
     .filter((f) => f.startsWith(prefix))
     .map((f) => f.slice(prefix.length))
     .sort(byScope);
-}
-
-export async function readSeries(redis: Redis, names: KpiRedisNames, scopes: readonly string[] = []): Promise<Series[]> {
-  if (scopes.length > 0) {
-    const raw = await redis.hmget(names.series, ...scopes);
-    return raw.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as Series);
-  }
-  const all = await redis.hgetall(names.series);
-  return Object.values(all)
-    .map((r) => JSON.parse(r) as Series)
-    .sort((a, b) => byScope(a.scope, b.scope));
 }

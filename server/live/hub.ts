@@ -13,7 +13,8 @@ import type { Sessions } from '../auth/sessions.ts';
 import { forbiddenMessage, type DisplayScopes } from '../boards/display-scopes.ts';
 import { parseScopes, ScopeError } from '../kpi/scopes.ts';
 import { computeRoster, readRoster, rosterMessage, rosterNames, rosterScopes, type RosterNames, type RosterPublication } from '../kpi/roster.ts';
-import { kpiRedisNames, readSeries, readSnapshots, type KpiRedisNames, type SeriesMessage, type SnapshotMessage } from '../kpi/snapshots.ts';
+import { readSeries, type SeriesMessage } from '../kpi/series-store.ts';
+import { kpiRedisNames, readSnapshots, type KpiRedisNames, type SnapshotMessage } from '../kpi/snapshots.ts';
 import { centerOpen, nextOpening } from '../center-hours.ts';
 import { quietSources, type SourceActivity } from '../ingest/activity.ts';
 import { messagesChannel } from '../messages/store.ts';
@@ -335,7 +336,7 @@ export class LiveHub {
   private onPublication(channel: string, message: string): void {
     try {
       if (channel === this.names.snapshotsChannel) this.fanOutSnapshots((JSON.parse(message) as SnapshotMessage).snapshots);
-      else if (channel === this.names.seriesChannel) this.fanOutSeries((JSON.parse(message) as SeriesMessage).series);
+      else if (channel === this.names.seriesChannel) this.onSeries(JSON.parse(message) as SeriesMessage);
       else if (channel === this.rosterNames.channel) this.onRoster(JSON.parse(message) as RosterPublication);
       else if (channel === this.messagesChannel) {
         // every screen: which messages a display shows is for GET /v1/messages to say
@@ -371,6 +372,17 @@ export class LiveHub {
         this.send(client, data);
       }
     }
+  }
+
+  /** The series of some scopes changed: those the screens here follow are read and sent. */
+  private onSeries(m: SeriesMessage): void {
+    this.fanOutSeries(m.departed);
+    const followed = m.scopes.filter((scope) => (this.bySeries.get(scope)?.size ?? 0) > 0);
+    if (followed.length === 0) return;
+    readSeries(this.opts.redis, this.names, followed).then(
+      (series) => this.fanOutSeries(series),
+      (err: Error) => this.opts.log.warn({ err: err.message }, 'live: could not read the changed series (the next change sends them)'),
+    );
   }
 
   private fanOutSeries(series: readonly Series[]): void {

@@ -9,7 +9,8 @@ import { KPI_KEYS } from '../../server/kpi/catalog.ts';
 import { computeSeries, computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
 import { setQueueSettings } from '../../server/kpi/settings.ts';
-import { kpiRedisNames, storeSeries, storeSnapshots } from '../../server/kpi/snapshots.ts';
+import { newSeriesWriterState, storeSeries } from '../../server/kpi/series-store.ts';
+import { kpiRedisNames, storeSnapshots } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { insertEvents, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, TZ } from './kpi-scenario.ts';
@@ -33,7 +34,7 @@ describe('KPI API', () => {
     // What the worker would have stored at NOW.
     const names = kpiRedisNames(ctx.config.REDIS_PREFIX);
     await storeSnapshots(redis, names, await computeSnapshots(ctx.clickhouse, { now: NOW, tz: TZ, waitingLookbackHours: 24 }), new Map());
-    await storeSeries(redis, names, await computeSeries(ctx.clickhouse, { now: NOW, tz: TZ }));
+    await storeSeries(redis, names, await computeSeries(ctx.clickhouse, { now: NOW, tz: TZ }), newSeriesWriterState());
 
     app = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
     const admin = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });

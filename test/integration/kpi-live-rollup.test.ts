@@ -9,7 +9,8 @@ import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../
 import { startKpiWorker, type KpiWorkerHandle, type RecomputeResult } from '../../server/kpi/pipeline.ts';
 import { computeRoster, readRoster, rosterNames } from '../../server/kpi/roster.ts';
 import { setQueueSettings } from '../../server/kpi/settings.ts';
-import { kpiRedisNames, readSeries, readSnapshots } from '../../server/kpi/snapshots.ts';
+import { readSeries } from '../../server/kpi/series-store.ts';
+import { kpiRedisNames, readSnapshots } from '../../server/kpi/snapshots.ts';
 import { WINDOWS } from '../../server/kpi/windows.ts';
 import type { RosterAgent } from '../../server/live/protocol.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';

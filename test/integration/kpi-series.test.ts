@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
 import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
-import { kpiRedisNames, readSeries, readSnapshots, type SeriesMessage } from '../../server/kpi/snapshots.ts';
+import { readSeries, type SeriesMessage } from '../../server/kpi/series-store.ts';
+import { kpiRedisNames, readSnapshots } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { waitFor } from '../support/wait.ts';
@@ -89,7 +90,7 @@ describe("today's series", () => {
       await worker.recomputeNow('the next day');
       const next = new Date(clock).toISOString();
       const m = await waitFor('the next day\'s series', async () => messages.find((x) => x.asOf === next), 20_000);
-      const q = m.series.find((x) => x.scope === 'queue:q');
+      const q = m.departed.find((x) => x.scope === 'queue:q');
       // the new day's quarter hours so far (UTC: from its midnight to the one holding now), each with nothing offered
       const midnight = Math.floor(clock / 86_400_000) * 86_400_000;
       expect(q?.points.length).toBe(Math.floor((clock - midnight) / 900_000) + 1);

@@ -13,6 +13,8 @@ import type { Config } from '../../server/config.ts';
 import { KPI_KEYS, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
 import type { Snapshot } from '../../server/kpi/compute.ts';
 import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
+import type { Series } from '../../server/kpi/compute.ts';
+import { newSeriesWriterState, storeSeries } from '../../server/kpi/series-store.ts';
 import { kpiRedisNames, storeSnapshots } from '../../server/kpi/snapshots.ts';
 import type { LiveHub } from '../../server/live/hub.ts';
 import { createRedis } from '../../server/redis/connections.ts';
@@ -188,6 +190,44 @@ describe('subscriptions', () => {
     expect(c.messages.some((m) => m.type === 'snapshot' && m.values.offered?.value === 14)).toBe(false);
     await redis.del(an.active);
     c.ws.close();
+  });
+
+  it('sends a followed series on subscribe, then each change and the departure of it, and no series it does not follow', async () => {
+    const names = kpiRedisNames(ctx.config.REDIS_PREFIX);
+    // the series' writes are optimistic transactions: a connection of their own, as the worker has
+    const conn = createRedis(inject('redisUrl'), 'commands');
+    if (conn.status !== 'ready') await once(conn, 'ready');
+    const written = newSeriesWriterState();
+    const t = Date.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const day = Math.floor(t / 86_400_000) * 86_400_000;
+    const series = (scope: string, at: number, offered: number[]): Series => ({
+      window: 'today', scope, asOf: iso(at), intervalMinutes: 15,
+      points: offered.map((n, i) => ({ start: iso(day + i * 900_000), end: iso(day + (i + 1) * 900_000), values: { offered: { value: n, n } } })),
+    });
+    const offered = (m: { points: Array<{ values: { offered?: { value: number | null } } }> }) => m.points.map((p) => p.values.offered?.value);
+    try {
+      await storeSeries(conn, names, [series('center', t, [1]), series('queue:billing', t, [2])], written);
+      const c = await connect();
+      c.send({ type: 'subscribe', window: 'today', scopes: ['center'] }); // the figures only
+      c.send({ type: 'subscribe', window: 'today', scopes: ['queue:billing'], series: true });
+      expect(offered(await c.next('series', (m) => m.scope === 'queue:billing'))).toEqual([2]);
+      // Both series change: the followed one arrives, read from Redis by the hub.
+      await storeSeries(conn, names, [series('center', t + 1000, [5]), series('queue:billing', t + 1000, [2, 3])], written);
+      expect(offered(await c.next('series', (m) => m.asOf === iso(t + 1000)))).toEqual([2, 3]);
+      // Only center changes: nothing. Then queue:billing has no series any more: its last one, as it is now, arrives.
+      await storeSeries(conn, names, [series('center', t + 2000, [6]), series('queue:billing', t + 2000, [2, 3])], written);
+      await storeSeries(conn, names, [series('center', t + 3000, [6])], written, (gone) => gone.map((scope) => series(scope, t + 3000, [0])));
+      expect(offered(await c.next('series', (m) => m.asOf === iso(t + 3000)))).toEqual([0]);
+      expect(c.messages.flatMap((m) => (m.type === 'series' ? [[m.scope, m.asOf]] : []))).toEqual([
+        ['queue:billing', iso(t)],
+        ['queue:billing', iso(t + 1000)],
+        ['queue:billing', iso(t + 3000)],
+      ]);
+      c.ws.close();
+    } finally {
+      conn.disconnect();
+    }
   });
 
   it('answers a bad message with an error and keeps the socket open', async () => {
