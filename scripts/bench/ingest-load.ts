@@ -11,6 +11,8 @@
 //     latency from arrival to the insert's confirmation
 //   node --import tsx scripts/bench/ingest-load.ts batches <base url> <seed> <events> <requests in flight>
 //     NDJSON bodies of 1,000 events, each of one source → {"accepted":…,"seconds":…}
+// BENCH_TIMELINE=1: singles and direct also print, on stderr, the latencies of each second's events (p50, p99, max),
+// to see whether a tail is spread out or comes in bursts (and when).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClickHouse } from '../../server/clickhouse/client.ts';
 import { validateEvent, type IngestEvent } from '../../server/ingest/contract.ts';
@@ -37,6 +39,8 @@ const auth = (source: IngestEvent['source']) => `Bearer ${BENCH_KEYS[source]}`;
  */
 async function paced(send: (event: IngestEvent) => Promise<void>): Promise<void> {
   const latencies: number[] = [];
+  /** Measured latencies by the second they were sent in (BENCH_TIMELINE). */
+  const bySecond: number[][] = [];
   const pending: Promise<void>[] = [];
   const perTick = Math.max(1, Math.round(pace / 100));
   const start = performance.now();
@@ -46,12 +50,25 @@ async function paced(send: (event: IngestEvent) => Promise<void>): Promise<void>
     events.slice(i, i + perTick).forEach((event, k) => {
       const sent = performance.now();
       const measured = i + k >= warmUp;
-      pending.push(send(event).then(() => void (measured && latencies.push(performance.now() - sent))));
+      pending.push(
+        send(event).then(() => {
+          if (!measured) return;
+          const ms = performance.now() - sent;
+          latencies.push(ms);
+          (bySecond[Math.floor((sent - start) / 1000)] ??= []).push(ms);
+        }),
+      );
     });
   }
   await Promise.all(pending);
   const achieved = Math.round(events.length / ((performance.now() - start) / 1000));
   latencies.sort((a, b) => a - b);
+  if (process.env.BENCH_TIMELINE === '1') {
+    bySecond.forEach((list, second) => {
+      list.sort((a, b) => a - b);
+      process.stderr.write(`    ${mode} second ${second}: p50 ${percentile(list, 50).toFixed(0)} p99 ${percentile(list, 99).toFixed(0)} max ${list.at(-1)!.toFixed(0)} ms (${list.length})\n`);
+    });
+  }
   process.stdout.write(`${JSON.stringify({ p50: Number(percentile(latencies, 50).toFixed(1)), p99: Number(percentile(latencies, 99).toFixed(1)), achieved })}\n`);
 }
 

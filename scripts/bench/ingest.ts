@@ -5,7 +5,7 @@
 // - acknowledgement latency of single-event posts at a steady 1,000 events/s (after a warm-up at that rate): the
 //   ingest path alone, next to its baseline (the same traffic inserted straight into a copy of the events table,
 //   coalesced as the writer does; interleaved rounds, medians reported), then with the workers running in their own
-//   process beside the API, as in production.
+//   process beside the API, as in production (once their first recomputation is stored; rounds, medians reported).
 // The load (batches and single events) is sent by a process of its own (scripts/bench/ingest-load.ts), as
 // integrations are: the API's process does not also pay for the sender.
 import { spawn } from 'node:child_process';
@@ -89,7 +89,12 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
     await catchUp(stack.clickhouse, { lookbackDays: stack.config.FCR_LOOKBACK_DAYS });
     await mergesSettled(stack.clickhouse, 120_000);
     workers = await startPartProcess(stack, { role: 'worker' });
-    const withWorkers = await singleEventLatency(stack, 'lat', opts.latencySeconds * 1000);
+    // Rounds here too: one hiccup of the shared machine (a burst of merges, say) fills a single round's 1 %.
+    const withWorkers: Latency[] = [];
+    for (let round = 0; round < LATENCY_ROUNDS; round++) {
+      withWorkers.push(await singleEventLatency(stack, `lat-${round}`, opts.latencySeconds * 1000));
+      process.stderr.write(`  single events with the workers, round ${round + 1}: p50/p99 ${withWorkers.at(-1)!.p50}/${withWorkers.at(-1)!.p99} ms\n`);
+    }
 
     return [
       { name: 'ingest: direct insert (baseline, batches of 10k)', value: Math.round(directRate), unit: 'events/s' },
@@ -103,8 +108,8 @@ export async function benchIngest(opts: { events: number; latencySeconds: number
       { name: 'ingest: direct insert ack p99 @ 1k events/s (baseline, coalesced alike)', value: median(direct.map((l) => l.p99)), unit: 'ms', note: `rounds ${direct.map((l) => l.p99).join(' / ')}` },
       { name: 'ingest: API process CPU per single-event request', value: Math.round(median(aloneCpuUsPerRequest)), unit: 'µs', note: `median of ${LATENCY_ROUNDS} rounds (warm-up included)` },
       { name: 'ingest: single-event ack p99, ingest alone ÷ direct', value: Number(median(alone.map((l, i) => l.p99 / direct[i]!.p99)).toFixed(2)), unit: 'ratio', note: 'median of the rounds\' ratios' },
-      { name: 'ingest: single-event ack p50 @ 1k events/s, with the workers', value: withWorkers.p50, unit: 'ms', note: `achieved ${withWorkers.achieved} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
-      { name: 'ingest: single-event ack p99 @ 1k events/s, with the workers', value: withWorkers.p99, unit: 'ms', note: 'target < 50' },
+      { name: 'ingest: single-event ack p50 @ 1k events/s, with the workers', value: median(withWorkers.map((l) => l.p50)), unit: 'ms', note: `median of ${LATENCY_ROUNDS} rounds; achieved ${median(withWorkers.map((l) => l.achieved))} req/s, after ${WARM_UP_SECONDS} s of warm-up` },
+      { name: 'ingest: single-event ack p99 @ 1k events/s, with the workers', value: median(withWorkers.map((l) => l.p99)), unit: 'ms', note: `target < 50; rounds ${withWorkers.map((l) => l.p99).join(' / ')}` },
     ];
   } finally {
     await workers?.stop();

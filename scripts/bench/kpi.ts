@@ -107,7 +107,6 @@ export async function benchKpi(opts: { sizes: number[]; rate: number; latencySec
     const settled = await mergesSettled(bulk, 300_000);
     process.stderr.write(`  background merges settled in ${Math.round(settled)} ms\n`);
     workers = await startPartProcess(stack, { role: 'worker' });
-    await sleep(1000); // its first recomputation
 
     // 2. Event-to-snapshot latency at a steady rate: single contact.offered events; the center's `offered` today
     //    counts them, so the first published snapshot whose count reaches k covers the k-th event.

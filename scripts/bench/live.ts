@@ -71,7 +71,6 @@ export async function benchLive(opts: { rate: number; seconds: number; sockets: 
     const token = login.json<{ token: string }>().token;
     const wsUrl = `${stack.baseUrl.replace('http', 'ws')}/v1/stream`;
     let seq = 0;
-    await sleep(1000); // the worker's first recomputation
     for (const n of opts.sockets) {
       await sleep(1500); // let the previous run's last recomputation land
       const crowd = await startCrowd(wsUrl, token, n);

@@ -19,6 +19,7 @@ import { loadConfig, type Config } from '../../server/config.ts';
 import { createLogger } from '../../server/log.ts';
 import type { IngestEvent } from '../../server/ingest/contract.ts';
 import { createRedis } from '../../server/redis/connections.ts';
+import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { generateEvents } from '../../server/simulator/index.ts';
 import { freePort, startEmbeddedRedis } from '../../server/redis/embedded.ts';
 
@@ -123,10 +124,13 @@ export interface PartProcess {
 /**
  * One part of the product in a process of its own, as production runs them (`npm run worker`, `npm run api`), against
  * the stack's ClickHouse and Redis: the workers (KPI and alerts; their work then does not share the API's event
- * loop), or a further API process on `port`. Resolves once it has started. BENCH_WORKER_LOG=1 (or debug, trace) copies
- * its log to stderr.
+ * loop), or a further API process on `port`. Resolves once it has started; the workers, once their first
+ * recomputation is stored (the rollup loaded, the figures and the series written), so what follows measures them in
+ * their steady state. BENCH_WORKER_LOG=1 (or debug, trace) copies its log to stderr.
  */
 export async function startPartProcess(stack: BenchStack, part: { role: 'worker' } | { role: 'api'; port: number }): Promise<PartProcess> {
+  const names = kpiRedisNames(stack.config.REDIS_PREFIX);
+  const seriesBefore = await stack.redis.hget(names.seriesState, 'asOf');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server/main.ts'), `--only=${part.role}`], {
     cwd: ROOT,
     // only what the part needs: nothing of the caller's environment leaks into the figures
@@ -152,7 +156,7 @@ export async function startPartProcess(stack: BenchStack, part: { role: 'worker'
   });
   const exited = once(child, 'exit');
   const started = async (): Promise<boolean> => {
-    if (part.role === 'worker') return /kpi worker started|alert engine/i.test(out);
+    if (part.role === 'worker') return /kpi worker started/i.test(out) && (await stack.redis.hget(names.seriesState, 'asOf')) !== seriesBefore;
     return fetch(`http://127.0.0.1:${part.port}/healthz`).then((r) => r.ok, () => false);
   };
   const deadline = Date.now() + 60_000;
