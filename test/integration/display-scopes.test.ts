@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AlertStore } from '../../server/alerts/store.ts';
+import { DisplayScopes } from '../../server/boards/display-scopes.ts';
 import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { buildApp } from '../../server/app.ts';
 import type { Snapshot } from '../../server/kpi/compute.ts';
@@ -16,6 +17,7 @@ import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { signInRoles } from '../support/users.ts';
+import { waitFor } from '../support/wait.ts';
 import { openSocket, type LiveTestClient } from '../support/ws.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-display-scopes';
@@ -201,4 +203,47 @@ describe('a display reads the scopes of its boards only', () => {
     expect(scopesAt(still)).toEqual(['queue:billing', 'team:red']);
     expect(still.messages.filter((m) => m.type === 'error')).toEqual([]);
   });
+
+  it('a socket that subscribes while the heartbeat reads the boards is left to the next heartbeat', async () => {
+    await putBoard('race', grid('Race', [
+      { kind: 'kpi', kpi: 'offered', scope: 'queue:billing', window: 'today' },
+      { kind: 'trend', kpi: 'asa', scope: 'team:red' },
+    ]));
+    const tv = await openSocket(`${wsUrl}?display=${(await createDisplay('Race TV', 'race')).token}`);
+    sockets.push(tv);
+    await tv.next('welcome');
+    tv.send({ type: 'subscribe', window: 'today', scopes: ['queue:billing', 'team:red'] });
+    await tv.next('alerts');
+    await putBoard('race', grid('Race', [{ kind: 'kpi', kpi: 'offered', scope: 'queue:billing', window: 'today' }]));
+    // While the heartbeat's check reads the boards, the TV subscribes again (what it asks for then may have been
+    // granted by a newer read of its boards than the check's); the check's verdict on team:red is then known when
+    // its look-up of team:red resolves.
+    const refreshAll = DisplayScopes.prototype.refreshAll;
+    const refused = DisplayScopes.prototype.refused;
+    let verdict: Promise<unknown> | undefined;
+    DisplayScopes.prototype.refreshAll = async function (displays) {
+      await refreshAll.call(this, displays);
+      tv.send({ type: 'subscribe', window: 'today', scopes: ['queue:billing'] });
+      await tv.next('alerts', undefined, 10_000);
+    };
+    DisplayScopes.prototype.refused = function (d, scopes) {
+      const answer = refused.call(this, d, scopes);
+      if (scopes.includes('team:red')) verdict = answer;
+      return answer;
+    };
+    try {
+      app.liveHub.heartbeat();
+      await waitFor('the check\'s look-up of team:red', async () => verdict);
+      tv.send({ type: 'ping', id: 'after-check' });
+      await tv.next('pong', (m) => m.id === 'after-check');
+      expect(tv.messages.filter((m) => m.type === 'error')).toEqual([]);
+    } finally {
+      DisplayScopes.prototype.refreshAll = refreshAll;
+      DisplayScopes.prototype.refused = refused;
+    }
+    // the next heartbeat, with no subscription meanwhile, drops team:red
+    app.liveHub.heartbeat();
+    expect(await tv.next('error')).toMatchObject({ code: 'forbidden_scope', message: expect.stringMatching(/"Race TV".*not team:red: they are no longer on its boards/) });
+  });
 });
+
