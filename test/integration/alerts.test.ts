@@ -391,15 +391,19 @@ describe('webhook', () => {
 describe('opening hours (CENTER_HOURS)', () => {
   it('clears open alerts at closing, raises none while closed, and evaluates again from the opening; a quiet source waits for the opening too', async () => {
     const minute = 60_000;
-    // Open for the half hour before `closeAt`, closed for 5 minutes, open again from `reopenAt` (on the UTC clock).
-    const closeAt = Math.ceil((T0 + 2_000_000) / minute) * minute;
+    // Open for the half hour before `closeAt`, closed for 5 minutes, open again from `reopenAt` for half an hour (on
+    // the UTC clock), all within one day: when that would cross midnight (the test runs late in the UTC day), the test
+    // moves to 01:00 of the next day instead.
+    const day = 1440 * minute;
+    let closeAt = Math.ceil((T0 + 2_000_000) / minute) * minute;
+    if (Math.floor((closeAt - 30 * minute) / day) !== Math.floor((closeAt + 35 * minute) / day)) closeAt = Math.floor(closeAt / day) * day + day + 60 * minute;
     const reopenAt = closeAt + 5 * minute;
     const period = (start: number, end: number) => {
       const d = new Date(start);
       const from = d.getUTCHours() * 60 + d.getUTCMinutes();
       return { day: (d.getUTCDay() + 6) % 7, from, to: from + (end - start) / minute };
     };
-    const centerHours = [period(closeAt - 30 * minute, closeAt), period(reopenAt, reopenAt + Math.min(30 * minute, 1440 * minute - (reopenAt % (1440 * minute))))];
+    const centerHours = [period(closeAt - 30 * minute, closeAt), period(reopenAt, reopenAt + 30 * minute)];
     const { bodies, url: hookUrl, server: hook } = await recordingHook<{ type: string; transition: string; source?: string }>();
     const webhook = new AlertWebhook({ url: hookUrl, log: captured.log, baseDelayMs: 50 });
     const lastStored = `${ctx.config.REDIS_PREFIX}:ingest:last-stored`;
