@@ -40,8 +40,7 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
   const supervisor = { onRequest: app.auth.require('supervisor') };
   const auth = app.auth;
   /** A display reads the alerts of its boards' scopes only. */
-  const readable = (p: Principal | null, list: Alert[]): Promise<Alert[]> | Alert[] =>
-    p?.kind === 'display' ? opts.displayScopes.filter(p, list, (a) => a.scope) : list;
+  const readable = (p: Principal | null, list: Alert[]) => opts.displayScopes.readable(p, list, (a) => a.scope);
 
   async function unique(input: ThresholdInput, exceptId?: string): Promise<void> {
     const clash = (await thresholds.list()).find((t) => t.kpi === input.kpi && t.scope === input.scope && t.window === input.window && t.id !== exceptId);

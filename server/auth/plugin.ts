@@ -19,7 +19,7 @@ import type { Actor } from './audit.ts';
 import { AuditLog } from './audit.ts';
 import { Authenticator } from './authenticate.ts';
 import { CredentialCache } from './cache.ts';
-import { ApiError, errorBody, unavailable } from '../errors.ts';
+import { errorBody, unavailable } from '../errors.ts';
 import type { IngestPrincipal, Principal } from './principal.ts';
 import { describePrincipal } from './principal.ts';
 import { LoginLimiter } from './rate-limit.ts';

@@ -5,7 +5,7 @@
 // Boards change while TVs run, so a display's grant is read again when it is older than a few seconds, and a refusal
 // is always confirmed by a fresh read: a TV that subscribes to a tile just added to its board is never refused
 // because of a stale copy.
-import type { DisplayPrincipal } from '../auth/principal.ts';
+import type { DisplayPrincipal, Principal } from '../auth/principal.ts';
 import { ApiError } from '../errors.ts';
 import { parseScope, ScopeError } from '../kpi/scopes.ts';
 import type { Board } from './schema.ts';
@@ -99,9 +99,10 @@ export class DisplayScopes {
     if (refused.length > 0) throw forbiddenScopes(d, refused);
   }
 
-  /** The scopes of `scopes` the display may read (for answers that list every scope). */
-  async filter<T>(d: Display, items: readonly T[], scopeOf: (item: T) => string): Promise<T[]> {
-    const g = await this.grant(d);
+  /** What of `items` the principal may read (for answers that list every scope): all of them, but to a display. */
+  async readable<T>(p: Principal | null, items: readonly T[], scopeOf: (item: T) => string): Promise<T[]> {
+    if (p?.kind !== 'display') return [...items];
+    const g = await this.grant(p);
     return items.filter((x) => grants(g, scopeOf(x)));
   }
 }

@@ -83,9 +83,6 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
     if (p?.kind === 'display') await displayScopes.check(p, scopes);
     return scopes;
   }
-  /** What an answer listing every scope holds: for a display, the scopes of its boards. */
-  const readable = <T>(p: Principal | null, items: T[], scopeOf: (x: T) => string): Promise<T[]> | T[] =>
-    p?.kind === 'display' ? displayScopes.filter(p, items, scopeOf) : items;
 
   app.get(
     '/v1/kpis',
@@ -115,7 +112,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
         ).filter((s) => s.window === window);
         snapshots = scopes.length === 0 ? computed : scopes.map((s) => snapshots.find((x) => x.scope === s) ?? computed.find((x) => x.scope === s)!);
       }
-      return { window, snapshots: await readable(request.principal, snapshots, (x) => x.scope) };
+      return { window, snapshots: await displayScopes.readable(request.principal, snapshots, (x) => x.scope) };
     },
   );
 
@@ -130,7 +127,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
         const computed = await computeSeries(clickhouse, { now: now(), tz: config.CENTER_TZ, scopes: missing });
         series = scopes.length === 0 ? computed : scopes.map((s) => series.find((x) => x.scope === s) ?? computed.find((x) => x.scope === s)!);
       }
-      return { window: 'today', intervalMinutes: 15, series: await readable(request.principal, series, (x) => x.scope) };
+      return { window: 'today', intervalMinutes: 15, series: await displayScopes.readable(request.principal, series, (x) => x.scope) };
     },
   );
 
@@ -197,7 +194,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
         const computed = await computeSnapshots(clickhouse, { now: now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: [] });
         scopes = [...new Set(computed.map((s) => s.scope))].sort(byScope);
       }
-      return { scopes: await readable(request.principal, scopes, (s) => s) };
+      return { scopes: await displayScopes.readable(request.principal, scopes, (s) => s) };
     },
   );
 

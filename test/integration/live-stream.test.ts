@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import type { Alert } from '../../server/live/protocol.ts';
 import { alertRedisNames } from '../../server/alerts/store.ts';
-import type { Config } from '../../server/config.ts';
 import { KPI_KEYS, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
 import type { Snapshot } from '../../server/kpi/compute.ts';
 import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
@@ -43,6 +42,13 @@ async function connect(headers: Record<string, string> = bearer(viewer), at = ur
   sockets.push(c);
   await c.next('welcome');
   return c;
+}
+
+/** A new viewer, signed in twice: the tokens of two sessions of one person. */
+async function twoSessions(username: string, password: string): Promise<[string, string]> {
+  await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username, password, role: 'viewer' } });
+  const signIn = async () => (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username, password } })).json<{ token: string }>().token;
+  return [await signIn(), await signIn()];
 }
 
 function values(over: Partial<Record<KpiKey, number | null>> = {}): Record<KpiKey, KpiValue> {
@@ -323,9 +329,7 @@ describe('revocation', () => {
   });
 
   it('logging out closes the websockets of that session, and only those', async () => {
-    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username: 'shift-end', password: 'shift-Pa55word-1', role: 'viewer' } });
-    const signIn = async () => (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'shift-end', password: 'shift-Pa55word-1' } })).json<{ token: string }>().token;
-    const [leaving, staying] = [await signIn(), await signIn()];
+    const [leaving, staying] = await twoSessions('shift-end', 'shift-Pa55word-1');
     const a = await connect(bearer(leaving));
     const b = await connect(bearer(staying));
     expect((await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: bearer(leaving) })).statusCode).toBe(204);
@@ -338,9 +342,7 @@ describe('revocation', () => {
   });
 
   it('a socket of a session that expired on its own (no revocation) is closed at the next heartbeat', async () => {
-    await app.inject({ method: 'POST', url: '/v1/admin/users', headers: bearer(admin), payload: { username: 'gone-home', password: 'gone-Pa55word-1', role: 'viewer' } });
-    const signIn = async () => (await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'gone-home', password: 'gone-Pa55word-1' } })).json<{ token: string }>().token;
-    const [expiring, current] = [await signIn(), await signIn()];
+    const [expiring, current] = await twoSessions('gone-home', 'gone-Pa55word-1');
     const a = await connect(bearer(expiring));
     const b = await connect(bearer(current));
     // what Redis does when the session's sliding TTL runs out: the key is gone, and nobody publishes a revocation

@@ -9,7 +9,6 @@ import { applyRetention } from '../../server/retention.ts';
 import { createTestContext, type TestContext } from '../support/context.ts';
 
 let ctx: TestContext;
-const DAY = 86_400_000;
 // 2026-11-24 12:00 UTC with a retention of 400 days: the cutoff is 2025-10-20 12:00, so October 2025 is partly inside
 // and stays whole; September 2025 and before go.
 const NOW = Date.parse('2026-11-24T12:00:00.000Z');

@@ -68,7 +68,6 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   };
   const err = (path: string) => errors().get(path);
   const kpis = () => props.ctx.catalog;
-  const label = (key: string) => kpis().find((k) => k.key === key)?.label ?? key;
 
   return (
     <div class="split">
