@@ -9,7 +9,7 @@ import type { BoardInput } from './boards/schema.ts';
 import type { Config } from './config.ts';
 import type { Log } from './log.ts';
 import type { ThresholdInput } from './alerts/thresholds.ts';
-import { startSimulation, type SimulationHandle } from './simulator/index.ts';
+import { INTRADAY_CURVE, startSimulation, type SimulationHandle } from './simulator/index.ts';
 
 export const DEMO_USER = 'demo';
 /** A fixed, printed password: the demo binds to loopback and holds nothing but simulated data. */
@@ -73,6 +73,13 @@ export interface Demo {
 }
 
 /** The demo's floor message (Console → Messages). */
+/**
+ * The simulated floor: 40 agents, staffed for the load, over the weekday curve lifted so it never drops below half the
+ * peak. Whoever opens the demo at 3 a.m. still sees a working floor (the plain curve's night is 3–5 % of the peak: a
+ * queue table of dashes), and a demo left running all day still shows the morning peak and the lunch dip in Reports.
+ */
+export const DEMO_FLOOR = { agents: 40, load: 1, curve: INTRADAY_CURVE.map((c) => 0.5 + c / 2) };
+
 export const DEMO_MESSAGE = 'Welcome to the Nabız demo: supervisors post messages like this one in Console → Messages';
 
 /**
@@ -117,8 +124,7 @@ export async function startDemo(opts: { app: FastifyInstance; config: Config; ba
     baseUrl,
     keys: config.INGEST_KEYS!,
     seed: Date.now(),
-    agents: 40,
-    load: 1,
+    ...DEMO_FLOOR,
     speed: 60,
     // The last half hour is played at once so the board opens full; then the floor runs in real time, and a surge
     // on billing 5 minutes later makes its thresholds fire, then clear.

@@ -1,11 +1,13 @@
 // The demo's traffic (server/demo.ts) against a fake app and a fake ingest endpoint: an ingest outage longer than the
 // standalone simulator would wait out does not stop the demo floor for good — it warns, keeps retrying, and says when
-// ingest answers again — and a failure that retrying cannot fix is logged as an error instead of vanishing.
+// ingest answers again — and a failure that retrying cannot fix is logged as an error instead of vanishing. And the
+// demo's floor is awake at any hour: the queue table a TV opens on has figures at 3 a.m. too.
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../server/config.ts';
-import { startDemo, type Demo } from '../../server/demo.ts';
+import { DEMO_FLOOR, startDemo, type Demo } from '../../server/demo.ts';
 import type { Log } from '../../server/log.ts';
+import { runSimulation } from '../../server/simulator/index.ts';
 
 // The simulator's sender posts with the global fetch, replaced here by the fake endpoint.
 
@@ -61,5 +63,32 @@ describe('demo traffic', () => {
       timeout: 15_000,
       interval: 50,
     });
+  });
+});
+
+describe('the demo floor', () => {
+  const MIN = 60_000;
+  /** Queues with an answered or abandoned contact (a service level) in the last 15 minutes of the half hour before `at`. */
+  function queuesWithServiceLevel(at: number, seed: number, curve: readonly number[]) {
+    const { emissions } = runSimulation({ ...DEMO_FLOOR, curve, seed, startAt: at - 30 * MIN, durationMs: 30 * MIN, duplicateRate: 0, lateRate: 0 });
+    const queues = emissions
+      .filter(({ event, at: t }) => (event.type === 'contact.answered' || event.type === 'contact.abandoned') && t >= at - 15 * MIN)
+      .map(({ event }) => event.queue);
+    return [...new Set(queues)].sort();
+  }
+  const ALL = ['billing', 'chat-support', 'sales', 'tech-support'];
+  const NIGHT = Date.parse('2026-11-24T03:00:00Z'); // the curve's quietest hour (CENTER_TZ UTC)
+
+  it('is awake at 3 a.m.: the half hour the demo backfills gives every queue of the table a service level, whatever the seed', () => {
+    // The weekday curve at 03:00 is 0.03 of the peak (a queue or two has a contact in 15 minutes, often none); the
+    // demo's is 0.5 + 0.03 / 2 = 0.515 of it.
+    for (let seed = 1; seed <= 8; seed++) expect(queuesWithServiceLevel(NIGHT, seed, DEMO_FLOOR.curve), `seed ${seed}`).toEqual(ALL);
+  });
+
+  it('keeps the weekday shape: the peak at 10:00, the night at about half of it', () => {
+    // 0.5 + 1.0 / 2 = 1.0 at 10:00; 0.5 + 0.03 / 2 = 0.515 at 03:00; the lunch dip 0.5 + 0.8 / 2 = 0.9 at 12:00
+    expect(DEMO_FLOOR.curve.indexOf(Math.max(...DEMO_FLOOR.curve))).toBe(10);
+    expect(DEMO_FLOOR.curve[3]).toBeCloseTo(0.515, 10);
+    expect(DEMO_FLOOR.curve[12]).toBeCloseTo(0.9, 10);
   });
 });
