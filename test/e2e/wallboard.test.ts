@@ -14,7 +14,7 @@ import { freePort } from '../../server/redis/embedded.ts';
 import { formatClosed, formatQuietSource, formatStaleSince, formatValue } from '../../wallboard/src/lib/format.ts';
 import { uniqueName } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
-import { ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
+import { middayZone, ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
 
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 const ADMIN_PASSWORD = 'e2e-admin-password-1';
@@ -122,6 +122,7 @@ beforeAll(async () => {
     INGEST_KEYS: `acd:${INGEST_KEY}`,
     KPI_RECOMPUTE_DEBOUNCE_MS: '50',
     LOG_LEVEL: 'warn',
+    CENTER_TZ: middayZone(), // "today" never straddles the center's midnight while the tests run; the TV's clock times are in it
   };
   nabiz = await startNabiz(env);
   base = nabiz.baseUrl;
@@ -330,7 +331,7 @@ describe('wallboard in Chromium', () => {
     // the CRM's feed went quiet 20 minutes ago (seeded at start): the header says so, in the center's time zone
     const quiet = tv.locator('.quiet-source[data-source="crm"]');
     await quiet.waitFor({ timeout: 20_000 });
-    expect(await quiet.textContent()).toBe(formatQuietSource('crm', new Date(crmLastSent).toISOString(), Date.now(), 'UTC'));
+    expect(await quiet.textContent()).toBe(formatQuietSource('crm', new Date(crmLastSent).toISOString(), Date.now(), env.CENTER_TZ));
     // Read from across the room: the one-row trend tile's title is as large as the other tiles' titles.
     const kpiTitle = await titlePx('section.tile.kpi .tile-head');
     expect(await titlePx('section.tile.trend[data-kpi="waiting"] .tile-head')).toBeGreaterThanOrEqual(kpiTitle - 1);
@@ -998,7 +999,7 @@ describe('wallboard in Chromium', () => {
       // within 10 s without a tick (the API looks every 2 s): stale since about when it died (its last tick)
       await expect.poll(() => status.getAttribute('data-status'), { timeout: 30_000 }).toBe('stale');
       const text = (await status.textContent())!;
-      const near = [died - 2_000, died].map((t) => formatStaleSince(t, Date.now(), 'UTC'));
+      const near = [died - 2_000, died].map((t) => formatStaleSince(t, Date.now(), env.CENTER_TZ));
       expect(near).toContain(text.trim());
       expect(await tv.locator('section.tile.kpi').first().getAttribute('class')).toContain('stale');
       await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-worker-stopped-1280x720.png') });

@@ -6,6 +6,15 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * A time zone where it is now between noon and 1 p.m. (`Etc/GMT-3` is UTC+3), so a test that posts events "a minute
+ * ago" and reads today's figures never straddles the center's midnight, whenever the suite runs.
+ */
+export function middayZone(now = Date.now()): string {
+  const hours = 12 - new Date(now).getUTCHours(); // the offset from UTC that makes it 12:xx, from −11 to +12
+  return hours === 0 ? 'Etc/GMT' : `Etc/GMT${hours > 0 ? '-' : '+'}${Math.abs(hours)}`; // POSIX sign: GMT-3 is UTC+3
+}
+
 export interface RunningNabiz {
   child: ChildProcess;
   baseUrl: string;
@@ -15,7 +24,7 @@ export interface RunningNabiz {
 }
 
 /**
- * Starts `server/main.ts` with `args` and waits until it is ready: its /readyz answers 200, or with `--only=worker`
+ * Starts `server/main.ts` with `args` (and CENTER_TZ = middayZone() unless `env` sets it) and waits until it is ready: its /readyz answers 200, or with `--only=worker`
  * (no HTTP server) until it logs that the KPI worker started (at LOG_LEVEL info). With `processGroup`, it leads a
  * process group of its own, as a shell's foreground job does: `process.kill(-child.pid, 'SIGINT')` is then a
  * terminal's Ctrl-C.
@@ -25,7 +34,8 @@ export async function startNabiz(env: Record<string, string>, args: string[] = [
   if (workerOnly) env = { ...env, LOG_LEVEL: 'info' };
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', ...args], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    // the center's day in the middle of its day unless the test chooses (middayZone)
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', CENTER_TZ: middayZone(), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: opts.processGroup ?? false,
   });
