@@ -23,6 +23,7 @@ import { WINDOWS, type WindowName } from '../kpi/windows.ts';
 import type { Alert } from '../live/protocol.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
+import { Lease } from '../redis/lease.ts';
 import { emptyTrack, retire, step, trackKey, type Track, type Transition } from './engine.ts';
 import { AlertStore, type AlertChannelMessage } from './store.ts';
 import { resolveThresholds, ThresholdStore, type Threshold } from './thresholds.ts';
@@ -152,7 +153,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
   const store = new AlertStore(clickhouse, redis, config.REDIS_PREFIX);
   const thresholdStore = new ThresholdStore(clickhouse);
   const webhook = deps.webhook ?? (config.ALERT_WEBHOOK_URL ? new AlertWebhook({ url: config.ALERT_WEBHOOK_URL, log }) : undefined);
-  const token = randomBytes(12).toString('hex');
+  const lease = new Lease(redis, store.names.leader, leaseMs);
   const activity = new SourceActivity(redis, config.REDIS_PREFIX, log);
   const quietKey = `${config.REDIS_PREFIX}:alerts:quiet-sources`;
   let sourcesCheckedAt = Number.NEGATIVE_INFINITY;
@@ -210,7 +211,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
 
   async function run(figs: Iterable<{ window: WindowName; scope: string; values: Values }>): Promise<void> {
     if (closed) return;
-    if (!(await store.lead(token, leaseMs))) {
+    if (!(await lease.hold())) {
       if (leader) log.warn('alert engine: lost the lease; another engine evaluates');
       leader = false;
       loaded = false;
@@ -303,7 +304,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
 
   const timers: NodeJS.Timeout[] = [];
   if (tickMs > 0) timers.push(setInterval(() => void tick(), tickMs));
-  else timers.push(setInterval(() => void enqueue('lease', async () => void (leader && (await store.lead(token, leaseMs)))), Math.min(5_000, leaseMs / 3)));
+  else timers.push(setInterval(() => void enqueue('lease', async () => void (leader && (await lease.hold()))), Math.min(5_000, leaseMs / 3)));
   timers.push(setInterval(() => void reload(), deps.reconcileMs ?? 30_000));
   for (const t of timers) t.unref();
 
@@ -329,7 +330,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       for (const t of timers) clearInterval(t);
       await chain;
       closed = true;
-      if (leader) await store.resign(token).catch(() => {});
+      if (leader) await lease.release().catch(() => {});
       await webhook?.close();
       sub.disconnect();
       redis.disconnect();

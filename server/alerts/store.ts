@@ -123,14 +123,6 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1`;
 
-// Renews the lease only if we still hold it.
-const RENEW_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0`;
-const RELEASE_SCRIPT = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0`;
-
 export class AlertStore {
   readonly names: AlertRedisNames;
 
@@ -222,16 +214,6 @@ export class AlertStore {
   }
 
   /** Takes or renews the engine's lease (only one engine evaluates). */
-  async lead(token: string, ttlMs: number): Promise<boolean> {
-    const renewed = await this.redis.eval(RENEW_SCRIPT, 1, this.names.leader, token, String(ttlMs));
-    if (Number(renewed) === 1) return true;
-    return (await this.redis.set(this.names.leader, token, 'PX', ttlMs, 'NX')) === 'OK';
-  }
-
-  async resign(token: string): Promise<void> {
-    await this.redis.eval(RELEASE_SCRIPT, 1, this.names.leader, token);
-  }
-
   // --- the API's side ----------------------------------------------------------------------------------------
 
   /** The open alerts (acks merged), optionally only those of the given scopes; oldest first. */

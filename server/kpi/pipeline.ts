@@ -20,12 +20,18 @@
 // ClickHouse after the worker's first pass, and again whenever it could have drifted, and each new local day (see
 // live-rollup.ts).
 // Schedulers are reconciled at start (upsertJobScheduler; unknown ones removed).
+//
+// One worker process runs the jobs at a time: the one holding the lease <prefix>:kpi:leader (server/redis/lease.ts).
+// Others stand by, their BullMQ worker paused, and take over when the lease is given back (a graceful stop) or runs
+// out (a crash: 15 s at most without new figures). Taking over starts from nothing kept in memory: the rollup is
+// loaded from ClickHouse and every snapshot, the roster and today's series are written whole.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { Queue, Worker, type Job } from 'bullmq';
+import { DelayedError, Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
+import { Lease } from '../redis/lease.ts';
 import { applyRetention } from '../retention.ts';
 import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
@@ -170,6 +176,8 @@ export interface KpiWorkerDeps {
   now?: () => number;
   /** Install the job schedulers (default true; tests of the recompute path may turn them off). */
   schedulers?: boolean;
+  /** How long the lease lasts without renewal (default 15 s; renewed every third of it). */
+  leaseMs?: number;
 }
 
 export interface KpiWorkerHandle {
@@ -178,6 +186,8 @@ export interface KpiWorkerHandle {
    * written to ClickHouse too (tests, benchmarks).
    */
   recomputeNow(reason?: string): Promise<RecomputeResult>;
+  /** This process holds the lease and runs the KPI jobs (false: it stands by). */
+  readonly leading: boolean;
   close(): Promise<void>;
 }
 
@@ -353,7 +363,13 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     return null;
   }
 
-  async function process(job: Job<KpiJobData, unknown, string>): Promise<unknown> {
+  async function process(job: Job<KpiJobData, unknown, string>, token?: string): Promise<unknown> {
+    // A process that froze past its lease (a long pause) may wake up with a job in hand while another leads: it gives
+    // the job back instead of writing figures beside the leader's.
+    if (!(await leadOnce())) {
+      await job.moveToDelayed(Date.now(), token);
+      throw new DelayedError();
+    }
     switch (job.name as KpiJobName) {
       case 'recompute':
         return recompute(job.data.reason ?? 'signal');
@@ -383,9 +399,45 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     connection: workerConn,
     prefix: config.REDIS_PREFIX,
     concurrency: 1,
+    autorun: false, // it runs while this process holds the lease
   });
   worker.on('error', (err) => log.warn({ err }, 'kpi worker error'));
   worker.on('failed', (job, err) => log.error({ err, job: job?.name }, 'kpi job failed'));
+
+  const lease = new Lease(storeConn, names.leader, deps.leaseMs ?? 15_000);
+  let leading = false;
+  /**
+   * Takes or keeps the lease, and runs or pauses the worker accordingly; one call at a time. Resolves whether this
+   * process leads.
+   */
+  async function lead(): Promise<boolean> {
+    let held: boolean;
+    try {
+      held = await lease.hold();
+    } catch (err) {
+      // Redis does not answer: no job can be taken either way. The next look decides.
+      log.warn({ err }, 'kpi: the lease could not be renewed this time');
+      return leading;
+    }
+    if (held && !leading) {
+      // Another process may have run the jobs since this one last did: nothing kept in memory is trusted.
+      rollup = null;
+      previous.clear();
+      previousRoster.clear();
+      lastMinute = -1;
+      leading = true;
+      await worker.resume(); // the first time, it starts the worker
+      log.info('kpi worker: leading (this process runs the KPI jobs)');
+    } else if (!held && leading) {
+      leading = false;
+      // not awaited: called from a job, it would wait for itself (the job in hand ends first, then the worker pauses)
+      void worker.pause();
+      log.warn('kpi worker: lost the lease; another process runs the KPI jobs, this one stands by');
+    }
+    return leading;
+  }
+  let leadChain: Promise<boolean> = Promise.resolve(false);
+  const leadOnce = () => (leadChain = leadChain.then(lead));
 
   if (deps.schedulers !== false) {
     const wanted = new Set(SCHEDULERS.map((s) => s.id));
@@ -404,7 +456,10 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   }
   // Start from a clean state: whatever Redis holds (or lost) is rewritten by this first pass.
   await signalRecompute(queue, { debounceMs: 0, reason: 'worker start', log });
-  log.info({ debounceMs: config.KPI_RECOMPUTE_DEBOUNCE_MS }, 'kpi worker started');
+  await leadOnce();
+  const leaseTimer = setInterval(() => void leadOnce(), Math.min(5_000, lease.ttlMs / 3));
+  leaseTimer.unref();
+  log.info({ debounceMs: config.KPI_RECOMPUTE_DEBOUNCE_MS, leading }, leading ? 'kpi worker started' : 'kpi worker started, standing by (another process holds the lease)');
 
   let closed = false;
   return {
@@ -415,13 +470,20 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       await watermark.flush();
       return r;
     },
+    get leading() {
+      return leading;
+    },
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(leaseTimer);
+      await leadChain;
       await worker.close();
       await running;
       await behind?.written.catch((err) => log.warn({ err }, 'kpi: the last pass was not written (the next start repeats it)'));
       await watermark.flush();
+      // Given back once this process's last writes are done: a standby takes over at its next look, not after the lease.
+      if (leading) await lease.release().catch((err) => log.warn({ err }, 'kpi: the lease was not given back (it runs out by itself)'));
       await queue.close();
       queueConn.disconnect();
       workerConn.disconnect();

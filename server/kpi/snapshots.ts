@@ -5,6 +5,7 @@
 //   <prefix>:kpi:as-of       string  ISO time of the latest recomputation
 //   <prefix>:kpi:alive       string  epoch ms of the worker's latest tick that ended well (the figures are current as
 //                            of then, changed or not; the live hubs tell the screens when it is too old)
+//   <prefix>:kpi:leader      string  the lease of the worker process that runs the KPI jobs (server/redis/lease.ts)
 //   channel <prefix>:kpi:snapshots   {"type":"kpi.snapshots","asOf":…,"snapshots":[…changed…]}
 // Redis holds nothing that cannot be recomputed from ClickHouse: after a Redis restart (or loss) the worker's first
 // recomputation rewrites everything.
@@ -16,6 +17,7 @@ export interface KpiRedisNames {
   snapshots: string;
   asOf: string;
   alive: string;
+  leader: string;
   snapshotsChannel: string;
   /** The start of each scope's series key (followed by the scope). */
   seriesPoints: string;
@@ -31,6 +33,7 @@ export function kpiRedisNames(prefix: string): KpiRedisNames {
     snapshots: `${prefix}:kpi:snapshots`,
     asOf: `${prefix}:kpi:as-of`,
     alive: `${prefix}:kpi:alive`,
+    leader: `${prefix}:kpi:leader`,
     snapshotsChannel: `${prefix}:kpi:snapshots`,
     seriesPoints: `${prefix}:kpi:series-points:`,
     seriesScopes: `${prefix}:kpi:series-scopes`,

@@ -1,5 +1,6 @@
 // The KPI pipeline end to end: signals → debounced BullMQ recomputations → snapshots in Redis and on the channel;
-// and recovery: the worker and Redis are killed mid-stream, restarted, and the snapshots converge.
+// recovery: the worker and Redis are killed mid-stream, restarted, and the snapshots converge; and the lease: of
+// several worker processes one runs the jobs, and another takes over when it crashes or stops.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,18 +9,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../server/log.ts';
 import { computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
-import { createKpiSignaller, startKpiWorker } from '../../server/kpi/pipeline.ts';
+import { createKpiQueue, createKpiSignaller, signalRecompute, startKpiWorker } from '../../server/kpi/pipeline.ts';
 import { setQueueSettings } from '../../server/kpi/settings.ts';
 import { readSeries } from '../../server/kpi/series-store.ts';
 import { kpiRedisNames, readSnapshots } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { startEmbeddedRedis, type EmbeddedRedis } from '../../server/redis/embedded.ts';
-import { createTestContext, type TestContext } from '../support/context.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { ROOT } from '../support/process.ts';
 import { waitFor } from '../support/wait.ts';
 import { insertEvents, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, TZ, type ScenarioEvent } from './kpi-scenario.ts';
 
-function startWorkerProcess(ctx: TestContext, redisUrl: string): { child: ChildProcess; output: string[] } {
+function startWorkerProcess(ctx: TestContext, redisUrl: string, env: Record<string, string> = {}): { child: ChildProcess; output: string[] } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/integration/kpi-worker-child.ts'], {
     cwd: ROOT,
     env: {
@@ -32,6 +33,7 @@ function startWorkerProcess(ctx: TestContext, redisUrl: string): { child: ChildP
       CENTER_TZ: TZ,
       LOG_LEVEL: 'warn',
       KPI_TEST_NOW: String(NOW),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -67,7 +69,8 @@ describe('KPI pipeline', () => {
     const r1 = await startEmbeddedRedis({ dataDir: redisDir });
     redises.push(r1);
     const names = kpiRedisNames(ctx.config.REDIS_PREFIX);
-    const w1 = startWorkerProcess(ctx, r1.url);
+    // a short lease: Redis comes back from its AOF with the killed worker's lease, which the new one waits out
+    const w1 = startWorkerProcess(ctx, r1.url, { KPI_TEST_LEASE_MS: '2000' });
     children.push(w1.child);
     const signaller = createKpiSignaller({ redisUrl: r1.url, config: ctx.config });
     const reader1 = createRedis(r1.url, 'commands');
@@ -98,7 +101,7 @@ describe('KPI pipeline', () => {
     // Restart both on the same data: the worker's first pass rebuilds every snapshot from ClickHouse.
     const r2 = await startEmbeddedRedis({ dataDir: redisDir, port: r1.port });
     redises.push(r2);
-    const w2 = startWorkerProcess(ctx, r2.url);
+    const w2 = startWorkerProcess(ctx, r2.url, { KPI_TEST_LEASE_MS: '2000' });
     children.push(w2.child);
     const reader2 = createRedis(r2.url, 'commands');
     try {
@@ -180,6 +183,129 @@ describe('KPI pipeline', () => {
       await worker.close();
       reader.disconnect();
       sub.disconnect();
+    }
+  }, 60_000);
+
+  it('runs the jobs in one worker process at a time: another stands by, and takes over when the first freezes or crashes (once its lease runs out) or stops (at once)', async () => {
+    const own = await createTestContext({ CENTER_TZ: TZ });
+    await setQueueSettings(own.clickhouse, 'support', SUPPORT_SETTINGS);
+    const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-lease') });
+    redises.push(redis);
+    const names = kpiRedisNames(own.config.REDIS_PREFIX);
+    const reader = createRedis(redis.url, 'commands');
+    const signaller = createKpiSignaller({ redisUrl: redis.url, config: own.config });
+    const start = async (leaseMs: number) => {
+      const w = startWorkerProcess(own, redis.url, { KPI_TEST_LEASE_MS: String(leaseMs), LOG_LEVEL: 'debug' });
+      children.push(w.child);
+      const ready = await waitFor('a worker process ready', async () => /kpi worker ready, (leading|standing by)/.exec(w.output.join(''))?.[1]);
+      return { ...w, ready, recomputed: () => (w.output.join('').match(/kpi recomputed/g) ?? []).length };
+    };
+    /**
+     * The stored figures of today are those computed from ClickHouse (from what the worker materialised), with `offered`
+     * offers at the center and agent lz available or not: the worker has taken the latest events in.
+     */
+    const converged = (what: string, offered: number, lzAvailable: 0 | 1) =>
+      waitFor(what, async () => {
+        const truth = (await computeSnapshots(own.clickhouse, { now: NOW, tz: TZ, waitingLookbackHours: 24 })).filter((s) => s.window === 'today');
+        const stored = await readSnapshots(reader, names, 'today');
+        const center = stored.find((s) => s.scope === 'center')?.values.offered.value;
+        const lz = stored.find((s) => s.scope === 'agent:lz')?.values.agents_available.value;
+        return center === offered && lz === lzAvailable && sameFigures(stored, truth) ? true : undefined;
+      }, 30_000);
+    const offeredToday = (events: ScenarioEvent[]) => events.filter((e) => e.type === 'contact.offered' && e.occurred_at >= '2025-03-09 21:00').length;
+    try {
+      // A leads with a 2-s lease; B, started after it, stands by (with a 60-s lease, looked at every 5 s).
+      const a = await start(2_000);
+      expect(a.ready).toBe('leading');
+      const b = await start(60_000);
+      expect(b.ready).toBe('standing by');
+      const leads = (w: { output: string[] }) => (w.output.join('').match(/kpi worker: leading/g) ?? []).length;
+
+      // Agent lz of team lease: available under A, busy under B, available again under A: its figures come back to
+      // what A last wrote, while Redis holds B's.
+      const lz = (id: string, state: string, time: string): ScenarioEvent => ({
+        ...LATE_EVENTS[2]!, id, agent_id: 'lz', team: 'lease', state, occurred_at: `2025-03-10 ${time}.000`, received_at: `2025-03-10 ${time}.000`,
+      });
+      await insertEvents(own.clickhouse, [...MAIN_EVENTS.slice(0, 30), lz('lz1', 'available', '09:00:00')]);
+      await signaller.signalRecompute();
+      await converged('the figures of the first events', offeredToday(MAIN_EVENTS.slice(0, 30)), 1);
+      expect(a.recomputed()).toBeGreaterThan(0);
+      expect(b.recomputed()).toBe(0); // the jobs went to A only
+
+      // A freezes (as under a long pause) past its lease: B takes over, loads the rollup and catches up.
+      a.child.kill('SIGSTOP');
+      await insertEvents(own.clickhouse, [...MAIN_EVENTS.slice(30, 50), lz('lz2', 'busy', '09:10:00')]);
+      await signaller.signalRecompute();
+      await waitFor('B leading', async () => (leads(b) === 1 ? true : undefined));
+      await converged('the figures of 50 events, from B', offeredToday(MAIN_EVENTS.slice(0, 50)), 0);
+      expect(b.recomputed()).toBeGreaterThan(0);
+      // A wakes up, finds the lease gone, and stands by.
+      a.child.kill('SIGCONT');
+      await waitFor('A standing by', async () => (/kpi worker: lost the lease/.test(a.output.join('')) ? true : undefined));
+
+      // B stops gracefully and gives the lease back: A takes over again at once (B's own lease would last 60 s), and
+      // trusts nothing it kept from before: lz's figures are rewritten though they are again what A last wrote.
+      b.child.kill('SIGTERM');
+      await waitFor('B closed', async () => (/kpi worker closed/.test(b.output.join('')) ? true : undefined));
+      await waitFor('A leading again', async () => (leads(a) === 2 ? true : undefined), 30_000);
+      await insertEvents(own.clickhouse, [...MAIN_EVENTS.slice(50), lz('lz3', 'available', '09:20:00')]);
+      await signaller.signalRecompute();
+      await converged('the figures of every main event, from A', offeredToday(MAIN_EVENTS), 1);
+
+      // A crashes holding the lease: C, standing by, takes over once it runs out.
+      const c = await start(2_000);
+      expect(c.ready).toBe('standing by');
+      a.child.kill('SIGKILL');
+      await new Promise((res) => a.child.once('exit', res));
+      await insertEvents(own.clickhouse, LATE_EVENTS);
+      await signaller.signalRecompute();
+      await waitFor('C leading', async () => (leads(c) === 1 ? true : undefined));
+      await converged('the figures with the late events, from C', 14, 1);
+      const series = await waitFor('the series of every event, from C', async () => {
+        const [center] = await readSeries(reader, names, ['center']);
+        const offered = center?.points.reduce((acc, p) => acc + (p.values.offered?.value ?? 0), 0);
+        return offered === 14 ? center : undefined;
+      });
+      expect(series.scope).toBe('center');
+      c.child.kill('SIGTERM');
+      await waitFor('C closed', async () => (/kpi worker closed/.test(c.output.join('')) ? true : undefined));
+      // C gave the lease back too: nobody holds it
+      expect(await reader.get(names.leader)).toBeNull();
+    } finally {
+      await signaller.close();
+      reader.disconnect();
+      await own.cleanup();
+    }
+  }, 120_000);
+
+  it('a worker that finds another holding its lease, with a job in hand, gives the job back instead of doing it', async () => {
+    const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-handback') });
+    redises.push(redis);
+    const config = { ...ctx.config, REDIS_PREFIX: `${ctx.config.REDIS_PREFIX}_handback`, KPI_RECOMPUTE_DEBOUNCE_MS: 0 };
+    const names = kpiRedisNames(config.REDIS_PREFIX);
+    const { log, lines } = capturedLog('debug');
+    // a 60-s lease: looked at every 5 s, so only the check before each job can notice the takeover below in time
+    const worker = await startKpiWorker({ config, log, clickhouse: ctx.clickhouse, redisUrl: redis.url, now: () => NOW, schedulers: false, leaseMs: 60_000 });
+    const reader = createRedis(redis.url, 'commands');
+    const queue = createKpiQueue(reader, config);
+    const signalled = () => lines.filter((l) => /kpi recomputed/.test(l) && /"reason":"signal"/.test(l)).length;
+    try {
+      expect(worker.leading).toBe(true);
+      await waitFor('the start-up recomputation', async () => (lines.some((l) => /kpi recomputed/.test(l)) ? true : undefined));
+      await signalRecompute(queue, { debounceMs: 0 });
+      await waitFor('a signalled recomputation', async () => (signalled() === 1 ? true : undefined));
+      // Another process holds the lease now (this one froze past it, say), and a signal comes.
+      await reader.set(names.leader, 'another-process', 'PX', 60_000);
+      await signalRecompute(queue, { debounceMs: 0 });
+      await waitFor('the worker standing by', async () => (lines.some((l) => /lost the lease/.test(l)) ? true : undefined));
+      expect(worker.leading).toBe(false);
+      expect(signalled()).toBe(1);
+      // the job waits in the queue for the process that leads
+      expect(await queue.getJobs(['waiting', 'delayed', 'prioritized'])).toEqual([expect.objectContaining({ name: 'recompute' })]);
+    } finally {
+      await worker.close();
+      await queue.close();
+      reader.disconnect();
     }
   }, 60_000);
 });
