@@ -72,7 +72,6 @@ export interface Demo {
   stop(): Promise<void>;
 }
 
-/** The demo's floor message (Console → Messages). */
 /**
  * The simulated floor: 40 agents, staffed for the load, over the weekday curve lifted so it never drops below half the
  * peak. Whoever opens the demo at 3 a.m. still sees a working floor (the plain curve's night is 3–5 % of the peak: a
@@ -80,6 +79,7 @@ export interface Demo {
  */
 export const DEMO_FLOOR = { agents: 40, load: 1, curve: INTRADAY_CURVE.map((c) => 0.5 + c / 2) };
 
+/** The demo's floor message (Console → Messages). */
 export const DEMO_MESSAGE = 'Welcome to the Nabız demo: supervisors post messages like this one in Console → Messages';
 
 /**

@@ -213,7 +213,6 @@ export class AlertStore {
     return published;
   }
 
-  /** Takes or renews the engine's lease (only one engine evaluates). */
   // --- the API's side ----------------------------------------------------------------------------------------
 
   /** The open alerts (acks merged), optionally only those of the given scopes; oldest first. */

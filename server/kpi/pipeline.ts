@@ -431,7 +431,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     } else if (!held && leading) {
       leading = false;
       // not awaited: called from a job, it would wait for itself (the job in hand ends first, then the worker pauses)
-      void worker.pause();
+      worker.pause().catch((err: unknown) => log.warn({ err }, 'kpi worker: could not pause'));
       log.warn('kpi worker: lost the lease; another process runs the KPI jobs, this one stands by');
     }
     return leading;
