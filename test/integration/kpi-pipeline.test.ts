@@ -198,7 +198,8 @@ describe('KPI pipeline', () => {
       const w = startWorkerProcess(own, redis.url, { KPI_TEST_LEASE_MS: String(leaseMs), LOG_LEVEL: 'debug' });
       children.push(w.child);
       const ready = await waitFor('a worker process ready', async () => /kpi worker ready, (leading|standing by)/.exec(w.output.join(''))?.[1]);
-      return { ...w, ready, recomputed: () => (w.output.join('').match(/kpi recomputed/g) ?? []).length };
+      const count = (re: RegExp) => (w.output.join('').match(re) ?? []).length;
+      return { ...w, ready, recomputed: () => count(/kpi recomputed/g), leads: () => count(/kpi worker: leading/g) };
     };
     /**
      * The stored figures of today are those computed from ClickHouse (from what the worker materialised), with `offered`
@@ -219,7 +220,6 @@ describe('KPI pipeline', () => {
       expect(a.ready).toBe('leading');
       const b = await start(60_000);
       expect(b.ready).toBe('standing by');
-      const leads = (w: { output: string[] }) => (w.output.join('').match(/kpi worker: leading/g) ?? []).length;
 
       // Agent lz of team lease: available under A, busy under B, available again under A: its figures come back to
       // what A last wrote, while Redis holds B's.
@@ -236,7 +236,7 @@ describe('KPI pipeline', () => {
       a.child.kill('SIGSTOP');
       await insertEvents(own.clickhouse, [...MAIN_EVENTS.slice(30, 50), lz('lz2', 'busy', '09:10:00')]);
       await signaller.signalRecompute();
-      await waitFor('B leading', async () => (leads(b) === 1 ? true : undefined));
+      await waitFor('B leading', async () => (b.leads() === 1 ? true : undefined));
       await converged('the figures of 50 events, from B', offeredToday(MAIN_EVENTS.slice(0, 50)), 0);
       expect(b.recomputed()).toBeGreaterThan(0);
       // A wakes up, finds the lease gone, and stands by.
@@ -247,7 +247,7 @@ describe('KPI pipeline', () => {
       // trusts nothing it kept from before: lz's figures are rewritten though they are again what A last wrote.
       b.child.kill('SIGTERM');
       await waitFor('B closed', async () => (/kpi worker closed/.test(b.output.join('')) ? true : undefined));
-      await waitFor('A leading again', async () => (leads(a) === 2 ? true : undefined), 30_000);
+      await waitFor('A leading again', async () => (a.leads() === 2 ? true : undefined), 30_000);
       await insertEvents(own.clickhouse, [...MAIN_EVENTS.slice(50), lz('lz3', 'available', '09:20:00')]);
       await signaller.signalRecompute();
       await converged('the figures of every main event, from A', offeredToday(MAIN_EVENTS), 1);
@@ -259,7 +259,7 @@ describe('KPI pipeline', () => {
       await new Promise((res) => a.child.once('exit', res));
       await insertEvents(own.clickhouse, LATE_EVENTS);
       await signaller.signalRecompute();
-      await waitFor('C leading', async () => (leads(c) === 1 ? true : undefined));
+      await waitFor('C leading', async () => (c.leads() === 1 ? true : undefined));
       await converged('the figures with the late events, from C', 14, 1);
       const series = await waitFor('the series of every event, from C', async () => {
         const [center] = await readSeries(reader, names, ['center']);
