@@ -6,7 +6,8 @@
 //   GET    /v1/alerts?active=1           the open alerts (as the screens show them)              readers
 //   GET    /v1/alerts[?since&until&kpi&scope&limit]   recent alerts from the history             readers
 //   GET    /v1/alerts/:id                one alert with every transition                         readers
-// (A display token reads the alerts of its boards' scopes only: server/boards/display-scopes.ts.)
+// (A display token reads the alerts of its boards' scopes, and the thresholds that apply to them, only:
+// server/boards/display-scopes.ts.)
 //   POST   /v1/alerts/:id/ack            acknowledge an open alert (shown on every screen)       supervisors, admins
 // Every change is in the audit log (threshold.create/update/delete, alert.ack).
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -16,7 +17,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { ApiError } from '../errors.ts';
 import type { Principal } from '../auth/principal.ts';
-import type { DisplayScopes } from '../boards/display-scopes.ts';
+import { grantsThreshold, type DisplayScopes } from '../boards/display-scopes.ts';
 import { AlertSchema, type Alert } from '../live/protocol.ts';
 import { AlertStore } from './store.ts';
 import { newThresholdId, ThresholdInputSchema, ThresholdSchema, ThresholdStore, validateThreshold, type Threshold, type ThresholdInput } from './thresholds.ts';
@@ -68,7 +69,11 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
         response: { 200: Type.Object({ thresholds: Type.Array(ThresholdSchema) }) },
       },
     },
-    async (request) => ({ thresholds: await thresholds.list(request.query.at ? Date.parse(request.query.at) : undefined) }),
+    async (request) => {
+      const list = await thresholds.list(request.query.at ? Date.parse(request.query.at) : undefined);
+      // a display reads the thresholds that colour its tiles, no others
+      return { thresholds: await opts.displayScopes.readable(request.principal, list, (t) => t.scope, grantsThreshold) };
+    },
   );
 
   app.post(

@@ -48,6 +48,19 @@ export function grants(g: ScopeGrant, scope: string): boolean {
   return i > 0 && g.everyOf.has(scope.slice(0, i));
 }
 
+/**
+ * Whether a threshold of this scope (a figure scope, `<kind>:*` or `center`) applies to a figure the grant covers, by
+ * the rule of server/alerts/specificity.ts: `center` also stands for every queue and team, `<kind>:*` for every scope
+ * of its kind. A display reads only such thresholds (the ones that colour its tiles).
+ */
+export function grantsThreshold(g: ScopeGrant, scope: string): boolean {
+  if (grants(g, scope)) return true;
+  const kinds = new Set(g.everyOf);
+  for (const s of g.scopes) if (s !== 'center') kinds.add(s.slice(0, s.indexOf(':')));
+  if (scope === 'center') return kinds.has('queue') || kinds.has('team');
+  return scope.endsWith(':*') && kinds.has(scope.slice(0, -2));
+}
+
 /** How long a display's grant is used before its boards are read again. */
 export const GRANT_TTL_MS = 5_000;
 
@@ -99,11 +112,14 @@ export class DisplayScopes {
     if (refused.length > 0) throw forbiddenScopes(d, refused);
   }
 
-  /** What of `items` the principal may read (for answers that list every scope): all of them, but to a display. */
-  async readable<T>(p: Principal | null, items: readonly T[], scopeOf: (item: T) => string): Promise<T[]> {
+  /**
+   * What of `items` the principal may read (for answers that list every scope): all of them, but to a display. Items
+   * are figures or alerts, whose scope must be granted, or thresholds (`covers` = grantsThreshold).
+   */
+  async readable<T>(p: Principal | null, items: readonly T[], scopeOf: (item: T) => string, covers = grants): Promise<T[]> {
     if (p?.kind !== 'display') return [...items];
     const g = await this.grant(p);
-    return items.filter((x) => grants(g, scopeOf(x)));
+    return items.filter((x) => covers(g, scopeOf(x)));
   }
 }
 

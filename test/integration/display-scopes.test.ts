@@ -147,6 +147,29 @@ describe('a display reads the scopes of its boards only', () => {
     expect(await ids(north)).toEqual(['al-billing']);
   });
 
+  it('reads the thresholds that apply to its scopes only', async () => {
+    // One threshold per scope. North shows queue:billing, team:red and every channel (channel:*). The thresholds that
+    // colour its tiles: its own scopes', channel:chat's (a channel it shows), `queue:*`, `team:*` and `channel:*` (kinds
+    // it shows), and `center` (which also stands for every queue and team). Not queue:sales, team:blue, agent:a1 or
+    // agent:*. The rotation's display also shows south's agent:a1.
+    const scopes = ['center', 'queue:billing', 'queue:sales', 'queue:*', 'team:red', 'team:blue', 'team:*', 'channel:chat', 'channel:*', 'agent:a1', 'agent:*'];
+    for (const scope of scopes) {
+      const r = await app.inject({
+        method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.supervisor!),
+        payload: { kpi: 'asa', scope, window: '15m', direction: 'above', warning: 20, critical: 40 },
+      });
+      expect(r.statusCode, r.body).toBe(201);
+    }
+    const read = async (token: string) => (await get('/v1/thresholds', token)).json<{ thresholds: Array<{ scope: string }> }>().thresholds.map((t) => t.scope).sort();
+    expect(await read(tokens.supervisor!)).toEqual([...scopes].sort());
+    const northSees = ['center', 'channel:*', 'channel:chat', 'queue:*', 'queue:billing', 'team:*', 'team:red'];
+    expect(await read(north)).toEqual(northSees);
+    expect(await read(round)).toEqual([...northSees, 'agent:*', 'agent:a1'].sort());
+    // a board of agents only: no queue or team, so `center` does not colour any of its tiles
+    await putBoard('agents', grid('Agents', SOUTH));
+    expect(await read((await createDisplay('Agents TV', 'agents')).token)).toEqual(['agent:*', 'agent:a1']);
+  });
+
   it('on the live stream: subscribes its scopes, is told which others it may not follow, and gets nothing of them', async () => {
     const tv = await openSocket(`${wsUrl}?display=${north}`);
     sockets.push(tv);
