@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import { defineConfig, type Plugin } from 'vite';
@@ -35,10 +36,22 @@ function precompress(): Plugin {
   };
 }
 
-// The wallboard is a static SolidJS app built into dist/wallboard and served by the API server.
+const ROOT = fileURLToPath(new URL('./wallboard/', import.meta.url));
+
+// The wallboard is a static SolidJS app built into dist/wallboard and served by the API server, with its service
+// worker (wallboard/src/sw.ts) at /sw.js: a service worker's file keeps one name, and its scope is its folder.
 export default defineConfig({
   root: 'wallboard',
   plugins: [solid(), precompress()],
-  build: { outDir: '../dist/wallboard', emptyOutDir: true, target: 'es2020', sourcemap: false },
+  build: {
+    outDir: '../dist/wallboard',
+    emptyOutDir: true,
+    target: 'es2020',
+    sourcemap: false,
+    rolldownOptions: {
+      input: { index: path.join(ROOT, 'index.html'), sw: path.join(ROOT, 'src/sw.ts') },
+      output: { entryFileNames: (chunk) => (chunk.name === 'sw' ? 'sw.js' : 'assets/[name]-[hash].js') },
+    },
+  },
   server: { proxy: { '/v1': { target: 'http://127.0.0.1:8080', ws: true }, '/healthz': 'http://127.0.0.1:8080' } },
 });

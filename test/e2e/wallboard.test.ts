@@ -5,6 +5,7 @@
 // it. Screenshots at 1920×1080 and 3840×2160 go to test-artifacts/ (gitignored). Needs `npm run build` first.
 import { mkdir } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -984,6 +985,51 @@ describe('wallboard in Chromium', () => {
       await closed.stop();
     }
   }, 90_000);
+
+  it('starts on a TV switched on while Nabız is down (its service worker kept the shell), and goes live once Nabız is back', async () => {
+    const own = { ...env, PORT: String(await freePort()), CLICKHOUSE_DATABASE: uniqueName('e2e_boot'), REDIS_PREFIX: uniqueName('e2e_boot') };
+    let server = await startNabiz(own);
+    try {
+      const tv = await tvOn(server.baseUrl, 'Boot');
+      const status = tv.locator('.board-status');
+      await expect.poll(() => status.getAttribute('data-status'), { timeout: 20_000 }).toBe('live');
+      const posted = await fetch(`${server.baseUrl}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${INGEST_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(sampleEvent('contact.offered', { queue: 'billing' }, 2_000)),
+      });
+      expect(posted.status).toBe(202);
+      const offers = () => tile(tv, 'offered').locator('.value-text').textContent();
+      await expect.poll(offers, { timeout: 10_000 }).toBe('1');
+      // the service worker runs the page and has kept the shell
+      const kept = () => tv.evaluate(async () => (navigator.serviceWorker.controller === null ? -1 : (await (await caches.open('nabiz-shell')).keys()).length));
+      await expect.poll(kept, { timeout: 10_000 }).toBeGreaterThanOrEqual(3); // index.html, its script and its CSS
+      await server.stop();
+      // as a TV switched on now: without the kept shell this is the browser's error page (reload throws
+      // net::ERR_CONNECTION_REFUSED), which nothing ever leaves
+      await tv.reload();
+      const waiting = () => tv.locator('.message p').first().textContent();
+      await expect.poll(waiting, { timeout: 10_000 }).toBe('Waiting for the server…');
+      await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-booted-server-down-1280x720.png') });
+      // likewise behind a proxy, which answers 502 for a stopped Nabız
+      const proxy = createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>502 Bad Gateway</h1>'));
+      await new Promise<void>((resolve) => proxy.listen(Number(own.PORT), '127.0.0.1', resolve));
+      try {
+        await tv.reload();
+        await expect.poll(waiting, { timeout: 10_000 }).toBe('Waiting for the server…');
+      } finally {
+        proxy.closeAllConnections();
+        await new Promise((resolve) => proxy.close(resolve));
+      }
+      server = await startNabiz(own);
+      // by itself: the board, its figure, live
+      await expect.poll(() => status.getAttribute('data-status'), { timeout: 45_000 }).toBe('live');
+      expect(await offers()).toBe('1');
+      await tv.close();
+    } finally {
+      await server.stop();
+    }
+  }, 150_000);
 
   it('says "stale since" when the KPI worker stops, though the API still answers, and "live" once it is back', async () => {
     // an API and a KPI worker in processes of their own, as in a multi-process deployment

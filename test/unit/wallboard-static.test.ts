@@ -50,6 +50,14 @@ describe('the built wallboard', () => {
     expect(shell.statusCode).toBe(200);
     expect(shell.headers['cache-control']).toBe('no-cache');
     expect(shell.body).toContain(`/${entry}`);
+    // the service worker (wallboard/src/sw.ts) keeps its one name, is revalidated like the shell, and is a classic
+    // script (no import or export), as navigator.serviceWorker.register('/sw.js') runs it
+    const sw = await get('/sw.js');
+    expect(sw.statusCode).toBe(200);
+    expect(sw.headers['content-type']).toMatch(/^text\/javascript|^application\/javascript/);
+    expect(sw.headers['cache-control']).toBe('no-cache');
+    expect(sw.body).toMatch(/addEventListener\(.fetch./);
+    expect(sw.body).not.toMatch(/^\s*(import|export)\b|\bimport\(/m);
     // its icon is inline: a TV asks for no /favicon.ico (a 404 in its console, and in the log, at every load)
     expect(shell.body).toMatch(/<link rel="icon" href="data:image\/svg\+xml,/);
   });
