@@ -4,6 +4,7 @@
 //   keys create <acd|ivr|crm> --name <name> (or --source acd) | keys list | keys revoke <id>
 //   displays create --name <name> --board <board> | displays list | displays revoke <id>
 //   backup create [--incremental] | backup list | backup restore <name>      (embedded ClickHouse; restore: stopped)
+//   backup prune [--keep N] [--dry-run]   delete the backups the nightly run would (BACKUP_KEEP), or keep only N fulls
 //   backup rebuild         after a server's own RESTORE (CLICKHOUSE_URL), with Nabız stopped: rebuild the rollups
 // Add --json for machine-readable output. New keys and display tokens are printed once; they are not stored.
 // Talks to CLICKHOUSE_URL / REDIS_URL, or to the embedded ClickHouse of a running `npm start` (whose API processes
@@ -26,7 +27,8 @@ import { BACKUP_REQUEST_TIMEOUT_MS, backupBytes, createBackup, listBackups, rest
 import { createClickHouse } from '../server/clickhouse/client.ts';
 import { embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../server/clickhouse/migrate.ts';
-import { INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
+import { pruneBackups } from '../server/backup-schedule.ts';
+import { ConfigSchema, INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
 import { rebuildDerived } from '../server/kpi/materialize.ts';
 import { createRedis } from '../server/redis/connections.ts';
 import { startEmbeddedRedis } from '../server/redis/embedded.ts';
@@ -45,6 +47,7 @@ const USAGE = `usage: npm run nabiz -- <command> [--json]
   backup create [--incremental]                   (while Nabız runs, or not)
   backup list
   backup restore <name>                           (with Nabız stopped)
+  backup prune [--keep <n>] [--dry-run]           (while Nabız runs, or not; default: BACKUP_KEEP full backups)
   backup rebuild                                  (with Nabız stopped, after RESTORE on a ClickHouse server)`;
 
 class UsageError extends Error {}
@@ -172,8 +175,25 @@ async function clearRedis(redis: Redis, prefix: string): Promise<number> {
   return cleared;
 }
 
-/** backup create | list | restore (server/clickhouse/backup.ts, docs/operations.md). */
-async function backup(config: Config, command: string, name: string | undefined, incremental: boolean, print: (human: string, json: unknown) => void): Promise<number> {
+/** What `backup` takes besides its command and name. */
+interface BackupFlags {
+  incremental: boolean;
+  /** --keep, as typed. */
+  keep: string | undefined;
+  dryRun: boolean;
+}
+
+/** --keep: how many full backups (with their chains) a prune keeps, within BACKUP_KEEP's bounds; BACKUP_KEEP by default. */
+function keepOf(text: string | undefined, config: Config): number {
+  if (text === undefined) return config.BACKUP_KEEP;
+  const { minimum = 1, maximum = Infinity } = ConfigSchema.properties.BACKUP_KEEP;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < minimum || n > maximum) throw new UsageError(`--keep must be a whole number from ${minimum} to ${maximum}, not ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** backup create | list | restore | rebuild | prune (server/clickhouse/backup.ts, docs/operations.md). */
+async function backup(config: Config, command: string, name: string | undefined, flags: BackupFlags, print: (human: string, json: unknown) => void): Promise<number> {
   if (command === 'list') {
     const backups = await Promise.all((await listBackups(config.backupDir)).map(async (b) => ({ ...b, bytes: await backupBytes(config.backupDir, b.name) })));
     const rows = backups.map((b) => ({ ...b, size: megabytes(b.bytes), base: b.base ?? '(full)' }));
@@ -184,15 +204,23 @@ async function backup(config: Config, command: string, name: string | undefined,
     throw new UsageError("with CLICKHOUSE_URL, back up and restore with your ClickHouse server's own BACKUP and RESTORE, then backup rebuild (docs/operations.md)");
   }
   if (command === 'restore' && !name) throw new UsageError('missing <name> (see backup list)');
-  if (command !== 'create' && config.embeddedClickHouse && (await nabizRunning(config))) {
+  const keep = command === 'prune' ? keepOf(flags.keep, config) : 0;
+  if (command !== 'create' && command !== 'prune' && config.embeddedClickHouse && (await nabizRunning(config))) {
     throw new UsageError(`stop Nabız first: a ${command} replaces the database under it`);
   }
   const conn = await connect(config);
   try {
     if (command === 'create') {
-      const made = await createBackup(conn.clickhouse, { dir: config.backupDir, database: config.CLICKHOUSE_DATABASE, incremental });
+      const made = await createBackup(conn.clickhouse, { dir: config.backupDir, database: config.CLICKHOUSE_DATABASE, incremental: flags.incremental });
       const b = { ...made, bytes: await backupBytes(config.backupDir, made.name) };
       print(`backed up ${config.CLICKHOUSE_DATABASE} to ${path.join(config.backupDir, b.name)} (${megabytes(b.bytes)}${b.base ? `, adding to ${b.base}` : ''})`, b);
+      return 0;
+    }
+    if (command === 'prune') {
+      const { pruned, writing } = await pruneBackups(conn.clickhouse, config, { keep, now: Date.now(), dryRun: flags.dryRun });
+      if (writing.length > 0) throw new UsageError(`a backup is being written (${writing.join(', ')}): prune once it is done`);
+      const verb = flags.dryRun ? 'would delete' : 'deleted';
+      print(pruned.length ? `${verb} ${pruned.length} backup(s), keeping the newest ${keep} full one(s) and what adds to them:\n${pruned.join('\n')}` : `nothing to delete: at most ${keep} full backup(s), each with what adds to it`, { keep, dryRun: flags.dryRun, pruned });
       return 0;
     }
     let keptAs: string | null = null;
@@ -227,6 +255,8 @@ async function main(argv: string[]): Promise<number> {
       source: { type: 'string' },
       json: { type: 'boolean', default: false },
       incremental: { type: 'boolean', default: false },
+      keep: { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -248,10 +278,10 @@ async function main(argv: string[]): Promise<number> {
     users: ['add', 'list', 'passwd', 'remove'],
     keys: ['create', 'list', 'revoke'],
     displays: ['create', 'list', 'revoke'],
-    backup: ['create', 'list', 'restore', 'rebuild'],
+    backup: ['create', 'list', 'restore', 'rebuild', 'prune'],
   };
   if (!known[group]?.includes(command ?? '')) throw new UsageError(`unknown command: ${positionals.join(' ')}`);
-  if (group === 'backup') return backup(config, command!, arg, values.incremental, print);
+  if (group === 'backup') return backup(config, command!, arg, { incremental: values.incremental, keep: values.keep, dryRun: values['dry-run'] }, print);
   // Check what can be checked before starting or reaching any server.
   if (group === 'keys' && command === 'create') {
     const source = need(values.source ?? arg, '<source>');

@@ -85,19 +85,31 @@ export async function runNightlyBackup(deps: { clickhouse: ClickHouseClient; red
 }
 
 async function prune(ch: ClickHouseClient, config: BackupConfig, now: number, log: Log): Promise<string[]> {
+  const { writing, pruned } = await pruneBackups(ch, config, { keep: config.BACKUP_KEEP, now });
+  if (writing.length > 0) log.info({ writing }, 'backup: not pruning while a backup is being written (the next run prunes)');
+  return pruned;
+}
+
+/**
+ * Deletes the backups of CLICKHOUSE_DATABASE in BACKUP_DIR older than the newest `keep` full ones and their chains, and
+ * the unfinished ones started over a day ago (`dryRun`: only says which). Nothing while ClickHouse writes a backup
+ * (`writing` names them). The nightly run's prune, and `npm run nabiz -- backup prune`.
+ */
+export async function pruneBackups(
+  ch: ClickHouseClient,
+  config: Pick<Config, 'backupDir' | 'CLICKHOUSE_DATABASE'>,
+  opts: { keep: number; now: number; dryRun?: boolean },
+): Promise<{ pruned: string[]; writing: string[] }> {
   const dir = config.backupDir;
   const writing = await backupsInProgress(ch);
-  if (writing.length > 0) {
-    log.info({ writing }, 'backup: not pruning while a backup is being written (the next run prunes)');
-    return [];
-  }
-  const names = [...backupsToPrune(await backupsOf(config), config.BACKUP_KEEP), ...unfinishedToDelete(await listUnfinished(dir, config.CLICKHOUSE_DATABASE), now)];
-  for (const name of names) await deleteBackup(dir, name);
-  return names;
+  if (writing.length > 0) return { pruned: [], writing };
+  const names = [...backupsToPrune(await backupsOf(config), opts.keep), ...unfinishedToDelete(await listUnfinished(dir, config.CLICKHOUSE_DATABASE), opts.now)];
+  if (!opts.dryRun) for (const name of names) await deleteBackup(dir, name);
+  return { pruned: names, writing };
 }
 
 /** The backups of CLICKHOUSE_DATABASE in BACKUP_DIR, oldest first (another database's may share it: the demo's). */
-async function backupsOf(config: BackupConfig): Promise<Backup[]> {
+async function backupsOf(config: Pick<Config, 'backupDir' | 'CLICKHOUSE_DATABASE'>): Promise<Backup[]> {
   return (await listBackups(config.backupDir)).filter((b) => isBackupOf(config.CLICKHOUSE_DATABASE, b.name));
 }
 

@@ -214,9 +214,30 @@ describe('npm run nabiz -- backup', () => {
       const running = await run(['backup', 'restore', backup.name], { CLICKHOUSE_HTTP_PORT: String(engine.port) });
       expect(running.code).toBe(2);
       expect(running.out).toContain('stop Nabız first');
+
+      // prune by hand: a second full backup and one adding to it; keeping 1 full backup deletes the first (and would
+      // delete whatever added to it), --dry-run only says so
+      const second = JSON.parse((await run(['backup', 'create', '--json'])).out) as { name: string };
+      const adding = JSON.parse((await run(['backup', 'create', '--incremental', '--json'])).out) as { name: string; base: string };
+      expect(adding.base).toBe(second.name);
+      const names = async () => (JSON.parse((await run(['backup', 'list', '--json'])).out) as Array<{ name: string }>).map((b) => b.name);
+      expect(await names()).toEqual([backup.name, second.name, adding.name]);
+      const dry = await run(['backup', 'prune', '--keep', '1', '--dry-run', '--json']);
+      expect(dry.code, dry.out).toBe(0);
+      expect(JSON.parse(dry.out)).toEqual({ keep: 1, dryRun: true, pruned: [backup.name] });
+      expect(await names()).toEqual([backup.name, second.name, adding.name]);
+      const pruned = await run(['backup', 'prune', '--keep', '1']);
+      expect(pruned.code, pruned.out).toBe(0);
+      expect(pruned.out).toContain(`deleted 1 backup(s), keeping the newest 1 full one(s)`);
+      expect(await names()).toEqual([second.name, adding.name]);
+      // BACKUP_KEEP (4) by default: nothing more to delete
+      expect(JSON.parse((await run(['backup', 'prune', '--json'])).out)).toEqual({ keep: 4, dryRun: false, pruned: [] });
+      const bad = await run(['backup', 'prune', '--keep', '0']);
+      expect(bad.code).toBe(2);
+      expect(bad.out).toContain('--keep must be a whole number from 1 to 100, not "0"');
     } finally {
       redis.disconnect();
       await rm(dataDir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 });
