@@ -73,8 +73,17 @@ async function asset(event: FetchEvent): Promise<Response> {
   return answer;
 }
 
+/** The keep under way: one at a time, so two pages of different builds cannot each delete the other's files. */
+let keeping: Promise<void> = Promise.resolve();
+
 /** Keeps index.html and the files it names; a new one (a new build) drops what the previous one needed. */
-async function keep(answer: Response): Promise<void> {
+function keep(answer: Response): Promise<void> {
+  const run = keeping.then(() => store(answer));
+  keeping = run.catch(() => undefined);
+  return run;
+}
+
+async function store(answer: Response): Promise<void> {
   const html = await answer.text();
   const cache = await caches.open(CACHE);
   const before = await cache.match(SHELL);
