@@ -23,6 +23,7 @@ import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { randomBytes } from 'node:crypto';
 import { newEvents, STORED_WATERMARK } from '../kpi/materialize.ts';
+import { RENEW_SCRIPT } from '../redis/lease.ts';
 import { eventKey } from './contract.ts';
 
 /**
@@ -36,11 +37,6 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return 1
 end
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-return 0`;
-
-/** Renews the lock's lease when its token still holds it; 1 if renewed. */
-const RENEW = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 
 /** Releases the lock when its token still holds it; 1 if another writer is waiting for it. */
@@ -115,7 +111,7 @@ export class Deduplicator {
       await sleep(LOCK_POLL_MS);
     }
     const renewal = setInterval(() => {
-      this.redis.eval(RENEW, 1, this.lockKey, token, this.opts.leaseMs).catch(() => {});
+      this.redis.eval(RENEW_SCRIPT, 1, this.lockKey, token, this.opts.leaseMs).catch(() => {});
     }, Math.floor(this.opts.leaseMs / 3));
     renewal.unref();
     return { token, stopRenewing: () => clearInterval(renewal) };
@@ -134,7 +130,7 @@ export class Deduplicator {
    */
   async holdUntilExpiry(lock: InsertLock): Promise<void> {
     lock.stopRenewing();
-    await this.redis.eval(RENEW, 1, this.lockKey, lock.token, this.opts.leaseMs);
+    await this.redis.eval(RENEW_SCRIPT, 1, this.lockKey, lock.token, this.opts.leaseMs);
   }
 
   /** The events whose (source, id) is already stored in ClickHouse. Ask it while holding the insert lock. */

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-// Renews the lease only if we still hold it.
-const RENEW_SCRIPT = `
+/** Renews a lease (KEYS[1]) for ARGV[2] ms only if the token ARGV[1] still holds it; 1 if renewed. Also the ingest lock's. */
+export const RENEW_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return 0`;
 // Gives it back only if we still hold it.
