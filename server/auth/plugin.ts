@@ -4,8 +4,7 @@
 //
 //   app.get('/v1/kpis', { onRequest: app.auth.require('reader') }, handler)      viewers+ and display tokens
 //   app.put('/v1/thresholds/:id', { onRequest: app.auth.require('supervisor') }, handler)
-//   app.post('/v1/events', { onRequest: app.auth.requireIngest() }, handler)      then per event:
-//     if (!sourceAllowed(request.principal, event.source)) → reject that event (sourceMismatch() gives the error)
+//   app.post('/v1/events', { onRequest: app.auth.requireIngest() }, handler)      an ingest key (request.principal.source)
 import type { ClickHouseClient } from '@clickhouse/client';
 import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
@@ -20,7 +19,7 @@ import { AuditLog } from './audit.ts';
 import { Authenticator } from './authenticate.ts';
 import { CredentialCache } from './cache.ts';
 import { errorBody, unavailable } from '../errors.ts';
-import type { IngestPrincipal, Principal } from './principal.ts';
+import type { Principal } from './principal.ts';
 import { describePrincipal } from './principal.ts';
 import { LoginLimiter } from './rate-limit.ts';
 import { RevocationBus, type RevocationListener } from './revocation.ts';
@@ -92,19 +91,6 @@ declare module 'fastify' {
     /** Set by the auth guards; null on open routes. */
     principal: Principal | null;
   }
-}
-
-/** Whether an ingest key may send an event of this source (its own only). */
-export function sourceAllowed(principal: Principal | null, source: string): boolean {
-  return principal?.kind === 'ingest' && principal.source === source;
-}
-
-/** The error for an event of another source than the key's (status 403). */
-export function sourceMismatch(principal: IngestPrincipal, source: string): { statusCode: 403; body: ReturnType<typeof errorBody> } {
-  return {
-    statusCode: 403,
-    body: errorBody('forbidden_source', `this key may only send ${principal.source} events, not ${JSON.stringify(source).slice(0, 40)}`),
-  };
 }
 
 /** The attributes of the session and display cookies. */

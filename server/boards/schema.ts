@@ -93,7 +93,6 @@ export const RotationEntrySchema = Type.Object(
   { board: Name, seconds: Type.Integer({ minimum: 5, maximum: 3600, description: 'how long the board stays on screen' }) },
   { additionalProperties: false },
 );
-export type RotationEntry = Static<typeof RotationEntrySchema>;
 
 /** The body of PUT /v1/boards/:name. */
 export const BoardInputSchema = discriminated('type', [

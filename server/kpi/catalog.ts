@@ -45,7 +45,6 @@ export type KpiUnit = Static<typeof KpiUnitSchema>;
 
 /** Which way is good: the wallboard colours and alert rules use it. `neutral`: volume, neither good nor bad. */
 export const KpiDirectionSchema = Type.Union([Type.Literal('higher'), Type.Literal('lower'), Type.Literal('neutral')]);
-export type KpiDirection = Static<typeof KpiDirectionSchema>;
 
 export const KpiDefinitionSchema = Type.Object({
   key: Type.String(),

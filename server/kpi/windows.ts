@@ -7,10 +7,6 @@
 export const WINDOWS = ['today', '1h', '15m'] as const;
 export type WindowName = (typeof WINDOWS)[number];
 
-export function isWindowName(w: string): w is WindowName {
-  return (WINDOWS as readonly string[]).includes(w);
-}
-
 export const MINUTE_MS = 60_000;
 export const INTERVAL_MS = 15 * MINUTE_MS;
 

@@ -1,6 +1,6 @@
 // The body of POST /v1/messages as a schema, which the API validates with (server/messages/routes.ts). What a message
 // is, its limits and its rules are in rules.ts, which the wallboard imports without TypeBox.
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { BOARD_NAME_PATTERN } from '../boards/schema.ts';
 import { MAX_MESSAGE_BOARDS, MAX_MESSAGE_CHARS, MAX_MESSAGE_MINUTES, MAX_SCHEDULE_DAYS, MESSAGE_LEVELS } from './rules.ts';
 
@@ -31,4 +31,3 @@ export const MessageInputSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-export type MessageInput = Static<typeof MessageInputSchema>;

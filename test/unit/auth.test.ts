@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { sourceAllowed } from '../../server/auth/plugin.ts';
 import { revocationAffects, type Principal } from '../../server/auth/principal.ts';
 import { permits, roleAtLeast, type Requirement } from '../../server/auth/roles.ts';
 import { nextVersion } from '../../server/auth/store.ts';
@@ -68,13 +67,6 @@ describe('roles', () => {
     });
     expect(roleAtLeast('admin', 'viewer')).toBe(true);
     expect(roleAtLeast('viewer', 'supervisor')).toBe(false);
-  });
-
-  it('an ingest key may send only its own source', () => {
-    expect(sourceAllowed(ingest, 'acd')).toBe(true);
-    expect(sourceAllowed(ingest, 'ivr')).toBe(false);
-    expect(sourceAllowed(display, 'acd')).toBe(false);
-    expect(sourceAllowed(null, 'acd')).toBe(false);
   });
 });
 
