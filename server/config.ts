@@ -126,7 +126,7 @@ export const ConfigSchema = Type.Object({
     Type.String({
       minLength: 12,
       secret: true,
-      description: 'Password of the first admin (username `admin`), created at start-up if no `admin` user exists yet.',
+      description: 'Password of the first admin (username `admin`), created at start-up if no `admin` user ever existed (removing it later does not bring it back).',
     }),
   ),
   METRICS_TOKEN: Type.Optional(
