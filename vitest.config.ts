@@ -10,6 +10,9 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // A poll without its own timeout waits up to 10 s (vitest's default is 1 s): on a loaded 2-core machine a state
+    // behind a few ClickHouse round trips (a console's re-read, an audit insert) can take longer than a second.
+    expect: { poll: { timeout: 10_000 } },
     reporters: ['default', './test/support/summary-reporter.ts'],
   },
 });

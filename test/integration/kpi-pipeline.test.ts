@@ -215,8 +215,9 @@ describe('KPI pipeline', () => {
       }, 30_000);
     const offeredToday = (events: ScenarioEvent[]) => events.filter((e) => e.type === 'contact.offered' && e.occurred_at >= '2025-03-09 21:00').length;
     try {
-      // A leads with a 2-s lease; B, started after it, stands by (with a 60-s lease, looked at every 5 s).
-      const a = await start(2_000);
+      // A leads with a 4-s lease (renewed every 1.3 s: a busy machine's stall of a second must not cost it the lease);
+      // B, started after it, stands by (with a 60-s lease, looked at every 5 s).
+      const a = await start(4_000);
       expect(a.ready).toBe('leading');
       const b = await start(60_000);
       expect(b.ready).toBe('standing by');

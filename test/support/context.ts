@@ -7,6 +7,7 @@ import { createClickHouse, type ClickHouseTarget } from '../../server/clickhouse
 import { migrate } from '../../server/clickhouse/migrate.ts';
 import { loadConfig, type Config } from '../../server/config.ts';
 import { createLogger, type Log } from '../../server/log.ts';
+import { middayZone } from './process.ts';
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
@@ -20,7 +21,11 @@ export interface TestContext {
   cleanup(): Promise<void>;
 }
 
-/** A config for tests: the shared servers, a unique database and Redis prefix, and any overrides given. */
+/**
+ * A config for tests: the shared servers, a unique database and Redis prefix, the center's clock in the middle of its
+ * day (middayZone: an event sent "a second ago" is in today's figures even when the suite runs at midnight UTC), and
+ * any overrides given.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     CLICKHOUSE_URL: inject('clickhouseUrl'),
@@ -28,6 +33,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     CLICKHOUSE_DATABASE: uniqueName('t'),
     REDIS_PREFIX: uniqueName('t'),
     LOG_LEVEL: 'warn',
+    CENTER_TZ: middayZone(),
     ...overrides,
   });
 }
