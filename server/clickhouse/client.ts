@@ -88,6 +88,8 @@ export function createClickHouse(
     max_open_connections: opts.maxConnections ?? 10,
     compression: { request: false, response: false },
     clickhouse_settings: { ...PINNED_SETTINGS, ...(opts.requestTimeoutMs !== undefined && opts.requestTimeoutMs > 60_000 ? KEEP_ALIVE_SETTINGS : {}) },
-    ...(opts.log ? { log: { LoggerClass: clientLogger(opts.log), level: ClickHouseLogLevel.WARN } } : {}),
+    // Without a log (the CLI, migrations) the client says nothing itself: every failure reaches its caller, which
+    // reports it once, instead of a dump on the console beside the caller's own message.
+    log: opts.log ? { LoggerClass: clientLogger(opts.log), level: ClickHouseLogLevel.WARN } : { level: ClickHouseLogLevel.OFF },
   });
 }

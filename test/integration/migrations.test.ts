@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createClickHouse } from '../../server/clickhouse/client.ts';
 import { migrate, readMigrations, SQL_DIR } from '../../server/clickhouse/migrate.ts';
 import { testConfig } from '../support/context.ts';
@@ -51,7 +51,14 @@ describe('migrations against ClickHouse', () => {
   it('fails loudly on a bad statement, naming the file and statement', async () => {
     const own = { ...target, database: `${target.database}_bad` };
     const dir = await sqlDir({ '001_ok.sql': 'CREATE TABLE IF NOT EXISTS ok (x UInt8) ENGINE = Memory;', '002_bad.sql': 'CREATE TABLE broken (;' });
-    await expect(migrate(own, () => {}, dir)).rejects.toThrow(/002_bad.sql, statement 1: .*Syntax error/s);
+    const console_ = (['error', 'warn', 'info', 'debug'] as const).map((m) => vi.spyOn(console, m).mockImplementation(() => {}));
+    try {
+      await expect(migrate(own, () => {}, dir)).rejects.toThrow(/002_bad.sql, statement 1: .*Syntax error/s);
+      // said once, by the error above: no dump of the ClickHouse client's on the console beside it (npm run migrate)
+      for (const spy of console_) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of console_) spy.mockRestore();
+    }
     // the good file before it stays applied; the bad one is not recorded, so a fixed file applies next time
     await writeFile(path.join(dir, '002_bad.sql'), 'CREATE TABLE IF NOT EXISTS fixed (x UInt8) ENGINE = Memory;');
     expect((await migrate(own, () => {}, dir)).applied).toEqual(['002_bad.sql']);
