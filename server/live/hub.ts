@@ -270,7 +270,7 @@ export class LiveHub {
       this.notePresence([client], false);
     }
     for (const k of client.pairs.keys()) this.unindexPair(client, k);
-    for (const s of client.series.keys()) this.bySeries.get(s)?.delete(client);
+    for (const s of client.series.keys()) this.unindexSeries(client, s);
     for (const s of [...client.roster]) this.unindexRoster(client, s);
     client.pairs.clear();
     client.series.clear();
@@ -597,7 +597,7 @@ export class LiveHub {
     for (const s of [...client.series.keys()]) {
       if (dropped(s)) {
         client.series.delete(s);
-        this.bySeries.get(s)?.delete(client);
+        this.unindexSeries(client, s);
       }
     }
     for (const s of [...client.roster]) if (dropped(s)) this.unindexRoster(client, s);
@@ -634,6 +634,12 @@ export class LiveHub {
     let set = this.bySeries.get(scope);
     if (!set) this.bySeries.set(scope, (set = new Set()));
     set.add(client);
+  }
+
+  private unindexSeries(client: LiveClient, scope: string): void {
+    const set = this.bySeries.get(scope);
+    set?.delete(client);
+    if (set?.size === 0) this.bySeries.delete(scope);
   }
 
   private indexRoster(client: LiveClient, scope: string): void {
@@ -735,8 +741,9 @@ export class LiveHub {
   /**
    * A scope taken off a display's boards (a tile removed, the TV moved to another board) is no longer its to read. The
    * wallboard unsubscribes at once; what a socket still holds is dropped here, with one read of the boards for every
-   * display. A socket that subscribes meanwhile is left to the next heartbeat: its subscription may have been granted
-   * by boards newer than the ones read here.
+   * display. For a socket that subscribes meanwhile, the refused scopes are asked about again, of its boards as they
+   * are then: its subscription may have been granted by boards newer than the ones read here (a scope put back), and
+   * a socket that keeps subscribing must not keep a scope by it.
    */
   private async checkDisplayGrants(): Promise<void> {
     const held = new Map<LiveClient, { scopes: string[]; subscribes: number }>();
@@ -753,8 +760,9 @@ export class LiveHub {
       await this.opts.displayScopes.refreshAll([...displays.values()]);
       for (const [c, h] of held) {
         const p = c.principal as DisplayPrincipal;
-        const refused = await this.opts.displayScopes.refused(p, h.scopes);
-        if (refused.length === 0 || c.closed || c.subscribes !== h.subscribes) continue;
+        let refused = await this.opts.displayScopes.refused(p, h.scopes);
+        if (refused.length > 0 && c.subscribes !== h.subscribes) refused = await this.opts.displayScopes.refused(p, refused);
+        if (refused.length === 0 || c.closed) continue;
         this.unsubscribe(c, undefined, refused);
         this.error(c, 'forbidden_scope', `${forbiddenMessage(p, refused)}: they are no longer on its boards, so they were unsubscribed`);
       }

@@ -20,6 +20,7 @@ import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { openSocket, type LiveTestClient } from '../support/ws.ts';
+import { waitFor } from '../support/wait.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-live';
 const ACD_KEY = 'acd-live-key-0123456789';
@@ -234,6 +235,33 @@ describe('subscriptions', () => {
     } finally {
       conn.disconnect();
     }
+  });
+
+  it('forgets a scope once no socket follows it (its figures, series or roster): TVs and consoles come and go for weeks', async () => {
+    const tag = Date.now().toString(36);
+    const [a, b, c] = ['a', 'b', 'c'].map((x) => `queue:gone-${tag}-${x}`);
+    // every index of the hub, by scope (private: what a process that runs for weeks keeps)
+    const indexed = () => {
+      const h = hub as unknown as Record<'byPair' | 'byScope' | 'bySeries' | 'byRoster', Map<string, unknown>>;
+      const keys = [...h.byPair.keys(), ...h.byScope.keys(), ...h.bySeries.keys(), ...h.byRoster.keys()];
+      return keys.filter((k) => k.includes(`gone-${tag}`)).length;
+    };
+    const one = await connect();
+    const two = await connect();
+    one.send({ type: 'subscribe', window: 'today', scopes: [a!, b!], series: true });
+    one.send({ type: 'subscribe', window: 'today', scopes: [c!], roster: true });
+    two.send({ type: 'subscribe', window: 'today', scopes: [a!], series: true });
+    for (const s of [one, two]) {
+      s.send({ type: 'ping', id: 'subscribed' });
+      await s.next('pong', (m) => m.id === 'subscribed');
+    }
+    expect(indexed()).toBeGreaterThanOrEqual(8); // a and b: pair, scope, series (a also for two); c: pair, scope, roster
+    one.send({ type: 'unsubscribe', scopes: [b!, c!] });
+    one.send({ type: 'ping', id: 'unsubscribed' });
+    await one.next('pong', (m) => m.id === 'unsubscribed');
+    one.ws.close();
+    two.ws.close();
+    await waitFor('both sockets gone', async () => (indexed() === 0 ? true : undefined), 5_000);
   });
 
   it('answers a bad message with an error and keeps the socket open', async () => {
