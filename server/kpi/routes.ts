@@ -5,7 +5,7 @@
 //   GET /v1/kpis/report?date=2026-11-23&scope=queue:billing     a local day by 15-minute interval, and its total
 //                                                               (people only; &format=csv for a spreadsheet)
 //   GET /v1/kpis/catalog                                        the KPI catalog (labels, units, directions, definitions)
-//   GET /v1/kpis/settings                                       per-queue service-level and short-abandon settings
+//   GET /v1/kpis/settings         (people)                      per-queue service-level and short-abandon settings
 //   PUT /v1/kpis/settings/:queue  (supervisors, audited)        set a queue's own settings (the defaults are config)
 // Snapshots come from Redis (written by the KPI worker). A requested scope the worker has no snapshot for (no
 // activity today, or the worker has not run yet) is computed from ClickHouse on the spot, so an answer is never
@@ -205,7 +205,8 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
     timeZone: config.CENTER_TZ,
   }));
 
-  app.get('/v1/kpis/settings', { ...reader, schema: { tags: ['kpis'] } }, async () => ({ settings: await listQueueSettings(clickhouse) }));
+  // people only: a display reads its boards' scopes and nothing else, and this lists every queue
+  app.get('/v1/kpis/settings', { onRequest: app.auth.require('viewer'), schema: { tags: ['kpis'] } }, async () => ({ settings: await listQueueSettings(clickhouse) }));
 
   app.put(
     '/v1/kpis/settings/:queue',

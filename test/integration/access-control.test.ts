@@ -134,7 +134,7 @@ describe('route × role', () => {
     'GET /v1/kpis/series': 'reader',
     'GET /v1/kpis/scopes': 'reader',
     'GET /v1/kpis/catalog': 'reader',
-    'GET /v1/kpis/settings': 'reader',
+    'GET /v1/kpis/settings': 'person',
     'GET /v1/kpis/report': 'person',
     'PUT /v1/kpis/settings/{queue}': 'supervisor',
     'GET /v1/boards': 'reader',
