@@ -49,7 +49,7 @@ export class MessageStore {
    */
   async at(now: number): Promise<{ active: FloorMessage[]; scheduled: FloorMessage[]; recent: FloorMessage[] }> {
     const out = { active: [] as FloorMessage[], scheduled: [] as FloorMessage[], recent: [] as FloorMessage[] };
-    for (const row of await this.rows('ends_at > {since:DateTime64(3)}', { since: chTime(now - DAY_MS) })) {
+    for (const row of await this.rows("ends_at > {since:DateTime64(3, 'UTC')}", { since: chTime(now - DAY_MS) })) {
       const m = strip(row);
       const [start, end] = [Date.parse(m.startsAt), Date.parse(m.endsAt)];
       if (end <= now) out.recent.push(m);

@@ -1,12 +1,14 @@
 // Floor messages against the embedded ClickHouse and a real Redis: posting and its refusals (each naming its field),
 // roles, what a display sees (only its boards', a rotation's included), the time a message stays up, ending one
 // early, the cap on messages on the air, and the audit trail.
+import { createClient } from '@clickhouse/client';
 import { once } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { MAX_ACTIVE_MESSAGES, type FloorMessage, type MessagesResponse } from '../../server/messages/rules.ts';
+import { MessageStore } from '../../server/messages/store.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { signInRoles } from '../support/users.ts';
@@ -255,5 +257,30 @@ describe('floor messages', () => {
     expect(posted).toContain('now it fits');
     const failed = entries.filter((e) => e.outcome === 'failed').map((e) => JSON.parse(e.details) as { problems: { path: string }[] });
     expect(failed.flatMap((f) => f.problems.map((p) => p.path))).toEqual(expect.arrayContaining(['/text', '/boards/1']));
+  });
+});
+
+describe('floor messages on a ClickHouse server in another time zone', () => {
+  it("lists a message that ended in the day before as recent: the store's times are UTC whatever the server's zone", async () => {
+    // a server (or session) in New York (UTC−5 in November) reads a time without a zone as New York's: "24 hours
+    // ago" would be 19 hours ago
+    const elsewhere = createClient({
+      url: ctx.target.url,
+      database: ctx.target.database,
+      username: ctx.target.username,
+      password: ctx.target.password,
+      clickhouse_settings: { session_timezone: 'America/New_York' },
+    });
+    try {
+      const store = new MessageStore(elsewhere);
+      const now = Date.parse('2026-11-30T12:00:00.000Z');
+      // up for 10 minutes, ended 22 hours before now: within the day before (with the 5 hours off, it was not)
+      const m = await store.post({ text: 'ended yesterday noon-ish', level: 'info', boards: [], minutes: 10, startsAt: now - 22 * 60 * MIN - 10 * MIN }, 'test', now - 22 * 60 * MIN - 10 * MIN);
+      const at = await store.at(now);
+      expect(at.recent.map((r) => r.id)).toContain(m.id);
+      expect(at.active.map((r) => r.id)).not.toContain(m.id);
+    } finally {
+      await elsewhere.close();
+    }
   });
 });
