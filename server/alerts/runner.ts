@@ -139,6 +139,8 @@ export interface AlertEngineHandle {
   readonly transitions: number;
   /** Snapshot publications received so far (tests wait on it). */
   readonly received: number;
+  /** The (window, scope) figures held: none while standing by (a new leader reads them all). */
+  readonly figures: number;
   close(): Promise<void>;
 }
 
@@ -215,6 +217,8 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       if (leader) log.warn('alert engine: lost the lease; another engine evaluates');
       leader = false;
       loaded = false;
+      // a standby keeps no figures (it would hold every scope ever published); if it leads, it reads them all (loadAll)
+      figures = new Map();
       return;
     }
     if (!leader || !loaded) {
@@ -324,6 +328,9 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     },
     get received() {
       return received;
+    },
+    get figures() {
+      return figures.size;
     },
     async close() {
       if (closed) return;

@@ -308,6 +308,25 @@ describe('alert engine', () => {
     expect((await active()).filter((a) => a.scope === 'team:night')).toEqual([]);
     expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'acknowledged', 'acknowledged', 'cleared']);
   });
+
+  it('a second engine stands by without keeping the figures it is sent (a process running for weeks), and has them all once it leads', async () => {
+    const standby = await startEngine();
+    try {
+      await standby.tick();
+      expect([engine.leader, standby.leader]).toEqual([true, false]);
+      const held = engine.figures;
+      for (const scope of ['agent:sb-1', 'agent:sb-2', 'agent:sb-3']) await feed('today', scope, { offered: 1 }, standby);
+      expect(standby.figures).toBe(0);
+      await expect.poll(() => engine.figures - held).toBe(3); // three new scopes, kept by the leader
+      // the leader goes: the standby takes the lease at its next step, and reads every figure stored
+      await engine.close();
+      await standby.tick();
+      expect(standby.leader).toBe(true);
+      expect(standby.figures).toBeGreaterThanOrEqual(3);
+    } finally {
+      engine = standby; // the next tests use the one still running (afterAll closes it)
+    }
+  });
 });
 
 describe('webhook', () => {
