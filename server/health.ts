@@ -1,4 +1,6 @@
 // Health checks: /healthz says the process is up; /readyz says its dependencies answer (503 names the failing one).
+// Both are open (load balancers, orchestrators): the reason a dependency failed, which can name internal addresses,
+// goes to the log only.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -44,7 +46,7 @@ export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Prom
           return [name, 'ok'] as const;
         } catch (err) {
           app.log.warn({ dependency: name, err: (err as Error).message }, 'readiness check failed');
-          return [name, `unavailable: ${(err as Error).message}`] as const;
+          return [name, 'unavailable'] as const;
         }
       }),
     );
