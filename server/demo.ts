@@ -12,8 +12,17 @@ import type { ThresholdInput } from './alerts/thresholds.ts';
 import { INTRADAY_CURVE, startSimulation, type SimulationHandle } from './simulator/index.ts';
 
 export const DEMO_USER = 'demo';
-/** A fixed, printed password: the demo binds to loopback and holds nothing but simulated data. */
+/** A fixed, printed password, for a demo on loopback (the default HOST) that holds nothing but simulated data. */
 export const DEMO_PASSWORD = 'nabiz-demo-floor';
+
+/**
+ * The demo user's password: the fixed one while the API listens on loopback only; with HOST exposing it (a demo on
+ * the network's TVs), a fresh random one each run, printed on the terminal, since the fixed one is published.
+ */
+export function demoPassword(host: string): string {
+  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return loopback ? DEMO_PASSWORD : randomBytes(12).toString('base64url');
+}
 export const DEMO_BOARD = 'demo';
 
 /** The configuration of a demo run: its own database and Redis prefix, and ingest keys for the simulator. */
@@ -69,6 +78,8 @@ export const DEMO_THRESHOLDS: ThresholdInput[] = [
 export interface Demo {
   /** The URL that signs a TV in with the demo display token. */
   displayUrl: string;
+  /** The demo user's password (demoPassword). */
+  password: string;
   stop(): Promise<void>;
 }
 
@@ -89,11 +100,12 @@ export const DEMO_MESSAGE = 'Welcome to the Nabız demo: supervisors post messag
 export async function startDemo(opts: { app: FastifyInstance; config: Config; baseUrl: string; log: Log }): Promise<Demo> {
   const { app, config, baseUrl, log } = opts;
   const service = app.auth.service;
+  const password = demoPassword(config.HOST);
   const existing = (await service.listUsers()).find((u) => u.username === DEMO_USER);
-  if (existing) await service.updateUser(SYSTEM_ACTOR, DEMO_USER, { role: 'admin', password: DEMO_PASSWORD });
-  else await service.createUser(SYSTEM_ACTOR, { username: DEMO_USER, password: DEMO_PASSWORD, role: 'admin' });
+  if (existing) await service.updateUser(SYSTEM_ACTOR, DEMO_USER, { role: 'admin', password });
+  else await service.createUser(SYSTEM_ACTOR, { username: DEMO_USER, password, role: 'admin' });
 
-  const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: DEMO_USER, password: DEMO_PASSWORD } });
+  const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: DEMO_USER, password } });
   if (login.statusCode !== 200) throw new Error(`demo: could not sign in (${login.statusCode}): ${login.body}`);
   const headers = { authorization: `Bearer ${login.json<{ token: string }>().token}` };
   const call = async (method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, payload?: unknown) => {
@@ -149,6 +161,7 @@ export async function startDemo(opts: { app: FastifyInstance; config: Config; ba
   });
   return {
     displayUrl,
+    password,
     stop: () => {
       stopping = true;
       return sim.stop();

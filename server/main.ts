@@ -15,7 +15,7 @@ import { startInfrastructure } from './infrastructure.ts';
 import { startAlertEngine } from './alerts/runner.ts';
 import { startKpiWorker } from './kpi/pipeline.ts';
 import { createLogger } from './log.ts';
-import { DEMO_PASSWORD, DEMO_USER, demoConfig, startDemo } from './demo.ts';
+import { DEMO_USER, demoConfig, startDemo } from './demo.ts';
 import { createRedis } from './redis/connections.ts';
 import { Shutdown } from './shutdown.ts';
 
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
         process.stderr.write(
           `\n  Nabız demo is running (simulated data, database ${config.CLICKHOUSE_DATABASE}).\n` +
             `  Wallboard (TV):  ${running.displayUrl}\n` +
-            `  Console:         ${baseUrl}/#/console  (user ${DEMO_USER}, password ${DEMO_PASSWORD})\n\n`,
+            `  Console:         ${baseUrl}/#/console  (user ${DEMO_USER}, password ${running.password})\n\n`,
         );
       }
     }

@@ -5,18 +5,30 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Config } from '../../server/config.ts';
-import { DEMO_FLOOR, startDemo, type Demo } from '../../server/demo.ts';
+import { DEMO_FLOOR, DEMO_PASSWORD, startDemo, type Demo } from '../../server/demo.ts';
 import type { Log } from '../../server/log.ts';
 import { runSimulation } from '../../server/simulator/index.ts';
 
 // The simulator's sender posts with the global fetch, replaced here by the fake endpoint.
 
-/** Just enough of the app for startDemo's setup calls: every API call answers 200 with empty lists. */
-function fakeApp(): FastifyInstance {
+/**
+ * Just enough of the app for startDemo's setup calls: every API call answers 200 with empty lists. `passwords` gets the
+ * password the demo user was created with, then the one it signed in with.
+ */
+function fakeApp(passwords: string[] = []): FastifyInstance {
   const body = { token: 't', thresholds: [], displays: [], messages: [] };
   return {
-    auth: { service: { listUsers: async () => [], createUser: async () => ({}), updateUser: async () => ({}) } },
-    inject: async () => ({ statusCode: 200, body: JSON.stringify(body), json: () => body }),
+    auth: {
+      service: {
+        listUsers: async () => [],
+        createUser: async (_actor: unknown, u: { password: string }) => void passwords.push(u.password),
+        updateUser: async () => ({}),
+      },
+    },
+    inject: async (req: { url: string; payload?: { password?: string } }) => {
+      if (req.url === '/v1/auth/login') passwords.push(req.payload!.password!);
+      return { statusCode: 200, body: JSON.stringify(body), json: () => body };
+    },
   } as unknown as FastifyInstance;
 }
 
@@ -27,13 +39,34 @@ function fakeLog() {
   return { lines, log };
 }
 
-const config = { INGEST_KEYS: 'acd:a,ivr:b,crm:c', CENTER_TZ: 'UTC' } as Config;
+const config = { INGEST_KEYS: 'acd:a,ivr:b,crm:c', CENTER_TZ: 'UTC', HOST: '127.0.0.1' } as Config;
 
 let demo: Demo | undefined;
 afterEach(async () => {
   await demo?.stop();
   demo = undefined;
   vi.unstubAllGlobals();
+});
+
+describe('the demo user', () => {
+  it('has the published password while the API listens on loopback only, and a fresh random one when HOST exposes it', async () => {
+    vi.stubGlobal('fetch', (async () => new Response('{"accepted":0,"duplicates":0}', { status: 202 })) as typeof fetch);
+    const run = async (HOST: string) => {
+      const passwords: string[] = [];
+      demo = await startDemo({ app: fakeApp(passwords), config: { ...config, HOST }, baseUrl: 'http://x', log: fakeLog().log });
+      await demo.stop();
+      demo = undefined;
+      return passwords;
+    };
+    for (const host of ['127.0.0.1', '::1', 'localhost']) expect(await run(host)).toEqual([DEMO_PASSWORD, DEMO_PASSWORD]);
+    const [a, b] = [await run('0.0.0.0'), await run('192.168.1.20')];
+    for (const [created, signedIn] of [a, b]) {
+      expect(created).not.toBe(DEMO_PASSWORD);
+      expect(created!.length).toBeGreaterThanOrEqual(12); // the minimum password length
+      expect(signedIn).toBe(created);
+    }
+    expect(a![0]).not.toBe(b![0]);
+  });
 });
 
 describe('demo traffic', () => {
