@@ -65,7 +65,7 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
       ...reader,
       schema: {
         tags: ['alerts'],
-        querystring: Type.Object({ at: Type.Optional(Type.String({ format: 'date-time', description: 'the thresholds in force at this time' })) }),
+        querystring: Type.Object({ at: Type.Optional(Type.String({ format: 'date-time', description: 'the thresholds in force at this time' })) }, { additionalProperties: false }),
         response: { 200: Type.Object({ thresholds: Type.Array(ThresholdSchema) }) },
       },
     },
@@ -130,7 +130,7 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
           kpi: Type.Optional(Type.String({ maxLength: 64 })),
           scope: Type.Optional(Type.String({ maxLength: 200 })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-        }),
+        }, { additionalProperties: false }),
         response: { 200: Type.Object({ alerts: Type.Array(AlertSchema) }) },
       },
     },

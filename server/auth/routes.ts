@@ -51,7 +51,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
 
   // --- sign-in ---
 
-  app.post('/v1/auth/login', { schema: { body: Type.Object({ username: Username, password: Password }) } }, async (request, reply) => {
+  app.post('/v1/auth/login', { schema: { body: Type.Object({ username: Username, password: Password }, { additionalProperties: false }) } }, async (request, reply) => {
     const { username: rawUsername, password } = request.body;
     const username = rawUsername.trim().toLowerCase();
     const actor = auth.actorOf(request);
@@ -135,7 +135,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
 
   app.get('/v1/auth/me', { onRequest: auth.require('reader') }, async (request) => ({ principal: publicPrincipal(request.principal!) }));
 
-  app.post('/v1/auth/display', { schema: { body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }) } }, async (request, reply) => {
+  app.post('/v1/auth/display', { schema: { body: Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }) } }, async (request, reply) => {
     const { token } = request.body;
     const p = isTokenOf('display', token) ? await auth.authenticator.resolve(token, request.ip) : null;
     if (!p || p.kind !== 'display') {
@@ -155,7 +155,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
   });
   app.post(
     '/v1/displays',
-    { ...supervisor, schema: { body: Type.Object({ name: Type.String({ maxLength: 200 }), board: Type.String({ maxLength: 200 }) }) } },
+    { ...supervisor, schema: { body: Type.Object({ name: Type.String({ maxLength: 200 }), board: Type.String({ maxLength: 200 }) }, { additionalProperties: false }) } },
     async (request, reply) => {
       const { display, token } = await auth.service.createDisplay(auth.actorOf(request), request.body);
       return reply.code(201).send({ display, token, url: `/?display=${token}` });
@@ -178,7 +178,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
   app.get('/v1/admin/users', admin, async () => ({ users: await auth.service.listUsers() }));
   app.post(
     '/v1/admin/users',
-    { ...admin, schema: { body: Type.Object({ username: Username, password: Password, role: RoleSchema }) } },
+    { ...admin, schema: { body: Type.Object({ username: Username, password: Password, role: RoleSchema }, { additionalProperties: false }) } },
     async (request, reply) => reply.code(201).send({ user: await auth.service.createUser(auth.actorOf(request), request.body) }),
   );
   app.patch(
@@ -202,7 +202,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
     '/v1/admin/ingest-keys',
     {
       ...admin,
-      schema: { body: Type.Object({ source: Type.Union(INGEST_SOURCES.map((s) => Type.Literal(s))), name: Type.String({ maxLength: 200 }) }) },
+      schema: { body: Type.Object({ source: Type.Union(INGEST_SOURCES.map((s) => Type.Literal(s))), name: Type.String({ maxLength: 200 }) }, { additionalProperties: false }) },
     },
     async (request, reply) => reply.code(201).send(await auth.service.createIngestKey(auth.actorOf(request), request.body)),
   );

@@ -95,7 +95,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
           since: Type.Optional(Type.String({ format: 'date-time', description: 'default: 24 hours ago' })),
           limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
           before: Type.Optional(Type.String({ maxLength: 1024, description: 'the `next` of the previous page' })),
-        }),
+        }, { additionalProperties: false }),
         response: {
           200: Type.Object({
             rejected: Type.Array(

@@ -90,10 +90,13 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
       ...reader,
       schema: {
         tags: ['kpis'],
-        querystring: Type.Object({
-          window: Type.Optional(Type.Union(WINDOWS.map((w) => Type.Literal(w)), { default: 'today' })),
-          scope: ScopeQuery,
-        }),
+        querystring: Type.Object(
+          {
+            window: Type.Optional(Type.Union(WINDOWS.map((w) => Type.Literal(w)), { default: 'today' })),
+            scope: ScopeQuery,
+          },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request) => {
@@ -118,7 +121,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
 
   app.get(
     '/v1/kpis/series',
-    { ...reader, schema: { tags: ['kpis'], querystring: Type.Object({ scope: ScopeQuery }) } },
+    { ...reader, schema: { tags: ['kpis'], querystring: Type.Object({ scope: ScopeQuery }, { additionalProperties: false }) } },
     async (request) => {
       const scopes = await askedScopes(request.principal, request.query.scope);
       let series = await readSeries(redis, names, scopes);

@@ -369,6 +369,22 @@ describe('sessions', () => {
     expect((await app.inject({ url: '/v1/admin/audit?actions=x', headers: admin })).json()).toMatchObject({
       error: { details: [{ path: '/actions', message: 'is not a known field' }] },
     });
+    // an unknown field (a typo, a field of another version) is refused by name, never ignored
+    const unknown: Array<[string, object, string]> = [
+      ['/v1/admin/users', { username: 'typo', password: 'long-enough-password', role: 'viewer', roles: ['admin'] }, '/roles'],
+      ['/v1/admin/ingest-keys', { source: 'acd', name: 'ACD', sources: ['ivr'] }, '/sources'],
+      ['/v1/displays', { name: 'TV', board: 'main', boards: ['other'] }, '/boards'],
+      ['/v1/auth/login', { username: 'admin', password: 'whatever-password', remember: true }, '/remember'],
+      ['/v1/auth/display', { token: 'nbz_dt_x', display: 'x' }, '/display'],
+    ];
+    for (const [url, payload, path] of unknown) {
+      const r = await post(url, payload);
+      expect(r.statusCode, `${url} ${r.body}`).toBe(400);
+      expect(r.json(), url).toMatchObject({ error: { details: [{ path, message: 'is not a known field' }] } });
+    }
+    for (const url of ['/v1/alerts?activ=1', '/v1/thresholds?time=2026-11-24T10:00:00Z']) {
+      expect((await app.inject({ url, headers: admin })).statusCode, url).toBe(400);
+    }
   });
 
   it('lists each user with their last sign-in', async () => {

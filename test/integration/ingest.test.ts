@@ -490,7 +490,7 @@ describe('GET /v1/events/rejected', () => {
   });
 
   it('validates its query, naming the field, and needs an ingest key', async () => {
-    for (const [query, path] of [['?since=yesterday', '/since'], ['?limit=0', '/limit'], ['?limit=1001', '/limit'], ['?before=not-a-cursor', '/before']] as const) {
+    for (const [query, path] of [['?since=yesterday', '/since'], ['?limit=0', '/limit'], ['?limit=1001', '/limit'], ['?before=not-a-cursor', '/before'], ['?sinse=2026-11-24T00:00:00Z', '/sinse']] as const) {
       const res = await get(query);
       expect(res.statusCode, query).toBe(400);
       expect(res.json().error.details, query).toEqual([expect.objectContaining({ path })]);

@@ -115,13 +115,19 @@ describe('KPI API', () => {
     expect(snaps[0]!.values.service_level).toEqual({ value: null, n: 0 });
   });
 
-  it('rejects an unknown window or a malformed scope with 400 naming the problem', async () => {
+  it('rejects an unknown window, a malformed scope or an unknown parameter with 400 naming the problem', async () => {
     const w = await app.inject({ method: 'GET', url: '/v1/kpis?window=2h', headers: auth });
     expect(w.statusCode).toBe(400);
     const s = await app.inject({ method: 'GET', url: '/v1/kpis?scope=region:emea', headers: auth });
     expect(s.statusCode).toBe(400);
     expect(s.json<{ error: { code: string; message: string } }>().error).toMatchObject({ code: 'invalid_scope' });
     expect(s.json<{ error: { message: string } }>().error.message).toContain('region:emea');
+    // a typo is refused, not ignored: `scopes` would otherwise answer every scope as if none were asked for
+    for (const url of ['/v1/kpis?scopes=queue:billing', '/v1/kpis/series?scopes=center']) {
+      const typo = await app.inject({ method: 'GET', url, headers: auth });
+      expect(typo.statusCode, url).toBe(400);
+      expect(typo.body, url).toContain('scopes');
+    }
   });
 
   it('serves today\'s 15-minute series', async () => {
@@ -141,7 +147,7 @@ describe('KPI API', () => {
     expect(body.timeZone).toBe(TZ);
   });
 
-  it('per-queue settings: readers see them, supervisors change them (audited), and the figures follow', async () => {
+  it('per-queue settings: people see them, supervisors change them (audited), and the figures follow', async () => {
     const listed = await app.inject({ method: 'GET', url: '/v1/kpis/settings', headers: auth });
     expect(listed.statusCode).toBe(200);
     expect(listed.json<{ settings: Array<{ queue: string }> }>().settings).toContainEqual(expect.objectContaining({ queue: 'support', ...SUPPORT_SETTINGS }));
