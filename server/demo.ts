@@ -14,16 +14,16 @@ import { INTRADAY_CURVE, startSimulation, type SimulationHandle } from './simula
 export const DEMO_USER = 'demo';
 /** A fixed, printed password, for a demo on loopback (the default HOST) that holds nothing but simulated data. */
 export const DEMO_PASSWORD = 'nabiz-demo-floor';
+export const DEMO_BOARD = 'demo';
 
 /**
  * The demo user's password: the fixed one while the API listens on loopback only; with HOST exposing it (a demo on
  * the network's TVs), a fresh random one each run, printed on the terminal, since the fixed one is published.
  */
-export function demoPassword(host: string): string {
+function demoPassword(host: string): string {
   const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
   return loopback ? DEMO_PASSWORD : randomBytes(12).toString('base64url');
 }
-export const DEMO_BOARD = 'demo';
 
 /** The configuration of a demo run: its own database and Redis prefix, and ingest keys for the simulator. */
 export function demoConfig(config: Config): Config {
