@@ -487,7 +487,7 @@ export class LiveHub {
       await this.dispatch(client, decoded.message);
     } catch (err) {
       this.opts.log.error({ err, client: client.id }, 'live: message handling failed');
-      this.error(client, 'unavailable', 'the latest figures cannot be read right now; they will arrive with the next update');
+      this.error(client, 'unavailable', 'the subscription could not be answered right now; send it again in a moment');
     }
   }
 

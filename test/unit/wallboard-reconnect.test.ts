@@ -139,6 +139,46 @@ describe('live client', () => {
     expect(sockets[1]!.sent).toEqual(subs);
   });
 
+  it('sends a subscription the server could not answer (unavailable) again, backing off, until it is answered', () => {
+    const { t, sockets, client } = setup();
+    client.subscribe([{ window: 'today', scopes: ['center'] }]);
+    client.start();
+    const s = sockets[0]!;
+    s.open();
+    const sub = { type: 'subscribe', window: 'today', scopes: ['center'] };
+    expect(s.sent).toEqual([sub]);
+    const unavailable: ServerMessage = { type: 'error', code: 'unavailable', message: 'the latest figures cannot be read right now' };
+    const resent = () => s.sent.filter((m) => (m as { type: string }).type === 'subscribe').length - 1;
+    // refused once: sent again after 500 ms (1 s with equal jitter, random 0), replacing what the socket holds
+    s.receive(unavailable);
+    t.advance(499);
+    expect(resent()).toBe(0);
+    t.advance(1);
+    expect(s.sent.slice(1)).toEqual([{ type: 'unsubscribe' }, sub]);
+    // refused again (and twice while waiting: one retry pending at a time): 1 s, then 2 s
+    s.receive(unavailable);
+    s.receive(unavailable);
+    t.advance(999);
+    expect(resent()).toBe(1);
+    t.advance(1);
+    expect(resent()).toBe(2);
+    s.receive(unavailable);
+    t.advance(2_000);
+    expect(resent()).toBe(3);
+    // answered (the alerts that end every answer): the next refusal starts again from 500 ms
+    s.receive({ type: 'alerts', alerts: [] });
+    s.receive(unavailable);
+    t.advance(500);
+    expect(resent()).toBe(4);
+    // a retry pending when the socket drops is cancelled: the new socket subscribes on open
+    s.receive(unavailable);
+    s.drop();
+    t.advance(250); // the reconnect
+    expect(sockets).toHaveLength(2);
+    t.advance(5_000);
+    expect(resent()).toBe(4);
+  });
+
   it('backs off further while the server stays away and starts over once it answers', () => {
     const { t, sockets, client } = setup();
     client.start();

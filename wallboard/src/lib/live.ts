@@ -1,10 +1,12 @@
 // The live-stream client (GET /v1/stream, protocol in server/live/protocol.ts). It keeps one websocket open for as
 // long as the page lives: reconnects with backoff and jitter, resubscribes on every new socket (the server answers
 // with fresh snapshots and the active alerts), pings so a half-open connection (a pulled cable, a sleeping router)
-// is noticed within seconds, and reports when it last heard the server so tiles can say "stale since hh:mm".
+// is noticed within seconds, and reports when it last heard the server so tiles can say "stale since hh:mm". A
+// subscription the server could not answer (error `unavailable`: ClickHouse or Redis away for a moment) is sent again,
+// with backoff, until answered: a socket must not stay open and "live" with nothing subscribed.
 // DOM-free: the socket constructor and timers are injected (unit tests use fakes).
 import type { ClientMessage, LiveWindow, ServerMessage } from '../../../server/live/protocol.ts';
-import { Reconnector, type BackoffOptions } from './reconnect.ts';
+import { backoffDelay, Reconnector, type BackoffOptions } from './reconnect.ts';
 
 export interface SocketLike {
   readonly readyState: number;
@@ -99,6 +101,9 @@ export class LiveClient {
   private subs: Subscription[] = [];
   private pingTimer: unknown = null;
   private connectTimer: unknown = null;
+  private resubscribeTimer: unknown = null;
+  /** Subscriptions refused as `unavailable` in a row (the backoff of resubscribeLater). */
+  private unanswered = 0;
   private readonly reconnector: Reconnector;
   private readonly timers: LiveTimers;
   private readonly now: () => number;
@@ -120,16 +125,34 @@ export class LiveClient {
   /** Replaces what this page listens to; sent now if connected, and again on every reconnect. */
   subscribe(subs: Subscription[]): void {
     this.subs = subs;
-    if (this.socket?.readyState === OPEN) {
-      this.send({ type: 'unsubscribe' });
-      for (const m of subscribeMessages(this.subs)) this.send(m);
-    }
+    if (this.socket?.readyState === OPEN) this.sendSubscriptions(true);
+  }
+
+  private sendSubscriptions(replace: boolean): void {
+    if (replace) this.send({ type: 'unsubscribe' });
+    for (const m of subscribeMessages(this.subs)) this.send(m);
+  }
+
+  /** The server could not answer a subscription: it is sent again on this socket after a backoff (1 s, doubling to 30 s). */
+  private resubscribeLater(socket: SocketLike): void {
+    if (this.resubscribeTimer !== null) return;
+    const delay = backoffDelay(this.unanswered++, this.opts.random ?? Math.random, { baseMs: 1_000, maxMs: 30_000 });
+    this.resubscribeTimer = this.timers.setTimeout(() => {
+      this.resubscribeTimer = null;
+      if (this.socket === socket && socket.readyState === OPEN) this.sendSubscriptions(true);
+    }, delay);
+  }
+
+  private stopResubscribe(): void {
+    if (this.resubscribeTimer !== null) this.timers.clearTimeout(this.resubscribeTimer);
+    this.resubscribeTimer = null;
   }
 
   stop(): void {
     this.stopped = true;
     this.reconnector.stop();
     this.stopConnectTimer();
+    this.stopResubscribe();
     this.stopPing();
     const s = this.socket;
     this.socket = null;
@@ -173,7 +196,8 @@ export class LiveClient {
     socket.onopen = () => {
       if (this.socket !== socket) return;
       this.stopConnectTimer();
-      for (const m of subscribeMessages(this.subs)) this.send(m);
+      this.unanswered = 0;
+      this.sendSubscriptions(false);
       this.startPing(socket);
     };
     socket.onmessage = (ev) => {
@@ -188,6 +212,8 @@ export class LiveClient {
       if (first && message.type !== 'revoked') this.reconnector.succeeded();
       if (message.type === 'revoked') this.setStatus({ revoked: message.reason, lastMessageAt: this.now() });
       else this.setStatus({ connected: true, lastMessageAt: this.now(), revoked: null });
+      if (message.type === 'error' && message.code === 'unavailable') this.resubscribeLater(socket);
+      else if (message.type === 'alerts') this.unanswered = 0; // the last message of every answered subscription
       this.opts.onMessage(message);
     };
     socket.onerror = () => {
@@ -204,6 +230,7 @@ export class LiveClient {
     const s = this.socket;
     this.socket = null;
     this.stopConnectTimer();
+    this.stopResubscribe();
     this.stopPing();
     if (s) {
       s.onopen = s.onclose = s.onerror = s.onmessage = null;
