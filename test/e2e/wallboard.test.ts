@@ -3,17 +3,19 @@
 // events within a second, turns critical with a visible cue, says "stale" while the API is down and recovers by
 // itself when it returns; a supervisor's threshold change in the console recolours the TV; a viewer cannot change
 // it. Screenshots at 1920×1080 and 3840×2160 go to test-artifacts/ (gitignored). Needs `npm run build` first.
-import { mkdir } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../server/app.ts';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { freePort } from '../../server/redis/embedded.ts';
 import { formatClosed, formatQuietSource, formatStaleSince, formatValue } from '../../wallboard/src/lib/format.ts';
-import { uniqueName } from '../support/context.ts';
+import { capturedLog, createTestContext, uniqueName } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { middayZone, ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
 
@@ -1030,6 +1032,44 @@ describe('wallboard in Chromium', () => {
       await server.stop();
     }
   }, 150_000);
+
+  it('takes a new build up by itself when Nabız is deployed anew: restarted, serving another index.html', async () => {
+    // a Nabız in this process, serving a copy of the build that the test can replace
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'nabiz-build-'));
+    await cp(path.join(ROOT, 'dist/wallboard'), dir, { recursive: true });
+    const ctx = await createTestContext({ ADMIN_PASSWORD });
+    const redis = createRedis(inject('redisUrl'), 'commands');
+    const port = await freePort();
+    const start = async () => {
+      const a = await buildApp({ config: ctx.config, log: capturedLog('error').log, clickhouse: ctx.clickhouse, redis, wallboardDir: dir });
+      await a.listen({ port, host: '127.0.0.1' });
+      return a;
+    };
+    let app = await start();
+    try {
+      const tv = await tvOn(`http://127.0.0.1:${port}`, 'Deploy');
+      const entry = () => tv.evaluate(() => document.querySelector('script[type="module"][src^="/assets/index-"]')?.getAttribute('src'));
+      await expect.poll(() => tv.locator('section.tile.kpi').count(), { timeout: 20_000 }).toBe(1);
+      const before = (await entry())!;
+      await tv.evaluate(() => ((window as unknown as { oldBuild: boolean }).oldBuild = true));
+      // the new build: its entry script under a new name (as changed code gives), named by a new index.html
+      const next = before.replace(/index-[^/]+\.js$/, 'index-NewBuild1.js');
+      await copyFile(path.join(dir, before), path.join(dir, next));
+      await writeFile(path.join(dir, 'index.html'), (await readFile(path.join(dir, 'index.html'), 'utf8')).replace(before, next));
+      // deployed: the server restarts; the TV's socket reconnects, and the page asks which build is served
+      await app.close();
+      app = await start();
+      await expect.poll(entry, { timeout: 30_000 }).toBe(next);
+      expect(await tv.evaluate(() => (window as unknown as { oldBuild?: boolean }).oldBuild)).toBeUndefined(); // a new page
+      await expect.poll(() => tv.locator('section.tile.kpi').count(), { timeout: 20_000 }).toBe(1);
+      await tv.close();
+    } finally {
+      await app.close();
+      redis.disconnect();
+      await ctx.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('says "stale since" when the KPI worker stops, though the API still answers, and "live" once it is back', async () => {
     // an API and a KPI worker in processes of their own, as in a multi-process deployment

@@ -11,6 +11,7 @@ import type { ThresholdView } from '../lib/alert-display.ts';
 import { formatClock, formatClosed, formatQuietSource, formatStaleSince } from '../lib/format.ts';
 import { isLive, type Subscription } from '../lib/live.ts';
 import { MessageArrivals, messagesOnScreen } from '../lib/messages.ts';
+import { newBuildServed } from '../lib/new-build.ts';
 import { backoffDelay } from '../lib/reconnect.ts';
 import { expandRows, wildcardKind } from '../lib/scopes.ts';
 import { toThresholdView } from '../lib/thresholds.ts';
@@ -22,6 +23,8 @@ import { MessageBanner } from './MessageBanner.tsx';
 export const STALE_MS = 8_000;
 /** How often board layouts, display settings, thresholds and floor messages are re-read. */
 const REFRESH_MS = 5_000;
+/** How often the page asks whether a new build is served (also at each reconnection of its live socket). */
+const BUILD_CHECK_MS = 10 * 60_000;
 
 interface Catalog {
   kpis: KpiDefinition[];
@@ -94,6 +97,13 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
 
   const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/v1/stream`;
   const live = createLiveData({ url: wsUrl });
+
+  // a new build deployed while the TV runs: reload into it (lib/new-build.ts)
+  const build = document.querySelector('script[type="module"][src^="/assets/index-"]')?.getAttribute('src') ?? null;
+  const checkBuild = () => void newBuildServed(build).then((fresh) => fresh && location.reload());
+  live.onWelcome(checkBuild);
+  const buildTimer = setInterval(checkBuild, BUILD_CHECK_MS);
+  onCleanup(() => clearInterval(buildTimer));
 
   // --- periodic loading, with backoff while the server is away ---
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -57,6 +57,8 @@ export interface LiveData {
   onCritical(fn: () => void): void;
   /** Called when the floor messages changed (the page reads them again). */
   onMessagesChanged(fn: () => void): void;
+  /** Called at each (re)connection of the live socket (its `welcome`): the server may have been restarted. */
+  onWelcome(fn: () => void): void;
   /** Until when this screen shows its name (a supervisor asked it to identify itself); 0: not asked. */
   identifyUntil: Accessor<number>;
 }
@@ -82,6 +84,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
   const book = new AlertBook();
   let criticalListener: (() => void) | null = null;
   let messagesListener: (() => void) | null = null;
+  let welcomeListener: (() => void) | null = null;
   const [identifyUntil, setIdentifyUntil] = createSignal(0);
   let wanted = new Set<string>();
   let wantedRoster = new Set<string>();
@@ -117,6 +120,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
         setQuiet([]);
         setClosedUntil(undefined);
         setFiguresStaleSince(undefined);
+        welcomeListener?.();
         return;
       case 'figures':
         setFiguresStaleSince(!m.stale ? undefined : m.asOf === null ? null : Date.parse(m.asOf));
@@ -199,6 +203,9 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
     },
     onMessagesChanged(fn) {
       messagesListener = fn;
+    },
+    onWelcome(fn) {
+      welcomeListener = fn;
     },
     identifyUntil,
   };

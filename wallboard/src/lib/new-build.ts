@@ -1,0 +1,30 @@
+// A TV runs for weeks: when Nabız is deployed anew, the page must take the new build up by itself (nobody presses F5
+// on a TV, and an old page may not understand a newer server). The page compares the script index.html names now with
+// the one it runs; a different one is a new build, and the page reloads (index.html is served no-cache, and the
+// service worker fetches it from the server first). The page asks when its live socket (re)connects — a deploy
+// restarts the server — and every few minutes (a build replaced under a running server).
+// DOM-free: the fetch is injected (unit-tested in node).
+
+/** The entry script index.html names (Vite's hashed `/assets/index-<hash>.js`), or null. */
+export function entryOf(html: string): string | null {
+  return /<script\b[^>]*\bsrc="(\/assets\/index-[^"]+\.js)"/.exec(html)?.[1] ?? null;
+}
+
+/**
+ * Whether the server now serves another build than `current` (the entry script of the running page; null on a
+ * development server, which has none). Any failure (the server away, a proxy's error page) is "no": asked again later.
+ */
+export async function newBuildServed(
+  current: string | null,
+  fetchFn: (url: string, init: RequestInit) => Promise<Pick<Response, 'ok' | 'text'>> = (url, init) => fetch(url, init),
+): Promise<boolean> {
+  if (current === null) return false;
+  try {
+    const answer = await fetchFn('/', { cache: 'no-store' });
+    if (!answer.ok) return false;
+    const served = entryOf(await answer.text());
+    return served !== null && served !== current;
+  } catch {
+    return false;
+  }
+}
