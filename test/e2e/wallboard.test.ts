@@ -1005,6 +1005,11 @@ describe('wallboard in Chromium', () => {
       // the service worker runs the page and has kept the shell
       const kept = () => tv.evaluate(async () => (navigator.serviceWorker.controller === null ? -1 : (await (await caches.open('nabiz-shell')).keys()).length));
       await expect.poll(kept, { timeout: 10_000 }).toBeGreaterThanOrEqual(3); // index.html, its script and its CSS
+      // a second TV link, opened below while a proxy answers 404 for everything
+      const login = await fetch(`${server.baseUrl}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: ADMIN_PASSWORD }) });
+      const admin = ((await login.json()) as { token: string }).token;
+      const second = await fetch(`${server.baseUrl}/v1/displays`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Boot TV 2', board: 'boot' }) });
+      const secondUrl = ((await second.json()) as { url: string }).url;
       await server.stop();
       // as a TV switched on now: without the kept shell this is the browser's error page (reload throws
       // net::ERR_CONNECTION_REFUSED), which nothing ever leaves
@@ -1012,19 +1017,26 @@ describe('wallboard in Chromium', () => {
       const waiting = () => tv.locator('.message p').first().textContent();
       await expect.poll(waiting, { timeout: 10_000 }).toBe('Waiting for the server…');
       await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-booted-server-down-1280x720.png') });
-      // likewise behind a proxy, which answers 502 for a stopped Nabız
-      const proxy = createServer((_req, res) => res.writeHead(502, { 'content-type': 'text/html' }).end('<h1>502 Bad Gateway</h1>'));
+      // likewise behind a proxy, which answers 502 for a stopped Nabız (some answer 404)
+      let proxyStatus = 502;
+      const proxy = createServer((_req, res) => res.writeHead(proxyStatus, { 'content-type': 'text/html' }).end(`<h1>${proxyStatus}</h1>`));
       await new Promise<void>((resolve) => proxy.listen(Number(own.PORT), '127.0.0.1', resolve));
       try {
         await tv.reload();
         await expect.poll(waiting, { timeout: 10_000 }).toBe('Waiting for the server…');
+        // a TV link opened while the proxy answers 404, even to the sign-in: kept, and tried again (not "invalid")
+        proxyStatus = 404;
+        await tv.goto(`${server.baseUrl}${secondUrl}`);
+        await expect.poll(() => tv.locator('#root').textContent(), { timeout: 10_000 }).toBe('Signing this screen in… (waiting for the server)');
+        await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-link-proxy-404-1280x720.png') });
       } finally {
         proxy.closeAllConnections();
         await new Promise((resolve) => proxy.close(resolve));
       }
       server = await startNabiz(own);
-      // by itself: the board, its figure, live
+      // by itself: signed in with the second link, the board, its figure, live
       await expect.poll(() => status.getAttribute('data-status'), { timeout: 45_000 }).toBe('live');
+      expect(new URL(tv.url()).searchParams.has('display')).toBe(false); // the link's token left the address bar
       // the socket can be live a moment before the board's subscription is answered (the tile says "no data yet")
       await expect.poll(offers, { timeout: 10_000 }).toBe('1');
       await tv.close();

@@ -3,8 +3,9 @@
 // server and carries on by itself once it answers — instead of the browser's error page, which nothing would ever
 // leave. It never answers for the API: figures, boards and sign-in always come from the server.
 //
-// - `/` (a navigation): from the server when it answers, the kept copy when it cannot be reached or answers 5xx (a
-//   proxy in front of a stopped Nabız). A new build is thus picked up at the first load that reaches the server.
+// - `/` (a navigation): from the server when it answers, the kept copy when it cannot be reached or answers anything but
+//   2xx (Nabız always answers 200 there: another status is a proxy in front of a stopped Nabız, 502 or 404). A new
+//   build is thus picked up at the first load that reaches the server.
 // - `/assets/…`: their names change with their contents, so a kept copy is always right; the others are fetched
 //   and kept (the console's chunks, loaded lazily). A new index.html replaces what the old one named.
 //
@@ -59,8 +60,10 @@ async function shell(event: FetchEvent): Promise<Response> {
     if (kept) return kept;
     throw err;
   }
-  if (answer.ok) event.waitUntil(keep(answer.clone()).catch(() => undefined));
-  if (answer.status < 500) return answer;
+  if (answer.ok) {
+    event.waitUntil(keep(answer.clone()).catch(() => undefined));
+    return answer;
+  }
   return (await caches.match(SHELL)) ?? answer;
 }
 

@@ -1,6 +1,8 @@
 // The display-token flow: /?display=<token> → POST /v1/auth/display (sets an HttpOnly cookie for 400 days) → the
 // token is removed from the address bar (history.replaceState), so no script, bookmark or Referer keeps it. While the
-// server cannot be reached the token stays in the URL and the exchange is retried; an invalid token is dropped.
+// server cannot be reached the token stays in the URL and the exchange is retried; a token Nabız refuses is dropped.
+// Only Nabız's own refusals are final (400, 401): a proxy's 404 or 429 while Nabız restarts is waited out, or a TV
+// that boots during an upgrade would drop its link and stay on the message for good.
 import { api, ApiFailure } from './api.ts';
 import { backoffDelay } from './reconnect.ts';
 
@@ -14,7 +16,7 @@ export async function signInDisplay(): Promise<void> {
       await api('POST', '/v1/auth/display', { token });
       break;
     } catch (err) {
-      if (err instanceof ApiFailure && err.status >= 400 && err.status < 500) {
+      if (err instanceof ApiFailure && (err.status === 400 || err.status === 401)) {
         if (root) root.textContent = 'This display link is invalid or was revoked. Ask a supervisor for a new one.';
         url.searchParams.delete('display');
         history.replaceState(null, '', url.pathname + url.search + url.hash);
