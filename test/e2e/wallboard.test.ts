@@ -14,7 +14,7 @@ import { buildApp } from '../../server/app.ts';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { freePort } from '../../server/redis/embedded.ts';
-import { formatClosed, formatQuietSource, formatStaleSince, formatValue } from '../../wallboard/src/lib/format.ts';
+import { formatClock, formatClosed, formatQuietSource, formatStaleSince, formatValue } from '../../wallboard/src/lib/format.ts';
 import { capturedLog, createTestContext, uniqueName } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { middayZone, ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
@@ -1044,6 +1044,19 @@ describe('wallboard in Chromium', () => {
       await server.stop();
     }
   }, 150_000);
+
+  it("shows the server's time, not a TV's clock that is 7 minutes slow", async () => {
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tv.clock.install({ time: Date.now() - 7 * 60_000 }); // the TV's clock; it runs on from there
+    const { url } = (await call<{ url: string }>('POST', '/v1/displays', { name: 'Slow TV', board: 'main' })).body;
+    await tv.goto(`${base}${url}`);
+    await expect.poll(() => tv.locator('.board-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('live');
+    // the minute now, or the one before if it just turned
+    const serverMinutes = () => [Date.now(), Date.now() - 2_000].map((t) => formatClock(t, env.CENTER_TZ));
+    await expect.poll(async () => serverMinutes().includes((await tv.locator('.clock').textContent())!), { timeout: 10_000 }).toBe(true);
+    expect(formatClock(await tv.evaluate(() => Date.now()), env.CENTER_TZ)).not.toBe(serverMinutes()[0]); // its own clock is off
+    await tv.close();
+  });
 
   it('takes a new build up by itself when Nabız is deployed anew: restarted, serving another index.html', async () => {
     // a Nabız in this process, serving a copy of the build that the test can replace

@@ -272,11 +272,13 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   const stale = createMemo(() => {
     const s = live.status();
     if (!isLive(s, live.now(), STALE_MS)) {
-      return s.lastMessageAt === null ? 'connecting…' : formatStaleSince(s.lastMessageAt, live.now(), timeZone());
+      // when it last heard the server, on the server's clock (the header's): the TV's own may be off
+      const skew = live.serverNow() - live.now();
+      return s.lastMessageAt === null ? 'connecting…' : formatStaleSince(s.lastMessageAt + skew, live.serverNow(), timeZone());
     }
     const since = live.figuresStaleSince();
     if (since === undefined) return null;
-    return since === null ? 'waiting for figures' : formatStaleSince(since, live.now(), timeZone());
+    return since === null ? 'waiting for figures' : formatStaleSince(since, live.serverNow(), timeZone());
   });
 
   const statusText = () => {
@@ -295,17 +297,18 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
           {statusText()}
         </span>
         <Show when={live.closedUntil() !== undefined}>
-          <span class="center-closed">{formatClosed(live.closedUntil() ?? null, live.now(), timeZone())}</span>
+          <span class="center-closed">{formatClosed(live.closedUntil() ?? null, live.serverNow(), timeZone())}</span>
         </Show>
         <For each={live.quiet()}>
           {(q) => (
             <span class="quiet-source" data-source={q.source}>
               <i class="dot" aria-hidden="true" />
-              {formatQuietSource(q.source, q.since, live.now(), timeZone())}
+              {formatQuietSource(q.source, q.since, live.serverNow(), timeZone())}
             </span>
           )}
         </For>
-        <time class="clock">{formatClock(live.now(), timeZone())}</time>
+        {/* the server's time, as the floor messages, the roster and every "since" on the board: a TV's own clock can be off */}
+        <time class="clock">{formatClock(live.serverNow(), timeZone())}</time>
       </header>
       <main class="board-main">
         <Switch
