@@ -17,6 +17,9 @@ describe('wallboard formatting', () => {
 
   it('formats seconds as "45 s" under a minute, m:ss under an hour and h:mm:ss above', () => {
     expect(formatValue(44.6, def('asa'))).toEqual({ text: '45', unit: 's' });
+    expect(formatValue(59.4, def('asa'))).toEqual({ text: '59', unit: 's' });
+    expect(formatValue(59.6, def('asa'))).toEqual({ text: '1:00', unit: '' }); // not "60 s"
+    expect(formatValue(-59.6, def('asa'))).toEqual({ text: '−1:00', unit: '' });
     expect(formatValue(185, def('aht'))).toEqual({ text: '3:05', unit: '' });
     expect(formatValue(3723, def('longest_wait'))).toEqual({ text: '1:02:03', unit: '' });
     expect(formatDuration(59.6)).toBe('1:00');
@@ -98,6 +101,12 @@ describe('wallboard formatting', () => {
     expect(formatStaleSince(at, at + 60_000, 'UTC')).toBe('stale since 13:05');
     expect(formatStaleSince(at, at + 2 * 86_400_000, 'UTC')).toBe('stale since 3 Mar 13:05');
     expect(formatStaleSince(null, at, 'UTC')).toBe('no data yet');
+    // another day is dated however close: 23:50 seen at 01:30 is yesterday; 10:00 seen at 23:30 is today
+    const late = Date.UTC(2025, 2, 3, 23, 50);
+    expect(formatStaleSince(late, late + 100 * 60_000, 'UTC')).toBe('stale since 3 Mar 23:50');
+    expect(formatStaleSince(Date.UTC(2025, 2, 3, 10), Date.UTC(2025, 2, 3, 23, 30), 'UTC')).toBe('stale since 10:00');
+    // ... on the center's calendar: 23:50 UTC is 02:50 the next day in Istanbul, the same day as 04:00 there
+    expect(formatStaleSince(late, late + 70 * 60_000, 'Europe/Istanbul')).toBe('stale since 02:50');
   });
 
   it('says which source went quiet and since when, in the center time zone', () => {

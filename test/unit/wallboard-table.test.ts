@@ -20,6 +20,12 @@ describe('a table of every queue (wallboard)', () => {
     expect(expandRows(['center', 'queue:*', 'queue:sales'], active, 20)).toEqual(['center', 'queue:billing', 'queue:sales']);
     expect(expandRows(['team:*', 'channel:*'], active, 20)).toEqual(['team:red', 'channel:chat']);
     expect(expandRows(['center', 'queue:*'], active, 2)).toEqual(['center', 'queue:billing']);
+    // the rows named are always there: a total row after the wildcard is not pushed out by many queues
+    const many = Array.from({ length: 25 }, (_, i) => `queue:q${String(i).padStart(2, '0')}`);
+    const rows = expandRows(['queue:*', 'center'], many, 20);
+    expect(rows).toHaveLength(20);
+    expect(rows.at(-1)).toBe('center');
+    expect(rows.slice(0, 19)).toEqual(many.slice(0, 19));
     // nothing active yet: no rows for the wildcard
     expect(expandRows(['queue:*'], [], 20)).toEqual([]);
   });

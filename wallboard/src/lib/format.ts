@@ -72,8 +72,8 @@ export function formatValue(value: number | null | undefined, def: Formattable):
     case 'percent':
       return { text: formatNumber(value, def.decimals), unit: '%' };
     case 'seconds':
-      // under a minute "45 s" reads better than "0:45"
-      return Math.abs(value) < 60 ? { text: formatNumber(Math.round(value), 0), unit: 's' } : { text: formatDuration(value), unit: '' };
+      // under a minute "45 s" reads better than "0:45" (rounded first: 59.6 s is "1:00", not "60 s")
+      return Math.abs(Math.round(value)) < 60 ? { text: formatNumber(Math.round(value), 0), unit: 's' } : { text: formatDuration(value), unit: '' };
     case 'score':
     case 'count':
       return { text: formatNumber(value, def.decimals), unit: '' };
@@ -133,18 +133,21 @@ export function formatClock(at: number | Date, timeZone?: string, seconds = fals
   }).format(d);
 }
 
-/** "14:05", or "3 Mar 14:05" when that is long enough ago to be another day. */
+/** The calendar day of `t` in the time zone (to tell whether two times are on the same day there). */
+function localDay(t: number, timeZone?: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }).format(new Date(t));
+}
+
+/** "14:05", or "3 Mar 14:05" when that was another day (in the center's time zone) than now. */
 function sinceText(since: number, now: number, timeZone?: string): string {
-  const sameDay = Math.abs(now - since) < 20 * 3600_000;
-  const day = sameDay ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(since))} `;
+  const day = localDay(since, timeZone) === localDay(now, timeZone) ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(since))} `;
   return `${day}${formatClock(since, timeZone)}`;
 }
 
 /** "closed · opens 08:00", or "closed · opens Mon 08:00" when that is not today: the TV header while CENTER_HOURS says closed. */
 export function formatClosed(opensAt: number | null, now: number, timeZone?: string): string {
   if (opensAt === null) return 'closed';
-  const day = (t: number) => new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }).format(new Date(t));
-  const weekday = day(opensAt) === day(now) ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short' }).format(new Date(opensAt))} `;
+  const weekday = localDay(opensAt, timeZone) === localDay(now, timeZone) ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short' }).format(new Date(opensAt))} `;
   return `closed · opens ${weekday}${formatClock(opensAt, timeZone)}`;
 }
 
