@@ -1045,6 +1045,29 @@ describe('wallboard in Chromium', () => {
     }
   }, 150_000);
 
+  it('gives each floor message its turn: an urgent one jumps the queue when it arrives, not again whenever the list changes', async () => {
+    const tiles = [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }];
+    expect((await call('PUT', '/v1/boards/turns', { type: 'grid', title: 'Turns', columns: 2, tiles })).status).toBe(201);
+    const post = async (text: string, level: 'info' | 'urgent') => expect((await call('POST', '/v1/messages', { text, level, minutes: 10, boards: ['turns'] })).status).toBe(201);
+    await post('Lunch rota is on the wiki', 'info');
+    const { url } = (await call<{ url: string }>('POST', '/v1/displays', { name: 'TV turns', board: 'turns' })).body;
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await tv.goto(`${base}${url}`);
+    const text = () => tv.locator('aside.floor-message .fm-text').textContent();
+    const count = () => tv.locator('aside.floor-message .fm-count').textContent();
+    await expect.poll(text, { timeout: 20_000 }).toBe('Lunch rota is on the wiki');
+    await post('Queue billing: all hands', 'urgent'); // arrives while the TV runs: shown at once
+    await expect.poll(text, { timeout: 15_000 }).toBe('Queue billing: all hands');
+    await expect.poll(text, { timeout: 15_000 }).toBe('Lunch rota is on the wiki'); // its turn over: the next one, 2/2
+    // another message comes: the list changes, and the banner stays on the one whose turn it is
+    await post('Coffee machine fixed', 'info');
+    await expect.poll(count, { timeout: 8_000 }).toMatch(/\/3$/);
+    expect(await text()).toBe('Lunch rota is on the wiki');
+    await tv.close();
+    const { messages } = (await call<{ messages: { id: string; boards: string[] }[] }>('GET', '/v1/messages')).body;
+    for (const m of messages.filter((x) => x.boards.includes('turns'))) expect((await call('DELETE', `/v1/messages/${m.id}`)).status).toBe(204);
+  }, 90_000);
+
   it("shows the server's time, not a TV's clock that is 7 minutes slow", async () => {
     const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     await tv.clock.install({ time: Date.now() - 7 * 60_000 }); // the TV's clock; it runs on from there

@@ -17,11 +17,15 @@ export interface MessageBannerProps {
 
 export const MessageBanner: Component<MessageBannerProps> = (props) => {
   const [current, setCurrent] = createSignal<string | null>(null);
-  // a new arrival first; otherwise keep the one shown while it is up
+  /** The arrival last put in front: each arrival jumps the queue once, not again at every change of the list. */
+  let fronted: string | null = null;
+  // a new arrival first (once it is in the list); otherwise keep the one shown while it is up
   createEffect(
     on([() => props.messages, () => props.arrived], ([list, arrived]) => {
-      if (arrived && list.some((m) => m.id === arrived)) setCurrent(arrived);
-      else if (!list.some((m) => m.id === current())) setCurrent(list[0]?.id ?? null);
+      if (arrived && arrived !== fronted && list.some((m) => m.id === arrived)) {
+        fronted = arrived;
+        setCurrent(arrived);
+      } else if (!list.some((m) => m.id === current())) setCurrent(list[0]?.id ?? null);
     }),
   );
   // each message gets its whole turn, counted from when it is shown (a new arrival too), then the next one; with a
