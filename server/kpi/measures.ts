@@ -111,7 +111,8 @@ export function contactMeasures(
   const sorted = [...events].sort(byTimeSourceId);
   const offers = sorted.filter((e) => e.type === 'contact.offered').map((e) => e.t);
   const created = sorted.find((e) => e.type === 'ticket.created');
-  const firstReply = sorted.find((e) => e.type === 'ticket.replied' && e.public);
+  // a reply stamped before the creation is left out (docs/kpis.md): the first reply is the first one from then on
+  const firstReply = sorted.find((e) => e.type === 'ticket.replied' && e.public && (created === undefined || e.t >= created.t));
   const firstResolution = sorted.find((e) => (e.type === 'contact.ended' && e.resolved) || e.type === 'ticket.solved');
   const repeated = sorted.some((e) => e.type === 'contact.transferred' || e.type === 'ticket.reopened');
   const startT = sorted[0]!.t;

@@ -74,6 +74,18 @@ describe('contactMeasures', () => {
     expect(ms.every((m) => m.queue === 'support' && m.channel === 'email')).toBe(true);
   });
 
+  it('FRT leaves out a reply stamped before the creation, and counts the first one after it', () => {
+    const src = { source: 'crm' };
+    const events = [
+      ev('ticket.replied', -30, { ...src, agentId: 'a2', public: true }), // a CRM clock 30 s off: before the creation
+      ev('ticket.created', 0, { ...src, queue: 'support', channel: 'email' }),
+      ev('ticket.replied', 1800, { ...src, agentId: 'a2', public: true }),
+    ];
+    const ms = contactMeasures('t2', events, none, 7 * DAY);
+    // the early reply: no FRT, not the first; the one at 1,800 s is the first reply: FRT 1,800 s − 0 s
+    expect(ms.filter((m) => m.kind === 'reply').map((m) => [m.frtMs, m.isFirstReply])).toEqual([[null, false], [1_800_000, true]]);
+  });
+
   it('FCR looks back at the customer\'s other interactions within the look-back only', () => {
     const events = [ev('contact.offered', 0, { customerId: 'cu' }), ev('contact.ended', 100, { agentId: 'a', resolved: true })];
     const fcrWith = (interactions: Interaction[]) => contactMeasures('c5', events, () => interactions, 7 * DAY).find((m) => m.kind === 'end')!.fcr;
