@@ -230,7 +230,8 @@ describe('KPI pipeline', () => {
       await insertEvents(own.clickhouse, [...MAIN_EVENTS.slice(0, 30), lz('lz1', 'available', '09:00:00')]);
       await signaller.signalRecompute();
       await converged('the figures of the first events', offeredToday(MAIN_EVENTS.slice(0, 30)), 1);
-      expect(a.recomputed()).toBeGreaterThan(0);
+      // its log line comes through the child's stdout, a moment after the figures it wrote to Redis
+      await waitFor('A recomputed', async () => (a.recomputed() > 0 ? true : undefined));
       expect(b.recomputed()).toBe(0); // the jobs went to A only
 
       // A freezes (as under a long pause) past its lease: B takes over, loads the rollup and catches up.
@@ -239,7 +240,7 @@ describe('KPI pipeline', () => {
       await signaller.signalRecompute();
       await waitFor('B leading', async () => (b.leads() === 1 ? true : undefined));
       await converged('the figures of 50 events, from B', offeredToday(MAIN_EVENTS.slice(0, 50)), 0);
-      expect(b.recomputed()).toBeGreaterThan(0);
+      await waitFor('B recomputed', async () => (b.recomputed() > 0 ? true : undefined));
       // A wakes up, finds the lease gone, and stands by.
       a.child.kill('SIGCONT');
       await waitFor('A standing by', async () => (/kpi worker: lost the lease/.test(a.output.join('')) ? true : undefined));
