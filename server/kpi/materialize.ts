@@ -119,7 +119,7 @@ function toEvent(r: EventRow): StoredEvent {
   };
 }
 
-/** An event counts as an interaction of its customer (FCR's look-back): the same filter as kpi_customer_events_mv. */
+/** An event counts as an interaction of its customer (FCR's look-back): kpi_customer_events_mv's rows with interaction = 1. */
 const isInteraction = (e: StoredEvent) => e.customerId !== '' && (e.type === 'contact.offered' || e.type === 'ticket.created');
 
 interface PassRows {
@@ -173,7 +173,8 @@ async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Pr
 
 /**
  * The contacts to recompute for a pass: those its events touched, plus the other contacts of the touched customers
- * that began from their earliest touch to the look-back after their latest one (a new interaction can change their FCR).
+ * that began from their earliest touch to the look-back after their latest one (a new interaction can change their FCR):
+ * every contact with an event naming the customer, not only its interactions (sql/014_customer_contacts.sql).
  */
 async function touchedContacts(ch: ClickHouseClient, fresh: readonly StoredEvent[], lookbackMs: number): Promise<string[]> {
   const ids = new Set(fresh.map((e) => e.contactId));
@@ -207,8 +208,9 @@ async function touchedContacts(ch: ClickHouseClient, fresh: readonly StoredEvent
 const INTERACTIONS_OF_CUSTOMERS = (filter: string) => `
 SELECT customer_id, contact_id, toUnixTimestamp64Milli(occurred_at) AS t, source, id
 FROM kpi_customer_events FINAL
-WHERE customer_id IN (SELECT customer_id FROM kpi_contact_events WHERE ${filter} AND customer_id != '')
-   OR customer_id IN {fresh_customers:Array(String)}`;
+WHERE interaction = 1
+  AND (customer_id IN (SELECT customer_id FROM kpi_contact_events WHERE ${filter} AND customer_id != '')
+       OR customer_id IN {fresh_customers:Array(String)})`;
 
 /**
  * The same when the contacts' histories are complete in kpi_contact_events (a rebuild): per customer, only the span
@@ -231,7 +233,8 @@ INNER JOIN
     ARRAY JOIN customers AS customer
     GROUP BY customer
 ) AS spans ON i.customer_id = spans.customer
-WHERE toUnixTimestamp64Milli(i.occurred_at) >= toUnixTimestamp64Milli(spans.s0) - {lookback_ms:Int64}
+WHERE i.interaction = 1
+  AND toUnixTimestamp64Milli(i.occurred_at) >= toUnixTimestamp64Milli(spans.s0) - {lookback_ms:Int64}
   AND i.occurred_at <= spans.s1`;
 
 /**

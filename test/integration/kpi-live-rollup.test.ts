@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../../server/kpi/compute.ts';
 import { startKpiWorker, type KpiWorkerHandle, type RecomputeResult } from '../../server/kpi/pipeline.ts';
+import { rebuildMeasures } from '../../server/kpi/materialize.ts';
 import { computeRoster, readRoster, rosterNames } from '../../server/kpi/roster.ts';
 import { setQueueSettings } from '../../server/kpi/settings.ts';
 import { readSeries } from '../../server/kpi/series-store.ts';
@@ -176,6 +177,58 @@ describe('the KPI worker\'s in-memory rollup', () => {
     const r = await state('tie-c', 'acw'); // same millisecond, greater id: acw wins
     expect(r.loaded).toBe(false);
     expect((await agentState()).agents_acw.value).toBe(1);
+  }, 60_000);
+
+  it("corrects FCR when a customer's earlier interaction arrives late, though the customer is named only on the contact's answer", async () => {
+    const insert = async (events: Array<Record<string, unknown>>) => {
+      const rows = events.map((e) => {
+        const v = validateEvent(e, { now: clock, retentionDays: 400 });
+        if (!v.ok) throw new Error(JSON.stringify(v.errors));
+        return toEventRow(v.event, clock);
+      });
+      await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+    };
+    const at = (ms: number) => new Date(clock - ms).toISOString();
+    const fcrOf = (snaps: Snapshot[]) => snaps.find((s) => s.window === 'today' && s.scope === 'queue:fcr-late')?.values.fcr;
+    const pass = async (why: string) => {
+      await worker.recomputeNow(why);
+      const expected = await truth(clock);
+      expect(await published(), `after ${why}`).toEqual(expected);
+      return fcrOf(expected);
+    };
+    // Y: answered and resolved (an outbound call, say: no offer); its customer is named on the answer only
+    await insert([
+      { id: 'y-1', source: 'acd', type: 'contact.answered', occurredAt: at(20 * 60_000), contactId: 'late-y', agentId: 'a-y', queue: 'fcr-late', customerId: 'cu-late' },
+      { id: 'y-2', source: 'acd', type: 'contact.ended', occurredAt: at(15 * 60_000), contactId: 'late-y', agentId: 'a-y', talkMs: 240_000, holdMs: 0, acwMs: 60_000, resolved: true },
+    ]);
+    // no other interaction of cu-late known: resolved on first contact, 1 of 1 = 100 %
+    expect(await pass('Y')).toEqual({ value: 100, n: 1 });
+    // X, the same customer's call 40 minutes before Y, arrives late: Y was not a first contact, 0 of 1 = 0 %
+    await insert([{ id: 'x-1', source: 'acd', type: 'contact.offered', occurredAt: at(60 * 60_000), contactId: 'late-x', queue: 'fcr-x', channel: 'voice', customerId: 'cu-late' }]);
+    expect(await pass('late X')).toEqual({ value: 0, n: 1 });
+    // and a later event of Y keeps both in step
+    await insert([{ id: 'y-3', source: 'ivr', type: 'survey.response', occurredAt: at(10 * 60_000), contactId: 'late-y', metric: 'csat', score: 5 }]);
+    expect(await pass('survey of Y')).toEqual({ value: 0, n: 1 });
+    // The earlier interactions FCR looks back on are offers and ticket creations (docs/kpis.md): another customer's
+    // outbound call (answered, never offered) before an offered call of theirs leaves that call a first contact.
+    await insert([
+      { id: 'o-1', source: 'acd', type: 'contact.answered', occurredAt: at(9 * 60_000), contactId: 'out-o', agentId: 'a-o', queue: 'fcr-out', customerId: 'cu-out' },
+      { id: 'o-2', source: 'acd', type: 'contact.ended', occurredAt: at(8 * 60_000), contactId: 'out-o', agentId: 'a-o', talkMs: 60_000, holdMs: 0, acwMs: 0 },
+    ]);
+    await pass('an outbound call'); // fanned out: its answer is a row of cu-out's contacts
+    await insert([
+      { id: 'w-1', source: 'acd', type: 'contact.offered', occurredAt: at(6 * 60_000), contactId: 'in-w', queue: 'fcr-in', channel: 'voice', customerId: 'cu-out' },
+      { id: 'w-2', source: 'acd', type: 'contact.answered', occurredAt: at(5 * 60_000), contactId: 'in-w', agentId: 'a-w' },
+      { id: 'w-3', source: 'acd', type: 'contact.ended', occurredAt: at(4 * 60_000), contactId: 'in-w', agentId: 'a-w', talkMs: 50_000, holdMs: 0, acwMs: 10_000, resolved: true },
+    ]);
+    await pass('then an inbound one');
+    // W resolved, and cu-out had no offer or ticket before it: 1 of 1 = 100 %
+    const fcrIn = async () => (await truth(clock)).find((s) => s.window === 'today' && s.scope === 'queue:fcr-in')?.values.fcr;
+    expect(await fcrIn()).toEqual({ value: 100, n: 1 });
+    // a rebuild of the measures from the stored events (its own way of reading the interactions) gives the same
+    await rebuildMeasures(ctx.clickhouse, { lookbackDays: ctx.config.FCR_LOOKBACK_DAYS });
+    expect(fcrOf(await truth(clock))).toEqual({ value: 0, n: 1 });
+    expect(await fcrIn()).toEqual({ value: 100, n: 1 });
   }, 60_000);
 
   it('a pass whose writes fail is done again by the next one, and the figures converge', async () => {
