@@ -127,6 +127,36 @@ describe('migrations against ClickHouse', () => {
     }
   });
 
+  it('014 upgrades an installation with contacts: a customer named on other events than the offer is listed too, marked not an interaction', async () => {
+    const own = { ...target, database: `${target.database}_customers` };
+    await migrate(own, () => {}, await projectMigrations((v) => v <= 13));
+    const db = createClickHouse(own);
+    try {
+      const fanOut = (id: string, type: string, contact: string, at: string, customer: string) =>
+        db.command({
+          query: `INSERT INTO events_fanout (source, id, type, occurred_at, received_at, contact_id, customer_id)
+                  VALUES ('acd', {id:String}, {type:String}, {at:DateTime64(3)}, {at:DateTime64(3)}, {contact:String}, {customer:String})`,
+          query_params: { id, type, contact, at, customer },
+        });
+      // before 014: an offer naming the customer, and an outbound call named on its answer only
+      await fanOut('e1', 'contact.offered', 'in-1', '2026-11-24 08:00:00.000', 'cu-1');
+      await fanOut('e2', 'contact.answered', 'out-1', '2026-11-24 09:00:00.000', 'cu-1');
+      const rows = async () =>
+        (await db.query({ query: 'SELECT id, contact_id, interaction FROM kpi_customer_events FINAL ORDER BY id', format: 'JSONEachRow' })).json();
+      expect(await (await db.query({ query: 'SELECT id FROM kpi_customer_events', format: 'JSONEachRow' })).json()).toEqual([{ id: 'e1' }]);
+      expect((await migrate(own, () => {}, await projectMigrations((v) => v <= 14))).applied).toEqual(['014_customer_contacts.sql']);
+      // the answer, copied from kpi_contact_events; the offer stays one row, an interaction
+      expect(await rows()).toEqual([{ id: 'e1', contact_id: 'in-1', interaction: 1 }, { id: 'e2', contact_id: 'out-1', interaction: 0 }]);
+      // and from now on the fan-out lists both kinds
+      await fanOut('e3', 'ticket.created', 't-1', '2026-11-24 10:00:00.000', 'cu-1');
+      await fanOut('e4', 'survey.response', 't-1', '2026-11-24 10:30:00.000', 'cu-1');
+      expect((await rows()).slice(2)).toEqual([{ id: 'e3', contact_id: 't-1', interaction: 1 }, { id: 'e4', contact_id: 't-1', interaction: 0 }]);
+    } finally {
+      await db.close();
+      await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
+    }
+  });
+
   it('refuses a file that was edited after it was applied', async () => {
     const own = { ...target, database: `${target.database}_edit` };
     const dir = await sqlDir({ '001_a.sql': 'CREATE TABLE IF NOT EXISTS a (x UInt8) ENGINE = Memory;' });
