@@ -207,7 +207,9 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: 720,
     default: 24,
-    description: 'Live waiting contacts: offers older than this are not looked at (bounds the live query).',
+    description:
+      'Live waiting contacts: offers older than this are not looked at (bounds the live query). The KPI worker stores it for the analyst view ' +
+      '`kpi_waiting_now` (`kpi_agent_settings`).',
   }),
   AGENT_STATE_MAX_HOURS: Type.Integer({
     minimum: 0,

@@ -36,7 +36,7 @@ import { applyRetention } from '../retention.ts';
 import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
 import { nextRange, runPass, writeWatermark, type Pass } from './materialize.ts';
-import { syncAgentStateMaxHours, syncDefaultQueueSettings } from './settings.ts';
+import { syncDefaultQueueSettings, syncLiveSettings } from './settings.ts';
 import { rosterNames, storeRoster } from './roster.ts';
 import { newSeriesWriterState, storeSeries } from './series-store.ts';
 import { kpiRedisNames, storeSnapshots } from './snapshots.ts';
@@ -205,8 +205,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   queue.on('error', (err) => log.warn({ err }, 'kpi queue error'));
 
   await syncDefaultQueueSettings(ch, config);
-  // The agent-state cutoff the rollup applies, stored for the API's computations and the analyst views.
-  await syncAgentStateMaxHours(ch, config);
+  // The agent-state cutoff and the waiting look-back the rollup applies, stored for the API and the analyst views.
+  await syncLiveSettings(ch, config);
 
   const previous = new Map<string, string>();
   const rosterRedis = rosterNames(config.REDIS_PREFIX);

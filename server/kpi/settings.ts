@@ -76,32 +76,48 @@ export async function listQueueSettings(ch: ClickHouseClient): Promise<QueueSett
   }));
 }
 
-// The agent-state cutoff (kpi_agent_settings, sql/013_agent_state_cutoff.sql): an agent whose latest agent.state is at
-// least this many hours old counts as offline (0: never). The worker writes AGENT_STATE_MAX_HOURS there at start, as it
-// writes the thresholds' defaults, so the API's figures (compute.ts reads the table in the same query) and the analyst
-// view kpi_agent_states_now apply the value the worker's rollup applies.
+// The live figures' settings (kpi_agent_settings; sql/013_agent_state_cutoff.sql, sql/015_waiting_lookback.sql):
+// - the agent-state cutoff: an agent whose latest agent.state is at least this many hours old counts as offline (0: never);
+// - the waiting look-back: offers older than this many hours are not looked at for the waiting contacts.
+// The worker writes AGENT_STATE_MAX_HOURS and WAITING_LOOKBACK_HOURS there at start, as it writes the thresholds'
+// defaults, so the API's figures (compute.ts reads the cutoff in the same query) and the analyst views
+// kpi_agent_states_now and kpi_waiting_now apply the values the worker's rollup applies. The latest row holds both.
 
-/** Sets the agent-state cutoff in hours (0: never). Takes effect at the next figure computed from ClickHouse. */
-export async function setAgentStateMaxHours(ch: ClickHouseClient, hours: number): Promise<void> {
-  if (!(Number.isInteger(hours) && hours >= 0 && hours <= 65_535)) throw new RangeError(`invalid agent-state cutoff: ${hours} hours`);
+export interface LiveSettings {
+  agentStateMaxHours: number;
+  waitingLookbackHours: number;
+}
+
+/** Sets the given live settings (the others keep their value). Takes effect at the next figure computed from ClickHouse. */
+export async function setLiveSettings(ch: ClickHouseClient, s: Partial<LiveSettings>): Promise<void> {
+  const { agentStateMaxHours: a, waitingLookbackHours: w } = s;
+  if (a !== undefined && !(Number.isInteger(a) && a >= 0 && a <= 65_535)) throw new RangeError(`invalid agent-state cutoff: ${a} hours`);
+  if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= 65_535)) throw new RangeError(`invalid waiting look-back: ${w} hours`);
   await ch.command({
-    query: `INSERT INTO kpi_agent_settings (agent_state_max_hours, updated_at) SELECT {hours:UInt16}, now64(3, 'UTC')`,
-    query_params: { hours },
+    // a row written in the same millisecond as the latest one must still come after it
+    query: `INSERT INTO kpi_agent_settings (agent_state_max_hours, waiting_lookback_hours, updated_at)
+            SELECT ifNull({a:Nullable(UInt16)}, argMax(agent_state_max_hours, updated_at)),
+                   ifNull({w:Nullable(UInt16)}, argMax(waiting_lookback_hours, updated_at)),
+                   greatest(now64(3, 'UTC'), max(updated_at) + toIntervalMillisecond(1))
+            FROM kpi_agent_settings`,
+    query_params: { a: a ?? null, w: w ?? null },
   });
 }
 
-/** The agent-state cutoff in force, in hours (0: never). */
-export async function readAgentStateMaxHours(ch: ClickHouseClient): Promise<number> {
+/** The live settings in force. */
+export async function readLiveSettings(ch: ClickHouseClient): Promise<LiveSettings> {
   const rs = await ch.query({
-    query: 'SELECT argMax(agent_state_max_hours, updated_at) AS hours, count() AS n FROM kpi_agent_settings',
+    query: `SELECT argMax(agent_state_max_hours, updated_at) AS a, argMax(waiting_lookback_hours, updated_at) AS w FROM kpi_agent_settings`,
     format: 'JSONEachRow',
   });
-  const [row] = await rs.json<{ hours: number; n: string | number }>();
-  return row && Number(row.n) > 0 ? Number(row.hours) : 0;
+  const [row] = await rs.json<{ a: number; w: number }>();
+  return { agentStateMaxHours: Number(row!.a), waitingLookbackHours: Number(row!.w) };
 }
 
-/** Writes AGENT_STATE_MAX_HOURS as the cutoff in force unless it already is. */
-export async function syncAgentStateMaxHours(ch: ClickHouseClient, config: Pick<Config, 'AGENT_STATE_MAX_HOURS'>): Promise<void> {
-  if ((await readAgentStateMaxHours(ch)) === config.AGENT_STATE_MAX_HOURS) return;
-  await setAgentStateMaxHours(ch, config.AGENT_STATE_MAX_HOURS);
+/** Writes AGENT_STATE_MAX_HOURS and WAITING_LOOKBACK_HOURS as the live settings in force unless they already are. */
+export async function syncLiveSettings(ch: ClickHouseClient, config: Pick<Config, 'AGENT_STATE_MAX_HOURS' | 'WAITING_LOOKBACK_HOURS'>): Promise<void> {
+  const want = { agentStateMaxHours: config.AGENT_STATE_MAX_HOURS, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS };
+  const have = await readLiveSettings(ch);
+  if (have.agentStateMaxHours === want.agentStateMaxHours && have.waitingLookbackHours === want.waitingLookbackHours) return;
+  await setLiveSettings(ch, want);
 }

@@ -8,7 +8,7 @@ import { computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
 import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
 import { computeRoster, readRoster, rosterNames, type RosterPublication } from '../../server/kpi/roster.ts';
-import { readAgentStateMaxHours, setAgentStateMaxHours } from '../../server/kpi/settings.ts';
+import { readLiveSettings, setLiveSettings } from '../../server/kpi/settings.ts';
 import { kpiRedisNames, readSnapshots, type SnapshotMessage } from '../../server/kpi/snapshots.ts';
 import { WINDOWS } from '../../server/kpi/windows.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
@@ -128,7 +128,7 @@ describe('ghost agents: a state at least AGENT_STATE_MAX_HOURS old counts as off
   it('the figures from ClickHouse count an agent just under the cutoff, and not one at or over it', async () => {
     first = await worker(w1, () => clock1);
     await first.recomputeNow('load'); // the pass that fans the events out
-    expect(await readAgentStateMaxHours(ctx.clickhouse)).toBe(12);
+    expect((await readLiveSettings(ctx.clickhouse)).agentStateMaxHours).toBe(12);
     const snaps = await truth(NOW);
     // available: g-under (g-at, g-over expired); busy: g-fresh, g-back (its fresh state); acw: none (g-acw-old
     // expired); aux: g-aux. Occupancy (2 + 0) / (1 + 2 + 0) = 66.67 %; staffing gap 3 required − 3 staffed = 0.
@@ -212,7 +212,7 @@ describe('ghost agents: a state at least AGENT_STATE_MAX_HOURS old counts as off
     const never = await worker(overrides, () => NOW);
     try {
       await never.recomputeNow('never');
-      expect(await readAgentStateMaxHours(ctx.clickhouse)).toBe(0);
+      expect((await readLiveSettings(ctx.clickhouse)).agentStateMaxHours).toBe(0);
       const expected = await truth(NOW);
       // available g-under, g-at, g-over and g-tick of the previous test (4); busy g-fresh, g-back (2); acw g-acw-old (1);
       // aux g-aux (1). Occupancy (2 + 1) / (4 + 2 + 1) = 42.86 %; gap 3 − 7 = −4.
@@ -242,7 +242,7 @@ describe('ghost agents: a state at least AGENT_STATE_MAX_HOURS old counts as off
       });
       return (await rs.json<{ agent_id: string; state: string; reported_state: string; expired: number }>()).map((r) => [r.agent_id, r.state, r.reported_state, Number(r.expired)]);
     };
-    await setAgentStateMaxHours(ctx.clickhouse, 12);
+    await setLiveSettings(ctx.clickhouse, { agentStateMaxHours: 12 });
     expect(await view()).toEqual([
       ['v-off', 'offline', 'offline', 1],
       ['v-over', 'offline', 'busy', 1],
@@ -253,7 +253,7 @@ describe('ghost agents: a state at least AGENT_STATE_MAX_HOURS old counts as off
     expect([team.agents_available.value, team.agents_busy.value]).toEqual([1, 0]);
     expect(ids((await computeRoster(ctx.clickhouse, now)).filter((a) => a.team === 'view'))).toEqual(['v-under']);
     // 0 = never: the view says what the ACD said
-    await setAgentStateMaxHours(ctx.clickhouse, 0);
+    await setLiveSettings(ctx.clickhouse, { agentStateMaxHours: 0 });
     expect(await view()).toEqual([
       ['v-off', 'offline', 'offline', 0],
       ['v-over', 'busy', 'busy', 0],

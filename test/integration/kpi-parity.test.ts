@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
 import { computeSeries, computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
-import { setAgentStateMaxHours, setQueueSettings } from '../../server/kpi/settings.ts';
+import { setLiveSettings, setQueueSettings } from '../../server/kpi/settings.ts';
 import { windowRange, WINDOWS } from '../../server/kpi/windows.ts';
 import { createTestContext, type TestContext } from '../support/context.ts';
 import { insertEvents, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, TZ } from './kpi-scenario.ts';
@@ -116,11 +116,11 @@ describe('analyst views ↔ API parity', () => {
     expect(await count('state')).toEqual({ offline: 10 });
     expect(await count('reported_state')).toEqual(atNow);
     // With no cutoff, the view and the API (at the scenario's NOW, when no state was 12 h old) count the same agents.
-    await setAgentStateMaxHours(ctx.clickhouse, 0);
+    await setLiveSettings(ctx.clickhouse, { agentStateMaxHours: 0 });
     try {
       expect(await count('state')).toEqual(atNow);
     } finally {
-      await setAgentStateMaxHours(ctx.clickhouse, 12);
+      await setLiveSettings(ctx.clickhouse, { agentStateMaxHours: 12 });
     }
   });
 

@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { startKpiWorker, type KpiWorkerHandle } from '../../server/kpi/pipeline.ts';
+import { readLiveSettings, setLiveSettings } from '../../server/kpi/settings.ts';
 import { kpiRedisNames, readSnapshots } from '../../server/kpi/snapshots.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow, type EventRow } from '../../server/ingest/rows.ts';
@@ -112,8 +113,8 @@ async function fromWorker(worker: KpiWorkerHandle, scopes: readonly string[]) {
   return figures(await readSnapshots(redis, kpiRedisNames(ctx.config.REDIS_PREFIX), 'today'), scopes);
 }
 
-async function startWorker(): Promise<KpiWorkerHandle> {
-  return startKpiWorker({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redisUrl: ctx.config.REDIS_URL!, now: () => clock, schedulers: false });
+async function startWorker(config: Partial<TestContext['config']> = {}): Promise<KpiWorkerHandle> {
+  return startKpiWorker({ config: { ...ctx.config, ...config }, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redisUrl: ctx.config.REDIS_URL!, now: () => clock, schedulers: false });
 }
 
 beforeAll(async () => {
@@ -160,5 +161,35 @@ describe('waiting contacts across transfers', () => {
       { contact_id: 'T4', queue: 'xb', channel: 'chat', offered_ms: B + 50_000, running: 1 },
       { contact_id: 'T5', queue: 'xa', channel: 'voice', offered_ms: B + 240_000, running: 1 },
     ]);
+  }, 60_000);
+
+  it('the analyst view looks back WAITING_LOOKBACK_HOURS, as the wallboards do: the worker stores the value it applies', async () => {
+    // L1: offered in xa 30 h before B, never answered (an e-mail queue's long wait)
+    await ctx.clickhouse.insert({ table: 'events', values: rows([ev('contact.offered', -30 * 3600, { contactId: 'L1', ...xa })]), format: 'JSONEachRow' });
+    const viewContacts = async () => {
+      const rs = await ctx.clickhouse.query({ query: 'SELECT contact_id FROM kpi_waiting_now ORDER BY contact_id', format: 'JSONEachRow' });
+      return (await rs.json<{ contact_id: string }>()).map((r) => r.contact_id);
+    };
+    clock = NOW;
+    const days = await startWorker({ WAITING_LOOKBACK_HOURS: 48 });
+    try {
+      // 48 h: queue xa has T5 and L1 waiting, the longest since L1's offer: 300 s + 30 × 3,600 s = 108,300 s
+      expect(await fromWorker(days, ['queue:xa'])).toEqual({ 'queue:xa': { waiting: 2, longest: 108_300 } });
+      expect(await viewContacts()).toEqual(['L1', 'T1', 'T4', 'T5']);
+      // setting the agent-state cutoff keeps the look-back (the latest row holds both)
+      await setLiveSettings(ctx.clickhouse, { agentStateMaxHours: 6 });
+      expect(await readLiveSettings(ctx.clickhouse)).toEqual({ agentStateMaxHours: 6, waitingLookbackHours: 48 });
+      expect(await viewContacts()).toEqual(['L1', 'T1', 'T4', 'T5']);
+    } finally {
+      await days.close();
+    }
+    const hours = await startWorker({ WAITING_LOOKBACK_HOURS: 24 });
+    try {
+      // 24 h: L1 is not looked at; T5 alone, 60 s
+      expect(await fromWorker(hours, ['queue:xa'])).toEqual({ 'queue:xa': { waiting: 1, longest: 60 } });
+      expect(await viewContacts()).toEqual(['T1', 'T4', 'T5']);
+    } finally {
+      await hours.close();
+    }
   }, 60_000);
 });
