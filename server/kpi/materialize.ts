@@ -4,9 +4,10 @@
 // A pass takes the events committed since the last one, exactly: those whose `_block_number` is above the watermark W
 // (kpi_progress 'fanout'), up to W' (the highest committed block it read, capped so one pass stays bounded). It
 //   1. fans them out (INSERT INTO events_fanout: event_ids, kpi_contact_events, kpi_customer_events, kpi_agent_state),
-//   2. materialises the measures of the contacts they touched, plus the other contacts of the touched customers that
-//      began within the FCR look-back after the touch (their FCR may change), from each contact's whole history: one
-//      row per completing event, keyed by the event, so a re-computation replaces the previous row,
+//   2. materialises the measures of the contacts they touched, plus, when a touched contact became, stopped being or
+//      moved as an interaction of a customer (FCR's look-back), the other contacts of that customer that began within
+//      the look-back after it (their FCR may change), from each contact's whole history: one row per completing event,
+//      keyed by the event, so a re-computation replaces the previous row,
 //   3. moves W to W' once both are written (runPass hands the writes to the caller, which publishes meanwhile).
 // Every step is idempotent: a pass repeated after a crash, or overlapping another, counts nothing twice.
 import type { ClickHouseClient } from '@clickhouse/client';
@@ -14,7 +15,7 @@ import { eventKey } from '../ingest/contract.ts';
 import { chTime } from '../ingest/rows.ts';
 import type { AgentStateRow } from './compute.ts';
 import type { ContactChange } from './live-rollup.ts';
-import { contactMeasures, type ContactEvent, type Interaction, type Measure } from './measures.ts';
+import { cmp, contactMeasures, type ContactEvent, type Interaction, type Measure } from './measures.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -119,8 +120,38 @@ function toEvent(r: EventRow): StoredEvent {
   };
 }
 
-/** An event counts as an interaction of its customer (FCR's look-back): kpi_customer_events_mv's rows with interaction = 1. */
-const isInteraction = (e: StoredEvent) => e.customerId !== '' && (e.type === 'contact.offered' || e.type === 'ticket.created');
+/**
+ * What FCR's look-back needs to know of a contact (docs/kpis.md): a contact is an interaction of its customer when it
+ * was offered (contact.offered) or created (ticket.created); its customer is the first one its events name, by (time,
+ * source, id), as for its own measures (measures.ts); the interaction began at its earliest event.
+ */
+interface ContactSummary {
+  start: number;
+  /** The first event naming a customer, as (time, source, id, customer). */
+  named: [number, string, string, string] | null;
+  offered: boolean;
+  /** Every customer its events name. */
+  customers: Set<string>;
+}
+
+type SummaryInput = Pick<ContactEvent, 't' | 'source' | 'id' | 'type' | 'customerId'>;
+
+const OFFERED_TYPES = new Set(['contact.offered', 'ticket.created']);
+
+/** `summary` with the events added (a new summary; `summary` itself is left as it was). */
+function summarize(events: Iterable<SummaryInput>, summary: ContactSummary | null = null): ContactSummary | null {
+  let s = summary && { ...summary, customers: new Set(summary.customers) };
+  for (const e of events) {
+    s ??= { start: e.t, named: null, offered: false, customers: new Set() };
+    s.start = Math.min(s.start, e.t);
+    s.offered ||= OFFERED_TYPES.has(e.type);
+    if (e.customerId === '') continue;
+    s.customers.add(e.customerId);
+    const n = s.named;
+    if (n === null || (e.t - n[0] || cmp(e.source, n[1]) || cmp(e.id, n[2])) < 0) s.named = [e.t, e.source, e.id, e.customerId];
+  }
+  return s;
+}
 
 interface PassRows {
   /** The watermark the pass starts from: the caller's, or the stored one when further. */
@@ -171,18 +202,69 @@ async function readPass(ch: ClickHouseClient, from: number, maxRows: number): Pr
   return { lo: Number(rows[0]![0]), hi, count: rows.length, contactEvents, agentStates };
 }
 
+/** The interaction a contact makes, if any: its customer and when it began. */
+function interactionOf(s: ContactSummary | null): { customer: string; t: number } | null {
+  return s?.offered && s.named ? { customer: s.named[3], t: s.start } : null;
+}
+
+/** A contact of the pass: summarised from its stored history (null: nothing stored yet), and with the pass's events. */
+interface FreshContact {
+  before: ContactSummary | null;
+  after: ContactSummary;
+}
+
 /**
- * The contacts to recompute for a pass: those its events touched, plus the other contacts of the touched customers
- * that began from their earliest touch to the look-back after their latest one (a new interaction can change their FCR):
- * every contact with an event naming the customer, not only its interactions (sql/014_customer_contacts.sql).
+ * The pass's contacts, summarised. Their stored rows are read without the pass's own events, which the fan-out may be
+ * writing meanwhile.
  */
-async function touchedContacts(ch: ClickHouseClient, fresh: readonly StoredEvent[], lookbackMs: number): Promise<string[]> {
-  const ids = new Set(fresh.map((e) => e.contactId));
+async function freshContacts(ch: ClickHouseClient, fresh: readonly StoredEvent[]): Promise<Map<string, FreshContact>> {
+  const freshKeys = new Set(fresh.map((e) => eventKey(e.source, e.id)));
+  const freshOf = groupBy(fresh, (e) => e.contactId);
+  const storedOf = new Map<string, SummaryInput[]>();
+  for (let i = 0, ids = [...freshOf.keys()]; i < ids.length; i += CONTACTS_PER_QUERY) {
+    const rs = await ch.query({
+      query: `SELECT contact_id, toUnixTimestamp64Milli(occurred_at) AS t, source, id, type, customer_id
+              FROM kpi_contact_events WHERE contact_id IN {ids:Array(String)}`,
+      query_params: { ids: ids.slice(i, i + CONTACTS_PER_QUERY) },
+      format: 'JSONCompactEachRow',
+      clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
+    });
+    for (const [contactId, t, source, id, type, customerId] of await rs.json<[string, string | number, string, string, string, string]>()) {
+      if (freshKeys.has(eventKey(source, id))) continue;
+      (storedOf.get(contactId) ?? storedOf.set(contactId, []).get(contactId)!).push({ t: Number(t), source, id, type, customerId });
+    }
+  }
+  const out = new Map<string, FreshContact>();
+  for (const [contactId, events] of freshOf) {
+    const before = summarize(storedOf.get(contactId) ?? []);
+    out.set(contactId, { before, after: summarize(events, before)! });
+  }
+  return out;
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) (out.get(key(item)) ?? out.set(key(item), []).get(key(item))!).push(item);
+  return out;
+}
+
+/**
+ * The contacts to recompute for a pass: those it touched, plus, for each touched contact that became, stopped being
+ * or moved as an interaction of a customer, the other contacts of that customer that began from then to the look-back
+ * after (their FCR may change): every contact with an event naming the customer (sql/014_customer_contacts.sql).
+ */
+async function touchedContacts(ch: ClickHouseClient, contacts: ReadonlyMap<string, FreshContact>, lookbackMs: number): Promise<string[]> {
+  const ids = new Set(contacts.keys());
   const spans = new Map<string, { t0: number; t1: number }>();
-  for (const e of fresh) {
-    if (e.customerId === '') continue;
-    const s = spans.get(e.customerId);
-    spans.set(e.customerId, s ? { t0: Math.min(s.t0, e.t), t1: Math.max(s.t1, e.t) } : { t0: e.t, t1: e.t });
+  for (const { before, after } of contacts.values()) {
+    const was = interactionOf(before);
+    const is = interactionOf(after);
+    if (was?.customer === is?.customer && was?.t === is?.t) continue;
+    for (const i of [was, is]) {
+      if (i === null) continue;
+      const s = spans.get(i.customer);
+      spans.set(i.customer, s ? { t0: Math.min(s.t0, i.t), t1: Math.max(s.t1, i.t) } : { t0: i.t, t1: i.t });
+    }
   }
   for (let i = 0, customers = [...spans.keys()]; i < customers.length; i += CONTACTS_PER_QUERY) {
     const chunk = customers.slice(i, i + CONTACTS_PER_QUERY);
@@ -202,40 +284,78 @@ async function touchedContacts(ch: ClickHouseClient, fresh: readonly StoredEvent
 }
 
 /**
- * The interactions FCR needs for the contacts `filter` picks, when some of their events are not stored yet (a pass):
- * every interaction of their customers, those of the fresh events included.
+ * ContactSummary in SQL, for the contacts of kpi_contact_events that `where` picks: when each began, its customer
+ * (the first its events name, by (time, source, id)), and whether it was offered or created.
  */
-const INTERACTIONS_OF_CUSTOMERS = (filter: string) => `
-SELECT customer_id, contact_id, toUnixTimestamp64Milli(occurred_at) AS t, source, id
-FROM kpi_customer_events FINAL
-WHERE interaction = 1
-  AND (customer_id IN (SELECT customer_id FROM kpi_contact_events WHERE ${filter} AND customer_id != '')
-       OR customer_id IN {fresh_customers:Array(String)})`;
+const contactSummaries = (where: string) => `
+    SELECT contact_id, min(occurred_at) AS start,
+           tupleElement(minIf((occurred_at, CAST(source AS String), id, customer_id), customer_id != ''), 4) AS customer,
+           max(type IN ('contact.offered', 'ticket.created')) AS offered
+    FROM kpi_contact_events
+    WHERE ${where}
+    GROUP BY contact_id`;
 
 /**
- * The same when the contacts' histories are complete in kpi_contact_events (a rebuild): per customer, only the span
- * FCR looks at, from the look-back before the earliest start of its contacts here to the latest one. (Every interaction
- * of every customer would be read again by every slice of a rebuild: a regular customer has contacts in all of them.)
+ * The interactions FCR needs for the contacts `filter` picks, when some of their events are not stored yet (a pass):
+ * the interactions of their customers (those their stored events name, and `fresh_customers`) that began at most the
+ * look-back before the earliest of them (`fresh_start`: the earliest of their events not stored yet). Each is found by
+ * any event naming its customer, and is one row: (customer, contact, when it began).
+ */
+const INTERACTIONS_OF_CUSTOMERS = (filter: string) => `
+WITH greatest(least(ifNull((SELECT toUnixTimestamp64Milli(minOrNull(occurred_at)) FROM kpi_contact_events WHERE ${filter}), {fresh_start:Int64}),
+                    {fresh_start:Int64}) - {lookback_ms:Int64}, 0) AS since_ms
+SELECT customer, contact_id, toUnixTimestamp64Milli(start) AS t
+FROM
+(${contactSummaries(`contact_id IN
+    (
+        SELECT contact_id FROM kpi_customer_events
+        WHERE (customer_id IN (SELECT customer_id FROM kpi_contact_events WHERE ${filter} AND customer_id != '')
+               OR customer_id IN {fresh_customers:Array(String)})
+          AND occurred_at >= fromUnixTimestamp64Milli(since_ms, 'UTC')
+    )`)}
+)
+WHERE offered AND customer != '' AND toUnixTimestamp64Milli(start) >= since_ms`;
+
+/**
+ * The same when the contacts' histories are complete in kpi_contact_events (a rebuild): per customer, only from the
+ * look-back before the earliest start of its contacts here. (Every interaction of every customer would be read again
+ * by every slice of a rebuild: a regular customer has contacts in all of them.)
  */
 const INTERACTIONS_IN_SPANS = (filter: string) => `
-SELECT i.customer_id, i.contact_id, toUnixTimestamp64Milli(i.occurred_at) AS t, i.source, i.id
-FROM kpi_customer_events AS i FINAL
-INNER JOIN
-(
-    SELECT customer, min(start) AS s0, max(start) AS s1
-    FROM
+SELECT customer, contact_id, toUnixTimestamp64Milli(start) AS t
+FROM
+(${contactSummaries(`contact_id IN
     (
-        SELECT contact_id, min(occurred_at) AS start, groupUniqArrayIf(customer_id, customer_id != '') AS customers
-        FROM kpi_contact_events
-        WHERE ${filter}
-        GROUP BY contact_id
-    )
-    ARRAY JOIN customers AS customer
-    GROUP BY customer
-) AS spans ON i.customer_id = spans.customer
-WHERE i.interaction = 1
-  AND toUnixTimestamp64Milli(i.occurred_at) >= toUnixTimestamp64Milli(spans.s0) - {lookback_ms:Int64}
-  AND i.occurred_at <= spans.s1`;
+        SELECT c.contact_id
+        FROM kpi_customer_events AS c
+        INNER JOIN (SELECT customer, min(start) AS s0 FROM (${contactSummaries(filter)}) WHERE customer != '' GROUP BY customer) AS spans
+            ON c.customer_id = spans.customer
+        WHERE toUnixTimestamp64Milli(c.occurred_at) >= toUnixTimestamp64Milli(spans.s0) - {lookback_ms:Int64}
+    )`)}
+)
+WHERE offered AND customer != ''`;
+
+/** The pass's contacts as interactions of their customers: before the pass and with it. */
+interface FreshInteractions {
+  /** The pass's contacts (their rows read from ClickHouse are left out: these stand for them). */
+  ids: ReadonlySet<string>;
+  before: ReadonlyMap<string, Interaction[]>;
+  after: ReadonlyMap<string, Interaction[]>;
+}
+
+function freshInteractions(contacts: ReadonlyMap<string, FreshContact>): FreshInteractions {
+  const before = new Map<string, Interaction[]>();
+  const after = new Map<string, Interaction[]>();
+  const add = (into: Map<string, Interaction[]>, contactId: string, s: ContactSummary | null) => {
+    const i = interactionOf(s);
+    if (i) (into.get(i.customer) ?? into.set(i.customer, []).get(i.customer)!).push({ contactId, t: i.t });
+  };
+  for (const [contactId, c] of contacts) {
+    add(before, contactId, c.before);
+    add(after, contactId, c.after);
+  }
+  return { ids: new Set(contacts.keys()), before, after };
+}
 
 /**
  * Recomputes the measures of the contacts chosen by `filter` (a condition on kpi_contact_events.contact_id) from their
@@ -249,10 +369,11 @@ async function materialize(
   filter: string,
   params: Record<string, unknown>,
   lookbackDays: number,
-  fresh: { events: readonly StoredEvent[]; interactions: readonly StoredEvent[] } = { events: [], interactions: [] },
+  fresh: { events: readonly StoredEvent[]; interactions: FreshInteractions } | null = null,
   observe?: (change: ContactChange) => void,
 ): Promise<{ contacts: number; written: Promise<void> }> {
-  const freshCustomers = [...new Set(fresh.events.filter((e) => e.customerId !== '').map((e) => e.customerId))];
+  const freshEvents = fresh?.events ?? [];
+  const lookbackMs = lookbackDays * DAY_MS;
   const [eventsRs, interactionsRs] = await Promise.all([
     ch.query({
       query: `SELECT ${EVENT_COLUMNS} FROM kpi_contact_events FINAL WHERE ${filter}`,
@@ -261,8 +382,13 @@ async function materialize(
       clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
     }),
     ch.query({
-      query: fresh.events.length > 0 ? INTERACTIONS_OF_CUSTOMERS(filter) : INTERACTIONS_IN_SPANS(filter),
-      query_params: { ...params, fresh_customers: freshCustomers, lookback_ms: lookbackDays * DAY_MS },
+      query: freshEvents.length > 0 ? INTERACTIONS_OF_CUSTOMERS(filter) : INTERACTIONS_IN_SPANS(filter),
+      query_params: {
+        ...params,
+        fresh_customers: [...new Set(freshEvents.filter((e) => e.customerId !== '').map((e) => e.customerId))],
+        fresh_start: freshEvents.reduce((t, e) => Math.min(t, e.t), Number.MAX_SAFE_INTEGER),
+        lookback_ms: lookbackMs,
+      },
       format: 'JSONCompactEachRow',
       clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
     }),
@@ -276,30 +402,28 @@ async function materialize(
     (byContact.get(e.contactId) ?? byContact.set(e.contactId, []).get(e.contactId)!).push(e);
   };
   for (const r of await eventsRs.json<EventRow>()) add(toEvent(r));
-  for (const e of fresh.events) add(e);
+  for (const e of freshEvents) add(e);
 
-  const interactionKeys = new Set<string>();
-  const byCustomer = new Map<string, Array<Interaction & { key: string }>>();
-  const addInteraction = (customer: string, contactId: string, t: number, key: string) => {
-    if (interactionKeys.has(key)) return;
-    interactionKeys.add(key);
-    (byCustomer.get(customer) ?? byCustomer.set(customer, []).get(customer)!).push({ contactId, t, key });
-  };
-  for (const [customer, contactId, t, source, id] of await interactionsRs.json<[string, string, string | number, string, string]>()) {
-    addInteraction(customer, contactId, Number(t), eventKey(source, id));
+  // the stored interactions, but the pass's contacts: fresh.interactions has them, before and with the pass
+  const stored = new Map<string, Interaction[]>();
+  for (const [customer, contactId, t] of await interactionsRs.json<[string, string, string | number]>()) {
+    if (fresh?.interactions.ids.has(contactId)) continue;
+    (stored.get(customer) ?? stored.set(customer, []).get(customer)!).push({ contactId, t: Number(t) });
   }
-  for (const e of fresh.interactions) addInteraction(e.customerId, e.contactId, e.t, eventKey(e.source, e.id));
+  const interactionsWith = (ofPass: ReadonlyMap<string, Interaction[]> | undefined) => (customer: string) => {
+    const extra = ofPass?.get(customer);
+    return extra ? [...(stored.get(customer) ?? []), ...extra] : (stored.get(customer) ?? []);
+  };
 
   const version = Date.now();
-  const lookbackMs = lookbackDays * DAY_MS;
-  const freshKeys = new Set(observe ? [...fresh.events, ...fresh.interactions].map((e) => eventKey(e.source, e.id)) : []);
+  const freshKeys = new Set(observe ? freshEvents.map((e) => eventKey(e.source, e.id)) : []);
   const isOld = (e: { source: string; id: string }) => !freshKeys.has(eventKey(e.source, e.id));
   const rows = [];
   for (const [contactId, events] of byContact) {
-    const after = contactMeasures(contactId, events, (c) => byCustomer.get(c) ?? [], lookbackMs);
+    const after = contactMeasures(contactId, events, interactionsWith(fresh?.interactions.after), lookbackMs);
     for (const m of after) rows.push(measureRow(m, version));
     if (observe) {
-      const before = contactMeasures(contactId, events.filter(isOld), (c) => (byCustomer.get(c) ?? []).filter((i) => !freshKeys.has(i.key)), lookbackMs);
+      const before = contactMeasures(contactId, events.filter(isOld), interactionsWith(fresh?.interactions.before), lookbackMs);
       observe({ contactId, before, after, events });
     }
   }
@@ -355,10 +479,10 @@ export async function runPass(ch: ClickHouseClient, opts: PassOptions): Promise<
   const writes: Array<Promise<void>> = [fannedOut];
   let contacts = 0;
   try {
-    const ids = await touchedContacts(ch, fresh, opts.lookbackDays * DAY_MS);
-    const freshOf = new Map<string, StoredEvent[]>();
-    for (const e of fresh) (freshOf.get(e.contactId) ?? freshOf.set(e.contactId, []).get(e.contactId)!).push(e);
-    const interactions = fresh.filter(isInteraction);
+    const summaries = await freshContacts(ch, fresh);
+    const ids = await touchedContacts(ch, summaries, opts.lookbackDays * DAY_MS);
+    const freshOf = groupBy(fresh, (e) => e.contactId);
+    const interactions = freshInteractions(summaries);
     for (let i = 0; i < ids.length; i += CONTACTS_PER_QUERY) {
       const chunk = ids.slice(i, i + CONTACTS_PER_QUERY);
       const freshOfChunk = { events: chunk.flatMap((id) => freshOf.get(id) ?? []), interactions };

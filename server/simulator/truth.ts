@@ -56,7 +56,7 @@ const DAY_MS = 86_400_000;
 export class GroundTruth {
   readonly measures: TruthMeasure[] = [];
   private readonly facts = new Map<string, ContactFacts>();
-  /** Per customer: (contact, time) of every offer and ticket creation. */
+  /** Per customer: its interactions, (contact, when it began: its first offer or its creation). */
   private readonly interactions = new Map<string, Array<{ contactId: string; at: number }>>();
   /** Contacts waiting (offered, and that offer not yet answered, abandoned or ended), with the offer's time and scope. */
   private readonly waiting = new Map<string, { at: number; queue: string; channel: string }>();
@@ -71,7 +71,8 @@ export class GroundTruth {
 
   /** An offer or a ticket creation of `customer` (the contact's first one starts the interaction). */
   interaction(contactId: string, customer: string, at: number): void {
-    if (!this.facts.has(contactId)) this.facts.set(contactId, { start: at, customer, repeated: false });
+    if (this.facts.has(contactId)) return;
+    this.facts.set(contactId, { start: at, customer, repeated: false });
     if (!customer) return;
     const list = this.interactions.get(customer) ?? this.interactions.set(customer, []).get(customer)!;
     list.push({ contactId, at });

@@ -231,6 +231,66 @@ describe('the KPI worker\'s in-memory rollup', () => {
     expect(await fcrIn()).toEqual({ value: 100, n: 1 });
   }, 60_000);
 
+  it("a contact's customer is the first one its events name: an offer without customerId is still that customer's interaction", async () => {
+    const insert = async (events: Array<Record<string, unknown>>) => {
+      const rows = events.map((e) => {
+        const v = validateEvent(e, { now: clock, retentionDays: 400 });
+        if (!v.ok) throw new Error(JSON.stringify(v.errors));
+        return toEventRow(v.event, clock);
+      });
+      await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+    };
+    const min = (m: number) => new Date(clock - m * 60_000).toISOString();
+    const call = (id: string, queue: string, offeredMin: number, customer: { onOffer?: string; onAnswer?: string }) => [
+      { id: `${id}-1`, source: 'acd', type: 'contact.offered', occurredAt: min(offeredMin), contactId: id, queue, channel: 'voice', ...(customer.onOffer ? { customerId: customer.onOffer } : {}) },
+      { id: `${id}-2`, source: 'acd', type: 'contact.answered', occurredAt: min(offeredMin - 1), contactId: id, agentId: `a-${id}`, ...(customer.onAnswer ? { customerId: customer.onAnswer } : {}) },
+      { id: `${id}-3`, source: 'acd', type: 'contact.ended', occurredAt: min(offeredMin - 2), contactId: id, agentId: `a-${id}`, talkMs: 60_000, holdMs: 0, acwMs: 0, resolved: true },
+    ];
+    const fcr = async (queue: string) => (await truth(clock)).find((s) => s.window === 'today' && s.scope === `queue:${queue}`)?.values.fcr;
+    const pass = async (why: string) => {
+      await worker.recomputeNow(why);
+      expect(await published(), `after ${why}`).toEqual(await truth(clock));
+    };
+
+    // P, then Q, both offered without a customer, both naming cu-named on the answer: P (began 50 min ago) is
+    // cu-named's interaction 20 minutes before Q began, so Q is not a first contact. P 1 of 1 = 100 %, Q 0 of 1 = 0 %.
+    await insert(call('named-p', 'fcr-p', 50, { onAnswer: 'cu-named' }));
+    await pass('P');
+    await insert(call('named-q', 'fcr-q', 30, { onAnswer: 'cu-named' }));
+    await pass('Q');
+    expect(await fcr('fcr-p')).toEqual({ value: 100, n: 1 });
+    expect(await fcr('fcr-q')).toEqual({ value: 0, n: 1 });
+
+    // R is answered (customer cu-r named) and resolved, with no offer known; Z, offered 8 minutes later naming cu-r, is
+    // then a first contact: 1 of 1 = 100 %. R's offer arrives late, without a customer: R is an interaction of cu-r from
+    // its offer (began 22 min ago, before Z's 12), and Z is no longer a first contact: 0 of 1 = 0 %.
+    const [rOffer, ...rRest] = call('late-r', 'fcr-r', 22, { onAnswer: 'cu-r' });
+    await insert(rRest);
+    await insert(call('late-z', 'fcr-z', 12, { onOffer: 'cu-r' }));
+    await pass('R answered, Z');
+    expect(await fcr('fcr-z')).toEqual({ value: 100, n: 1 });
+    await insert([rOffer!]);
+    await pass("R's late offer");
+    expect(await fcr('fcr-z')).toEqual({ value: 0, n: 1 });
+
+    // K1 (offered 14 min ago naming cu-k) makes K2 (offered 6 min ago naming cu-k) a repeat: 0 of 1 = 0 %. Then an
+    // earlier event of K1 arrives, naming cu-other: K1's customer is cu-other, and K2 is cu-k's first contact again,
+    // 1 of 1 = 100 %.
+    await insert(call('switch-k1', 'fcr-k1', 14, { onOffer: 'cu-k' }));
+    await insert(call('switch-k2', 'fcr-k2', 6, { onOffer: 'cu-k' }));
+    await pass('K1, K2');
+    expect(await fcr('fcr-k2')).toEqual({ value: 0, n: 1 });
+    await insert([{ id: 'switch-k1-0', source: 'ivr', type: 'ivr.ended', occurredAt: min(15), contactId: 'switch-k1', outcome: 'transferred', customerId: 'cu-other' }]);
+    await pass("K1's earlier event");
+    expect(await fcr('fcr-k2')).toEqual({ value: 100, n: 1 });
+
+    // a rebuild of the measures from the stored events (its own way of reading the interactions) gives the same
+    await rebuildMeasures(ctx.clickhouse, { lookbackDays: ctx.config.FCR_LOOKBACK_DAYS });
+    expect([await fcr('fcr-p'), await fcr('fcr-q'), await fcr('fcr-z'), await fcr('fcr-k2')]).toEqual([
+      { value: 100, n: 1 }, { value: 0, n: 1 }, { value: 0, n: 1 }, { value: 100, n: 1 },
+    ]);
+  }, 60_000);
+
   it('a pass whose writes fail is done again by the next one, and the figures converge', async () => {
     const offer = (id: string) => {
       const v = validateEvent({ id, source: 'acd', type: 'contact.offered', occurredAt: new Date(clock - 5_000).toISOString(), contactId: `c-${id}`, queue: 'fail', channel: 'voice' }, { now: clock, retentionDays: 400 });
