@@ -201,7 +201,9 @@ export const ConfigSchema = Type.Object({
     minimum: 0,
     maximum: 90,
     default: 7,
-    description: 'FCR: an interaction is not a first contact if the same customer had another one this many days before it.',
+    description:
+      'FCR: an interaction is not a first contact if the same customer had another one this many days before it. A change rebuilds the ' +
+      'stored measures at the KPI worker\'s next start.',
   }),
   WAITING_LOOKBACK_HOURS: Type.Integer({
     minimum: 1,

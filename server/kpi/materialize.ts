@@ -15,7 +15,8 @@ import { eventKey } from '../ingest/contract.ts';
 import { chTime } from '../ingest/rows.ts';
 import type { AgentStateRow } from './compute.ts';
 import type { ContactChange } from './live-rollup.ts';
-import { cmp, contactMeasures, type ContactEvent, type Interaction, type Measure } from './measures.ts';
+import { cmp, contactMeasures, MEASURES_DEFINITION, type ContactEvent, type Interaction, type Measure } from './measures.ts';
+import { writeMeasureSettings } from './settings.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -317,23 +318,22 @@ FROM
 WHERE offered AND customer != '' AND toUnixTimestamp64Milli(start) >= since_ms`;
 
 /**
- * The same when the contacts' histories are complete in kpi_contact_events (a rebuild): per customer, only from the
- * look-back before the earliest start of its contacts here. (Every interaction of every customer would be read again
- * by every slice of a rebuild: a regular customer has contacts in all of them.)
+ * The same in a rebuild, from every interaction summarised once into kpi_rebuild_interactions (sql/016): per customer
+ * of the contacts `filter` picks, those that began from the look-back before the earliest of them to the latest. (A
+ * regular customer has contacts in every slice of a rebuild: summarising each slice's customers' contacts again would
+ * read the whole history once per slice.)
  */
 const INTERACTIONS_IN_SPANS = (filter: string) => `
-SELECT customer, contact_id, toUnixTimestamp64Milli(start) AS t
-FROM
-(${contactSummaries(`contact_id IN
-    (
-        SELECT c.contact_id
-        FROM kpi_customer_events AS c
-        INNER JOIN (SELECT customer, min(start) AS s0 FROM (${contactSummaries(filter)}) WHERE customer != '' GROUP BY customer) AS spans
-            ON c.customer_id = spans.customer
-        WHERE toUnixTimestamp64Milli(c.occurred_at) >= toUnixTimestamp64Milli(spans.s0) - {lookback_ms:Int64}
-    )`)}
+WITH spans AS
+(
+    SELECT customer, min(start) AS s0, max(start) AS s1 FROM (${contactSummaries(filter)}) WHERE customer != '' GROUP BY customer
 )
-WHERE offered AND customer != ''`;
+SELECT i.customer_id, i.contact_id, toUnixTimestamp64Milli(i.start) AS t
+FROM kpi_rebuild_interactions AS i
+INNER JOIN spans ON i.customer_id = spans.customer
+WHERE i.customer_id IN (SELECT customer FROM spans)
+  AND toUnixTimestamp64Milli(i.start) >= toUnixTimestamp64Milli(spans.s0) - {lookback_ms:Int64}
+  AND i.start <= spans.s1`;
 
 /** The pass's contacts as interactions of their customers: before the pass and with it. */
 interface FreshInteractions {
@@ -382,7 +382,7 @@ async function materialize(
       clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
     }),
     ch.query({
-      query: freshEvents.length > 0 ? INTERACTIONS_OF_CUSTOMERS(filter) : INTERACTIONS_IN_SPANS(filter),
+      query: fresh ? INTERACTIONS_OF_CUSTOMERS(filter) : INTERACTIONS_IN_SPANS(filter),
       query_params: {
         ...params,
         fresh_customers: [...new Set(freshEvents.filter((e) => e.customerId !== '').map((e) => e.customerId))],
@@ -530,8 +530,10 @@ const REBUILD_CONCURRENCY = 2;
 const FAN_OUT_ONLY_ROWS = 1_000_000;
 
 /**
- * Recomputes every contact's measures (after a restore, a change of the look-back…): fans out what is pending, then
- * materialises the contacts in ranges of ids (kpi_contact_events is ordered by contact, so a range reads only itself).
+ * Recomputes every contact's measures (after a restore, a change of the look-back or of the definition): fans out what
+ * is pending, summarises every interaction once (kpi_rebuild_interactions), then materialises the contacts in ranges
+ * of ids (kpi_contact_events is ordered by contact, so a range reads only itself), and records what the measures were
+ * computed with (kpi_measure_settings). One rebuild at a time per database.
  */
 export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays: number }): Promise<MaterializeResult> {
   const started = performance.now();
@@ -559,23 +561,36 @@ export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays
     format: 'JSONCompactEachRow',
   });
   const firsts = (await rs.json<[string]>()).map((r) => r[0]);
-  let contacts = 0;
+  const slice = (i: number) =>
+    i === firsts.length - 1
+      ? { filter: 'contact_id >= {first:String}', params: { first: firsts[i] } }
+      : { filter: 'contact_id >= {first:String} AND contact_id < {next:String}', params: { first: firsts[i], next: firsts[i + 1] } };
   // Slices are disjoint: REBUILD_CONCURRENCY of them at once keep both the engine and this process busy.
-  let next = 0;
-  const slicer = async () => {
-    for (let i = next++; i < firsts.length; i = next++) {
-      const last = i === firsts.length - 1;
-      const m = await materialize(
-        ch,
-        last ? 'contact_id >= {first:String}' : 'contact_id >= {first:String} AND contact_id < {next:String}',
-        last ? { first: firsts[i] } : { first: firsts[i], next: firsts[i + 1] },
-        opts.lookbackDays,
-      );
-      await m.written;
-      contacts += m.contacts;
-    }
+  const eachSlice = async (work: (i: number) => Promise<void>) => {
+    let next = 0;
+    const slicer = async () => {
+      for (let i = next++; i < firsts.length; i = next++) await work(i);
+    };
+    await Promise.all(Array.from({ length: REBUILD_CONCURRENCY }, slicer));
   };
-  await Promise.all(Array.from({ length: REBUILD_CONCURRENCY }, slicer));
+  await ch.command({ query: 'TRUNCATE TABLE kpi_rebuild_interactions' });
+  await eachSlice(async (i) => {
+    const { filter, params } = slice(i);
+    await ch.command({
+      query: `INSERT INTO kpi_rebuild_interactions (customer_id, start, contact_id)
+              SELECT customer, start, contact_id FROM (${contactSummaries(filter)}) WHERE offered AND customer != ''`,
+      query_params: params,
+    });
+  });
+  let contacts = 0;
+  await eachSlice(async (i) => {
+    const { filter, params } = slice(i);
+    const m = await materialize(ch, filter, params, opts.lookbackDays);
+    await m.written;
+    contacts += m.contacts;
+  });
+  await ch.command({ query: 'TRUNCATE TABLE kpi_rebuild_interactions' });
+  await writeMeasureSettings(ch, { fcrLookbackDays: opts.lookbackDays, definition: MEASURES_DEFINITION });
   return { from: 0, upTo, events, contacts, elapsedMs: performance.now() - started };
 }
 

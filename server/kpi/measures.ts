@@ -8,6 +8,13 @@
 // keep their own), the wait since the latest offer at or before it, handle time, FRT, first reply / first resolution,
 // FCR, the survey answer and the IVR outcome.
 
+/**
+ * The version of the measures' definition. Raise it with any change that alters stored measures (kpi_measures): the
+ * KPI worker rebuilds them all at its next start (sql/016_measure_settings.sql).
+ * 2: a contact is an interaction of the first customer its events name, beginning at its earliest event (FCR).
+ */
+export const MEASURES_DEFINITION = 2;
+
 export interface ContactEvent {
   /** occurred_at, epoch ms */
   t: number;

@@ -35,8 +35,9 @@ import { Lease } from '../redis/lease.ts';
 import { applyRetention } from '../retention.ts';
 import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
-import { nextRange, runPass, writeWatermark, type Pass } from './materialize.ts';
-import { syncDefaultQueueSettings, syncLiveSettings } from './settings.ts';
+import { nextRange, rebuildMeasures, runPass, writeWatermark, type Pass } from './materialize.ts';
+import { MEASURES_DEFINITION } from './measures.ts';
+import { readMeasureSettings, syncDefaultQueueSettings, syncLiveSettings, writeMeasureSettings } from './settings.ts';
 import { rosterNames, storeRoster } from './roster.ts';
 import { newSeriesWriterState, storeSeries } from './series-store.ts';
 import { kpiRedisNames, storeSnapshots } from './snapshots.ts';
@@ -259,6 +260,24 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     }
   }
 
+  /** The stored measures were checked against this worker's FCR look-back and definition (before its first pass). */
+  let measuresChecked = false;
+
+  /**
+   * Rebuilds every measure when they were computed with another FCR_LOOKBACK_DAYS or definition (kpi_measure_settings),
+   * so that history and the live sums (moved by differences computed the current way) agree with ClickHouse.
+   */
+  async function checkMeasures(): Promise<void> {
+    const want = { fcrLookbackDays: config.FCR_LOOKBACK_DAYS, definition: MEASURES_DEFINITION };
+    const have = await readMeasureSettings(ch);
+    if (have?.fcrLookbackDays === want.fcrLookbackDays && have.definition === want.definition) return;
+    if (!have) return writeMeasureSettings(ch, want); // a new installation: nothing computed yet
+    log.info({ have, want }, 'kpi: rebuilding every measure (computed with another FCR look-back or definition)');
+    const r = await rebuildMeasures(ch, { lookbackDays: want.fcrLookbackDays }); // it records `want`
+    log.info({ contacts: r.contacts, ms: Math.round(r.elapsedMs) }, 'kpi: measures rebuilt');
+    rollup = null;
+  }
+
   // One recomputation at a time (jobs run one by one, but recomputeNow runs beside the queue): passes and the rollup
   // they move must not interleave.
   let running: Promise<unknown> = Promise.resolve();
@@ -279,6 +298,10 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       let pass: Pass | null = null;
       if (opts.materialize !== false) {
         await catchUpWrites();
+        if (!measuresChecked) {
+          await checkMeasures();
+          measuresChecked = true;
+        }
         const observing = rollup !== null;
         pass = await runPass(ch, {
           lookbackDays: config.FCR_LOOKBACK_DAYS,

@@ -121,3 +121,29 @@ export async function syncLiveSettings(ch: ClickHouseClient, config: Pick<Config
   if (have.agentStateMaxHours === want.agentStateMaxHours && have.waitingLookbackHours === want.waitingLookbackHours) return;
   await setLiveSettings(ch, want);
 }
+
+// What the stored measures were computed with (kpi_measure_settings, sql/016_measure_settings.sql): the KPI worker
+// rebuilds them when its FCR_LOOKBACK_DAYS or the definition's version (MEASURES_DEFINITION) differs, then records them.
+
+export interface MeasureSettings {
+  fcrLookbackDays: number;
+  definition: number;
+}
+
+/** What kpi_measures was computed with; null when nothing is recorded (a new installation). */
+export async function readMeasureSettings(ch: ClickHouseClient): Promise<MeasureSettings | null> {
+  const rs = await ch.query({
+    query: `SELECT argMax(fcr_lookback_days, updated_at) AS days, argMax(definition, updated_at) AS definition, count() AS n FROM kpi_measure_settings`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ days: number; definition: number; n: string | number }>();
+  return row && Number(row.n) > 0 ? { fcrLookbackDays: Number(row.days), definition: Number(row.definition) } : null;
+}
+
+export async function writeMeasureSettings(ch: ClickHouseClient, s: MeasureSettings): Promise<void> {
+  await ch.command({
+    query: `INSERT INTO kpi_measure_settings (fcr_lookback_days, definition, updated_at)
+            SELECT {days:UInt16}, {definition:UInt32}, greatest(now64(3, 'UTC'), max(updated_at) + toIntervalMillisecond(1)) FROM kpi_measure_settings`,
+    query_params: { days: s.fcrLookbackDays, definition: s.definition },
+  });
+}

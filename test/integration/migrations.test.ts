@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createClickHouse } from '../../server/clickhouse/client.ts';
 import { migrate, readMigrations, SQL_DIR } from '../../server/clickhouse/migrate.ts';
+import { readMeasureSettings } from '../../server/kpi/settings.ts';
 import { testConfig } from '../support/context.ts';
 
 const config = testConfig();
@@ -154,6 +155,24 @@ describe('migrations against ClickHouse', () => {
     } finally {
       await db.close();
       await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
+    }
+  });
+
+  it('016 records that an installation with measures has them from definition 1, so its worker rebuilds them; a new one records nothing', async () => {
+    for (const withMeasures of [false, true]) {
+      const own = { ...target, database: `${target.database}_measures_${Number(withMeasures)}` };
+      await migrate(own, () => {}, await projectMigrations((v) => v <= 15));
+      const db = createClickHouse(own);
+      try {
+        if (withMeasures) {
+          await db.command({ query: `INSERT INTO kpi_measures (at, contact_id, source, event_id, kind) VALUES ('2026-11-24 08:00:00.000', 'c-1', 'acd', 'e1', 'offer')` });
+        }
+        expect((await migrate(own, () => {}, await projectMigrations((v) => v <= 16))).applied).toEqual(['016_measure_settings.sql']);
+        expect(await readMeasureSettings(db)).toEqual(withMeasures ? { fcrLookbackDays: 0, definition: 1 } : null);
+      } finally {
+        await db.close();
+        await client.command({ query: 'DROP DATABASE {db:Identifier}', query_params: { db: own.database } });
+      }
     }
   });
 

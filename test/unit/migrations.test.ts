@@ -64,6 +64,7 @@ describe('migration files', () => {
       '013_agent_state_cutoff.sql': 'e56f9543dac35551667db24492bd3a1cffbc74b19ea34f0306eaef3a8844a459',
       '014_customer_contacts.sql': '18414cfd02fa74ac9bc98b861b957ebdc0fd0d439585927101f7904562edc3b4',
       '015_waiting_lookback.sql': '66e91eb67e52948d43f1be5d1be7d004792c84164589d2f9a9c2a884d3d673da',
+      '016_measure_settings.sql': '9b7bb9e7e7bfc00a650dcaa0ead55793d938a21d560af220708b99671f7e9c9d',
     };
     const ms = await readMigrations(SQL_DIR);
     expect(Object.fromEntries(ms.map((m) => [m.file, m.checksum]))).toEqual(released);
