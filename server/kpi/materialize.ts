@@ -252,7 +252,8 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 /**
  * The contacts to recompute for a pass: those it touched, plus, for each touched contact that became, stopped being
  * or moved as an interaction of a customer, the other contacts of that customer that began from then to the look-back
- * after (their FCR may change): every contact with an event naming the customer (sql/014_customer_contacts.sql).
+ * after (their FCR may change): every contact with an event naming the customer (sql/014_customer_contacts.sql), by
+ * when it began (its events naming the customer may come days later: they are only at or after it).
  */
 async function touchedContacts(ch: ClickHouseClient, contacts: ReadonlyMap<string, FreshContact>, lookbackMs: number): Promise<string[]> {
   const ids = new Set(contacts.keys());
@@ -270,8 +271,18 @@ async function touchedContacts(ch: ClickHouseClient, contacts: ReadonlyMap<strin
   for (let i = 0, customers = [...spans.keys()]; i < customers.length; i += CONTACTS_PER_QUERY) {
     const chunk = customers.slice(i, i + CONTACTS_PER_QUERY);
     const rs = await ch.query({
-      query: `SELECT customer_id, contact_id, toUnixTimestamp64Milli(occurred_at) AS t FROM kpi_customer_events
-              WHERE customer_id IN {customers:Array(String)} AND occurred_at >= fromUnixTimestamp64Milli({t0:Int64}, 'UTC')`,
+      query: `WITH named AS
+              (
+                  SELECT customer_id, contact_id FROM kpi_customer_events
+                  WHERE customer_id IN {customers:Array(String)} AND occurred_at >= fromUnixTimestamp64Milli({t0:Int64}, 'UTC')
+              )
+              SELECT DISTINCT n.customer_id, n.contact_id, toUnixTimestamp64Milli(s.start) AS t
+              FROM named AS n
+              INNER JOIN
+              (
+                  SELECT contact_id, min(occurred_at) AS start FROM kpi_contact_events
+                  WHERE contact_id IN (SELECT contact_id FROM named) GROUP BY contact_id
+              ) AS s ON s.contact_id = n.contact_id`,
       query_params: { customers: chunk, t0: Math.min(...chunk.map((c) => spans.get(c)!.t0)) },
       format: 'JSONCompactEachRow',
       clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },

@@ -52,6 +52,16 @@ async function rosters(): Promise<[RosterAgent[], RosterAgent[]]> {
   return [stored.sort(byId), (await computeRoster(ctx.clickhouse, clock)).sort(byId)];
 }
 
+/** Stores events as ingest would have at `clock`. */
+async function insert(events: Array<Record<string, unknown>>): Promise<void> {
+  const rows = events.map((e) => {
+    const v = validateEvent(e, { now: clock, retentionDays: 400 });
+    if (!v.ok) throw new Error(JSON.stringify(v.errors));
+    return toEventRow(v.event, clock);
+  });
+  await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+}
+
 async function publishedSeries(): Promise<Series[]> {
   return (await readSeries(redis, names())).sort(byScope);
 }
@@ -180,14 +190,6 @@ describe('the KPI worker\'s in-memory rollup', () => {
   }, 60_000);
 
   it("corrects FCR when a customer's earlier interaction arrives late, though the customer is named only on the contact's answer", async () => {
-    const insert = async (events: Array<Record<string, unknown>>) => {
-      const rows = events.map((e) => {
-        const v = validateEvent(e, { now: clock, retentionDays: 400 });
-        if (!v.ok) throw new Error(JSON.stringify(v.errors));
-        return toEventRow(v.event, clock);
-      });
-      await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
-    };
     const at = (ms: number) => new Date(clock - ms).toISOString();
     const fcrOf = (snaps: Snapshot[]) => snaps.find((s) => s.window === 'today' && s.scope === 'queue:fcr-late')?.values.fcr;
     const pass = async (why: string) => {
@@ -232,14 +234,6 @@ describe('the KPI worker\'s in-memory rollup', () => {
   }, 60_000);
 
   it("a contact's customer is the first one its events name: an offer without customerId is still that customer's interaction", async () => {
-    const insert = async (events: Array<Record<string, unknown>>) => {
-      const rows = events.map((e) => {
-        const v = validateEvent(e, { now: clock, retentionDays: 400 });
-        if (!v.ok) throw new Error(JSON.stringify(v.errors));
-        return toEventRow(v.event, clock);
-      });
-      await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
-    };
     const min = (m: number) => new Date(clock - m * 60_000).toISOString();
     const call = (id: string, queue: string, offeredMin: number, customer: { onOffer?: string; onAnswer?: string }) => [
       { id: `${id}-1`, source: 'acd', type: 'contact.offered', occurredAt: min(offeredMin), contactId: id, queue, channel: 'voice', ...(customer.onOffer ? { customerId: customer.onOffer } : {}) },
@@ -289,6 +283,32 @@ describe('the KPI worker\'s in-memory rollup', () => {
     expect([await fcr('fcr-p'), await fcr('fcr-q'), await fcr('fcr-z'), await fcr('fcr-k2')]).toEqual([
       { value: 100, n: 1 }, { value: 0, n: 1 }, { value: 0, n: 1 }, { value: 100, n: 1 },
     ]);
+  }, 60_000);
+
+  it("a contact named days after it began is found when an earlier contact becomes its customer's interaction", async () => {
+    const at = (ms: number) => new Date(clock - ms).toISOString();
+    const H = 3_600_000;
+    const fcrC = async () => (await truth(clock)).find((s) => s.window === 'today' && s.scope === 'queue:fcr-c')?.values.fcr;
+    const pass = async (why: string) => {
+      await worker.recomputeNow(why);
+      expect(await published(), `after ${why}`).toEqual(await truth(clock));
+    };
+    // X: a call offered 7 days 2 hours ago, no customer named. C: a ticket created 3 h ago without a customer, named
+    // cu-c on its reply 1 h ago, solved 50 min ago: no other interaction of cu-c, so 1 of 1 = 100 %.
+    await insert([
+      { id: 'lx-1', source: 'acd', type: 'contact.offered', occurredAt: at(7 * 24 * H + 2 * H), contactId: 'long-x', queue: 'fcr-x2', channel: 'voice' },
+      { id: 'lc-1', source: 'crm', type: 'ticket.created', occurredAt: at(3 * H), contactId: 'long-c', queue: 'fcr-c', channel: 'email' },
+      { id: 'lc-2', source: 'crm', type: 'ticket.replied', occurredAt: at(H), contactId: 'long-c', agentId: 'a-c', customerId: 'cu-c' },
+      { id: 'lc-3', source: 'crm', type: 'ticket.solved', occurredAt: at(50 * 60_000), contactId: 'long-c', agentId: 'a-c' },
+    ]);
+    await pass('X, C');
+    expect(await fcrC()).toEqual({ value: 100, n: 1 });
+    // X's survey names cu-c: X is cu-c's interaction from 7 d 2 h ago, and C began 7 d 2 h − 3 h = 6 d 23 h after it,
+    // within the 7-day look-back, so C is not a first contact: 0 of 1 = 0 %. (C's only event naming cu-c is 1 h ago,
+    // 7 d 1 h after X began: past the look-back, so C must be found by when it began.)
+    await insert([{ id: 'lx-2', source: 'ivr', type: 'survey.response', occurredAt: at(5 * 60_000), contactId: 'long-x', metric: 'csat', score: 4, customerId: 'cu-c' }]);
+    await pass("X's survey");
+    expect(await fcrC()).toEqual({ value: 0, n: 1 });
   }, 60_000);
 
   it('a pass whose writes fail is done again by the next one, and the figures converge', async () => {
