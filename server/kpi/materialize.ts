@@ -544,9 +544,10 @@ const FAN_OUT_ONLY_ROWS = 1_000_000;
  * Recomputes every contact's measures (after a restore, a change of the look-back or of the definition): fans out what
  * is pending, summarises every interaction once (kpi_rebuild_interactions), then materialises the contacts in ranges
  * of ids (kpi_contact_events is ordered by contact, so a range reads only itself), and records what the measures were
- * computed with (kpi_measure_settings). One rebuild at a time per database.
+ * computed with (kpi_measure_settings). One rebuild at a time per database: `signal` stops it between slices (its
+ * process lost the right to run it), and a failed slice stops the others before the rebuild fails.
  */
-export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays: number }): Promise<MaterializeResult> {
+export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays: number; signal?: AbortSignal }): Promise<MaterializeResult> {
   const started = performance.now();
   let upTo = 0;
   let events = 0;
@@ -576,13 +577,25 @@ export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays
     i === firsts.length - 1
       ? { filter: 'contact_id >= {first:String}', params: { first: firsts[i] } }
       : { filter: 'contact_id >= {first:String} AND contact_id < {next:String}', params: { first: firsts[i], next: firsts[i + 1] } };
-  // Slices are disjoint: REBUILD_CONCURRENCY of them at once keep both the engine and this process busy.
+  // Slices are disjoint: REBUILD_CONCURRENCY of them at once keep both the engine and this process busy. Nothing is
+  // left running when it fails: a rebuild started again must not meet slices of this one.
   const eachSlice = async (work: (i: number) => Promise<void>) => {
     let next = 0;
+    let failed = false;
     const slicer = async () => {
-      for (let i = next++; i < firsts.length; i = next++) await work(i);
+      for (let i = next++; i < firsts.length && !failed; i = next++) {
+        try {
+          opts.signal?.throwIfAborted();
+          await work(i);
+        } catch (err) {
+          failed = true;
+          throw err;
+        }
+      }
     };
-    await Promise.all(Array.from({ length: REBUILD_CONCURRENCY }, slicer));
+    const done = await Promise.allSettled(Array.from({ length: REBUILD_CONCURRENCY }, slicer));
+    const failure = done.find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
   };
   await ch.command({ query: 'TRUNCATE TABLE kpi_rebuild_interactions' });
   await eachSlice(async (i) => {

@@ -262,6 +262,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
 
   /** The stored measures were checked against this worker's FCR look-back and definition (before its first pass). */
   let measuresChecked = false;
+  /** Stops the rebuild in progress (this process lost the lease: the new leader rebuilds). */
+  let rebuilding: AbortController | null = null;
 
   /**
    * Rebuilds every measure when they were computed with another FCR_LOOKBACK_DAYS or definition (kpi_measure_settings),
@@ -273,8 +275,13 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     if (have?.fcrLookbackDays === want.fcrLookbackDays && have.definition === want.definition) return;
     if (!have) return writeMeasureSettings(ch, want); // a new installation: nothing computed yet
     log.info({ have, want }, 'kpi: rebuilding every measure (computed with another FCR look-back or definition)');
-    const r = await rebuildMeasures(ch, { lookbackDays: want.fcrLookbackDays }); // it records `want`
-    log.info({ contacts: r.contacts, ms: Math.round(r.elapsedMs) }, 'kpi: measures rebuilt');
+    rebuilding = new AbortController();
+    try {
+      const r = await rebuildMeasures(ch, { lookbackDays: want.fcrLookbackDays, signal: rebuilding.signal }); // it records `want`
+      log.info({ contacts: r.contacts, ms: Math.round(r.elapsedMs) }, 'kpi: measures rebuilt');
+    } finally {
+      rebuilding = null;
+    }
     rollup = null;
   }
 
@@ -448,11 +455,13 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       previous.clear();
       previousRoster.clear();
       lastMinute = -1;
+      measuresChecked = false; // another process may have rebuilt them with its own settings
       leading = true;
       await worker.resume(); // the first time, it starts the worker
       log.info('kpi worker: leading (this process runs the KPI jobs)');
     } else if (!held && leading) {
       leading = false;
+      rebuilding?.abort(new Error('kpi: the lease was lost during a rebuild of the measures'));
       // not awaited: called from a job, it would wait for itself (the job in hand ends first, then the worker pauses)
       worker.pause().catch((err: unknown) => log.warn({ err }, 'kpi worker: could not pause'));
       log.warn('kpi worker: lost the lease; another process runs the KPI jobs, this one stands by');

@@ -4,6 +4,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
+import { rebuildMeasures } from '../../server/kpi/materialize.ts';
 import { MEASURES_DEFINITION } from '../../server/kpi/measures.ts';
 import { startKpiWorker } from '../../server/kpi/pipeline.ts';
 import { readMeasureSettings } from '../../server/kpi/settings.ts';
@@ -71,4 +72,10 @@ describe('the measures follow FCR_LOOKBACK_DAYS', () => {
     // the same look-back again: nothing to rebuild
     expect(await run(30)).toEqual({ published: { value: 0, n: 1 }, truth: { value: 0, n: 1 }, rebuilt: false });
   }, 60_000);
+
+  it('a rebuild stopped by its signal (its worker lost the lease) fails without recording anything', async () => {
+    const before = await readMeasureSettings(ctx.clickhouse);
+    await expect(rebuildMeasures(ctx.clickhouse, { lookbackDays: 3, signal: AbortSignal.abort(new Error('lease lost')) })).rejects.toThrow('lease lost');
+    expect(await readMeasureSettings(ctx.clickhouse)).toEqual(before);
+  });
 });
