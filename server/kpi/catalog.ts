@@ -165,8 +165,9 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     definition:
       'Resolved interactions resolved on first contact ÷ resolved interactions × 100. An interaction is resolved by its first ' +
       '`contact.ended` with `resolved: true` or `ticket.solved`, and belongs to the window of that event. First contact: the ' +
-      'contact has no `contact.transferred` and no `ticket.reopened`, and the same `customerId` had no other interaction ' +
-      '(offered contact or created ticket) in the FCR_LOOKBACK_DAYS (default 7) days before the interaction began.',
+      'contact has no `contact.transferred` and no `ticket.reopened`, and its customer had no other interaction (offered ' +
+      'contact or created ticket) that began in the FCR_LOOKBACK_DAYS (default 7) days before it began. A contact\'s customer ' +
+      'is the first `customerId` its events name (on any of them: the offer, the answer, the end…).',
     sample: 'resolved interactions',
   }),
   def({
