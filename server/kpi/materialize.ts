@@ -215,26 +215,12 @@ interface FreshContact {
 }
 
 /**
- * The pass's contacts, summarised. Their stored rows are read without the pass's own events, which the fan-out may be
- * writing meanwhile.
+ * The pass's contacts, summarised from their stored events (`stored`, read while the fan-out may be writing the pass's
+ * own events: those are left out) and with the pass's.
  */
-async function freshContacts(ch: ClickHouseClient, fresh: readonly StoredEvent[]): Promise<Map<string, FreshContact>> {
-  const freshKeys = new Set(fresh.map((e) => eventKey(e.source, e.id)));
-  const freshOf = groupBy(fresh, (e) => e.contactId);
-  const storedOf = new Map<string, SummaryInput[]>();
-  for (let i = 0, ids = [...freshOf.keys()]; i < ids.length; i += CONTACTS_PER_QUERY) {
-    const rs = await ch.query({
-      query: `SELECT contact_id, toUnixTimestamp64Milli(occurred_at) AS t, source, id, type, customer_id
-              FROM kpi_contact_events WHERE contact_id IN {ids:Array(String)}`,
-      query_params: { ids: ids.slice(i, i + CONTACTS_PER_QUERY) },
-      format: 'JSONCompactEachRow',
-      clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
-    });
-    for (const [contactId, t, source, id, type, customerId] of await rs.json<[string, string | number, string, string, string, string]>()) {
-      if (freshKeys.has(eventKey(source, id))) continue;
-      (storedOf.get(contactId) ?? storedOf.set(contactId, []).get(contactId)!).push({ t: Number(t), source, id, type, customerId });
-    }
-  }
+function summarizeFresh(freshOf: ReadonlyMap<string, StoredEvent[]>, stored: readonly StoredEvent[]): Map<string, FreshContact> {
+  const freshKeys = new Set([...freshOf.values()].flat().map((e) => eventKey(e.source, e.id)));
+  const storedOf = groupBy(stored.filter((e) => !freshKeys.has(eventKey(e.source, e.id))), (e) => e.contactId);
   const out = new Map<string, FreshContact>();
   for (const [contactId, events] of freshOf) {
     const before = summarize(storedOf.get(contactId) ?? []);
@@ -250,13 +236,13 @@ function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, 
 }
 
 /**
- * The contacts to recompute for a pass: those it touched, plus, for each touched contact that became, stopped being
- * or moved as an interaction of a customer, the other contacts of that customer that began from then to the look-back
+ * The other contacts to recompute for a pass, besides those it touched: for each touched contact that became, stopped
+ * being or moved as an interaction of a customer, the other contacts of that customer that began from then to the look-back
  * after (their FCR may change): every contact with an event naming the customer (sql/014_customer_contacts.sql), by
  * when it began (its events naming the customer may come days later: they are only at or after it).
  */
 async function touchedContacts(ch: ClickHouseClient, contacts: ReadonlyMap<string, FreshContact>, lookbackMs: number): Promise<string[]> {
-  const ids = new Set(contacts.keys());
+  const ids = new Set<string>();
   const spans = new Map<string, { t0: number; t1: number }>();
   for (const { before, after } of contacts.values()) {
     const was = interactionOf(before);
@@ -289,7 +275,7 @@ async function touchedContacts(ch: ClickHouseClient, contacts: ReadonlyMap<strin
     });
     for (const [customer, contactId, t] of await rs.json<[string, string, string | number]>()) {
       const span = spans.get(customer)!;
-      if (Number(t) >= span.t0 && Number(t) <= span.t1 + lookbackMs) ids.add(contactId);
+      if (Number(t) >= span.t0 && Number(t) <= span.t1 + lookbackMs && !contacts.has(contactId)) ids.add(contactId);
     }
   }
   return [...ids];
@@ -368,23 +354,24 @@ function freshInteractions(contacts: ReadonlyMap<string, FreshContact>): FreshIn
   return { ids: new Set(contacts.keys()), before, after };
 }
 
+/** What the measures of some contacts are computed from: their stored events, and their customers' stored interactions. */
+interface Stored {
+  events: StoredEvent[];
+  /** (customer, contact, when it began) */
+  interactions: Array<[string, string, string | number]>;
+}
+
 /**
- * Recomputes the measures of the contacts chosen by `filter` (a condition on kpi_contact_events.contact_id) from their
- * whole history (server/kpi/measures.ts) and writes them; `fresh` are events of those contacts (and interactions of any
- * customer) from the pass, which the fan-out may not have copied yet. With `observe`, each contact's measures before
- * the pass (its history without the fresh events) are computed too and reported with the new ones. Returns the number
- * of contacts.
+ * Reads what the measures of the contacts chosen by `filter` (a condition on kpi_contact_events.contact_id) are computed
+ * from. `freshEvents`: in a pass, those contacts' events of the pass (null in a rebuild).
  */
-async function materialize(
+async function readStored(
   ch: ClickHouseClient,
   filter: string,
   params: Record<string, unknown>,
-  lookbackDays: number,
-  fresh: { events: readonly StoredEvent[]; interactions: FreshInteractions } | null = null,
-  observe?: (change: ContactChange) => void,
-): Promise<{ contacts: number; written: Promise<void> }> {
-  const freshEvents = fresh?.events ?? [];
-  const lookbackMs = lookbackDays * DAY_MS;
+  lookbackMs: number,
+  freshEvents: readonly StoredEvent[] | null,
+): Promise<Stored> {
   const [eventsRs, interactionsRs] = await Promise.all([
     ch.query({
       query: `SELECT ${EVENT_COLUMNS} FROM kpi_contact_events FINAL WHERE ${filter}`,
@@ -393,17 +380,34 @@ async function materialize(
       clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
     }),
     ch.query({
-      query: fresh ? INTERACTIONS_OF_CUSTOMERS(filter) : INTERACTIONS_IN_SPANS(filter),
+      query: freshEvents ? INTERACTIONS_OF_CUSTOMERS(filter) : INTERACTIONS_IN_SPANS(filter),
       query_params: {
         ...params,
-        fresh_customers: [...new Set(freshEvents.filter((e) => e.customerId !== '').map((e) => e.customerId))],
-        fresh_start: freshEvents.reduce((t, e) => Math.min(t, e.t), Number.MAX_SAFE_INTEGER),
+        fresh_customers: [...new Set((freshEvents ?? []).filter((e) => e.customerId !== '').map((e) => e.customerId))],
+        fresh_start: (freshEvents ?? []).reduce((t, e) => Math.min(t, e.t), Number.MAX_SAFE_INTEGER),
         lookback_ms: lookbackMs,
       },
       format: 'JSONCompactEachRow',
       clickhouse_settings: { max_query_size: String(MAX_PARAMS_BYTES) },
     }),
   ]);
+  return { events: (await eventsRs.json<EventRow>()).map(toEvent), interactions: await interactionsRs.json() };
+}
+
+/**
+ * Computes the measures of some contacts from their whole history (server/kpi/measures.ts) and writes them: `stored`
+ * as readStored gave it; `fresh`, in a pass, their events of the pass (which the fan-out may not have copied yet) and
+ * the pass's contacts as interactions. With `observe`, each contact's measures before the pass (its history without
+ * the fresh events) are computed too and reported with the new ones. Returns the number of contacts.
+ */
+function computeMeasures(
+  ch: ClickHouseClient,
+  stored: Stored,
+  lookbackMs: number,
+  fresh: { events: readonly StoredEvent[]; interactions: FreshInteractions } | null,
+  observe?: (change: ContactChange) => void,
+): { contacts: number; written: Promise<void> } {
+  const freshEvents = fresh?.events ?? [];
   const seen = new Set<string>();
   const byContact = new Map<string, ContactEvent[]>();
   const add = (e: StoredEvent) => {
@@ -412,18 +416,18 @@ async function materialize(
     seen.add(key);
     (byContact.get(e.contactId) ?? byContact.set(e.contactId, []).get(e.contactId)!).push(e);
   };
-  for (const r of await eventsRs.json<EventRow>()) add(toEvent(r));
+  for (const e of stored.events) add(e);
   for (const e of freshEvents) add(e);
 
   // the stored interactions, but the pass's contacts: fresh.interactions has them, before and with the pass
-  const stored = new Map<string, Interaction[]>();
-  for (const [customer, contactId, t] of await interactionsRs.json<[string, string, string | number]>()) {
+  const byCustomer = new Map<string, Interaction[]>();
+  for (const [customer, contactId, t] of stored.interactions) {
     if (fresh?.interactions.ids.has(contactId)) continue;
-    (stored.get(customer) ?? stored.set(customer, []).get(customer)!).push({ contactId, t: Number(t) });
+    (byCustomer.get(customer) ?? byCustomer.set(customer, []).get(customer)!).push({ contactId, t: Number(t) });
   }
   const interactionsWith = (ofPass: ReadonlyMap<string, Interaction[]> | undefined) => (customer: string) => {
     const extra = ofPass?.get(customer);
-    return extra ? [...(stored.get(customer) ?? []), ...extra] : (stored.get(customer) ?? []);
+    return extra ? [...(byCustomer.get(customer) ?? []), ...extra] : (byCustomer.get(customer) ?? []);
   };
 
   const version = Date.now();
@@ -490,16 +494,29 @@ export async function runPass(ch: ClickHouseClient, opts: PassOptions): Promise<
   const writes: Array<Promise<void>> = [fannedOut];
   let contacts = 0;
   try {
-    const summaries = await freshContacts(ch, fresh);
-    const ids = await touchedContacts(ch, summaries, opts.lookbackDays * DAY_MS);
+    const lookbackMs = opts.lookbackDays * DAY_MS;
     const freshOf = groupBy(fresh, (e) => e.contactId);
-    const interactions = freshInteractions(summaries);
-    for (let i = 0; i < ids.length; i += CONTACTS_PER_QUERY) {
+    const byIds = 'contact_id IN {ids:Array(String)}';
+    // The pass's contacts first: their histories tell which customers' interactions the pass changed, and are then
+    // what their measures are computed from (one read).
+    const freshChunks = [];
+    for (let i = 0, ids = [...freshOf.keys()]; i < ids.length; i += CONTACTS_PER_QUERY) {
       const chunk = ids.slice(i, i + CONTACTS_PER_QUERY);
-      const freshOfChunk = { events: chunk.flatMap((id) => freshOf.get(id) ?? []), interactions };
-      const m = await materialize(ch, 'contact_id IN {ids:Array(String)}', { ids: chunk }, opts.lookbackDays, freshOfChunk, opts.observe);
+      const events = chunk.flatMap((id) => freshOf.get(id)!);
+      freshChunks.push({ events, stored: await readStored(ch, byIds, { ids: chunk }, lookbackMs, events) });
+    }
+    const summaries = summarizeFresh(freshOf, freshChunks.flatMap((c) => c.stored.events));
+    const others = await touchedContacts(ch, summaries, lookbackMs);
+    const interactions = freshInteractions(summaries);
+    const record = (m: { contacts: number; written: Promise<void> }) => {
       contacts += m.contacts;
       writes.push(m.written);
+    };
+    for (const c of freshChunks) record(computeMeasures(ch, c.stored, lookbackMs, { events: c.events, interactions }, opts.observe));
+    for (let i = 0; i < others.length; i += CONTACTS_PER_QUERY) {
+      const chunk = others.slice(i, i + CONTACTS_PER_QUERY);
+      const stored = await readStored(ch, byIds, { ids: chunk }, lookbackMs, []);
+      record(computeMeasures(ch, stored, lookbackMs, { events: [], interactions }, opts.observe));
     }
   } catch (err) {
     await Promise.allSettled(writes); // nothing of a failed pass is left running
@@ -609,7 +626,8 @@ export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays
   let contacts = 0;
   await eachSlice(async (i) => {
     const { filter, params } = slice(i);
-    const m = await materialize(ch, filter, params, opts.lookbackDays);
+    const lookbackMs = opts.lookbackDays * DAY_MS;
+    const m = computeMeasures(ch, await readStored(ch, filter, params, lookbackMs, null), lookbackMs, null);
     await m.written;
     contacts += m.contacts;
   });
