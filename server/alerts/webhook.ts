@@ -25,6 +25,20 @@ export interface WebhookOptions {
   maxQueue?: number;
 }
 
+/**
+ * Where to POST: the URL without its credentials, which travel as a Basic Authorization header instead (fetch refuses
+ * a URL holding user:password@, and its error quotes the URL), and what no log line may show of it.
+ */
+function target(raw: string): { url: string; authorization: string | undefined; secrets: string[] } {
+  const u = new URL(raw);
+  const secrets = [raw, u.password, u.search, u.hash].filter((s) => s !== '');
+  if (u.username === '' && u.password === '') return { url: raw, authorization: undefined, secrets };
+  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), authorization, secrets: [u.toString(), ...secrets] };
+}
+
 export class AlertWebhook {
   private readonly queue: WebhookPayload[] = [];
   private running: Promise<void> | null = null;
@@ -34,6 +48,7 @@ export class AlertWebhook {
   private readonly baseDelayMs: number;
   private readonly timeoutMs: number;
   private readonly maxQueue: number;
+  private readonly target: ReturnType<typeof target>;
   /** Deliveries that succeeded / were given up (for tests and metrics). */
   delivered = 0;
   failed = 0;
@@ -43,6 +58,7 @@ export class AlertWebhook {
     this.baseDelayMs = opts.baseDelayMs ?? 1000;
     this.timeoutMs = opts.timeoutMs ?? 5000;
     this.maxQueue = opts.maxQueue ?? 1000;
+    this.target = target(opts.url);
   }
 
   send(payload: WebhookPayload): void {
@@ -67,9 +83,10 @@ export class AlertWebhook {
   }
 
   private async post(payload: WebhookPayload): Promise<void> {
-    const res = await fetch(this.opts.url, {
+    const { url, authorization } = this.target;
+    const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'user-agent': 'nabiz-alerts' },
+      headers: { 'content-type': 'application/json', 'user-agent': 'nabiz-alerts', ...(authorization ? { authorization } : {}) },
       body: JSON.stringify(payload),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
@@ -88,7 +105,7 @@ export class AlertWebhook {
         } catch (err) {
           const last = attempt >= this.maxAttempts || this.closed;
           this.opts.log.warn(
-            { ...about(payload), attempt, err: (err as Error).message },
+            { ...about(payload), attempt, err: this.target.secrets.reduce((m, s) => m.replaceAll(s, '***'), (err as Error).message) },
             last ? 'alert webhook: giving up on this notification' : 'alert webhook: delivery failed, retrying',
           );
           if (last) {

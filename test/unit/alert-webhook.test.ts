@@ -1,0 +1,50 @@
+// ALERT_WEBHOOK_URL may hold credentials (https://user:password@host/…): they are sent as a Basic Authorization header,
+// never put in the request's URL (fetch refuses such a URL, and its error quotes it) nor in a log line.
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlertWebhook, type WebhookPayload } from '../../server/alerts/webhook.ts';
+import { capturedLog } from '../support/context.ts';
+
+const QUIET: WebhookPayload = { type: 'source', transition: 'quiet', source: 'acd', lastEventAt: '2026-11-25T04:00:00.000Z', quietAfterMinutes: 15 };
+
+let server: Server | undefined;
+afterEach(() => server?.close());
+
+/** A receiver answering `status`, keeping each request's path and Authorization header. */
+async function receiver(status: number): Promise<{ port: number; seen: Array<{ path: string; authorization: string | undefined }> }> {
+  const seen: Array<{ path: string; authorization: string | undefined }> = [];
+  server = createServer((req: IncomingMessage, res) => {
+    seen.push({ path: req.url ?? '', authorization: req.headers.authorization });
+    req.resume().on('end', () => res.writeHead(status).end());
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as { port: number }).port, seen };
+}
+
+describe('alert webhook with credentials in its URL', () => {
+  it('sends them as a Basic Authorization header and delivers', async () => {
+    const { port, seen } = await receiver(200);
+    const { log, lines } = capturedLog('debug');
+    const hook = new AlertWebhook({ url: `http://hook-user:s3cr%40t@127.0.0.1:${port}/hook?x=1`, log });
+    hook.send(QUIET);
+    await hook.idle();
+    expect(hook.delivered).toBe(1);
+    // base64("hook-user:s3cr@t"): the password decoded from the URL's %40
+    expect(seen).toEqual([{ path: '/hook?x=1', authorization: `Basic ${Buffer.from('hook-user:s3cr@t').toString('base64')}` }]);
+    expect(lines.join('\n')).not.toContain('s3cr');
+  });
+
+  it('never logs them when a delivery fails', async () => {
+    const { port } = await receiver(503);
+    const { log, lines } = capturedLog('debug');
+    // the receiver answers 503 to both attempts: each is logged, neither with the secrets
+    const hook = new AlertWebhook({ url: `http://hook-user:s3cr%40t@127.0.0.1:${port}/hook?token=t0k3n`, log, maxAttempts: 2, baseDelayMs: 10 });
+    hook.send(QUIET);
+    await hook.idle();
+    expect(hook.failed).toBe(1);
+    expect(lines.filter((l) => l.includes('alert webhook'))).toHaveLength(2);
+    expect(lines.join('\n')).not.toMatch(/s3cr|t0k3n/);
+  });
+});
