@@ -7,7 +7,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { IngestPrincipal } from '../auth/principal.ts';
 import type { Config } from '../config.ts';
@@ -162,7 +162,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
       const parsed = parseBody(raw, isNdjson);
       if (!parsed.ok) {
-        await keepRejected(clickhouse, [{ index: -1, id: null, errors: [{ path: '', message: parsed.message }], raw }], meta);
+        await keepRejected(clickhouse, [{ index: -1, id: null, errors: [{ path: '', message: parsed.message }], raw }], meta, req.log);
         count(req, 'rejected', 1);
         throw new ApiError(400, 'invalid_body', parsed.message);
       }
@@ -192,19 +192,21 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         const items = parsed.items.map((i) =>
           toRejected(i, foreign.includes(i.index) ? [{ path: '/source', message: `must be ${principal.source} for this key` }] : (reasons.get(i.index) ?? [refused])),
         );
-        await keepRejected(clickhouse, items, meta);
+        await keepRejected(clickhouse, items, meta, req.log);
         count(req, 'rejected', items.length);
         throw new ApiError(403, 'wrong_source', message);
       }
 
       // Rejections are stored first: if that fails, nothing of the request is acknowledged.
-      if (rejected.length > 0) await keepRejected(clickhouse, rejected, meta);
+      if (rejected.length > 0) await keepRejected(clickhouse, rejected, meta, req.log);
       count(req, 'rejected', rejected.length);
       let result;
       try {
         result = await writer.write(valid);
       } catch (err) {
-        if (err instanceof WriteUnavailableError) throw unavailable(err.message);
+        // the cause is logged (the writer's log), not told: it may name internal hosts, and it is shared by every
+        // request of the failed batch, whatever their keys
+        if (err instanceof WriteUnavailableError) throw unavailable('the events could not be stored now; nothing of this request was acknowledged: send it again');
         throw err;
       }
       count(req, 'accepted', result.accepted);
@@ -223,10 +225,16 @@ function toRejected(item: ParsedItem, errors: FieldError[]): RejectedItem {
   return { index: item.index, id: typeof id === 'string' ? id : null, errors, raw: item.raw };
 }
 
-async function keepRejected(clickhouse: ClickHouseClient, items: RejectedItem[], meta: Parameters<typeof storeRejected>[2]): Promise<void> {
+async function keepRejected(
+  clickhouse: ClickHouseClient,
+  items: RejectedItem[],
+  meta: Parameters<typeof storeRejected>[2],
+  log: FastifyBaseLogger,
+): Promise<void> {
   try {
     await storeRejected(clickhouse, items, meta);
   } catch (err) {
-    throw unavailable(`rejected events could not be kept: ${(err as Error).message}`);
+    log.error({ err, rejected: items.length }, 'rejected events could not be kept; nothing of the request was acknowledged');
+    throw unavailable('the rejected events could not be kept now; nothing of this request was acknowledged: send it again');
   }
 }
