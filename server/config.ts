@@ -29,7 +29,8 @@ export const ConfigSchema = Type.Object({
     Type.String({
       description:
         'Behind a reverse proxy: the proxies whose `X-Forwarded-For`, `-Host` and `-Proto` are believed, as addresses or CIDR ranges, comma-separated ' +
-        '(e.g. `127.0.0.1,10.0.0.0/8`), or how many proxies are in front (`1`). Unset: the client is the connection\'s peer (then, behind a proxy, ' +
+        '(e.g. `127.0.0.1,10.0.0.0/8`), or how many proxies are in front (`1`: only when Nabız is reachable through the proxies alone, since the ' +
+        'nearest hops are then trusted whoever they are). Unset: the client is the connection\'s peer (then, behind a proxy, ' +
         'every login counts against the proxy\'s address and cookie requests look cross-origin when the proxy rewrites Host).',
     }),
   ),
