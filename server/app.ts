@@ -15,7 +15,8 @@ import { DisplayScopes } from './boards/display-scopes.ts';
 import { boardRoutes } from './boards/routes.ts';
 import { BoardStore } from './boards/store.ts';
 import type { Config } from './config.ts';
-import { installErrorHandling } from './errors.ts';
+import { errorBody, installErrorHandling } from './errors.ts';
+import { hostName, isLoopbackHost } from './loopback.ts';
 import { healthRoutes } from './health.ts';
 import { Deduplicator } from './ingest/dedupe.ts';
 import { SourceActivity } from './ingest/activity.ts';
@@ -40,6 +41,11 @@ export interface AppDeps {
   wallboardDir?: string;
   /** The app's clock: ingest's time checks, figures, floor messages, display cookies, day reports (tests move it on). */
   now?: () => number;
+  /**
+   * Answer only requests whose Host names the loopback (localhost, 127.x.x.x, [::1]); others get 421. For the demo on
+   * loopback, whose admin password is published: a page that rebinds its own name to 127.0.0.1 must not sign in.
+   */
+  loopbackHostOnly?: boolean;
 }
 
 /**
@@ -68,6 +74,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { removeAdditional: false, discriminator: true } },
   }) as unknown as FastifyInstance;
   installErrorHandling(app);
+  if (deps.loopbackHostOnly) {
+    app.addHook('onRequest', async (req, reply) => {
+      if (isLoopbackHost(hostName(req.headers.host ?? ''))) return;
+      await reply.code(421).send(errorBody('misdirected', 'this Nabız answers on localhost only (Host header): open it as http://localhost:<port>/'));
+    });
+  }
   // First: security headers, cookies, the CSRF check and the auth guards (app.auth) every later scope uses.
   await app.register(authPlugin, { config, log, clickhouse, redis, now: clock });
 

@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import type { Log } from './log.ts';
 import type { ThresholdInput } from './alerts/thresholds.ts';
 import { INTRADAY_CURVE, startSimulation, type SimulationHandle } from './simulator/index.ts';
+import { isLoopbackHost } from './loopback.ts';
 
 export const DEMO_USER = 'demo';
 /** A fixed, printed password, for a demo on loopback (the default HOST) that holds nothing but simulated data. */
@@ -21,8 +22,7 @@ export const DEMO_BOARD = 'demo';
  * the network's TVs), a fresh random one each run, printed on the terminal, since the fixed one is published.
  */
 function demoPassword(host: string): string {
-  const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-  return loopback ? DEMO_PASSWORD : randomBytes(12).toString('base64url');
+  return isLoopbackHost(host) ? DEMO_PASSWORD : randomBytes(12).toString('base64url');
 }
 
 /** The configuration of a demo run: its own database and Redis prefix, and ingest keys for the simulator. */

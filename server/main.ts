@@ -15,6 +15,7 @@ import { startInfrastructure } from './infrastructure.ts';
 import { startAlertEngine } from './alerts/runner.ts';
 import { startKpiWorker } from './kpi/pipeline.ts';
 import { createLogger } from './log.ts';
+import { isLoopbackHost } from './loopback.ts';
 import { DEMO_USER, demoConfig, startDemo } from './demo.ts';
 import { createRedis } from './redis/connections.ts';
 import { Shutdown } from './shutdown.ts';
@@ -90,7 +91,8 @@ async function main(): Promise<void> {
     }
 
     if (role === 'all' || role === 'api') {
-      const app = await buildApp({ config, log, clickhouse, redis });
+      // the demo on loopback (its password is published) answers to loopback names only: see loopback.ts
+      const app = await buildApp({ config, log, clickhouse, redis, loopbackHostOnly: demo && isLoopbackHost(config.HOST) });
       shutdown.add('http server', () => app.close());
       await app.listen({ port: config.PORT, host: config.HOST });
       const baseUrl = `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${config.PORT}`;
