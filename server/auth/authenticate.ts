@@ -10,6 +10,12 @@ import { isTokenOf, sha256Hex } from './tokens.ts';
 
 const USAGE_EVERY_MS = 60_000;
 const USAGE_MEMORY = 10_000;
+/**
+ * ClickHouse look-ups of tokens it does not know, per client address and minute. Past them, a token missing from the
+ * cache is refused without one: a flood of made-up tokens must not turn into a flood of queries (known tokens are
+ * cached, so a TV or an integration never comes near it).
+ */
+const UNKNOWN_LOOKUPS_PER_MINUTE = 20;
 
 export interface AuthenticatorDeps {
   store: AccessStore;
@@ -18,11 +24,15 @@ export interface AuthenticatorDeps {
   /** The raw INGEST_KEYS value from the config. */
   ingestKeys?: string;
   log?: Log;
+  /** The clock of the per-address look-up budget (tests). */
+  now?: () => number;
 }
 
 export class Authenticator {
   private readonly configKeys = new Map<string, IngestPrincipal>();
   private readonly lastUsage = new Map<string, number>();
+  /** Per client address: the minute, and its look-ups that found nothing. */
+  private readonly unknownLookups = new Map<string, { minute: number; n: number }>();
 
   constructor(private readonly deps: AuthenticatorDeps) {
     const counts: Record<string, number> = {};
@@ -46,8 +56,15 @@ export class Authenticator {
     const hash = sha256Hex(token);
     let entry = await this.deps.cache.get(hash);
     if (!entry) {
+      const minute = Math.floor((this.deps.now ?? Date.now)() / 60_000);
+      const spent = this.unknownLookups.get(ip);
+      if (spent?.minute === minute && spent.n >= UNKNOWN_LOOKUPS_PER_MINUTE) return null;
       const record = await this.deps.store.findCredentialByHash(kind, hash);
-      if (!record) return null;
+      if (!record) {
+        if (this.unknownLookups.size >= USAGE_MEMORY) this.unknownLookups.clear();
+        this.unknownLookups.set(ip, spent?.minute === minute ? { minute, n: spent.n + 1 } : { minute, n: 1 });
+        return null;
+      }
       entry = toEntry(kind, record);
       await this.deps.cache.fill(hash, entry);
     }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { Authenticator } from '../../server/auth/authenticate.ts';
+import type { CredentialCache } from '../../server/auth/cache.ts';
 import { revocationAffects, type Principal } from '../../server/auth/principal.ts';
+import type { Sessions } from '../../server/auth/sessions.ts';
 import { permits, roleAtLeast, type Requirement } from '../../server/auth/roles.ts';
-import { nextVersion } from '../../server/auth/store.ts';
+import { nextVersion, type AccessStore } from '../../server/auth/store.ts';
 import { passwordProblem } from '../../server/auth/rules.ts';
 import { generateToken, hashPassword, isTokenOf, sha256Hex, verifyPassword } from '../../server/auth/tokens.ts';
 import { ConfigError, loadConfig, parseIngestKeys } from '../../server/config.ts';
@@ -114,5 +117,27 @@ describe('INGEST_KEYS', () => {
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('s3cret');
     expect((error as Error).message).not.toContain('k1');
+  });
+});
+
+describe('tokens unknown to ClickHouse', () => {
+  it('are looked up at most 20 times a minute per client address; known ones in the cache still pass', async () => {
+    const known = generateToken('display');
+    let lookups = 0;
+    const store = { findCredentialByHash: async () => (lookups++, null), recordUsage: async () => {} } as unknown as AccessStore;
+    const cached = { status: 'active' as const, principal: display };
+    const cache = { get: async (hash: string) => (hash === sha256Hex(known) ? cached : undefined), fill: async () => {} } as unknown as CredentialCache;
+    let now = Date.parse('2026-11-25T04:00:10Z');
+    const auth = new Authenticator({ store, sessions: {} as Sessions, cache, now: () => now });
+    const flood = '203.0.113.7';
+    for (let i = 0; i < 25; i++) expect(await auth.resolve(generateToken('display'), flood)).toBeNull();
+    // 25 made-up tokens from one address: 20 look-ups, the other 5 refused without one
+    expect(lookups).toBe(20);
+    expect(await auth.resolve(known, flood)).toEqual(display); // from the cache
+    await auth.resolve(generateToken('ingestKey'), '198.51.100.1'); // another address: looked up (21)
+    expect(lookups).toBe(21);
+    now += 60_000; // the next minute: looked up again (22)
+    await auth.resolve(generateToken('display'), flood);
+    expect(lookups).toBe(22);
   });
 });
