@@ -229,9 +229,16 @@ function summarizeFresh(freshOf: ReadonlyMap<string, StoredEvent[]>, stored: rea
   return out;
 }
 
+/** Adds `value` to the list of `key`. */
+function append<V>(map: Map<string, V[]>, key: string, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
   const out = new Map<string, T[]>();
-  for (const item of items) (out.get(key(item)) ?? out.set(key(item), []).get(key(item))!).push(item);
+  for (const item of items) append(out, key(item), item);
   return out;
 }
 
@@ -345,7 +352,7 @@ function freshInteractions(contacts: ReadonlyMap<string, FreshContact>): FreshIn
   const after = new Map<string, Interaction[]>();
   const add = (into: Map<string, Interaction[]>, contactId: string, s: ContactSummary | null) => {
     const i = interactionOf(s);
-    if (i) (into.get(i.customer) ?? into.set(i.customer, []).get(i.customer)!).push({ contactId, t: i.t });
+    if (i) append(into, i.customer, { contactId, t: i.t });
   };
   for (const [contactId, c] of contacts) {
     add(before, contactId, c.before);
@@ -414,7 +421,7 @@ function computeMeasures(
     const key = eventKey(e.source, e.id);
     if (seen.has(key)) return;
     seen.add(key);
-    (byContact.get(e.contactId) ?? byContact.set(e.contactId, []).get(e.contactId)!).push(e);
+    append(byContact, e.contactId, e);
   };
   for (const e of stored.events) add(e);
   for (const e of freshEvents) add(e);
@@ -423,7 +430,7 @@ function computeMeasures(
   const byCustomer = new Map<string, Interaction[]>();
   for (const [customer, contactId, t] of stored.interactions) {
     if (fresh?.interactions.ids.has(contactId)) continue;
-    (byCustomer.get(customer) ?? byCustomer.set(customer, []).get(customer)!).push({ contactId, t: Number(t) });
+    append(byCustomer, customer, { contactId, t: Number(t) });
   }
   const interactionsWith = (ofPass: ReadonlyMap<string, Interaction[]> | undefined) => (customer: string) => {
     const extra = ofPass?.get(customer);

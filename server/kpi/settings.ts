@@ -76,6 +76,12 @@ export async function listQueueSettings(ch: ClickHouseClient): Promise<QueueSett
   }));
 }
 
+/**
+ * The time of a settings row that must come after the table's latest one, though written in the same millisecond (the
+ * latest row wins: argMax(…, updated_at)). Used as a column of `INSERT … SELECT … FROM <the settings table>`.
+ */
+const AFTER_LATEST = "greatest(now64(3, 'UTC'), max(updated_at) + toIntervalMillisecond(1))";
+
 // The live figures' settings (kpi_agent_settings; sql/013_agent_state_cutoff.sql, sql/015_waiting_lookback.sql):
 // - the agent-state cutoff: an agent whose latest agent.state is at least this many hours old counts as offline (0: never);
 // - the waiting look-back: offers older than this many hours are not looked at for the waiting contacts.
@@ -94,11 +100,10 @@ export async function setLiveSettings(ch: ClickHouseClient, s: Partial<LiveSetti
   if (a !== undefined && !(Number.isInteger(a) && a >= 0 && a <= 65_535)) throw new RangeError(`invalid agent-state cutoff: ${a} hours`);
   if (w !== undefined && !(Number.isInteger(w) && w >= 1 && w <= 65_535)) throw new RangeError(`invalid waiting look-back: ${w} hours`);
   await ch.command({
-    // a row written in the same millisecond as the latest one must still come after it
     query: `INSERT INTO kpi_agent_settings (agent_state_max_hours, waiting_lookback_hours, updated_at)
             SELECT ifNull({a:Nullable(UInt16)}, argMax(agent_state_max_hours, updated_at)),
                    ifNull({w:Nullable(UInt16)}, argMax(waiting_lookback_hours, updated_at)),
-                   greatest(now64(3, 'UTC'), max(updated_at) + toIntervalMillisecond(1))
+                   ${AFTER_LATEST}
             FROM kpi_agent_settings`,
     query_params: { a: a ?? null, w: w ?? null },
   });
@@ -143,7 +148,7 @@ export async function readMeasureSettings(ch: ClickHouseClient): Promise<Measure
 export async function writeMeasureSettings(ch: ClickHouseClient, s: MeasureSettings): Promise<void> {
   await ch.command({
     query: `INSERT INTO kpi_measure_settings (fcr_lookback_days, definition, updated_at)
-            SELECT {days:UInt16}, {definition:UInt32}, greatest(now64(3, 'UTC'), max(updated_at) + toIntervalMillisecond(1)) FROM kpi_measure_settings`,
+            SELECT {days:UInt16}, {definition:UInt32}, ${AFTER_LATEST} FROM kpi_measure_settings`,
     query_params: { days: s.fcrLookbackDays, definition: s.definition },
   });
 }
