@@ -1,7 +1,8 @@
 // The window bounds docs/analysts.md gives for kpi_period give the wallboard's numbers, in a center far from UTC, and
 // on a ClickHouse session in yet another zone (a server of one's own, not set to UTC). kpi_period receives its bounds
 // as text, so a bound in another zone is read by its clock reading as if it were UTC: `toStartOfDay(now(), tz)`
-// unwrapped starts "today" hours off (the parity test passes UTC text and cannot see it).
+// unwrapped starts "today" hours off (the parity test passes UTC text and cannot see it). And the views, like the
+// wallboard, leave out an event stamped minutes ahead until its minute begins (sql/017_views_until_now.sql).
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
@@ -25,8 +26,16 @@ const MIN = 60_000;
 //   today      30 min after local midnight       today
 //   earlier    2 h ago (local ~10:00)            today
 //   recent     5 min ago                         today, 1h
+//   ahead      3 min from now (a sender's clock  in no window yet: its minute has not begun
+//              ahead; the contract allows 5)
 // So today: 3 offered, 3 answered; 1h: 1 and 1.
-const CONTACTS = { yesterday: MIDNIGHT - 90 * MIN, today: MIDNIGHT + 30 * MIN, earlier: NOW - 120 * MIN, recent: NOW - 5 * MIN };
+const CONTACTS = {
+  yesterday: MIDNIGHT - 90 * MIN,
+  today: MIDNIGHT + 30 * MIN,
+  earlier: NOW - 120 * MIN,
+  recent: NOW - 5 * MIN,
+  ahead: NOW + 3 * MIN,
+};
 
 /** The example queries of docs/analysts.md, by their number, the center's zone in place of Istanbul's. */
 function example(n: number): string {
@@ -36,23 +45,26 @@ function example(n: number): string {
   return found.replace(/;\s*$/, '').replaceAll("'Europe/Istanbul'", `'${ZONE}'`);
 }
 
-describe("kpi_period with the documented window bounds gives the wallboard's numbers", () => {
+function contactRows() {
+  return Object.entries(CONTACTS).flatMap(([name, t]) =>
+    [
+      { id: `${name}-o`, type: 'contact.offered', occurredAt: new Date(t).toISOString(), queue: 'win', channel: 'voice' },
+      { id: `${name}-a`, type: 'contact.answered', occurredAt: new Date(t + 10_000).toISOString(), agentId: 'a1' },
+    ].map((e) => {
+      const v = validateEvent({ ...e, source: 'acd', contactId: name }, { now: NOW, retentionDays: 30 });
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      return toEventRow(v.event, NOW);
+    }),
+  );
+}
+
+describe("the analyst views give the wallboard's numbers", () => {
   let ctx: TestContext;
   let snaps: Snapshot[];
 
   beforeAll(async () => {
     ctx = await createTestContext({ CENTER_TZ: ZONE });
-    const rows = Object.entries(CONTACTS).flatMap(([name, t]) =>
-      [
-        { id: `${name}-o`, type: 'contact.offered', occurredAt: new Date(t).toISOString(), queue: 'win', channel: 'voice' },
-        { id: `${name}-a`, type: 'contact.answered', occurredAt: new Date(t + 10_000).toISOString(), agentId: 'a1' },
-      ].map((e) => {
-        const v = validateEvent({ ...e, source: 'acd', contactId: name }, { now: NOW, retentionDays: 30 });
-        if (!v.ok) throw new Error(JSON.stringify(v.errors));
-        return toEventRow(v.event, NOW);
-      }),
-    );
-    await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+    await ctx.clickhouse.insert({ table: 'events', values: contactRows(), format: 'JSONEachRow' });
     await materializeMeasures(ctx.clickhouse, { lookbackDays: 7 });
     snaps = await computeSnapshots(ctx.clickhouse, { now: NOW, tz: ZONE, waitingLookbackHours: 24, scopes: ['center', 'queue:win'] });
   });
@@ -76,4 +88,19 @@ describe("kpi_period with the documented window bounds gives the wallboard's num
       expect(api('1h', 'queue:win').service_level.n).toBe(1);
     });
   }
+
+  it('kpi_daily, kpi_interval_15m and kpi_period count the contact stamped 3 minutes ahead only once its minute begins', async () => {
+    const offered = async (query: string) => {
+      const rs = await ctx.clickhouse.query({ query: `SELECT sum(offered) AS n FROM ${query} WHERE scope = 'queue:win'`, format: 'JSONEachRow' });
+      return Number((await rs.json<{ n: string }>())[0]!.n);
+    };
+    // every day and interval: yesterday, today, earlier and recent = 4; ahead is left out (its minute starts in 3 min)
+    expect(await offered(`kpi_daily(tz = '${ZONE}')`)).toBe(4);
+    expect(await offered('kpi_interval_15m')).toBe(4);
+    // a period reaching an hour ahead still ends with the current minute
+    expect(await offered(`kpi_period(from = now('UTC') - INTERVAL 2 DAY, to = now('UTC') + INTERVAL 1 HOUR)`)).toBe(4);
+    // the measure itself is stored: the view leaves it out, not the worker
+    const rs = await ctx.clickhouse.query({ query: "SELECT count() AS n FROM kpi_measures_v WHERE kind = 'offer' AND contact_id = 'ahead'", format: 'JSONEachRow' });
+    expect(Number((await rs.json<{ n: string }>())[0]!.n)).toBe(1);
+  });
 });
