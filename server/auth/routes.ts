@@ -68,7 +68,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
       return reply.code(401).send(errorBody('invalid_credentials', 'wrong username or password'));
     }
     await auth.limiter.succeeded(username, request.ip);
-    const session = await auth.sessions.create(user);
+    const session = await auth.service.startSession(user);
     await auth.audit.record(
       { ...actor, actor_kind: 'user', actor_id: user.id, actor_name: user.username },
       { action: 'auth.login', object_kind: 'session', object_id: session.sessionId.slice(0, 16), details: { role: user.role } },
@@ -115,7 +115,7 @@ export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick
       }
       await auth.limiter.succeeded(p.username, request.ip);
       const updated = await auth.service.changeOwnPassword(actor, user, request.body);
-      const session = await auth.sessions.create(updated);
+      const session = await auth.service.startSession(updated);
       return signedIn(reply, session.token, user);
     },
   );

@@ -11,7 +11,7 @@ import type { RevocationBus } from './revocation.ts';
 import type { Role } from './roles.ts';
 import { isRole } from './roles.ts';
 import type { Sessions } from './sessions.ts';
-import { AccessStore, nextVersion, type CredentialKind, type DisplayRecord, type IngestKeyRecord, type UserRecord } from './store.ts';
+import { AccessStore, nextVersion, timeMs, type CredentialKind, type DisplayRecord, type IngestKeyRecord, type UserRecord } from './store.ts';
 import { passwordProblem, USERNAME_RE } from './rules.ts';
 import { generateToken, hashPassword, newId, sha256Hex } from './tokens.ts';
 import { randomUUID } from 'node:crypto';
@@ -100,15 +100,11 @@ export class AccessService {
     if (change.password !== undefined) checkPassword(change.password);
     if (change.role === undefined && change.password === undefined) throw new ApiError(400, 'nothing_to_change', 'give a role or a password');
     if (current.role === 'admin' && role !== 'admin') await this.keepAnAdmin();
+    const passwordHash = change.password === undefined ? current.passwordHash : await hashPassword(change.password);
     const version = nextVersion(current.updatedAt);
-    const updated: UserRecord = {
-      ...current,
-      role,
-      passwordHash: change.password === undefined ? current.passwordHash : await hashPassword(change.password),
-      updatedAt: new Date(version).toISOString(),
-    };
+    const updated: UserRecord = { ...current, role, passwordHash, updatedAt: new Date(version).toISOString() };
     await this.deps.store.putUser(updated);
-    await this.endUserSessions(updated.id, version, false);
+    await this.endUserSessions(updated.id, false);
     const details: Record<string, unknown> = { username };
     if (change.role !== undefined) Object.assign(details, { role_from: current.role, role_to: role });
     if (change.password !== undefined) details.password_changed = true;
@@ -123,10 +119,10 @@ export class AccessService {
   async changeOwnPassword(actor: Actor, user: UserRecord, next: { currentPassword: string; newPassword: string }): Promise<PublicUser> {
     checkPassword(next.newPassword, '/newPassword');
     if (next.newPassword === next.currentPassword) throw fieldError('same_password', '/newPassword', 'must differ from the current password');
-    const version = nextVersion(user.updatedAt);
-    const updated: UserRecord = { ...user, passwordHash: await hashPassword(next.newPassword), updatedAt: new Date(version).toISOString() };
+    const passwordHash = await hashPassword(next.newPassword);
+    const updated: UserRecord = { ...user, passwordHash, updatedAt: new Date(nextVersion(user.updatedAt)).toISOString() };
     await this.deps.store.putUser(updated);
-    await this.endUserSessions(updated.id, version, false);
+    await this.endUserSessions(updated.id, false);
     await this.deps.audit.record(actor, { action: 'user.password', object_kind: 'user', object_id: user.id, details: { username: user.username } });
     return publicUser(updated);
   }
@@ -136,9 +132,8 @@ export class AccessService {
     const current = await this.deps.store.getUser(username);
     if (!current) throw new ApiError(404, 'not_found', `no user ${username}`);
     if (current.role === 'admin') await this.keepAnAdmin();
-    const version = nextVersion(current.updatedAt);
-    await this.deps.store.putUser({ ...current, updatedAt: new Date(version).toISOString() }, true);
-    await this.endUserSessions(current.id, version, true);
+    await this.deps.store.putUser({ ...current, updatedAt: new Date(nextVersion(current.updatedAt)).toISOString() }, true);
+    await this.endUserSessions(current.id, true);
     await this.deps.audit.record(actor, { action: 'user.remove', object_kind: 'user', object_id: current.id, details: { username } });
   }
 
@@ -154,10 +149,33 @@ export class AccessService {
     await this.deps.bus?.publish({ kind: 'session', id: sessionId });
   }
 
-  private async endUserSessions(userId: string, beforeMs: number, removed: boolean): Promise<void> {
+  /**
+   * Starts a session for a user whose password the caller has just checked against `user`, the record as it read it.
+   * A change of the user written meanwhile (role, password, removal) ended the sessions that existed then, not this
+   * one, so the record is read again once the session exists: if it changed, the session ends at once and the caller
+   * must sign in again (409). A change written after this read ends the session itself (endUserSessions).
+   */
+  async startSession(user: PublicUser): Promise<{ token: string; sessionId: string }> {
+    const { sessions, store } = this.deps;
+    if (!sessions) throw new Error('sessions need Redis');
+    const session = await sessions.create(user);
+    const now = await store.getUser(user.username);
+    if (now?.id !== user.id || timeMs(now.updatedAt) !== timeMs(user.updatedAt)) {
+      await sessions.revoke(session.sessionId, user.id);
+      throw new ApiError(409, 'account_changed', 'the account was changed while signing in: sign in again');
+    }
+    return session;
+  }
+
+  /**
+   * Ends every session the user has once a change of theirs is written: those started before it, and those whose
+   * sign-in read the record before it but started after the change's version time (the new password's hashing takes
+   * a while). A session a later sign-in starts with the new record may end too; it signs in again.
+   */
+  private async endUserSessions(userId: string, removed: boolean): Promise<void> {
     const { sessions, bus } = this.deps;
     if (sessions) {
-      const ended = await sessions.revokeUser(userId, beforeMs);
+      const ended = await sessions.revokeUser(userId);
       for (const id of ended) await bus?.publish({ kind: 'session', id });
     }
     if (removed) await bus?.publish({ kind: 'user', id: userId });

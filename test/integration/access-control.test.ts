@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { AuditLog, type Actor } from '../../server/auth/audit.ts';
 import type { Revocation } from '../../server/auth/principal.ts';
@@ -302,6 +302,45 @@ describe('sessions', () => {
     expect((await app.inject({ method: 'DELETE', url: '/v1/admin/users/temp', headers: admin })).statusCode).toBe(204);
     expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).statusCode).toBe(401);
     expect((await login('temp', 'new-password-456')).statusCode).toBe(401);
+  });
+
+  it('a sign-in overlapping a change of the user keeps no session of the record it read', async () => {
+    const admin = bearer(tokens.admin);
+    const create = await app.inject({ method: 'POST', url: '/v1/admin/users', headers: admin, payload: { username: 'racer', password: 'racer-password-123', role: 'admin' } });
+    expect(create.statusCode).toBe(201);
+    const sessionsOf = (userId: string) => redis.zcard(`${ctx.config.REDIS_PREFIX}:user-sessions:${userId}`);
+
+    // 1. The sign-in reads the record (admin) and checks the password; meanwhile the user is demoted, which ends the
+    //    sessions existing then: none of this sign-in's. Its session, started afterwards with the record it read, ends
+    //    at once: 409, and the user has no session.
+    const read = (await app.auth.service.store.getUser('racer'))!;
+    const demote = await app.inject({ method: 'PATCH', url: '/v1/admin/users/racer', headers: admin, payload: { role: 'viewer' } });
+    expect(demote.statusCode).toBe(200);
+    await expect(app.auth.service.startSession(read)).rejects.toMatchObject({ statusCode: 409, code: 'account_changed' });
+    expect(await sessionsOf(read.id)).toBe(0);
+
+    // 2. The sign-in starts its session before the change is written, but after the change's version time (taken
+    //    before the new password's hashing: here 60 s earlier than the session's start). The change ends it all the same.
+    const current = (await app.auth.service.store.getUser('racer'))!;
+    const later = Date.now() + 60_000;
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(later);
+    let session;
+    try {
+      session = await app.auth.service.startSession(current);
+    } finally {
+      clock.mockRestore();
+    }
+    secrets.add(session.token);
+    expect(await sessionsOf(current.id)).toBe(1);
+    const passwd = await app.inject({ method: 'PATCH', url: '/v1/admin/users/racer', headers: admin, payload: { password: 'racer-password-456' } });
+    expect(passwd.statusCode).toBe(200);
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(session.token) })).statusCode).toBe(401);
+    expect(await sessionsOf(current.id)).toBe(0);
+
+    // 3. A sign-in after the changes gets the new role
+    const token = await loginToken('racer', 'racer-password-456');
+    expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).json<{ principal: { role: string } }>().principal.role).toBe('viewer');
+    expect((await app.inject({ method: 'DELETE', url: '/v1/admin/users/racer', headers: admin })).statusCode).toBe(204);
   });
 
   it('a person changes their own password: the current one is checked under the login limit, every session of theirs ends, this one goes on with a new token', async () => {
