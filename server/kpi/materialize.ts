@@ -571,7 +571,10 @@ const FAN_OUT_ONLY_ROWS = 1_000_000;
  * computed with (kpi_measure_settings). One rebuild at a time per database: `signal` stops it between slices (its
  * process lost the right to run it), and a failed slice stops the others before the rebuild fails.
  */
-export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays: number; signal?: AbortSignal }): Promise<MaterializeResult> {
+export async function rebuildMeasures(
+  ch: ClickHouseClient,
+  opts: { lookbackDays: number; signal?: AbortSignal; /** contacts per slice (tests) */ sliceContacts?: number },
+): Promise<MaterializeResult> {
   const started = performance.now();
   let upTo = 0;
   let events = 0;
@@ -591,9 +594,9 @@ export async function rebuildMeasures(ch: ClickHouseClient, opts: { lookbackDays
                 SELECT contact_id, row_number() OVER (ORDER BY contact_id) AS r
                 FROM (SELECT DISTINCT contact_id FROM kpi_contact_events)
             )
-            WHERE r % {n:UInt64} = 1
+            WHERE (r - 1) % {n:UInt64} = 0
             ORDER BY contact_id`,
-    query_params: { n: REBUILD_SLICE_CONTACTS },
+    query_params: { n: opts.sliceContacts ?? REBUILD_SLICE_CONTACTS },
     format: 'JSONCompactEachRow',
   });
   const firsts = (await rs.json<[string]>()).map((r) => r[0]);

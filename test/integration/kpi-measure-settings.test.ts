@@ -1,6 +1,7 @@
 // The stored measures follow the worker's FCR look-back: a worker started with another FCR_LOOKBACK_DAYS than the
 // measures were computed with rebuilds them before its first pass (kpi_measure_settings, sql/016_measure_settings.sql),
-// so history, the wallboards and ClickHouse agree; a worker started with the same one rebuilds nothing.
+// so history, the wallboards and ClickHouse agree; a worker started with the same one rebuilds nothing. A rebuild that
+// fails or is stopped records nothing and leaves nothing of itself running.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
@@ -77,5 +78,42 @@ describe('the measures follow FCR_LOOKBACK_DAYS', () => {
     const before = await readMeasureSettings(ctx.clickhouse);
     await expect(rebuildMeasures(ctx.clickhouse, { lookbackDays: 3, signal: AbortSignal.abort(new Error('lease lost')) })).rejects.toThrow('lease lost');
     expect(await readMeasureSettings(ctx.clickhouse)).toEqual(before);
+  });
+
+  it('a failed slice stops the other slices before the rebuild fails, and nothing is recorded', async () => {
+    // 4 more contacts (no customer): 6 contacts, so 6 slices of 1, two at a time
+    const rows = ['C', 'D', 'E', 'F'].map((contactId) => {
+      const v = validateEvent(
+        { id: `${contactId}-1`, type: 'contact.offered', source: 'acd', occurredAt: new Date(NOW - 60_000).toISOString(), contactId, queue: 'lz', channel: 'chat' },
+        { now: NOW, retentionDays: 400 },
+      );
+      if (!v.ok) throw new Error(JSON.stringify(v.errors));
+      return toEventRow(v.event, NOW);
+    });
+    await ctx.clickhouse.insert({ table: 'events', values: rows, format: 'JSONEachRow' });
+    const before = await readMeasureSettings(ctx.clickhouse);
+    // The engine refuses the second slice's first write (the first slice's is under way beside it).
+    let slices = 0;
+    const failing = new Proxy(ctx.clickhouse, {
+      get(target, prop) {
+        if (prop === 'command') {
+          return async (params: Parameters<typeof target.command>[0]) => {
+            if (params.query.includes('INSERT INTO kpi_rebuild_interactions') && ++slices === 2) throw new Error('the engine refused slice 2');
+            return target.command(params);
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await expect(rebuildMeasures(failing, { lookbackDays: 3, sliceContacts: 1 })).rejects.toThrow('the engine refused slice 2');
+    // the first slice finished; no third to sixth began
+    expect(slices).toBe(2);
+    expect(await readMeasureSettings(ctx.clickhouse)).toEqual(before);
+    // a rebuild started again does all six and records its look-back
+    slices = 0;
+    const again = await rebuildMeasures(ctx.clickhouse, { lookbackDays: 3, sliceContacts: 1 });
+    expect(again.contacts).toBe(6);
+    expect(await readMeasureSettings(ctx.clickhouse)).toEqual({ fcrLookbackDays: 3, definition: MEASURES_DEFINITION });
   });
 });
