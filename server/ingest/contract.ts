@@ -26,6 +26,8 @@ export const SURVEY_SCALES: Record<SurveyMetric, { min: number; max: number }> =
 
 export const MAX_FUTURE_MS = 5 * 60_000;
 export const ATTRIBUTES_MAX_KEYS = 32;
+/** An attribute's name: 1 to 64 characters, any (`[\s\S]`: a line break too, where `.` stops). */
+const ATTRIBUTE_KEY = '^[\\s\\S]{1,64}$';
 
 function oneOf<const T extends readonly string[]>(values: T, description: string): TUnion<{ [K in keyof T]: TLiteral<T[K]> }[number][]> {
   return Type.Union(values.map((v) => Type.Literal(v)), { description }) as never;
@@ -34,8 +36,11 @@ const Name = (description: string, maxLength = 128) => Type.String({ minLength: 
 const Ms = (description: string) => Type.Integer({ minimum: 0, maximum: 86_400_000, description });
 const Channel = oneOf(CHANNELS, 'Contact channel.');
 
-/** RFC 3339 with an explicit offset; fractions beyond milliseconds are accepted and truncated. */
-const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
+/**
+ * RFC 3339 with an explicit offset; fractions beyond milliseconds are accepted and truncated. Its `T` and `Z` may be
+ * lower case (RFC 3339, 5.6): spelt out, since the published JSON Schema takes the pattern without its flags.
+ */
+const TIMESTAMP_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Fields every event may carry. Each type below adds or tightens its own. */
 const envelope = {
@@ -52,9 +57,12 @@ const envelope = {
   agentId: Type.Optional(Name('Agent id.')),
   customerId: Type.Optional(Name('Customer id, used to find repeat contacts (FCR).')),
   attributes: Type.Optional(
-    Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.String({ maxLength: 1024 }), {
+    // A record's key schema becomes a pattern (TypeBox drops its lengths), so the key's 1–64 characters are the
+    // pattern; a key outside it is an additional property, refused.
+    Type.Record(Type.String({ pattern: ATTRIBUTE_KEY }), Type.String({ maxLength: 1024 }), {
+      additionalProperties: false,
       maxProperties: ATTRIBUTES_MAX_KEYS,
-      description: `Free-form string attributes (at most ${ATTRIBUTES_MAX_KEYS} keys; keys up to 64, values up to 1024 characters).`,
+      description: `Free-form string attributes (at most ${ATTRIBUTES_MAX_KEYS} keys; keys of 1 to 64 characters, values up to 1024).`,
     }),
   ),
 };
@@ -150,6 +158,7 @@ function describe(e: ValueError): FieldError {
     case ValueErrorType.ObjectRequiredProperty:
       return { path: e.path, message: 'is required' };
     case ValueErrorType.ObjectAdditionalProperties:
+      if (e.path.startsWith('/attributes/')) return { path: e.path, message: 'an attribute name must have 1 to 64 characters' };
       return { path: e.path, message: 'is not a field of this event type (check the spelling)' };
     case ValueErrorType.Union:
       return { path: e.path, message: `must be one of ${(e.schema.anyOf as TSchema[]).map((s) => s.const).join(', ')}` };
@@ -176,8 +185,9 @@ export function parseTimestamp(value: string): number {
     return Number.NaN;
   }
   if (off && off.toUpperCase() !== 'Z') {
-    const sign = off.startsWith('-') ? -1 : 1;
-    t -= sign * (Number(off.slice(1, 3)) * 60 + Number(off.slice(4, 6))) * 60_000;
+    const [oh, om] = [Number(off.slice(1, 3)), Number(off.slice(4, 6))];
+    if (oh > 23 || om > 59) return Number.NaN;
+    t -= (off.startsWith('-') ? -1 : 1) * (oh * 60 + om) * 60_000;
   }
   return t;
 }

@@ -35,7 +35,40 @@ export function parseBody(raw: string, ndjson: boolean): ParsedBody {
   } catch (err) {
     return { ok: false, message: `the body is not valid JSON: ${(err as Error).message}` };
   }
-  if (Array.isArray(value)) return { ok: true, items: value.map((v, index) => ({ index, value: v, raw: JSON.stringify(v) })) };
+  if (Array.isArray(value)) {
+    const texts = elementTexts(raw);
+    return { ok: true, items: value.map((v, index) => ({ index, value: v, raw: texts[index]! })) };
+  }
   if (typeof value === 'object' && value !== null) return { ok: true, items: [{ index: 0, value, raw }] };
   return { ok: false, message: 'the body must be an event object or an array of events' };
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COMMA = 0x2c;
+
+/**
+ * The text of each element of a JSON array as received (`raw` is a valid JSON array: it was parsed). Cut from the body
+ * rather than serialised again, so rejected_events keeps what the sender wrote, and an element nested too deeply for
+ * JSON.stringify (a few thousand levels) is kept like any other.
+ */
+function elementTexts(raw: string): string[] {
+  const texts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === QUOTE) {
+      // skip the string: its brackets and commas are text
+      for (i++; raw.charCodeAt(i) !== QUOTE; i++) if (raw.charCodeAt(i) === BACKSLASH) i++;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (depth++ === 0) start = i + 1; // [ {
+    } else if (c === 0x5d || c === 0x7d) {
+      if (--depth === 0 && raw.slice(start, i).trim() !== '') texts.push(raw.slice(start, i).trim()); // ] }
+    } else if (c === COMMA && depth === 1) {
+      texts.push(raw.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return texts;
 }

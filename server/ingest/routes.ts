@@ -7,13 +7,13 @@
 import rateLimit from '@fastify/rate-limit';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type } from '@sinclair/typebox';
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { IngestPrincipal } from '../auth/principal.ts';
 import type { Config } from '../config.ts';
 import { ApiError, errorBody, unavailable } from '../errors.ts';
 import type { IngestMetrics } from '../metrics.ts';
-import { EventSchema, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
+import { EventSchema, SOURCES, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
 import { parseBody, type ParsedItem } from './parse.ts';
 import { decodeCursor, encodeCursor, listRejected, storeRejected, type RejectedItem } from './rejected.ts';
 import { WriteUnavailableError, type EventWriter } from './writer.ts';
@@ -29,6 +29,8 @@ export interface IngestDeps {
 }
 
 const DAY_MS = 86_400_000;
+const JSON_TYPE = 'application/json';
+const NDJSON = 'application/x-ndjson';
 /** Look-ups of rejected events one key may make per minute: enough for a person or a monitor, not for a tight loop. */
 const REJECTED_READS_PER_MINUTE = 120;
 
@@ -59,9 +61,20 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
   // This scope parses its own bodies: a broken NDJSON line must reject that line, not the request.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json', 'application/x-ndjson'], { parseAs: 'string', bodyLimit: config.INGEST_MAX_BYTES }, (_req, body, done) =>
-    done(null, body),
-  );
+  app.addContentTypeParser([JSON_TYPE, NDJSON], { parseAs: 'string', bodyLimit: config.INGEST_MAX_BYTES }, (_req, body, done) => done(null, body));
+  // The refusals of a body Fastify makes before the route runs, said for this endpoint (nothing is read: nothing is
+  // kept); everything else as everywhere (a rethrown non-Error, like the rate limiter's answer, would be sent as is).
+  const answer = app.errorHandler;
+  app.setErrorHandler(function ingestErrors(err: FastifyError, req, reply) {
+    let said: FastifyError | ApiError = err;
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const type = JSON.stringify(req.headers['content-type'] ?? '');
+      said = new ApiError(415, 'unsupported_media_type', `Content-Type ${type} is not taken here: send ${JSON_TYPE} (an event or an array of events) or ${NDJSON}`);
+    } else if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      said = new ApiError(413, 'body_too_large', `the body is larger than ${config.INGEST_MAX_BYTES} bytes (INGEST_MAX_BYTES): split the events over several requests`);
+    }
+    return answer.call(this, said as FastifyError, req, reply);
+  });
 
   await app.register(rateLimit, {
     global: false,
@@ -156,9 +169,10 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     },
     async (req, reply) => {
       const principal = req.principal as IngestPrincipal;
-      const raw = req.body as string;
+      // no body at all, sent without a content type, reaches here without passing a parser
+      const raw = typeof req.body === 'string' ? req.body : '';
       const meta = { requestId: req.id, source: principal.source, keyName: principal.name, receivedAt: clock() };
-      const isNdjson = (req.headers['content-type'] ?? '').startsWith('application/x-ndjson');
+      const isNdjson = (req.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith(NDJSON);
 
       const parsed = parseBody(raw, isNdjson);
       if (!parsed.ok) {
@@ -167,7 +181,10 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         throw new ApiError(400, 'invalid_body', parsed.message);
       }
       if (parsed.items.length > config.INGEST_MAX_EVENTS) {
-        throw new ApiError(413, 'too_many_events', `a request may carry at most ${config.INGEST_MAX_EVENTS} events; this one has ${parsed.items.length}`);
+        const message = `a request may carry at most ${config.INGEST_MAX_EVENTS} events; this one has ${parsed.items.length}`;
+        await keepRejected(clickhouse, [{ index: -1, id: null, errors: [{ path: '', message }], raw }], meta, req.log);
+        count(req, 'rejected', parsed.items.length);
+        throw new ApiError(413, 'too_many_events', message);
       }
 
       const now = meta.receivedAt;
@@ -175,13 +192,14 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const rejected: RejectedItem[] = [];
       const foreign: number[] = [];
       for (const item of parsed.items) {
-        const result = item.error ? { ok: false as const, errors: [item.error] } : validateEvent(item.value, { now, retentionDays: config.RETENTION_DAYS });
-        if (result.ok) {
-          if (result.event.source !== principal.source) foreign.push(item.index);
-          valid.push(result.event);
-        } else {
-          rejected.push(toRejected(item, result.errors));
+        // An event naming another source is refused with the whole request, whatever else is wrong with it.
+        if (claimsOtherSource(item.value, principal.source)) {
+          foreign.push(item.index);
+          continue;
         }
+        const result = item.error ? { ok: false as const, errors: [item.error] } : validateEvent(item.value, { now, retentionDays: config.RETENTION_DAYS });
+        if (result.ok) valid.push(result.event);
+        else rejected.push(toRejected(item, result.errors));
       }
 
       if (foreign.length > 0) {
@@ -218,6 +236,12 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       });
     },
   );
+}
+
+/** Whether a decoded event names a source other than the key's (one of the contract's: another is a mistake of the field, 422). */
+function claimsOtherSource(value: unknown, keySource: string): boolean {
+  const source = typeof value === 'object' && value !== null ? (value as { source?: unknown }).source : undefined;
+  return typeof source === 'string' && source !== keySource && (SOURCES as readonly string[]).includes(source);
 }
 
 function toRejected(item: ParsedItem, errors: FieldError[]): RejectedItem {

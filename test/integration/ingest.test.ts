@@ -117,6 +117,12 @@ describe('POST /v1/events', () => {
       { id: b.id, t: '2026-11-23 02:00:00.000' },
       { id: a.id, t: '2026-11-23 09:00:00.123' },
     ]);
+    // RFC 3339 allows a lower-case t and z; an offset has at most 23 hours and 59 minutes
+    const lower = sampleEvent('contact.offered', { occurredAt: '2026-11-23t10:00:00z' });
+    const badOffset = sampleEvent('contact.offered', { occurredAt: '2026-11-23T10:00:00+24:00' });
+    const res2 = await post(app, [lower, badOffset]);
+    expect(res2.json()).toMatchObject({ accepted: 1, rejected: [{ index: 1, errors: [{ path: '/occurredAt', message: 'is not a real date and time' }] }] });
+    expect(await rows('SELECT toString(occurred_at) AS t FROM events WHERE id = {id:String}', { id: lower.id })).toEqual([{ t: '2026-11-23 10:00:00.000' }]);
   });
 
   it('stores SQL-looking and unusual strings verbatim', async () => {
@@ -160,6 +166,41 @@ describe('POST /v1/events', () => {
     expect(kept[0]!.reasons).toContain('/quue: is not a field of this event type (check the spelling)');
   });
 
+  it('keeps a rejected array element as the sender wrote it, however deeply nested', async () => {
+    const good = sampleEvent('contact.offered');
+    // as written: spaces, 1.50, an escaped é; and 5,000 levels of arrays, more than JSON.stringify can take
+    const spaced = `{ "id" : "${nextId('spaced')}", "talkMs": 1.50, "x": "\u00e9" }`;
+    const deep = `{"id": "${nextId('deep')}", "attributes": {"a": ${'['.repeat(5000)}${']'.repeat(5000)}}}`;
+    const res = await post(app, `[${JSON.stringify(good)},\n  ${spaced} ,${deep}]`);
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({ accepted: 1, rejected: [{ index: 1 }, { index: 2 }] });
+    const kept = await rows<{ raw: string }>('SELECT raw FROM rejected_events WHERE event_id IN {ids:Array(String)} ORDER BY item_index', {
+      ids: [JSON.parse(spaced).id, JSON.parse(deep).id],
+    });
+    expect(kept.map((k) => k.raw)).toEqual([spaced, deep]);
+  });
+
+  it('attribute names have 1 to 64 characters; values are strings', async () => {
+    const long = 'k'.repeat(65);
+    const events = [
+      sampleEvent('contact.offered', { attributes: { [long]: 'v' } }),
+      sampleEvent('contact.offered', { attributes: { '': 'v' } }),
+      sampleEvent('contact.offered', { attributes: { 'line\nbreak': { nested: [1, 2] } } }),
+      sampleEvent('contact.offered', { attributes: { ['k'.repeat(64)]: 'v', 'line\nbreak': 'v' } }),
+    ];
+    const res = await post(app, events);
+    expect(res.statusCode).toBe(422);
+    expect(res.json()).toMatchObject({
+      accepted: 1,
+      rejected: [
+        { index: 0, errors: [{ path: `/attributes/${long}`, message: 'an attribute name must have 1 to 64 characters' }] },
+        { index: 1, errors: [{ path: '/attributes/', message: 'an attribute name must have 1 to 64 characters' }] },
+        { index: 2, errors: [{ path: '/attributes/line\nbreak', message: 'must be string' }] },
+      ],
+    });
+    expect(await countOf([events[3]!.id])).toBe(1);
+  });
+
   it('NDJSON: a broken line is rejected on its own, the other lines are stored', async () => {
     const a = sampleEvent('contact.offered');
     const b = sampleEvent('contact.abandoned');
@@ -170,6 +211,10 @@ describe('POST /v1/events', () => {
     expect(await countOf([a.id, b.id])).toBe(2);
     const kept = await rows<{ raw: string }>("SELECT raw FROM rejected_events WHERE raw = '{\"id\": \"broken\", '");
     expect(kept).toHaveLength(1);
+    // media types are case-insensitive: the lines are still lines
+    const c = sampleEvent('contact.offered');
+    const mixed = await post(app, `${JSON.stringify(c)}\nnot json\n`, { contentType: 'Application/X-NDJSON; charset=utf-8' });
+    expect(mixed.json()).toMatchObject({ accepted: 1, rejected: [{ index: 1 }] });
   });
 
   it('400 for a body that cannot be parsed at all, kept in rejected_events', async () => {
@@ -181,6 +226,13 @@ describe('POST /v1/events', () => {
     expect(kept).toEqual([{ item_index: -1 }]);
     expect((await post(app, '42')).statusCode).toBe(400);
     expect((await post(app, '')).statusCode).toBe(400);
+    // no body and no content type at all: the same 400, kept
+    const empties = async () => Number((await rows<{ n: string }>("SELECT count() AS n FROM rejected_events WHERE raw = '' AND item_index = -1"))[0]!.n);
+    const before = await empties();
+    const bare = await app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${KEYS.acd}` } });
+    expect(bare.statusCode).toBe(400);
+    expect(bare.json().error).toMatchObject({ code: 'invalid_body', message: expect.stringMatching(/^the body is empty/) });
+    expect(await empties()).toBe(before + 1);
   });
 
   it('401 without a valid key, 403 for events of another source', async () => {
@@ -193,17 +245,44 @@ describe('POST /v1/events', () => {
     expect(res.statusCode).toBe(403);
     expect(res.json().error.code).toBe('wrong_source');
     expect(await countOf([ivrAsAcd.id])).toBe(0);
+    // an ACD type claiming the IVR is refused the same way (not as a mistake of its type), and so is an invalid one
+    const offeredAsIvr = sampleEvent('contact.offered', { source: 'ivr' });
+    const brokenAsIvr = { ...sampleEvent('ivr.started'), queue: 42 };
+    const ok = sampleEvent('contact.abandoned');
+    const both = await post(app, [ok, offeredAsIvr, brokenAsIvr], { key: KEYS.acd });
+    expect(both.statusCode).toBe(403);
+    expect(both.json().error.message).toMatch(/events at 1, 2 claim another source/);
+    expect(await countOf([ok.id, offeredAsIvr.id])).toBe(0);
+    const kept = await rows<{ item_index: number; reasons: string[] }>(
+      'SELECT item_index, reasons FROM rejected_events WHERE event_id IN {ids:Array(String)} ORDER BY item_index',
+      { ids: [ok.id, offeredAsIvr.id, brokenAsIvr.id] },
+    );
+    expect(kept).toEqual([
+      { item_index: 0, reasons: ['/: not stored: the request was refused because other events in it claim another source'] },
+      { item_index: 1, reasons: ['/source: must be acd for this key'] },
+      { item_index: 2, reasons: ['/source: must be acd for this key'] },
+    ]);
   });
 
   it('415 for another content type; 413 for a body or a batch over the limits', async () => {
     const e = sampleEvent('contact.offered');
-    expect((await post(app, JSON.stringify(e), { contentType: 'text/plain' })).statusCode).toBe(415);
+    const plain = await post(app, JSON.stringify(e), { contentType: 'text/plain' });
+    expect(plain.statusCode).toBe(415);
+    expect(plain.json().error).toEqual({
+      code: 'unsupported_media_type',
+      message: 'Content-Type "text/plain" is not taken here: send application/json (an event or an array of events) or application/x-ndjson',
+    });
     const small = await makeApp({ INGEST_MAX_BYTES: '2048', INGEST_MAX_EVENTS: '3' });
     const big = await post(small, [sampleEvent('contact.offered', { attributes: { pad: 'x'.repeat(1000) } }), sampleEvent('contact.offered', { attributes: { pad: 'x'.repeat(1000) } })]);
     expect(big.statusCode).toBe(413);
-    const many = await post(small, [1, 2, 3, 4].map(() => sampleEvent('contact.abandoned')));
+    expect(big.json().error).toEqual({ code: 'body_too_large', message: 'the body is larger than 2048 bytes (INGEST_MAX_BYTES): split the events over several requests' });
+    const four = [1, 2, 3, 4].map(() => sampleEvent('contact.abandoned'));
+    const many = await post(small, four);
     expect(many.statusCode).toBe(413);
-    expect(many.json().error.code).toBe('too_many_events');
+    expect(many.json().error).toEqual({ code: 'too_many_events', message: 'a request may carry at most 3 events; this one has 4' });
+    // the body was read and is the key's: kept whole, for GET /v1/events/rejected
+    const kept = await rows<{ item_index: number; reasons: string[] }>('SELECT item_index, reasons FROM rejected_events WHERE position(raw, {id:String}) > 0', { id: four[0]!.id });
+    expect(kept).toEqual([{ item_index: -1, reasons: ['/: a request may carry at most 3 events; this one has 4'] }]);
     await small.close();
   });
 
@@ -212,6 +291,9 @@ describe('POST /v1/events', () => {
     const codes = [];
     for (let i = 0; i < 3; i++) codes.push((await post(limited, sampleEvent('contact.abandoned'))).statusCode);
     expect(codes).toEqual([202, 202, 429]);
+    const refused = await post(limited, sampleEvent('contact.abandoned'));
+    expect(refused.headers['retry-after']).toMatch(/^\d+$/);
+    expect(refused.json().error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/^this ingest key may make 2 requests per 1 minute; retry in \d+ s$/) });
     // another key is not affected
     expect((await post(limited, sampleEvent('ivr.started'), { key: KEYS.ivr })).statusCode).toBe(202);
     await limited.close();
