@@ -48,6 +48,8 @@ export const CATCH_UP_JOB_ID = 'backup-catch-up';
 export const CATCH_UP_AFTER_MS = 25 * 3_600_000;
 /** How long after the start the catch-up backup waits: start-up and the first passes of the workers go first. */
 export const CATCH_UP_DELAY_MS = 5 * 60_000;
+/** How often the scheduler is looked for in Redis, to install it again if Redis lost it. */
+const SCHEDULER_CHECK_MS = 5 * 60_000;
 
 type BackupConfig = Pick<Config, 'backupDir' | 'backupAt' | 'CLICKHOUSE_DATABASE' | 'BACKUP_KEEP' | 'CENTER_TZ' | 'REDIS_PREFIX'>;
 
@@ -148,6 +150,8 @@ export async function startBackupSchedule(deps: {
   redisUrl: string;
   /** The clock (tests pass their own). */
   now?: () => number;
+  /** How often the scheduler is looked for in Redis (tests). */
+  checkMs?: number;
 }): Promise<{ close(): Promise<void> }> {
   const { config, log } = deps;
   const now = deps.now ?? Date.now;
@@ -161,11 +165,26 @@ export async function startBackupSchedule(deps: {
     queueConn.disconnect();
     return { close: async () => {} };
   }
-  await queue.upsertJobScheduler(BACKUP_SCHEDULER_ID, { pattern: backupCron(at), tz: config.CENTER_TZ }, {
-    name: 'backup',
-    data: {},
-    opts: { removeOnComplete: true, removeOnFail: 100 },
-  });
+  const install = () =>
+    queue.upsertJobScheduler(BACKUP_SCHEDULER_ID, { pattern: backupCron(at), tz: config.CENTER_TZ }, {
+      name: 'backup',
+      data: {},
+      opts: { removeOnComplete: true, removeOnFail: 100 },
+    });
+  await install();
+  // Redis emptied (restarted without its data, failed over to an empty replica) takes the scheduler with it, and no
+  // backup would run again until a restart: it is looked for every few minutes, and installed again when missing.
+  const check = setInterval(() => {
+    queue
+      .getJobScheduler(BACKUP_SCHEDULER_ID)
+      .then(async (found) => {
+        if (found) return;
+        await install();
+        log.warn('the nightly backup\'s scheduler was missing from Redis (emptied?): installed again');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'could not look for the nightly backup\'s scheduler in Redis'));
+  }, deps.checkMs ?? SCHEDULER_CHECK_MS);
+  check.unref();
   // A machine switched off at BACKUP_AT every night (a floor PC shut down after the last shift) would never be backed
   // up: a start that finds no backup from the last day takes one a few minutes later.
   const newest = await newestBackupTime(config.backupDir, config.CLICKHOUSE_DATABASE);
@@ -185,6 +204,7 @@ export async function startBackupSchedule(deps: {
   log.info({ at: hhmm, tz: config.CENTER_TZ, keep: config.BACKUP_KEEP, backupDir: config.backupDir }, `nightly backup at ${hhmm} (${config.CENTER_TZ})`);
   return {
     async close() {
+      clearInterval(check);
       await worker.close();
       await queue.close();
       await clickhouse.close();

@@ -441,24 +441,34 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
    * process leads.
    */
   async function lead(): Promise<boolean> {
-    let held: boolean;
+    let held: 'kept' | 'taken' | null;
     try {
       held = await lease.hold();
+      // Taken, not kept: a new lead, or Redis forgot this one's (emptied, say), and with it the job schedulers, without
+      // which no tick comes again and every screen says "stale" for good. Installed until it works.
+      if (held === 'taken' && deps.schedulers !== false) schedulersInstalled = false;
+      if (held && !schedulersInstalled) await installSchedulers();
     } catch (err) {
       // Redis does not answer: no job can be taken either way. The next look decides.
-      log.warn({ err }, 'kpi: the lease could not be renewed this time');
+      log.warn({ err }, 'kpi: the lease (or the job schedulers) could not be written to Redis this time');
       return leading;
     }
-    if (held && !leading) {
-      // Another process may have run the jobs since this one last did: nothing kept in memory is trusted.
+    if (held === 'taken' || (held && !leading)) {
+      // Another process may have run the jobs since this one last did, or Redis lost what this one wrote: nothing kept
+      // in memory is trusted, and the next pass writes every figure again.
       rollup = null;
       previous.clear();
       previousRoster.clear();
       lastMinute = -1;
       measuresChecked = false; // another process may have rebuilt them with its own settings
-      leading = true;
-      await worker.resume(); // the first time, it starts the worker
-      log.info('kpi worker: leading (this process runs the KPI jobs)');
+      if (leading) {
+        log.warn('kpi worker: Redis no longer held this process\'s lease (emptied, restarted without its data, or a long pause): the job schedulers are installed again and every figure rewritten');
+        await signalRecompute(queue, { debounceMs: 0, reason: 'lease taken again', log });
+      } else {
+        leading = true;
+        await worker.resume(); // the first time, it starts the worker
+        log.info('kpi worker: leading (this process runs the KPI jobs)');
+      }
     } else if (!held && leading) {
       leading = false;
       rebuilding?.abort(new Error('kpi: the lease was lost during a rebuild of the measures'));
@@ -471,7 +481,9 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   let leadChain: Promise<boolean> = Promise.resolve(false);
   const leadOnce = () => (leadChain = leadChain.then(lead));
 
-  if (deps.schedulers !== false) {
+  /** Whether this process installed the job schedulers since it last took the lease (the leader installs them). */
+  let schedulersInstalled = deps.schedulers === false;
+  async function installSchedulers(): Promise<void> {
     const wanted = new Set(SCHEDULERS.map((s) => s.id));
     for (const s of await queue.getJobSchedulers()) {
       const id = s.key ?? s.id;
@@ -485,6 +497,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         opts: JOB_DEFAULTS,
       });
     }
+    schedulersInstalled = true;
   }
   // Start from a clean state: whatever Redis holds (or lost) is rewritten by this first pass.
   await signalRecompute(queue, { debounceMs: 0, reason: 'worker start', log });

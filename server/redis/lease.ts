@@ -22,10 +22,14 @@ export class Lease {
     readonly ttlMs: number,
   ) {}
 
-  /** Keeps the lease for another `ttlMs` if this process holds it, else takes it if free. True when held. */
-  async hold(): Promise<boolean> {
-    if (Number(await this.redis.eval(RENEW_SCRIPT, 1, this.key, this.token, String(this.ttlMs))) === 1) return true;
-    return (await this.redis.set(this.key, this.token, 'PX', this.ttlMs, 'NX')) === 'OK';
+  /**
+   * Keeps the lease for another `ttlMs` if this process holds it ('kept'), else takes it if free ('taken'); null when
+   * another holds it. 'taken' by a process that thought it held the lease means Redis forgot it: the lease ran out (a
+   * pause longer than it), or Redis lost its data (emptied, restarted without persistence, failed over).
+   */
+  async hold(): Promise<'kept' | 'taken' | null> {
+    if (Number(await this.redis.eval(RENEW_SCRIPT, 1, this.key, this.token, String(this.ttlMs))) === 1) return 'kept';
+    return (await this.redis.set(this.key, this.token, 'PX', this.ttlMs, 'NX')) === 'OK' ? 'taken' : null;
   }
 
   /** Gives the lease back (if this process holds it), so another takes over at once rather than when it expires. */

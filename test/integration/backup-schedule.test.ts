@@ -225,6 +225,26 @@ describe('the nightly backup job scheduler', () => {
     await queue.close();
   });
 
+  it('is installed again when Redis loses it (emptied, restarted without its data)', async () => {
+    const config = configFor('scheduler-lost', { BACKUP_AT: '02:10' });
+    const conn = createRedis(inject('redisUrl'), 'publisher');
+    const queue = new Queue(BACKUP_QUEUE_NAME, { connection: conn, prefix: config.REDIS_PREFIX });
+    const { log, lines } = capturedLog('warn');
+    const schedule = await startBackupSchedule({ config, log, target: target(), redisUrl: inject('redisUrl'), now: () => night('2026-11-25'), checkMs: 200 });
+    try {
+      expect(await queue.getJobScheduler(BACKUP_SCHEDULER_ID)).toMatchObject({ pattern: '0 10 2 * * *' });
+      // what an emptied Redis does to this queue's keys (the shared test Redis holds other tests' keys too)
+      await queue.obliterate({ force: true });
+      expect(await queue.getJobScheduler(BACKUP_SCHEDULER_ID)).toBeUndefined();
+      expect(await waitFor('the scheduler again', async () => (await queue.getJobScheduler(BACKUP_SCHEDULER_ID)) ?? undefined)).toMatchObject({ pattern: '0 10 2 * * *', tz: TZ });
+      expect(lines.some((l) => /scheduler was missing from Redis/.test(l))).toBe(true);
+    } finally {
+      await schedule.close();
+      await queue.close();
+      conn.disconnect();
+    }
+  });
+
   it('takes a backup a few minutes after a start that finds none from the last day (the machine was off at BACKUP_AT), and none after a night that had one', async () => {
     const config = configFor('catch-up');
     const queue = new Queue(BACKUP_QUEUE_NAME, { connection: createRedis(inject('redisUrl'), 'publisher'), prefix: config.REDIS_PREFIX });

@@ -310,4 +310,31 @@ describe('KPI pipeline', () => {
       reader.disconnect();
     }
   }, 60_000);
+  it('a worker whose Redis lost its data installs its job schedulers again: the ticks, and the screens\' alive mark, come back', async () => {
+    const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-emptied') });
+    redises.push(redis);
+    const config = { ...ctx.config, REDIS_PREFIX: `${ctx.config.REDIS_PREFIX}_emptied` };
+    const names = kpiRedisNames(config.REDIS_PREFIX);
+    const { log, lines } = capturedLog('info');
+    // a 3-s lease: looked at every second
+    const worker = await startKpiWorker({ config, log, clickhouse: ctx.clickhouse, redisUrl: redis.url, now: () => NOW, leaseMs: 3_000 });
+    const reader = createRedis(redis.url, 'commands');
+    const queue = createKpiQueue(reader, config);
+    try {
+      // the tick (every second) marks the figures current
+      await waitFor('a tick', async () => (await reader.get(names.alive)) ?? undefined);
+      // Redis loses everything: the lease, the schedulers and their next jobs, the alive mark
+      await reader.flushall();
+      expect(await queue.getJobScheduler('kpi-live-tick')).toBeUndefined();
+      // the worker takes its lease again, installs the schedulers, and the ticks mark the figures current again
+      await waitFor('the alive mark again', async () => (await reader.get(names.alive)) ?? undefined);
+      expect(await queue.getJobScheduler('kpi-live-tick')).toMatchObject({ every: 1000 });
+      expect(lines.some((l) => /Redis no longer held this process's lease/.test(l))).toBe(true);
+      expect(worker.leading).toBe(true);
+    } finally {
+      await worker.close();
+      await queue.close();
+      reader.disconnect();
+    }
+  }, 60_000);
 });
