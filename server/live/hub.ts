@@ -116,6 +116,8 @@ const key = (window: string, scope: string) => `${window}|${scope}`;
 
 /** After how long without a tick of the KPI worker the figures count as stale (the worker ticks every second). */
 export const FIGURES_STALE_AFTER_MS = 10_000;
+/** How long after the subscription's connection is back the sockets are caught up (ioredis subscribes again first). */
+const CATCH_UP_AFTER_MS = 250;
 /** How often the hub looks at the worker's latest tick. */
 export const FIGURES_CHECK_MS = 2_000;
 
@@ -165,13 +167,65 @@ export class LiveHub {
     this.startedAt = this.now();
   }
 
-  /** Subscribes to the channels. Resolves once subscribed (or rejects; ioredis resubscribes after reconnects). */
+  /**
+   * Subscribes to the channels. Resolves once subscribed (or rejects). ioredis subscribes again after a reconnect; what
+   * was published meanwhile is lost, so every socket is then caught up (`catchUp`).
+   */
   async start(): Promise<void> {
     const sub = this.opts.subscriber;
     sub.on('message', (channel: string, message: string) => this.onPublication(channel, message));
+    let subscribed = false;
+    sub.on('ready', () => {
+      if (subscribed) setTimeout(() => void this.catchUp(), CATCH_UP_AFTER_MS).unref();
+    });
     await sub.subscribe(this.names.snapshotsChannel, this.names.seriesChannel, this.rosterNames.channel, this.alerts.names.channel, this.messagesChannel, this.identifyChannel);
+    subscribed = true;
     this.checkHours();
     await Promise.all([this.checkSources(), this.checkFigures()]);
+  }
+
+  /**
+   * After the subscription came back: the worker publishes only what changes, and the alert engine only transitions,
+   * so what was published while it was away would never reach the screens here (a figure until it next changes, which
+   * may be midnight; a cleared alert until the screen reconnects). Every socket is sent what it follows as it is now,
+   * as a subscribe answers: the newer snapshots and series, its roster scopes, the list of its open alerts; and every
+   * screen reads the floor messages again.
+   */
+  async catchUp(): Promise<void> {
+    this.opts.log.warn({ sockets: this.clients.size }, 'live: the Redis subscription came back; catching every socket up');
+    try {
+      const byWindow = new Map<LiveWindow, string[]>();
+      for (const k of this.byPair.keys()) {
+        const w = k.slice(0, k.indexOf('|')) as LiveWindow;
+        byWindow.set(w, [...(byWindow.get(w) ?? []), k.slice(k.indexOf('|') + 1)]);
+      }
+      for (const [window, scopes] of byWindow) this.fanOutSnapshots(await readSnapshots(this.opts.redis, this.names, window, scopes));
+      if (this.bySeries.size > 0) this.fanOutSeries(await readSeries(this.opts.redis, this.names, [...this.bySeries.keys()]));
+      this.roster = null; // publications were missed: read it again
+      if (this.byRoster.size > 0) await this.resendRoster();
+      // a floor message posted meanwhile: the screens read the messages again
+      const messages = JSON.stringify({ type: 'messages' } satisfies ServerMessage);
+      for (const c of this.clients) this.send(c, messages);
+      // one read of the open alerts per set of scopes followed
+      const byScopes = new Map<string, LiveClient[]>();
+      for (const c of this.clients) {
+        const k = [...c.scopes()].sort().join('\n');
+        byScopes.set(k, [...(byScopes.get(k) ?? []), c]);
+      }
+      for (const clients of byScopes.values()) {
+        const alerts = await this.activeAlerts(clients[0]!);
+        const list = JSON.stringify({ type: 'alerts', alerts: alerts.list } satisfies ServerMessage);
+        const since = alerts.since.map((a) => [a.scope, JSON.stringify({ type: 'alert', alert: a } satisfies ServerMessage)] as const);
+        for (const c of clients) {
+          this.send(c, list);
+          const mine = c.scopes();
+          for (const [scope, data] of since) if (mine.has(scope)) this.send(c, data);
+        }
+      }
+    } catch (err) {
+      // Redis went away again: its next return catches up again
+      this.opts.log.warn({ err: (err as Error).message }, 'live: could not catch the sockets up');
+    }
   }
 
   /**

@@ -3,6 +3,9 @@
 // two API processes both delivering, bad messages, revocation, heartbeats and a slow consumer.
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -17,6 +20,7 @@ import { newSeriesWriterState, storeSeries } from '../../server/kpi/series-store
 import { kpiRedisNames, storeSnapshots } from '../../server/kpi/snapshots.ts';
 import type { LiveHub } from '../../server/live/hub.ts';
 import { createRedis } from '../../server/redis/connections.ts';
+import { startEmbeddedRedis } from '../../server/redis/embedded.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { openSocket, type LiveTestClient } from '../support/ws.ts';
@@ -324,6 +328,56 @@ describe('delivery', () => {
       b.ws.close();
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('after the Redis subscription drops', () => {
+  it('every socket is sent what was published while it was away: figures, and an alert cleared meanwhile', async () => {
+    // an API process of its own on a Redis of its own, whose subscriber connection can be cut alone
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'nabiz-live-gap-'));
+    const own = await startEmbeddedRedis({ dataDir: dir });
+    const ownRedis = createRedis(own.url, 'commands');
+    if (ownRedis.status !== 'ready') await once(ownRedis, 'ready');
+    const config = { ...ctx.config, REDIS_URL: own.url };
+    const gapApp = await buildApp({ config, log: captured.log, clickhouse: ctx.clickhouse, redis: ownRedis, wallboardDir: '/nonexistent' });
+    try {
+      await gapApp.listen({ port: 0, host: '127.0.0.1' });
+      const gapUrl = `ws://127.0.0.1:${(gapApp.server.address() as { port: number }).port}/v1/stream`;
+      const token = (await gapApp.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'tv-viewer', password: VIEWER_PASSWORD } })).json<{ token: string }>().token;
+      const names = kpiRedisNames(config.REDIS_PREFIX);
+      const an = alertRedisNames(config.REDIS_PREFIX);
+      const t = Date.now();
+      const previous = new Map<string, string>();
+      const alert: Alert = {
+        id: 'al_gap', thresholdId: 'thr_gap', kpi: 'asa', scope: 'queue:gap', window: '15m', level: 'critical', peak: 'critical', value: 90,
+        threshold: 60, direction: 'above', startedAt: new Date(t).toISOString(), endedAt: null, acknowledgedBy: null, acknowledgedAt: null,
+      };
+      await storeSnapshots(ownRedis, names, [snap('15m', 'queue:gap', t, { offered: 1 })], previous);
+      await ownRedis.hset(an.active, alert.id, JSON.stringify({ alert, at: t }));
+
+      const c = await connect(bearer(token), gapUrl);
+      c.send({ type: 'subscribe', window: '15m', scopes: ['queue:gap'] });
+      expect((await c.next('snapshot')).values.offered?.value).toBe(1);
+      expect((await c.next('alerts')).alerts.map((a) => a.id)).toEqual(['al_gap']);
+
+      // The hub's subscriber connection is cut; before it is back (its first retry waits 100 ms), the figure changes
+      // and the alert clears: both publications reach no one.
+      await ownRedis.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await storeSnapshots(ownRedis, names, [snap('15m', 'queue:gap', t + 1000, { offered: 2 })], previous);
+      await ownRedis.hdel(an.active, alert.id);
+      await ownRedis.publish(an.channel, JSON.stringify({ type: 'alert', alert: { ...alert, endedAt: new Date(t + 1000).toISOString() } }));
+
+      // Once it is back, the socket gets the figure as it is now and a list of open alerts without the cleared one.
+      expect((await c.next('snapshot', (m) => m.values.offered?.value === 2)).asOf).toBe(new Date(t + 1000).toISOString());
+      expect((await c.next('alerts', (m) => m.alerts.length === 0)).alerts).toEqual([]);
+      expect(captured.lines.some((l) => /the Redis subscription came back/.test(l))).toBe(true);
+      c.ws.close();
+    } finally {
+      await gapApp.close();
+      ownRedis.disconnect();
+      await own.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
