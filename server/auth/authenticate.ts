@@ -1,6 +1,7 @@
 // Turns a presented token into a principal: sessions from Redis; ingest keys and display tokens from the Redis
 // cache, falling back to their durable ClickHouse records; INGEST_KEYS from the config.
 import { parseIngestKeys } from '../config.ts';
+import { ApiError } from '../errors.ts';
 import type { Log } from '../log.ts';
 import type { CachedCredential, CredentialCache } from './cache.ts';
 import type { DisplayPrincipal, IngestPrincipal, Principal } from './principal.ts';
@@ -12,7 +13,7 @@ const USAGE_EVERY_MS = 60_000;
 const USAGE_MEMORY = 10_000;
 /**
  * ClickHouse look-ups of tokens it does not know, per client address and minute. Past them, a token missing from the
- * cache is refused without one: a flood of made-up tokens must not turn into a flood of queries (known tokens are
+ * cache is answered 429 without one: a flood of made-up tokens must not turn into a flood of queries (known tokens are
  * cached, so a TV or an integration never comes near it).
  */
 const UNKNOWN_LOOKUPS_PER_MINUTE = 20;
@@ -43,7 +44,10 @@ export class Authenticator {
     }
   }
 
-  /** The principal a token stands for, or null if it is unknown, revoked or expired. */
+  /**
+   * The principal a token stands for, or null if it is unknown, revoked or expired. Throws a 429 ApiError when the
+   * client address has spent its look-ups of unknown tokens this minute and this token is not in the cache.
+   */
   async resolve(token: string, ip = ''): Promise<Principal | null> {
     if (token.length === 0 || token.length > 512) return null;
     if (isTokenOf('session', token)) return this.deps.sessions.get(token);
@@ -56,9 +60,15 @@ export class Authenticator {
     const hash = sha256Hex(token);
     let entry = await this.deps.cache.get(hash);
     if (!entry) {
-      const minute = Math.floor((this.deps.now ?? Date.now)() / 60_000);
+      const at = (this.deps.now ?? Date.now)();
+      const minute = Math.floor(at / 60_000);
       const spent = this.unknownLookups.get(ip);
-      if (spent?.minute === minute && spent.n >= UNKNOWN_LOOKUPS_PER_MINUTE) return null;
+      if (spent?.minute === minute && spent.n >= UNKNOWN_LOOKUPS_PER_MINUTE) {
+        // Not "unknown" (401): the token may be good (a TV opening its link behind a proxy whose address a broken
+        // sender shares), and a TV takes 401 as final. 429: it tries again.
+        const wait = Math.ceil(((minute + 1) * 60_000 - at) / 1000);
+        throw new ApiError(429, 'rate_limited', `too many unknown tokens from this address; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
+      }
       const record = await this.deps.store.findCredentialByHash(kind, hash);
       if (!record) {
         if (this.unknownLookups.size >= USAGE_MEMORY) this.unknownLookups.clear();

@@ -18,7 +18,7 @@ import type { Actor } from './audit.ts';
 import { AuditLog } from './audit.ts';
 import { Authenticator } from './authenticate.ts';
 import { CredentialCache } from './cache.ts';
-import { errorBody, unavailable } from '../errors.ts';
+import { ApiError, errorBody, unavailable } from '../errors.ts';
 import type { Principal } from './principal.ts';
 import { describePrincipal } from './principal.ts';
 import { LoginLimiter } from './rate-limit.ts';
@@ -178,6 +178,7 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
     try {
       return await authenticator.resolve(token, ip);
     } catch (err) {
+      if (err instanceof ApiError) throw err; // a refusal (the look-up budget), not a failure
       log.error({ err: (err as Error).message }, 'credential check failed');
       throw unavailable('credentials cannot be checked right now');
     }

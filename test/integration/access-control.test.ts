@@ -2,6 +2,7 @@
 // revocation of keys, sessions and display tokens, the login rate limit, CSRF, headers, the audit log and log hygiene.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -577,6 +578,27 @@ describe('display tokens', () => {
     secrets.add(body.token);
     return { id: body.display.id, token: body.token };
   }
+
+  it('a good link is told to try again, not that it is invalid, when its address has spent its look-ups of unknown tokens', async () => {
+    // an API process of its own: the budget is per process and address (inject comes from 127.0.0.1)
+    const fresh = await newApp(ctx.config);
+    try {
+      const { token } = await createDisplay(fresh);
+      // the budget is per minute: all 21 requests in one
+      const second = new Date().getUTCSeconds();
+      if (second >= 55) await sleep((61 - second) * 1000);
+      const trade = (t: string) => fresh.inject({ method: 'POST', url: '/v1/auth/display', payload: { token: t } });
+      // 20 made-up tokens from one address: unknown, 401 each
+      for (let i = 0; i < 20; i++) expect((await trade(`nbz_dt_${'x'.repeat(42)}${i % 10}`)).statusCode).toBe(401);
+      // then the TV's real link (not cached yet): 429 with Retry-After, which the wallboard retries, not a final 401
+      const res = await trade(token);
+      expect(res.statusCode).toBe(429);
+      expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+      expect(res.json().error.code).toBe('rate_limited');
+    } finally {
+      await fresh.close();
+    }
+  });
 
   it('is read-only: the KPI read API yes, viewer-only and supervisor routes no', async () => {
     const { token } = await createDisplay();

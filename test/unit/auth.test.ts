@@ -121,7 +121,7 @@ describe('INGEST_KEYS', () => {
 });
 
 describe('tokens unknown to ClickHouse', () => {
-  it('are looked up at most 20 times a minute per client address; known ones in the cache still pass', async () => {
+  it('are looked up at most 20 times a minute per client address, then answered 429; known ones in the cache still pass', async () => {
     const known = generateToken('display');
     let lookups = 0;
     const store = { findCredentialByHash: async () => (lookups++, null), recordUsage: async () => {} } as unknown as AccessStore;
@@ -130,8 +130,12 @@ describe('tokens unknown to ClickHouse', () => {
     let now = Date.parse('2026-11-25T04:00:10Z');
     const auth = new Authenticator({ store, sessions: {} as Sessions, cache, now: () => now });
     const flood = '203.0.113.7';
-    for (let i = 0; i < 25; i++) expect(await auth.resolve(generateToken('display'), flood)).toBeNull();
-    // 25 made-up tokens from one address: 20 look-ups, the other 5 refused without one
+    for (let i = 0; i < 20; i++) expect(await auth.resolve(generateToken('display'), flood)).toBeNull();
+    // 25 made-up tokens from one address: 20 look-ups (unknown: null), the other 5 refused without one, as "try again
+    // later" (429, Retry-After: the 50 s left of the minute at 04:00:10), not as unknown: the token may be good
+    for (let i = 0; i < 5; i++) {
+      await expect(auth.resolve(generateToken('display'), flood)).rejects.toMatchObject({ statusCode: 429, headers: { 'retry-after': '50' } });
+    }
     expect(lookups).toBe(20);
     expect(await auth.resolve(known, flood)).toEqual(display); // from the cache
     await auth.resolve(generateToken('ingestKey'), '198.51.100.1'); // another address: looked up (21)
