@@ -8,7 +8,7 @@ import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
@@ -1147,4 +1147,44 @@ describe('wallboard in Chromium', () => {
       await api.stop();
     }
   }, 120_000);
+  it('after a reconnect says "stale since … · updating" until the figures are answered again, never "live" with the old ones', async () => {
+    const board = { type: 'grid', title: 'Woken', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] };
+    expect((await call('PUT', '/v1/boards/woken', board)).status).toBe(201);
+    const { url } = (await call<{ url: string }>('POST', '/v1/displays', { name: 'Woken TV', board: 'woken' })).body;
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    // the TV's socket passes through here: the figures of a new connection can be held back, as a slow answer would be
+    let hold = false;
+    const held: Array<() => void> = [];
+    const sockets: WebSocketRoute[] = [];
+    await tv.routeWebSocket(/\/v1\/stream/, (ws) => {
+      sockets.push(ws);
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(m));
+      server.onMessage((m) => {
+        const { type } = JSON.parse(String(m)) as { type: string };
+        if (hold && ['snapshot', 'series', 'roster', 'alerts'].includes(type)) held.push(() => ws.send(m));
+        else ws.send(m);
+      });
+    });
+    await tv.goto(`${base}${url}`);
+    const status = tv.locator('.board-status');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 20_000 }).toBe('live');
+    await tv.locator('section.tile.kpi:not(.stale)').waitFor({ timeout: 20_000 });
+    const lastCurrent = Date.now();
+    // the connection drops (the TV slept, a proxy restarted); the new one is greeted at once, its figures come later
+    hold = true;
+    await sockets[0]!.close({ code: 1012, reason: 'restart' });
+    await expect.poll(async () => (await status.textContent())!.trim(), { timeout: 20_000 }).toMatch(/ · updating$/);
+    expect(await status.getAttribute('data-status')).toBe('stale');
+    // since when the figures on screen were current: just before the drop
+    const since = (await status.textContent())!.trim().replace(/ · updating$/, '');
+    expect([lastCurrent - 5_000, lastCurrent].map((t) => formatStaleSince(t, Date.now(), env.CENTER_TZ))).toContain(since);
+    expect(await tv.locator('section.tile.kpi').first().getAttribute('class')).toContain('stale');
+    // the answers arrive: live
+    hold = false;
+    for (const send of held.splice(0)) send();
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 10_000 }).toBe('live');
+    expect(await tv.locator('section.tile.kpi').first().getAttribute('class')).not.toContain('stale');
+    await tv.close();
+  }, 60_000);
 });

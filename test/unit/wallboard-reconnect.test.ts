@@ -179,6 +179,63 @@ describe('live client', () => {
     expect(resent()).toBe(4);
   });
 
+  it('after a reconnect, says the values are updating until every subscription is answered, and when they were last current', () => {
+    const { t, sockets, client } = setup();
+    client.subscribe([{ window: 'today', scopes: ['center'], series: true }, { window: '1h', scopes: ['center'] }]);
+    client.start();
+    t.advance(1_000);
+    sockets[0]!.open();
+    // two subscribe messages: updating until both are answered (each answer ends with `alerts`)
+    expect(client.status).toMatchObject({ updating: true, currentAt: null });
+    sockets[0]!.receive(snapshot);
+    sockets[0]!.receive({ type: 'alerts', alerts: [] });
+    expect(client.status).toMatchObject({ updating: true, currentAt: null });
+    sockets[0]!.receive({ type: 'alerts', alerts: [] });
+    expect(client.status).toMatchObject({ updating: false, currentAt: 1_000 });
+    t.advance(2_000);
+    sockets[0]!.receive(snapshot); // heard at 3,000 while current
+    expect(client.status.currentAt).toBe(3_000);
+    // the socket drops; the next one opens at 3,250 and hears from the server, but its answers are still to come: the
+    // values are as of 3,000
+    sockets[0]!.drop();
+    t.advance(250);
+    sockets[1]!.open();
+    sockets[1]!.receive({ type: 'welcome', serverTime: '2025-01-01T00:00:00Z', principal: { kind: 'user', name: 'v' } });
+    expect(client.status).toMatchObject({ connected: true, updating: true, currentAt: 3_000 });
+    // one answer, and one refusal that answers its message (a scope no longer allowed): current again
+    sockets[1]!.receive({ type: 'alerts', alerts: [] });
+    sockets[1]!.receive({ type: 'error', code: 'forbidden_scope', message: 'not on its boards' });
+    expect(client.status).toMatchObject({ updating: false });
+    // a board edited while connected awaits nothing: what stays subscribed is still current
+    client.subscribe([{ window: 'today', scopes: ['center', 'queue:b'] }]);
+    expect(client.status.updating).toBe(false);
+  });
+
+  it('backs off a subscription that keeps failing even while the others are answered', () => {
+    const { t, sockets, client } = setup({ silenceMs: 60_000 });
+    client.subscribe([{ window: 'today', scopes: ['center'] }, { window: '1h', scopes: ['center'] }]);
+    client.start();
+    const s = sockets[0]!;
+    s.open();
+    const unavailable: ServerMessage = { type: 'error', code: 'unavailable', message: 'cannot be read right now' };
+    const sendings = () => s.sent.filter((m) => (m as { type: string }).type === 'unsubscribe').length;
+    // every sending: the 'today' one is answered, the '1h' one refused; the retries wait 0.5, 1, 2, 4, 8 s (random 0)
+    const waits: number[] = [];
+    let last = t.now();
+    s.receive({ type: 'alerts', alerts: [] });
+    s.receive(unavailable);
+    for (let i = 0; i < 5; i++) {
+      const n = sendings();
+      while (sendings() === n && t.now() - last < 60_000) t.advance(10);
+      waits.push(t.now() - last);
+      last = t.now();
+      s.receive({ type: 'alerts', alerts: [] });
+      s.receive(unavailable);
+    }
+    expect(waits).toEqual([500, 1_000, 2_000, 4_000, 8_000]);
+    expect(client.status.updating).toBe(true);
+  });
+
   it('backs off further while the server stays away and starts over once it answers', () => {
     const { t, sockets, client } = setup();
     client.start();

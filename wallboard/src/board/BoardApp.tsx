@@ -268,24 +268,27 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     }),
   );
 
-  // stale: no word from the server for a while, or the server says the KPI worker stopped updating the figures
+  // stale: no word from the server for a while, a (re)connection whose subscriptions are not answered yet (the values
+  // are from before it), or the server says the KPI worker stopped updating the figures. Said as since when the values
+  // on screen were last known current, the earliest of these, on the server's clock (the header's: the TV's own may be
+  // off).
   const stale = createMemo(() => {
     const s = live.status();
-    if (!isLive(s, live.now(), STALE_MS)) {
-      // when it last heard the server, on the server's clock (the header's): the TV's own may be off
-      const skew = live.serverNow() - live.now();
-      return s.lastMessageAt === null ? 'connecting…' : formatStaleSince(s.lastMessageAt + skew, live.serverNow(), timeZone());
-    }
-    const since = live.figuresStaleSince();
-    if (since === undefined) return null;
-    return since === null ? 'waiting for figures' : formatStaleSince(since, live.serverNow(), timeZone());
+    const connected = isLive(s, live.now(), STALE_MS);
+    const figures = live.figuresStaleSince();
+    if (connected && !s.updating && figures === undefined) return null;
+    const heard = connected && !s.updating ? null : s.currentAt === null ? undefined : s.currentAt + live.serverNow() - live.now();
+    if (heard === undefined) return 'connecting…';
+    const since = heard === null ? figures : figures === undefined || figures === null ? heard : Math.min(heard, figures);
+    return since === null || since === undefined ? 'waiting for figures' : formatStaleSince(since, live.serverNow(), timeZone());
   });
 
   const statusText = () => {
     const s = live.status();
     if (s.revoked) return 'display revoked';
     if (stale() === null) return 'live';
-    return s.connected ? stale()! : `${stale()} · reconnecting`;
+    if (!s.connected) return `${stale()} · reconnecting`;
+    return s.updating && s.currentAt !== null ? `${stale()} · updating` : stale()!;
   };
 
   return (

@@ -75,7 +75,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
     }
     return c;
   };
-  const [status, setStatus] = createSignal<LiveStatus>({ connected: false, lastMessageAt: null, attempts: 0, revoked: null });
+  const [status, setStatus] = createSignal<LiveStatus>({ connected: false, lastMessageAt: null, attempts: 0, revoked: null, updating: false, currentAt: null });
   const [now, setNow] = createSignal(Date.now());
   const [alertsVersion, setAlertsVersion] = createSignal(0);
   const [quiet, setQuiet] = createSignal<QuietSource[]>([]);

@@ -41,6 +41,13 @@ export interface LiveStatus {
   attempts: number;
   /** Set when the server revoked this credential. */
   revoked: string | null;
+  /**
+   * A (re)connected socket whose subscriptions are not all answered yet: what the page shows is from before (a TV
+   * that slept, a server restarted). Values are current again once they are.
+   */
+  updating: boolean;
+  /** The last moment the page's values were known current (connected, answered, heard from); null before the first. */
+  currentAt: number | null;
 }
 
 export interface LiveOptions extends BackoffOptions {
@@ -96,6 +103,9 @@ export function subscribeMessages(subs: readonly Subscription[]): ClientMessage[
   return out;
 }
 
+/** Refusals that answer a subscribe message (it will not be answered otherwise); `unavailable` is retried instead. */
+const ANSWERING_ERRORS = new Set(['forbidden_scope', 'too_many_subscriptions', 'invalid_scope', 'bad_message']);
+
 export class LiveClient {
   private socket: SocketLike | null = null;
   private subs: Subscription[] = [];
@@ -104,12 +114,14 @@ export class LiveClient {
   private resubscribeTimer: unknown = null;
   /** Subscriptions refused as `unavailable` in a row (the backoff of resubscribeLater). */
   private unanswered = 0;
+  /** Subscribe messages of the last full sending on this socket not answered yet (`alerts` ends each answer). */
+  private awaiting = 0;
   private readonly reconnector: Reconnector;
   private readonly timers: LiveTimers;
   private readonly now: () => number;
   private stopped = false;
   private pingSeq = 0;
-  readonly status: LiveStatus = { connected: false, lastMessageAt: null, attempts: 0, revoked: null };
+  readonly status: LiveStatus = { connected: false, lastMessageAt: null, attempts: 0, revoked: null, updating: false, currentAt: null };
 
   constructor(private readonly opts: LiveOptions) {
     this.timers = opts.timers ?? browserTimers;
@@ -125,12 +137,19 @@ export class LiveClient {
   /** Replaces what this page listens to; sent now if connected, and again on every reconnect. */
   subscribe(subs: Subscription[]): void {
     this.subs = subs;
-    if (this.socket?.readyState === OPEN) this.sendSubscriptions(true);
+    // the values held for what stays subscribed are still current: only new ones are awaited (shown as no data yet)
+    if (this.socket?.readyState === OPEN) this.sendSubscriptions(true, false);
   }
 
-  private sendSubscriptions(replace: boolean): void {
+  /** Sends every subscription; `fresh`: the page's values are not current until they are all answered. */
+  private sendSubscriptions(replace: boolean, fresh: boolean): void {
     if (replace) this.send({ type: 'unsubscribe' });
-    for (const m of subscribeMessages(this.subs)) this.send(m);
+    const messages = subscribeMessages(this.subs);
+    for (const m of messages) this.send(m);
+    if (fresh) {
+      this.awaiting = messages.length;
+      this.setStatus({ updating: messages.length > 0 });
+    }
   }
 
   /** The server could not answer a subscription: it is sent again on this socket after a backoff (1 s, doubling to 30 s). */
@@ -139,7 +158,7 @@ export class LiveClient {
     const delay = backoffDelay(this.unanswered++, this.opts.random ?? Math.random, { baseMs: 1_000, maxMs: 30_000 });
     this.resubscribeTimer = this.timers.setTimeout(() => {
       this.resubscribeTimer = null;
-      if (this.socket === socket && socket.readyState === OPEN) this.sendSubscriptions(true);
+      if (this.socket === socket && socket.readyState === OPEN) this.sendSubscriptions(true, true);
     }, delay);
   }
 
@@ -197,7 +216,7 @@ export class LiveClient {
       if (this.socket !== socket) return;
       this.stopConnectTimer();
       this.unanswered = 0;
-      this.sendSubscriptions(false);
+      this.sendSubscriptions(false, true);
       this.startPing(socket);
     };
     socket.onmessage = (ev) => {
@@ -210,10 +229,11 @@ export class LiveClient {
       }
       const first = !this.status.connected;
       if (first && message.type !== 'revoked') this.reconnector.succeeded();
-      if (message.type === 'revoked') this.setStatus({ revoked: message.reason, lastMessageAt: this.now() });
-      else this.setStatus({ connected: true, lastMessageAt: this.now(), revoked: null });
+      const t = this.now();
       if (message.type === 'error' && message.code === 'unavailable') this.resubscribeLater(socket);
-      else if (message.type === 'alerts') this.unanswered = 0; // the last message of every answered subscription
+      else if (message.type === 'alerts' || (message.type === 'error' && ANSWERING_ERRORS.has(message.code))) this.answered();
+      if (message.type === 'revoked') this.setStatus({ revoked: message.reason, lastMessageAt: t });
+      else this.setStatus({ connected: true, lastMessageAt: t, revoked: null, ...(this.status.updating ? {} : { currentAt: t }) });
       this.opts.onMessage(message);
     };
     socket.onerror = () => {
@@ -223,6 +243,17 @@ export class LiveClient {
       if (this.socket !== socket) return;
       this.dropSocket();
     };
+  }
+
+  /**
+   * One subscribe message answered: `alerts` ends every answer; a refusal of it (a scope not allowed, too many) answers
+   * it too. Once all are, the page's values are current, and the next `unavailable` backs off from the start again.
+   */
+  private answered(): void {
+    if (this.awaiting > 0) this.awaiting--;
+    if (this.awaiting > 0) return;
+    this.unanswered = 0;
+    if (this.status.updating) this.setStatus({ updating: false });
   }
 
   /** Forgets the current socket and schedules the next attempt. */
