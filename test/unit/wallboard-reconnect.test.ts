@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../server/live/protocol.ts';
-import { isLive, LiveClient, subscribeMessages, type LiveOptions, type LiveTimers, type SocketLike } from '../../wallboard/src/lib/live.ts';
+import { isLive, LiveClient, staleSince, subscribeMessages, type LiveOptions, type LiveStatus, type LiveTimers, type SocketLike } from '../../wallboard/src/lib/live.ts';
 import { backoffDelay, Reconnector } from '../../wallboard/src/lib/reconnect.ts';
 
 /** Fake timers: a list of pending callbacks run by advancing a fake clock. */
@@ -323,6 +323,25 @@ describe('live client', () => {
     expect(isLive({ connected: true, lastMessageAt: 1_000 }, 10_000, 8_000)).toBe(false);
     expect(isLive({ connected: false, lastMessageAt: 9_000 }, 10_000, 8_000)).toBe(false);
     expect(isLive({ connected: true, lastMessageAt: null }, 10_000, 8_000)).toBe(false);
+  });
+
+  it('says since when the values on screen were last current: the earlier of the connection and the figures', () => {
+    const status = (over: Partial<LiveStatus>): LiveStatus => ({ connected: true, lastMessageAt: 100_000, attempts: 0, revoked: null, updating: false, currentAt: 100_000, ...over });
+    // the server's clock is 5 s ahead of the TV's
+    const clock = { now: 101_000, skew: 5_000, staleMs: 8_000 };
+    expect(staleSince(status({}), undefined, clock)).toBeNull(); // live
+    // the worker stopped at 60,000 (server clock): its last tick, though the socket is current
+    expect(staleSince(status({}), 60_000, clock)).toBe(60_000);
+    expect(staleSince(status({}), null, clock)).toBe('unknown');
+    // then the socket dropped too, at 100,000 (TV clock): still 60,000, the earlier
+    expect(staleSince(status({ connected: false }), 60_000, clock)).toBe(60_000);
+    // only the socket dropped: when it was last current, on the server's clock
+    expect(staleSince(status({ connected: false }), undefined, clock)).toBe(105_000);
+    // reconnected, answers not in yet: as of before the drop
+    expect(staleSince(status({ updating: true, currentAt: 90_000, lastMessageAt: 100_500 }), undefined, clock)).toBe(95_000);
+    // nothing ever current
+    expect(staleSince(status({ updating: true, currentAt: null }), undefined, clock)).toBe('connecting');
+    expect(staleSince(status({ connected: false, currentAt: null }), 60_000, clock)).toBe('connecting');
   });
 
   it('stops cleanly: no timer left behind', () => {

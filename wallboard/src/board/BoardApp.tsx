@@ -9,7 +9,7 @@ import type { FloorMessage, MessagesResponse } from '../../../server/messages/ru
 import { ApiFailure, api } from '../lib/api.ts';
 import type { ThresholdView } from '../lib/alert-display.ts';
 import { formatClock, formatClosed, formatQuietSource, formatStaleSince } from '../lib/format.ts';
-import { isLive, type Subscription } from '../lib/live.ts';
+import { staleSince, type Subscription } from '../lib/live.ts';
 import { MessageArrivals, messagesOnScreen } from '../lib/messages.ts';
 import { newBuildServed } from '../lib/new-build.ts';
 import { backoffDelay } from '../lib/reconnect.ts';
@@ -273,14 +273,10 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   // on screen were last known current, the earliest of these, on the server's clock (the header's: the TV's own may be
   // off).
   const stale = createMemo(() => {
-    const s = live.status();
-    const connected = isLive(s, live.now(), STALE_MS);
-    const figures = live.figuresStaleSince();
-    if (connected && !s.updating && figures === undefined) return null;
-    const heard = connected && !s.updating ? null : s.currentAt === null ? undefined : s.currentAt + live.serverNow() - live.now();
-    if (heard === undefined) return 'connecting…';
-    const since = heard === null ? figures : figures === undefined || figures === null ? heard : Math.min(heard, figures);
-    return since === null || since === undefined ? 'waiting for figures' : formatStaleSince(since, live.serverNow(), timeZone());
+    const since = staleSince(live.status(), live.figuresStaleSince(), { now: live.now(), skew: live.serverNow() - live.now(), staleMs: STALE_MS });
+    if (since === null) return null;
+    if (since === 'connecting') return 'connecting…';
+    return since === 'unknown' ? 'waiting for figures' : formatStaleSince(since, live.serverNow(), timeZone());
   });
 
   const statusText = () => {

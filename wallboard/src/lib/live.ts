@@ -307,3 +307,23 @@ export class LiveClient {
 export function isLive(status: Pick<LiveStatus, 'connected' | 'lastMessageAt'>, now: number, staleMs: number): boolean {
   return status.connected && status.lastMessageAt !== null && now - status.lastMessageAt <= staleMs;
 }
+
+/**
+ * Since when the values on screen are not known to be current, on the server's clock (epoch ms), the earliest of: the
+ * connection (no word for `staleMs`, or a new one not answered yet: its values are from before) and the figures (the
+ * server says the KPI worker stopped ticking: `figures`, its last tick; null: none known). null while everything is
+ * current; 'connecting' before anything was ever current; 'unknown' when only the figures are stale, since a time the
+ * server does not know.
+ */
+export function staleSince(
+  status: LiveStatus,
+  figures: number | null | undefined,
+  clock: { now: number; skew: number; staleMs: number },
+): number | null | 'connecting' | 'unknown' {
+  const connectionCurrent = isLive(status, clock.now, clock.staleMs) && !status.updating;
+  if (connectionCurrent && figures === undefined) return null;
+  if (connectionCurrent) return figures ?? 'unknown';
+  if (status.currentAt === null) return 'connecting';
+  const heard = status.currentAt + clock.skew;
+  return typeof figures === 'number' ? Math.min(heard, figures) : heard;
+}
