@@ -89,8 +89,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  // The API reference is for signed-in people (sign in to the console first); only health and the shell are open.
-  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.auth.require('viewer') } });
+  // The API reference is for signed-in people (sign in to the console first) and for integrators, with their ingest key
+  // as a bearer token; only health and the shell are open.
+  await app.register(swaggerUi, { routePrefix: '/docs', uiHooks: { onRequest: app.auth.require('docs') } });
 
   const activity = new SourceActivity(redis, config.REDIS_PREFIX, log);
   // a display whose process died stops counting as connected after three missed heartbeats

@@ -222,7 +222,8 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
         const id = await identify(request);
         if (!id.principal) return unauthorized(reply, id.presented);
         if (!permits(id.principal, requirement)) {
-          return forbidden(reply, 'forbidden', requirement === 'reader' ? 'this credential cannot read KPIs' : `this needs the ${requirement} role`);
+          const why = requirement === 'reader' ? 'this credential cannot read KPIs' : requirement === 'docs' ? 'the API reference is for people and ingest keys' : `this needs the ${requirement} role`;
+          return forbidden(reply, 'forbidden', why);
         }
         if (id.via === 'cookie' && UNSAFE.has(request.method) && !request.headers[CSRF_HEADER]) {
           return forbidden(reply, 'csrf', `a request signed in with a cookie must send the ${CSRF_HEADER} header`);

@@ -10,8 +10,9 @@ export type Role = (typeof ROLES)[number];
  *   viewer      users with at least the viewer role (display tokens are refused)
  *   supervisor  supervisors and admins: thresholds, boards, acknowledging alerts, display tokens
  *   admin       admins: users, ingest keys, the audit log
+ *   docs        viewer (or higher) users, and ingest keys: the API reference at /docs (integrators hold only a key)
  */
-export type Requirement = 'reader' | Role;
+export type Requirement = 'reader' | 'docs' | Role;
 
 export function isRole(value: unknown): value is Role {
   return typeof value === 'string' && (ROLES as readonly string[]).includes(value);
@@ -21,14 +22,14 @@ export function roleAtLeast(role: Role, min: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(min);
 }
 
-/** Whether an authenticated principal may use a route with this requirement (ingest keys: only ingest routes). */
+/** Whether an authenticated principal may use a route with this requirement (ingest keys: only ingest routes and the docs). */
 export function permits(principal: Principal, requirement: Requirement): boolean {
   switch (principal.kind) {
     case 'user':
-      return roleAtLeast(principal.role, requirement === 'reader' ? 'viewer' : requirement);
+      return roleAtLeast(principal.role, requirement === 'reader' || requirement === 'docs' ? 'viewer' : requirement);
     case 'display':
       return requirement === 'reader';
     case 'ingest':
-      return false;
+      return requirement === 'docs';
   }
 }

@@ -41,6 +41,9 @@ const Partial = Type.Object({
   duplicates: Type.Integer(),
   rejected: Type.Array(Type.Object({ index: Type.Integer(), id: Type.Union([Type.String(), Type.Null()]), errors: FieldErrors })),
 });
+/** The contract as the OpenAPI document shows the request body (inline: without the $id it is published under). */
+const { $id: _, ...EventContract } = EventSchema;
+
 const ErrorReply = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String(), details: Type.Optional(Type.Unknown()) }),
 });
@@ -157,13 +160,23 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
           keyGenerator: (req: FastifyRequest) => (req.principal as IngestPrincipal).keyId,
         },
       },
+      // The body is parsed and validated by the route itself (a broken event rejects that event, not the request); its
+      // schema is here for the OpenAPI document only.
+      validatorCompiler: () => () => true,
       schema: {
         tags: ['ingest'],
         summary: 'Send events',
         description:
           'Body: one event, a JSON array of events (application/json), or one event per line (application/x-ndjson). ' +
-          'Authenticate with an ingest key: `Authorization: Bearer <key>`. See docs/events.md.',
+          'Authenticate with an ingest key: `Authorization: Bearer <key>`. A 429 or 503 says in `Retry-After` how many ' +
+          'seconds to wait before sending the same events again. See docs/events.md.',
         security: [{ bearer: [] }],
+        body: {
+          content: {
+            [JSON_TYPE]: { schema: Type.Union([EventContract, Type.Array(EventContract, { maxItems: config.INGEST_MAX_EVENTS })]) },
+            [NDJSON]: { schema: Type.String({ description: 'One event (the application/json schema, one object) per line.' }) },
+          },
+        },
         response: { 202: Accepted, 422: Partial, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 413: ErrorReply, 415: ErrorReply, 429: ErrorReply, 503: ErrorReply },
       },
     },

@@ -54,7 +54,7 @@ describe('passwords', () => {
 
 describe('roles', () => {
   it('each requirement admits exactly the principals it should', () => {
-    const reqs: Requirement[] = ['reader', 'viewer', 'supervisor', 'admin'];
+    const reqs: Requirement[] = ['reader', 'docs', 'viewer', 'supervisor', 'admin'];
     const table = Object.fromEntries(
       ([['viewer', viewer], ['supervisor', supervisor], ['admin', admin], ['display', display], ['ingest', ingest]] as const).map(([n, p]) => [
         n,
@@ -62,11 +62,11 @@ describe('roles', () => {
       ]),
     );
     expect(table).toEqual({
-      viewer: ['reader', 'viewer'],
-      supervisor: ['reader', 'viewer', 'supervisor'],
-      admin: ['reader', 'viewer', 'supervisor', 'admin'],
+      viewer: ['reader', 'docs', 'viewer'],
+      supervisor: ['reader', 'docs', 'viewer', 'supervisor'],
+      admin: ['reader', 'docs', 'viewer', 'supervisor', 'admin'],
       display: ['reader'],
-      ingest: [],
+      ingest: ['docs'],
     });
     expect(roleAtLeast('admin', 'viewer')).toBe(true);
     expect(roleAtLeast('viewer', 'supervisor')).toBe(false);
