@@ -22,6 +22,7 @@ import { Deduplicator } from './ingest/dedupe.ts';
 import { SourceActivity } from './ingest/activity.ts';
 import { ingestRoutes } from './ingest/routes.ts';
 import { sourceRoutes } from './ingest/sources.ts';
+import { RejectedWriter } from './ingest/rejected.ts';
 import { EventWriter } from './ingest/writer.ts';
 import { createKpiSignaller } from './kpi/pipeline.ts';
 import { kpiRoutes } from './kpi/routes.ts';
@@ -120,14 +121,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       metrics.ingest.insertEvents.observe(events);
     },
   });
+  const rejectedWriter = new RejectedWriter(clickhouse);
   // Fastify runs onClose after in-flight requests finished: flush what they queued, then stop signalling.
   app.addHook('onClose', async () => {
     await writer.close();
+    await rejectedWriter.close();
     await kpi.close();
   });
 
   await app.register(healthRoutes, deps);
-  await app.register(ingestRoutes, { config, clickhouse, redis, writer, metrics: metrics.ingest, now: clock });
+  await app.register(ingestRoutes, { config, clickhouse, redis, writer, rejectedWriter, metrics: metrics.ingest, now: clock });
   await app.register(sourceRoutes, { config, clickhouse, activity });
   if (config.METRICS_TOKEN) await app.register(metricsRoutes, { token: config.METRICS_TOKEN, metrics });
   await app.register(authRoutes, { presence });

@@ -3,6 +3,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { FieldError } from './contract.ts';
 import { ApiError } from '../errors.ts';
+import { Coalescer } from './coalesce.ts';
 import { chTime } from './rows.ts';
 
 export const MAX_RAW_CHARS = 64 * 1024;
@@ -14,26 +15,53 @@ export interface RejectedItem {
   raw: string;
 }
 
-export async function storeRejected(
-  clickhouse: ClickHouseClient,
-  items: RejectedItem[],
-  meta: { requestId: string; source: string; keyName: string; receivedAt: number },
-): Promise<void> {
-  if (items.length === 0) return;
-  await clickhouse.insert({
-    table: 'rejected_events',
-    format: 'JSONEachRow',
-    values: items.map((item) => ({
-      received_at: chTime(meta.receivedAt),
-      request_id: meta.requestId,
-      source: meta.source,
-      key_name: meta.keyName,
-      item_index: item.index,
-      event_id: item.id ?? '',
-      reasons: item.errors.map((e) => `${e.path || '/'}: ${e.message}`),
-      raw: item.raw.length > MAX_RAW_CHARS ? item.raw.slice(0, MAX_RAW_CHARS) : item.raw,
-    })),
-  });
+type RejectedRow = Record<string, unknown> & { raw: string };
+
+/** The raw text a coalesced insert of refused input holds at most (a row keeps up to 64 KiB of it). */
+const MAX_INSERT_RAW_CHARS = 16 * 1024 * 1024;
+
+/**
+ * Writes refused input to rejected_events, coalescing concurrent requests' rows into few inserts (coalesce.ts): a
+ * sender whose every request holds a bad event must not cost an insert, a new part, per request. Each request is
+ * answered once its rows are stored.
+ */
+export class RejectedWriter {
+  private readonly rows: Coalescer<RejectedRow[], undefined>;
+
+  constructor(clickhouse: ClickHouseClient) {
+    this.rows = new Coalescer(
+      async (batch) => {
+        await clickhouse.insert({ table: 'rejected_events', format: 'JSONEachRow', values: batch.flat() });
+        return { results: batch.map(() => undefined) };
+      },
+      {
+        maxSize: MAX_INSERT_RAW_CHARS,
+        sizeOf: (rows) => rows.reduce((n, r) => n + r.raw.length, 0),
+        closedError: () => new Error('the server is shutting down'),
+      },
+    );
+  }
+
+  async store(items: RejectedItem[], meta: { requestId: string; source: string; keyName: string; receivedAt: number }): Promise<void> {
+    if (items.length === 0) return;
+    await this.rows.submit(
+      items.map((item) => ({
+        received_at: chTime(meta.receivedAt),
+        request_id: meta.requestId,
+        source: meta.source,
+        key_name: meta.keyName,
+        item_index: item.index,
+        event_id: item.id ?? '',
+        reasons: item.errors.map((e) => `${e.path || '/'}: ${e.message}`),
+        raw: item.raw.length > MAX_RAW_CHARS ? item.raw.slice(0, MAX_RAW_CHARS) : item.raw,
+      })),
+    );
+  }
+
+  /** Stops taking rows and waits until everything queued is written. */
+  close(): Promise<void> {
+    return this.rows.close();
+  }
 }
 
 export interface RejectedRecord {

@@ -15,7 +15,7 @@ import { ApiError, errorBody, unavailable } from '../errors.ts';
 import type { IngestMetrics } from '../metrics.ts';
 import { EventSchema, SOURCES, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
 import { parseBody, type ParsedItem } from './parse.ts';
-import { decodeCursor, encodeCursor, listRejected, storeRejected, type RejectedItem } from './rejected.ts';
+import { decodeCursor, encodeCursor, listRejected, type RejectedItem, type RejectedWriter } from './rejected.ts';
 import { WriteUnavailableError, type EventWriter } from './writer.ts';
 
 export interface IngestDeps {
@@ -23,6 +23,7 @@ export interface IngestDeps {
   clickhouse: ClickHouseClient;
   redis: Redis;
   writer: EventWriter;
+  rejectedWriter: RejectedWriter;
   metrics: IngestMetrics;
   /** The clock events are checked against (too old, in the future) and received by (tests). */
   now?: () => number;
@@ -49,7 +50,7 @@ const ErrorReply = Type.Object({
 });
 
 export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Promise<void> {
-  const { config, clickhouse, writer, metrics } = deps;
+  const { config, clickhouse, writer, rejectedWriter, metrics } = deps;
   const clock = deps.now ?? Date.now;
   const sourceOf = (req: FastifyRequest) => (req.principal?.kind === 'ingest' ? req.principal.source : 'none');
   const count = (req: FastifyRequest, outcome: 'accepted' | 'duplicate' | 'rejected', n: number) => {
@@ -189,13 +190,13 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
       const parsed = parseBody(raw, isNdjson);
       if (!parsed.ok) {
-        await keepRejected(clickhouse, [{ index: -1, id: null, errors: [{ path: '', message: parsed.message }], raw }], meta, req.log);
+        await keepRejected(rejectedWriter, [{ index: -1, id: null, errors: [{ path: '', message: parsed.message }], raw }], meta, req.log);
         count(req, 'rejected', 1);
         throw new ApiError(400, 'invalid_body', parsed.message);
       }
       if (parsed.items.length > config.INGEST_MAX_EVENTS) {
         const message = `a request may carry at most ${config.INGEST_MAX_EVENTS} events; this one has ${parsed.items.length}`;
-        await keepRejected(clickhouse, [{ index: -1, id: null, errors: [{ path: '', message }], raw }], meta, req.log);
+        await keepRejected(rejectedWriter, [{ index: -1, id: null, errors: [{ path: '', message }], raw }], meta, req.log);
         count(req, 'rejected', parsed.items.length);
         throw new ApiError(413, 'too_many_events', message);
       }
@@ -223,14 +224,11 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         const items = parsed.items.map((i) =>
           toRejected(i, foreign.includes(i.index) ? [{ path: '/source', message: `must be ${principal.source} for this key` }] : (reasons.get(i.index) ?? [refused])),
         );
-        await keepRejected(clickhouse, items, meta, req.log);
+        await keepRejected(rejectedWriter, items, meta, req.log);
         count(req, 'rejected', items.length);
         throw new ApiError(403, 'wrong_source', message);
       }
 
-      // Rejections are stored first: if that fails, nothing of the request is acknowledged.
-      if (rejected.length > 0) await keepRejected(clickhouse, rejected, meta, req.log);
-      count(req, 'rejected', rejected.length);
       let result;
       try {
         result = await writer.write(valid);
@@ -240,6 +238,11 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         if (err instanceof WriteUnavailableError) throw unavailable('the events could not be stored now; nothing of this request was acknowledged: send it again');
         throw err;
       }
+      // The rejections after the events: a request refused for want of storage (503) is sent again, and its refused
+      // events are then kept once. If keeping them fails, nothing is acknowledged (503): the retry finds the valid
+      // events stored (duplicates) and keeps the refused ones.
+      if (rejected.length > 0) await keepRejected(rejectedWriter, rejected, meta, req.log);
+      count(req, 'rejected', rejected.length);
       count(req, 'accepted', result.accepted);
       count(req, 'duplicate', result.duplicates);
       if (rejected.length === 0) return reply.code(202).send(result);
@@ -263,13 +266,13 @@ function toRejected(item: ParsedItem, errors: FieldError[]): RejectedItem {
 }
 
 async function keepRejected(
-  clickhouse: ClickHouseClient,
+  rejectedWriter: RejectedWriter,
   items: RejectedItem[],
-  meta: Parameters<typeof storeRejected>[2],
+  meta: Parameters<RejectedWriter['store']>[1],
   log: FastifyBaseLogger,
 ): Promise<void> {
   try {
-    await storeRejected(clickhouse, items, meta);
+    await rejectedWriter.store(items, meta);
   } catch (err) {
     log.error({ err, rejected: items.length }, 'rejected events could not be kept; nothing of the request was acknowledged');
     throw unavailable('the rejected events could not be kept now; nothing of this request was acknowledged: send it again');

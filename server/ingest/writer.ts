@@ -5,6 +5,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { eventKey, type ValidEvent } from './contract.ts';
 import type { Deduplicator, InsertLock } from './dedupe.ts';
+import { Coalescer, type Written } from './coalesce.ts';
 import { insertEventRows, toEventRows } from './rows.ts';
 
 /** The start of events_ingest_mv's refusal (sql/009_ingest_check.sql). */
@@ -18,12 +19,6 @@ export interface WriteResult {
 /** ClickHouse could not take the write: nothing of the request was stored or acknowledged; a retry is safe. */
 export class WriteUnavailableError extends Error {
   override name = 'WriteUnavailableError';
-}
-
-interface Pending {
-  events: ValidEvent[];
-  resolve: (r: WriteResult) => void;
-  reject: (err: Error) => void;
 }
 
 export interface WriterOptions {
@@ -47,55 +42,37 @@ function isUnknownOutcome(err: Error): boolean {
 }
 
 export class EventWriter {
-  private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
-  private closed = false;
+  private readonly requests: Coalescer<ValidEvent[], WriteResult>;
 
   constructor(
     private readonly clickhouse: ClickHouseClient,
     private readonly dedupe: Deduplicator,
     private readonly opts: WriterOptions,
-  ) {}
+  ) {
+    this.requests = new Coalescer((batch) => this.flush(batch), {
+      maxSize: opts.maxBatchEvents,
+      sizeOf: (events) => events.length,
+      closedError: () => new WriteUnavailableError('the server is shutting down'),
+    });
+  }
 
   /** Stores the events of one request (each (source, id) at most once) and resolves once ClickHouse confirmed. */
   write(events: ValidEvent[]): Promise<WriteResult> {
-    if (this.closed) return Promise.reject(new WriteUnavailableError('the server is shutting down'));
     if (events.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
-    return new Promise<WriteResult>((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
-      if (!this.flushing) this.startFlush();
-    });
+    return this.requests.submit(events);
   }
 
   /** Stops taking writes and waits until everything queued is written. */
-  async close(): Promise<void> {
-    this.closed = true;
-    while (this.flushing) await this.flushing;
+  close(): Promise<void> {
+    return this.requests.close();
   }
 
-  /**
-   * An idle writer writes at once: a lone request waits for nobody. While an insert is in flight, requests wait for it
-   * and are then written together (up to maxBatchEvents), so the running insert is the linger.
-   */
-  private startFlush(): void {
-    const batch: Pending[] = [];
-    let n = 0;
-    while (this.queue.length > 0 && (batch.length === 0 || n + this.queue[0]!.events.length <= this.opts.maxBatchEvents)) {
-      const p = this.queue.shift()!;
-      batch.push(p);
-      n += p.events.length;
-    }
-    this.flushing = this.flush(batch).finally(() => {
-      this.flushing = undefined;
-      if (this.queue.length > 0) this.startFlush();
-    });
-  }
-
-  private async flush(batch: Pending[]): Promise<void> {
+  /** Writes the events of several requests in one insert (coalesce.ts), under the insert lock. */
+  private async flush(batch: ValidEvent[][]): Promise<Written<WriteResult>> {
     // The first occurrence of a (source, id) in the batch is the one that may be stored; later ones are duplicates.
     const first = new Map<string, ValidEvent>();
-    for (const p of batch) {
-      for (const e of p.events) {
+    for (const events of batch) {
+      for (const e of events) {
         const key = eventKey(e.source, e.id);
         if (!first.has(key)) first.set(key, e);
       }
@@ -115,21 +92,24 @@ export class EventWriter {
       }
     } catch (err) {
       this.opts.log.error({ err, events: unique.length }, 'event write failed; nothing of these requests was acknowledged');
-      const unavailable = new WriteUnavailableError(`events could not be stored: ${(err as Error).message}`);
-      for (const p of batch) p.reject(unavailable);
-      return;
+      throw new WriteUnavailableError(`events could not be stored: ${(err as Error).message}`);
     }
 
     const storedNow = new Set(toStore);
-    for (const p of batch) {
-      const accepted = p.events.filter((e) => storedNow.has(e)).length;
-      p.resolve({ accepted, duplicates: p.events.length - accepted });
-    }
-    this.opts.onWritten?.(unique.length, performance.now() - started);
-    if (toStore.length > 0) this.opts.onStored?.(toStore);
-    // Released after the answers, off their path: the events are stored, so an insert that waits for the lock finds
-    // them stored once it goes.
-    await this.dedupe.unlock(lock).catch(() => {});
+    const results = batch.map((events) => {
+      const accepted = events.filter((e) => storedNow.has(e)).length;
+      return { accepted, duplicates: events.length - accepted };
+    });
+    return {
+      results,
+      after: async () => {
+        this.opts.onWritten?.(unique.length, performance.now() - started);
+        if (toStore.length > 0) this.opts.onStored?.(toStore);
+        // Released after the answers, off their path: the events are stored, so an insert that waits for the lock
+        // finds them stored once it goes.
+        await this.dedupe.unlock(lock).catch(() => {});
+      },
+    };
   }
 
   /**

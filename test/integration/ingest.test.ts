@@ -9,6 +9,7 @@ import { loadConfig } from '../../server/config.ts';
 import { EVENT_TYPES, validateEvent, type ValidEvent } from '../../server/ingest/contract.ts';
 import { Deduplicator } from '../../server/ingest/dedupe.ts';
 import { insertEventRows, toEventRow } from '../../server/ingest/rows.ts';
+import { RejectedWriter } from '../../server/ingest/rejected.ts';
 import { EventWriter } from '../../server/ingest/writer.ts';
 import { catchUp, readWatermark } from '../../server/kpi/materialize.ts';
 import { createRedis } from '../../server/redis/connections.ts';
@@ -366,6 +367,36 @@ describe('POST /v1/events', () => {
     expect(inserts).toBe(3 + 3);
     expect(mostAtOnce).toBe(1);
     await writer.close();
+  });
+
+  it('keeps the refused events of concurrent requests in few inserts, and those of a request sent again after a 503 once', async () => {
+    let inserts = 0;
+    const rejectedWriter = new RejectedWriter(withInsert((insert, params) => (inserts++, insert(params))));
+    const meta = { requestId: 'r', source: 'acd', keyName: 'k', receivedAt: Date.now() };
+    const refused = (id: string) => [{ index: 0, id, errors: [{ path: '/queue', message: 'is required' }], raw: `{"id":"${id}"}` }];
+    await rejectedWriter.store(refused(nextId('lone')), meta);
+    expect(inserts).toBe(1);
+    await new Promise((resolve) => setImmediate(resolve)); // the writer is idle once it answered
+    // 40 requests with a refused event each, at once: the first written alone, the other 39 together
+    const ids = Array.from({ length: 40 }, () => nextId('many'));
+    await Promise.all(ids.map((id) => rejectedWriter.store(refused(id), meta)));
+    expect(inserts).toBe(1 + 2);
+    expect(Number((await rows<{ n: string }>('SELECT count() AS n FROM rejected_events WHERE event_id IN {ids:Array(String)}', { ids }))[0]!.n)).toBe(40);
+    await rejectedWriter.close();
+
+    // A request whose events cannot be stored (503) keeps nothing; sent again, its refused event is kept once.
+    const failing = await buildApp({
+      config: loadConfig(envOf(ctx)),
+      log: capturedLog('fatal').log,
+      clickhouse: withInsert((insert, params) => (params.table === 'events_ingest' ? Promise.reject(new Error('refused by the test')) : insert(params))),
+      redis,
+    });
+    const good = sampleEvent('contact.offered');
+    const bad = { ...sampleEvent('contact.offered'), queue: undefined };
+    expect((await post(failing, [good, bad])).statusCode).toBe(503);
+    await failing.close();
+    expect((await post(app, [good, bad])).json()).toMatchObject({ accepted: 1, rejected: [{ index: 1 }] });
+    expect(await rows('SELECT item_index FROM rejected_events WHERE event_id = {id:String}', { id: bad.id })).toEqual([{ item_index: 1 }]);
   });
 
   it('waits while another API process holds the insert lock; answers 503 and stores nothing when it is held too long', async () => {
