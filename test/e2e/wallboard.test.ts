@@ -8,6 +8,7 @@ import os from 'node:os';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:http';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium, type Browser, type Page, type WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
@@ -1187,4 +1188,40 @@ describe('wallboard in Chromium', () => {
     expect(await tv.locator('section.tile.kpi').first().getAttribute('class')).not.toContain('stale');
     await tv.close();
   }, 60_000);
+  it('a stale roster stops counting: no agent goes "over limit" while the figures are not current, and the list is dimmed', async () => {
+    // an agent busy since 45 s ago, on a roster that flags busy over 1 minute
+    await postEvents([sampleEvent('agent.state', { agentId: 'frz-1', state: 'busy', team: 'frozen' }, 45_000)]);
+    const tiles = [{ kind: 'roster', scope: 'team:frozen', states: ['busy'], limits: { busy: 1 }, width: 2 }];
+    expect((await call('PUT', '/v1/boards/frozen', { type: 'grid', title: 'Frozen', columns: 2, tiles })).status).toBe(201);
+    const { url } = (await call<{ url: string }>('POST', '/v1/displays', { name: 'Frozen TV', board: 'frozen' })).body;
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    // the TV's socket passes through here, until the server goes silent (a network that drops everything)
+    let silent = false;
+    await tv.routeWebSocket(/\/v1\/stream/, (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((m) => server.send(m));
+      server.onMessage((m) => {
+        if (!silent) ws.send(m);
+      });
+    });
+    await tv.goto(`${base}${url}`);
+    const card = tv.locator('section.tile.roster li.roster-agent[data-agent="frz-1"]');
+    await card.waitFor({ timeout: 20_000 });
+    expect(await card.getAttribute('data-over')).toBe('false');
+    silent = true;
+    const silencedAt = Date.now();
+    const status = tv.locator('.board-status');
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 20_000 }).toBe('stale');
+    // 25 s after the silence the agent would be 70 s in state, over the limit; the stale roster still says what it
+    // knew when the figures were last current (under a minute), and dims the list
+    await sleep(Math.max(0, silencedAt + 25_000 - Date.now()));
+    expect(await card.getAttribute('data-over')).toBe('false');
+    expect(await card.locator('.roster-time').textContent()).toMatch(/^0:[45]\d$/);
+    expect(Number(await tv.locator('section.tile.roster .roster-list').evaluate((el) => getComputedStyle(el).opacity))).toBeLessThan(1);
+    // the server speaks again: live, and the agent is over the limit now
+    silent = false;
+    await expect.poll(() => status.getAttribute('data-status'), { timeout: 45_000 }).toBe('live');
+    await expect.poll(() => card.getAttribute('data-over'), { timeout: 10_000 }).toBe('true');
+    await tv.close();
+  }, 120_000);
 });

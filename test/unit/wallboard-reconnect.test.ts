@@ -211,6 +211,26 @@ describe('live client', () => {
     expect(client.status.updating).toBe(false);
   });
 
+  it('sends the subscriptions again when their answers do not come, rather than say "updating" for ever', () => {
+    const { t, sockets, client } = setup({ silenceMs: 60_000 });
+    client.subscribe([{ window: 'today', scopes: ['center'] }]);
+    client.start();
+    const s = sockets[0]!;
+    s.open();
+    const subscribes = () => s.sent.filter((m) => (m as { type: string }).type === 'subscribe').length;
+    expect(subscribes()).toBe(1);
+    s.receive({ type: 'pong', id: '1', serverTime: '2025-01-01T00:00:00Z' }); // the socket lives; no answer comes
+    t.advance(14_999);
+    expect(subscribes()).toBe(1);
+    // 15 s unanswered, then the resubscribe's first pause (500 ms with random 0)
+    t.advance(501);
+    expect(subscribes()).toBe(2);
+    s.receive({ type: 'alerts', alerts: [] });
+    expect(client.status.updating).toBe(false);
+    t.advance(60_000);
+    expect(subscribes()).toBe(2); // answered: nothing more
+  });
+
   it('backs off a subscription that keeps failing even while the others are answered', () => {
     const { t, sockets, client } = setup({ silenceMs: 60_000 });
     client.subscribe([{ window: 'today', scopes: ['center'] }, { window: '1h', scopes: ['center'] }]);

@@ -272,8 +272,9 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   // are from before it), or the server says the KPI worker stopped updating the figures. Said as since when the values
   // on screen were last known current, the earliest of these, on the server's clock (the header's: the TV's own may be
   // off).
+  const staleness = createMemo(() => staleSince(live.status(), live.figuresStaleSince(), { now: live.now(), skew: live.serverNow() - live.now(), staleMs: STALE_MS }));
   const stale = createMemo(() => {
-    const since = staleSince(live.status(), live.figuresStaleSince(), { now: live.now(), skew: live.serverNow() - live.now(), staleMs: STALE_MS });
+    const since = staleness();
     if (since === null) return null;
     if (since === 'connecting') return 'connecting…';
     return since === 'unknown' ? 'waiting for figures' : formatStaleSince(since, live.serverNow(), timeZone());
@@ -327,7 +328,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
             </div>
           </Match>
           <Match when={shown()}>
-            {(b) => <BoardView board={b()} live={live} catalog={catalogMap()} thresholds={thresholds()} timeZone={timeZone()} stale={stale()} rows={rows} />}
+            {(b) => <BoardView board={b()} live={live} catalog={catalogMap()} thresholds={thresholds()} timeZone={timeZone()} stale={stale()} staleSince={typeof staleness() === 'number' ? (staleness() as number) : null} rows={rows} />}
           </Match>
         </Switch>
       </main>

@@ -22,6 +22,11 @@ export interface BoardViewProps {
   timeZone: string | undefined;
   /** Board-wide stale text (null while live). */
   stale: string | null;
+  /**
+   * While stale, since when (server clock), if known: the roster's times in state stop there, so a stale roster does
+   * not go on counting and flagging agents "over limit" who may have moved long ago.
+   */
+  staleSince: number | null;
   /** A table's rows, its wildcards (`queue:*`) replaced by the scopes they stand for. */
   rows: (scopes: string[]) => string[];
 }
@@ -116,7 +121,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                     states={t().states ?? ALL_ROSTER_STATES}
                     limits={t().limits}
                     roster={props.live.roster(t().scope)}
-                    now={props.live.serverNow()}
+                    now={props.stale !== null && props.staleSince !== null ? props.staleSince : props.live.serverNow()}
                     stale={props.stale ?? (props.live.roster(t().scope) ? null : 'no data yet')}
                     style={style}
                   />

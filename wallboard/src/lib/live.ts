@@ -67,6 +67,11 @@ export interface LiveOptions extends BackoffOptions {
    * socket stuck connecting (a SYN into a dead route) waits on the browser and OS, for minutes or for ever.
    */
   connectMs?: number;
+  /**
+   * How long a fresh sending of the subscriptions may go unanswered before it is sent again (default 15 s): the page
+   * says "updating" meanwhile, and must not for ever if an answer never comes.
+   */
+  answerMs?: number;
 }
 
 const OPEN = 1;
@@ -112,6 +117,7 @@ export class LiveClient {
   private pingTimer: unknown = null;
   private connectTimer: unknown = null;
   private resubscribeTimer: unknown = null;
+  private answerTimer: unknown = null;
   /** Subscriptions refused as `unavailable` in a row (the backoff of resubscribeLater). */
   private unanswered = 0;
   /** Subscribe messages of the last full sending on this socket not answered yet (`alerts` ends each answer). */
@@ -149,7 +155,20 @@ export class LiveClient {
     if (fresh) {
       this.awaiting = messages.length;
       this.setStatus({ updating: messages.length > 0 });
+      this.stopAnswerTimer();
+      const socket = this.socket;
+      if (messages.length > 0 && socket) {
+        this.answerTimer = this.timers.setTimeout(() => {
+          this.answerTimer = null;
+          if (this.socket === socket && this.awaiting > 0) this.resubscribeLater(socket);
+        }, this.opts.answerMs ?? 15_000);
+      }
     }
+  }
+
+  private stopAnswerTimer(): void {
+    if (this.answerTimer !== null) this.timers.clearTimeout(this.answerTimer);
+    this.answerTimer = null;
   }
 
   /** The server could not answer a subscription: it is sent again on this socket after a backoff (1 s, doubling to 30 s). */
@@ -172,6 +191,7 @@ export class LiveClient {
     this.reconnector.stop();
     this.stopConnectTimer();
     this.stopResubscribe();
+    this.stopAnswerTimer();
     this.stopPing();
     const s = this.socket;
     this.socket = null;
@@ -253,6 +273,7 @@ export class LiveClient {
     if (this.awaiting > 0) this.awaiting--;
     if (this.awaiting > 0) return;
     this.unanswered = 0;
+    this.stopAnswerTimer();
     if (this.status.updating) this.setStatus({ updating: false });
   }
 
@@ -262,6 +283,7 @@ export class LiveClient {
     this.socket = null;
     this.stopConnectTimer();
     this.stopResubscribe();
+    this.stopAnswerTimer();
     this.stopPing();
     if (s) {
       s.onopen = s.onclose = s.onerror = s.onmessage = null;
