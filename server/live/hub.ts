@@ -153,8 +153,13 @@ export class LiveHub {
    * are quiet, the figures are stale. In the order a new socket hears them.
    */
   private readonly conditions: Record<'hours' | 'sources' | 'figures', string | null> = { hours: null, sources: null, figures: null };
-  /** The KPI worker's latest tick (epoch ms) as last read; until one is read, when this hub started. */
+  /** The KPI worker's latest tick (epoch ms, its clock) as last read; null until one is read. */
   private workerAliveAt: number | null = null;
+  /**
+   * This clock minus the worker's tick, at each new tick seen (the last 30): their least is the two clocks' difference
+   * (plus under a second), so ticks are judged on this process's clock, which the screens follow, not the worker's.
+   */
+  private readonly tickLags: number[] = [];
   private readonly startedAt: number;
 
   constructor(private readonly opts: HubOptions) {
@@ -237,11 +242,25 @@ export class LiveHub {
   async checkFigures(): Promise<void> {
     try {
       const raw = await this.opts.redis.get(this.names.alive);
-      if (raw !== null && Number.isFinite(Number(raw))) this.workerAliveAt = Number(raw);
+      const at = Number(raw);
+      if (raw !== null && Number.isFinite(at) && at !== this.workerAliveAt) {
+        // A tick seen change (the first value read may be old, a worker that is gone: it teaches nothing). One that
+        // looks older than the clocks' difference allows by more than a stale period comes from another clock (a
+        // standby took over, or its clock was set): the difference is learnt anew.
+        if (this.workerAliveAt !== null) {
+          const lag = this.now() - at;
+          if (this.tickLags.length > 0 && lag - Math.min(...this.tickLags) > FIGURES_STALE_AFTER_MS) this.tickLags.length = 0;
+          this.tickLags.push(lag);
+          if (this.tickLags.length > 30) this.tickLags.shift();
+        }
+        this.workerAliveAt = at;
+      }
     } catch (err) {
       this.opts.log.debug({ err: (err as Error).message }, 'live: could not read the KPI worker\'s latest tick');
     }
-    const asOf = this.workerAliveAt ?? this.startedAt;
+    // the latest tick on this process's clock (until two are seen, the clocks are taken to agree)
+    const offset = this.tickLags.length > 0 ? Math.min(...this.tickLags) : 0;
+    const asOf = this.workerAliveAt === null ? this.startedAt : this.workerAliveAt + offset;
     const stale = this.now() - asOf > FIGURES_STALE_AFTER_MS;
     const wasStale = this.conditions.figures !== null;
     const message = stale

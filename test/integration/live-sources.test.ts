@@ -139,4 +139,47 @@ describe('stale figures on the live stream', () => {
       await c.cleanup();
     }
   }, 30_000);
+  it("judges the worker's ticks on the API's clock: a worker 60 s ahead is stale 10 s after its last tick, one 60 s behind is current", async () => {
+    const c = await createTestContext({ ADMIN_PASSWORD });
+    const alive = kpiRedisNames(c.config.REDIS_PREFIX).alive;
+    let clock = Date.now();
+    const a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
+    await a.listen({ port: 0, host: '127.0.0.1' });
+    const look = () => new Promise((r) => setTimeout(r, 2_500)); // the hub looks every 2 s
+    let s: LiveTestClient | undefined;
+    try {
+      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+      s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+      await s.next('welcome');
+      // A worker whose clock is 60 s ahead ticks twice, 2 s apart: the hub learns the difference.
+      await redis.set(alive, String(clock + 60_000));
+      await look();
+      clock += 2_000;
+      await redis.set(alive, String(clock + 60_000));
+      await look();
+      const lastTick = clock; // on the API's clock
+      // It dies. 9 s later: current; 10.001 s later: stale, as of its last tick on the API's clock (before: not until
+      // 70 s, its clock's 10 s)
+      clock = lastTick + 9_000;
+      await look();
+      expect(s.messages.some((m) => m.type === 'figures')).toBe(false);
+      clock = lastTick + 10_001;
+      expect(await s.next('figures')).toEqual({ type: 'figures', stale: true, asOf: new Date(lastTick).toISOString() });
+
+      // A worker whose clock is 60 s behind takes over and ticks: current, though each tick looks 60 s old (before:
+      // stale for good)
+      await redis.set(alive, String(clock - 60_000));
+      await look();
+      for (let i = 0; i < 3; i++) {
+        clock += 2_000;
+        await redis.set(alive, String(clock - 60_000));
+        await look();
+      }
+      expect(s.messages.filter((m) => m.type === 'figures').at(-1)).toEqual({ type: 'figures', stale: false, asOf: null });
+    } finally {
+      s?.ws.terminate();
+      await a.close();
+      await c.cleanup();
+    }
+  }, 60_000);
 });
