@@ -16,10 +16,10 @@ import type { Redis } from 'ioredis';
 import { centerOpen } from '../center-hours.ts';
 import type { Config, IngestSource } from '../config.ts';
 import { quietSources, SourceActivity } from '../ingest/activity.ts';
-import type { KpiKey, KpiValue } from '../kpi/catalog.ts';
+import { KPI_BY_KEY, type KpiKey, type KpiValue } from '../kpi/catalog.ts';
 import type { Snapshot } from '../kpi/compute.ts';
 import { kpiRedisNames, readSnapshots, type SnapshotMessage } from '../kpi/snapshots.ts';
-import { WINDOWS, type WindowName } from '../kpi/windows.ts';
+import { startOfLocalDay, WINDOWS, type WindowName } from '../kpi/windows.ts';
 import type { Alert } from '../live/protocol.ts';
 import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
@@ -41,6 +41,14 @@ export interface EvaluationInput {
   tracks: ReadonlyMap<string, Track>;
   /** The figures to evaluate: "<window>|<scope>" → values. */
   figures: Iterable<{ window: WindowName; scope: string; values: Values }>;
+  /**
+   * The figures are every figure there is (as just read from Redis, not a publication of the changed ones): a track
+   * whose figure is missing is about a scope the KPI worker dropped (quiet all day, an agent who signed off
+   * yesterday), and ends.
+   */
+  complete?: boolean;
+  /** When the center's day began (local midnight, epoch ms): a `today` figure's alert or breach from before it ends. */
+  dayStart?: number;
   now: number;
   newId?: () => string;
 }
@@ -53,16 +61,38 @@ export interface EvaluationResult {
 
 /**
  * One evaluation, pure: steps the track of every applicable (threshold, scope) of the given figures, and retires the
- * tracks whose threshold no longer applies (deleted, disabled, or overridden by a more specific one).
+ * tracks whose threshold no longer applies (deleted, disabled, or overridden by a more specific one), whose figure is
+ * gone (`complete`), or whose `today` figure is yesterday's (`dayStart`).
  */
 export function evaluate(input: EvaluationInput): EvaluationResult {
-  const { thresholds, tracks, now } = input;
+  const { thresholds, now } = input;
   const newId = input.newId ?? newAlertId;
   const byId = new Map(thresholds.map((t) => [t.id, t]));
+  const figures = [...input.figures];
   const changed: Track[] = [];
   const removed: string[] = [];
   const transitions: Transition[] = [];
   const seen = new Set<string>();
+  const end = (key: string, track: Track) => {
+    const tr = retire(track, now);
+    if (tr) transitions.push(tr);
+    removed.push(key);
+    seen.add(key);
+  };
+
+  // A day's figure ends at local midnight (its value is null until the day's first contacts): an alert or a breach
+  // about yesterday's ends with it, rather than wait, open, for today's first figures (and be judged by one call).
+  const tracks = new Map(input.tracks);
+  if (input.dayStart !== undefined) {
+    for (const [key, track] of tracks) {
+      const t = byId.get(track.thresholdId);
+      if (!t || t.window !== 'today' || KPI_BY_KEY.get(t.kpi)?.kind !== 'windowed') continue;
+      const since = track.alert ? Date.parse(track.alert.startedAt) : Math.min(track.warningSince ?? Infinity, track.criticalSince ?? Infinity);
+      if (since >= input.dayStart) continue;
+      end(key, track);
+      tracks.delete(key);
+    }
+  }
   const finish = (key: string, track: Track) => {
     if (track.alert === null && track.warningSince === null && track.criticalSince === null) {
       if (tracks.has(key)) removed.push(key);
@@ -77,17 +107,25 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
     tracksByScope.set(t.scope, list);
   }
 
-  for (const fig of input.figures) {
+  for (const fig of figures) {
     const applicable = resolveThresholds(thresholds, fig.window, fig.scope);
     for (const [kpi, threshold] of applicable) {
       const key = trackKey(threshold.id, fig.scope);
       if (seen.has(key)) continue;
       seen.add(key);
-      const prev = tracks.get(key) ?? emptyTrack(threshold.id, fig.scope);
+      let prev = tracks.get(key) ?? emptyTrack(threshold.id, fig.scope);
+      // The threshold was edited to another figure (KPI, window) or direction: its open alert is about the old one,
+      // and ends; the new one is judged afresh.
+      const edited = prev.alert !== null && (prev.alert.kpi !== threshold.kpi || prev.alert.window !== threshold.window || prev.alert.direction !== threshold.direction);
+      if (edited) {
+        transitions.push(retire(prev, now)!);
+        prev = emptyTrack(threshold.id, fig.scope);
+      }
       const value = fig.values[kpi]?.value ?? null;
       const r = step(prev, threshold, value, now, newId);
       if (r.transition) transitions.push(r.transition);
       if (r.changed) finish(key, r.track);
+      else if (edited) removed.push(key);
     }
     for (const track of tracksByScope.get(fig.scope) ?? []) {
       const t = byId.get(track.thresholdId);
@@ -101,12 +139,13 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
       removed.push(key);
     }
   }
-  // Tracks of deleted thresholds.
+  // Tracks of deleted thresholds, and (with every figure given) of figures that are gone.
+  const present = input.complete ? new Set(figures.map((f) => `${f.window}|${f.scope}`)) : null;
   for (const [key, track] of tracks) {
-    if (byId.has(track.thresholdId) || seen.has(key)) continue;
-    const tr = retire(track, now);
-    if (tr) transitions.push(tr);
-    removed.push(key);
+    if (seen.has(key)) continue;
+    const t = byId.get(track.thresholdId);
+    if (t && !(present && !present.has(`${t.window}|${track.scope}`))) continue;
+    end(key, track);
   }
   return { changed, removed, transitions };
 }
@@ -211,7 +250,8 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     loaded = true;
   }
 
-  async function run(figs: Iterable<{ window: WindowName; scope: string; values: Values }>): Promise<void> {
+  /** One evaluation of `figs`; `complete`: they are every figure there is (see EvaluationInput). */
+  async function run(figs: Iterable<{ window: WindowName; scope: string; values: Values }>, complete = false): Promise<void> {
     if (closed) return;
     if (!(await lease.hold())) {
       if (leader) log.warn('alert engine: lost the lease; another engine evaluates');
@@ -228,7 +268,8 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     }
     const t = now();
     // while the center is closed no threshold applies: open alerts clear, none is raised
-    const r = evaluate({ thresholds: centerOpen(config.centerHours, t, config.CENTER_TZ).open ? thresholds : [], tracks, figures: figs, now: t });
+    const open = centerOpen(config.centerHours, t, config.CENTER_TZ).open;
+    const r = evaluate({ thresholds: open ? thresholds : [], tracks, figures: figs, complete, dayStart: startOfLocalDay(t, config.CENTER_TZ), now: t });
     if (r.changed.length + r.removed.length + r.transitions.length === 0) return;
     const published = await store.commit(r.changed, r.removed, r.transitions);
     for (const k of r.removed) tracks.delete(k);
@@ -300,9 +341,13 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       await run(figures.values());
       await watchSources();
     });
+  // Every figure read anew: the scopes the worker dropped are missing, and their alerts end. (None read: Redis lost
+  // them, and the worker has not written them again yet; nothing is concluded from that.)
   const reload = () =>
     enqueue('reload', async () => {
-      if (leader) await loadAll();
+      if (!leader) return;
+      await loadAll();
+      await run(figures.values(), figures.size > 0);
     });
   await tick();
 

@@ -260,6 +260,21 @@ describe('alert engine', () => {
     expect((await active()).filter((a) => a.scope === 'queue:quiet').map((a) => a.level)).toEqual(['critical']);
   });
 
+  it("ends an alert once the KPI worker drops its scope (an agent signed off yesterday), at the next full read", async () => {
+    await createThreshold({ kpi: 'aht', scope: 'agent:*', window: '1h', warning: 420, critical: 600, forSeconds: 0 });
+    await feed('1h', 'agent:a17', { aht: 650 });
+    expect((await active()).filter((a) => a.scope === 'agent:a17').map((a) => a.level)).toEqual(['critical']);
+    // a publication of another scope's change says nothing of a17: it stays
+    await feed('1h', 'agent:a2', { aht: 300 });
+    expect((await active()).filter((a) => a.scope === 'agent:a17')).toHaveLength(1);
+    // the worker drops a17 (nothing of it today any more): gone from the stored figures; the next full read ends it
+    figures.delete('1h|agent:a17');
+    await storeSnapshots(redis, kpiRedisNames(ctx.config.REDIS_PREFIX), [...figures.values()], previous);
+    await engine.reload();
+    await engine.idle();
+    expect((await active()).filter((a) => a.scope === 'agent:a17')).toEqual([]);
+  });
+
   it('the most specific threshold applies: the queue override, else the center', async () => {
     const center = await createThreshold({ kpi: 'aht', scope: 'center', window: '1h', warning: 300, critical: 600 });
     const vip = await createThreshold({ kpi: 'aht', scope: 'queue:vip', window: '1h', warning: 100, critical: 200 });

@@ -147,6 +147,69 @@ describe('the most specific threshold', () => {
   });
 });
 
+describe('alerts whose figure is gone', () => {
+  const noWait = (t: Threshold) => ({ ...t, forSeconds: 0 });
+  const keyed = (list: Track[]) => new Map(list.map((t) => [`${t.thresholdId}|${t.scope}`, t]));
+
+  it("end when the worker drops their scope (every figure read anew), and a disabled threshold's with them", () => {
+    // agent:* AHT above 420 / 600 on the last hour; a17 at 650: critical
+    const aht = noWait(threshold({ id: 'thr_aht', kpi: 'aht', scope: 'agent:*', window: '1h', warning: 420, critical: 600, clearBand: 0 }));
+    const a17 = { window: '1h' as const, scope: 'agent:a17', values: { aht: { value: 650, n: 4 } } };
+    const other = { window: '1h' as const, scope: 'agent:a2', values: { aht: { value: 300, n: 9 } } };
+    const fired = evaluate({ thresholds: [aht], tracks: new Map(), figures: [a17, other], now: T0, newId: () => 'al_17' });
+    expect(fired.transitions.map((t) => `${t.kind}:${t.alert.level}`)).toEqual(['fired:critical']);
+    const tracks = keyed(fired.changed);
+    // a publication of other scopes' changes says nothing of a17: its alert stays
+    expect(evaluate({ thresholds: [aht], tracks, figures: [other], now: T0 + 1000 }).transitions).toEqual([]);
+    // every figure read anew, a17's gone (signed off, dropped at midnight): its alert ends
+    const gone = evaluate({ thresholds: [aht], tracks, figures: [other], complete: true, now: T0 + 2000 });
+    expect(gone.transitions.map((t) => `${t.kind}:${t.alert.id}`)).toEqual(['cleared:al_17']);
+    expect(gone.removed).toEqual(['thr_aht|agent:a17']);
+    // the same with its threshold disabled meanwhile (before: kept open while the scope was away)
+    const disabled = evaluate({ thresholds: [{ ...aht, enabled: false }], tracks, figures: [other], complete: true, now: T0 + 2000 });
+    expect(disabled.transitions.map((t) => t.kind)).toEqual(['cleared']);
+  });
+
+  it("of a day's figure end at the center's midnight, with what was pending; a live figure's go on", () => {
+    const dayStart = T0 + 3_600_000; // local midnight, an hour after T0
+    // today's service level below 80 / 60 fires at T0 (70); a today abandon-rate breach is pending (forSeconds 60);
+    // waiting (a live figure, kept under today) above 10 fires at T0 too
+    const sl = noWait(threshold({ id: 'thr_sl', kpi: 'service_level', window: 'today', direction: 'below', warning: 80, critical: 60, clearBand: 0 }));
+    const ab = threshold({ id: 'thr_ab', kpi: 'abandon_rate', window: 'today', direction: 'above', warning: 10, critical: 20, forSeconds: 600 });
+    const waiting = noWait(threshold({ id: 'thr_w', kpi: 'waiting', window: 'today', direction: 'above', warning: 10, critical: 20, clearBand: 0 }));
+    const day = { window: 'today' as const, scope: 'center', values: { service_level: { value: 70, n: 50 }, abandon_rate: { value: 15, n: 50 }, waiting: { value: 12, n: 12 } } };
+    const before = evaluate({ thresholds: [sl, ab, waiting], tracks: new Map(), figures: [day], dayStart: T0 - 3_600_000, now: T0, newId: () => 'al_x' });
+    expect(before.transitions.map((t) => t.alert.kpi).sort()).toEqual(['service_level', 'waiting']);
+    const tracks = keyed(before.changed);
+    expect(tracks.get('thr_ab|center')!.warningSince).toBe(T0);
+    // 00:00:30: today's figures are null (no contact yet); 12 still wait
+    const night = { window: 'today' as const, scope: 'center', values: { service_level: { value: null, n: 0 }, abandon_rate: { value: null, n: 0 }, waiting: { value: 12, n: 12 } } };
+    const after = evaluate({ thresholds: [sl, ab, waiting], tracks, figures: [night], dayStart, now: dayStart + 30_000 });
+    expect(after.transitions.map((t) => `${t.kind}:${t.alert.kpi}`)).toEqual(['cleared:service_level']);
+    expect(after.removed.sort()).toEqual(['thr_ab|center', 'thr_sl|center']);
+    expect(after.changed).toEqual([]); // waiting's alert goes on, untouched
+  });
+});
+
+describe('a threshold edited while its alert is open', () => {
+  it('to another KPI, window or direction: the alert about the old figure ends, and the new one is judged afresh', () => {
+    // center ASA above 30 / 60 (15m), open at warning with 40
+    const asa = threshold({ forSeconds: 0 });
+    const first = evaluate({ thresholds: [asa], tracks: new Map(), figures: [{ window: '15m', scope: 'center', values: { asa: { value: 40, n: 9 } } }], now: T0, newId: () => 'al_1' });
+    const tracks = new Map(first.changed.map((t) => [`${t.thresholdId}|${t.scope}`, t]));
+    // the same threshold id, now abandon rate above 10 / 20, at 25: the ASA alert clears, an abandon-rate one fires
+    const abandon = { ...asa, kpi: 'abandon_rate' as const, warning: 10, critical: 20 };
+    const values = { asa: { value: 25, n: 9 }, abandon_rate: { value: 25, n: 40 } };
+    const edited = evaluate({ thresholds: [abandon], tracks, figures: [{ window: '15m', scope: 'center', values }], now: T0 + 1000, newId: () => 'al_2' });
+    expect(edited.transitions.map((t) => `${t.kind}:${t.alert.id}:${t.alert.kpi}:${t.alert.level}`)).toEqual(['cleared:al_1:asa:ok', 'fired:al_2:abandon_rate:critical']);
+    // edited to the 1h window with nothing breaching there: the 15m alert ends, nothing fires, no track is left
+    const hour = { ...asa, window: '1h' as const };
+    const moved = evaluate({ thresholds: [hour], tracks, figures: [{ window: '1h', scope: 'center', values: { asa: { value: 20, n: 30 } } }], now: T0 + 2000 });
+    expect(moved.transitions.map((t) => `${t.kind}:${t.alert.window}`)).toEqual(['cleared:15m']);
+    expect(moved.removed).toEqual(['thr_asa|center']);
+  });
+});
+
 describe('threshold validation', () => {
   const ok: ThresholdInput = { kpi: 'service_level', scope: 'queue:billing', window: '15m', direction: 'below', warning: 80, critical: 60, forSeconds: 60, clearBand: 5, enabled: true };
   const problems = (over: Partial<ThresholdInput>) => {
