@@ -9,7 +9,7 @@ import { ROSTER_STATES } from '../live/protocol.ts';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from './catalog.ts';
 import { requiredAgents } from './erlang-c.ts';
 import { listQueueSettings } from './settings.ts';
-import { INTERVAL_MS, lastMinutes, todayIntervals, windowRange, WINDOWS, type Slice, type WindowName } from './windows.ts';
+import { elapsedSeconds, INTERVAL_MS, lastMinutes, todayIntervals, windowRange, WINDOWS, type Slice, type WindowName } from './windows.ts';
 
 export interface Snapshot {
   window: WindowName;
@@ -367,7 +367,7 @@ export function liveValues(
   let required: number | null = null;
   if (erlang.offered30 === 0) required = 0;
   else if (aht !== null) {
-    required = requiredAgents({ lambdaPerSecond: erlang.offered30 / 1800, ahtSeconds: aht }, erlang.thresholdS, erlang.targetPct / 100).agents;
+    required = requiredAgents({ lambdaPerSecond: erlang.offered30 / elapsedSeconds(30, now), ahtSeconds: aht }, erlang.thresholdS, erlang.targetPct / 100).agents;
   }
   return {
     waiting: count(l.waiting),

@@ -92,6 +92,15 @@ export function lastMinutes(minutes: number, now: number): Range {
   return { start: end - minutes * MINUTE_MS, end };
 }
 
+/**
+ * How long `lastMinutes(minutes, now)` has run at `now`, in seconds: its whole minutes and the part of the current one
+ * (29 min 30 s of "the last 30 minutes" at hh:mm:30). Erlang C's arrival rate is its offers over this, not over the
+ * full 30 minutes, which read up to 3.3 % low just after each minute began.
+ */
+export function elapsedSeconds(minutes: number, now: number): number {
+  return (now - lastMinutes(minutes, now).start) / 1000;
+}
+
 /** Today's 15-minute intervals up to the current one (the last one is still open and ends at the window end). */
 export function todayIntervals(now: number, tz: string): Slice[] {
   const { start, end } = windowRange('today', now, tz);

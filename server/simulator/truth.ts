@@ -4,6 +4,7 @@
 // of server/kpi/, so a test can hold the figures Nabız computes from the events against what the simulator knows.
 import type { KpiKey, KpiValue } from '../kpi/catalog.ts';
 import { requiredAgents } from '../kpi/erlang-c.ts';
+import { elapsedSeconds } from '../kpi/windows.ts';
 
 export type MeasureKind = 'offer' | 'ivr' | 'answer' | 'abandon' | 'end' | 'reply' | 'resolution' | 'survey';
 
@@ -203,7 +204,7 @@ export class GroundTruth {
     const offered30 = this.windowed(end - 30 * 60_000, end, scope).offered!.value!;
     const aht = this.windowed(end - 60 * 60_000, end, scope).aht!.value ?? this.windowed(todayFrom, end, scope).aht!.value;
     const required =
-      offered30 === 0 ? 0 : aht === null ? null : requiredAgents({ lambdaPerSecond: offered30 / 1800, ahtSeconds: aht }, this.thresholds.slThresholdMs / 1000, this.thresholds.slTargetPct / 100).agents;
+      offered30 === 0 ? 0 : aht === null ? null : requiredAgents({ lambdaPerSecond: offered30 / elapsedSeconds(30, now), ahtSeconds: aht }, this.thresholds.slThresholdMs / 1000, this.thresholds.slTargetPct / 100).agents;
     return {
       waiting: { value: waiting, n: waiting },
       longest_wait: { value: waiting === 0 ? 0 : Math.max(0, now - oldest) / 1000, n: waiting },

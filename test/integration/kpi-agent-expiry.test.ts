@@ -98,9 +98,10 @@ beforeAll(async () => {
     state('g-back', 'available', NOW - 20 * H), // an old state, then a fresh one: the latest counts
     state('g-back', 'busy', NOW - 2 * H),
   ]);
-  // Ten calls in the last 30 minutes, each answered at once and handled in 180 s: λ = 10 / 1800 s, AHT 180 s, so
-  // A = 1 Erlang. Erlang C at 80 % in 20 s: N = 2 gives P(wait) = 1/3 and SL = 1 − (1/3)·e^(−20/180) = 0.70; N = 3 gives
-  // P(wait) = 0.0909 and SL = 1 − 0.0909·e^(−40/180) = 0.93 ≥ 0.8: 3 required agents. Nobody waits.
+  // Ten calls in the last 30 minutes, each answered at once and handled in 180 s. At 10:00:20 they have run 29 min 20 s:
+  // λ = 10 / 1760 s, AHT 180 s, so A = 1.0227 Erlang. Erlang C at 80 % in 20 s: N = 2 gives P(wait) = 0.3460 and
+  // SL = 1 − 0.3460·e^(−0.9773·20/180) = 0.690; N = 3 gives P(wait) = 0.0961 and SL = 1 − 0.0961·e^(−1.9773·20/180)
+  // = 0.923 ≥ 0.8: 3 required agents. Nobody waits.
   const calls: Array<Record<string, unknown>> = [];
   for (let i = 0; i < 10; i++) {
     const at = NOW - 20 * MIN + i * 10_000;

@@ -93,10 +93,10 @@ const billing15m: Values = {
 };
 // Live billing/voice: waiting V6 (offered 09:36:00 → 90 s at 09:37:30); agents a1 available, a2 busy (its late
 // older state does not count), a3 acw, a4 busy, a5 offline (not counted) → occupancy (2 + 1) ÷ (1 + 2 + 1) = 75 %.
-// Erlang: 4 offered in [09:08, 09:38) (e7 e11 e15 e16), λ = 4 ÷ 1800; AHT of the last hour 220 s
-//   → A = 4 ÷ 1800 × 220 = 0.4889 Erl; T 20 s, target 80 %.
-//   N = 1: P(wait) = A = 0.4889, SL = 1 − 0.4889 × e^(−(1 − 0.4889) × 20 ÷ 220) = 0.533 < 0.8
-//   N = 2: P(wait) = 0.0960, SL = 1 − 0.0960 × e^(−(2 − 0.4889) × 20 ÷ 220) = 0.916 ≥ 0.8 → 2 agents;
+// Erlang: 4 offered in [09:08, 09:38) (e7 e11 e15 e16), which has run 29 min 30 s at 09:37:30: λ = 4 ÷ 1770 s; AHT
+//   of the last hour 220 s → A = 4 ÷ 1770 × 220 = 0.4972 Erl; T 20 s, target 80 %.
+//   N = 1: P(wait) = A = 0.4972, SL = 1 − 0.4972 × e^(−(1 − 0.4972) × 20 ÷ 220) = 0.525 < 0.8
+//   N = 2: P(wait) = 0.0990, SL = 1 − 0.0990 × e^(−(2 − 0.4972) × 20 ÷ 220) = 0.914 ≥ 0.8 → 2 agents;
 //   staffed 1 + 2 + 1 = 4 → gap 2 − 4 = −2.
 const billingLive: Values = {
   waiting: c(1), longest_wait: v(90, 1),
@@ -143,12 +143,12 @@ const support15m: Values = {
   csat: v(100, 1), // e67 at 09:25
 };
 // Live support/chat: waiting C5 (offered 09:37:00 → 30 s); agents a6 aux, a7 available, a8 busy → occupancy 1 ÷ 2.
-// Erlang: 4 offered in the last 30 min (e31 e33 e35 e36; e28 at 09:00 is older), AHT of the last hour 1020 s (e30)
-//   → A = 4 ÷ 1800 × 1020 = 2.2667 Erl.
-//   support (T 60 s, target 95 %): N = 5 → P(wait) 0.0932, SL = 1 − 0.0932 × e^(−(5 − 2.2667) × 60 ÷ 1020) = 0.921 < 0.95;
-//                                  N = 6 → P(wait) 0.0313, SL 0.975 → 6 agents; gap 6 − 2 = 4.
-//   chat (the defaults, T 20 s, target 80 %): N = 4 → SL 0.762 < 0.8; N = 5 → SL = 1 − 0.0932 × e^(−2.7333 × 20 ÷ 1020)
-//                                  = 0.912 → 5 agents; gap 5 − 2 = 3.
+// Erlang: 4 offered in the last 30 min (e31 e33 e35 e36; e28 at 09:00 is older), over the 1770 s they have run; AHT of
+//   the last hour 1020 s (e30) → A = 4 ÷ 1770 × 1020 = 2.3051 Erl.
+//   support (T 60 s, target 95 %): N = 5 → P(wait) 0.0988, SL = 1 − 0.0988 × e^(−(5 − 2.3051) × 60 ÷ 1020) = 0.916 < 0.95;
+//                                  N = 6 → P(wait) 0.0336, SL 0.973 → 6 agents; gap 6 − 2 = 4.
+//   chat (the defaults, T 20 s, target 80 %): N = 4 → SL 0.751 < 0.8; N = 5 → SL = 1 − 0.0988 × e^(−2.6949 × 20 ÷ 1020)
+//                                  = 0.906 → 5 agents; gap 5 − 2 = 3.
 const supportLive = (required: number): Values => ({
   waiting: c(1), longest_wait: v(30, 1),
   agents_available: c(1), agents_busy: c(1), agents_acw: c(0), agents_aux: c(1),
@@ -233,9 +233,9 @@ const EXPECTED: Record<string, Expected> = {
       ivr_containment: v((1 / 2) * 100, 2), // e56, e57 (their starts i3 at 09:22:30, i4 at 09:30:30 count nowhere)
     },
     // Waiting V6 (90 s) and C5 (30 s). Agents: available a1 a7 a9, busy a2 a4 a8, acw a3 a10, aux a6 → (3 + 2) ÷ 8.
-    // Erlang: 8 offered in the last 30 min, AHT last hour 420 s → A = 8 ÷ 1800 × 420 = 1.8667 Erl; T 20 s, 80 %:
-    //   N = 3 → P(wait) 0.3837, SL = 1 − 0.3837 × e^(−(3 − 1.8667) × 20 ÷ 420) = 0.636; N = 4 → P(wait) 0.1428,
-    //   SL = 1 − 0.1428 × e^(−(4 − 1.8667) × 20 ÷ 420) = 0.871 → 4 agents; gap 4 − 8 = −4.
+    // Erlang: 8 offered in the last 30 min (run 1770 s), AHT last hour 420 s → A = 8 ÷ 1770 × 420 = 1.8983 Erl; T 20 s,
+    //   80 %: N = 3 → P(wait) 0.3978, SL = 1 − 0.3978 × e^(−(3 − 1.8983) × 20 ÷ 420) = 0.623; N = 4 → P(wait) 0.1499,
+    //   SL = 1 − 0.1499 × e^(−(4 − 1.8983) × 20 ÷ 420) = 0.864 → 4 agents; gap 4 − 8 = −4.
     live: {
       waiting: c(2), longest_wait: v(90, 2),
       agents_available: c(3), agents_busy: c(3), agents_acw: c(2), agents_aux: c(1),

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { liveValues } from '../../server/kpi/compute.ts';
 import { erlangC, erlangFigures, requiredAgents } from '../../server/kpi/erlang-c.ts';
+import { elapsedSeconds } from '../../server/kpi/windows.ts';
 
 // The published reference: 100 calls per 30 minutes, AHT 180 s, target 80 % answered in 20 s.
 // λ = 100 / 1800 s = 0.0555… calls/s; A = λ × AHT = 0.0555… × 180 = 10 Erlangs.
@@ -54,5 +56,23 @@ describe('Erlang C', () => {
     expect(() => requiredAgents({ lambdaPerSecond: Number.NaN, ahtSeconds: 180 }, 20, 0.8)).toThrow(RangeError);
     expect(() => requiredAgents(reference, 20, 1)).toThrow(RangeError);
     expect(() => erlangC(-1, 3)).toThrow(RangeError);
+  });
+});
+
+describe("the live figure's arrival rate", () => {
+  // A call every 18 s since 09:00 (100 every 30 minutes), AHT 180 s, 80 % in 20 s: the reference load above (A = 10,
+  // 14 agents). At 10:00:05 "the last 30 minutes" are [09:31:00, 10:01:00) and have run 29 min 5 s = 1,745 s: they hold
+  // the calls of 09:31:12 … 10:00:00, (3,600 − 1,872) ÷ 18 + 1 = 97.
+  //   λ = 97 ÷ 1,745 s → A = 97 ÷ 1,745 × 180 = 10.0057 Erl; N = 13: SL 0.7948 < 0.8; N = 14: SL 0.8879 → 14, as the
+  //   steady load needs. (Over the full 1,800 s: A = 9.7, and 13 agents (SL 0.8326) — one short, all minute long.)
+  const now = Date.parse('2025-03-10T10:00:05Z');
+  const live = { waiting: 0, oldestOfferMs: null, available: 10, busy: 4, acw: 0, aux: 0 };
+  const erlang = { offered30: 97, aht1h: { value: 180, n: 97 }, ahtToday: { value: 180, n: 97 }, thresholdS: 20, targetPct: 80 };
+
+  it('is the offers over the time the window has run, not over its full 30 minutes', () => {
+    expect(elapsedSeconds(30, now)).toBe(1_745);
+    const v = liveValues(live, now, erlang);
+    expect(v.required_agents).toEqual({ value: 14, n: 97 });
+    expect(v.staffing_gap).toEqual({ value: 14 - 14, n: 97 }); // staffed: 10 available + 4 busy
   });
 });
