@@ -367,7 +367,12 @@ export function liveValues(
   let required: number | null = null;
   if (erlang.offered30 === 0) required = 0;
   else if (aht !== null) {
-    required = requiredAgents({ lambdaPerSecond: erlang.offered30 / elapsedSeconds(30, now), ahtSeconds: aht }, erlang.thresholdS, erlang.targetPct / 100).agents;
+    try {
+      required = requiredAgents({ lambdaPerSecond: erlang.offered30 / elapsedSeconds(30, now), ahtSeconds: aht }, erlang.thresholdS, erlang.targetPct / 100).agents;
+    } catch (err) {
+      // a load beyond any center (MAX_AGENTS: absurd handle times) has no figure; it must not stop every scope's
+      if (!(err instanceof RangeError)) throw err;
+    }
   }
   return {
     waiting: count(l.waiting),

@@ -75,4 +75,13 @@ describe("the live figure's arrival rate", () => {
     expect(v.required_agents).toEqual({ value: 14, n: 97 });
     expect(v.staffing_gap).toEqual({ value: 14 - 14, n: 97 }); // staffed: 10 available + 4 busy
   });
+
+  it('has no figure for a load beyond any center, and the other live figures are still there', () => {
+    // 700 offers with a 3-day AHT (each part of a contact may be a day): A = 700 ÷ 1,745 × 259,200 ≈ 104,000 Erlangs,
+    // past MAX_AGENTS (100,000)
+    const v = liveValues(live, now, { ...erlang, offered30: 700, aht1h: { value: 259_200, n: 700 } });
+    expect(v.required_agents).toEqual({ value: null, n: 700 });
+    expect(v.staffing_gap).toEqual({ value: null, n: 700 });
+    expect(v.agents_available).toEqual({ value: 10, n: 10 });
+  });
 });
