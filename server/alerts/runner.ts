@@ -277,7 +277,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     committed += r.transitions.length;
     for (const [i, t] of r.transitions.entries()) {
       log.info({ alert: t.alert.id, kpi: t.alert.kpi, scope: t.alert.scope, level: t.alert.level, value: t.alert.value }, `alert ${t.kind}`);
-      webhook?.send({ type: 'alert', transition: t.kind, alert: published[i] as Alert });
+      webhook?.send({ type: 'alert', transition: t.kind, at: new Date(t.at).toISOString(), alert: published[i] as Alert });
     }
   }
 
@@ -297,7 +297,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       if (told[q.source] !== undefined) continue;
       await redis.hset(quietKey, q.source, q.since);
       log.warn({ source: q.source, lastEventAt: q.since }, 'alert engine: a source has gone quiet');
-      webhook?.send({ type: 'source', transition: 'quiet', source: q.source, lastEventAt: q.since, quietAfterMinutes: quietMinutes(q.source) });
+      webhook?.send({ type: 'source', transition: 'quiet', at: new Date(t).toISOString(), source: q.source, lastEventAt: q.since, quietAfterMinutes: quietMinutes(q.source) });
     }
     for (const [source, since] of Object.entries(told)) {
       const at = last.get(source);
@@ -305,7 +305,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       await redis.hdel(quietKey, source);
       const lastEventAt = new Date(at).toISOString();
       log.info({ source, lastEventAt }, 'alert engine: a quiet source sends again');
-      webhook?.send({ type: 'source', transition: 'resumed', source, lastEventAt, quietAfterMinutes: quietMinutes(source) });
+      webhook?.send({ type: 'source', transition: 'resumed', at: new Date(t).toISOString(), source, lastEventAt, quietAfterMinutes: quietMinutes(source) });
     }
   }
 

@@ -1,16 +1,21 @@
 // Optional alert webhook (ALERT_WEBHOOK_URL): every alert transition, and every source going quiet or sending again,
 // is POSTed as JSON
-//   {"type":"alert","transition":"fired","alert":{…}}
-//   {"type":"source","transition":"quiet","source":"acd","lastEventAt":"…","quietAfterMinutes":15}
-// in order, one at a time, retried with exponential backoff (1 s, 2 s, 4 s … capped at 60 s) up to `maxAttempts`.
+//   {"type":"alert","transition":"fired","at":"…","alert":{…}}
+//   {"type":"source","transition":"quiet","at":"…","source":"acd","lastEventAt":"…","quietAfterMinutes":15}
+// in order, one at a time, retried with exponential backoff (1 s, 2 s, 4 s … capped at 60 s) up to `maxAttempts`; a
+// receiver's 4xx refusal is final (but 408 and 429). `at` is when the transition happened: with the alert's id (or the
+// source) and the transition, it tells a receiver a notification it already has (a retry after a lost answer).
 // It never blocks evaluation: `send()` only queues. The queue is bounded; when full, the oldest is dropped and logged.
 import type { Log } from '../log.ts';
 import type { Alert } from '../live/protocol.ts';
 
 export type WebhookPayload =
-  | { type: 'alert'; transition: string; alert: Alert }
+  | { type: 'alert'; transition: string; at: string; alert: Alert }
   /** A source (ACD, IVR, CRM) sent nothing for its quiet time (SOURCE_QUIET_MINUTES), or sent again after that. */
-  | { type: 'source'; transition: 'quiet' | 'resumed'; source: string; lastEventAt: string; quietAfterMinutes: number };
+  | { type: 'source'; transition: 'quiet' | 'resumed'; at: string; source: string; lastEventAt: string; quietAfterMinutes: number };
+
+/** A refusal the receiver will repeat however often it is sent: a 4xx but 408 (timeout) and 429 (rate). */
+class FinalRefusal extends Error {}
 
 /** What a log line says a notification is about. */
 const about = (p: WebhookPayload) => (p.type === 'alert' ? { alert: p.alert.id, transition: p.transition } : { source: p.source, transition: p.transition });
@@ -91,6 +96,7 @@ export class AlertWebhook {
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     await res.arrayBuffer().catch(() => undefined);
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new FinalRefusal(`answered ${res.status}`);
     if (!res.ok) throw new Error(`answered ${res.status}`);
   }
 
@@ -103,7 +109,7 @@ export class AlertWebhook {
           this.delivered++;
           break;
         } catch (err) {
-          const last = attempt >= this.maxAttempts || this.closed;
+          const last = attempt >= this.maxAttempts || this.closed || err instanceof FinalRefusal;
           this.opts.log.warn(
             { ...about(payload), attempt, err: this.target.secrets.reduce((m, s) => m.replaceAll(s, '***'), (err as Error).message) },
             last ? 'alert webhook: giving up on this notification' : 'alert webhook: delivery failed, retrying',

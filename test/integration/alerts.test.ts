@@ -394,7 +394,8 @@ describe('webhook', () => {
       await at(810);
       await webhook.idle();
       const acdSince = new Date(T0 + 810_000 - 10_000 - 16 * minute).toISOString(); // set at 800 s: 16 min before it
-      expect(bodies).toEqual([{ type: 'source', transition: 'quiet', source: 'acd', lastEventAt: acdSince, quietAfterMinutes: 15 }]);
+      // told at 810 s, the look that found it
+      expect(bodies).toEqual([{ type: 'source', transition: 'quiet', at: new Date(T0 + 810_000).toISOString(), source: 'acd', lastEventAt: acdSince, quietAfterMinutes: 15 }]);
       expect(captured.lines.some((l) => l.includes('a source has gone quiet'))).toBe(true);
       // later looks, and a new leader (the first one gone), tell nothing more
       await at(830);
@@ -409,8 +410,8 @@ describe('webhook', () => {
       await at(860 + 11 * 60);
       await webhook.idle();
       expect(bodies.slice(1)).toEqual([
-        { type: 'source', transition: 'quiet', source: 'crm', lastEventAt: new Date(T0 + 810_000 - 10_000 - 5 * minute).toISOString(), quietAfterMinutes: 15 },
-        { type: 'source', transition: 'resumed', source: 'acd', lastEventAt: new Date(T0 + 860_000 - 1000).toISOString(), quietAfterMinutes: 15 },
+        { type: 'source', transition: 'quiet', at: new Date(T0 + 1_520_000).toISOString(), source: 'crm', lastEventAt: new Date(T0 + 810_000 - 10_000 - 5 * minute).toISOString(), quietAfterMinutes: 15 },
+        { type: 'source', transition: 'resumed', at: new Date(T0 + 1_520_000).toISOString(), source: 'acd', lastEventAt: new Date(T0 + 860_000 - 1000).toISOString(), quietAfterMinutes: 15 },
       ]);
       await at(860 + 11 * 60 + 10);
       await webhook.idle();

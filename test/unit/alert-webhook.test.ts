@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AlertWebhook, type WebhookPayload } from '../../server/alerts/webhook.ts';
 import { capturedLog } from '../support/context.ts';
 
-const QUIET: WebhookPayload = { type: 'source', transition: 'quiet', source: 'acd', lastEventAt: '2026-11-25T04:00:00.000Z', quietAfterMinutes: 15 };
+const QUIET: WebhookPayload = { type: 'source', transition: 'quiet', at: '2026-11-25T04:15:00.000Z', source: 'acd', lastEventAt: '2026-11-25T04:00:00.000Z', quietAfterMinutes: 15 };
 
 let server: Server | undefined;
 afterEach(() => server?.close());
@@ -46,5 +46,18 @@ describe('alert webhook with credentials in its URL', () => {
     expect(hook.failed).toBe(1);
     expect(lines.filter((l) => l.includes('alert webhook'))).toHaveLength(2);
     expect(lines.join('\n')).not.toMatch(/s3cr|t0k3n/);
+  });
+});
+
+describe('alert webhook refusals', () => {
+  it("takes a receiver's 4xx as final, but retries 408, 429 and 5xx", async () => {
+    for (const [status, attempts] of [[400, 1], [404, 1], [408, 3], [429, 3], [500, 3]] as const) {
+      const { port, seen } = await receiver(status);
+      const hook = new AlertWebhook({ url: `http://127.0.0.1:${port}/hook`, log: capturedLog('fatal').log, maxAttempts: 3, baseDelayMs: 5 });
+      hook.send(QUIET);
+      await hook.idle();
+      expect([status, seen.length, hook.failed]).toEqual([status, attempts, 1]);
+      server?.close();
+    }
   });
 });
