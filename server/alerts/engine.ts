@@ -2,15 +2,18 @@
 //
 //   ok ──breach──▶ pending ──held forSeconds──▶ warning ──critical breach held forSeconds──▶ critical
 //    ▲                │ breach ends                │  ▲                                        │
-//    │                ▼                            │  └──── back below critical − clearBand ◀──┘
-//    └──── ok ◀───────┘       ok ◀── back past warning by clearBand (from warning or critical) ─┘
+//    │                ▼                            │  └─ below critical − clearBand, held ◀────┘
+//    └──── ok ◀───────┘       ok ◀── past warning by clearBand, held (from warning or critical) ┘
 //
 // - A breach is strict: `above` means value > level, `below` value < level.
 // - forSeconds: the breach must hold continuously (every evaluation in between breaching) for that long before the
-//   alert fires or escalates; the level fired is the highest one held that long.
+//   alert fires or escalates; the level fired is the highest one held that long. And the recovery likewise: an open
+//   alert goes down (deescalates or clears) only once the value has stayed past a lower level's band that long, so a
+//   value that dips for a moment (a burst of answers, the oldest caller answered) does not clear an alert that fires
+//   again a minute later as a new one, unacknowledged.
 // - clearBand: a level is left only once the value is past it by clearBand (warning − clearBand for `above`).
-// - A null value (no data) never fires nor escalates: it resets any pending breach, and leaves an open alert as it
-//   is (no data is no evidence that things got better).
+// - A null value (no data) never fires nor escalates: it resets any pending breach and recovery, and leaves an open
+//   alert as it is (no data is no evidence that things got better).
 import type { Alert, AlertLevel } from '../live/protocol.ts';
 import type { Threshold } from './thresholds.ts';
 
@@ -27,6 +30,8 @@ export interface Track {
   criticalSince: number | null;
   /** The open alert as of its last transition (its `value` is the value then), or null. */
   alert: Alert | null;
+  /** Since when the open alert's value has been past a lower level (with the band) without interruption (ms), or null. */
+  lowerSince?: number | null;
   /** Time of the open alert's last transition (ms): the next one is recorded strictly after it. */
   alertAt?: number | null;
 }
@@ -49,7 +54,7 @@ const RANK: Record<Level, number> = { ok: 0, warning: 1, critical: 2 };
 export const trackKey = (thresholdId: string, scope: string) => `${thresholdId}|${scope}`;
 
 export function emptyTrack(thresholdId: string, scope: string): Track {
-  return { thresholdId, scope, warningSince: null, criticalSince: null, alert: null, alertAt: null };
+  return { thresholdId, scope, warningSince: null, criticalSince: null, alert: null, alertAt: null, lowerSince: null };
 }
 
 type Levels = Pick<Threshold, 'direction' | 'warning' | 'critical' | 'clearBand'>;
@@ -91,6 +96,7 @@ export function step(prev: Track, t: Threshold, value: number | null, now: numbe
   const at = open ? Math.max(now, (prev.alertAt ?? 0) + 1) : now;
   let transition: Transition | null = null;
   let alert = open;
+  let lowerSince: number | null = null;
   if (!open) {
     if (earned !== 'ok' && value !== null) {
       alert = {
@@ -113,12 +119,15 @@ export function step(prev: Track, t: Threshold, value: number | null, now: numbe
     }
   } else if (value !== null) {
     const current = open.level as AlertLevel;
-    // Up: only what was earned (forSeconds). Down: only past the band (hysteresis). Otherwise stay.
+    // Up: only what was earned (forSeconds). Down: only past the band (hysteresis), held forSeconds. Otherwise stay.
     let next: Level = current;
     if (RANK[earned] > RANK[current]) next = earned;
     else {
       const h = heldLevel(t, value);
-      if (RANK[h] < RANK[current]) next = h;
+      if (RANK[h] < RANK[current]) {
+        lowerSince = prev.lowerSince ?? now;
+        if (held(lowerSince)) next = h;
+      }
     }
     if (next !== current) {
       const kind: TransitionKind = next === 'ok' ? 'cleared' : RANK[next] > RANK[current] ? 'escalated' : 'deescalated';
@@ -131,12 +140,14 @@ export function step(prev: Track, t: Threshold, value: number | null, now: numbe
         endedAt: next === 'ok' ? new Date(now).toISOString() : null,
       };
       transition = { kind, at, alert };
+      lowerSince = null;
       if (next === 'ok') alert = null;
     }
   }
   const alertAt = alert === null ? null : transition ? at : (prev.alertAt ?? null);
-  const track: Track = { thresholdId: prev.thresholdId, scope: prev.scope, warningSince, criticalSince, alert, alertAt };
-  const changed = track.warningSince !== prev.warningSince || track.criticalSince !== prev.criticalSince || transition !== null;
+  const track: Track = { thresholdId: prev.thresholdId, scope: prev.scope, warningSince, criticalSince, alert, alertAt, lowerSince };
+  const changed =
+    track.warningSince !== prev.warningSince || track.criticalSince !== prev.criticalSince || lowerSince !== (prev.lowerSince ?? null) || transition !== null;
   return { track, transition, changed };
 }
 

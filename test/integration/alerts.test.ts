@@ -186,7 +186,7 @@ describe('threshold API', () => {
 });
 
 describe('alert engine', () => {
-  it('fires only after forSeconds, goes critical, is acknowledged on every screen, holds inside the band, clears after it; all in history', async () => {
+  it('fires only after forSeconds, goes critical, is acknowledged on every screen, holds inside the band, goes down past it once held as long; all in history', async () => {
     const t = await createThreshold({ kpi: 'asa', scope: 'center', warning: 30, critical: 60, forSeconds: 60, clearBand: 5 });
     const screen = await openSocket(url, bearer(tokens.viewer));
     const other = await openSocket(url, bearer(tokens.viewer));
@@ -224,15 +224,21 @@ describe('alert engine', () => {
 
     await feed('15m', 'center', { asa: 56 }); // below 60, inside the band
     await at(130);
-    await feed('15m', 'center', { asa: 54 }); // past the band: warning
+    await feed('15m', 'center', { asa: 54 }); // past the band: warning's level, to be held forSeconds
+    await at(189);
+    expect((await active()).map((a) => a.level)).toEqual(['critical']);
+    await at(190); // held 60 s: warning
     expect((await screen.next('alert', (m) => m.alert.level === 'warning' && m.alert.id === id && m.alert.peak === 'critical')).alert.value).toBe(54);
-    await at(140);
+    await at(200);
     await feed('15m', 'center', { asa: 26 }); // inside the band
     expect((await active()).map((a) => a.id)).toEqual([id]);
-    await at(150);
-    await feed('15m', 'center', { asa: 20 });
+    await at(210);
+    await feed('15m', 'center', { asa: 20 }); // past the whole band, to be held forSeconds
+    await at(269);
+    expect((await active()).map((a) => a.id)).toEqual([id]);
+    await at(270);
     const cleared = await screen.next('alert', (m) => m.alert.level === 'ok');
-    expect(cleared.alert).toMatchObject({ id, peak: 'critical', endedAt: new Date(T0 + 150_000).toISOString() });
+    expect(cleared.alert).toMatchObject({ id, peak: 'critical', endedAt: new Date(T0 + 270_000).toISOString() });
     expect(await active()).toEqual([]);
     expect((await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: bearer(tokens.supervisor) })).statusCode).toBe(409);
 
@@ -319,7 +325,9 @@ describe('alert engine', () => {
     // acknowledging it again is still possible (it is open, not "cleared")
     const again = await app.inject({ method: 'POST', url: `/v1/alerts/${open!.id}/ack`, headers: bearer(tokens.supervisor) });
     expect(again.statusCode, again.body).toBe(200);
-    await feed('today', 'team:night', { longest_wait: 10 });
+    await feed('today', 'team:night', { longest_wait: 10 }); // past the band, to be held its 30 s
+    expect((await active()).filter((a) => a.scope === 'team:night')).toHaveLength(1);
+    await at(640);
     expect((await active()).filter((a) => a.scope === 'team:night')).toEqual([]);
     expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'acknowledged', 'acknowledged', 'cleared']);
   });

@@ -1,5 +1,5 @@
-// The alert state machine with a controllable clock: forSeconds, escalation, hysteresis, null values, the most
-// specific threshold, and threshold validation against the KPI catalog.
+// The alert state machine with a controllable clock: forSeconds (to fire, escalate, and go down), escalation,
+// hysteresis, null values, the most specific threshold, and threshold validation against the KPI catalog.
 import { describe, expect, it } from 'vitest';
 import { emptyTrack, heldLevel, step, type Track, type Transition } from '../../server/alerts/engine.ts';
 import { evaluate } from '../../server/alerts/runner.ts';
@@ -51,7 +51,7 @@ describe('alert state machine', () => {
     expect(log).toEqual(['115:fired:warning']);
   });
 
-  it('goes warning, then critical once the critical breach has held forSeconds, and clears through the band', () => {
+  it('goes warning, then critical once the critical breach has held forSeconds, and down through the band once that has held as long', () => {
     const { log, track } = run(threshold(), [
       [0, 40],
       [60, 40], // warning
@@ -59,13 +59,26 @@ describe('alert state machine', () => {
       [100, 70],
       [130, 70], // held 60 s: critical
       [140, 57], // below 60 but inside the band (> 55): stays critical
-      [150, 55], // back by the band: down to warning
-      [160, 27], // below 30 but inside the band (> 25): stays warning
-      [170, 26], // still inside
-      [180, 25], // back by the whole band (30 − 5): cleared
+      [150, 55], // back by the band: warning's level from here…
+      [180, 50],
+      [209, 50], // …held 59 s: still critical
+      [210, 50], // held 60 s: down to warning
+      [220, 27], // below 30 but inside the band (> 25): stays warning
+      [230, 26], // still inside
+      [240, 25], // back by the whole band (30 − 5)…
+      [299, 24], // …held 59 s
+      [300, 24], // held 60 s: cleared
     ]);
-    expect(log).toEqual(['60:fired:warning', '130:escalated:critical', '150:deescalated:warning', '180:cleared:ok']);
+    expect(log).toEqual(['60:fired:warning', '130:escalated:critical', '210:deescalated:warning', '300:cleared:ok']);
     expect(track).toEqual({ ...emptyTrack('thr_asa', 'center') });
+  });
+
+  it('a value that dips past the band for a moment does not clear the alert (no flapping, no second alert)', () => {
+    // waiting above 10 / 20, band 2, forSeconds 60: 25 waiting from 0 s fires critical at 60 s; one look at 7 (a burst
+    // of answers) at 61 s, then 25 again until 122 s: the same alert, still critical. Then 7 for 60 s: cleared.
+    const t = threshold({ kpi: 'waiting', window: 'today', warning: 10, critical: 20, clearBand: 2 });
+    const { log } = run(t, [[0, 25], [30, 25], [60, 25], [61, 7], [62, 25], [92, 25], [122, 25], [130, 7], [160, 7], [189, 7], [190, 7]]);
+    expect(log).toEqual(['60:fired:critical', '190:cleared:ok']);
   });
 
   it('fires straight at critical when the critical breach itself held forSeconds', () => {
