@@ -31,6 +31,9 @@ import { AlertWebhook } from './webhook.ts';
 
 export const newAlertId = () => `al_${randomBytes(9).toString('base64url')}`;
 
+/** A new leader trusts the pending breaches it loads if an engine evaluated this recently (a handover, not an outage). */
+const PENDING_TRUSTED_MS = 15_000;
+
 /** How often the leader looks at when each source last sent. */
 const SOURCES_EVERY_MS = 5_000;
 
@@ -224,6 +227,22 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
   async function loadAll(): Promise<void> {
     thresholds = await thresholdStore.list();
     tracks = await store.loadTracks();
+    // No engine evaluated for a while (all stopped, a crash): a pending breach's or recovery's time counted the gap as
+    // held, and would fire (or clear) on figures from before it. Pending times start again; open alerts stay.
+    const evaluatedAt = Number(await redis.get(store.names.evaluatedAt));
+    if (!(now() - evaluatedAt <= PENDING_TRUSTED_MS)) {
+      const restarted = [...tracks.values()]
+        .filter((t) => t.warningSince !== null || t.criticalSince !== null || (t.lowerSince ?? null) !== null)
+        .map((t) => ({ ...t, warningSince: null, criticalSince: null, lowerSince: null }));
+      const keep = restarted.filter((t) => t.alert !== null);
+      const drop = restarted.filter((t) => t.alert === null).map((t) => trackKey(t.thresholdId, t.scope));
+      if (restarted.length > 0) {
+        await store.commit(keep, drop, []);
+        for (const t of keep) tracks.set(trackKey(t.thresholdId, t.scope), t);
+        for (const k of drop) tracks.delete(k);
+        log.info({ restarted: restarted.length }, 'alert engine: no evaluation for a while; pending breaches start again');
+      }
+    }
     // Redis lost the tracks (or never had them): the open alerts in ClickHouse come back as tracks.
     const known = new Set([...tracks.values()].map((t) => t.alert?.id).filter(Boolean));
     const restored: Track[] = [];
@@ -267,6 +286,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       log.info({ thresholds: thresholds.length, tracks: tracks.size }, 'alert engine: leading');
     }
     const t = now();
+    await redis.set(store.names.evaluatedAt, String(t));
     // while the center is closed no threshold applies: open alerts clear, none is raised
     const open = centerOpen(config.centerHours, t, config.CENTER_TZ).open;
     const r = evaluate({ thresholds: open ? thresholds : [], tracks, figures: figs, complete, dayStart: startOfLocalDay(t, config.CENTER_TZ), now: t });

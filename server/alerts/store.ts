@@ -20,6 +20,8 @@ export interface AlertRedisNames {
   active: string;
   acks: string;
   leader: string;
+  /** When the leading engine last evaluated (epoch ms): a new leader finding it old does not trust pending breaches. */
+  evaluatedAt: string;
   channel: string;
 }
 
@@ -29,6 +31,7 @@ export function alertRedisNames(prefix: string): AlertRedisNames {
     active: `${prefix}:alerts:active`,
     acks: `${prefix}:alerts:acks`,
     leader: `${prefix}:alerts:leader`,
+    evaluatedAt: `${prefix}:alerts:evaluated-at`,
     channel: `${prefix}:alerts`,
   };
 }

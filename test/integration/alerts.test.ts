@@ -332,6 +332,24 @@ describe('alert engine', () => {
     expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'acknowledged', 'acknowledged', 'cleared']);
   });
 
+  it('after an outage a pending breach starts again: the time no engine looked is not counted as held', async () => {
+    await createThreshold({ kpi: 'asa', scope: 'queue:outage', warning: 30, critical: 600, forSeconds: 120 });
+    await at(2_000);
+    await feed('15m', 'queue:outage', { asa: 45 }); // pending from 2,000 s
+    await at(2_060);
+    // every engine stops for 20 minutes (a crash), with the breach 60 s old; the figure is as it was
+    await engine.close();
+    clock = T0 + 3_260_000;
+    engine = await startEngine();
+    // 1,260 s since the breach began, but only now looked at again: not fired (before: fired at once, on a pre-crash figure)
+    await at(3_261);
+    expect((await active()).filter((a) => a.scope === 'queue:outage')).toEqual([]);
+    expect(captured.lines.some((l) => l.includes('pending breaches start again'))).toBe(true);
+    // held 120 s from that look: fired
+    await at(3_381);
+    expect((await active()).filter((a) => a.scope === 'queue:outage').map((a) => a.level)).toEqual(['warning']);
+  });
+
   it('a second engine stands by without keeping the figures it is sent (a process running for weeks), and has them all once it leads', async () => {
     const standby = await startEngine();
     try {
