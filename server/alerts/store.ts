@@ -60,7 +60,8 @@ export function withAck(alert: Alert, ack: Ack | undefined | null): Alert {
 
 const ROW_TIME = (iso: string | null) => (iso === null ? null : chTime(Date.parse(iso)));
 
-function toRow(alert: Alert, transition: string, at: number) {
+/** The `alerts` row of a transition (or an acknowledgement) of `alert` at `at`. */
+export function alertRow(alert: Alert, transition: string, at: number) {
   return {
     id: alert.id,
     at: chTime(at),
@@ -124,6 +125,16 @@ function fromRow(r: AlertRow): Alert {
 const ACK_SCRIPT = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+return 1`;
+
+/**
+ * Publishes an acknowledged alert (ARGV[2] on channel KEYS[2]) only while it is still open (in KEYS[1]): the engine
+ * removes a cleared alert and publishes its end in one transaction, so a screen never gets the acknowledgement after
+ * the end (which would show the cleared alert again).
+ */
+const PUBLISH_IF_OPEN = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('PUBLISH', KEYS[2], ARGV[2])
 return 1`;
 
 export class AlertStore {
@@ -197,7 +208,7 @@ export class AlertStore {
         table: 'alerts',
         format: 'JSONEachRow',
         // A transition row always follows the acknowledgement row (the latest row is the alert's state).
-        values: transitions.map((t, i) => toRow(published[i]!, t.kind, Math.max(t.at, parsed[i] ? Date.parse(parsed[i]!.at) + 1 : 0))),
+        values: transitions.map((t, i) => alertRow(published[i]!, t.kind, Math.max(t.at, parsed[i] ? Date.parse(parsed[i]!.at) + 1 : 0))),
       });
     }
     const tx = this.redis.multi();
@@ -285,9 +296,9 @@ export class AlertStore {
     const set = await this.redis.eval(ACK_SCRIPT, 2, this.names.active, this.names.acks, id, JSON.stringify(ack));
     if (Number(set) !== 1) return 'gone';
     const shown = withAck(alert, ack);
-    await this.ch.insert({ table: 'alerts', format: 'JSONEachRow', values: [toRow(shown, 'acknowledged', atMs)] });
+    await this.ch.insert({ table: 'alerts', format: 'JSONEachRow', values: [alertRow(shown, 'acknowledged', atMs)] });
     const message: AlertChannelMessage = { type: 'alert', alert: shown };
-    await this.redis.publish(this.names.channel, JSON.stringify(message));
+    await this.redis.eval(PUBLISH_IF_OPEN, 2, this.names.active, this.names.channel, id, JSON.stringify(message));
     return shown;
   }
 

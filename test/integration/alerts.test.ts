@@ -8,7 +8,8 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { startAlertEngine, type AlertEngineHandle } from '../../server/alerts/runner.ts';
-import { alertRedisNames } from '../../server/alerts/store.ts';
+import { emptyTrack, type Track, type Transition } from '../../server/alerts/engine.ts';
+import { alertRedisNames, AlertStore, alertRow } from '../../server/alerts/store.ts';
 import type { Threshold } from '../../server/alerts/thresholds.ts';
 import { AlertWebhook } from '../../server/alerts/webhook.ts';
 import { KPI_KEYS, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
@@ -350,6 +351,66 @@ describe('alert engine', () => {
     expect((await active()).filter((a) => a.scope === 'queue:outage').map((a) => a.level)).toEqual(['warning']);
   });
 
+  it('an acknowledgement racing the end of its alert never re-opens it, in the history or on the screens', async () => {
+    const store = new AlertStore(ctx.clickhouse, redis, `${ctx.config.REDIS_PREFIX}_race`);
+    const t = Date.parse('2026-11-25T06:00:00Z');
+    const alert: Alert = {
+      id: 'al_race', thresholdId: 'thr_race', kpi: 'waiting', scope: 'queue:race', window: 'today', level: 'critical', peak: 'critical', value: 25,
+      threshold: 20, direction: 'above', startedAt: new Date(t).toISOString(), endedAt: null, acknowledgedBy: null, acknowledgedAt: null,
+    };
+    const track: Track = { ...emptyTrack('thr_race', 'queue:race'), alert, alertAt: t };
+    await store.commit([track], [], [{ kind: 'fired', at: t, alert }]);
+    const screen = createRedis(inject('redisUrl'), 'subscriber');
+    const heard: string[] = [];
+    await screen.subscribe(store.names.channel);
+    screen.on('message', (_c: string, m: string) => heard.push((JSON.parse(m) as { alert: Alert }).alert.level));
+    try {
+      // The engine's end of it, first half: the cleared row in ClickHouse (the alert still listed open in Redis)…
+      const cleared: Alert = { ...alert, level: 'ok', endedAt: new Date(t + 5_000).toISOString() };
+      const ended: Transition = { kind: 'cleared', at: t + 5_000, alert: cleared };
+      await ctx.clickhouse.insert({ table: 'alerts', format: 'JSONEachRow', values: [alertRow(cleared, 'cleared', t + 5_000)] });
+      // …a supervisor acknowledges it meanwhile (still listed: accepted, its row written after the cleared one)…
+      expect(await store.acknowledge('al_race', 'sup', t + 10_000)).toMatchObject({ acknowledgedBy: 'sup' });
+      // …then the second half: removed from Redis, the end published. A late acknowledgement is refused, unpublished.
+      await redisEnd(store, ended);
+      expect(await store.acknowledge('al_race', 'sup2', t + 20_000)).toBe('gone');
+      // An acknowledgement whose row is being written while the end is published is not published after the end.
+      const again: Alert = { ...alert, id: 'al_race2' };
+      await store.commit([{ ...track, alert: again }], [], [{ kind: 'fired', at: t, alert: again }]);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const slow = new AlertStore(
+        new Proxy(ctx.clickhouse, {
+          get(target, prop) {
+            if (prop === 'insert') {
+              return async (params: Parameters<typeof target.insert>[0]) => {
+                await held;
+                return target.insert(params);
+              };
+            }
+            const value = Reflect.get(target, prop, target) as unknown;
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        }),
+        redis,
+        `${ctx.config.REDIS_PREFIX}_race`,
+      );
+      const acking = slow.acknowledge('al_race2', 'sup', t + 10_000);
+      await new Promise((r) => setTimeout(r, 100)); // its acknowledgement is set in Redis; its row waits
+      await redisEnd(store, { kind: 'cleared', at: t + 6_000, alert: { ...again, level: 'ok', endedAt: new Date(t + 6_000).toISOString() } });
+      release();
+      await acking;
+      await new Promise((r) => setTimeout(r, 200));
+      expect(heard.at(-1)).toBe('ok'); // the end was the last word, not the acknowledgement
+      // the history says ended, at the cleared row's level and time, acknowledged by sup
+      const rs = await ctx.clickhouse.query({ query: "SELECT level, ended_at, acknowledged_by FROM alerts_current WHERE id = 'al_race'", format: 'JSONEachRow' });
+      expect(await rs.json()).toEqual([{ level: 'ok', ended_at: '2026-11-25T06:00:05.000Z', acknowledged_by: 'sup' }]);
+      expect((await store.openAlertsFromHistory()).some((o) => o.alert.id === 'al_race')).toBe(false);
+    } finally {
+      screen.disconnect();
+    }
+  });
+
   it('a second engine stands by without keeping the figures it is sent (a process running for weeks), and has them all once it leads', async () => {
     const standby = await startEngine();
     try {
@@ -511,3 +572,14 @@ describe('opening hours (CENTER_HOURS)', () => {
     }
   });
 });
+
+/** The Redis half of the engine's commit of an alert's end (AlertStore.commit does both halves; this one alone). */
+async function redisEnd(store: AlertStore, ended: Transition): Promise<void> {
+  await redis
+    .multi()
+    .hdel(store.names.tracks, `${ended.alert.thresholdId}|${ended.alert.scope}`)
+    .hdel(store.names.active, ended.alert.id)
+    .hdel(store.names.acks, ended.alert.id)
+    .publish(store.names.channel, JSON.stringify({ type: 'alert', alert: ended.alert }))
+    .exec();
+}
