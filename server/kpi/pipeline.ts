@@ -446,14 +446,18 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       held = await lease.hold();
       // Taken, not kept: a new lead, or Redis forgot this one's (emptied, say), and with it the job schedulers, without
       // which no tick comes again and every screen says "stale" for good. Installed until it works.
-      if (held === 'taken' && deps.schedulers !== false) schedulersInstalled = false;
+      if (held === 'taken') {
+        retaken = true;
+        if (deps.schedulers !== false) schedulersInstalled = false;
+      }
       if (held && !schedulersInstalled) await installSchedulers();
     } catch (err) {
       // Redis does not answer: no job can be taken either way. The next look decides.
       log.warn({ err }, 'kpi: the lease (or the job schedulers) could not be written to Redis this time');
       return leading;
     }
-    if (held === 'taken' || (held && !leading)) {
+    if (held && (retaken || !leading)) {
+      retaken = false;
       // Another process may have run the jobs since this one last did, or Redis lost what this one wrote: nothing kept
       // in memory is trusted, and the next pass writes every figure again.
       rollup = null;
@@ -480,6 +484,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   }
   let leadChain: Promise<boolean> = Promise.resolve(false);
   const leadOnce = () => (leadChain = leadChain.then(lead));
+  /** The lease was taken (not kept) and what that means is not done yet (the schedulers' install failed, say). */
+  let retaken = false;
 
   /** Whether this process installed the job schedulers since it last took the lease (the leader installs them). */
   let schedulersInstalled = deps.schedulers === false;
