@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
-import { formatAgo, formatAuditDetails, formatClock, formatClosed, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatStaleSince, formatValue, scopeLabel, shownWidth, widestValue, windowLabel } from '../../wallboard/src/lib/format.ts';
+import { formatAgo, formatAuditDetails, formatClock, formatClosed, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatSince, formatStaleSince, formatValue, scopeLabel, shownWidth, widestValue, windowLabel } from '../../wallboard/src/lib/format.ts';
 
 const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
 
@@ -101,6 +101,9 @@ describe('wallboard formatting', () => {
     expect(formatStaleSince(at, at + 60_000, 'UTC')).toBe('stale since 13:05');
     expect(formatStaleSince(at, at + 2 * 86_400_000, 'UTC')).toBe('stale since 3 Mar 13:05');
     expect(formatStaleSince(null, at, 'UTC')).toBe('no data yet');
+    // an alert's "since" (and its acknowledgement's time): the date only when it is not today's
+    expect(formatSince(at, at + 60_000, 'UTC')).toBe('13:05');
+    expect(formatSince(at, at + 86_400_000, 'UTC')).toBe('3 Mar 13:05');
     // another day is dated however close: 23:50 seen at 01:30 is yesterday; 10:00 seen at 23:30 is today
     const late = Date.UTC(2025, 2, 3, 23, 50);
     expect(formatStaleSince(late, late + 100 * 60_000, 'UTC')).toBe('stale since 3 Mar 23:50');

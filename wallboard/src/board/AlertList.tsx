@@ -5,7 +5,7 @@ import { createEffect, createSignal, For, on, onCleanup, onMount, Show, type Com
 import type { Alert } from '../../../server/live/protocol.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { ackLine, alertRows, levelCue } from '../lib/alert-display.ts';
-import { formatClock, formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
+import { formatSince, formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
 import { itemsThatFit } from '../lib/layout.ts';
 
 export const AlertList: Component<{
@@ -18,10 +18,12 @@ export const AlertList: Component<{
   flashing: Set<string>;
   catalog: Map<string, KpiDefinition>;
   timeZone: string | undefined;
+  /** Now, on the server's clock: a time from another day is shown with its date. */
+  now: number;
   stale: string | null;
   style: Record<string, string>;
 }> = (props) => {
-  const clock = (iso: string) => formatClock(Date.parse(iso), props.timeZone);
+  const clock = (iso: string) => formatSince(Date.parse(iso), props.now, props.timeZone);
   let list: HTMLUListElement | undefined;
   // how many rows fit: every row has the same height (one line each for what and when, never wrapped)
   const [fit, setFit] = createSignal(1);

@@ -150,6 +150,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                   flashing={flashing()}
                   catalog={props.catalog}
                   timeZone={props.timeZone}
+                  now={props.live.serverNow()}
                   stale={props.stale}
                   style={style}
                 />

@@ -139,7 +139,8 @@ function localDay(t: number, timeZone?: string): string {
 }
 
 /** "14:05", or "3 Mar 14:05" when that was another day (in the center's time zone) than now. */
-function sinceText(since: number, now: number, timeZone?: string): string {
+/** "14:05", or "3 Mar 14:05" when `since` is on another day than `now` (in the zone): when something began. */
+export function formatSince(since: number, now: number, timeZone?: string): string {
   const day = localDay(since, timeZone) === localDay(now, timeZone) ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(since))} `;
   return `${day}${formatClock(since, timeZone)}`;
 }
@@ -154,20 +155,20 @@ export function formatClosed(opensAt: number | null, now: number, timeZone?: str
 /** "stale since 14:05" (or with the date when it is from another day). */
 export function formatStaleSince(since: number | null, now: number, timeZone?: string): string {
   if (since === null) return 'no data yet';
-  return `stale since ${sinceText(since, now, timeZone)}`;
+  return `stale since ${formatSince(since, now, timeZone)}`;
 }
 
 /** "no ACD events since 14:05": a source that has gone quiet (its latest event was stored then). */
 export function formatQuietSource(source: string, since: string, now: number, timeZone?: string): string {
   const at = Date.parse(since);
-  return `no ${source.toUpperCase()} events since ${Number.isNaN(at) ? '?' : sinceText(at, now, timeZone)}`;
+  return `no ${source.toUpperCase()} events since ${Number.isNaN(at) ? '?' : formatSince(at, now, timeZone)}`;
 }
 
 /** "14:05 (25 min ago)": a time and how long ago it was, with the date when it is from another day. */
 export function formatAgo(at: number, now: number, timeZone?: string): string {
   const minutes = Math.max(0, Math.floor((now - at) / 60_000));
   const ago = minutes < 1 ? 'just now' : minutes < 60 ? `${minutes} min ago` : minutes < 48 * 60 ? `${Math.floor(minutes / 60)} h ago` : `${Math.floor(minutes / 1440)} days ago`;
-  return `${sinceText(at, now, timeZone)} (${ago})`;
+  return `${formatSince(at, now, timeZone)} (${ago})`;
 }
 
 /** When a display was last seen, for Console → Displays: "last seen 14:05 (25 min ago)", or "never connected". */
