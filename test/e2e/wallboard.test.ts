@@ -1224,4 +1224,24 @@ describe('wallboard in Chromium', () => {
     await expect.poll(() => card.getAttribute('data-over'), { timeout: 10_000 }).toBe('true');
     await tv.close();
   }, 120_000);
+  it('a TV whose display was revoked while it was off the network says it is not signed in once back, not the board stale for ever', async () => {
+    const board = { type: 'grid', title: 'Offline', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] };
+    expect((await call('PUT', '/v1/boards/offline', board)).status).toBe(201);
+    const made = (await call<{ url: string; display: { id: string } }>('POST', '/v1/displays', { name: 'Offline TV', board: 'offline' })).body;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const tv = await context.newPage();
+    try {
+      await tv.goto(`${base}${made.url}`);
+      await tv.locator('section.tile.kpi').waitFor({ timeout: 20_000 });
+      // off the network; revoked meanwhile (the revocation notice cannot reach it); back
+      await context.setOffline(true);
+      expect((await call('DELETE', `/v1/displays/${made.display.id}`)).status).toBe(200);
+      await sleep(2_000);
+      await context.setOffline(false);
+      await tv.getByText('This screen is not signed in.').waitFor({ timeout: 30_000 });
+      expect(await tv.locator('section.tile.kpi').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  }, 60_000);
 });

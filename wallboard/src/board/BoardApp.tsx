@@ -141,8 +141,12 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     } catch (err) {
       failures++;
       if (err instanceof ApiFailure && err.status === 401) {
+        // Nabız's 401 is final (a display revoked, a session ended, perhaps while the screen was off the network): the
+        // board it showed goes, and the screen says it is not signed in, rather than show it stale for ever.
         setSignedOut(true);
         setMe(null);
+        boardsJson = '';
+        setBoards(null);
       } else setProblem(err instanceof Error ? err.message : String(err));
     }
     if (!disposed) timer = setTimeout(load, failures === 0 ? REFRESH_MS : backoffDelay(failures - 1, Math.random, { maxMs: REFRESH_MS * 3 }));
