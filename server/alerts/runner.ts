@@ -135,11 +135,7 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
       if (!t || t.window !== fig.window) continue;
       if (applicable.get(t.kpi)?.id === t.id) continue;
       const key = trackKey(track.thresholdId, track.scope);
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const tr = retire(track, now);
-      if (tr) transitions.push(tr);
-      removed.push(key);
+      if (!seen.has(key)) end(key, track);
     }
   }
   // Tracks of deleted thresholds, and (with every figure given) of figures that are gone.
@@ -210,6 +206,8 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
   let leader = false;
   let loaded = false;
   let committed = 0;
+  /** When this engine last noted in Redis that it evaluated (store.names.evaluatedAt). */
+  let notedAt = Number.NEGATIVE_INFINITY;
   let received = 0;
   let closed = false;
 
@@ -286,7 +284,11 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       log.info({ thresholds: thresholds.length, tracks: tracks.size }, 'alert engine: leading');
     }
     const t = now();
-    await redis.set(store.names.evaluatedAt, String(t));
+    // noted once a second at most (a pass publishes several times a second), well within PENDING_TRUSTED_MS
+    if (Math.abs(t - notedAt) >= 1000) {
+      await redis.set(store.names.evaluatedAt, String(t));
+      notedAt = t;
+    }
     // while the center is closed no threshold applies: open alerts clear, none is raised
     const open = centerOpen(config.centerHours, t, config.CENTER_TZ).open;
     const r = evaluate({ thresholds: open ? thresholds : [], tracks, figures: figs, complete, dayStart: startOfLocalDay(t, config.CENTER_TZ), now: t });

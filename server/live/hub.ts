@@ -202,7 +202,8 @@ export class LiveHub {
       const byWindow = new Map<LiveWindow, string[]>();
       for (const k of this.byPair.keys()) {
         const w = k.slice(0, k.indexOf('|')) as LiveWindow;
-        byWindow.set(w, [...(byWindow.get(w) ?? []), k.slice(k.indexOf('|') + 1)]);
+        const scopes = byWindow.get(w) ?? byWindow.set(w, []).get(w)!;
+        scopes.push(k.slice(k.indexOf('|') + 1));
       }
       for (const [window, scopes] of byWindow) this.fanOutSnapshots(await readSnapshots(this.opts.redis, this.names, window, scopes));
       if (this.bySeries.size > 0) this.fanOutSeries(await readSeries(this.opts.redis, this.names, [...this.bySeries.keys()]));
@@ -215,7 +216,8 @@ export class LiveHub {
       const byScopes = new Map<string, LiveClient[]>();
       for (const c of this.clients) {
         const k = [...c.scopes()].sort().join('\n');
-        byScopes.set(k, [...(byScopes.get(k) ?? []), c]);
+        const clients = byScopes.get(k) ?? byScopes.set(k, []).get(k)!;
+        clients.push(c);
       }
       for (const clients of byScopes.values()) {
         const alerts = await this.activeAlerts(clients[0]!);
