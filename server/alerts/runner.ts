@@ -25,7 +25,7 @@ import type { Log } from '../log.ts';
 import { createRedis } from '../redis/connections.ts';
 import { Lease } from '../redis/lease.ts';
 import { emptyTrack, retire, step, trackKey, type Track, type Transition } from './engine.ts';
-import { AlertStore, type AlertChannelMessage } from './store.ts';
+import { AlertStore, LeaseLost, type AlertChannelMessage } from './store.ts';
 import { resolveThresholds, ThresholdStore, type Threshold } from './thresholds.ts';
 import { AlertWebhook } from './webhook.ts';
 
@@ -33,6 +33,12 @@ export const newAlertId = () => `al_${randomBytes(9).toString('base64url')}`;
 
 /** A new leader trusts the pending breaches it loads if an engine evaluated this recently (a handover, not an outage). */
 const PENDING_TRUSTED_MS = 15_000;
+
+/**
+ * An alert open in the history but not in the engine's state, whose scope has another alert, is an orphan (its
+ * commit failed half-way: see AlertStore.commit) once this old; younger, it may be a history that lags its writes.
+ */
+const ORPHAN_AFTER_MS = 60_000;
 
 /** How often the leader looks at when each source last sent. */
 const SOURCES_EVERY_MS = 5_000;
@@ -214,7 +220,11 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
   // Every evaluation runs on this chain, one at a time.
   let chain: Promise<void> = Promise.resolve();
   const enqueue = (what: string, fn: () => Promise<void>): Promise<void> => {
-    chain = chain.then(fn).catch((err: unknown) => log.error({ err, what }, 'alert engine: evaluation failed (retried on the next tick)'));
+    chain = chain.then(fn).catch((err: unknown) => {
+      // refused writes: this engine paused past its lease, and another leads now
+      if (err instanceof LeaseLost) standBy();
+      else log.error({ err, what }, 'alert engine: evaluation failed (retried on the next tick)');
+    });
     return chain;
   };
 
@@ -235,7 +245,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
       const keep = restarted.filter((t) => t.alert !== null);
       const drop = restarted.filter((t) => t.alert === null).map((t) => trackKey(t.thresholdId, t.scope));
       if (restarted.length > 0) {
-        await store.commit(keep, drop, []);
+        await store.commit(lease, keep, drop, []);
         for (const t of keep) tracks.set(trackKey(t.thresholdId, t.scope), t);
         for (const k of drop) tracks.delete(k);
         log.info({ restarted: restarted.length }, 'alert engine: no evaluation for a while; pending breaches start again');
@@ -244,22 +254,33 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     // Redis lost the tracks (or never had them): the open alerts in ClickHouse come back as tracks.
     const known = new Set([...tracks.values()].map((t) => t.alert?.id).filter(Boolean));
     const restored: Track[] = [];
+    const orphans: Transition[] = [];
     const history = await store.openAlertsFromHistory();
     for (const { alert, at } of history) {
       if (known.has(alert.id)) continue;
       const key = trackKey(alert.thresholdId, alert.scope);
-      if (tracks.get(key)?.alert) continue;
+      if (tracks.get(key)?.alert) {
+        // Its scope has another open alert: this one's history row was written, its commit to Redis never (the store
+        // failed between the two, or an engine that had lost its lease was refused). It was never shown nor sent: it
+        // ends, in the history only.
+        if (now() - at >= ORPHAN_AFTER_MS) orphans.push(retire({ ...emptyTrack(alert.thresholdId, alert.scope), alert, alertAt: at }, now())!);
+        continue;
+      }
       const track: Track = { ...emptyTrack(alert.thresholdId, alert.scope), alert: { ...alert, acknowledgedBy: null, acknowledgedAt: null }, alertAt: at };
       tracks.set(key, track);
       restored.push(track);
     }
+    if (orphans.length > 0) {
+      await store.endOrphans(orphans);
+      log.warn({ alerts: orphans.map((o) => o.alert.id) }, 'alert engine: ended alerts whose commit had failed half-way (never shown)');
+    }
     if (restored.length > 0) {
-      await store.commit(restored, [], []);
+      await store.commit(lease, restored, [], []);
       log.warn({ restored: restored.length }, 'alert engine: open alerts restored from ClickHouse');
     }
     // ... and the screens' list of open alerts, with their acknowledgements, when Redis lost that too
     const open = new Set([...tracks.values()].map((t) => t.alert?.id));
-    const relisted = await store.restoreActive(history.filter((h) => open.has(h.alert.id)));
+    const relisted = await store.restoreActive(lease, history.filter((h) => open.has(h.alert.id)));
     if (relisted > 0) log.warn({ relisted }, 'alert engine: open alerts listed again for the screens');
     const next = new Map<string, { window: WindowName; scope: string; values: Values }>();
     figures = next;
@@ -267,17 +288,25 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     loaded = true;
   }
 
-  /** One evaluation of `figs`; `complete`: they are every figure there is (see EvaluationInput). */
-  async function run(figs: Iterable<{ window: WindowName; scope: string; values: Values }>, complete = false): Promise<void> {
+  function standBy(): void {
+    if (leader) log.warn('alert engine: lost the lease; another engine evaluates');
+    leader = false;
+    loaded = false;
+    // a standby keeps no figures (it would hold every scope ever published); if it leads, it reads them all (loadAll)
+    figures = new Map();
+  }
+
+  /**
+   * One evaluation of `figs`, or of every figure held (as read anew by a new leader); `complete`: they are every figure
+   * there is (see EvaluationInput).
+   */
+  async function run(figs?: Iterable<{ window: WindowName; scope: string; values: Values }>, complete = false): Promise<void> {
     if (closed) return;
-    if (!(await lease.hold())) {
-      if (leader) log.warn('alert engine: lost the lease; another engine evaluates');
-      leader = false;
-      loaded = false;
-      // a standby keeps no figures (it would hold every scope ever published); if it leads, it reads them all (loadAll)
-      figures = new Map();
-      return;
-    }
+    const held = await lease.hold();
+    if (!held) return standBy();
+    // Taken anew while leading: the lease ran out meanwhile (another engine may have led) or Redis lost it; what this
+    // engine holds may be out of date, and is read again.
+    if (held === 'taken') loaded = false;
     if (!leader || !loaded) {
       leader = true;
       await loadAll();
@@ -291,9 +320,9 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     }
     // while the center is closed no threshold applies: open alerts clear, none is raised
     const open = centerOpen(config.centerHours, t, config.CENTER_TZ).open;
-    const r = evaluate({ thresholds: open ? thresholds : [], tracks, figures: figs, complete, dayStart: startOfLocalDay(t, config.CENTER_TZ), now: t });
+    const r = evaluate({ thresholds: open ? thresholds : [], tracks, figures: figs ?? figures.values(), complete, dayStart: startOfLocalDay(t, config.CENTER_TZ), now: t });
     if (r.changed.length + r.removed.length + r.transitions.length === 0) return;
-    const published = await store.commit(r.changed, r.removed, r.transitions);
+    const published = await store.commit(lease, r.changed, r.removed, r.transitions);
     for (const k of r.removed) tracks.delete(k);
     for (const t of r.changed) tracks.set(trackKey(t.thresholdId, t.scope), t);
     committed += r.transitions.length;
@@ -317,14 +346,14 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     const told = await redis.hgetall(quietKey); // source → the time of its latest event when it was told quiet
     for (const q of quiet) {
       if (told[q.source] !== undefined) continue;
-      await redis.hset(quietKey, q.source, q.since);
+      if (!(await lease.writes().hset(quietKey, q.source, q.since).exec())) throw new LeaseLost();
       log.warn({ source: q.source, lastEventAt: q.since }, 'alert engine: a source has gone quiet');
       webhook?.send({ type: 'source', transition: 'quiet', at: new Date(t).toISOString(), source: q.source, lastEventAt: q.since, quietAfterMinutes: quietMinutes(q.source) });
     }
     for (const [source, since] of Object.entries(told)) {
       const at = last.get(source);
       if (at === undefined || !(at > Date.parse(since))) continue;
-      await redis.hdel(quietKey, source);
+      if (!(await lease.writes().hdel(quietKey, source).exec())) throw new LeaseLost();
       const lastEventAt = new Date(at).toISOString();
       log.info({ source, lastEventAt }, 'alert engine: a quiet source sends again');
       webhook?.send({ type: 'source', transition: 'resumed', at: new Date(t).toISOString(), source, lastEventAt, quietAfterMinutes: quietMinutes(source) });
@@ -348,7 +377,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
         if (m.type === 'thresholds.changed') {
           void enqueue('thresholds', async () => {
             thresholds = await thresholdStore.list();
-            await run(figures.values());
+            await run();
           });
         }
       }
@@ -360,7 +389,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
 
   const tick = () =>
     enqueue('tick', async () => {
-      await run(figures.values());
+      await run();
       await watchSources();
     });
   // Every figure read anew: the scopes the worker dropped are missing, and their alerts end. (None read: Redis lost
@@ -369,7 +398,7 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
     enqueue('reload', async () => {
       if (!leader) return;
       await loadAll();
-      await run(figures.values(), figures.size > 0);
+      await run(undefined, figures.size > 0);
     });
   await tick();
 

@@ -13,6 +13,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
 import { chIso, chTime } from '../auth/store.ts';
 import type { Alert, AlertLevel } from '../live/protocol.ts';
+import type { Lease } from '../redis/lease.ts';
 import type { Track, Transition } from './engine.ts';
 
 export interface AlertRedisNames {
@@ -37,6 +38,13 @@ export function alertRedisNames(prefix: string): AlertRedisNames {
 }
 
 export type AlertChannelMessage = { type: 'alert'; alert: Alert } | { type: 'thresholds.changed' };
+
+/** The engine's writes were refused: another engine holds the lease (this one paused past it). Nothing was written. */
+export class LeaseLost extends Error {
+  constructor() {
+    super('the alert engine lost its lease; another engine evaluates');
+  }
+}
 
 interface ActiveEntry {
   alert: Alert;
@@ -171,33 +179,33 @@ export class AlertStore {
    * level, and tells the screens. After Redis lost its data the tracks come back from the history (loadAll), but the
    * screens, `GET /v1/alerts` and acknowledgements read the active set. Returns how many were put back.
    */
-  async restoreActive(open: ReadonlyArray<{ alert: Alert; at: number }>): Promise<number> {
+  async restoreActive(lease: Lease, open: ReadonlyArray<{ alert: Alert; at: number }>): Promise<number> {
     if (open.length === 0) return 0;
     const present = await this.redis.hmget(this.names.active, ...open.map((o) => o.alert.id));
     const missing = open.filter((_, i) => present[i] === null);
     if (missing.length === 0) return 0;
-    const tx = this.redis.multi();
+    const writes = lease.writes();
     for (const { alert, at } of missing) {
       const { acknowledgedBy: by, acknowledgedAt: ackAt } = alert;
       const ack: Ack | null = by && ackAt ? { by, at: ackAt, level: alert.level as AlertLevel } : null;
       const bare = withAck(alert, null);
-      tx.hset(this.names.active, alert.id, JSON.stringify({ alert: bare, at } satisfies ActiveEntry));
-      if (ack) tx.hset(this.names.acks, alert.id, JSON.stringify(ack));
+      writes.hset(this.names.active, alert.id, JSON.stringify({ alert: bare, at } satisfies ActiveEntry));
+      if (ack) writes.hset(this.names.acks, alert.id, JSON.stringify(ack));
       const message: AlertChannelMessage = { type: 'alert', alert: withAck(bare, ack) };
-      tx.publish(this.names.channel, JSON.stringify(message));
+      writes.publish(this.names.channel, JSON.stringify(message));
     }
-    const results = await tx.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
+    if (!(await writes.exec())) throw new LeaseLost();
     return missing.length;
   }
 
   /**
    * Makes the engine's step durable: the transitions go to ClickHouse first (the history), then the tracks, the
-   * active set and the publications to Redis in one transaction. Returns the transitions as published (acks merged).
-   * Throws when either store fails; the caller then keeps its previous state and retries on the next evaluation.
+   * active set and the publications to Redis at once, only while the engine holds its lease (else LeaseLost, nothing
+   * written to Redis). Returns the transitions as published (acks merged). Throws when either store fails; the caller
+   * then keeps its previous state and retries on the next evaluation. A transition whose history row was written but
+   * not its Redis part is an orphan: endOrphans() ends it.
    */
-  async commit(changed: readonly Track[], removed: readonly string[], transitions: readonly Transition[]): Promise<Alert[]> {
+  async commit(lease: Lease, changed: readonly Track[], removed: readonly string[], transitions: readonly Transition[]): Promise<Alert[]> {
     let published: Alert[] = [];
     if (transitions.length > 0) {
       const ids = transitions.map((t) => t.alert.id);
@@ -211,20 +219,22 @@ export class AlertStore {
         values: transitions.map((t, i) => alertRow(published[i]!, t.kind, Math.max(t.at, parsed[i] ? Date.parse(parsed[i]!.at) + 1 : 0))),
       });
     }
-    const tx = this.redis.multi();
-    if (removed.length > 0) tx.hdel(this.names.tracks, ...removed);
-    if (changed.length > 0) tx.hset(this.names.tracks, ...changed.flatMap((t) => [`${t.thresholdId}|${t.scope}`, JSON.stringify(t)]));
+    const writes = lease.writes();
+    for (const key of removed) writes.hdel(this.names.tracks, key);
+    for (const t of changed) writes.hset(this.names.tracks, `${t.thresholdId}|${t.scope}`, JSON.stringify(t));
     for (const [i, t] of transitions.entries()) {
-      if (t.alert.level === 'ok') tx.hdel(this.names.active, t.alert.id).hdel(this.names.acks, t.alert.id);
-      else tx.hset(this.names.active, t.alert.id, JSON.stringify({ alert: t.alert, at: t.at } satisfies ActiveEntry));
+      if (t.alert.level === 'ok') writes.hdel(this.names.active, t.alert.id).hdel(this.names.acks, t.alert.id);
+      else writes.hset(this.names.active, t.alert.id, JSON.stringify({ alert: t.alert, at: t.at } satisfies ActiveEntry));
       const message: AlertChannelMessage = { type: 'alert', alert: published[i]! };
-      tx.publish(this.names.channel, JSON.stringify(message));
+      writes.publish(this.names.channel, JSON.stringify(message));
     }
-    if (removed.length + changed.length + transitions.length === 0) return published;
-    const results = await tx.exec();
-    const failed = results?.find(([err]) => err);
-    if (!results || failed) throw failed?.[0] ?? new Error('redis transaction aborted');
+    if (writes.size > 0 && !(await writes.exec())) throw new LeaseLost();
     return published;
+  }
+
+  /** Ends orphans (see commit) in the history only: they were never listed, published nor sent. */
+  async endOrphans(ended: readonly Transition[]): Promise<void> {
+    await this.ch.insert({ table: 'alerts', format: 'JSONEachRow', values: ended.map((t) => alertRow(t.alert, t.kind, t.at)) });
   }
 
   // --- the API's side ----------------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 // A lease in Redis: at most one holder at a time among processes (the alert engine, the KPI worker). The holder is a
 // random token per process; it takes the key with SET NX PX, keeps it by renewing before it expires, and gives it back
 // on close. A holder that dies without giving it back is replaced once the lease runs out.
+//
+// A holder that paused past its lease (a long garbage collection, a stalled write) may still be on its way to write
+// when another has taken over: its writes go through `writes()`, applied in one script only while it holds the lease
+// (fencing), so it cannot overwrite the new holder's state.
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
@@ -12,6 +16,60 @@ return 0`;
 const RELEASE_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
+
+/**
+ * Applies a batch of writes only if the token ARGV[1] holds the lease KEYS[1]; 1 if applied, 0 (nothing written) if
+ * not. ARGV[2]: JSON [[command, key index (0: none), ...arguments], ...], the keys being KEYS[2...].
+ */
+const FENCED_SCRIPT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+for _, c in ipairs(cjson.decode(ARGV[2])) do
+  if c[2] > 0 then redis.call(c[1], KEYS[c[2]], unpack(c, 3)) else redis.call(c[1], unpack(c, 3)) end
+end
+return 1`;
+
+/** Writes to apply together, only while the lease is held (Lease.writes()). One field per command. */
+export class FencedWrites {
+  private readonly keys: string[] = [];
+  private readonly commands: Array<[string, number, ...string[]]> = [];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly lease: string,
+    private readonly token: string,
+  ) {}
+
+  private key(name: string): number {
+    let i = this.keys.indexOf(name);
+    if (i < 0) i = this.keys.push(name) - 1;
+    return i + 2; // KEYS[1] is the lease
+  }
+
+  hset(key: string, field: string, value: string): this {
+    this.commands.push(['HSET', this.key(key), field, value]);
+    return this;
+  }
+
+  hdel(key: string, field: string): this {
+    this.commands.push(['HDEL', this.key(key), field]);
+    return this;
+  }
+
+  publish(channel: string, message: string): this {
+    this.commands.push(['PUBLISH', 0, channel, message]);
+    return this;
+  }
+
+  get size(): number {
+    return this.commands.length;
+  }
+
+  /** Writes them all at once if this process holds the lease: true; false, with nothing written, if it does not. */
+  async exec(): Promise<boolean> {
+    const applied = await this.redis.eval(FENCED_SCRIPT, 1 + this.keys.length, this.lease, ...this.keys, this.token, JSON.stringify(this.commands));
+    return Number(applied) === 1;
+  }
+}
 
 export class Lease {
   readonly token = randomBytes(12).toString('hex');
@@ -30,6 +88,11 @@ export class Lease {
   async hold(): Promise<'kept' | 'taken' | null> {
     if (Number(await this.redis.eval(RENEW_SCRIPT, 1, this.key, this.token, String(this.ttlMs))) === 1) return 'kept';
     return (await this.redis.set(this.key, this.token, 'PX', this.ttlMs, 'NX')) === 'OK' ? 'taken' : null;
+  }
+
+  /** A batch of writes applied only while this process holds the lease. */
+  writes(): FencedWrites {
+    return new FencedWrites(this.redis, this.key, this.token);
   }
 
   /** Gives the lease back (if this process holds it), so another takes over at once rather than when it expires. */

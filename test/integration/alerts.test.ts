@@ -17,6 +17,7 @@ import type { Snapshot } from '../../server/kpi/compute.ts';
 import { kpiRedisNames, storeSnapshots } from '../../server/kpi/snapshots.ts';
 import type { Alert } from '../../server/live/protocol.ts';
 import { createRedis } from '../../server/redis/connections.ts';
+import { Lease } from '../../server/redis/lease.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { signInRoles } from '../support/users.ts';
 import { openSocket, type LiveTestClient } from '../support/ws.ts';
@@ -43,14 +44,19 @@ function startEngine(extra: Partial<Parameters<typeof startAlertEngine>[0]> = {}
   return startAlertEngine({ config: ctx.config, log: captured.log, clickhouse: ctx.clickhouse, redisUrl: inject('redisUrl'), now: () => clock, tickMs: 0, ...extra });
 }
 
-/** Publishes new values for some figures (as the KPI worker does) and waits until the engine has evaluated them. */
-async function feed(window: Snapshot['window'], scope: string, v: Partial<Record<KpiKey, number | null>>, e = engine): Promise<void> {
+/** Publishes new values for some figures, as the KPI worker does. */
+async function publish(window: Snapshot['window'], scope: string, v: Partial<Record<KpiKey, number | null>>): Promise<void> {
   const values = Object.fromEntries(KPI_KEYS.map((k) => [k, { value: null, n: 0 }])) as Record<KpiKey, KpiValue>;
   for (const [k, val] of Object.entries(v)) values[k as KpiKey] = { value: val, n: 10 };
   figures.set(`${window}|${scope}`, { window, scope, asOf: new Date(clock).toISOString(), values });
-  const before = e.received;
   const published = await storeSnapshots(redis, kpiRedisNames(ctx.config.REDIS_PREFIX), [...figures.values()], previous);
   expect(published).toBeGreaterThan(0);
+}
+
+/** Publishes new values for some figures (as the KPI worker does) and waits until the engine has evaluated them. */
+async function feed(window: Snapshot['window'], scope: string, v: Partial<Record<KpiKey, number | null>>, e = engine): Promise<void> {
+  const before = e.received;
+  await publish(window, scope, v);
   const deadline = Date.now() + 5_000;
   while (e.received === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   expect(e.received).toBeGreaterThan(before);
@@ -61,6 +67,43 @@ async function feed(window: Snapshot['window'], scope: string, v: Partial<Record
 async function at(seconds: number, e = engine): Promise<void> {
   clock = T0 + seconds * 1000;
   await e.tick();
+}
+
+/** The tests' ClickHouse, whose inserts wait while held (a stalled write). */
+function holdableClickHouse() {
+  let gate: { promise: Promise<void>; open: () => void } | null = null;
+  let waiting = 0;
+  const client = new Proxy(ctx.clickhouse, {
+    get(target, prop) {
+      if (prop === 'insert') {
+        return async (params: Parameters<typeof target.insert>[0]) => {
+          if (gate) {
+            waiting++;
+            await gate.promise;
+          }
+          return target.insert(params);
+        };
+      }
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return {
+    client,
+    hold() {
+      let open!: () => void;
+      const promise = new Promise<void>((r) => (open = r));
+      gate = { promise, open };
+    },
+    release() {
+      gate?.open();
+      gate = null;
+    },
+    /** Inserts that waited (or wait) on a hold. */
+    get waiting() {
+      return waiting;
+    },
+  };
 }
 
 /** A webhook receiver that answers 200 and keeps each body it is sent. */
@@ -353,13 +396,15 @@ describe('alert engine', () => {
 
   it('an acknowledgement racing the end of its alert never re-opens it, in the history or on the screens', async () => {
     const store = new AlertStore(ctx.clickhouse, redis, `${ctx.config.REDIS_PREFIX}_race`);
+    const lease = new Lease(redis, store.names.leader, 60_000); // as the engine of that prefix
+    expect(await lease.hold()).toBe('taken');
     const t = Date.parse('2026-11-25T06:00:00Z');
     const alert: Alert = {
       id: 'al_race', thresholdId: 'thr_race', kpi: 'waiting', scope: 'queue:race', window: 'today', level: 'critical', peak: 'critical', value: 25,
       threshold: 20, direction: 'above', startedAt: new Date(t).toISOString(), endedAt: null, acknowledgedBy: null, acknowledgedAt: null,
     };
     const track: Track = { ...emptyTrack('thr_race', 'queue:race'), alert, alertAt: t };
-    await store.commit([track], [], [{ kind: 'fired', at: t, alert }]);
+    await store.commit(lease, [track], [], [{ kind: 'fired', at: t, alert }]);
     const screen = createRedis(inject('redisUrl'), 'subscriber');
     const heard: string[] = [];
     await screen.subscribe(store.names.channel);
@@ -376,29 +421,14 @@ describe('alert engine', () => {
       expect(await store.acknowledge('al_race', 'sup2', t + 20_000)).toBe('gone');
       // An acknowledgement whose row is being written while the end is published is not published after the end.
       const again: Alert = { ...alert, id: 'al_race2' };
-      await store.commit([{ ...track, alert: again }], [], [{ kind: 'fired', at: t, alert: again }]);
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      const slow = new AlertStore(
-        new Proxy(ctx.clickhouse, {
-          get(target, prop) {
-            if (prop === 'insert') {
-              return async (params: Parameters<typeof target.insert>[0]) => {
-                await held;
-                return target.insert(params);
-              };
-            }
-            const value = Reflect.get(target, prop, target) as unknown;
-            return typeof value === 'function' ? value.bind(target) : value;
-          },
-        }),
-        redis,
-        `${ctx.config.REDIS_PREFIX}_race`,
-      );
+      await store.commit(lease, [{ ...track, alert: again }], [], [{ kind: 'fired', at: t, alert: again }]);
+      const held = holdableClickHouse();
+      held.hold();
+      const slow = new AlertStore(held.client, redis, `${ctx.config.REDIS_PREFIX}_race`);
       const acking = slow.acknowledge('al_race2', 'sup', t + 10_000);
       await new Promise((r) => setTimeout(r, 100)); // its acknowledgement is set in Redis; its row waits
       await redisEnd(store, { kind: 'cleared', at: t + 6_000, alert: { ...again, level: 'ok', endedAt: new Date(t + 6_000).toISOString() } });
-      release();
+      held.release();
       await acking;
       await new Promise((r) => setTimeout(r, 200));
       expect(heard.at(-1)).toBe('ok'); // the end was the last word, not the acknowledgement
@@ -428,6 +458,81 @@ describe('alert engine', () => {
     } finally {
       engine = standby; // the next tests use the one still running (afterAll closes it)
     }
+  });
+
+  it('an engine that paused past its lease cannot write over the one that took over; its half-written alert ends in the history', async () => {
+    await createThreshold({ kpi: 'waiting', scope: 'queue:fence', window: 'today', warning: 5, critical: 10 });
+    const held = holdableClickHouse();
+    const stale = await startEngine({ clickhouse: held.client });
+    let fresh: AlertEngineHandle | undefined;
+    const screen = createRedis(inject('redisUrl'), 'subscriber');
+    const heard: string[] = [];
+    await screen.subscribe(alertRedisNames(ctx.config.REDIS_PREFIX).channel);
+    screen.on('message', (_c: string, m: string) => {
+      const { alert } = JSON.parse(m) as { alert?: Alert };
+      if (alert?.scope === 'queue:fence') heard.push(alert.id);
+    });
+    try {
+      await engine.close();
+      await at(4_000, stale);
+      expect(stale.leader).toBe(true);
+      // The leader fires; its history row is stalled (a slow insert, a long pause) past its lease…
+      held.hold();
+      const before = stale.received;
+      await publish('today', 'queue:fence', { waiting: 12 });
+      await expect.poll(() => held.waiting).toBe(1);
+      expect(stale.received).toBe(before);
+      // …the lease runs out (deleted: what expiry does) and another engine takes over, firing the same breach
+      await redis.del(alertRedisNames(ctx.config.REDIS_PREFIX).leader);
+      fresh = await startEngine();
+      expect(fresh.leader).toBe(true);
+      const [current] = (await active()).filter((a) => a.scope === 'queue:fence');
+      expect(current).toMatchObject({ level: 'critical' });
+      // The stale one's write lands in ClickHouse; its Redis part is refused, and it stands by
+      held.release();
+      await stale.idle();
+      expect(stale.leader).toBe(false);
+      expect(stale.figures).toBe(0);
+      expect((await active()).filter((a) => a.scope === 'queue:fence').map((a) => a.id)).toEqual([current!.id]);
+      const tracks = await redis.hgetall(alertRedisNames(ctx.config.REDIS_PREFIX).tracks);
+      const fenced = Object.values(tracks).map((t) => JSON.parse(t) as Track).filter((t) => t.scope === 'queue:fence');
+      expect(fenced.map((t) => t.alert?.id)).toEqual([current!.id]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(heard).toEqual([current!.id]); // the screens never heard of the other
+      // Its alert is in the history, open, though no screen showed it: a minute on, the next full read ends it there
+      const query = "SELECT id FROM alerts_current WHERE scope = 'queue:fence' AND ended_at IS NULL AND id != {id:String}";
+      const orphans = await (await ctx.clickhouse.query({ query, query_params: { id: current!.id }, format: 'JSONEachRow' })).json<{ id: string }>();
+      expect(orphans).toHaveLength(1);
+      const orphanId = orphans[0]!.id;
+      clock += 30_000;
+      await fresh.reload();
+      expect((await rowsOf(orphanId)).map((r) => [r.transition, r.ended])).toEqual([['fired', 0]]); // 30 s: may be a lagging history
+      clock += 31_000;
+      await fresh.reload();
+      expect((await rowsOf(orphanId)).map((r) => [r.transition, r.ended])).toEqual([['fired', 0], ['cleared', 1]]);
+      expect(captured.lines.some((l) => l.includes('commit had failed half-way'))).toBe(true);
+      // the one shown is untouched, and the screens heard nothing more
+      expect((await active()).filter((a) => a.scope === 'queue:fence').map((a) => a.id)).toEqual([current!.id]);
+      expect(heard).toEqual([current!.id]);
+    } finally {
+      held.release();
+      screen.disconnect();
+      await stale.close();
+      if (fresh) engine = fresh; // the next tests use the one still running (afterAll closes it)
+    }
+  });
+
+  it('a leader that finds its lease gone (Redis lost its data) reads its state again at once: its open alert is listed again', async () => {
+    await createThreshold({ kpi: 'asa', scope: 'queue:forgot', warning: 30, critical: 600 });
+    await at(4_100);
+    await feed('15m', 'queue:forgot', { asa: 45 });
+    const [open] = (await active()).filter((a) => a.scope === 'queue:forgot');
+    expect(open).toMatchObject({ level: 'warning' });
+    const names = alertRedisNames(ctx.config.REDIS_PREFIX);
+    await redis.del(names.leader, names.tracks, names.active, names.acks);
+    await at(4_101);
+    expect(engine.leader).toBe(true);
+    expect((await active()).filter((a) => a.scope === 'queue:forgot').map((a) => a.id)).toEqual([open!.id]);
   });
 });
 

@@ -14,6 +14,7 @@ import type { Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
 import type { Alert, ServerMessage } from '../../server/live/protocol.ts';
 import { createRedis } from '../../server/redis/connections.ts';
+import { Lease } from '../../server/redis/lease.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { signInRoles } from '../support/users.ts';
@@ -141,10 +142,13 @@ describe('a display reads the scopes of its boards only', () => {
       id, thresholdId: `t-${id}`, kpi: 'service_level', scope, window: 'today', level: 'warning', peak: 'warning', value: 50,
       threshold: 80, direction: 'below', startedAt: new Date().toISOString(), endedAt: null, acknowledgedBy: null, acknowledgedAt: null,
     });
-    await store.restoreActive([{ alert: alert('al-billing', 'queue:billing'), at: Date.now() }, { alert: alert('al-sales', 'queue:sales'), at: Date.now() }]);
+    const lease = new Lease(redis, store.names.leader, 60_000); // as the alert engine, the one that writes them
+    expect(await lease.hold()).toBe('taken');
+    await store.restoreActive(lease, [{ alert: alert('al-billing', 'queue:billing'), at: Date.now() }, { alert: alert('al-sales', 'queue:sales'), at: Date.now() }]);
     const ids = async (token: string) => (await get('/v1/alerts?active=1', token)).json<{ alerts: Alert[] }>().alerts.map((a) => a.id).sort();
     expect(await ids(tokens.supervisor!)).toEqual(['al-billing', 'al-sales']);
     expect(await ids(north)).toEqual(['al-billing']);
+    await lease.release();
   });
 
   it('reads the thresholds that apply to its scopes only', async () => {
