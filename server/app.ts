@@ -31,6 +31,7 @@ import { liveStreamRoutes } from './live/stream.ts';
 import type { Log } from './log.ts';
 import { messageRoutes } from './messages/routes.ts';
 import { createMetrics, metricsRoutes } from './metrics.ts';
+import { validatorCompiler } from './validation.ts';
 import { wallboardRoutes } from './wallboard.ts';
 
 export interface AppDeps {
@@ -68,12 +69,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new AccessLog(),
     // Behind a reverse proxy, the client's address, host and protocol from the proxies TRUST_PROXY names only.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
-    // A field a schema does not know is refused (400 naming it), not dropped: a typo must not pass silently. Fastify's
-    // default (removeAdditional) also strips the fields of one branch of a union while trying another
-    // (fastify/fastify#4160), which refused valid board tiles. Unions told apart by a property validate only the
-    // branch it names (boards/schema.ts).
-    ajv: { customOptions: { removeAdditional: false, discriminator: true } },
   }) as unknown as FastifyInstance;
+  // bodies as sent, unknown fields refused (server/validation.ts)
+  app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
   if (deps.loopbackHostOnly) {
     app.addHook('onRequest', async (req, reply) => {

@@ -204,6 +204,10 @@ describe('threshold API', () => {
     expect((await bad({ kpi: 'service_level', critical: 90 })).message).toMatch(/\/critical must be less than warning/);
     expect((await bad({ kpi: 'service_level', warning: 180, critical: 60 })).message).toMatch(/\/warning must be within the range/);
     expect((await bad({ kpi: 'service_level', window: 'week' })).code).toBe('invalid_request');
+    // a JSON body is taken as sent: an emptied field (null) is not a 0, nor a "70" a number, nor a null a false
+    expect((await bad({ kpi: 'service_level', critical: null })).message).toMatch(/\/critical must be number/);
+    expect((await bad({ kpi: 'service_level', critical: '70' })).message).toMatch(/\/critical must be number/);
+    expect((await bad({ kpi: 'service_level', enabled: null })).message).toMatch(/\/enabled must be boolean/);
   });
 
   it("keeps a live figure's threshold under today, whichever window it was given or stored with", async () => {
