@@ -224,18 +224,21 @@ async function backup(config: Config, command: string, name: string | undefined,
       return 0;
     }
     let keptAs: string | null = null;
+    let detachedViews: string[] = [];
     if (command === 'restore') {
-      ({ keptAs } = await restoreBackup(conn.server, { dir: config.backupDir, name: name!, database: config.CLICKHOUSE_DATABASE }));
+      ({ keptAs, detachedViews } = await restoreBackup(conn.server, { dir: config.backupDir, name: name!, database: config.CLICKHOUSE_DATABASE }));
       await conn.migrate(); // a backup of an older version
     }
     const rebuilt = await rebuildDerived(conn.clickhouse, { lookbackDays: config.FCR_LOOKBACK_DAYS });
+    const db = config.CLICKHOUSE_DATABASE;
     const redisKeysCleared = conn.redis ? await clearRedis(conn.redis, config.REDIS_PREFIX) : 0;
     print(
       [
         `${command === 'restore' ? `restored ${name}: ` : ''}${rebuilt.events} events; the KPIs rebuilt from them (${rebuilt.contacts} contacts); ${redisKeysCleared} Redis keys cleared (people sign in again; TVs reconnect by themselves).`,
-        keptAs ? `The database as it was is kept as ${keptAs}: drop it once you are sure (DROP DATABASE ${keptAs}).` : '',
+        keptAs ? `The database as it was is kept as ${keptAs}, its materialized views detached: drop it once you are sure (DROP DATABASE ${keptAs}).` : '',
+        keptAs ? `To undo, Nabız stopped: DROP DATABASE ${db} SYNC; RENAME DATABASE ${keptAs} TO ${db}; then ${detachedViews.map((v) => `ATTACH TABLE ${db}.${v}`).join('; ')}.` : '',
       ].filter(Boolean).join('\n'),
-      { restored: name ?? null, keptAs, events: rebuilt.events, contacts: rebuilt.contacts, redisKeysCleared },
+      { restored: name ?? null, keptAs, detachedViews, events: rebuilt.events, contacts: rebuilt.contacts, redisKeysCleared },
     );
     return 0;
   } finally {

@@ -2,12 +2,13 @@
 // embedded ClickHouse is started allowed to write there: spawn.ts). `npm run nabiz -- backup …` (scripts/nabiz.ts)
 // drives these; docs/operations.md says when and how.
 //
-// - A backup is taken while Nabız runs: ClickHouse copies each table as of the moment it reaches it, hard-linking
-//   the parts (no second copy of the data on the same disk until merges replace them). An incremental one stores only
-//   the parts its base does not have, and needs that base (and its bases) to be restored.
+// - A backup is taken while Nabız runs: ClickHouse copies each table as of the moment it reaches it, copying
+//   the parts: a full one is as large as the database on disk. An incremental one stores only the parts its base does
+//   not have, and needs that base (and its bases) to be restored, where they were when it was taken (ClickHouse
+//   records the path).
 // - A restore happens with Nabız stopped. The current database is renamed aside, not dropped, so a restore that was
-//   a mistake can be undone by renaming it back. (Its views keep naming the database they were created in: while it
-//   is aside, they read the restored one. Query its tables.) The tables derived from `events` (the fan-out and the measures) are
+//   a mistake can be undone (restoreBackup). (Its views keep naming the database they were created in: while it is
+//   aside, they read the restored one. Query its tables.) The tables derived from `events` (the fan-out and the measures) are
 //   then emptied and rebuilt from the restored events: the tables of a backup are not copied in one instant, so the
 //   copies of `events` and of its derivations can disagree by what was ingested while the backup ran.
 // - A backup is named after its database and the time it was taken (backupName): the name, not the files' times (which a
@@ -22,6 +23,8 @@ export interface Backup {
   takenAt: string;
   /** The backup this one adds to, for an incremental one (by name); null for a full one. */
   base: string | null;
+  /** Where the base was when this one was taken (ClickHouse records the path, and reads the base there to restore). */
+  basePath: string | null;
 }
 
 /** A backup's directory name, as given on the command line: no path, nothing the shell or SQL would read. */
@@ -74,6 +77,7 @@ export async function listBackups(dir: string): Promise<Backup[]> {
       name,
       takenAt: (nameTime(name) ?? (await stat(description)).mtime).toISOString(),
       base: base === undefined ? null : path.basename(base),
+      basePath: base ?? null,
     });
   }
   return out.sort((a, b) => a.takenAt.localeCompare(b.takenAt) || a.name.localeCompare(b.name));
@@ -166,13 +170,15 @@ export async function createBackup(
 
 /**
  * Restores `name` from `dir` as the database; the current one, if any, is renamed `<database>_before_restore_<time>`
- * (returned). `ch` must not be bound to that database (it is renamed under it): e.g. a client of `system`. The caller
- * then upgrades the schema (migrations) and rebuilds what derives from events.
+ * (`keptAs`), its materialized views detached (`detachedViews`): a view's text names the tables of the database it
+ * was made in, so once ClickHouse restarts a renamed database's views feed the restored one's (every event stored
+ * twice). `ch` must not be bound to that database (it is renamed under it): e.g. a client of `system`. The caller then
+ * upgrades the schema (migrations) and rebuilds what derives from events.
  */
 export async function restoreBackup(
   ch: ClickHouseClient,
   opts: { dir: string; name: string; database: string; now?: Date },
-): Promise<{ keptAs: string | null }> {
+): Promise<{ keptAs: string | null; detachedViews: string[] }> {
   if (!NAME_RE.test(opts.name)) throw new BackupError(`'${opts.name}' is not a backup name (see backup list)`);
   const byName = new Map((await listBackups(opts.dir)).map((b) => [b.name, b]));
   let b = byName.get(opts.name);
@@ -180,20 +186,40 @@ export async function restoreBackup(
   while (b.base !== null) {
     const base = byName.get(b.base);
     if (!base) throw new BackupError(`${b.name} adds to ${b.base}, which is not in ${opts.dir} any more`);
+    // ClickHouse reads a base where it was when the backup was taken: backups copied to another directory restore
+    // from the path they were taken in
+    if (b.basePath !== path.join(opts.dir, b.base) && !(await exists(path.join(b.basePath!, DESCRIPTION)))) {
+      throw new BackupError(
+        `${b.name} adds to ${b.base} as it was in ${path.dirname(b.basePath!)}, where it is not any more: restore with BACKUP_DIR=${path.dirname(b.basePath!)} (move the backups there, or link that path to them)`,
+      );
+    }
     b = base;
   }
   const rs = await ch.query({ query: 'SELECT count() AS n FROM system.databases WHERE name = {db:String}', query_params: { db: opts.database }, format: 'JSONEachRow' });
-  const exists = Number((await rs.json<{ n: string | number }>())[0]?.n ?? 0) > 0;
+  const present = Number((await rs.json<{ n: string | number }>())[0]?.n ?? 0) > 0;
   const at = opts.now ?? new Date();
-  const keptAs = exists ? `${opts.database}_before_restore_${stamp(at).replace('-', '_')}_${String(at.getUTCMilliseconds()).padStart(3, '0')}` : null;
-  if (keptAs) await ch.command({ query: `RENAME DATABASE \`${opts.database}\` TO \`${keptAs}\`` });
+  const keptAs = present ? `${opts.database}_before_restore_${stamp(at).replace('-', '_')}_${String(at.getUTCMilliseconds()).padStart(3, '0')}` : null;
+  let detachedViews: string[] = [];
+  if (keptAs) {
+    await ch.command({ query: `RENAME DATABASE \`${opts.database}\` TO \`${keptAs}\`` });
+    const views = await ch.query({
+      query: "SELECT name FROM system.tables WHERE database = {db:String} AND engine = 'MaterializedView' ORDER BY name",
+      query_params: { db: keptAs },
+      format: 'JSONEachRow',
+    });
+    detachedViews = (await views.json<{ name: string }>()).map((v) => v.name);
+    for (const v of detachedViews) await ch.command({ query: `DETACH TABLE \`${keptAs}\`.\`${v}\` PERMANENTLY` });
+  }
   try {
     await ch.command({ query: `RESTORE DATABASE \`${opts.database}\` FROM File({from:String})`, query_params: { from: path.join(opts.dir, opts.name) } });
   } catch (err) {
     // put things back as they were
     await ch.command({ query: `DROP DATABASE IF EXISTS \`${opts.database}\` SYNC` });
-    if (keptAs) await ch.command({ query: `RENAME DATABASE \`${keptAs}\` TO \`${opts.database}\`` });
+    if (keptAs) {
+      await ch.command({ query: `RENAME DATABASE \`${keptAs}\` TO \`${opts.database}\`` });
+      for (const v of detachedViews) await ch.command({ query: `ATTACH TABLE \`${opts.database}\`.\`${v}\`` });
+    }
     throw err;
   }
-  return { keptAs };
+  return { keptAs, detachedViews };
 }

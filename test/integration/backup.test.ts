@@ -55,7 +55,7 @@ afterAll(async () => {
 });
 
 /** `offers` contacts offered on queue `bk`, the first of them abandoned, stored as the ingest path stores them. */
-async function store(offers: number): Promise<void> {
+async function store(offers: number, table = 'events'): Promise<void> {
   const now = Date.now();
   const events = Array.from({ length: offers }, () => sampleEvent('contact.offered', { queue: 'bk' }, 120_000));
   events.push(sampleEvent('contact.abandoned', { contactId: events[0]!.contactId, queue: 'bk' }, 60_000));
@@ -64,7 +64,7 @@ async function store(offers: number): Promise<void> {
     if (!v.ok) throw new Error(JSON.stringify(v.errors));
     return toEventRow(v.event, now);
   });
-  await insertEventRows(ch, 'events', rows);
+  await insertEventRows(ch, table, rows);
 }
 
 /** What a restore must give back: the stored events, their ids, and the queue's figures (from the analysts' view). */
@@ -80,11 +80,11 @@ async function state(client = ch) {
 }
 
 /** As `backup restore` does it: restore, upgrade, rebuild what derives from events. */
-async function restore(name: string): Promise<string | null> {
-  const { keptAs } = await restoreBackup(server, { dir: backupDir, name, database: DB });
+async function restore(name: string): Promise<{ keptAs: string | null; detachedViews: string[] }> {
+  const restored = await restoreBackup(server, { dir: backupDir, name, database: DB });
   await migrate(target());
   await rebuildDerived(ch, LOOKBACK);
-  return keptAs;
+  return restored;
 }
 
 describe('backup and restore', () => {
@@ -116,22 +116,32 @@ describe('backup and restore', () => {
   });
 
   it('restores the full backup: its events and their figures exactly, the replaced database kept aside', async () => {
-    const keptAs = await restore(full);
+    const { keptAs, detachedViews } = await restore(full);
     expect(await state()).toEqual({ events: 5, ids: 5, offered: 4, abandoned: 1 });
     expect(keptAs).toMatch(/^bk_before_restore_\d{8}_\d{6}_\d{3}$/);
+    expect(detachedViews).toContain('events_ingest_mv');
     // its tables as they were (its views name the database they were made in, so they read the restored one)
     const count = async (table: string) =>
       Number((await (await server.query({ query: `SELECT count() AS n FROM \`${keptAs}\`.${table}`, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n);
     expect([await count('events'), await count('event_ids FINAL')]).toEqual([10, 10]);
-    await server.command({ query: `DROP DATABASE \`${keptAs}\` SYNC` });
+    // undone as the command says: the restored one dropped, the kept one renamed back, its views attached again
+    await server.command({ query: `DROP DATABASE \`${DB}\` SYNC` });
+    await server.command({ query: `RENAME DATABASE \`${keptAs}\` TO \`${DB}\`` });
+    for (const v of detachedViews) await server.command({ query: `ATTACH TABLE \`${DB}\`.\`${v}\`` });
+    expect(await state()).toEqual({ events: 10, ids: 10, offered: 7, abandoned: 3 });
   });
 
   it('restores the incremental backup with its base; the figures are rebuilt from the events it holds', async () => {
     await restore(incremental);
     // 5 + 3 events, although its derived tables held only the first 5: rebuilt from events
     expect(await state()).toEqual({ events: 8, ids: 8, offered: 6, abandoned: 2 });
-    // and it goes on: new events are fanned out as usual
-    await store(1);
+    // and it goes on, also once ClickHouse restarted (the replaced database's views, read again from their text, name
+    // the restored database's tables: kept live, they stored every event a second time): new events are stored once
+    // through the ingest table, and fanned out as usual
+    const port = engine.port;
+    await engine.stop();
+    engine = await spawnEmbeddedClickHouse({ dataDir: path.join(dir, 'clickhouse'), backupDir, port });
+    await store(1, 'events_ingest');
     await catchUp(ch, LOOKBACK);
     expect(await state()).toEqual({ events: 10, ids: 10, offered: 7, abandoned: 3 });
   });
@@ -146,6 +156,16 @@ describe('backup and restore', () => {
       await expect(createBackup(ch, { dir: path.join(dir, 'empty'), database: DB, incremental: true })).rejects.toThrow(/take a full one first/);
     } finally {
       await rename(path.join(dir, 'moved-away'), path.join(backupDir, full));
+    }
+    // the backups copied to another directory: the incremental one names its base by the path it was taken in
+    const elsewhere = path.join(dir, 'copied');
+    await rename(backupDir, elsewhere);
+    try {
+      await expect(restoreBackup(server, { dir: elsewhere, name: incremental, database: DB })).rejects.toThrow(
+        `${incremental} adds to ${full} as it was in ${backupDir}, where it is not any more: restore with BACKUP_DIR=${backupDir}`,
+      );
+    } finally {
+      await rename(elsewhere, backupDir);
     }
     expect(await state()).toEqual(before);
     const dbs = await (await server.query({ query: "SELECT name FROM system.databases WHERE name LIKE 'bk%' ORDER BY name", format: 'JSONEachRow' })).json<{ name: string }>();

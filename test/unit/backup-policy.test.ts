@@ -6,7 +6,7 @@ import type { Backup } from '../../server/clickhouse/backup.ts';
 
 const DAY = 86_400_000;
 /** A backup taken at `at` (ISO), adding to `base`. */
-const b = (name: string, at: string, base: string | null = null): Backup => ({ name, takenAt: new Date(at).toISOString(), base });
+const b = (name: string, at: string, base: string | null = null): Backup => ({ name, takenAt: new Date(at).toISOString(), base, basePath: base && `/backups/${base}` });
 
 describe('the next backup', () => {
   // 2026-11-23 is a Monday
