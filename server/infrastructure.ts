@@ -2,7 +2,9 @@
 // embedded ClickHouse (our chdb-backed HTTP server, a child process) and a redis-server child process. Both embedded
 // servers require a password (kept in DATA_DIR, mode 0600; see spawn.ts and redis/embedded.ts), run in process
 // groups of their own so that a terminal's Ctrl-C reaches only this process (which stops them last, after its drain:
-// server/main.ts), and stop by themselves should this process die without stopping them.
+// server/main.ts), and stop by themselves should this process die without stopping them. One that exits while this
+// process runs (the OOM killer's pick, a crash) is reported (`onExit`): nothing works without it, and the process stops
+// so that its supervisor (systemd, the container runtime) starts everything again.
 import type { ClickHouseTarget } from './clickhouse/client.ts';
 import { spawnEmbeddedClickHouse } from './clickhouse/embedded/spawn.ts';
 import type { Config } from './config.ts';
@@ -17,8 +19,15 @@ export interface Infrastructure {
   stopEmbedded(): Promise<void>;
 }
 
-export async function startInfrastructure(config: Config, log: Log): Promise<Infrastructure> {
+export async function startInfrastructure(
+  config: Config,
+  log: Log,
+  /** An embedded server exited before stopEmbedded() asked it to. */
+  onExit: (what: string, exitCode: number | null) => void,
+): Promise<Infrastructure> {
   const stops: Array<() => Promise<void>> = [];
+  let stopping = false;
+  const watch = (what: string, exited: Promise<number | null>) => void exited.then((code) => stopping || onExit(what, code));
   try {
     let redisUrl = config.REDIS_URL;
     if (redisUrl === undefined) {
@@ -32,6 +41,7 @@ export async function startInfrastructure(config: Config, log: Log): Promise<Inf
         await redis.stop();
         log.info({ exitCode: await redis.exited }, 'embedded redis-server stopped');
       });
+      watch('embedded redis-server', redis.exited);
       redisUrl = redis.url;
       log.info(
         { address: redis.address, port: redis.port, pid: redis.pid, passwordFile: redis.passwordFile, dataDir: config.redisDataDir },
@@ -54,6 +64,7 @@ export async function startInfrastructure(config: Config, log: Log): Promise<Inf
         await ch.stop();
         log.info({ exitCode: await ch.exited }, 'embedded ClickHouse stopped');
       });
+      watch('embedded ClickHouse', ch.exited);
       clickhouse = { url: ch.address, database: config.CLICKHOUSE_DATABASE, username: ch.username, password: ch.password };
       const where = ch.passwordFile === undefined ? 'its password is CLICKHOUSE_PASSWORD' : `password in ${ch.passwordFile}`;
       log.info(
@@ -73,10 +84,12 @@ export async function startInfrastructure(config: Config, log: Log): Promise<Inf
       clickhouse,
       redisUrl,
       stopEmbedded: async () => {
+        stopping = true;
         for (const stop of stops) await stop();
       },
     };
   } catch (err) {
+    stopping = true;
     for (const stop of stops) await stop().catch(() => {});
     throw err;
   }

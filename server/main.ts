@@ -63,7 +63,10 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 
   try {
-    const infra = await startInfrastructure(config, log);
+    const infra = await startInfrastructure(config, log, (what, exitCode) => {
+      log.fatal({ exitCode }, `${what} exited unexpectedly: stopping Nabız, for its supervisor to start it again`);
+      void shutdown.run(`${what} exited`, 1);
+    });
     shutdown.add('embedded services', () => infra.stopEmbedded());
 
     // Every role, so a worker started first on a fresh database finds its tables. Idempotent: concurrent processes may

@@ -185,6 +185,22 @@ describe('npm start (all-in-one)', () => {
     expect(await portOpen(chPort)).toBe(false);
   });
 
+  it('stops (exit code 1, for its supervisor to restart it) when its ClickHouse dies under it, e.g. picked by the OOM killer', async () => {
+    const [port, chPort] = [await freePort(), await freePort()];
+    const nabiz = await startNabiz({ PORT: String(port), CLICKHOUSE_HTTP_PORT: String(chPort), DATA_DIR: path.join(dataDir, 'oom'), LOG_LEVEL: 'info' });
+    const pids = childPids(logLines(nabiz.output));
+    try {
+      process.kill(pids.clickhouse, 'SIGKILL');
+      expect(await nabiz.exited).toBe(1);
+      const lines = logLines(nabiz.output);
+      indexOf(lines, 'fatal: ClickHouse exited', (l) => l.msg.startsWith('embedded ClickHouse exited unexpectedly'));
+      indexOf(lines, 'redis-server stopped', (l) => l.msg === 'embedded redis-server stopped');
+      expect(running(pids.redis)).toBe(false);
+    } finally {
+      for (const pid of [pids.clickhouse, pids.redis]) if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
   it('its ClickHouse and Redis stop by themselves when the app is killed (SIGKILL) without stopping them', async () => {
     const [port, chPort] = [await freePort(), await freePort()];
     const nabiz = await startNabiz({ PORT: String(port), CLICKHOUSE_HTTP_PORT: String(chPort), DATA_DIR: path.join(dataDir, 'kill'), LOG_LEVEL: 'info' });
