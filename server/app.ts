@@ -131,8 +131,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(ingestRoutes, { config, clickhouse, redis, writer, rejectedWriter, metrics: metrics.ingest, now: clock });
   await app.register(sourceRoutes, { config, clickhouse, activity });
   if (config.METRICS_TOKEN) await app.register(metricsRoutes, { token: config.METRICS_TOKEN, metrics });
-  await app.register(authRoutes, { presence });
-  const displayScopes = new DisplayScopes(new BoardStore(clickhouse), clock);
+  const boards = new BoardStore(clickhouse);
+  await app.register(authRoutes, { presence, boards });
+  const displayScopes = new DisplayScopes(boards, clock);
   await app.register(kpiRoutes, { config, clickhouse, redis, displayScopes, now: clock, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis, displayScopes });
   await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence, displayScopes, now: clock });

@@ -170,6 +170,10 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
       const result = await alerts.acknowledge(request.params.id, actor.actor_name, Date.now());
       if (result === null) throw new ApiError(404, 'not_found', `no alert ${request.params.id}`);
       if (result === 'gone') throw new ApiError(409, 'alert_cleared', 'this alert has already cleared');
+      if ('already' in result) {
+        const { acknowledgedBy: by, acknowledgedAt: at } = result.already;
+        throw new ApiError(409, 'alert_acknowledged', `${by} acknowledged this alert already${at ? ` (${at})` : ''}`);
+      }
       await auth.audit.record(actor, { action: 'alert.ack', object_kind: 'alert', object_id: result.id, details: { kpi: result.kpi, scope: result.scope, level: result.level } });
       return { alert: result };
     },

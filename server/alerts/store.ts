@@ -129,9 +129,15 @@ function fromRow(r: AlertRow): Alert {
   };
 }
 
-// Sets the ack only while the alert is still open (the engine may have just cleared it).
+// Sets the ack (ARGV[2]) only while the alert is still open (the engine may have just cleared it): 0 if not; 2, and
+// nothing set, if someone acknowledged it already at its level (ARGV[3]) or above: the first name stays.
 const ACK_SCRIPT = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local prev = redis.call('HGET', KEYS[2], ARGV[1])
+if prev then
+  local rank = { ok = 0, warning = 1, critical = 2 }
+  if rank[cjson.decode(prev).level] >= rank[ARGV[3]] then return 2 end
+end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1`;
 
@@ -292,10 +298,11 @@ export class AlertStore {
   }
 
   /**
-   * Acknowledges an open alert. Returns the alert as now shown, `gone` when it exists but is no longer open, or
-   * null when there is no such alert.
+   * Acknowledges an open alert. Returns the alert as now shown, `gone` when it exists but is no longer open,
+   * `{ already }` (the alert as shown, unchanged) when it is acknowledged already at its level, or null when there is
+   * no such alert.
    */
-  async acknowledge(id: string, by: string, atMs: number): Promise<Alert | 'gone' | null> {
+  async acknowledge(id: string, by: string, atMs: number): Promise<Alert | 'gone' | { already: Alert } | null> {
     const raw = await this.redis.hget(this.names.active, id);
     if (!raw) return (await this.history(id)).length > 0 ? 'gone' : null;
     const entry = JSON.parse(raw) as ActiveEntry;
@@ -303,8 +310,12 @@ export class AlertStore {
     // After the alert's last transition, even if this process's clock is behind the engine's.
     atMs = Math.max(atMs, entry.at + 1);
     const ack: Ack = { by, at: new Date(atMs).toISOString(), level: alert.level as AlertLevel };
-    const set = await this.redis.eval(ACK_SCRIPT, 2, this.names.active, this.names.acks, id, JSON.stringify(ack));
-    if (Number(set) !== 1) return 'gone';
+    const set = Number(await this.redis.eval(ACK_SCRIPT, 2, this.names.active, this.names.acks, id, JSON.stringify(ack), alert.level));
+    if (set === 0) return 'gone';
+    if (set === 2) {
+      const prev = await this.redis.hget(this.names.acks, id);
+      return { already: withAck(alert, prev ? (JSON.parse(prev) as Ack) : null) };
+    }
     const shown = withAck(alert, ack);
     await this.ch.insert({ table: 'alerts', format: 'JSONEachRow', values: [alertRow(shown, 'acknowledged', atMs)] });
     const message: AlertChannelMessage = { type: 'alert', alert: shown };

@@ -79,7 +79,8 @@ export class AuditLog {
       params.action = filter.action;
     }
     if (filter.actor) {
-      where.push('actor_name = {actor:String}');
+      // as typed: a username is lower-case, a display's or a key's name need not be
+      where.push('lowerUTF8(actor_name) = lowerUTF8({actor:String})');
       params.actor = filter.actor;
     }
     const rs = await this.ch.query({

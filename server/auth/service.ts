@@ -221,7 +221,7 @@ export class AccessService {
   // --- displays ---
 
   async listDisplays() {
-    return (await this.deps.store.listCredentials('display')).map(publicCredential);
+    return (await this.deps.store.listCredentials('display')).map((d) => publicCredential(d as DisplayRecord & { lastUsedAt: string | null }));
   }
 
   async createDisplay(actor: Actor, input: { name: string; board: string }): Promise<{ display: PublicCredential<DisplayRecord>; token: string }> {

@@ -2,8 +2,10 @@
 //   GET    /v1/boards                       reader      people: every board; a display: the board it shows (and, for
 //                                                      a rotation, its grid boards) plus its own settings
 //   GET    /v1/boards/:name                 reader      one board (a display: only its own)
-//   PUT    /v1/boards/:name                 supervisor  create or replace (201 when created); validated layout
-//   DELETE /v1/boards/:name                 supervisor  204; 409 while a rotation lists it
+//   PUT    /v1/boards/:name                 supervisor  create or replace (201 when created); validated layout;
+//                                                      If-None-Match: * creates only, If-Match: "<updatedAt>" replaces
+//                                                      only that version (412 otherwise: two editors, one board)
+//   DELETE /v1/boards/:name                 supervisor  204; 409 while a rotation lists it or a display shows it
 //   GET    /v1/display-settings             supervisor  per-display settings (board override, sound)
 //   PUT    /v1/display-settings/:id         supervisor  {board?, sound?}
 // Every change is audited (board.put, board.delete, display_settings.put).
@@ -17,6 +19,13 @@ import { validateBoard } from './validate.ts';
 
 const NameParams = Type.Object({ name: Type.String({ pattern: BOARD_NAME_PATTERN }) });
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
+const Preconditions = Type.Object({
+  'if-none-match': Type.Optional(Type.Literal('*', { description: 'create only: 412 when the board exists' })),
+  'if-match': Type.Optional(Type.String({ maxLength: 64, description: 'replace only this version (the board\'s updatedAt, quoted): 412 when it changed since' })),
+});
+
+/** An entity tag as sent (`"…"`, `W/"…"` or bare) → its value. */
+const tagValue = (tag: string) => tag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 
 export interface BoardRoutesOptions {
   clickhouse: ClickHouseClient;
@@ -50,12 +59,29 @@ export async function boardRoutes(parent: FastifyInstance, opts: BoardRoutesOpti
 
   app.put(
     '/v1/boards/:name',
-    { ...supervisor, schema: { tags: ['boards'], params: NameParams, body: BoardInputSchema } },
+    { ...supervisor, schema: { tags: ['boards'], params: NameParams, headers: Preconditions, body: BoardInputSchema } },
     async (request, reply) => {
       const { name } = request.params;
       const input = request.body;
       const all = await store.list();
       const existing = all.find((b) => b.name === name);
+      // A new board named as one that exists would replace it; an edit of a board changed since it was opened would
+      // undo that change. Both are refused (412), and the editor says what to do.
+      if (request.headers['if-none-match'] !== undefined && existing) {
+        throw new ApiError(412, 'board_exists', `a board named ${JSON.stringify(name)} exists already`, [
+          { path: '/name', message: `a board named ${JSON.stringify(name)} exists already: pick another name, or open that board to edit it` },
+        ]);
+      }
+      const expected = request.headers['if-match'];
+      if (expected !== undefined && existing?.updatedAt !== tagValue(expected)) {
+        throw new ApiError(
+          412,
+          'board_changed',
+          existing
+            ? `${existing.updatedBy} changed this board at ${existing.updatedAt}, since you opened it: open it again, then make your change`
+            : 'this board was deleted since you opened it',
+        );
+      }
       const problems = validateBoard(name, input, (n) => all.find((b) => b.name === n)?.type);
       if (input.type === 'rotation' && existing?.type === 'grid' && all.some((b) => b.type === 'rotation' && b.rotation.some((e) => e.board === name))) {
         problems.push({ path: '/type', message: 'this board is part of a rotation: it must stay a grid' });
@@ -82,6 +108,14 @@ export async function boardRoutes(parent: FastifyInstance, opts: BoardRoutesOpti
     if (!board) throw new ApiError(404, 'not_found', `no board named ${JSON.stringify(name)}`);
     const users = all.filter((b) => b.type === 'rotation' && b.rotation.some((e) => e.board === name)).map((b) => b.name);
     if (users.length > 0) throw new ApiError(409, 'board_in_use', `the rotation(s) ${users.join(', ')} show this board: remove it from them first`);
+    // a TV showing it would show "no board" instead
+    const override = new Map((await store.listSettings()).map((s) => [s.displayId, s.board]));
+    const screens = (await auth.service.listDisplays())
+      .filter((d) => !d.revokedAt && (override.get(d.id) || d.board) === name)
+      .map((d) => d.name);
+    if (screens.length > 0) {
+      throw new ApiError(409, 'board_in_use', `the display(s) ${screens.join(', ')} show this board: give them another board (Displays), or revoke them, first`);
+    }
     await store.remove(board, actorName(request));
     await auth.audit.record(auth.actorOf(request), { action: 'board.delete', object_kind: 'board', object_id: name });
     return reply.code(204).send();

@@ -1244,4 +1244,51 @@ describe('wallboard in Chromium', () => {
       await context.close();
     }
   }, 60_000);
+
+  it('the console holds through a failed read, keeping what was typed; refuses a message for no board, a new board named as another; creates a display at once', async () => {
+    expect((await call('PUT', '/v1/boards/held', { type: 'grid', title: 'Held', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] })).status).toBe(201);
+    const sup = await consoleAs('messages');
+    try {
+      const form = sup.locator('form.message-form');
+      await form.locator('input[name="text"]').fill('Half-typed: lunch rota');
+      // the next read of the messages fails (a restart, a proxy's 503): said in the tab, which stays, with the text
+      let failed = 0;
+      await sup.route('**/v1/messages', async (route) => {
+        if (route.request().method() !== 'GET' || failed > 0) return route.continue();
+        failed++;
+        await route.fulfill({ status: 503, contentType: 'application/json', body: JSON.stringify({ error: { code: 'unavailable', message: 'storage unavailable' } }) });
+      });
+      await sup.locator('p.error[role="alert"]', { hasText: 'Could not read it: storage unavailable' }).waitFor({ timeout: 15_000 });
+      expect(await sup.getByText('Something went wrong').count()).toBe(0);
+      expect(await form.locator('input[name="text"]').inputValue()).toBe('Half-typed: lunch rota');
+      // read again at the next poll: the line goes
+      await expect.poll(() => sup.locator('p.error[role="alert"]').first().textContent(), { timeout: 15_000 }).toBe('');
+      // "every board" unticked and none ticked is not every board: refused in the console, nothing posted
+      const posted = (await call<{ messages: unknown[] }>('GET', '/v1/messages')).body.messages.length;
+      await form.locator('text=every board').click();
+      await form.locator('button[type="submit"]').click();
+      await expect.poll(() => form.locator('.field-error').last().textContent(), { timeout: 5_000 }).toContain('pick the boards');
+      expect((await call<{ messages: unknown[] }>('GET', '/v1/messages')).body.messages.length).toBe(posted);
+
+      // a new board named as an existing one: refused at its name, the board unchanged
+      await sup.goto(`${base}/#/console/boards`);
+      await sup.getByRole('button', { name: 'New board' }).click();
+      await sup.locator('input[name="name"]').fill('held');
+      await sup.locator('input[name="title"]').fill('Mine now');
+      await sup.getByRole('button', { name: 'Save' }).click();
+      await sup.locator('p.error', { hasText: 'a board named "held" exists already' }).first().waitFor({ timeout: 5_000 });
+      expect((await call<{ board: { title: string } }>('GET', '/v1/boards/held')).body.board.title).toBe('Held');
+
+      // a display created: its link shown, no error, and the list has it
+      await sup.goto(`${base}/#/console/displays`);
+      await sup.locator('input[name="name"]').fill('TV held');
+      await sup.locator('select[name="board"]').selectOption('held');
+      await sup.getByRole('button', { name: 'Create display' }).click();
+      await sup.locator('code.display-url').waitFor({ timeout: 5_000 });
+      await sup.locator('td', { hasText: 'TV held' }).first().waitFor({ timeout: 5_000 });
+      expect(await sup.locator('p.error[role="alert"]').first().textContent()).toBe('');
+    } finally {
+      await sup.close();
+    }
+  }, 90_000);
 });

@@ -264,6 +264,11 @@ describe('alert engine', () => {
     expect(ack.statusCode, ack.body).toBe(200);
     for (const s of [screen, other]) expect((await s.next('alert', (m) => m.alert.acknowledgedBy === 'supervisor')).alert.id).toBe(id);
     expect((await active())[0]).toMatchObject({ id, level: 'critical', acknowledgedBy: 'supervisor' });
+    // A second acknowledgement (another supervisor, a double click) does not take the first one's name
+    const second = await app.inject({ method: 'POST', url: `/v1/alerts/${id}/ack`, headers: bearer(tokens.admin) });
+    expect([second.statusCode, second.json<{ error: { code: string; message: string } }>().error.code]).toEqual([409, 'alert_acknowledged']);
+    expect(second.json<{ error: { message: string } }>().error.message).toMatch(/^supervisor acknowledged this alert already/);
+    expect((await active())[0]).toMatchObject({ id, acknowledgedBy: 'supervisor' });
     // A new screen gets the acknowledged alert in its `alerts` on subscribe.
     const late = await openSocket(url, bearer(tokens.viewer));
     sockets.push(late);
@@ -370,14 +375,14 @@ describe('alert engine', () => {
     await feed('today', 'team:night', { longest_wait: 96 });
     expect((await active()).filter((a) => a.scope === 'team:night').map((a) => [a.id, a.acknowledgedBy])).toEqual([[open!.id, 'supervisor']]);
     expect(captured.lines.some((l) => l.includes('open alerts restored from ClickHouse'))).toBe(true);
-    // acknowledging it again is still possible (it is open, not "cleared")
+    // acknowledged already (as its history says), not "cleared": it is open
     const again = await app.inject({ method: 'POST', url: `/v1/alerts/${open!.id}/ack`, headers: bearer(tokens.supervisor) });
-    expect(again.statusCode, again.body).toBe(200);
+    expect([again.statusCode, again.json<{ error: { code: string } }>().error.code]).toEqual([409, 'alert_acknowledged']);
     await feed('today', 'team:night', { longest_wait: 10 }); // past the band, to be held its 30 s
     expect((await active()).filter((a) => a.scope === 'team:night')).toHaveLength(1);
     await at(640);
     expect((await active()).filter((a) => a.scope === 'team:night')).toEqual([]);
-    expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'acknowledged', 'acknowledged', 'cleared']);
+    expect((await rowsOf(open!.id)).map((r) => r.transition)).toEqual(['fired', 'acknowledged', 'cleared']);
   });
 
   it('after an outage a pending breach starts again: the time no engine looked is not counted as held', async () => {

@@ -60,6 +60,42 @@ describe('boards API', () => {
     expect(audit.json<{ entries: { object_id: string }[] }>().entries.filter((e) => e.object_id === 'floor-1')).toHaveLength(2);
   });
 
+  it('two editors of one board: a new board named as an existing one, or an edit of a board changed since it was opened, is refused (412), not saved over it', async () => {
+    const first = await app.inject({ method: 'PUT', url: '/v1/boards/shared', headers: { ...auth('supervisor'), 'if-none-match': '*' }, payload: grid('Shared') });
+    expect(first.statusCode, first.body).toBe(201);
+    const opened = first.json<{ board: Board }>().board.updatedAt;
+    // "New board" with the same name: refused at the name, the board as it was
+    const clash = await app.inject({ method: 'PUT', url: '/v1/boards/shared', headers: { ...auth('supervisor'), 'if-none-match': '*' }, payload: grid('Mine') });
+    expect([clash.statusCode, clash.json<{ error: { code: string; details: { path: string }[] } }>().error.details.map((d) => d.path)]).toEqual([412, ['/name']]);
+    // two supervisors opened it; the first saves, the second's save (of the version they opened) is refused
+    const a = await app.inject({ method: 'PUT', url: '/v1/boards/shared', headers: { ...auth('supervisor'), 'if-match': `"${opened}"` }, payload: grid('Shared (A)') });
+    expect(a.statusCode, a.body).toBe(200);
+    const b = await app.inject({ method: 'PUT', url: '/v1/boards/shared', headers: { ...auth('admin'), 'if-match': `"${opened}"` }, payload: grid('Shared (B)') });
+    expect([b.statusCode, b.json<{ error: { code: string } }>().error.code]).toEqual([412, 'board_changed']);
+    expect(b.json<{ error: { message: string } }>().error.message).toMatch(/^supervisor changed this board at .*: open it again/);
+    const now = (await app.inject({ method: 'GET', url: '/v1/boards/shared', headers: auth('viewer') })).json<{ board: Board }>().board;
+    expect(now.title).toBe('Shared (A)');
+    // with the version as it is now, the save goes through
+    const again = await app.inject({ method: 'PUT', url: '/v1/boards/shared', headers: { ...auth('admin'), 'if-match': `"${now.updatedAt}"` }, payload: grid('Shared (B)') });
+    expect(again.statusCode, again.body).toBe(200);
+    // the audit log finds who, whatever the case the name is typed in
+    const audit = await app.inject({ method: 'GET', url: '/v1/admin/audit?action=board.put&actor=SuperVisor', headers: auth('admin') });
+    expect(audit.json<{ entries: { object_id: string }[] }>().entries.filter((e) => e.object_id === 'shared').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('refuses a display of a board that does not exist, and the deletion of a board a display shows', async () => {
+    const missing = await app.inject({ method: 'POST', url: '/v1/displays', headers: auth('supervisor'), payload: { name: 'TV nowhere', board: 'no-such-board' } });
+    expect([missing.statusCode, missing.json<{ error: { details: { path: string }[] } }>().error.details.map((d) => d.path)]).toEqual([400, ['/board']]);
+    expect((await app.inject({ method: 'PUT', url: '/v1/boards/on-air', headers: auth('supervisor'), payload: grid('On air') })).statusCode).toBe(201);
+    const tv = await app.inject({ method: 'POST', url: '/v1/displays', headers: auth('supervisor'), payload: { name: 'TV on air', board: 'on-air' } });
+    expect(tv.statusCode, tv.body).toBe(201);
+    const refused = await app.inject({ method: 'DELETE', url: '/v1/boards/on-air', headers: auth('supervisor') });
+    expect([refused.statusCode, refused.json<{ error: { code: string; message: string } }>().error.message]).toEqual([409, expect.stringContaining('TV on air')]);
+    // revoked, it shows nothing: the board can go
+    await app.inject({ method: 'DELETE', url: `/v1/displays/${tv.json<{ display: { id: string } }>().display.id}`, headers: auth('supervisor') });
+    expect((await app.inject({ method: 'DELETE', url: '/v1/boards/on-air', headers: auth('supervisor') })).statusCode).toBe(204);
+  });
+
   it("keeps a live figure's tile under today, the window its thresholds are kept under", async () => {
     const tiles = [
       { kind: 'kpi', kpi: 'waiting', scope: 'center', window: '15m' },

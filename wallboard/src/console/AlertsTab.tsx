@@ -1,14 +1,14 @@
 // Alerts: the open ones (acknowledge) and those of the last 24 hours.
-import { createResource, createSignal, For, onCleanup, Show, type Component } from 'solid-js';
+import { createSignal, For, onCleanup, Show, type Component } from 'solid-js';
 import type { Alert } from '../../../server/live/protocol.ts';
 import { api } from '../lib/api.ts';
-import { formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
-import { mergedStorage } from '../lib/merged-storage.ts';
+import { formatSince, formatValue, scopeLabel, windowLabel } from '../lib/format.ts';
 import { type ConsoleContext, fieldErrors, TableHead } from './Console.tsx';
+import { createRead } from './read.ts';
 
 export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
-  const [active, { refetch: refetchActive }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?active=1')).alerts, { storage: mergedStorage });
-  const [recent, { refetch: refetchRecent }] = createResource(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?limit=100')).alerts, { storage: mergedStorage });
+  const [active, { refetch: refetchActive, failure: activeFailure }] = createRead(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?active=1')).alerts, { merged: true });
+  const [recent, { refetch: refetchRecent, failure: recentFailure }] = createRead(async () => (await api<{ alerts: Alert[] }>('GET', '/v1/alerts?limit=100')).alerts, { merged: true });
   const [error, setError] = createSignal('');
   const t = setInterval(() => {
     void refetchActive();
@@ -16,18 +16,24 @@ export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   }, 5000);
   onCleanup(() => clearInterval(t));
   const def = (k: string) => props.ctx.catalog.find((d) => d.key === k);
+  /** In the center's time zone, as on the TVs; with the date when not today (an alert can stay open for days). */
+  const when = (iso: string) => formatSince(Date.parse(iso), Date.now(), props.ctx.timeZone);
   const value = (a: Alert, v: number | null) => {
     const f = formatValue(v, def(a.kpi) ?? { unit: 'count', decimals: 0 });
     return `${f.text}${f.unit}`;
   };
+  /** The alert being acknowledged: its button waits. */
+  const [acking, setAcking] = createSignal('');
   const ack = async (a: Alert) => {
     setError('');
+    setAcking(a.id);
     try {
       await api('POST', `/v1/alerts/${encodeURIComponent(a.id)}/ack`);
     } catch (err) {
       setError([...fieldErrors(err).values()].join('; '));
     }
     await refetchActive();
+    setAcking('');
   };
   const row = (a: Alert, withAck: boolean) => (
     <tr class={`level-${a.level}`} data-alert={a.id}>
@@ -39,20 +45,20 @@ export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
       <td>
         {value(a, a.value)} {a.direction === 'above' ? '>' : '<'} {value(a, a.threshold)}
       </td>
-      <td>{new Date(a.startedAt).toLocaleTimeString()}</td>
-      <td>{a.endedAt ? new Date(a.endedAt).toLocaleTimeString() : ''}</td>
+      <td>{when(a.startedAt)}</td>
+      <td>{a.endedAt ? when(a.endedAt) : ''}</td>
       <td>
         <Show
           when={a.acknowledgedBy}
           fallback={
             <Show when={withAck && props.ctx.canEdit}>
-              <button type="button" onClick={() => void ack(a)}>
+              <button type="button" disabled={acking() === a.id} onClick={() => void ack(a)}>
                 Acknowledge
               </button>
             </Show>
           }
         >
-          {a.acknowledgedBy} {a.acknowledgedAt ? new Date(a.acknowledgedAt).toLocaleTimeString() : ''}
+          {a.acknowledgedBy} {a.acknowledgedAt ? when(a.acknowledgedAt) : ''}
         </Show>
       </td>
     </tr>
@@ -63,7 +69,7 @@ export const AlertsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   return (
     <section>
       <h2>Active alerts</h2>
-      <p class="error" role="alert">{error()}</p>
+      <p class="error" role="alert">{error() || activeFailure() || recentFailure()}</p>
       <table class="list-table">
         {head()}
         <tbody>

@@ -1,10 +1,11 @@
 // Audit log (admins): who did what, when and from where — sign-ins, users, keys, displays, boards, thresholds,
 // alerts, messages —, newest first, 100 at a time, by action and by person. docs/security.md lists the actions.
-import { createResource, createSignal, For, Show, type Component } from 'solid-js';
+import { createSignal, For, Show, type Component } from 'solid-js';
 import type { AuditRow } from '../../../server/auth/audit.ts';
 import { api } from '../lib/api.ts';
 import { formatAuditDetails } from '../lib/format.ts';
 import { fieldErrors, TableHead } from './Console.tsx';
+import { createRead } from './read.ts';
 
 const PAGE = 100;
 
@@ -16,7 +17,7 @@ interface Filter {
 function query(filter: Filter, until?: string): string {
   const q = new URLSearchParams({ limit: String(PAGE) });
   if (filter.action.trim()) q.set('action', filter.action.trim());
-  if (filter.actor.trim()) q.set('actor', filter.actor.trim().toLowerCase());
+  if (filter.actor.trim()) q.set('actor', filter.actor.trim());
   if (until) q.set('until', until);
   return `/v1/admin/audit?${q}`;
 }
@@ -27,12 +28,15 @@ export const AuditTab: Component = () => {
   const [error, setError] = createSignal('');
   /** Whether the last page read was full (so there may be older entries). */
   const [more, setMore] = createSignal(false);
-  const [first, { refetch }] = createResource(filter, async (f) => {
-    const page = (await api<{ entries: AuditRow[] }>('GET', query(f))).entries;
-    setOlder([]);
-    setMore(page.length === PAGE);
-    return page;
-  });
+  const [first, { refetch, failure }] = createRead(
+    async (f: Filter) => {
+      const page = (await api<{ entries: AuditRow[] }>('GET', query(f))).entries;
+      setOlder([]);
+      setMore(page.length === PAGE);
+      return page;
+    },
+    { source: filter },
+  );
   const entries = () => [...(first() ?? []), ...older()];
 
   const apply = (e: SubmitEvent) => {
@@ -75,7 +79,7 @@ export const AuditTab: Component = () => {
           Show
         </button>
       </form>
-      <p class="error" role="alert">{error() || (first.error ? String(first.error.message ?? first.error) : '')}</p>
+      <p class="error" role="alert">{error() || failure()}</p>
       <table class="list-table audit">
         <TableHead columns={['When', 'Who', 'Action', 'Outcome', 'On', 'From', 'Details']} />
         <tbody>

@@ -1,5 +1,5 @@
 // Boards: list, create, rename (the title), arrange tiles (KPI, scope, window, order, size), rotations, delete.
-import { createResource, createSignal, For, Index, Show, type Component } from 'solid-js';
+import { createSignal, For, Index, Show, type Component } from 'solid-js';
 import { createStore, produce, reconcile } from 'solid-js/store';
 import type { Board, BoardInput, Tile } from '../../../server/boards/schema.ts';
 import type { RosterState } from '../../../server/live/protocol.ts';
@@ -7,16 +7,18 @@ import { api } from '../lib/api.ts';
 import { tileWarnings } from '../lib/queue-figures.ts';
 import { ALL_ROSTER_STATES, formatLimits, parseLimits, ROSTER_STATE_LABELS } from '../lib/roster.ts';
 import { type ConsoleContext, fieldErrors, isLiveKpi, TableHead } from './Console.tsx';
+import { createRead } from './read.ts';
 
-type Draft = { name: string; isNew: boolean } & (
+/** `updatedAt`: the version opened, which a save replaces only if no one changed it since (If-Match). */
+type Draft = { name: string; isNew: boolean; updatedAt: string } & (
   | { type: 'grid'; title: string; columns: number; tiles: Tile[]; rotation: { board: string; seconds: number }[] }
   | { type: 'rotation'; title: string; columns: number; tiles: Tile[]; rotation: { board: string; seconds: number }[] }
 );
 
 function toDraft(b: Board): Draft {
   return b.type === 'grid'
-    ? { name: b.name, isNew: false, type: 'grid', title: b.title, columns: b.columns, tiles: structuredClone(b.tiles), rotation: [] }
-    : { name: b.name, isNew: false, type: 'rotation', title: b.title, columns: 4, tiles: [], rotation: structuredClone(b.rotation) };
+    ? { name: b.name, isNew: false, updatedAt: b.updatedAt, type: 'grid', title: b.title, columns: b.columns, tiles: structuredClone(b.tiles), rotation: [] }
+    : { name: b.name, isNew: false, updatedAt: b.updatedAt, type: 'rotation', title: b.title, columns: 4, tiles: [], rotation: structuredClone(b.rotation) };
 }
 
 function toInput(d: Draft): BoardInput {
@@ -26,7 +28,7 @@ function toInput(d: Draft): BoardInput {
 const KINDS = ['kpi', 'trend', 'agents', 'roster', 'alerts', 'table'] as const;
 
 export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
-  const [boards, { refetch }] = createResource(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
+  const [boards, { refetch, failure }] = createRead(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
   const [draft, setDraft] = createStore<{ d: Draft | null }>({ d: null });
   const [errors, setErrors] = createSignal(new Map<string, string>());
   const [saved, setSaved] = createSignal('');
@@ -40,16 +42,22 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   const create = () => {
     setErrors(new Map());
     setSaved('');
-    setDraft('d', { name: '', isNew: true, type: 'grid', title: '', columns: 4, tiles: [{ kind: 'kpi', kpi: 'service_level', scope: 'center', window: 'today' }], rotation: [] });
+    setDraft('d', { name: '', isNew: true, updatedAt: '', type: 'grid', title: '', columns: 4, tiles: [{ kind: 'kpi', kpi: 'service_level', scope: 'center', window: 'today' }], rotation: [] });
   };
   const edit = (fn: (d: Draft) => void) => setDraft('d', produce((d) => d && fn(d)));
   const save = async () => {
     const d = draft.d!;
     setErrors(new Map());
+    if (d.name === '') return setErrors(new Map([['/name', 'a board needs a name: it is in its address (e.g. floor-2)']]));
     try {
-      await api('PUT', `/v1/boards/${encodeURIComponent(d.name)}`, toInput(d));
+      // a new board does not replace one of that name; an edit does not undo a change made since it was opened
+      const precondition: Record<string, string> = d.isNew ? { 'if-none-match': '*' } : { 'if-match': `"${d.updatedAt}"` };
+      const { board } = await api<{ board: Board }>('PUT', `/v1/boards/${encodeURIComponent(d.name)}`, toInput(d), undefined, precondition);
       setSaved(`Saved ${new Date().toLocaleTimeString()}`);
-      edit((x) => (x.isNew = false));
+      edit((x) => {
+        x.isNew = false;
+        x.updatedAt = board.updatedAt;
+      });
       await refetch();
     } catch (err) {
       setErrors(fieldErrors(err));
@@ -73,6 +81,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
     <div class="split">
       <aside class="list">
         <h2>Boards</h2>
+        <p class="error" role="alert">{failure()}</p>
         <ul>
           <For each={boards() ?? []}>
             {(b) => (
@@ -124,7 +133,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                       </label>
                     </Show>
                   </div>
-                  <p class="error">{err('/title') ?? err('/columns') ?? ''}</p>
+                  <p class="error">{err('/name') ?? err('/title') ?? err('/columns') ?? ''}</p>
                   <Show when={d().type === 'grid'}>
                     <table class="tiles">
                       <TableHead columns={['#', 'Tile', 'KPI / states', 'Scope', 'Window / limits', 'Width', 'Height', '']} />
@@ -132,7 +141,7 @@ export const BoardsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                         <Index each={d().tiles}>
                           {(t, i) => {
                             const set = (k: string, v: unknown) => edit((x) => ((x.tiles[i] as Record<string, unknown>)[k] = v));
-                            const rowErr = () => [...errors()].filter(([p]) => p.startsWith(`/tiles/${i}`)).map(([p, m]) => `${p.split('/').pop()}: ${m}`).join('; ');
+                            const rowErr = () => [...errors()].filter(([p]) => p === `/tiles/${i}` || p.startsWith(`/tiles/${i}/`)).map(([p, m]) => `${p.split('/').pop()}: ${m}`).join('; ');
                             // a queue figure on a team or agent: allowed, but usually 0 (docs/kpis.md); said, not refused
                             const warnings = () => tileWarnings(t(), kpis());
                             return (

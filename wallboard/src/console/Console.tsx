@@ -17,6 +17,7 @@ import { BoardsTab } from './BoardsTab.tsx';
 import { DisplaysTab } from './DisplaysTab.tsx';
 import './console.css';
 import { ThresholdsTab } from './ThresholdsTab.tsx';
+import { onSignedOut } from './read.ts';
 
 export interface Me {
   kind: 'user' | 'display';
@@ -28,6 +29,8 @@ export interface ConsoleContext {
   me: Me;
   canEdit: boolean;
   catalog: KpiDefinition[];
+  /** The center's time zone (CENTER_TZ): times are shown in it, as on the TVs. */
+  timeZone: string;
 }
 
 const TABS = ['boards', 'displays', 'thresholds', 'alerts', 'messages', 'reports', 'sources'] as const;
@@ -76,10 +79,12 @@ const SignIn: Component<{ onDone: () => void; note?: string }> = (props) => {
 
 const Console: Component<{ tab?: string }> = (props) => {
   const [me, { refetch }] = createResource(whoAmI);
+  // a read that finds the session ended (expired, ended by an admin): the sign-in form
+  onSignedOut(() => void refetch());
   // only once signed in (before that the API answers 401)
   const [catalog] = createResource(
     () => (me()?.kind === 'user' ? me()!.username : null),
-    async () => (await api<{ kpis: KpiDefinition[] }>('GET', '/v1/kpis/catalog')).kpis,
+    async () => api<{ kpis: KpiDefinition[]; timeZone: string }>('GET', '/v1/kpis/catalog'),
   );
   const tabs = (): readonly string[] => (me()?.role === 'admin' ? [...TABS, ...ADMIN_TABS] : TABS);
   const tab = () => ([...tabs(), 'account'].includes(props.tab ?? '') ? props.tab! : 'boards');
@@ -98,7 +103,7 @@ const Console: Component<{ tab?: string }> = (props) => {
         </Match>
         <Match when={me() && catalog()}>
           {(_) => {
-            const ctx = (): ConsoleContext => ({ me: me()!, canEdit: me()!.role === 'supervisor' || me()!.role === 'admin', catalog: catalog()! });
+            const ctx = (): ConsoleContext => ({ me: me()!, canEdit: me()!.role === 'supervisor' || me()!.role === 'admin', catalog: catalog()!.kpis, timeZone: catalog()!.timeZone });
             return (
               <>
                 <nav class="tabs">

@@ -1,13 +1,13 @@
 // Displays: create (the token's URL and a QR code, shown once), revoke, which board each shows, sound on/off, and
 // whether each is on the air (connected now, or when it was last seen), read again every 15 s.
-import { createResource, createSignal, For, onCleanup, Show, type Component } from 'solid-js';
+import { createSignal, For, onCleanup, Show, type Component } from 'solid-js';
 import { renderSVG } from 'uqr';
 import type { Board, DisplaySettings } from '../../../server/boards/schema.ts';
 import type { DisplaySeen } from '../../../server/live/presence.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { formatLastSeen } from '../lib/format.ts';
-import { mergedStorage } from '../lib/merged-storage.ts';
 import { type ConsoleContext, fieldErrors, TableHead } from './Console.tsx';
+import { createRead } from './read.ts';
 
 interface DisplayRow {
   id: string;
@@ -24,7 +24,7 @@ interface DisplayRow {
 const REFRESH_MS = 15_000;
 
 export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
-  const [data, { refetch }] = createResource(async () => {
+  const [data, { refetch, failure }] = createRead(async () => {
     try {
       const [d, s, b] = await Promise.all([
         api<{ displays: DisplayRow[]; presence: 'known' | 'unavailable' }>('GET', '/v1/displays'),
@@ -36,7 +36,7 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
       if (err instanceof ApiFailure && err.status === 403) return { displays: [], presenceKnown: false, settings: new Map<string, DisplaySettings>(), boards: [], forbidden: true };
       throw err;
     }
-  }, { storage: mergedStorage });
+  }, { merged: true });
   const timer = setInterval(() => void refetch(), REFRESH_MS);
   onCleanup(() => clearInterval(timer));
   const onAir = (d: DisplayRow) => {
@@ -56,18 +56,24 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
   };
   const [created, setCreated] = createSignal<{ url: string; name: string } | null>(null);
   const [errors, setErrors] = createSignal(new Map<string, string>());
+  const [creating, setCreating] = createSignal(false);
 
   const create = async (e: SubmitEvent) => {
     e.preventDefault();
-    const form = new FormData(e.currentTarget as HTMLFormElement);
+    // the element now: once the handler awaits, the event's currentTarget is null (a second click made a second token)
+    const formEl = e.currentTarget as HTMLFormElement;
+    const form = new FormData(formEl);
     setErrors(new Map());
+    setCreating(true);
     try {
       const r = await api<{ url: string; display: DisplayRow }>('POST', '/v1/displays', { name: String(form.get('name')), board: String(form.get('board')) });
       setCreated({ url: new URL(r.url, location.origin).href, name: r.display.name });
-      (e.currentTarget as HTMLFormElement).reset();
+      formEl.reset();
       await refetch();
     } catch (err) {
       setErrors(fieldErrors(err));
+    } finally {
+      setCreating(false);
     }
   };
   const revoke = async (d: DisplayRow) => {
@@ -125,12 +131,12 @@ export const DisplaysTab: Component<{ ctx: ConsoleContext }> = (props) => {
                 <For each={data()?.boards ?? []}>{(b) => <option value={b.name}>{b.title}</option>}</For>
               </select>
             </label>
-            <button type="submit" class="primary">
+            <button type="submit" class="primary" disabled={creating()}>
               Create display
             </button>
           </form>
         </Show>
-        <p class="error" role="alert">{[...errors().values()].join('; ')}</p>
+        <p class="error" role="alert">{[...errors().values()].join('; ') || failure()}</p>
         <table class="list-table">
           <TableHead columns={['Screen', 'On the air', 'Board on its token', 'Shows', 'Sound', 'Created', '']} />
           <tbody>

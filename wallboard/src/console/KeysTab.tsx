@@ -1,11 +1,12 @@
 // Ingest keys (admins): one per sending system, each for one source (ACD, IVR or CRM). A new key is shown once, with a
 // command that checks it without storing anything; the list says when each key was last used; revoke one and the
 // system using it is refused at its next request.
-import { createResource, createSignal, For, Show, type Component } from 'solid-js';
+import { createSignal, For, Show, type Component } from 'solid-js';
 import { SOURCES } from '../../../server/ingest/source-names.ts';
 import { api } from '../lib/api.ts';
 import { formatAgo } from '../lib/format.ts';
 import { errorAt, errorsBesides, fieldErrors, TableHead } from './Console.tsx';
+import { createRead } from './read.ts';
 
 interface KeyRow {
   id: string;
@@ -24,7 +25,7 @@ function checkCommand(origin: string, key: string): string {
 }
 
 export const KeysTab: Component = () => {
-  const [keys, { refetch }] = createResource(async () => (await api<{ keys: KeyRow[] }>('GET', '/v1/admin/ingest-keys')).keys);
+  const [keys, { refetch, failure }] = createRead(async () => (await api<{ keys: KeyRow[] }>('GET', '/v1/admin/ingest-keys')).keys);
   const [errors, setErrors] = createSignal(new Map<string, string>());
   const [created, setCreated] = createSignal<{ key: KeyRow; token: string } | null>(null);
 
@@ -95,7 +96,7 @@ export const KeysTab: Component = () => {
           Create key
         </button>
       </form>
-      <p class="error" role="alert">{errorsBesides(errors(), ['/name'])}</p>
+      <p class="error" role="alert">{errorsBesides(errors(), ['/name']) || failure()}</p>
       <table class="list-table">
         <TableHead columns={['Name', 'Source', 'Last used', 'Created', '']} />
         <tbody>

@@ -1,12 +1,12 @@
 // Messages: a short text along the bottom of the TVs for a time, on every board or the ones picked, from now or from a
 // later time; those on the air (End now), those scheduled (Cancel) and those of the last 24 hours. Supervisors and
 // admins post; viewers read.
-import { createResource, createSignal, For, onCleanup, Show, type Component } from 'solid-js';
+import { createSignal, For, onCleanup, Show, type Component } from 'solid-js';
 import type { Board } from '../../../server/boards/schema.ts';
 import { MAX_MESSAGE_CHARS, type FloorMessage, type MessagesResponse } from '../../../server/messages/rules.ts';
 import { api } from '../lib/api.ts';
-import { mergedStorage } from '../lib/merged-storage.ts';
 import { type ConsoleContext, errorAt as fieldErrorAt, errorsBesides, fieldErrors, TableHead } from './Console.tsx';
+import { createRead } from './read.ts';
 
 /** How long a message stays up: the choices offered (minutes). */
 const DURATIONS: [number, string][] = [
@@ -21,20 +21,29 @@ const DURATIONS: [number, string][] = [
 ];
 
 export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
-  const [data, { refetch }] = createResource(async () => api<MessagesResponse>('GET', '/v1/messages'), { storage: mergedStorage });
-  const [boards] = createResource(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
+  const [data, { refetch, failure }] = createRead(async () => api<MessagesResponse>('GET', '/v1/messages'), { merged: true });
+  const [boards, { failure: boardsFailure }] = createRead(async () => (await api<{ boards: Board[] }>('GET', '/v1/boards')).boards);
   const timer = setInterval(() => void refetch(), 5000);
   onCleanup(() => clearInterval(timer));
   const [errors, setErrors] = createSignal(new Map<string, string>());
   const [text, setText] = createSignal('');
   const [everyBoard, setEveryBoard] = createSignal(true);
+  /** A message being posted: Post waits (a second click would post it twice, and beep twice). */
+  const [posting, setPosting] = createSignal(false);
   const title = (name: string) => boards()?.find((b) => b.name === name)?.title ?? name;
 
   const post = async (e: SubmitEvent) => {
     e.preventDefault();
     const formEl = e.currentTarget as HTMLFormElement;
     const form = new FormData(formEl);
+    const picked = form.getAll('boards').map(String);
+    // none picked is not "every board" (which the API reads an empty list as)
+    if (!everyBoard() && picked.length === 0) {
+      setErrors(new Map([['/boards', 'pick the boards to show it on, or tick "every board"']]));
+      return;
+    }
     setErrors(new Map());
+    setPosting(true);
     try {
       await api('POST', '/v1/messages', {
         text: text(),
@@ -42,7 +51,7 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
         minutes: Number(form.get('minutes')),
         // datetime-local is this computer's wall clock: Date reads it so, and the API gets it with its offset
         ...(form.get('startsAt') ? { startsAt: new Date(String(form.get('startsAt'))).toISOString() } : {}),
-        ...(everyBoard() ? {} : { boards: form.getAll('boards').map(String) }),
+        ...(everyBoard() ? {} : { boards: picked }),
       });
       setText('');
       formEl.reset();
@@ -50,6 +59,8 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
       await refetch();
     } catch (err) {
       setErrors(fieldErrors(err));
+    } finally {
+      setPosting(false);
     }
   };
   const end = async (m: FloorMessage) => {
@@ -138,14 +149,14 @@ export const MessagesTab: Component<{ ctx: ConsoleContext }> = (props) => {
                 )}
               </For>
             </Show>
-            <button type="submit" class="primary">
+            <button type="submit" class="primary" disabled={posting()}>
               Post
             </button>
           </div>
           <span class="field-error">{[errorAt('/minutes'), errorAt('/startsAt'), errorAt('/boards'), errorAt('/level')].filter(Boolean).join('; ')}</span>
         </form>
       </Show>
-      <p class="error" role="alert">{otherErrors()}</p>
+      <p class="error" role="alert">{otherErrors() || failure() || boardsFailure()}</p>
       <h2>On the air</h2>
       <table class="list-table messages-on-air">
         {head()}

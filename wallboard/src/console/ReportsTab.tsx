@@ -1,12 +1,13 @@
 // Reports: one local day by 15-minute interval, and its total, for the scopes asked (center, a queue, `queue:*` for
 // every queue with figures that day) — the figures of the trend charts, for reviewing a shift; CSV for a spreadsheet
 // (every KPI, every interval). Today's report is read again every minute.
-import { createResource, createSignal, For, onCleanup, Show, type Component } from 'solid-js';
+import { createSignal, For, onCleanup, Show, type Component } from 'solid-js';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import type { DayReport } from '../../../server/kpi/report.ts';
 import { api } from '../lib/api.ts';
 import { formatClock, formatValue, scopeLabel } from '../lib/format.ts';
 import { fieldErrors, type ConsoleContext } from './Console.tsx';
+import { createRead } from './read.ts';
 
 /** The columns shown (the CSV has every windowed KPI). */
 const COLUMNS = ['offered', 'answered', 'abandoned', 'abandon_rate', 'service_level', 'asa', 'aht', 'frt', 'csat', 'nps', 'fcr'];
@@ -22,17 +23,21 @@ export const ReportsTab: Component<{ ctx: ConsoleContext }> = (props) => {
     for (const s of query().scopes) q.append('scope', s);
     return q;
   };
-  const [report, { refetch }] = createResource(params, async (q) => {
-    setError('');
-    try {
-      return await api<DayReport>('GET', `/v1/kpis/report?${q}`);
-    } catch (err) {
-      setError([...fieldErrors(err).values()].join('; '));
-      return undefined;
-    }
-  });
+  const [report, { refetch }] = createRead(
+    async (q: URLSearchParams) => {
+      setError('');
+      try {
+        return await api<DayReport>('GET', `/v1/kpis/report?${q}`);
+      } catch (err) {
+        setError([...fieldErrors(err).values()].join('; '));
+        throw err;
+      }
+    },
+    { source: params },
+  );
+  // today's, read again every minute (also after a failed read, which keeps what was shown)
   const timer = setInterval(() => {
-    if (report() && !report()!.complete) void refetch();
+    if (report() === undefined ? query().date === '' : !report()!.complete) void refetch();
   }, 60_000);
   onCleanup(() => clearInterval(timer));
 

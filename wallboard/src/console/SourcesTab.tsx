@@ -1,15 +1,16 @@
 // Sources: how each feed (ACD, IVR, CRM) is doing — its latest event and whether it has gone quiet, what was stored
 // and refused since midnight, and its latest refusals with their reasons and what was sent. Read again every 15 s.
-import { createResource, For, onCleanup, Show, type Component } from 'solid-js';
+import { For, onCleanup, Show, type Component } from 'solid-js';
 import type { SourcesResponse, SourceStatus as SourceView } from '../../../server/ingest/sources.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { formatAgo, formatNumber } from '../lib/format.ts';
 import { TableHead } from './Console.tsx';
+import { createRead } from './read.ts';
 
 const REFRESH_MS = 15_000;
 
 export const SourcesTab: Component = () => {
-  const [data, { refetch }] = createResource(async () => {
+  const [data, { refetch, failure }] = createRead(async () => {
     try {
       return { ...(await api<SourcesResponse>('GET', '/v1/sources')), forbidden: false };
     } catch (err) {
@@ -30,6 +31,7 @@ export const SourcesTab: Component = () => {
   return (
     <section>
       <h2>Sources</h2>
+      <p class="error" role="alert">{failure()}</p>
       <Show when={!data()?.forbidden} fallback={<p class="muted">Only supervisors and admins see how the sources are doing.</p>}>
         <p class="muted">
           The systems that send events. Counts are since midnight in the center's time zone; a refused event is kept whole, and its sender reads it with

@@ -1,9 +1,10 @@
 // Thresholds: one table per KPI, the center default first, then `<kind>:*` and per-queue/team overrides. Each row
 // is edited in place; the API's validation errors show next to the field they are about.
-import { createResource, createSignal, For, Show, type Component } from 'solid-js';
+import { createSignal, For, Show, type Component } from 'solid-js';
 import { createStore, produce, reconcile } from 'solid-js/store';
 import { api } from '../lib/api.ts';
 import { type ConsoleContext, fieldErrors, isLiveKpi, TableHead } from './Console.tsx';
+import { createRead } from './read.ts';
 
 interface Threshold {
   id: string;
@@ -28,7 +29,9 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   const [rows, setRows] = createStore<{ list: Row[] }>({ list: [] });
   const [errors, setErrors] = createSignal(new Map<string, Map<string, string>>());
   const [addKpi, setAddKpi] = createSignal('service_level');
-  const [loaded, { refetch }] = createResource(async () => {
+  /** Rows being saved: Save waits (a second click on a new row would create it twice). */
+  const [saving, setSaving] = createSignal(new Set<string>());
+  const [loaded, { refetch, failure }] = createRead(async () => {
     const { thresholds } = await api<{ thresholds: Threshold[] }>('GET', '/v1/thresholds');
     setRows('list', reconcile(thresholds.map((t) => ({ ...t, key: t.id, isNew: false, dirty: false })), { key: 'key' }));
     return true;
@@ -73,12 +76,22 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   };
   const save = async (r: Row) => {
     const body = { kpi: r.kpi, scope: r.scope, window: r.window, direction: r.direction, warning: r.warning, critical: r.critical, forSeconds: r.forSeconds, clearBand: r.clearBand, enabled: r.enabled };
+    // an emptied number field (NaN) is not a 0
+    const empty = (['warning', 'critical', 'forSeconds', 'clearBand'] as const).filter((f) => !Number.isFinite(body[f]));
+    if (empty.length > 0) return setErr(r.key, new Map(empty.map((f) => [`/${f}`, 'a number is needed'])));
     setErr(r.key, new Map());
+    setSaving((s) => new Set(s).add(r.key));
     try {
       const res = r.isNew ? await api<{ threshold: Threshold }>('POST', '/v1/thresholds', body) : await api<{ threshold: Threshold }>('PUT', `/v1/thresholds/${encodeURIComponent(r.id)}`, body);
       setRows('list', (x) => x.key === r.key, { ...res.threshold, key: r.key, isNew: false, dirty: false });
     } catch (err) {
       setErr(r.key, fieldErrors(err));
+    } finally {
+      setSaving((s) => {
+        const next = new Set(s);
+        next.delete(r.key);
+        return next;
+      });
     }
   };
   const remove = async (r: Row) => {
@@ -112,6 +125,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
   return (
     <section>
       <h2>Thresholds</h2>
+      <p class="error" role="alert">{failure()}</p>
       <p class="muted">
         The center default applies to the center and to every queue and team; a <code>queue:*</code> row to every queue; a named queue or team overrides both. A
         breach must hold “for” seconds before it alerts.
@@ -126,7 +140,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
           </button>
         </div>
       </Show>
-      <Show when={loaded()} fallback={<p class="muted">Loading…</p>}>
+      <Show when={loaded()} fallback={<p class="muted">{failure() ? '' : 'Loading…'}</p>}>
         <For each={kpis()} fallback={<p class="muted">No thresholds yet.</p>}>
           {(k) => (
             <fieldset class="kpi-thresholds" disabled={ro()} data-kpi={k.key}>
@@ -169,7 +183,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                         </td>
                         <td class="nowrap">
                           <Show when={!ro()}>
-                            <button type="button" class="primary" disabled={!r.dirty} onClick={() => void save(r)}>
+                            <button type="button" class="primary" disabled={!r.dirty || saving().has(r.key)} onClick={() => void save(r)}>
                               Save
                             </button>
                             <button type="button" class="danger" onClick={() => void remove(r)}>

@@ -11,8 +11,8 @@ export class ApiFailure extends Error {
   }
 }
 
-export async function api<T>(method: string, url: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+export async function api<T>(method: string, url: string, body?: unknown, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
   if (method !== 'GET') headers['x-nabiz-csrf'] = '1';
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;

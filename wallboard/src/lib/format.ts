@@ -138,7 +138,6 @@ function localDay(t: number, timeZone?: string): string {
   return new Intl.DateTimeFormat('en-GB', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' }).format(new Date(t));
 }
 
-/** "14:05", or "3 Mar 14:05" when that was another day (in the center's time zone) than now. */
 /** "14:05", or "3 Mar 14:05" when `since` is on another day than `now` (in the zone): when something began. */
 export function formatSince(since: number, now: number, timeZone?: string): string {
   const day = localDay(since, timeZone) === localDay(now, timeZone) ? '' : `${new Intl.DateTimeFormat('en-GB', { timeZone, day: 'numeric', month: 'short' }).format(new Date(since))} `;
