@@ -26,8 +26,9 @@ export interface HealthDeps {
 
 export async function healthRoutes(app: FastifyInstance, deps: HealthDeps): Promise<void> {
   const checks: Record<string, () => Promise<void>> = {
+    // a query, not /ping: /ping answers anyone, so a rejected password or a database gone would still read "ok"
     clickhouse: async () => {
-      const r = await deps.clickhouse.ping();
+      const r = await deps.clickhouse.ping({ select: true });
       if (!r.success) throw r.error;
     },
     redis: async () => {
