@@ -128,7 +128,7 @@ let interrupted = false;
 const onSignal = () => {
   if (interrupted) process.exit(130);
   interrupted = true;
-  log.info('simulate: stopping (sending what already happened; Ctrl-C again to quit at once)…');
+  log.info('simulate: stopping (closing the floor out: callers waiting abandon, agents sign out; sent within 3 s; Ctrl-C again to quit at once)…');
   void run.stop();
 };
 process.on('SIGINT', onSignal);

@@ -9,6 +9,7 @@
 // log-normal talk, hold and wrap-up times, transfers, aux breaks, shifts following the curve (offline at shift end);
 // ticket replies, solves and reopens; surveys whose scores depend on the wait, the resolution and transfers; repeat
 // customers and callbacks after unresolved contacts; a few duplicates and late deliveries, as real integrations send.
+// `closeOut()` ends a run where it stands (stopped, or at its end) so that nothing is left waiting or signed in.
 import type { IngestEvent, Source, SurveyMetric } from '../ingest/contract.ts';
 import { TimeHeap } from './heap.ts';
 import {
@@ -111,7 +112,26 @@ interface Agent {
   /** Bumped at every scheduled break and at logout: a break job from an older cycle sees it changed and ends. */
   breakCycle: number;
   idleSince: number;
+  /** The call or chat ringing at the agent (state `reserved`). */
+  ringing?: Contact;
+  /** The call or chat the agent is handling (talk and hold, then wrap-up): what a close-out ends where it stands. */
+  handling?: Handling;
 }
+
+interface Handling {
+  contact: Contact;
+  queue: QueueModel;
+  answeredAt: number;
+  /** The drawn talk and hold times (the whole conversation). */
+  talkMs: number;
+  holdMs: number;
+  /** When wrap-up began; unset while the conversation lasts. */
+  wrapAt?: number;
+  /** This leg ended in a transfer (the contact waits in its new queue). */
+  transferred: boolean;
+}
+
+type HandleTimes = { talkMs: number; holdMs: number; acwMs: number };
 
 interface Contact {
   id: string;
@@ -149,6 +169,10 @@ interface Pending extends Emission {
 const BREAK_REASONS = ['break', 'lunch', 'training', 'coaching'] as const;
 const BREAK_WEIGHTS = [0.55, 0.2, 0.15, 0.1];
 const STAFF_TICK_MS = 15 * 60_000;
+/** The reason of the `offline` a close-out sends every agent still signed in. */
+export const CLOSE_OUT_REASON = 'end-of-run';
+/** The contract's largest duration field (ms). */
+const MAX_MS = 86_400_000;
 
 const newQueueStats = (): QueueStats => ({
   arrivals: 0, callbacks: 0, offered: 0, answered: 0, abandoned: 0, shortAbandoned: 0, answeredInSl: 0, waitMsSum: 0, ended: 0,
@@ -180,6 +204,12 @@ export class Simulation {
   private available: Agent[] = [];
   private readonly queues = new Map<string, QueueModel>();
   private readonly waitingCalls = new Map<string, Contact[]>();
+  /** Callers in the IVR (between ivr.started and ivr.ended). */
+  private readonly inIvr = new Set<Contact>();
+  /** closeOut() has run: the floor is closed, nothing happens any more. */
+  private closed = false;
+  /** Integration faults (duplicates, late deliveries) on emitted events; off for the close-out, sent at once. */
+  private faults = true;
   private readonly backlog: Ticket[] = [];
   private readonly recentCustomers: string[] = [];
   private readonly qs: Record<string, QueueStats> = {};
@@ -229,6 +259,15 @@ export class Simulation {
       this.queues.set(q.name, q);
       this.qs[q.name] = newQueueStats();
       if (q.kind === 'call') this.waitingCalls.set(q.name, []);
+    }
+    // A transfer moves the same contact to another queue: a call stays a call, a chat a chat.
+    for (const q of model.queues) {
+      for (const name of q.transferTo) {
+        const to = this.queues.get(name);
+        if (!to || to === q || to.kind !== 'call' || to.channel !== q.channel) {
+          throw new RangeError(`queue ${q.name} transfers to ${JSON.stringify(name)}, which is not another ${q.channel} queue of the model`);
+        }
+      }
     }
     const teams = assignTeams(model, options.agents);
     this.agents = teams.map((ti, i) => {
@@ -292,9 +331,69 @@ export class Simulation {
     return this.drain(until);
   }
 
-  /** Every event still held back (late ones, duplicates), to be sent now: the run is over or stopped. */
+  /**
+   * Every event still held back (late ones, duplicates), to be sent now: the run is over or stopped. The floor is left
+   * as it is (contacts waiting, agents signed in): for a window of a floor that goes on (tests, benchmarks). A run that
+   * ends for good calls `closeOut()` instead.
+   */
   finish(): Emission[] {
     return this.drain(Infinity);
+  }
+
+  /**
+   * Closes the floor at the current simulated time, as if everyone hung up and signed out at once, so that a wallboard
+   * fed by the run shows nothing left waiting and no agent on once it ends: callers in the IVR leave it (`ivr.ended`,
+   * abandoned); contacts queued or ringing abandon (`contact.abandoned`, counted as the model counts abandons, short
+   * ones included); contacts in conversation or wrap-up end (`contact.ended` with the talk, hold and wrap-up elapsed so
+   * far; cut off mid-conversation: not resolved); every agent signed in goes `offline` (reason `end-of-run`). The ground
+   * truth records all of it. Nothing is scheduled any more (no surveys, callbacks or later events): `advance` emits
+   * nothing after it. Returns the close-out's events (sent without duplicates or lateness) and every event still held
+   * back, to be sent now. Open email tickets stay open: a backlog is not a wait. Calling it again returns only what is
+   * still held back (nothing).
+   */
+  closeOut(): Emission[] {
+    if (!this.closed) {
+      this.closed = true;
+      this.jobs.clear();
+      // Events carry whole milliseconds (a paced run's clock may have a fraction).
+      this.clock = Math.floor(this.clock);
+      this.faults = false;
+      for (const c of [...this.inIvr]) this.ivrEnd(c, 'abandoned');
+      // Oldest first; a ringing contact was taken off its queue's list by its agent.
+      const leaving: Contact[] = [];
+      for (const list of this.waitingCalls.values()) leaving.push(...list);
+      for (const agent of this.agents) if (agent.ringing) leaving.push(agent.ringing);
+      leaving.sort((a, b) => a.offerAt - b.offerAt);
+      for (const c of leaving) this.giveUp(c, false);
+      for (const agent of this.agents) {
+        const h = agent.handling;
+        if (!h) continue;
+        const times =
+          h.wrapAt === undefined ? this.cutTimes(h, this.clock - h.answeredAt) : { talkMs: h.talkMs, holdMs: h.holdMs, acwMs: Math.min(MAX_MS, this.clock - h.wrapAt) };
+        this.endContact(agent, h.contact, h.queue, times, h.transferred, h.wrapAt === undefined ? 'talk' : 'wrap-up');
+      }
+      this.available = [];
+      for (const agent of this.agents) {
+        agent.ringing = undefined;
+        agent.onShift = false;
+        agent.leaving = false;
+        agent.breakDue = false;
+        agent.breakCycle++;
+        if (agent.state !== 'offline') this.setState(agent, 'offline', agent.home, CLOSE_OUT_REASON);
+      }
+      this.faults = true;
+    }
+    return this.drain(Infinity);
+  }
+
+  /**
+   * Talk and hold of a conversation cut off `elapsed` ms after the answer. Where the hold fell in the call is not
+   * modelled: the time so far is split in the drawn proportion of talk to hold, so the parts add up to it exactly.
+   */
+  private cutTimes(h: Handling, elapsed: number): HandleTimes {
+    const e = Math.min(MAX_MS, Math.max(0, elapsed));
+    const talkMs = h.holdMs === 0 ? e : Math.round((e * h.talkMs) / (h.talkMs + h.holdMs));
+    return { talkMs, holdMs: e - talkMs, acwMs: 0 };
   }
 
   get pendingEmissions(): number {
@@ -346,11 +445,11 @@ export class Simulation {
     this.counts.events++;
     this.counts.byType[type] = (this.counts.byType[type] ?? 0) + 1;
     const d = this.r.delivery;
-    const late = d.chance(this.opts.lateRate);
+    const late = this.faults && d.chance(this.opts.lateRate);
     const sendAt = late ? at + Math.round(d.uniform(120_000, 600_000)) : at;
     if (late) this.counts.late++;
     this.out.push({ t: sendAt, seq: this.outSeq++, event, at, sendAt, duplicate: false, late });
-    if (d.chance(this.opts.duplicateRate)) {
+    if (this.faults && d.chance(this.opts.duplicateRate)) {
       this.counts.duplicates++;
       const again = sendAt + Math.round(d.uniform(1_000, 60_000));
       this.out.push({ t: again, seq: this.outSeq++, event, at, sendAt: again, duplicate: true, late });
@@ -398,19 +497,25 @@ export class Simulation {
     };
     if (!q.ivr) return this.offer(c, q);
     const ivr = q.ivr;
-    const scope = { contactId: c.id, queue: q.name, channel: q.channel, customerId: customer };
-    this.emit('ivr', 'ivr.started', scope);
+    this.emit('ivr', 'ivr.started', { contactId: c.id, queue: q.name, channel: q.channel, customerId: customer });
+    this.inIvr.add(c);
     const outcome = this.r.ivr.weighted([ivr.containment, ivr.abandon, 1 - ivr.containment - ivr.abandon]);
     const dur = Math.max(2_000, this.r.ivr.lognormal(ivr.meanS * (outcome === 0 ? 1.8 : 1) * 1000, 0.6));
     this.at(this.clock + dur, () => {
       const name = (['contained', 'abandoned', 'transferred'] as const)[outcome]!;
-      this.emit('ivr', 'ivr.ended', { ...scope, outcome: name });
-      const s = this.qs[q.name]!;
-      s.ivrEnded++;
-      if (name === 'contained') s.ivrContained++;
-      this.record({ kind: 'ivr', at: this.clock, queue: q.name, team: '', channel: q.channel, agent: '', contactId: c.id, contained: name === 'contained' });
+      this.ivrEnd(c, name);
       if (name === 'transferred') this.offer(c, q);
     });
+  }
+
+  private ivrEnd(c: Contact, outcome: 'contained' | 'abandoned' | 'transferred'): void {
+    const q = c.queue;
+    this.inIvr.delete(c);
+    this.emit('ivr', 'ivr.ended', { contactId: c.id, queue: q.name, channel: q.channel, customerId: c.customer, outcome });
+    const s = this.qs[q.name]!;
+    s.ivrEnded++;
+    if (outcome === 'contained') s.ivrContained++;
+    this.record({ kind: 'ivr', at: this.clock, queue: q.name, team: '', channel: q.channel, agent: '', contactId: c.id, contained: outcome === 'contained' });
   }
 
   // ---- calls and chats -------------------------------------------------------------------------------------------
@@ -435,6 +540,11 @@ export class Simulation {
 
   private abandon(c: Contact, gen: number): void {
     if (c.state !== 'queued' || c.gen !== gen) return;
+    this.giveUp(c, true);
+  }
+
+  /** The customer leaves before an answer (queued, or ringing at a close-out); some try again later (`callbacks`). */
+  private giveUp(c: Contact, callbacks: boolean): void {
     const t = this.clock;
     const q = c.queue;
     c.state = 'done';
@@ -448,7 +558,7 @@ export class Simulation {
     this.truth.forgetLive(c.id);
     this.record({ kind: 'abandon', at: t, queue: q.name, team: '', channel: q.channel, agent: '', contactId: c.id, waitMs });
     // Some abandoners try again later.
-    if (this.r.customer.chance(this.inputs.model.callbackProb * 0.6)) this.callback(q, c.customer);
+    if (callbacks && this.r.customer.chance(this.inputs.model.callbackProb * 0.6)) this.callback(q, c.customer);
   }
 
   private removeWaiting(c: Contact): void {
@@ -466,6 +576,7 @@ export class Simulation {
   private assign(agent: Agent, c: Contact): void {
     this.takeAgent(agent);
     agent.state = 'reserved';
+    agent.ringing = c;
     c.state = 'ringing';
     this.removeWaiting(c);
     const ring = c.queue.channel === 'voice' ? this.r.route.uniform(2_000, 6_000) : this.r.route.uniform(1_000, 3_000);
@@ -476,6 +587,7 @@ export class Simulation {
     const t = this.clock;
     const q = c.queue;
     c.state = 'talking';
+    agent.ringing = undefined;
     const waitMs = t - c.offerAt;
     c.lastWaitMs = waitMs;
     const scope = { queue: q.name, channel: q.channel, agentId: agent.id, team: agent.team.name };
@@ -493,7 +605,11 @@ export class Simulation {
     const hold = h.chance(q.holdProb) ? Math.max(1_000, Math.round(h.lognormal(q.holdMeanS * 1000, 0.7))) : 0;
     const acw = Math.max(1_000, Math.round(h.lognormal(q.acwMeanS * 1000, 0.5)));
     const transferTo = !c.transferred && q.transferTo.length > 0 && h.chance(q.transferProb) ? this.queues.get(h.pick(q.transferTo)) : undefined;
+    const handling: Handling = { contact: c, queue: q, answeredAt: t, talkMs: talk, holdMs: hold, transferred: false };
+    agent.handling = handling;
     this.at(t + talk + hold, () => {
+      handling.wrapAt = this.clock;
+      handling.transferred = transferTo !== undefined;
       if (transferTo) {
         c.transferred = true;
         this.emit('acd', 'contact.transferred', { contactId: c.id, ...scope, toQueue: transferTo.name });
@@ -506,9 +622,14 @@ export class Simulation {
     });
   }
 
-  private endContact(agent: Agent, c: Contact, q: QueueModel, times: { talkMs: number; holdMs: number; acwMs: number }, transferred: boolean): void {
+  /**
+   * The end of a leg, after wrap-up; or, at a close-out (`closing`), where it stands: then a conversation cut off
+   * resolves nothing, and nothing follows (no survey, no callback, the agent is not freed for more work).
+   */
+  private endContact(agent: Agent, c: Contact, q: QueueModel, times: HandleTimes, transferred: boolean, closing?: 'talk' | 'wrap-up'): void {
     const t = this.clock;
-    const resolved = !transferred && this.r.handle.chance(q.resolveProb);
+    agent.handling = undefined;
+    const resolved = !transferred && closing !== 'talk' && this.r.handle.chance(q.resolveProb);
     const scope = { queue: q.name, channel: q.channel, agentId: agent.id, team: agent.team.name };
     this.emit('acd', 'contact.ended', { contactId: c.id, ...scope, ...times, resolved, customerId: c.customer });
     const handleMs = times.talkMs + times.holdMs + times.acwMs;
@@ -522,6 +643,7 @@ export class Simulation {
       c.state = 'done';
       this.truth.forgetLive(c.id);
       if (resolved) this.record({ kind: 'resolution', at: t, queue: q.name, team: agent.team.name, channel: q.channel, agent: agent.id, contactId: c.id });
+      if (closing) return;
       if (this.r.survey.chance(q.surveyProb)) {
         const source: Source = q.channel === 'voice' ? 'ivr' : 'crm';
         const wait = c.lastWaitMs;
@@ -529,7 +651,7 @@ export class Simulation {
       }
       if (!resolved && this.r.customer.chance(this.inputs.model.callbackProb)) this.callback(q, c.customer);
     }
-    this.agentFree(agent);
+    if (!closing) this.agentFree(agent);
   }
 
   // ---- tickets ---------------------------------------------------------------------------------------------------

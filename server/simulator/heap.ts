@@ -12,6 +12,11 @@ export class TimeHeap<T extends Timed> {
     return this.items.length;
   }
 
+  /** Drops every item. */
+  clear(): void {
+    this.items = [];
+  }
+
   peek(): T | undefined {
     return this.items[0];
   }

@@ -7,12 +7,15 @@
 // so a run never produces an event in the future (the API refuses events more than 5 minutes ahead). With a speed
 // above 1 the run starts in the past (by default `durationMs` before now, or `backfillMs`) and catches up with the
 // wall clock; after that it goes on in real time. A speed above 1 with nothing in the past to catch up with is refused.
+//
+// End: a run that reaches its end or is stopped closes the floor out (Simulation.closeOut: waiting callers abandon,
+// conversations end, agents sign out) and sends that, so a wallboard is not left with contacts waiting and agents on.
 import type { IngestEvent } from '../ingest/contract.ts';
 import { SOURCES } from '../ingest/source-names.ts';
 import { Simulation, type EngineOptions, type EngineStats, type Emission } from './engine.ts';
 import { EventSender, parseKeys, SimulationError, type IngestKeys, type SenderStats, type SimLog } from './sender.ts';
 
-export { Simulation, runTag, type EngineOptions, type EngineStats, type Emission, type QueueStats } from './engine.ts';
+export { CLOSE_OUT_REASON, Simulation, runTag, type EngineOptions, type EngineStats, type Emission, type QueueStats } from './engine.ts';
 export { EventSender, parseKeys, retryDelayMs, SimulationError, type IngestKeys, type SenderStats, type SimLog } from './sender.ts';
 export { DEFAULT_MODEL, INTRADAY_CURVE, expectedArrivals, meanHandleS, type CenterModel, type QueueModel, type SurgeOptions } from './model.ts';
 export { GroundTruth, DEFAULT_THRESHOLDS, type Thresholds, type TruthMeasure } from './truth.ts';
@@ -39,10 +42,25 @@ export interface StartSimulationOptions extends Omit<EngineOptions, 'startAt'> {
   /** HTTP client (tests). */
   fetch?: typeof fetch;
   /**
-   * Retries of one failing request before the run fails (`done` rejects): default 10, about 2 minutes. Infinity: retry
-   * for as long as the run lasts (the demo); `stop()` then ends the retrying.
+   * Retries of one failing request before the run fails (`done` rejects): default 10, about 1 to 1½ minutes of
+   * backoff. Infinity: retry for as long as the run lasts (the demo); `stop()` then ends the retrying.
    */
   maxRetries?: number;
+  /** First wait and cap of the retries' exponential backoff (default 250 ms and 15 s; tests make them short). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /**
+   * At its end or when stopped, close the floor out (default true): callers waiting abandon, conversations end, agents
+   * go offline (Simulation.closeOut), so nothing is left waiting on the wallboard. false: the floor is left as it is
+   * (tests that compare the live figures of a working floor).
+   */
+  closeOut?: boolean;
+  /**
+   * How long `stop()` lets the last events (the close-out, what is held back) be sent, retries included, before it
+   * gives up on them and cancels the requests in flight (default 3 s: the demo's shutdown has 10 s for everything).
+   * If ingest is already failing when stop() is called, it gives up at once.
+   */
+  stopTimeoutMs?: number;
 }
 
 export interface SimulationStats extends EngineStats {
@@ -56,7 +74,11 @@ export interface SimulationStats extends EngineStats {
 }
 
 export interface SimulationHandle {
-  /** Stops the run: sends what already happened (late events and duplicates included) and resolves. */
+  /**
+   * Stops the run: closes the floor out at the simulated time reached (see `closeOut`), sends that and what already
+   * happened (late events and duplicates included), and resolves — within `stopTimeoutMs`: past it, or at once if
+   * ingest is failing, what is not sent is given up (`done` then rejects saying how many events were not sent).
+   */
   stop(): Promise<void>;
   stats(): SimulationStats;
   /** Resolves when the run ends (its duration reached, or stopped); rejects if ingest failed for good. */
@@ -86,7 +108,12 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
   const liveAt = speed > 1 ? wallStart + (wallStart - startAt) / (speed - 1) : wallStart;
   const sim = new Simulation({ ...options, startAt, liveAt });
   const maxRetries = options.maxRetries ?? 10;
-  const sender = new EventSender({ baseUrl: options.baseUrl, keys, log: options.log, batchSize: options.batchSize, fetch: options.fetch, maxRetries });
+  const sender = new EventSender({
+    baseUrl: options.baseUrl, keys, log: options.log, batchSize: options.batchSize, fetch: options.fetch, maxRetries,
+    minBackoffMs: options.minBackoffMs, maxBackoffMs: options.maxBackoffMs,
+  });
+  const closeOut = options.closeOut ?? true;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 3_000;
   const log = options.log;
   const tickMs = options.tickMs ?? 250;
   const progressMs = options.progressMs ?? 10_000;
@@ -98,6 +125,7 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
   let stopped = false;
   let running = true;
   let wake: (() => void) | undefined;
+  let stopTimer: ReturnType<typeof setTimeout> | undefined;
   const stats = (): SimulationStats => {
     const s = sim.stats();
     return {
@@ -129,7 +157,10 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
           setTimeout(resolve, tickMs);
         });
       }
-      await send(sim.finish());
+      // The end (reached, or stopped): what happened up to now, then the close-out at that simulated time (or, without
+      // one, just what is held back), sent before the run resolves.
+      const last = sim.advance(clock());
+      await send([...last, ...(closeOut ? sim.closeOut() : sim.finish())]);
     } finally {
       running = false;
     }
@@ -145,11 +176,19 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
     stats,
     done,
     async stop() {
-      stopped = true;
-      // Retries that never give up would hold the stop for as long as ingest is down.
-      if (!Number.isFinite(maxRetries)) sender.abort();
+      if (!stopped) {
+        stopped = true;
+        // The last events are sent, but within a bound: retries (endless in the demo) would hold the stop for as long
+        // as ingest is down, and a request that hangs for its whole time-out. Ingest failing already: give up now.
+        if (sender.failing) sender.abort();
+        else {
+          stopTimer = setTimeout(() => sender.abort(), stopTimeoutMs);
+          stopTimer.unref?.();
+        }
+      }
       wake?.();
       await done.catch(() => {});
+      clearTimeout(stopTimer);
     },
   };
 }

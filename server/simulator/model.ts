@@ -23,7 +23,7 @@ export interface QueueModel {
   acwMeanS: number;
   /** Voice only: the IVR in front of the queue. */
   ivr?: { containment: number; abandon: number; meanS: number };
-  /** Probability the agent transfers the contact, and where to. */
+  /** Probability the agent transfers the contact, and where to: other queues of the same channel (a call stays a call). */
   transferProb: number;
   transferTo: readonly string[];
   /** Probability a handled contact (or a ticket's reply) resolves the issue. */
@@ -78,7 +78,8 @@ export const DEFAULT_MODEL: CenterModel = {
     },
     {
       name: 'chat-support', channel: 'chat', kind: 'call', share: 0.18, patienceMeanS: 240, talkMeanS: 420, talkCv: 0.7,
-      holdProb: 0, holdMeanS: 0, acwMeanS: 20, transferProb: 0.03, transferTo: ['tech-support'], resolveProb: 0.75, surveyProb: 0.35,
+      // The only chat queue: a chat cannot be transferred to a voice queue (it would become a call), so none is.
+      holdProb: 0, holdMeanS: 0, acwMeanS: 20, transferProb: 0, transferTo: [], resolveProb: 0.75, surveyProb: 0.35,
     },
     {
       name: 'email', channel: 'email', kind: 'ticket', share: 0.12, patienceMeanS: 0, talkMeanS: 300, talkCv: 0.8,

@@ -1,9 +1,11 @@
 // Posts simulated events to the public ingest API, as an integration would: NDJSON batches per source with that
 // source's ingest key; on a timeout, a network error, 429 or 5xx the same body (same ids) is sent again after a
-// capped backoff (Retry-After when given), so nothing is lost or counted twice. A 422 is counted (the simulator must
-// never produce one: tests hold it at zero); 400/401/403/413/415 stop the run with a message saying what to fix.
+// capped exponential backoff with jitter, never sooner than the server's Retry-After, so nothing is lost or counted
+// twice. A 422 is counted (the simulator must never produce one: tests hold it at zero); 400/401/403/413/415 stop the
+// run with a message saying what to fix.
 // An outage is logged once as a warning when it starts (then now and then while it lasts) and once as an info when
-// ingest answers again. The CLI gives up after `maxRetries`; the demo retries for as long as it runs.
+// ingest answers again. The CLI gives up after `maxRetries` (10: about 1 to 1½ minutes of waits, retryDelayMs); the
+// demo retries for as long as it runs. `abort()` ends the retrying and cancels requests in flight (a stopping run).
 import type { IngestEvent, Source } from '../ingest/contract.ts';
 import { SOURCES } from '../ingest/source-names.ts';
 
@@ -23,8 +25,13 @@ export interface SenderOptions {
   batchSize?: number;
   /** Per-request timeout (default 15 s). */
   timeoutMs?: number;
-  /** Retries of one request before giving up (default 10, about 2 minutes of backoff); Infinity: never give up. */
+  /**
+   * Retries of one request before giving up (default 10: their waits add up to about 1 to 1½ minutes, see
+   * retryDelayMs, plus the requests' own time); Infinity: never give up.
+   */
   maxRetries?: number;
+  /** First wait of the exponential backoff, doubling per retry (default 250 ms; tests make it short). */
+  minBackoffMs?: number;
   /** Cap of the exponential backoff between two retries (default 15 s; a Retry-After is honoured up to a minute). */
   maxBackoffMs?: number;
   log?: SimLog;
@@ -47,12 +54,24 @@ export class SimulationError extends Error {
 const RETRY_AFTER_MAX_MS = 60_000;
 
 /**
- * The wait before retry number `attempt + 1`: the server's Retry-After (seconds) up to a minute, else 250 ms doubling
- * per attempt up to `maxBackoffMs`, times a jitter of 0.5–1 (`random` returns [0, 1)).
+ * The wait before retry number `attempt + 1`: the backoff, `minBackoffMs` (250 ms) doubling per attempt up to
+ * `maxBackoffMs`, times a jitter of 0.5–1 (`random` returns [0, 1)); never less than the server's Retry-After (seconds,
+ * honoured up to a minute), itself spread by a jitter of 1–1.25 so that senders told the same do not retry in step.
+ * The backoff still grows under a fixed Retry-After: Nabız's 503 always says 5 s, and a sender waiting exactly that
+ * would hammer a storage outage every 5 s and give up after 10 × 5 s. Against it the 10 retries of the CLI wait
+ * 60–100 s in all (5–6.25 s five times, then 5–8 s, then 7.5–15 s four times); with no Retry-After, 38–76 s.
  */
-export function retryDelayMs(attempt: number, retryAfterS: number | undefined, maxBackoffMs: number, random: () => number = Math.random): number {
-  if (retryAfterS !== undefined) return Math.min(RETRY_AFTER_MAX_MS, retryAfterS * 1000);
-  return Math.min(maxBackoffMs, 250 * 2 ** Math.min(attempt, 30)) * (0.5 + random() / 2);
+export function retryDelayMs(
+  attempt: number,
+  retryAfterS: number | undefined,
+  maxBackoffMs: number,
+  random: () => number = Math.random,
+  minBackoffMs = 250,
+): number {
+  const r = random();
+  const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(attempt, 30)) * (0.5 + r / 2);
+  if (retryAfterS === undefined) return backoff;
+  return Math.max(Math.min(RETRY_AFTER_MAX_MS, retryAfterS * 1000) * (1 + r / 4), backoff);
 }
 
 /** Warn at the first failure of a request, after its 3rd, 6th and 9th, then every 20th (≈ 5 minutes at the cap). */
@@ -67,6 +86,8 @@ export class EventSender {
   private failingSince: number | undefined;
   private retriesInOutage = 0;
   private aborted = false;
+  /** The requests in flight, each with its own controller (its time-out, or abort(), cancels it). */
+  private readonly inFlight = new Set<AbortController>();
   private readonly sleepers = new Set<() => void>();
 
   constructor(private readonly opts: SenderOptions) {
@@ -78,12 +99,19 @@ export class EventSender {
     return { ...this.counts };
   }
 
+  /** Ingest is failing: a request has failed and none has succeeded since. */
+  get failing(): boolean {
+    return this.failingSince !== undefined;
+  }
+
   /**
-   * Stops retrying: a request that fails from now on (or is waiting to be retried) rejects at once, saying how many
-   * events were not sent. Requests that succeed still count. For stopping a run whose retries never give up.
+   * Stops sending: requests in flight are cancelled, and a request that fails from now on (or is waiting to be
+   * retried) rejects at once, saying how many events were not sent. Requests already answered still count. For
+   * stopping a run within a deadline, whatever the retry limit.
    */
   abort(): void {
     this.aborted = true;
+    for (const request of this.inFlight) request.abort(new Error('cancelled: the run was stopped'));
     for (const wake of this.sleepers) wake();
   }
 
@@ -118,23 +146,39 @@ export class EventSender {
     const maxRetries = this.opts.maxRetries ?? 10;
     const started = Date.now();
     for (let attempt = 0; ; attempt++) {
+      if (this.aborted) throw new SimulationError(`stopped before ingest answered: ${batch.length} ${source} events not sent`);
       let status = 0;
       let text = '';
       let retryAfterS: number | undefined;
+      let cancelled = false;
+      const timeoutMs = this.opts.timeoutMs ?? 15_000;
+      const request = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        request.abort(new Error(`no answer in ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.inFlight.add(request);
       try {
         this.counts.requests++;
         const res = await this.fetchFn(this.url, {
           method: 'POST',
           headers: { authorization: `Bearer ${key}`, 'content-type': 'application/x-ndjson' },
           body,
-          signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+          signal: request.signal,
         });
         status = res.status;
         text = await res.text();
         const ra = Number(res.headers.get('retry-after'));
         if (Number.isFinite(ra) && ra > 0) retryAfterS = ra;
       } catch (err) {
+        // No answer (or not all of it): unknown whether it landed, so it is sent again with the same ids.
+        status = 0;
+        cancelled = request.signal.aborted && !timedOut;
         text = (err as Error).message;
+      } finally {
+        clearTimeout(timer);
+        this.inFlight.delete(request);
       }
       if (status === 202 || status === 422) {
         const r = JSON.parse(text) as { accepted: number; duplicates: number; rejected?: Array<{ index: number; id: string | null; errors: unknown[] }> };
@@ -157,7 +201,8 @@ export class EventSender {
       const transient = status === 0 || status === 429 || status >= 500;
       if (!transient) throw new SimulationError(`ingest answered ${status} for ${source} events: ${text.slice(0, 300)}${status === 401 ? ' (check the ingest key)' : ''}`);
       const what = status ? `answered ${status}` : `failed (${text})`;
-      const stopped = () => new SimulationError(`stopped while ingest was failing (${what}): ${batch.length} ${source} events not sent`);
+      const stopped = () =>
+        new SimulationError(`stopped ${cancelled ? 'before ingest answered' : `while ingest was failing (${what})`}: ${batch.length} ${source} events not sent`);
       if (this.aborted) throw stopped();
       if (attempt >= maxRetries) {
         throw new SimulationError(
@@ -167,7 +212,7 @@ export class EventSender {
       this.counts.retries++;
       this.retriesInOutage++;
       this.failingSince ??= Date.now();
-      const backoff = retryDelayMs(attempt, retryAfterS, this.opts.maxBackoffMs ?? 15_000);
+      const backoff = retryDelayMs(attempt, retryAfterS, this.opts.maxBackoffMs ?? 15_000, Math.random, this.opts.minBackoffMs ?? 250);
       if (warnAt(attempt)) {
         const limit = Number.isFinite(maxRetries) ? `retry ${attempt + 1} of ${maxRetries}` : `retry ${attempt + 1}, until it answers`;
         this.opts.log?.warn(`simulate: ingest ${what}; retrying ${batch.length} ${source} events in ${Math.round(backoff)} ms with the same ids (${limit})`);

@@ -45,6 +45,7 @@ let demo: Demo | undefined;
 afterEach(async () => {
   await demo?.stop();
   demo = undefined;
+  vi.useRealTimers();
   vi.unstubAllGlobals();
 });
 
@@ -81,7 +82,14 @@ describe('demo traffic', () => {
     vi.stubGlobal('fetch', fetchFn);
     const { lines, log } = fakeLog();
     demo = await startDemo({ app: fakeApp(), config, baseUrl: 'http://x', log });
-    await vi.waitFor(() => expect(lines.some((l) => l.level === 'info' && /ingest answering again/.test(l.msg))).toBe(true), { timeout: 15_000, interval: 50 });
+    // The retries back off to 15 s apart (the Retry-After of 10 ms is only a floor): 40 failures take minutes of
+    // backoff, played here on a fake clock (the demo's wall clock and timers), a second at a time.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const answering = () => lines.some((l) => l.level === 'info' && /ingest answering again/.test(l.msg));
+    for (let i = 0; i < 1_800 && !answering(); i++) await vi.advanceTimersByTimeAsync(1_000);
+    expect(answering()).toBe(true);
+    await demo.stop();
+    demo = undefined;
     expect(counts.accepted).toBeGreaterThan(0);
     expect(lines.some((l) => l.level === 'warn' && /ingest answered 503.*retrying/.test(l.msg))).toBe(true);
     expect(lines.filter((l) => l.level === 'error')).toEqual([]);

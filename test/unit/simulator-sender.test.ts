@@ -1,10 +1,17 @@
 // The sender and the paced run, with a fake ingest endpoint: retries reuse the same ids, fatal answers stop the run
-// with a message, and a faster-than-real-time run never sends an event from the future.
-import { describe, expect, it, vi } from 'vitest';
+// with a message, retries back off (beyond a fixed Retry-After too), and a faster-than-real-time run never sends an
+// event from the future. Outages in these tests use a short backoff (FAST) so that dozens of retries take moments.
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { IngestEvent } from '../../server/ingest/contract.ts';
 import { EventSender, parseKeys, retryDelayMs, SimulationError, startSimulation } from '../../server/simulator/index.ts';
 
 const KEYS = { acd: 'k-acd', ivr: 'k-ivr', crm: 'k-crm' };
+/** A backoff of 1 ms doubling up to 10 ms (the Retry-After of the fakes below, 10 ms, is the floor). */
+const FAST = { minBackoffMs: 1, maxBackoffMs: 10 };
+
+afterEach(() => {
+  vi.useRealTimers();
+});
 const ev = (id: string): IngestEvent => ({ id, source: 'acd', type: 'contact.abandoned', occurredAt: new Date().toISOString(), contactId: 'c1' });
 
 function captureLog() {
@@ -53,7 +60,7 @@ describe('EventSender', () => {
     const seen: Array<{ auth: string; body: string }> = [];
     const { lines, log } = captureLog();
     // 12 × 503, then 202: two more failures than the default limit of 10 retries allows
-    const sender = new EventSender({ baseUrl: 'http://x', keys: KEYS, maxRetries: Infinity, log, fetch: fakeFetch(Array(12).fill(503), seen) });
+    const sender = new EventSender({ baseUrl: 'http://x', keys: KEYS, maxRetries: Infinity, log, ...FAST, fetch: fakeFetch(Array(12).fill(503), seen) });
     await sender.send([ev('a')]);
     expect(seen).toHaveLength(13);
     expect(new Set(seen.map((s) => s.body)).size).toBe(1);
@@ -71,14 +78,57 @@ describe('EventSender', () => {
     // attempt 40: 250 · 2⁴⁰ ms, capped at 15,000 (× 1) — never Infinity or NaN however long the outage
     expect(retryDelayMs(40, undefined, 15_000, () => 1)).toBe(15_000);
     expect(retryDelayMs(5_000, undefined, 15_000, () => 0)).toBe(7_500);
-    // Retry-After: 2 s → 2,000 ms; 3,600 s → capped at 60,000 ms
-    expect(retryDelayMs(0, 2, 15_000, () => 1)).toBe(2_000);
-    expect(retryDelayMs(0, 3_600, 15_000, () => 1)).toBe(60_000);
+    // Retry-After: 2 s → at least 2,000 ms, spread up to × 1.25; 3,600 s → capped at 60,000 ms (× 1–1.25)
+    expect(retryDelayMs(0, 2, 15_000, () => 0)).toBe(2_000);
+    expect(retryDelayMs(0, 2, 15_000, () => 1)).toBe(2_500);
+    expect(retryDelayMs(0, 3_600, 15_000, () => 0)).toBe(60_000);
+    expect(retryDelayMs(0, 3_600, 15_000, () => 1)).toBe(75_000);
+  });
+
+  it('a Retry-After is a floor, not the delay: under a fixed Retry-After: 5 (Nabız\'s 503) the delay still grows, with jitter', () => {
+    // Attempt 6: the backoff, 250 · 2⁶ = 16,000 capped at 15,000, × 0.5–1, passes the 5 s asked for.
+    expect(retryDelayMs(6, 5, 15_000, () => 0)).toBe(7_500);
+    expect(retryDelayMs(6, 5, 15_000, () => 1)).toBe(15_000);
+    // Early attempts wait the 5 s asked for, never less, spread over 5–6.25 s.
+    for (const r of [0, 0.3, 0.999]) {
+      expect(retryDelayMs(0, 5, 15_000, () => r)).toBeGreaterThanOrEqual(5_000);
+      expect(retryDelayMs(0, 5, 15_000, () => r)).toBeLessThanOrEqual(6_250);
+    }
+    expect(retryDelayMs(0, 5, 15_000, () => 0)).not.toBe(retryDelayMs(0, 5, 15_000, () => 0.999));
+    // The CLI's 10 retries (docs/simulator.md: about 1 to 1½ minutes) wait 60–100 s in all, at either end of the
+    // jitter: 5 × 5 + 5 + 4 × 7.5 = 60 s; 5 × 6.25 + 8 + 4 × 15 = 99.25 s (not 10 × 5 = 50 s).
+    const total = (r: number) => Array.from({ length: 10 }, (_, a) => retryDelayMs(a, 5, 15_000, () => r)).reduce((x, y) => x + y, 0);
+    expect(total(0)).toBe(60_000);
+    expect(total(0.999_999)).toBeGreaterThan(99_000);
+    expect(total(0.999_999)).toBeLessThanOrEqual(100_000);
+  });
+
+  it('against a storage outage answering 503 with Retry-After: 5, the sender backs off past 5 s and gives up after 60–100 s, not 50 s', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const at: number[] = [];
+    const fetchFn = (async () => {
+      at.push(Date.now());
+      return new Response('{"error":{"code":"unavailable","message":"down"}}', { status: 503, headers: { 'retry-after': '5' } });
+    }) as typeof fetch;
+    const sender = new EventSender({ baseUrl: 'http://x', keys: KEYS, fetch: fetchFn });
+    let failure: Error | undefined;
+    const sending = sender.send([ev('a')]).catch((err: Error) => void (failure = err));
+    for (let i = 0; i < 300 && !failure; i++) await vi.advanceTimersByTimeAsync(1_000);
+    await sending;
+    expect(failure?.message).toMatch(/still failing after 11 attempts.*giving up/);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    expect(gaps).toHaveLength(10);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(5_000); // never sooner than asked
+    expect(Math.max(...gaps)).toBeGreaterThan(7_000); // grows past the Retry-After
+    expect(new Set(gaps).size).toBeGreaterThan(1); // jitter: not in step
+    const total = at.at(-1)! - at[0]!;
+    expect(total).toBeGreaterThanOrEqual(60_000);
+    expect(total).toBeLessThanOrEqual(100_000);
   });
 
   it('with the default limit, ingest failing for good ends the send with a message saying it gave up and how many events were not sent', async () => {
     const counts = { requests: 0, accepted: 0 };
-    const sender = new EventSender({ baseUrl: 'http://x', keys: KEYS, fetch: outageFetch(() => true, counts) });
+    const sender = new EventSender({ baseUrl: 'http://x', keys: KEYS, ...FAST, fetch: outageFetch(() => true, counts) });
     await expect(sender.send([ev('a'), ev('b')])).rejects.toThrow(/still failing after 11 attempts.*503.*giving up: 2 acd events not sent/);
     expect(counts.requests).toBe(11); // the first attempt and 10 retries
   });
@@ -108,7 +158,7 @@ describe('startSimulation', () => {
     const { lines, log } = captureLog();
     const run = startSimulation({
       baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 1_800, durationMs: 30 * 60_000, curve: 'flat', tickMs: 20, progressMs: 0,
-      maxRetries: Infinity, log, fetch: outageFetch(() => true, counts),
+      maxRetries: Infinity, log, ...FAST, fetch: outageFetch(() => true, counts),
     });
     // 30 failed requests: more than the 11 attempts after which the default sender gives up
     await vi.waitFor(() => expect(counts.requests).toBeGreaterThanOrEqual(30), { timeout: 20_000, interval: 20 });
@@ -124,7 +174,7 @@ describe('startSimulation', () => {
     const { lines, log } = captureLog();
     const run = startSimulation({
       baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 1_800, durationMs: 30 * 60_000, curve: 'flat', tickMs: 20, progressMs: 0,
-      maxRetries: Infinity, log, fetch: outageFetch((n) => n <= 40, counts),
+      maxRetries: Infinity, log, ...FAST, fetch: outageFetch((n) => n <= 40, counts),
     });
     const final = await run.done;
     expect(counts.requests).toBeGreaterThan(40);
@@ -137,7 +187,7 @@ describe('startSimulation', () => {
     const counts = { requests: 0, accepted: 0 };
     const run = startSimulation({
       baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 1_800, durationMs: 30 * 60_000, curve: 'flat', tickMs: 20, progressMs: 0,
-      fetch: outageFetch(() => true, counts),
+      ...FAST, fetch: outageFetch(() => true, counts),
     });
     await expect(run.done).rejects.toThrow(/ingest .*still failing after 11 attempts.*giving up/);
     expect(run.stats().running).toBe(false);

@@ -190,6 +190,34 @@ describe('a seeded run', () => {
   });
 });
 
+describe('transfers', () => {
+  it('keep the contact in its channel: a call goes to another voice queue, a chat is never turned into a call', () => {
+    const { emissions } = run({ hours: 8, agents: 40, seed: 'transfers' });
+    const channels = new Map<string, Set<string>>();
+    let transfers = 0;
+    for (const { event: e, duplicate } of emissions) {
+      if (duplicate) continue;
+      if (e.type === 'contact.offered') (channels.get(e.contactId) ?? channels.set(e.contactId, new Set()).get(e.contactId)!).add(e.channel);
+      if (e.type === 'contact.transferred') {
+        transfers++;
+        const from = DEFAULT_MODEL.queues.find((q) => q.name === e.queue)!;
+        const to = DEFAULT_MODEL.queues.find((q) => q.name === e.toQueue)!;
+        expect(`${from.name} (${from.channel}) → ${to.name} (${to.channel})`).toBe(`${from.name} (${from.channel}) → ${to.name} (${from.channel})`);
+      }
+    }
+    expect(transfers).toBeGreaterThan(30);
+    const mixed = [...channels].filter(([, c]) => c.size > 1).map(([id, c]) => `${id}: ${[...c].join(', ')}`);
+    expect(mixed.slice(0, 3)).toEqual([]);
+    // chats are offered, and none is transferred (chat-support is the only chat queue)
+    expect([...channels.values()].filter((c) => c.has('chat')).length).toBeGreaterThan(200);
+  });
+
+  it('a model transferring a queue to one of another channel is refused', () => {
+    const model = { ...DEFAULT_MODEL, queues: DEFAULT_MODEL.queues.map((q) => (q.name === 'chat-support' ? { ...q, transferProb: 0.03, transferTo: ['tech-support'] } : q)) };
+    expect(() => runSimulation({ seed: 1, agents: 10, startAt: START, durationMs: H, model })).toThrow(/chat-support transfers to "tech-support", which is not another chat queue/);
+  });
+});
+
 describe('generateEvents (the benchmark load)', () => {
   it('gives exactly `count` valid events, deterministic by seed, none in the future', () => {
     const now = Date.parse('2026-11-23T12:00:00Z');
