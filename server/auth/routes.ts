@@ -25,7 +25,6 @@ import { INGEST_SOURCES } from '../config.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import { cookieOptions, CSRF_HEADER, DISPLAY_COOKIE, DISPLAY_ISSUED_COOKIE, SESSION_COOKIE } from './plugin.ts';
 import { IDENTIFY_SECONDS, withPresence, type DisplayPresence } from '../live/presence.ts';
-import type { BoardStore } from '../boards/store.ts';
 import type { Principal } from './principal.ts';
 import { ROLES } from './roles.ts';
 import type { UserRecord } from './store.ts';
@@ -46,10 +45,7 @@ function tooManyFailures(what: string, retryAfterSeconds: number): ApiError {
   return new ApiError(429, 'rate_limited', `too many ${what}: try again in ${retryAfterSeconds} s`, undefined, { 'retry-after': String(retryAfterSeconds) });
 }
 
-export async function authRoutes(
-  parent: FastifyInstance,
-  opts: { presence: Pick<DisplayPresence, 'all' | 'identify'>; boards: Pick<BoardStore, 'get'> },
-): Promise<void> {
+export async function authRoutes(parent: FastifyInstance, opts: { presence: Pick<DisplayPresence, 'all' | 'identify'> }): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { auth } = parent;
 
@@ -161,11 +157,6 @@ export async function authRoutes(
     '/v1/displays',
     { ...supervisor, schema: { body: Type.Object({ name: Type.String({ maxLength: 200 }), board: Type.String({ maxLength: 200 }) }, { additionalProperties: false }) } },
     async (request, reply) => {
-      // a display of a board that does not exist would show "no board" on its TV
-      const { board } = request.body;
-      if (!(await opts.boards.get(board))) {
-        throw new ApiError(400, 'invalid_request', `/board no board named ${JSON.stringify(board)}`, [{ path: '/board', message: `no board named ${JSON.stringify(board)}` }]);
-      }
       const { display, token } = await auth.service.createDisplay(auth.actorOf(request), request.body);
       return reply.code(201).send({ display, token, url: `/?display=${token}` });
     },
