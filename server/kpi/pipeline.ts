@@ -72,6 +72,12 @@ const SCHEDULERS: ReadonlyArray<{ id: string; name: KpiJobName; repeat: { every?
 const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: 100 } as const;
 
 /**
+ * Whether retention, last run at `lastMs` (0 or NaN: never noted), is overdue at `now`: not run for a day and an hour
+ * (the nightly run plus slack). A worker taking the lease then runs it.
+ */
+export const retentionOverdue = (lastMs: number, now: number): boolean => !(now - lastMs < 25 * 3_600_000);
+
+/**
  * Today's 15-minute series is republished at most this often while the figures move (it is bigger than the changed
  * snapshots), and once more after they stop, so a chart never shows an older picture than the tiles beside it for long.
  */
@@ -417,6 +423,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       case 'retention': {
         const dropped = await applyRetention(ch, config.RETENTION_DAYS, now());
         if (dropped.length > 0) log.info({ dropped }, 'kpi retention applied');
+        await storeConn.set(names.retentionAt, String(now()));
         return dropped;
       }
       default:
@@ -504,6 +511,10 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
       });
     }
     schedulersInstalled = true;
+    // The scheduler runs retention at 03:30 only: a machine off at night (a floor PC) never reached it, and at every
+    // start BullMQ moves an overdue run to the next night. Not run for over a day (or never noted): once now, after
+    // the first pass (the jobs run one at a time, in order).
+    if (retentionOverdue(Number(await storeConn.get(names.retentionAt)), now())) await queue.add('retention', {}, JOB_DEFAULTS);
   }
   // Start from a clean state: whatever Redis holds (or lost) is rewritten by this first pass.
   await signalRecompute(queue, { debounceMs: 0, reason: 'worker start', log });

@@ -26,6 +26,8 @@ export interface KpiRedisNames {
   seriesChannel: string;
   /** The hash of whole series that earlier versions wrote (until the night of 2026-11-24): the next full write removes it. */
   formerSeries: string;
+  /** When the retention job last ran (epoch ms): a worker taking the lease runs it if that was more than a day ago. */
+  retentionAt: string;
 }
 
 export function kpiRedisNames(prefix: string): KpiRedisNames {
@@ -40,6 +42,7 @@ export function kpiRedisNames(prefix: string): KpiRedisNames {
     seriesState: `${prefix}:kpi:series-state`,
     seriesChannel: `${prefix}:kpi:series-changes`,
     formerSeries: `${prefix}:kpi:series`,
+    retentionAt: `${prefix}:kpi:retention-at`,
   };
 }
 

@@ -1,12 +1,16 @@
 // Retention (RETENTION_DAYS) against the embedded ClickHouse: the daily job drops every month wholly older than the
 // cutoff from the events, what was derived from them and what ingest refused, and the ids older than it from the
 // duplicate index; nothing newer, and not the alerts' history.
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chTime } from '../../server/auth/store.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
+import { retentionOverdue, startKpiWorker } from '../../server/kpi/pipeline.ts';
+import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
+import { createRedis } from '../../server/redis/connections.ts';
 import { applyRetention } from '../../server/retention.ts';
-import { createTestContext, type TestContext } from '../support/context.ts';
+import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 
 let ctx: TestContext;
 // 2026-11-24 12:00 UTC with a retention of 400 days: the cutoff is 2025-10-20 12:00, so October 2025 is partly inside
@@ -65,5 +69,29 @@ describe('retention', () => {
     expect(await count(`SELECT count() AS n FROM alerts WHERE id = 'al_old'`)).toBe(1);
     // a second run has nothing left to drop
     expect(await applyRetention(ctx.clickhouse, 400, NOW)).toEqual([]);
+  });
+
+  it('runs when a worker takes the lease and it has not run for a day: a machine off at 03:30 every night still drops old data', async () => {
+    const old = validateEvent({ id: 'r-catch-up', source: 'acd', type: 'contact.offered', occurredAt: AT.aug2025, contactId: 'c-catch-up', queue: 'q', channel: 'voice' }, { now: NOW, retentionDays: 3650 });
+    if (!old.ok) throw new Error(JSON.stringify(old.errors));
+    await ctx.clickhouse.insert({ table: 'events', values: [toEventRow(old.event, NOW)], format: 'JSONEachRow' });
+    const redis = createRedis(ctx.config.REDIS_URL!, 'commands');
+    if (redis.status !== 'ready') await once(redis, 'ready');
+    const names = kpiRedisNames(ctx.config.REDIS_PREFIX);
+    await redis.del(names.retentionAt); // never noted
+    const worker = await startKpiWorker({ config: ctx.config, log: capturedLog('warn').log, clickhouse: ctx.clickhouse, redisUrl: ctx.config.REDIS_URL!, now: () => NOW });
+    try {
+      await expect.poll(() => count(`SELECT count() AS n FROM events WHERE id = 'r-catch-up'`), { timeout: 30_000 }).toBe(0);
+      await expect.poll(() => redis.get(names.retentionAt), { timeout: 5_000 }).toBe(String(NOW));
+    } finally {
+      await worker.close();
+      redis.disconnect();
+    }
+  });
+
+  it('is overdue after a day and an hour without a run, or when none was noted', () => {
+    const h = 3_600_000;
+    expect([retentionOverdue(NOW - 24 * h, NOW), retentionOverdue(NOW - 25 * h + 1, NOW)]).toEqual([false, false]); // last night's
+    expect([retentionOverdue(NOW - 25 * h, NOW), retentionOverdue(0, NOW), retentionOverdue(Number.NaN, NOW)]).toEqual([true, true, true]);
   });
 });
