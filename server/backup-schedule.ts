@@ -15,7 +15,8 @@
 // the night: what fails a backup (a full disk, permissions, a missing mount) needs a person, and each retry would fill
 // again a disk that ingest may share. The next night's run tries again, and the metrics show the failure at once.
 //
-// A start that finds no backup from the last day (the machine was off at BACKUP_AT) takes one CATCH_UP_DELAY_MS later.
+// A start that finds no backup since the last BACKUP_AT (the machine was off then, or restarted across it) takes one
+// CATCH_UP_DELAY_MS later.
 //
 // The embedded ClickHouse only: the worker of `npm start` runs beside it, and BACKUP … TO File() writes to BACKUP_DIR on
 // this machine, which the prune reads. With CLICKHOUSE_URL there is no schedule (config.ts refuses a BACKUP_AT), and the
@@ -23,7 +24,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { backupsToPrune, nextBackupKind, unfinishedToDelete } from './clickhouse/backup-policy.ts';
+import { backupsToPrune, missedNight, nextBackupKind, unfinishedToDelete } from './clickhouse/backup-policy.ts';
 import {
   BACKUP_REQUEST_TIMEOUT_MS,
   backupsInProgress,
@@ -44,8 +45,6 @@ export const BACKUP_QUEUE_NAME = 'backups';
 export const BACKUP_SCHEDULER_ID = 'backup-nightly';
 /** The id of the backup taken after a start that finds none from the last night (one across the workers). */
 export const CATCH_UP_JOB_ID = 'backup-catch-up';
-/** A newest backup older than this at start means a night was missed (nightly runs are ~24 h apart). */
-export const CATCH_UP_AFTER_MS = 25 * 3_600_000;
 /** How long after the start the catch-up backup waits: start-up and the first passes of the workers go first. */
 export const CATCH_UP_DELAY_MS = 5 * 60_000;
 /** How often the scheduler is looked for in Redis, to install it again if Redis lost it. */
@@ -186,11 +185,12 @@ export async function startBackupSchedule(deps: {
   }, deps.checkMs ?? SCHEDULER_CHECK_MS);
   check.unref();
   // A machine switched off at BACKUP_AT every night (a floor PC shut down after the last shift) would never be backed
-  // up: a start that finds no backup from the last day takes one a few minutes later.
+  // up, and a restart across BACKUP_AT skips that night: a start that finds no backup since the last BACKUP_AT takes
+  // one a few minutes later.
   const newest = await newestBackupTime(config.backupDir, config.CLICKHOUSE_DATABASE);
-  if (newest === null || now() - newest > CATCH_UP_AFTER_MS) {
+  if (missedNight(newest, now(), at, config.CENTER_TZ)) {
     await queue.add('backup', {}, { jobId: CATCH_UP_JOB_ID, delay: CATCH_UP_DELAY_MS, removeOnComplete: true, removeOnFail: true });
-    log.info({ newest: newest === null ? null : new Date(newest).toISOString() }, `no backup in the last day: one in ${CATCH_UP_DELAY_MS / 60_000} minutes`);
+    log.info({ newest: newest === null ? null : new Date(newest).toISOString() }, `no backup since the last nightly time: one in ${CATCH_UP_DELAY_MS / 60_000} minutes`);
   }
   const clickhouse = createClickHouse(deps.target, { requestTimeoutMs: BACKUP_REQUEST_TIMEOUT_MS, maxConnections: 2, log });
   const workerConn = createRedis(deps.redisUrl, 'worker', (m) => log.warn(m));

@@ -6,10 +6,23 @@
 // - The first backup of each ISO week (Monday to Sunday on the center's clock) is full, and so is any backup when the
 //   newest one's chain is broken (a base of it is gone): the others add to the newest. A chain thus spans a week.
 // - After a backup, the chains older than the newest `keep` full backups go; never a backup that a kept one adds to.
-import { tzOffsetMs } from '../kpi/windows.ts';
+import { localInstant, tzOffsetMs } from '../kpi/windows.ts';
 import type { Backup } from './backup.ts';
 
 const DAY_MS = 86_400_000;
+
+/**
+ * Whether the nightly backup's last time (`at` on `tz`'s clock, the latest one at or before `now`) passed with no
+ * backup taken since: the machine was off then, or Nabız restarted across it (BullMQ then moves the run to the next
+ * night). `newest`: when the newest backup was taken (null: none).
+ */
+export function missedNight(newest: number | null, now: number, at: { hour: number; minute: number }, tz: string): boolean {
+  const localDay = Math.floor((now + tzOffsetMs(tz, now)) / DAY_MS) * DAY_MS;
+  const slotOf = (day: number) => localInstant(day + (at.hour * 60 + at.minute) * 60_000, tz);
+  const today = slotOf(localDay);
+  const last = today <= now ? today : slotOf(localDay - DAY_MS);
+  return newest === null || newest < last;
+}
 
 /** An unfinished backup (no description) older than this never finishes: its process is gone. */
 export const UNFINISHED_AFTER_MS = DAY_MS;

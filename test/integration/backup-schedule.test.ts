@@ -256,7 +256,7 @@ describe('the nightly backup job scheduler', () => {
     try {
       const job = await queue.getJob(CATCH_UP_JOB_ID);
       expect(job?.opts.delay).toBe(CATCH_UP_DELAY_MS);
-      expect(first.lines.join('\n')).toContain('no backup in the last day: one in 5 minutes');
+      expect(first.lines.join('\n')).toContain('no backup since the last nightly time: one in 5 minutes');
       await job!.promote(); // rather than wait the 5 minutes
       const made = await waitFor('the catch-up backup', async () => (await listBackups(config.backupDir)).find((b) => b.name === backupName(DB, new Date(now))));
       expect(made.base).toBe(nameAt('2026-11-24')); // the same ISO week: it adds to Tuesday's
@@ -267,7 +267,7 @@ describe('the nightly backup job scheduler', () => {
     const second = capturedLog();
     const again = await startBackupSchedule({ config, log: second.log, target: target(), redisUrl: inject('redisUrl'), now: () => now + HOUR });
     await again.close();
-    expect(second.lines.join('\n')).not.toContain('no backup in the last day');
+    expect(second.lines.join('\n')).not.toContain('no backup since the last nightly time');
     expect((await queue.getDelayed()).map((j) => j.id)).not.toContain(CATCH_UP_JOB_ID); // (the scheduler's next night is there)
     await queue.close();
   });

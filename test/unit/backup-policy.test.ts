@@ -1,12 +1,33 @@
 // The nightly backup's policy (server/clickhouse/backup-policy.ts): which backup comes next, and which old ones go.
 // The disk and ClickHouse side, with a running schedule, is test/integration/backup-schedule.test.ts.
 import { describe, expect, it } from 'vitest';
-import { backupsToPrune, nextBackupKind, unfinishedToDelete } from '../../server/clickhouse/backup-policy.ts';
+import { backupsToPrune, missedNight, nextBackupKind, unfinishedToDelete } from '../../server/clickhouse/backup-policy.ts';
 import type { Backup } from '../../server/clickhouse/backup.ts';
 
 const DAY = 86_400_000;
 /** A backup taken at `at` (ISO), adding to `base`. */
 const b = (name: string, at: string, base: string | null = null): Backup => ({ name, takenAt: new Date(at).toISOString(), base, basePath: base && `/backups/${base}` });
+
+describe('a missed night (the catch-up at start)', () => {
+  const at = { hour: 2, minute: 0 };
+  const t = (iso: string) => Date.parse(iso);
+  it('is one whose BACKUP_AT passed with no backup since: off that night, or restarted across it', () => {
+    // last night's 02:00 ran; started at 10:00 (8 h later) or at 01:59 the next night (23:59 later): nothing missed
+    expect(missedNight(t('2026-11-25T02:00:03Z'), t('2026-11-25T10:00:00Z'), at, 'UTC')).toBe(false);
+    expect(missedNight(t('2026-11-25T02:00:03Z'), t('2026-11-26T01:59:00Z'), at, 'UTC')).toBe(false);
+    // restarted at 02:01 across the 02:00 run: the newest is 24 h 1 min old (under the old 25 h rule): missed
+    expect(missedNight(t('2026-11-24T02:00:03Z'), t('2026-11-25T02:01:00Z'), at, 'UTC')).toBe(true);
+    // off last night: missed; none at all: missed
+    expect(missedNight(t('2026-11-23T02:00:03Z'), t('2026-11-25T09:00:00Z'), at, 'UTC')).toBe(true);
+    expect(missedNight(null, t('2026-11-25T09:00:00Z'), at, 'UTC')).toBe(true);
+  });
+  it('reads BACKUP_AT on the center\'s clock', () => {
+    // Istanbul is UTC+3: its 02:00 is 23:00 UTC the day before. Started 2026-11-25 00:30 UTC (03:30 there): the 02:00
+    // there was 23:00 UTC on the 24th; a backup at 22:00 UTC on the 24th (01:00 there) is from before it
+    expect(missedNight(t('2026-11-24T23:00:05Z'), t('2026-11-25T00:30:00Z'), at, 'Europe/Istanbul')).toBe(false);
+    expect(missedNight(t('2026-11-24T22:00:00Z'), t('2026-11-25T00:30:00Z'), at, 'Europe/Istanbul')).toBe(true);
+  });
+});
 
 describe('the next backup', () => {
   // 2026-11-23 is a Monday
