@@ -283,6 +283,12 @@ export interface Config extends RawConfig {
   sourceQuietMs: Record<IngestSource, number>;
   /** TRUST_PROXY, parsed, as Fastify's `trustProxy` takes it: false, a number of hops, or addresses and ranges. */
   trustProxy: false | number | string[];
+  /**
+   * Variables that look like settings but are none (`BACKUP_KEPP`: a typo, which would leave its setting at its
+   * default), each with what it may have meant: warned about at start, not refused (other software's variables may
+   * share a prefix).
+   */
+  unknownSettings: string[];
 }
 
 export class ConfigError extends Error {
@@ -530,6 +536,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const cfg = converted as RawConfig;
   const dataDir = path.resolve(cfg.DATA_DIR);
+  const prefixes = new Set(Object.keys(props).map((k) => `${k.split('_')[0]}_`));
+  // a setting's prefix (BACKUP_…), or a long name a letter or two from a setting's (RETENTON_DAYS; not HOME for HOST)
+  const nearOf = (k: string) => (k.length < 8 ? [] : Object.keys(props).filter((p) => editDistance(k, p) <= 2));
+  const unknownSettings = Object.keys(env)
+    .filter((k) => !(k in props) && (prefixes.has(`${k.split('_')[0]}_`) || nearOf(k).length > 0))
+    .sort()
+    .map((k) => {
+      const near = nearOf(k);
+      return `${k} is not a setting of Nabız, and is ignored${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}`;
+    });
   return {
     ...cfg,
     dataDir,
@@ -542,5 +558,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sourceQuietMs,
     centerHours,
     trustProxy,
+    unknownSettings,
   };
+}
+
+/** Levenshtein distance: how many letters to add, drop or change to make `a` into `b`. */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next.push(Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    row = next;
+  }
+  return row[b.length]!;
 }

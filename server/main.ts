@@ -58,6 +58,7 @@ async function main(): Promise<void> {
   const { role, demo } = readArgs();
   const config = demo ? demoConfig(readConfig(role)) : readConfig(role);
   const log = createLogger(config);
+  for (const warning of config.unknownSettings) log.warn(warning);
   const shutdown = new Shutdown(log, config.SHUTDOWN_TIMEOUT_MS);
   shutdown.onSignals();
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));

@@ -37,6 +37,17 @@ describe('configuration', () => {
     expect(c.CENTER_TZ).toBe('Europe/Istanbul');
   });
 
+  it('names a variable that looks like a setting but is none (a typo), with what it may have meant; others are not its business', () => {
+    const config = loadConfig({ BACKUP_KEPP: '12', RETENTON_DAYS: '30', REDIS_VERSION: '7', BACKUP_KEEP: '3', NODE_ENV: 'production', EDITOR: 'vi', HOME: '/root' });
+    expect(config.BACKUP_KEEP).toBe(3);
+    expect(config.unknownSettings).toEqual([
+      'BACKUP_KEPP is not a setting of Nabız, and is ignored (did you mean BACKUP_KEEP?)',
+      'REDIS_VERSION is not a setting of Nabız, and is ignored',
+      'RETENTON_DAYS is not a setting of Nabız, and is ignored (did you mean RETENTION_DAYS?)',
+    ]);
+    // NODE_ENV, EDITOR and HOME (two letters from HOST, but short names are often that close) are not its business
+  });
+
   it('treats an empty string as unset', () => {
     expect(loadConfig({ PORT: '', CLICKHOUSE_URL: '' })).toMatchObject({ PORT: 8080, embeddedClickHouse: true });
   });
