@@ -68,11 +68,12 @@ export const DEMO_LAYOUT: BoardInput = {
 };
 
 export const DEMO_THRESHOLDS: ThresholdInput[] = [
-  { kpi: 'service_level', scope: 'center', window: '15m', direction: 'below', warning: 80, critical: 70, forSeconds: 10, clearBand: 2, enabled: true },
-  { kpi: 'service_level', scope: 'queue:*', window: '15m', direction: 'below', warning: 80, critical: 65, forSeconds: 10, clearBand: 2, enabled: true },
-  { kpi: 'abandon_rate', scope: 'queue:*', window: '15m', direction: 'above', warning: 5, critical: 10, forSeconds: 10, clearBand: 1, enabled: true },
-  { kpi: 'longest_wait', scope: 'center', window: 'today', direction: 'above', warning: 60, critical: 120, forSeconds: 5, clearBand: 10, enabled: true },
-  { kpi: 'asa', scope: 'center', window: '1h', direction: 'above', warning: 20, critical: 40, forSeconds: 10, clearBand: 2, enabled: true },
+  // a rate judged from 10 contacts at least: not 100 % abandoned from the first call of a quiet quarter hour
+  { kpi: 'service_level', scope: 'center', window: '15m', direction: 'below', warning: 80, critical: 70, forSeconds: 10, clearBand: 2, minCount: 10, enabled: true },
+  { kpi: 'service_level', scope: 'queue:*', window: '15m', direction: 'below', warning: 80, critical: 65, forSeconds: 10, clearBand: 2, minCount: 10, enabled: true },
+  { kpi: 'abandon_rate', scope: 'queue:*', window: '15m', direction: 'above', warning: 5, critical: 10, forSeconds: 10, clearBand: 1, minCount: 10, enabled: true },
+  { kpi: 'longest_wait', scope: 'center', window: 'today', direction: 'above', warning: 60, critical: 120, forSeconds: 5, clearBand: 10, minCount: 0, enabled: true },
+  { kpi: 'asa', scope: 'center', window: '1h', direction: 'above', warning: 20, critical: 40, forSeconds: 10, clearBand: 2, minCount: 10, enabled: true },
 ];
 
 export interface Demo {

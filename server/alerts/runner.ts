@@ -130,7 +130,9 @@ export function evaluate(input: EvaluationInput): EvaluationResult {
         transitions.push(retire(prev, now)!);
         prev = emptyTrack(threshold.id, fig.scope);
       }
-      const value = fig.values[kpi]?.value ?? null;
+      // a sample smaller than the threshold asks for (one call's 100 % abandoned) is no data: no evidence either way
+      const v = fig.values[kpi];
+      const value = v && v.n >= threshold.minCount ? v.value : null;
       const r = step(prev, threshold, value, now, newId);
       if (r.transition) transitions.push(r.transition);
       if (r.changed) finish(key, r.track);

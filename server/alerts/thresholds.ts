@@ -18,6 +18,7 @@ export const DIRECTIONS = ['above', 'below'] as const;
 export type Direction = (typeof DIRECTIONS)[number];
 
 const MAX_FOR_SECONDS = 86_400;
+const MAX_MIN_COUNT = 1_000_000;
 
 /** What a client sends to create or replace a threshold. */
 export const ThresholdInputSchema = Type.Object(
@@ -30,6 +31,12 @@ export const ThresholdInputSchema = Type.Object(
     critical: Type.Number(),
     forSeconds: Type.Integer({ minimum: 0, maximum: MAX_FOR_SECONDS, default: 0, description: 'how long a breach must hold before the alert fires' }),
     clearBand: Type.Number({ minimum: 0, default: 0, description: 'how far back past a level the value must come to leave it' }),
+    minCount: Type.Integer({
+      minimum: 0,
+      maximum: MAX_MIN_COUNT,
+      default: 0,
+      description: "the least sample size (the figure's n: docs/kpis.md) judged; below it the figure counts as no data (0: any)",
+    }),
     enabled: Type.Boolean({ default: true }),
   },
   { additionalProperties: false },
@@ -46,6 +53,7 @@ export const ThresholdSchema = Type.Object({
   critical: Type.Number(),
   forSeconds: Type.Integer(),
   clearBand: Type.Number(),
+  minCount: Type.Integer(),
   enabled: Type.Boolean(),
   updatedAt: Type.String(),
   updatedBy: Type.String(),
@@ -60,6 +68,8 @@ export interface Threshold {
   critical: number;
   forSeconds: number;
   clearBand: number;
+  /** The least sample size (KpiValue.n) the threshold judges; below it the figure is no data. */
+  minCount: number;
   enabled: boolean;
   updatedAt: string;
   updatedBy: string;
@@ -157,6 +167,7 @@ interface ThresholdRow {
   critical: number;
   for_seconds: number;
   clear_band: number;
+  min_count: number | string;
   enabled: boolean | number;
   updated_at: string;
   updated_by: string;
@@ -173,6 +184,7 @@ function fromRow(r: ThresholdRow): Threshold {
     critical: Number(r.critical),
     forSeconds: Number(r.for_seconds),
     clearBand: Number(r.clear_band),
+    minCount: Number(r.min_count),
     enabled: r.enabled === true || r.enabled === 1,
     updatedAt: chIso(r.updated_at),
     updatedBy: r.updated_by,
@@ -184,7 +196,8 @@ const CURRENT_AT = `
          argMax(kpi, version_at) AS kpi, argMax(scope, version_at) AS scope, argMax(window, version_at) AS window,
          argMax(direction, version_at) AS direction, argMax(warning, version_at) AS warning,
          argMax(critical, version_at) AS critical, argMax(for_seconds, version_at) AS for_seconds,
-         argMax(clear_band, version_at) AS clear_band, argMax(enabled, version_at) AS enabled,
+         argMax(clear_band, version_at) AS clear_band, argMax(min_count, version_at) AS min_count,
+         argMax(enabled, version_at) AS enabled,
          toString(max(version_at)) AS updated_at, argMax(changed_by, version_at) AS updated_by
   FROM thresholds
   WHERE version_at <= {at:DateTime64(3, 'UTC')}
@@ -227,6 +240,7 @@ export class ThresholdStore {
           critical: t.critical,
           for_seconds: t.forSeconds,
           clear_band: t.clearBand,
+          min_count: t.minCount,
           enabled: t.enabled,
           deleted,
           changed_by: by,

@@ -1245,6 +1245,33 @@ describe('wallboard in Chromium', () => {
     }
   }, 60_000);
 
+  it('judges a figure from its threshold\'s minimum sample ("From n"): below it no colour and no alert; from any sample, both', async () => {
+    const board = { type: 'grid', title: 'Sample', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'queue:minn', window: 'today' }] };
+    expect((await call('PUT', '/v1/boards/sample', board)).status).toBe(201);
+    await postEvents(Array.from({ length: 3 }, () => sampleEvent('contact.offered', { queue: 'minn' }, 2_000)));
+    // 3 offered today (n = 3): above 1 and 2, but judged only from 1,000
+    const levels = { kpi: 'offered', scope: 'queue:minn', window: 'today', direction: 'above', warning: 1, critical: 2, forSeconds: 0, clearBand: 0, enabled: true };
+    const made = await call<{ threshold: { id: string; minCount: number } }>('POST', '/v1/thresholds', { ...levels, minCount: 1000 });
+    expect([made.status, made.body.threshold.minCount]).toEqual([201, 1000]);
+    const display = (await call<{ url: string }>('POST', '/v1/displays', { name: 'Sample TV', board: 'sample' })).body;
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    const shown = tv.locator('section.tile.kpi[data-kpi="offered"][data-scope="queue:minn"]');
+    const openOnMinn = async () => (await call<{ alerts: { scope: string }[] }>('GET', '/v1/alerts?active=1')).body.alerts.filter((a) => a.scope === 'queue:minn');
+    try {
+      await tv.goto(`${base}${display.url}`);
+      await expect.poll(() => shown.locator('.value-text').textContent(), { timeout: 20_000 }).toBe('3');
+      await sleep(2_000); // the engine has looked at it (every second)
+      expect(await shown.getAttribute('data-level')).toBe('neutral');
+      expect(await openOnMinn()).toEqual([]);
+      // from any sample: the TV turns at once, and the engine fires
+      expect((await call('PUT', `/v1/thresholds/${made.body.threshold.id}`, { ...levels, minCount: 0 })).status).toBe(200);
+      await shown.and(tv.locator('[data-level="critical"]')).waitFor({ timeout: 10_000 });
+      await expect.poll(async () => (await openOnMinn()).length, { timeout: 10_000 }).toBe(1);
+    } finally {
+      await tv.close();
+    }
+  }, 60_000);
+
   it('the console holds through a failed read, keeping what was typed; refuses a message for no board, a new board named as another; creates a display at once', async () => {
     expect((await call('PUT', '/v1/boards/held', { type: 'grid', title: 'Held', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] })).status).toBe(201);
     const sup = await consoleAs('messages');

@@ -174,13 +174,18 @@ describe('threshold API', () => {
     expect((await app.inject({ method: 'POST', url: '/v1/thresholds', headers: bearer(tokens.supervisor), payload: body })).statusCode).toBe(409); // same kpi, scope, window
 
     expect((await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: bearer(tokens.viewer), payload: { ...body, warning: 6 } })).statusCode).toBe(403);
-    const put = await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: bearer(tokens.supervisor), payload: { ...body, warning: 6 } });
+    expect(created.json<{ threshold: Threshold }>().threshold.minCount).toBe(0); // not given: any sample
+    const put = await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: bearer(tokens.supervisor), payload: { ...body, warning: 6, minCount: 20 } });
     expect(put.statusCode, put.body).toBe(200);
     const listed = await app.inject({ url: '/v1/thresholds', headers: bearer(tokens.viewer) });
-    expect(listed.json<{ thresholds: Threshold[] }>().thresholds.find((t) => t.id === id)).toMatchObject({ warning: 6, updatedBy: 'supervisor' });
-    // History: the version in force at the first write still says 5.
+    expect(listed.json<{ thresholds: Threshold[] }>().thresholds.find((t) => t.id === id)).toMatchObject({ warning: 6, minCount: 20, updatedBy: 'supervisor' });
+    // History: the version in force at the first write still says 5, from any sample; so does the analysts' view now
     const then = await app.inject({ url: `/v1/thresholds?at=${encodeURIComponent(v1)}`, headers: bearer(tokens.viewer) });
-    expect(then.json<{ thresholds: Threshold[] }>().thresholds.find((t) => t.id === id)?.warning).toBe(5);
+    expect(then.json<{ thresholds: Threshold[] }>().thresholds.find((t) => t.id === id)).toMatchObject({ warning: 5, minCount: 0 });
+    const view = await ctx.clickhouse.query({ query: 'SELECT min_count FROM thresholds_current WHERE id = {id:String}', query_params: { id }, format: 'JSONEachRow' });
+    expect(await view.json()).toEqual([{ min_count: 20 }]);
+    const negative = await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: bearer(tokens.supervisor), payload: { ...body, minCount: -1 } });
+    expect([negative.statusCode, negative.json<{ error: { message: string } }>().error.message]).toEqual([400, expect.stringContaining('minCount')]);
 
     expect((await app.inject({ method: 'DELETE', url: `/v1/thresholds/${id}`, headers: bearer(tokens.viewer) })).statusCode).toBe(403);
     expect((await app.inject({ method: 'DELETE', url: `/v1/thresholds/${id}`, headers: bearer(tokens.supervisor) })).statusCode).toBe(204);

@@ -18,6 +18,7 @@ function threshold(over: Partial<Threshold> = {}): Threshold {
     warning: 30,
     critical: 60,
     forSeconds: 60,
+    minCount: 0,
     clearBand: 5,
     enabled: true,
     updatedAt: '2025-03-01T00:00:00.000Z',
@@ -223,8 +224,32 @@ describe('a threshold edited while its alert is open', () => {
   });
 });
 
+describe('a minimum sample (minCount)', () => {
+  it('judges a figure only from that many: one call abandoned of one is no data; ten of forty fires; too few again leaves the alert as it is', () => {
+    // abandon rate above 10 / 20 % (15m), judged from 10 offered at least
+    const t = threshold({ id: 'thr_ab', kpi: 'abandon_rate', warning: 10, critical: 20, forSeconds: 0, clearBand: 0, minCount: 10 });
+    const at = (values: Record<string, { value: number | null; n: number }>, tracks = new Map(), now = T0) =>
+      evaluate({ thresholds: [t], tracks, figures: [{ window: '15m', scope: 'queue:billing', values }], now, newId: () => 'al_min' });
+    // 1 abandoned of 1 offered: 100 %, n = 1 < 10: nothing fires, no track
+    const one = at({ abandon_rate: { value: 100, n: 1 } });
+    expect([one.transitions, one.changed]).toEqual([[], []]);
+    // 9 of 9: still too few (n 9 < 10)
+    expect(at({ abandon_rate: { value: 100, n: 9 } }).transitions).toEqual([]);
+    // 10 of 40 = 25 %, n = 40 ≥ 10: critical (25 > 20)
+    const many = at({ abandon_rate: { value: 25, n: 40 } });
+    expect(many.transitions.map((x) => `${x.kind}:${x.alert.level}`)).toEqual(['fired:critical']);
+    // the next quarter hour starts: 0 of 2 (0 %, n = 2 < 10) is no evidence that things got better: the alert stays
+    const tracks = new Map(many.changed.map((x) => [`${x.thresholdId}|${x.scope}`, x]));
+    const early = at({ abandon_rate: { value: 0, n: 2 } }, tracks, T0 + 1000);
+    expect([early.transitions, early.removed]).toEqual([[], []]);
+    // with 0 (any sample) it would have cleared at once
+    const any = evaluate({ thresholds: [{ ...t, minCount: 0 }], tracks, figures: [{ window: '15m', scope: 'queue:billing', values: { abandon_rate: { value: 0, n: 2 } } }], now: T0 + 1000 });
+    expect(any.transitions.map((x) => x.kind)).toEqual(['cleared']);
+  });
+});
+
 describe('threshold validation', () => {
-  const ok: ThresholdInput = { kpi: 'service_level', scope: 'queue:billing', window: '15m', direction: 'below', warning: 80, critical: 60, forSeconds: 60, clearBand: 5, enabled: true };
+  const ok: ThresholdInput = { kpi: 'service_level', scope: 'queue:billing', window: '15m', direction: 'below', warning: 80, critical: 60, forSeconds: 60, clearBand: 5, minCount: 0, enabled: true };
   const problems = (over: Partial<ThresholdInput>) => {
     try {
       validateThreshold({ ...ok, ...over });

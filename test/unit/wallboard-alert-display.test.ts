@@ -56,6 +56,14 @@ describe('alert display rules', () => {
     expect(tileLevel(tile, 82, [alert({ level: 'critical' })], [thr()])).toBe('critical');
   });
 
+  it('judges a value from fewer than the threshold\'s minCount as no data, as the engine does', () => {
+    // 0 % from 2 offered, 10 asked for: neutral; from 10: critical (0 < 60)
+    expect(tileLevel(tile, 0, [], [thr({ minCount: 10 })], 2)).toBe('neutral');
+    expect(tileLevel(tile, 0, [], [thr({ minCount: 10 })], 10)).toBe('critical');
+    // no minimum: any sample
+    expect(tileLevel(tile, 0, [], [thr()], 1)).toBe('critical');
+  });
+
   it('uses the most specific threshold, as the engine does; a disabled override silences the scope', () => {
     expect(specificity('queue:billing', 'queue:billing')).toBe(3);
     expect(specificity('queue:*', 'queue:billing')).toBe(2);

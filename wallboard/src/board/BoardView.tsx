@@ -61,7 +61,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                 {(t) => {
                   const snap = () => props.live.snapshot(t().window, t().scope);
                   const value = () => snap()?.values[t().kpi]?.value ?? null;
-                  const level = () => tileLevel(t(), value(), alerts(), props.thresholds);
+                  const level = () => tileLevel(t(), value(), alerts(), props.thresholds, snap()?.values[t().kpi]?.n);
                   const flash = () =>
                     level() === 'critical' && alerts().some((a) => a.kpi === t().kpi && a.scope === t().scope && a.window === t().window && flashing().has(a.id));
                   return (
@@ -96,7 +96,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                       scope={t().scope}
                       series={props.live.series(t().scope)}
                       thresholds={lines()}
-                      level={tileLevel({ kpi: t().kpi, scope: t().scope, window: 'today' }, snap()?.values[t().kpi]?.value, alerts(), props.thresholds)}
+                      level={tileLevel({ kpi: t().kpi, scope: t().scope, window: 'today' }, snap()?.values[t().kpi]?.value, alerts(), props.thresholds, snap()?.values[t().kpi]?.n)}
                       stale={props.stale ?? (props.live.series(t().scope) ? null : 'no data yet')}
                       style={style}
                       timeZone={props.timeZone}

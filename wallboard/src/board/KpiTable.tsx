@@ -65,9 +65,10 @@ export const KpiTable: Component<{
                 <th scope="row">{rows().rowLabel(scope)}</th>
                 <For each={props.kpis}>
                   {(kpi) => {
-                    const value = () => props.snapshot(props.window, scope)?.values[kpi]?.value;
+                    const figure = () => props.snapshot(props.window, scope)?.values[kpi];
+                    const value = () => figure()?.value;
                     const shown = () => formatValue(value(), props.catalog.get(kpi) ?? { unit: 'count', decimals: 0 });
-                    const level = () => tileLevel({ kpi, scope, window: levelWindow(kpi) }, value(), props.alerts, props.thresholds);
+                    const level = () => tileLevel({ kpi, scope, window: levelWindow(kpi) }, value(), props.alerts, props.thresholds, figure()?.n);
                     return (
                       <td class={`level-${level()}`} data-kpi={kpi} data-level={level()}>
                         <Show when={level() !== 'neutral'}>

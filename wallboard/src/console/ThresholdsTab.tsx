@@ -16,6 +16,8 @@ interface Threshold {
   critical: number;
   forSeconds: number;
   clearBand: number;
+  /** The least sample (n) judged: "From n". */
+  minCount: number;
   enabled: boolean;
   updatedAt?: string;
   updatedBy?: string;
@@ -70,14 +72,15 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
         critical: base?.critical ?? (direction === 'below' ? 70 : 20),
         forSeconds: base?.forSeconds ?? 0,
         clearBand: base?.clearBand ?? 0,
+        minCount: base?.minCount ?? 0,
         enabled: true,
       },
     ]);
   };
   const save = async (r: Row) => {
-    const body = { kpi: r.kpi, scope: r.scope, window: r.window, direction: r.direction, warning: r.warning, critical: r.critical, forSeconds: r.forSeconds, clearBand: r.clearBand, enabled: r.enabled };
+    const body = { kpi: r.kpi, scope: r.scope, window: r.window, direction: r.direction, warning: r.warning, critical: r.critical, forSeconds: r.forSeconds, clearBand: r.clearBand, minCount: r.minCount, enabled: r.enabled };
     // an emptied number field (NaN) is not a 0
-    const empty = (['warning', 'critical', 'forSeconds', 'clearBand'] as const).filter((f) => !Number.isFinite(body[f]));
+    const empty = (['warning', 'critical', 'forSeconds', 'clearBand', 'minCount'] as const).filter((f) => !Number.isFinite(body[f]));
     if (empty.length > 0) return setErr(r.key, new Map(empty.map((f) => [`/${f}`, 'a number is needed'])));
     setErr(r.key, new Map());
     setSaving((s) => new Set(s).add(r.key));
@@ -106,7 +109,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
     setRows('list', (l) => l.filter((x) => x.key !== r.key));
   };
 
-  const num = (r: Row, field: 'warning' | 'critical' | 'forSeconds' | 'clearBand', step = 'any') => (
+  const num = (r: Row, field: 'warning' | 'critical' | 'forSeconds' | 'clearBand' | 'minCount', step = 'any') => (
     <td>
       <input
         type="number"
@@ -148,7 +151,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                 {k.label} <span class="muted">({k.unit}, {k.direction === 'neutral' ? 'volume' : `${k.direction} is better`})</span>
               </legend>
               <table class="list-table">
-                <TableHead columns={['Scope', 'Window', 'Breach when', 'Warning', 'Critical', 'For (s)', 'Clear band', 'On', '']} />
+                <TableHead columns={['Scope', 'Window', 'Breach when', 'Warning', 'Critical', 'For (s)', 'Clear band', 'From n', 'On', '']} />
                 <tbody>
                   <For each={rowsOf(k.key)}>
                     {(r) => (
@@ -178,6 +181,7 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
                         {num(r, 'critical')}
                         {num(r, 'forSeconds', '1')}
                         {num(r, 'clearBand')}
+                        {num(r, 'minCount', '1')}
                         <td>
                           <input type="checkbox" name="enabled" checked={r.enabled} onChange={(e) => edit(r.key, (x) => (x.enabled = e.currentTarget.checked))} />
                         </td>

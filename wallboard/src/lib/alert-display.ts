@@ -16,6 +16,8 @@ export interface ThresholdView {
   warning: number;
   critical: number;
   forSeconds?: number;
+  /** The least sample size judged: a value from fewer (its `n`) is no data, as in the alert engine. */
+  minCount?: number;
   enabled?: boolean;
 }
 
@@ -46,9 +48,13 @@ export function isOpen(alert: Alert): boolean {
   return alert.endedAt === null && alert.level !== 'ok';
 }
 
-/** The level of a value against a threshold (no hysteresis: that is the alert engine's business). */
-export function thresholdLevel(value: number | null | undefined, t: ThresholdView): TileLevel {
+/**
+ * The level of a value from a sample of `n` against a threshold (no hysteresis: that is the alert engine's business).
+ * A sample smaller than the threshold's minCount is no data: neutral.
+ */
+export function thresholdLevel(value: number | null | undefined, t: ThresholdView, n = Number.POSITIVE_INFINITY): TileLevel {
   if (value === null || value === undefined || !Number.isFinite(value) || t.enabled === false) return 'neutral';
+  if (n < (t.minCount ?? 0)) return 'neutral';
   // strict, as in the alert engine: a service level of exactly its 80 % target meets it
   const past = (level: number) => (t.direction === 'above' ? value > level : value < level);
   if (past(t.critical)) return 'critical';
@@ -81,13 +87,15 @@ export function tileLevel(
   value: number | null | undefined,
   alerts: Iterable<Alert>,
   thresholds: readonly ThresholdView[],
+  /** The value's sample size (its `n`); unknown: any. */
+  n?: number,
 ): TileLevel {
   let level: TileLevel = 'neutral';
   for (const a of alerts) {
     if (a.kpi === tile.kpi && a.scope === tile.scope && a.window === tile.window && isOpen(a)) level = maxLevel(level, a.level as TileLevel);
   }
   for (const t of thresholdsFor(thresholds, tile.kpi, tile.scope, tile.window)) {
-    if (!t.forSeconds) level = maxLevel(level, thresholdLevel(value, t));
+    if (!t.forSeconds) level = maxLevel(level, thresholdLevel(value, t, n));
   }
   return level;
 }

@@ -16,6 +16,7 @@ export function toThresholdView(raw: unknown): ThresholdView | null {
     warning: r.warning,
     critical: r.critical,
     forSeconds: typeof r.forSeconds === 'number' ? r.forSeconds : 0,
+    minCount: typeof r.minCount === 'number' ? r.minCount : 0,
     enabled: r.enabled !== false,
   };
 }
