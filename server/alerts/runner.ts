@@ -376,7 +376,10 @@ export async function startAlertEngine(deps: AlertEngineDeps): Promise<AlertEngi
         });
       } else if (channel === store.names.channel) {
         const m = JSON.parse(message) as AlertChannelMessage;
-        if (m.type === 'thresholds.changed') {
+        // an acknowledgement, made by the API: the leader tells the webhook, as it does the transitions
+        if (m.type === 'alert' && m.acknowledged && leader) {
+          webhook?.send({ type: 'alert', transition: 'acknowledged', at: m.alert.acknowledgedAt ?? new Date(now()).toISOString(), alert: m.alert });
+        } else if (m.type === 'thresholds.changed') {
           void enqueue('thresholds', async () => {
             thresholds = await thresholdStore.list();
             await run();

@@ -37,7 +37,8 @@ export function alertRedisNames(prefix: string): AlertRedisNames {
   };
 }
 
-export type AlertChannelMessage = { type: 'alert'; alert: Alert } | { type: 'thresholds.changed' };
+/** `acknowledged`: the publication is an acknowledgement (the API's), not a transition (the engine's). */
+export type AlertChannelMessage = { type: 'alert'; alert: Alert; acknowledged?: true } | { type: 'thresholds.changed' };
 
 /** The engine's writes were refused: another engine holds the lease (this one paused past it). Nothing was written. */
 export class LeaseLost extends Error {
@@ -318,7 +319,7 @@ export class AlertStore {
     }
     const shown = withAck(alert, ack);
     await this.ch.insert({ table: 'alerts', format: 'JSONEachRow', values: [alertRow(shown, 'acknowledged', atMs)] });
-    const message: AlertChannelMessage = { type: 'alert', alert: shown };
+    const message: AlertChannelMessage = { type: 'alert', alert: shown, acknowledged: true };
     await this.redis.eval(PUBLISH_IF_OPEN, 2, this.names.active, this.names.channel, id, JSON.stringify(message));
     return shown;
   }

@@ -1,11 +1,12 @@
-// Optional alert webhook (ALERT_WEBHOOK_URL): every alert transition, and every source going quiet or sending again,
-// is POSTed as JSON
-//   {"type":"alert","transition":"fired","at":"…","alert":{…}}
+// Optional alert webhook (ALERT_WEBHOOK_URL): every alert transition (and acknowledgement), and every source going
+// quiet or sending again, is POSTed as JSON
+//   {"type":"alert","transition":"fired","at":"…","alert":{…}}   (fired, escalated, deescalated, acknowledged, cleared)
 //   {"type":"source","transition":"quiet","at":"…","source":"acd","lastEventAt":"…","quietAfterMinutes":15}
 // in order, one at a time, retried with exponential backoff (1 s, 2 s, 4 s … capped at 60 s) up to `maxAttempts`; a
 // receiver's 4xx refusal is final (but 408 and 429). `at` is when the transition happened: with the alert's id (or the
 // source) and the transition, it tells a receiver a notification it already has (a retry after a lost answer).
 // It never blocks evaluation: `send()` only queues. The queue is bounded; when full, the oldest is dropped and logged.
+// At shutdown what is queued is still sent for a few seconds, once each (close()); the rest is dropped, logged.
 import type { Log } from '../log.ts';
 import type { Alert } from '../live/protocol.ts';
 
@@ -48,6 +49,8 @@ export class AlertWebhook {
   private readonly queue: WebhookPayload[] = [];
   private running: Promise<void> | null = null;
   private closed = false;
+  /** Shutting down: each notification left gets one attempt, no retry. */
+  private closing = false;
   private wake: (() => void) | null = null;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
@@ -109,7 +112,7 @@ export class AlertWebhook {
           this.delivered++;
           break;
         } catch (err) {
-          const last = attempt >= this.maxAttempts || this.closed || err instanceof FinalRefusal;
+          const last = attempt >= this.maxAttempts || this.closing || err instanceof FinalRefusal;
           this.opts.log.warn(
             { ...about(payload), attempt, err: this.target.secrets.reduce((m, s) => m.replaceAll(s, '***'), (err as Error).message) },
             last ? 'alert webhook: giving up on this notification' : 'alert webhook: delivery failed, retrying',
@@ -130,11 +133,17 @@ export class AlertWebhook {
     while (this.running) await this.running;
   }
 
-  /** Stops retrying; what is still queued is dropped (logged). */
-  async close(): Promise<void> {
-    this.closed = true;
+  /**
+   * Stops retrying, and sends what is still queued, one attempt each, for up to `graceMs` (within the process's
+   * shutdown deadline); what is left then is dropped (logged).
+   */
+  async close(graceMs = 3_000): Promise<void> {
+    this.closing = true;
     this.wake?.();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    this.closed = true;
     if (this.queue.length > 0) this.opts.log.warn({ pending: this.queue.length }, 'alert webhook: notifications not sent at shutdown');
-    await this.running;
   }
 }

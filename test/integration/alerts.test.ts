@@ -583,6 +583,13 @@ describe('webhook', () => {
     ]);
     expect(webhook.delivered).toBe(1);
     expect(captured.lines.some((l) => l.includes('alert webhook: delivery failed, retrying'))).toBe(true);
+    // an acknowledgement (made in the API, not by the engine) is told too, with who and when
+    const [hooked] = (await active()).filter((a) => a.scope === 'queue:hooked');
+    expect((await app.inject({ method: 'POST', url: `/v1/alerts/${hooked!.id}/ack`, headers: bearer(tokens.supervisor) })).statusCode).toBe(200);
+    await expect.poll(() => received.length, { timeout: 5_000 }).toBe(3);
+    await webhook.idle();
+    const acked = received[2]!.body as { transition: string; at: string; alert: Alert };
+    expect([acked.transition, acked.alert.id, acked.alert.acknowledgedBy, acked.at]).toEqual(['acknowledged', hooked!.id, 'supervisor', acked.alert.acknowledgedAt]);
   });
 
   it('tells the webhook once when a source goes quiet and once when it sends again, also across a new leader', async () => {

@@ -61,3 +61,26 @@ describe('alert webhook refusals', () => {
     }
   });
 });
+
+describe('alert webhook at shutdown', () => {
+  it('sends what is queued, once each (no retry), within its grace; what is left after it is dropped, logged', async () => {
+    const ok = await receiver(200);
+    const { log, lines } = capturedLog('warn');
+    const hook = new AlertWebhook({ url: `http://127.0.0.1:${ok.port}/hook`, log, baseDelayMs: 60_000 });
+    for (let i = 0; i < 3; i++) hook.send({ ...QUIET, at: `2026-11-25T04:1${i}:00.000Z` });
+    await hook.close();
+    // queued just before the stop: sent, not dropped
+    expect([ok.seen.length, hook.delivered]).toEqual([3, 3]);
+    expect(lines.filter((l) => l.includes('not sent at shutdown'))).toEqual([]);
+    server?.close();
+
+    // a receiver failing, its retry due in an hour: the stop makes it now, once, and close() does not wait the hour
+    const down = await receiver(503);
+    const failing = new AlertWebhook({ url: `http://127.0.0.1:${down.port}/hook`, log, baseDelayMs: 3_600_000 });
+    failing.send(QUIET);
+    await new Promise((r) => setTimeout(r, 200)); // its first attempt failed; it waits to retry
+    expect(down.seen).toHaveLength(1);
+    await failing.close(1_000);
+    expect([down.seen.length, failing.failed]).toEqual([2, 1]);
+  });
+});
