@@ -1,7 +1,7 @@
 // Thresholds and alerts API (docs/alerts.md):
 //   GET    /v1/thresholds[?at=ISO]       the thresholds in force (now, or at a past time)        readers
 //   POST   /v1/thresholds                create                                                  supervisors, admins
-//   PUT    /v1/thresholds/:id            replace                                                 supervisors, admins
+//   PUT    /v1/thresholds/:id            replace (If-Match: "<updatedAt>": only that version)     supervisors, admins
 //   DELETE /v1/thresholds/:id            delete (history keeps it)                               supervisors, admins
 //   GET    /v1/alerts?active=1           the open alerts (as the screens show them)              readers
 //   GET    /v1/alerts[?since&until&kpi&scope&limit]   recent alerts from the history             readers
@@ -19,6 +19,7 @@ import { ApiError } from '../errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import { grantsThreshold, type DisplayScopes } from '../boards/display-scopes.ts';
 import { AlertSchema, type Alert } from '../live/protocol.ts';
+import { matchesVersion, PreconditionHeaders } from '../preconditions.ts';
 import { AlertStore } from './store.ts';
 import { newThresholdId, ThresholdInputSchema, ThresholdSchema, ThresholdStore, validateThreshold, type Threshold, type ThresholdInput } from './thresholds.ts';
 
@@ -92,9 +93,17 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
 
   app.put(
     '/v1/thresholds/:id',
-    { ...supervisor, schema: { tags: ['alerts'], params: Id, body: ThresholdInputSchema, response: { 200: Type.Object({ threshold: ThresholdSchema }) } } },
+    {
+      ...supervisor,
+      schema: { tags: ['alerts'], params: Id, headers: PreconditionHeaders, body: ThresholdInputSchema, response: { 200: Type.Object({ threshold: ThresholdSchema }) } },
+    },
     async (request) => {
       const before = await existing(request.params.id);
+      // an edit of the version opened: one changed since (another supervisor) is not undone
+      const expected = request.headers['if-match'];
+      if (expected !== undefined && !matchesVersion(expected, before.updatedAt)) {
+        throw new ApiError(412, 'threshold_changed', `${before.updatedBy} changed this threshold at ${before.updatedAt}, since you opened it: reload, then make your change`);
+      }
       const input = validateThreshold(request.body);
       await unique(input, before.id);
       const actor = auth.actorOf(request);

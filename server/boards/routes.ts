@@ -13,19 +13,13 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
+import { matchesVersion, PreconditionHeaders } from '../preconditions.ts';
 import { BOARD_NAME_PATTERN, BoardInputSchema, type BoardsResponse } from './schema.ts';
 import { BoardStore } from './store.ts';
 import { validateBoard } from './validate.ts';
 
 const NameParams = Type.Object({ name: Type.String({ pattern: BOARD_NAME_PATTERN }) });
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
-const Preconditions = Type.Object({
-  'if-none-match': Type.Optional(Type.Literal('*', { description: 'create only: 412 when the board exists' })),
-  'if-match': Type.Optional(Type.String({ maxLength: 64, description: 'replace only this version (the board\'s updatedAt, quoted): 412 when it changed since' })),
-});
-
-/** An entity tag as sent (`"…"`, `W/"…"` or bare) → its value. */
-const tagValue = (tag: string) => tag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 
 export interface BoardRoutesOptions {
   clickhouse: ClickHouseClient;
@@ -59,7 +53,7 @@ export async function boardRoutes(parent: FastifyInstance, opts: BoardRoutesOpti
 
   app.put(
     '/v1/boards/:name',
-    { ...supervisor, schema: { tags: ['boards'], params: NameParams, headers: Preconditions, body: BoardInputSchema } },
+    { ...supervisor, schema: { tags: ['boards'], params: NameParams, headers: PreconditionHeaders, body: BoardInputSchema } },
     async (request, reply) => {
       const { name } = request.params;
       const input = request.body;
@@ -73,7 +67,7 @@ export async function boardRoutes(parent: FastifyInstance, opts: BoardRoutesOpti
         ]);
       }
       const expected = request.headers['if-match'];
-      if (expected !== undefined && existing?.updatedAt !== tagValue(expected)) {
+      if (expected !== undefined && !matchesVersion(expected, existing?.updatedAt)) {
         throw new ApiError(
           412,
           'board_changed',

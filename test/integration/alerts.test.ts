@@ -184,6 +184,12 @@ describe('threshold API', () => {
     expect(then.json<{ thresholds: Threshold[] }>().thresholds.find((t) => t.id === id)).toMatchObject({ warning: 5, minCount: 0 });
     const view = await ctx.clickhouse.query({ query: 'SELECT min_count FROM thresholds_current WHERE id = {id:String}', query_params: { id }, format: 'JSONEachRow' });
     expect(await view.json()).toEqual([{ min_count: 20 }]);
+    // two supervisors edit it: the one whose version is out of date is refused (412), and the other's change stays
+    const v2 = listed.json<{ thresholds: Threshold[] }>().thresholds.find((t) => t.id === id)!.updatedAt;
+    const stale = await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: { ...bearer(tokens.admin), 'if-match': `"${v1}"` }, payload: { ...body, warning: 7 } });
+    expect([stale.statusCode, stale.json<{ error: { code: string } }>().error.code]).toEqual([412, 'threshold_changed']);
+    const current = await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: { ...bearer(tokens.admin), 'if-match': `"${v2}"` }, payload: { ...body, warning: 6, minCount: 20 } });
+    expect(current.statusCode, current.body).toBe(200);
     const negative = await app.inject({ method: 'PUT', url: `/v1/thresholds/${id}`, headers: bearer(tokens.supervisor), payload: { ...body, minCount: -1 } });
     expect([negative.statusCode, negative.json<{ error: { message: string } }>().error.message]).toEqual([400, expect.stringContaining('minCount')]);
 
@@ -196,7 +202,7 @@ describe('threshold API', () => {
     const audit = await app.inject({ url: '/v1/admin/audit?limit=1000', headers: bearer(tokens.admin) });
     const entries = audit.json<{ entries: Array<{ action: string; actor_name: string; object_id: string }> }>().entries;
     const mine = entries.filter((e) => e.object_id === id).map((e) => `${e.action}:${e.actor_name}`).sort();
-    expect(mine).toEqual(['threshold.create:supervisor', 'threshold.delete:supervisor', 'threshold.update:supervisor']);
+    expect(mine).toEqual(['threshold.create:supervisor', 'threshold.delete:supervisor', 'threshold.update:admin', 'threshold.update:supervisor']);
   });
 
   it('validates against the catalog, naming the field', async () => {

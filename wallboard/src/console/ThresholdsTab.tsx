@@ -85,7 +85,10 @@ export const ThresholdsTab: Component<{ ctx: ConsoleContext }> = (props) => {
     setErr(r.key, new Map());
     setSaving((s) => new Set(s).add(r.key));
     try {
-      const res = r.isNew ? await api<{ threshold: Threshold }>('POST', '/v1/thresholds', body) : await api<{ threshold: Threshold }>('PUT', `/v1/thresholds/${encodeURIComponent(r.id)}`, body);
+      // an edit replaces the version opened only: another supervisor's change since is not undone (412)
+      const res = r.isNew
+        ? await api<{ threshold: Threshold }>('POST', '/v1/thresholds', body)
+        : await api<{ threshold: Threshold }>('PUT', `/v1/thresholds/${encodeURIComponent(r.id)}`, body, undefined, { 'if-match': `"${r.updatedAt}"` });
       setRows('list', (x) => x.key === r.key, { ...res.threshold, key: r.key, isNew: false, dirty: false });
     } catch (err) {
       setErr(r.key, fieldErrors(err));
