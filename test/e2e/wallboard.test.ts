@@ -838,8 +838,11 @@ describe('wallboard in Chromium', () => {
     await row.waitFor({ timeout: 10_000 });
     expect(await row.locator('select').inputValue()).toBe('supervisor');
     expect(await row.locator('td').nth(2).textContent()).toBe('never');
-    // the admin's own row cannot be demoted or removed from here
+    // the admin's own row cannot be demoted or removed from here; its password is changed in Account (here it would
+    // end the admin's own sessions, this one included)
     expect(await admin.locator('tr[data-user="admin"] select').isDisabled()).toBe(true);
+    expect(await admin.locator('tr[data-user="admin"] button', { hasText: 'Set password' }).count()).toBe(0);
+    expect(await admin.locator('tr[data-user="admin"] a', { hasText: 'Change password' }).getAttribute('href')).toBe('#/console/account');
 
     // The new user, in a browser of their own: a supervisor sees no admin tabs, and changes their password.
     const ayse = await consoleAs('account', 'e2e.ayse', given, { width: 1280, height: 900 });

@@ -175,9 +175,19 @@ export const UsersTab: Component<{ me: Me }> = (props) => {
                   <td>{u.lastSignInAt ? formatAgo(Date.parse(u.lastSignInAt), Date.now()) : <span class="muted">never</span>}</td>
                   <td>{new Date(u.createdAt).toLocaleDateString()}</td>
                   <td class="nowrap">
-                    <button type="button" onClick={() => { setResetting(u.username); setResetPassword(''); setErrors(new Map()); }}>
-                      Set password
-                    </button>
+                    {/* one's own here would end one's own sessions, this one included: the Account tab asks for the current one instead */}
+                    <Show
+                      when={!self()}
+                      fallback={
+                        <a class="button" href="#/console/account">
+                          Change password
+                        </a>
+                      }
+                    >
+                      <button type="button" onClick={() => { setResetting(u.username); setResetPassword(''); setErrors(new Map()); }}>
+                        Set password
+                      </button>
+                    </Show>
                     <button type="button" class="danger" disabled={self()} title={self() ? 'Another admin removes you' : undefined} onClick={() => void remove(u)}>
                       Remove
                     </button>
