@@ -253,6 +253,14 @@ describe('embedded ClickHouse over HTTP', () => {
     expect((await rejection(analyst.insert({ table: 'events', values: [{ id: 'no', n: 0, note: '' }], format: 'JSONEachRow' }))).code).toBe('164');
     expect((await rejection(analyst.command({ query: 'CREATE TABLE nope (a UInt8) ENGINE = Memory' }))).code).toBe('164');
     expect((await rejection(analyst.query({ query: 'SELECT 1 SETTINGS readonly = 0', format: 'JSONEachRow' }))).code).toBe('164');
+    // nor the engine's files: in chdb (local mode) the scalar file() skips the checks a server makes, and read the
+    // `default` user's password. Refused however it is written; `default` keeps it
+    for (const query of ["SELECT file('/etc/hostname')", 'SELECT /* x */ `FILE`(\'/etc/hostname\') AS f', "WITH arrayMap(x -> file(x), ['/etc/hostname']) AS f SELECT f"]) {
+      const refused = await rejection(analyst.query({ query, format: 'JSONEachRow' }));
+      expect([refused.code, refused.message], query).toEqual(['497', expect.stringContaining('is not allowed for a read-only user')]);
+    }
+    expect((await rejection(analyst.query({ query: "SELECT 1; SELECT file('/etc/hostname')", format: 'JSONEachRow' }))).code).toBe('62');
+    expect(await (await ch.query({ query: "SELECT length(file('/etc/hostname')) > 0 AS read", format: 'JSONEachRow' })).json()).toEqual([{ read: 1 }]);
 
     const wrong = client(server.address, { username: 'analyst', password: 'nope' });
     expect((await rejection(wrong.query({ query: 'SELECT 1', format: 'JSONEachRow' }))).code).toBe('516');

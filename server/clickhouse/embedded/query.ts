@@ -86,8 +86,32 @@ export function connectionSetup(params: RequestParams, principal: Principal, met
   return statements;
 }
 
+/**
+ * Functions a read-only user may not call. In chdb (ClickHouse's local mode) the scalar `file(path)` skips both the
+ * access check and the user_files_path restriction a server applies: `SELECT file('<DATA_DIR>/clickhouse/password')`
+ * read the `default` user's password, and from it everything. readonly=1 stops its table-function form only.
+ */
+const DENIED_TO_READERS = new Set(['file']);
+
+/**
+ * Refuses a read-only user's statement that calls a denied function: its syntax tree (EXPLAIN AST, by the engine's own
+ * parser, so no spelling, comment or alias hides a call) is searched for it. A statement the parser refuses (several
+ * statements at once, say) is refused with its error, as a server would.
+ */
+async function vetForReader(session: Session, sql: string): Promise<void> {
+  const ast = (await session.queryAsync(`EXPLAIN AST ${sql}`, { format: 'TabSeparatedRaw' })).text();
+  for (const line of ast.split('\n')) {
+    const name = /^\s*Function\s+([^\s(]+)/.exec(line)?.[1];
+    if (name !== undefined && DENIED_TO_READERS.has(name.toLowerCase())) {
+      throw new ClickHouseHttpError(ErrorCode.ACCESS_DENIED, `${name}() is not allowed for a read-only user: it reads the server's files`);
+    }
+  }
+}
+
 export interface RunOptions {
   plan: QueryPlan;
+  /** The user is read-only (the analyst): its statements are vetted first (vetForReader). */
+  reader?: boolean;
   setup: string[];
   defaultFormat: string;
   out: ResponseWriter;
@@ -114,6 +138,7 @@ export async function runQuery(session: Session, opts: RunOptions): Promise<void
       await out.send(format, summary, new Uint8Array(0));
       return;
     }
+    if (opts.reader) await vetForReader(session, plan.sql);
     const format = trailingFormat(plan.sql) ?? opts.defaultFormat;
     if (!returnsRows(plan.sql)) {
       const result = await session.queryAsync(plan.sql, { format });

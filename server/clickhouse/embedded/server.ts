@@ -87,6 +87,7 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions): 
         pool.run((session) =>
           runQuery(session, {
             plan,
+            reader: principal.readonly,
             setup: connectionSetup(params, principal, req.method ?? 'POST'),
             defaultFormat: params.defaultFormat ?? 'TabSeparated',
             out,
