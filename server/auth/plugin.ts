@@ -27,6 +27,7 @@ import { permits, type Requirement } from './roles.ts';
 import { AccessService, bootstrapAdmin } from './service.ts';
 import { Sessions } from './sessions.ts';
 import { AccessStore } from './store.ts';
+import { isTokenOf } from './tokens.ts';
 import { startRevocationWatcher } from './watch.ts';
 import { crossOrigin } from './origin.ts';
 
@@ -67,9 +68,11 @@ export interface AuthApi {
   authenticate(request: FastifyRequest): Promise<Principal | null>;
   /**
    * For the websocket upgrade: accepts `Authorization: Bearer`, the session or display cookie, and a `display` query
-   * parameter. Null when none is valid. Works on a Fastify request or a raw IncomingMessage.
+   * parameter (a display token only: a session's would sit in histories and proxy logs). Null when none is valid.
+   * Works on a Fastify request or a raw IncomingMessage; `ip`: the client's address as TRUST_PROXY reads it (Fastify's
+   * request.ip), else the socket's.
    */
-  authenticateRaw(req: { headers: IncomingHttpHeaders; url?: string; socket?: { remoteAddress?: string } }): Promise<Principal | null>;
+  authenticateRaw(req: { headers: IncomingHttpHeaders; url?: string; socket?: { remoteAddress?: string } }, ip?: string): Promise<Principal | null>;
   /** Revocation notices from every API process; returns an unsubscribe function. May repeat a notice. */
   onRevoked(listener: RevocationListener): () => void;
   /** Who is acting, for the audit log. */
@@ -248,13 +251,12 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
       };
     },
     authenticate: async (request) => (await identify(request)).principal,
-    async authenticateRaw(req) {
+    async authenticateRaw(req, ip = req.socket?.remoteAddress ?? '') {
       const cookies = req.headers.cookie ? app.parseCookie(req.headers.cookie) : {};
-      const ip = req.socket?.remoteAddress ?? '';
       const id = await identifyHeaders(req.headers, ip, cookies, true);
       if (id.principal || id.via === 'header') return id.principal;
       const display = new URL(req.url ?? '/', 'http://x').searchParams.get('display');
-      return display ? fromToken(display, ip) : null;
+      return display && isTokenOf('display', display) ? fromToken(display, ip) : null;
     },
     onRevoked: (listener) => bus.onRevoked(listener),
     actorOf(request) {

@@ -104,7 +104,8 @@ async function routes(app: FastifyInstance, hub: LiveHub): Promise<void> {
     if (crossOrigin(request)) return reply.code(403).send(errorBody('cross_origin', 'cross-origin websockets are not accepted'));
     let principal: Principal | null;
     try {
-      principal = await app.auth.authenticateRaw(request.raw);
+      // request.ip: behind a proxy (TRUST_PROXY) the client's, so look-up budgets are each client's, not the proxy's
+      principal = await app.auth.authenticateRaw(request.raw, request.ip);
     } catch (err) {
       if (err instanceof ApiError) return reply.code(err.statusCode).headers(err.headers).send(errorBody(err.code, err.message));
       throw err;

@@ -21,6 +21,7 @@ import { createRedis } from '../../server/redis/connections.ts';
 import { startEmbeddedRedis } from '../../server/redis/embedded.ts';
 import { ROOT } from '../support/process.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
+import { openSocket } from '../support/ws.ts';
 
 const ADMIN_PASSWORD = 'admin-Pa55word-bootstrap';
 const ACD_KEY = 'acd-config-key-0123456789';
@@ -600,6 +601,27 @@ describe('display tokens', () => {
     }
   });
 
+  it("behind a proxy, a TV's stream is not refused for another client's guesses: the look-up budget is per client address", async () => {
+    const proxied = await newApp({ ...ctx.config, trustProxy: ['127.0.0.1'] });
+    try {
+      const { token } = await createDisplay(proxied);
+      await proxied.listen({ port: 0, host: '127.0.0.1' });
+      const url = `ws://127.0.0.1:${(proxied.server.address() as { port: number }).port}/v1/stream`;
+      const second = new Date().getUTCSeconds(); // the budget is per minute: all of it in one
+      if (second >= 50) await sleep((61 - second) * 1000);
+      // one client, through the proxy, spends its 20 look-ups of unknown tokens…
+      for (let i = 0; i < 20; i++) {
+        await expect(openSocket(`${url}?display=nbz_dt_${'x'.repeat(42)}${i % 10}`, { 'x-forwarded-for': '198.51.100.7' })).rejects.toMatchObject({ statusCode: 401 });
+      }
+      await expect(openSocket(`${url}?display=nbz_dt_${'y'.repeat(43)}`, { 'x-forwarded-for': '198.51.100.7' })).rejects.toMatchObject({ statusCode: 429 });
+      // …another's TV, through the same proxy, still connects (its token not cached yet): before, both were the proxy
+      const tv = await openSocket(`${url}?display=${token}`, { 'x-forwarded-for': '198.51.100.8' });
+      tv.ws.terminate();
+    } finally {
+      await proxied.close();
+    }
+  });
+
   it('is read-only: the KPI read API yes, viewer-only and supervisor routes no', async () => {
     const { token } = await createDisplay();
     expect((await app.inject({ url: '/v1/auth/me', headers: bearer(token) })).json()).toMatchObject({ principal: { kind: 'display' } });
@@ -622,6 +644,9 @@ describe('display tokens', () => {
     const viaHeader = await app.auth.authenticateRaw({ headers: bearer(token), url: '/v1/live' });
     for (const p of [viaQuery, viaCookie, viaHeader]) expect(p).toMatchObject({ kind: 'display', name: 'Wall', board: 'ops' });
     expect(await app.auth.authenticateRaw({ headers: {}, url: '/v1/live?display=nbz_dt_x' })).toBeNull();
+    // a person's session token in the address is not taken (it would sit in histories and proxy logs); as a header, yes
+    expect(await app.auth.authenticateRaw({ headers: {}, url: `/v1/live?display=${tokens.supervisor}` })).toBeNull();
+    expect(await app.auth.authenticateRaw({ headers: bearer(tokens.supervisor), url: '/v1/live' })).toMatchObject({ kind: 'user' });
     expect((await app.inject({ method: 'POST', url: '/v1/auth/display', payload: { token: 'nbz_dt_x' } })).statusCode).toBe(401);
   });
 
