@@ -53,26 +53,44 @@ export class Authenticator {
     if (isTokenOf('session', token)) return this.deps.sessions.get(token);
     if (isTokenOf('display', token)) return this.credential('display', token, ip);
     if (isTokenOf('ingestKey', token)) return this.credential('ingest-key', token, ip);
-    return this.configKeys.get(sha256Hex(token)) ?? null;
+    // INGEST_KEYS are chosen by an operator, and may be short: a miss counts against the address's look-ups, so they
+    // cannot be guessed at line rate
+    const configured = this.configKeys.get(sha256Hex(token));
+    if (configured) return configured;
+    this.spend(ip);
+    return null;
+  }
+
+  /** Throws 429 when `ip` has spent its look-ups of unknown tokens this minute. */
+  private checkBudget(ip: string): void {
+    const at = (this.deps.now ?? Date.now)();
+    const minute = Math.floor(at / 60_000);
+    const spent = this.unknownLookups.get(ip);
+    if (spent?.minute === minute && spent.n >= UNKNOWN_LOOKUPS_PER_MINUTE) {
+      // Not "unknown" (401): the token may be good (a TV opening its link behind a proxy whose address a broken
+      // sender shares), and a TV takes 401 as final. 429: it tries again.
+      const wait = Math.ceil(((minute + 1) * 60_000 - at) / 1000);
+      throw new ApiError(429, 'rate_limited', `too many unknown tokens from this address; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
+    }
+  }
+
+  /** Counts a look-up that found nothing (after checkBudget: throws 429 if that was the last one left). */
+  private spend(ip: string): void {
+    this.checkBudget(ip);
+    const minute = Math.floor((this.deps.now ?? Date.now)() / 60_000);
+    const spent = this.unknownLookups.get(ip);
+    if (this.unknownLookups.size >= USAGE_MEMORY) this.unknownLookups.clear();
+    this.unknownLookups.set(ip, spent?.minute === minute ? { minute, n: spent.n + 1 } : { minute, n: 1 });
   }
 
   private async credential(kind: CredentialKind, token: string, ip: string): Promise<DisplayPrincipal | IngestPrincipal | null> {
     const hash = sha256Hex(token);
     let entry = await this.deps.cache.get(hash);
     if (!entry) {
-      const at = (this.deps.now ?? Date.now)();
-      const minute = Math.floor(at / 60_000);
-      const spent = this.unknownLookups.get(ip);
-      if (spent?.minute === minute && spent.n >= UNKNOWN_LOOKUPS_PER_MINUTE) {
-        // Not "unknown" (401): the token may be good (a TV opening its link behind a proxy whose address a broken
-        // sender shares), and a TV takes 401 as final. 429: it tries again.
-        const wait = Math.ceil(((minute + 1) * 60_000 - at) / 1000);
-        throw new ApiError(429, 'rate_limited', `too many unknown tokens from this address; retry in ${wait} s`, undefined, { 'retry-after': String(wait) });
-      }
+      this.checkBudget(ip);
       const record = await this.deps.store.findCredentialByHash(kind, hash);
       if (!record) {
-        if (this.unknownLookups.size >= USAGE_MEMORY) this.unknownLookups.clear();
-        this.unknownLookups.set(ip, spent?.minute === minute ? { minute, n: spent.n + 1 } : { minute, n: 1 });
+        this.spend(ip);
         return null;
       }
       entry = toEntry(kind, record);

@@ -144,4 +144,15 @@ describe('tokens unknown to ClickHouse', () => {
     await auth.resolve(generateToken('display'), flood);
     expect(lookups).toBe(22);
   });
+
+  it('guesses at an INGEST_KEYS key (chosen by a person, maybe short) count too: 20 a minute per address, then 429; the key still works', async () => {
+    const store = { findCredentialByHash: async () => null, recordUsage: async () => {} } as unknown as AccessStore;
+    const cache = { get: async () => undefined, fill: async () => {} } as unknown as CredentialCache;
+    const now = Date.parse('2026-11-25T04:00:00Z');
+    const auth = new Authenticator({ store, sessions: {} as Sessions, cache, now: () => now, ingestKeys: 'acd:test1234' });
+    const guesser = '203.0.113.9';
+    for (let i = 0; i < 20; i++) expect(await auth.resolve(`test${i}`, guesser)).toBeNull();
+    await expect(auth.resolve('test1233', guesser)).rejects.toMatchObject({ statusCode: 429 });
+    expect(await auth.resolve('test1234', guesser)).toMatchObject({ kind: 'ingest', source: 'acd' });
+  });
 });
