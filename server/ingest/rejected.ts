@@ -42,7 +42,7 @@ export class RejectedWriter {
     );
   }
 
-  async store(items: RejectedItem[], meta: { requestId: string; source: string; keyName: string; receivedAt: number }): Promise<void> {
+  async store(items: RejectedItem[], meta: { requestId: string; source: string; keyId: string; keyName: string; receivedAt: number }): Promise<void> {
     if (items.length === 0) return;
     await this.rows.submit(
       items.map((item) => ({
@@ -50,6 +50,7 @@ export class RejectedWriter {
         request_id: meta.requestId,
         source: meta.source,
         key_name: meta.keyName,
+        key_id: meta.keyId,
         item_index: item.index,
         event_id: item.id ?? '',
         reasons: item.errors.map((e) => `${e.path || '/'}: ${e.message}`),
@@ -87,19 +88,21 @@ export interface RejectedCursor {
  */
 export async function listRejected(
   clickhouse: ClickHouseClient,
-  opts: { source: string; keyName: string; since: number; limit: number; before?: RejectedCursor },
+  opts: { source: string; keyId: string; keyName: string; since: number; limit: number; before?: RejectedCursor },
 ): Promise<RejectedRecord[]> {
   const rs = await clickhouse.query({
     query: `
       SELECT received_at, request_id, item_index, event_id, reasons, raw
       FROM rejected_events
-      WHERE source = {source:String} AND key_name = {key:String} AND received_at >= {since:DateTime64(3, 'UTC')}
+      WHERE source = {source:String} AND received_at >= {since:DateTime64(3, 'UTC')}
+        AND (key_id = {key_id:String} OR (key_id = '' AND key_name = {key:String})) -- rows from before 020: by name
         ${opts.before ? "AND (received_at, request_id, item_index) < ({b_at:DateTime64(3, 'UTC')}, {b_request:String}, {b_index:Int32})" : ''}
       ORDER BY received_at DESC, request_id DESC, item_index DESC
       LIMIT {limit:UInt32}`,
     query_params: {
       source: opts.source,
       key: opts.keyName,
+      key_id: opts.keyId,
       since: chTime(opts.since),
       limit: opts.limit,
       ...(opts.before ? { b_at: chTime(Date.parse(opts.before.receivedAt)), b_request: opts.before.requestId, b_index: opts.before.index } : {}),

@@ -139,6 +139,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const limit = q.limit ?? 100;
       const rejected = await listRejected(clickhouse, {
         source: principal.source,
+        keyId: principal.keyId,
         keyName: principal.name,
         since: q.since ? Date.parse(q.since) : clock() - DAY_MS,
         limit,
@@ -185,7 +186,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const principal = req.principal as IngestPrincipal;
       // no body at all, sent without a content type, reaches here without passing a parser
       const raw = typeof req.body === 'string' ? req.body : '';
-      const meta = { requestId: req.id, source: principal.source, keyName: principal.name, receivedAt: clock() };
+      const meta = { requestId: req.id, source: principal.source, keyId: principal.keyId, keyName: principal.name, receivedAt: clock() };
       const isNdjson = (req.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith(NDJSON);
 
       const parsed = parseBody(raw, isNdjson);

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { buildApp } from '../../server/app.ts';
+import { chTime } from '../../server/auth/store.ts';
 import { loadConfig } from '../../server/config.ts';
 import { EVENT_TYPES, validateEvent, type ValidEvent } from '../../server/ingest/contract.ts';
 import { Deduplicator } from '../../server/ingest/dedupe.ts';
@@ -372,7 +373,7 @@ describe('POST /v1/events', () => {
   it('keeps the refused events of concurrent requests in few inserts, and those of a request sent again after a 503 once', async () => {
     let inserts = 0;
     const rejectedWriter = new RejectedWriter(withInsert((insert, params) => (inserts++, insert(params))));
-    const meta = { requestId: 'r', source: 'acd', keyName: 'k', receivedAt: Date.now() };
+    const meta = { requestId: 'r', source: 'acd', keyId: 'config:acd:1', keyName: 'k', receivedAt: Date.now() };
     const refused = (id: string) => [{ index: 0, id, errors: [{ path: '/queue', message: 'is required' }], raw: `{"id":"${id}"}` }];
     await rejectedWriter.store(refused(nextId('lone')), meta);
     expect(inserts).toBe(1);
@@ -600,6 +601,25 @@ describe('GET /v1/events/rejected', () => {
 
     const ivr = (await get(`?since=${encodeURIComponent(since)}`, KEYS.ivr)).json() as { rejected: Array<{ id: string; reasons: string[] }> };
     expect(ivr.rejected).toEqual([expect.objectContaining({ id: ivrBad.id, reasons: [expect.stringMatching(/^\/outcome: /)] })]);
+  });
+
+  it('gives a key its own refusals only, though another key of its source has the same name; rows kept before by name', async () => {
+    const since = new Date(Date.now() - 1).toISOString();
+    const actor = { actor_kind: 'user', actor_id: 'u_test', actor_name: 'admin', ip: '', user_agent: '' } as const;
+    // two sites' ACD keys, both named "Genesys prod"
+    const [a, b] = await Promise.all([1, 2].map(() => app.auth.service.createIngestKey(actor, { source: 'acd', name: 'Genesys prod' })));
+    const bad = (site: string) => ({ ...sampleEvent('contact.offered'), queue: undefined, id: nextId(site) });
+    const fromA = bad('site-a');
+    const fromB = bad('site-b');
+    expect((await post(app, [fromA], { key: a!.token })).statusCode).toBe(422);
+    expect((await post(app, [fromB], { key: b!.token })).statusCode).toBe(422);
+    const seen = async (key: string) => ((await get(`?since=${encodeURIComponent(since)}`, key)).json() as { rejected: Array<{ id: string }> }).rejected.map((r) => r.id);
+    expect(await seen(a!.token)).toEqual([fromA.id]);
+    expect(await seen(b!.token)).toEqual([fromB.id]);
+    // a row kept before key ids were (020: key_id ''), under that name: still read by name
+    const old = { received_at: chTime(Date.now()), request_id: 'before-020', source: 'acd', key_name: 'Genesys prod', item_index: 0, event_id: 'old-refusal', reasons: ['/queue: is required'], raw: '{}' };
+    await ctx.clickhouse.insert({ table: 'rejected_events', values: [old], format: 'JSONEachRow' });
+    expect((await seen(a!.token)).sort()).toEqual([fromA.id, 'old-refusal'].sort());
   });
 
   it('validates its query, naming the field, and needs an ingest key', async () => {

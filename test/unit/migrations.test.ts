@@ -68,6 +68,7 @@ describe('migration files', () => {
       '017_views_until_now.sql': 'd72f890958a9bc6cbe4fde372707f5d3c521e16b11a6f055c146d56856df2428',
       '018_alerts_current_ack_race.sql': '5e3b32b655db231a222e059514257f5b8b5634f1313866190b16ef8469ad7409',
       '019_threshold_min_count.sql': 'ae5d1147c55bd00625d0a978ac46b2e658b2209177b6d5f5c3a29412f0891da4',
+      '020_rejected_key_id.sql': '0270a4fff910ef2a2e93b1471767720f0ba3fbc128d8de05a1eb8a80320f7c42',
     };
     const ms = await readMigrations(SQL_DIR);
     expect(Object.fromEntries(ms.map((m) => [m.file, m.checksum]))).toEqual(released);
