@@ -46,6 +46,14 @@ export const CLOSE_REVOKED = 4401;
 export const CLOSE_GOING_AWAY = 1001;
 /** Most pairs (window, scope) one socket may hold. */
 export const MAX_PAIRS = MAX_SUBSCRIPTIONS * WINDOW_NAMES.length;
+/** Close code of a socket over its credential's MAX_SOCKETS (policy violation): reconnect later, or close another. */
+export const CLOSE_TOO_MANY = 1008;
+/**
+ * Most sockets one credential may hold in one API process: a display's (a TV, with a second tab now and then), a
+ * person's (their tabs and screens). Each socket costs presence writes and reads; a leaked link must not open thousands.
+ */
+export const MAX_SOCKETS = { display: 5, user: 20 } as const;
+
 /** Most scopes whose roster one socket may follow (each costs the hub a pass over the agents when it changes). */
 export const MAX_ROSTER_SCOPES = 50;
 /** Most client messages per second per socket; more are answered with an error and ignored. */
@@ -322,6 +330,15 @@ export class LiveHub {
 
   stats(): HubStats {
     return { ...this.stats_, sockets: this.clients.size };
+  }
+
+  /** Whether `principal` may open another socket in this process (MAX_SOCKETS). */
+  mayConnect(principal: Principal): boolean {
+    const same = (p: Principal) =>
+      principal.kind === 'display' ? p.kind === 'display' && p.displayId === principal.displayId : principal.kind === 'user' && p.kind === 'user' && p.userId === principal.userId;
+    let n = 0;
+    for (const c of this.clients) if (same(c.principal)) n++;
+    return n < (principal.kind === 'display' ? MAX_SOCKETS.display : MAX_SOCKETS.user);
   }
 
   add(socket: LiveSocket, principal: Principal, address = ''): LiveClient {

@@ -14,7 +14,7 @@ import { ApiError, errorBody } from '../errors.ts';
 import type { SourceActivity } from '../ingest/activity.ts';
 import type { Log } from '../log.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import { FIGURES_CHECK_MS, LiveHub, type LiveSocket } from './hub.ts';
+import { CLOSE_TOO_MANY, FIGURES_CHECK_MS, LiveHub, MAX_SOCKETS, type LiveSocket } from './hub.ts';
 import type { DisplayPresence } from './presence.ts';
 import { crossOrigin } from '../auth/origin.ts';
 
@@ -120,7 +120,14 @@ async function routes(app: FastifyInstance, hub: LiveHub): Promise<void> {
     '/v1/stream',
     { websocket: true, onRequest: guard, schema: { hide: true } },
     (socket: WsSocket, request: FastifyRequest) => {
-      const client = hub.add(socket, request.livePrincipal!, request.ip);
+      const principal = request.livePrincipal!;
+      if (!hub.mayConnect(principal)) {
+        const limit = principal.kind === 'display' ? MAX_SOCKETS.display : MAX_SOCKETS.user;
+        socket.send(JSON.stringify({ type: 'error', code: 'too_many_sockets', message: `this credential has ${limit} live connections open here already: close one` }));
+        socket.close(CLOSE_TOO_MANY, 'too many sockets');
+        return;
+      }
+      const client = hub.add(socket, principal, request.ip);
       // Listeners first (before any await), so nothing the client sends or any error is missed.
       socket.on('error', (err) => log.debug({ err: err.message, client: client.id }, 'live: socket error'));
       socket.on('close', () => hub.remove(client));

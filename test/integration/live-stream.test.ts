@@ -107,6 +107,25 @@ describe('upgrade', () => {
     expect(byUser.messages[0]).toMatchObject({ type: 'welcome', principal: { kind: 'user', name: 'tv-viewer', role: 'viewer' } });
     for (const c of [byQuery, byCookie, byUser]) c.ws.close();
   });
+
+  it('lets one display hold 5 sockets in a process: the sixth is told why and closed (1008); once one closes, a new one is taken', async () => {
+    const created = await app.inject({ method: 'POST', url: '/v1/displays', headers: bearer(admin), payload: { name: 'Leaked link', board: 'main' } });
+    const token = created.json<{ token: string }>().token;
+    const open = [];
+    for (let i = 0; i < 5; i++) open.push(await connect({}, `${url}?display=${token}`));
+    const sixth = await openSocket(`${url}?display=${token}`);
+    expect((await sixth.next('error')).code).toBe('too_many_sockets');
+    expect((await sixth.closed).code).toBe(1008);
+    // another display, and people, are not counted with it
+    const other = await connect();
+    expect(other.messages[0]).toMatchObject({ type: 'welcome' });
+    open[0]!.ws.close();
+    await open[0]!.closed;
+    await new Promise((r) => setTimeout(r, 100)); // the server has seen it close
+    const again = await connect({}, `${url}?display=${token}`);
+    expect(again.messages[0]).toMatchObject({ type: 'welcome' });
+    for (const c of [...open.slice(1), other, again]) c.ws.close();
+  });
 });
 
 describe('subscriptions', () => {
