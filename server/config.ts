@@ -241,6 +241,13 @@ export const ConfigSchema = Type.Object({
       'Wallboards say "no ACD events since 14:05" when a source that sent events in the last 24 hours has sent none for this many minutes ' +
       '(0: never, at most 1440); then, comma-separated, other minutes for one source, e.g. `15,ivr:60,crm:0` for an IVR quiet at night and no CRM warning.',
   }),
+  STREAM_MAX_SOCKETS_PER_CREDENTIAL: Type.Integer({
+    minimum: 1,
+    maximum: 100_000,
+    default: 20,
+    description:
+      'Live stream: most sockets one credential (a person, a display) may hold in one API process; another is closed with 1008. A leaked TV link must not open thousands.',
+  }),
   STREAM_MAX_BUFFER_BYTES: Type.Integer({
     minimum: 16_384,
     maximum: 256 * 1024 * 1024,

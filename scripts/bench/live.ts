@@ -62,7 +62,8 @@ async function startCrowd(wsUrl: string, token: string, sockets: number): Promis
 }
 
 export async function benchLive(opts: { rate: number; seconds: number; sockets: number[] }): Promise<BenchResult[]> {
-  const stack = await startBenchStack({ ADMIN_PASSWORD, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error' });
+  // the crowd is one person's sockets (one sign-in), far past the cap a credential gets in production
+  const stack = await startBenchStack({ ADMIN_PASSWORD, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'error', STREAM_MAX_SOCKETS_PER_CREDENTIAL: '100000' });
   // The workers in a process of their own, as `npm run worker` runs them in production (one core each on 2 cores).
   const workers = await startPartProcess(stack, { role: 'worker' });
   const results: BenchResult[] = [];

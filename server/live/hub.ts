@@ -46,13 +46,8 @@ export const CLOSE_REVOKED = 4401;
 export const CLOSE_GOING_AWAY = 1001;
 /** Most pairs (window, scope) one socket may hold. */
 export const MAX_PAIRS = MAX_SUBSCRIPTIONS * WINDOW_NAMES.length;
-/** Close code of a socket over its credential's MAX_SOCKETS (policy violation): reconnect later, or close another. */
+/** Close code of a socket over its credential's STREAM_MAX_SOCKETS_PER_CREDENTIAL (policy violation). */
 export const CLOSE_TOO_MANY = 1008;
-/**
- * Most sockets one credential may hold in one API process: a display's (a TV, with a second tab now and then), a
- * person's (their tabs and screens). Each socket costs presence writes and reads; a leaked link must not open thousands.
- */
-export const MAX_SOCKETS = { display: 5, user: 20 } as const;
 
 /** Most scopes whose roster one socket may follow (each costs the hub a pass over the agents when it changes). */
 export const MAX_ROSTER_SCOPES = 50;
@@ -92,7 +87,7 @@ export class LiveClient {
 }
 
 export interface HubOptions {
-  config: Pick<Config, 'REDIS_PREFIX' | 'CENTER_TZ' | 'WAITING_LOOKBACK_HOURS' | 'STREAM_MAX_BUFFER_BYTES' | 'centerHours'>;
+  config: Pick<Config, 'REDIS_PREFIX' | 'CENTER_TZ' | 'WAITING_LOOKBACK_HOURS' | 'STREAM_MAX_BUFFER_BYTES' | 'STREAM_MAX_SOCKETS_PER_CREDENTIAL' | 'centerHours'>;
   log: Log;
   clickhouse: ClickHouseClient;
   /** Request-path connection (reads of the latest snapshots and alerts). */
@@ -332,13 +327,16 @@ export class LiveHub {
     return { ...this.stats_, sockets: this.clients.size };
   }
 
-  /** Whether `principal` may open another socket in this process (MAX_SOCKETS). */
+  /**
+   * Whether `principal` may open another socket in this process (STREAM_MAX_SOCKETS_PER_CREDENTIAL): each costs
+   * presence writes and reads, and a leaked link must not open thousands.
+   */
   mayConnect(principal: Principal): boolean {
     const same = (p: Principal) =>
       principal.kind === 'display' ? p.kind === 'display' && p.displayId === principal.displayId : principal.kind === 'user' && p.kind === 'user' && p.userId === principal.userId;
     let n = 0;
     for (const c of this.clients) if (same(c.principal)) n++;
-    return n < (principal.kind === 'display' ? MAX_SOCKETS.display : MAX_SOCKETS.user);
+    return n < this.opts.config.STREAM_MAX_SOCKETS_PER_CREDENTIAL;
   }
 
   add(socket: LiveSocket, principal: Principal, address = ''): LiveClient {

@@ -14,7 +14,7 @@ import { ApiError, errorBody } from '../errors.ts';
 import type { SourceActivity } from '../ingest/activity.ts';
 import type { Log } from '../log.ts';
 import { startHeartbeat } from './heartbeat.ts';
-import { CLOSE_TOO_MANY, FIGURES_CHECK_MS, LiveHub, MAX_SOCKETS, type LiveSocket } from './hub.ts';
+import { CLOSE_TOO_MANY, FIGURES_CHECK_MS, LiveHub, type LiveSocket } from './hub.ts';
 import type { DisplayPresence } from './presence.ts';
 import { crossOrigin } from '../auth/origin.ts';
 
@@ -122,8 +122,7 @@ async function routes(app: FastifyInstance, hub: LiveHub): Promise<void> {
     (socket: WsSocket, request: FastifyRequest) => {
       const principal = request.livePrincipal!;
       if (!hub.mayConnect(principal)) {
-        const limit = principal.kind === 'display' ? MAX_SOCKETS.display : MAX_SOCKETS.user;
-        socket.send(JSON.stringify({ type: 'error', code: 'too_many_sockets', message: `this credential has ${limit} live connections open here already: close one` }));
+        socket.send(JSON.stringify({ type: 'error', code: 'too_many_sockets', message: 'this credential has as many live connections open here as it may (STREAM_MAX_SOCKETS_PER_CREDENTIAL): close one' }));
         socket.close(CLOSE_TOO_MANY, 'too many sockets');
         return;
       }

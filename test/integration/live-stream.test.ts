@@ -68,7 +68,7 @@ const snap = (window: Snapshot['window'], scope: string, asOf: number, v: Partia
 });
 
 beforeAll(async () => {
-  ctx = await createTestContext({ INGEST_KEYS: `acd:${ACD_KEY}`, ADMIN_PASSWORD, STREAM_MAX_BUFFER_BYTES: String(BUFFER_LIMIT) });
+  ctx = await createTestContext({ INGEST_KEYS: `acd:${ACD_KEY}`, ADMIN_PASSWORD, STREAM_MAX_BUFFER_BYTES: String(BUFFER_LIMIT), STREAM_MAX_SOCKETS_PER_CREDENTIAL: '5' });
   redis = createRedis(inject('redisUrl'), 'commands');
   if (redis.status !== 'ready') await once(redis, 'ready');
   app = await buildApp({ config: ctx.config, log: captured.log, clickhouse: ctx.clickhouse, redis, wallboardDir: '/nonexistent' });
@@ -108,7 +108,7 @@ describe('upgrade', () => {
     for (const c of [byQuery, byCookie, byUser]) c.ws.close();
   });
 
-  it('lets one display hold 5 sockets in a process: the sixth is told why and closed (1008); once one closes, a new one is taken', async () => {
+  it('lets one credential hold STREAM_MAX_SOCKETS_PER_CREDENTIAL sockets in a process (5 here): the sixth is told why and closed (1008); once one closes, a new one is taken', async () => {
     const created = await app.inject({ method: 'POST', url: '/v1/displays', headers: bearer(admin), payload: { name: 'Leaked link', board: 'main' } });
     const token = created.json<{ token: string }>().token;
     const open = [];
