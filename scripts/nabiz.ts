@@ -30,6 +30,7 @@ import { migrate } from '../server/clickhouse/migrate.ts';
 import { pruneBackups } from '../server/backup-schedule.ts';
 import { ConfigSchema, INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
 import { rebuildDerived } from '../server/kpi/materialize.ts';
+import { kpiRedisNames } from '../server/kpi/snapshots.ts';
 import { createRedis } from '../server/redis/connections.ts';
 import { startEmbeddedRedis } from '../server/redis/embedded.ts';
 
@@ -210,6 +211,11 @@ async function backup(config: Config, command: string, name: string | undefined,
   }
   const conn = await connect(config);
   try {
+    // With servers of their own (CLICKHOUSE_URL, REDIS_URL) no port tells whether Nabız runs: a KPI worker holds its
+    // lease in Redis. A rebuild under it would empty the tables it writes, and clear its queues and lease.
+    if ((command === 'restore' || command === 'rebuild') && conn.redis && (await conn.redis.exists(kpiRedisNames(config.REDIS_PREFIX).leader))) {
+      throw new UsageError(`stop Nabız first (every worker): a KPI worker is running against this Redis (it holds ${kpiRedisNames(config.REDIS_PREFIX).leader})`);
+    }
     if (command === 'create') {
       const made = await createBackup(conn.clickhouse, { dir: config.backupDir, database: config.CLICKHOUSE_DATABASE, incremental: flags.incremental });
       const b = { ...made, bytes: await backupBytes(config.backupDir, made.name) };

@@ -224,7 +224,12 @@ describe('npm run nabiz -- backup', () => {
       const external = await run(['backup', 'create'], { CLICKHOUSE_URL: engine.url });
       expect(external.code).toBe(2);
       expect(external.out).toContain("your ClickHouse server's own BACKUP");
-      // on a ClickHouse server, after its own RESTORE: the rollups rebuilt from its events (the 10 stored above)
+      // on a ClickHouse server, after its own RESTORE: the rollups rebuilt from its events (the 10 stored above); not
+      // while a KPI worker runs against that Redis (it holds its lease): the rebuild would empty its tables under it
+      await redis.set(`${prefix}:kpi:leader`, 'a-running-worker', 'PX', 60_000);
+      const underWorker = await run(['backup', 'rebuild'], { CLICKHOUSE_URL: engine.url, CLICKHOUSE_DATABASE: DB });
+      expect([underWorker.code, underWorker.out]).toEqual([2, expect.stringContaining('a KPI worker is running against this Redis')]);
+      await redis.del(`${prefix}:kpi:leader`);
       await redis.set(`${prefix}:session:someone`, '{}');
       const rebuilt = await run(['backup', 'rebuild', '--json'], { CLICKHOUSE_URL: engine.url, CLICKHOUSE_DATABASE: DB });
       expect(rebuilt.code, rebuilt.out).toBe(0);
