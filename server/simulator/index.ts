@@ -103,6 +103,11 @@ export function startSimulation(options: StartSimulationOptions): SimulationHand
       `speed ${speed} needs a start in the past to catch up from: pass --duration (the run then covers the window ending now) or --backfill (it starts that far back); without either it would run in real time`,
     );
   }
+  if (speed <= 1 && startAt < wallStart) {
+    throw new SimulationError(
+      `at speed ${speed} a run that starts in the past never catches up with the clock (it stays that far behind, and never plays live): use --speed above 1 with --backfill, or no --backfill`,
+    );
+  }
   // Where the run catches up with the wall clock and plays live from then on: startAt + e·speed = wallStart + e at
   // e = (wallStart − startAt) / (speed − 1). The default surge is placed from there (docs/simulator.md, --surge).
   const liveAt = speed > 1 ? wallStart + (wallStart - startAt) / (speed - 1) : wallStart;

@@ -153,6 +153,10 @@ describe('startSimulation', () => {
     expect(() => startSimulation({ baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 60, backfillMs: 0, fetch: fakeFetch([], []) })).toThrow(/--backfill/);
   });
 
+  it('refuses a start in the past at speed 1 (it would stay that far behind the clock for ever, never live)', () => {
+    expect(() => startSimulation({ baseUrl: 'http://x', keys: KEYS, seed: 1, agents: 10, speed: 1, backfillMs: 30 * 60_000, fetch: fakeFetch([], []) })).toThrow(/never catches up/);
+  });
+
   it('with maxRetries Infinity (the demo), a long ingest outage never ends the run; stop() during the outage still resolves', async () => {
     const counts = { requests: 0, accepted: 0 };
     const { lines, log } = captureLog();
