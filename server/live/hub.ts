@@ -67,6 +67,8 @@ export class LiveClient {
   closed = false;
   /** Subscribe messages taken so far (the display check skips a socket that subscribed while it read the boards). */
   subscribes = 0;
+  /** The socket's reads of snapshots, one after another (LiveHub.serially). */
+  reading: Promise<unknown> = Promise.resolve();
   msgWindowStart = 0;
   msgCount = 0;
 
@@ -629,7 +631,7 @@ export class LiveHub {
     if (withRoster) for (const s of scopes) if (!client.roster.has(s)) this.indexRoster(client, s);
 
     const [snaps, series, alerts, roster] = await Promise.all([
-      this.latestSnapshots(window, scopes),
+      this.serially(client, () => this.latestSnapshots(window, scopes)),
       withSeries ? this.latestSeries(scopes) : Promise.resolve([]),
       this.activeAlerts(client),
       withRoster ? this.loadRoster() : Promise.resolve(null),
@@ -752,6 +754,16 @@ export class LiveHub {
   // --- reads -------------------------------------------------------------------------------------------------------
 
   /** One computation at a time per question: a thousand screens reconnecting at once cost one query, not a thousand. */
+  /**
+   * Runs a socket's reads one after another: a scope with no snapshot yet is computed in ClickHouse, and a client
+   * sending subscribes for made-up scopes as fast as it may (50 messages a second) would otherwise run as many at once.
+   */
+  private serially<T>(client: LiveClient, fn: () => Promise<T>): Promise<T> {
+    const run = client.reading.then(fn);
+    client.reading = run.catch(() => undefined);
+    return run;
+  }
+
   private once<T>(k: string, fn: () => Promise<T>): Promise<T> {
     const existing = this.inflight.get(k) as Promise<T> | undefined;
     if (existing) return existing;

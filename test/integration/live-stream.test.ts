@@ -287,6 +287,46 @@ describe('subscriptions', () => {
     await waitFor('both sockets gone', async () => (indexed() === 0 ? true : undefined), 5_000);
   });
 
+  it("computes one socket's missing scopes one subscribe at a time: a burst for made-up scopes does not run ClickHouse queries side by side", async () => {
+    // an API process whose ClickHouse client counts the queries running at once
+    let running = 0;
+    let most = 0;
+    const counted = new Proxy(ctx.clickhouse, {
+      get(target, prop) {
+        if (prop === 'query') {
+          return async (params: Parameters<typeof target.query>[0]) => {
+            // the queries of a computation for the made-up scopes (they are its parameters)
+            if (!JSON.stringify(params.query_params ?? {}).includes('made-up')) return target.query(params);
+            most = Math.max(most, ++running);
+            try {
+              return await target.query(params);
+            } finally {
+              running--;
+            }
+          };
+        }
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const other = await buildApp({ config: ctx.config, log: captured.log, clickhouse: counted, redis, wallboardDir: '/nonexistent' });
+    await other.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const c = await openSocket(`ws://127.0.0.1:${(other.server.address() as { port: number }).port}/v1/stream`, bearer(viewer));
+      await c.next('welcome');
+      most = 0;
+      // ten subscribes at once, each for a scope no worker has figures for (each computed from ClickHouse)
+      for (let i = 0; i < 10; i++) c.send({ type: 'subscribe', window: 'today', scopes: [`queue:made-up-${i}`] });
+      for (let i = 0; i < 10; i++) await c.next('snapshot', (m) => m.scope === `queue:made-up-${i}`);
+      // one computation at a time (its own three queries run together): before, all ten at once (30)
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThanOrEqual(3);
+      c.ws.terminate();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('answers a bad message with an error and keeps the socket open', async () => {
     const c = await connect();
     c.send('not json');
