@@ -546,13 +546,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const prefixes = new Set(Object.keys(props).map((k) => `${k.split('_')[0]}_`));
   // a setting's prefix (BACKUP_…), or a long name a letter or two from a setting's (RETENTON_DAYS; not HOME for HOST)
   const nearOf = (k: string) => (k.length < 8 ? [] : Object.keys(props).filter((p) => editDistance(k, p) <= 2));
-  const unknownSettings = Object.keys(env)
-    .filter((k) => !(k in props) && (prefixes.has(`${k.split('_')[0]}_`) || nearOf(k).length > 0))
-    .sort()
-    .map((k) => {
-      const near = nearOf(k);
-      return `${k} is not a setting of Nabız, and is ignored${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}`;
-    });
+  const unknownSettings: string[] = [];
+  for (const k of Object.keys(env).filter((name) => !(name in props)).sort()) {
+    const near = nearOf(k);
+    if (near.length === 0 && !prefixes.has(`${k.split('_')[0]}_`)) continue;
+    unknownSettings.push(`${k} is not a setting of Nabız, and is ignored${near.length ? ` (did you mean ${near.join(' or ')}?)` : ''}`);
+  }
   return {
     ...cfg,
     dataDir,

@@ -19,7 +19,7 @@ import { ApiError } from '../errors.ts';
 import type { Principal } from '../auth/principal.ts';
 import { grantsThreshold, type DisplayScopes } from '../boards/display-scopes.ts';
 import { AlertSchema, type Alert } from '../live/protocol.ts';
-import { matchesVersion, PreconditionHeaders } from '../preconditions.ts';
+import { PreconditionHeaders, requireVersion } from '../preconditions.ts';
 import { AlertStore } from './store.ts';
 import { newThresholdId, ThresholdInputSchema, ThresholdSchema, ThresholdStore, validateThreshold, type Threshold, type ThresholdInput } from './thresholds.ts';
 
@@ -100,10 +100,7 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
     async (request) => {
       const before = await existing(request.params.id);
       // an edit of the version opened: one changed since (another supervisor) is not undone
-      const expected = request.headers['if-match'];
-      if (expected !== undefined && !matchesVersion(expected, before.updatedAt)) {
-        throw new ApiError(412, 'threshold_changed', `${before.updatedBy} changed this threshold at ${before.updatedAt}, since you opened it: reload, then make your change`);
-      }
+      requireVersion(request.headers['if-match'], before, 'threshold');
       const input = validateThreshold(request.body);
       await unique(input, before.id);
       const actor = auth.actorOf(request);

@@ -57,6 +57,7 @@ export class Authenticator {
     // cannot be guessed at line rate
     const configured = this.configKeys.get(sha256Hex(token));
     if (configured) return configured;
+    this.checkBudget(ip);
     this.spend(ip);
     return null;
   }
@@ -74,9 +75,8 @@ export class Authenticator {
     }
   }
 
-  /** Counts a look-up that found nothing (after checkBudget: throws 429 if that was the last one left). */
+  /** Counts a look-up that found nothing (checkBudget said there was one left). */
   private spend(ip: string): void {
-    this.checkBudget(ip);
     const minute = Math.floor((this.deps.now ?? Date.now)() / 60_000);
     const spent = this.unknownLookups.get(ip);
     if (this.unknownLookups.size >= USAGE_MEMORY) this.unknownLookups.clear();

@@ -13,7 +13,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
-import { matchesVersion, PreconditionHeaders } from '../preconditions.ts';
+import { PreconditionHeaders, requireVersion } from '../preconditions.ts';
 import { BOARD_NAME_PATTERN, BoardInputSchema, type BoardsResponse } from './schema.ts';
 import { BoardStore } from './store.ts';
 import { validateBoard } from './validate.ts';
@@ -66,16 +66,7 @@ export async function boardRoutes(parent: FastifyInstance, opts: BoardRoutesOpti
           { path: '/name', message: `a board named ${JSON.stringify(name)} exists already: pick another name, or open that board to edit it` },
         ]);
       }
-      const expected = request.headers['if-match'];
-      if (expected !== undefined && !matchesVersion(expected, existing?.updatedAt)) {
-        throw new ApiError(
-          412,
-          'board_changed',
-          existing
-            ? `${existing.updatedBy} changed this board at ${existing.updatedAt}, since you opened it: open it again, then make your change`
-            : 'this board was deleted since you opened it',
-        );
-      }
+      requireVersion(request.headers['if-match'], existing, 'board');
       const problems = validateBoard(name, input, (n) => all.find((b) => b.name === n)?.type);
       if (input.type === 'rotation' && existing?.type === 'grid' && all.some((b) => b.type === 'rotation' && b.rotation.some((e) => e.board === name))) {
         problems.push({ path: '/type', message: 'this board is part of a rotation: it must stay a grid' });

@@ -4,7 +4,7 @@
 // and logged, so a stuck TV can never make the server's memory grow.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
-import { revocationAffects, type DisplayPrincipal, type Principal, type Revocation } from '../auth/principal.ts';
+import { describePrincipal, revocationAffects, type DisplayPrincipal, type Principal, type Revocation } from '../auth/principal.ts';
 import { IDENTIFY_SECONDS, identifyChannel, type DisplayPresence } from './presence.ts';
 import { AlertStore, type AlertChannelMessage } from '../alerts/store.ts';
 import type { Config } from '../config.ts';
@@ -334,10 +334,13 @@ export class LiveHub {
    * presence writes and reads, and a leaked link must not open thousands.
    */
   mayConnect(principal: Principal): boolean {
-    const same = (p: Principal) =>
-      principal.kind === 'display' ? p.kind === 'display' && p.displayId === principal.displayId : principal.kind === 'user' && p.kind === 'user' && p.userId === principal.userId;
+    // one credential: one display, one person (whichever session), as the audit log names them
+    const { actor_kind: kind, actor_id: id } = describePrincipal(principal);
     let n = 0;
-    for (const c of this.clients) if (same(c.principal)) n++;
+    for (const c of this.clients) {
+      const other = describePrincipal(c.principal);
+      if (other.actor_kind === kind && other.actor_id === id) n++;
+    }
     return n < this.opts.config.STREAM_MAX_SOCKETS_PER_CREDENTIAL;
   }
 
