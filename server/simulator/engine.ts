@@ -270,10 +270,16 @@ export class Simulation {
       }
     }
     const teams = assignTeams(model, options.agents);
+    // An agent's home queue (where the ACD reports them while available, on a break or offline) is their primary skill,
+    // taken in turn from their team's skills: every queue a team serves shows agents, not only the team's first.
+    const members = new Map<number, number>();
     this.agents = teams.map((ti, i) => {
       const team = model.teams[ti]!;
+      const nth = members.get(ti) ?? 0;
+      members.set(ti, nth + 1);
       return {
-        id: `agent-${String(i + 1).padStart(3, '0')}`, name: agentName(i), team, skills: new Set(team.skills), home: this.queues.get(team.skills[0]!)!,
+        id: `agent-${String(i + 1).padStart(3, '0')}`, name: agentName(i), team, skills: new Set(team.skills),
+        home: this.queues.get(team.skills[nth % team.skills.length]!)!,
         state: 'offline', onShift: false, leaving: false, breakDue: false, breakCycle: 0, idleSince: 0,
       };
     });

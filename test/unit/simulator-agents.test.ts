@@ -65,3 +65,23 @@ describe('the ticket backlog', () => {
     expect(wrong.slice(0, 3)).toEqual([]);
   });
 });
+
+describe('home queues', () => {
+  it('every queue a team serves shows available agents: an agent is reported in a primary skill taken in turn from the team', () => {
+    // 30 agents over three teams of three skills each: with every agent's home its team's first skill, sales and
+    // chat-support (no team's first skill) never had an agent.state in them, so per-queue "Available" read 0 all day.
+    const { emissions } = runSimulation({ seed: 'homes', agents: 30, startAt: START + 8 * H, durationMs: 2 * H, curve: 'flat', duplicateRate: 0, lateRate: 0 });
+    const available = new Map<string, Set<string>>();
+    for (const { event: e } of emissions) {
+      if (e.type !== 'agent.state' || e.state !== 'available') continue;
+      const q = (e as { queue: string }).queue;
+      available.set(q, (available.get(q) ?? new Set()).add(e.agentId));
+    }
+    const served = new Set(DEFAULT_MODEL.teams.flatMap((t) => t.skills));
+    for (const q of served) expect(available.get(q)?.size ?? 0, `agents available in ${q}`).toBeGreaterThan(0);
+    // …and an agent keeps one home: the same queue for all its available states.
+    const homes = new Map<string, Set<string>>();
+    for (const [q, agents] of available) for (const a of agents) homes.set(a, (homes.get(a) ?? new Set()).add(q));
+    expect([...homes.values()].every((qs) => qs.size === 1)).toBe(true);
+  });
+});
