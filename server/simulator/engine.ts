@@ -13,7 +13,7 @@
 import type { IngestEvent, Source, SurveyMetric } from '../ingest/contract.ts';
 import { TimeHeap } from './heap.ts';
 import {
-  DEFAULT_MODEL, FLAT_CURVE, INTRADAY_CURVE, assignTeams, queueMaxRate, queueRate, staffTarget, utcOffsetMinutes,
+  DEFAULT_MODEL, FLAT_CURVE, INTRADAY_CURVE, assignTeams, queueMaxRate, queueRate, staffTarget, utcOffsetIn,
   type CenterModel, type QueueModel, type RateInputs, type ResolvedSurge, type SurgeOptions, type TeamModel,
 } from './model.ts';
 import { Rng } from './random.ts';
@@ -251,7 +251,7 @@ export class Simulation {
     if (curve.length !== 24 || curve.some((c) => !(c >= 0)) || Math.max(...curve) <= 0) throw new RangeError('curve must have 24 non-negative hourly values, not all 0');
     this.inputs = {
       model, agents: options.agents, load, curve,
-      utcOffsetMinutes: utcOffsetMinutes(options.timeZone ?? 'UTC', this.startAt),
+      utcOffsetMinutes: utcOffsetIn(options.timeZone ?? 'UTC'),
       ...(this.surge ? { surge: this.surge } : {}),
     };
     this.truth = new GroundTruth(options.thresholds ?? DEFAULT_THRESHOLDS);

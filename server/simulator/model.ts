@@ -131,8 +131,8 @@ export interface RateInputs {
   agents: number;
   load: number;
   curve: readonly number[];
-  /** Offset of the curve's local time from UTC, in minutes (fixed for the run). */
-  utcOffsetMinutes: number;
+  /** Offset of the curve's local time from UTC at `t`, in minutes (it changes with daylight saving time). */
+  utcOffsetMinutes: (t: number) => number;
   surge?: ResolvedSurge;
 }
 
@@ -157,7 +157,7 @@ export function peakRatePerS(model: CenterModel, agents: number): number {
 
 /** Arrival rate of queue `q` (per second) at time `t`. */
 export function queueRate(inputs: RateInputs, q: QueueModel, t: number): number {
-  const base = inputs.load * q.share * peakRatePerS(inputs.model, inputs.agents) * curveAt(inputs.curve, inputs.utcOffsetMinutes, t);
+  const base = inputs.load * q.share * peakRatePerS(inputs.model, inputs.agents) * curveAt(inputs.curve, inputs.utcOffsetMinutes(t), t);
   const s = inputs.surge;
   return s && s.queue === q.name && t >= s.from && t < s.to ? base * s.factor : base;
 }
@@ -180,20 +180,36 @@ export function expectedArrivals(inputs: RateInputs, from: number, to: number, q
 
 /** Agents on shift at time `t`: the curve's share of the centre (at least the team count, so every queue is covered). */
 export function staffTarget(inputs: RateInputs, t: number): number {
-  const c = curveAt(inputs.curve, inputs.utcOffsetMinutes, t) / Math.max(...inputs.curve);
+  const c = curveAt(inputs.curve, inputs.utcOffsetMinutes(t), t) / Math.max(...inputs.curve);
   return Math.min(inputs.agents, Math.max(inputs.model.teams.length, Math.ceil(inputs.agents * Math.min(1, c * 1.05))));
 }
 
-/** Offset of `timeZone` from UTC at `t`, in minutes. */
-export function utcOffsetMinutes(timeZone: string, t: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
+const QUARTER_HOUR_MS = 900_000;
+
+/**
+ * Offset of `timeZone` from UTC at an instant, in minutes: a function of the instant, since daylight saving time moves
+ * it (a demo running across the change keeps its curve on the local clock). Zones change offset on a quarter hour, so
+ * one look-up per quarter hour serves every instant in it.
+ */
+export function utcOffsetIn(timeZone: string): (t: number) => number {
+  const format = new Intl.DateTimeFormat('en-US', {
     timeZone,
     hourCycle: 'h23',
     year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  }).formatToParts(new Date(t));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return Math.round((local - Math.floor(t / 1000) * 1000) / 60_000);
+  });
+  let quarter = NaN;
+  let offset = 0;
+  return (t) => {
+    const q = Math.floor(t / QUARTER_HOUR_MS);
+    if (q === quarter) return offset;
+    const at = q * QUARTER_HOUR_MS;
+    const parts = format.formatToParts(new Date(at));
+    const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+    const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
+    quarter = q;
+    offset = Math.round((local - at) / 60_000);
+    return offset;
+  };
 }
 
 /** Work (arrivals × handle time) a queue brings per unit of center arrival rate. */

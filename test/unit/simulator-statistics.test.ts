@@ -190,6 +190,20 @@ describe('a seeded run', () => {
   });
 });
 
+describe('the intraday curve', () => {
+  it('follows the center\'s local clock across a daylight-saving change: 07:00–08:00 in Berlin brings as many arrivals on either side', () => {
+    // Berlin leaves summer time on Sunday 2026-10-25 at 01:00 UTC: 07:00 local is 05:00 UTC on Saturday (UTC+2) and
+    // 06:00 UTC on Sunday (UTC+1). The morning ramp (curve 0.12 → 0.3 → 0.62) makes an hour's error plain: with the
+    // offset taken once at the start, Sunday's 06:00 UTC read as 08:00 local, half as many arrivals again.
+    const { simulation } = runSimulation({ seed: 'dst', agents: 40, startAt: Date.parse('2026-10-24T00:00:00Z'), durationMs: 48 * H, timeZone: 'Europe/Berlin', duplicateRate: 0, lateRate: 0 });
+    const saturday = expectedArrivals(simulation.inputs, Date.parse('2026-10-24T05:00:00Z'), Date.parse('2026-10-24T06:00:00Z'));
+    const sunday = expectedArrivals(simulation.inputs, Date.parse('2026-10-25T06:00:00Z'), Date.parse('2026-10-25T07:00:00Z'));
+    const sundayAnHourLater = expectedArrivals(simulation.inputs, Date.parse('2026-10-25T07:00:00Z'), Date.parse('2026-10-25T08:00:00Z'));
+    expect(sunday).toBeCloseTo(saturday, 6);
+    expect(sundayAnHourLater / sunday).toBeGreaterThan(1.5); // the test can tell the hours apart
+  });
+});
+
 describe('transfers', () => {
   it('keep the contact in its channel: a call goes to another voice queue, a chat is never turned into a call', () => {
     const { emissions } = run({ hours: 8, agents: 40, seed: 'transfers' });
