@@ -96,9 +96,11 @@ export const ConfigSchema = Type.Object({
     }),
   ),
   REDIS_PREFIX: Type.String({
-    pattern: '^[A-Za-z0-9_:.-]{1,64}$',
+    pattern: '^[A-Za-z0-9_.-]{1,64}$',
     default: 'nabiz',
-    description: 'Prefix of every Redis key and BullMQ queue, so several installations can share one Redis.',
+    description:
+      'Prefix of every Redis key and BullMQ queue, so several installations can share one Redis. No `:`, which ends ' +
+      'it: with `nabiz` and `nabiz:eu` on one Redis, the first one\'s keys (`nabiz:*`) would take in the second\'s.',
   }),
   CENTER_TZ: Type.String({ default: 'UTC', description: 'IANA time zone of the center; "today" starts at local midnight here.' }),
   CENTER_HOURS: Type.Optional(

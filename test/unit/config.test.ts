@@ -110,6 +110,11 @@ describe('configuration', () => {
     ]);
   });
 
+  it('refuses a REDIS_PREFIX with a colon: one installation\'s keys (`nabiz:*`) must not take in another\'s (`nabiz:eu:*`)', () => {
+    expect(problemsWith({ REDIS_PREFIX: 'nabiz:eu' })).toEqual(['REDIS_PREFIX="nabiz:eu" is invalid: expected a value matching /^[A-Za-z0-9_.-]{1,64}$/']);
+    expect(loadConfig({ REDIS_PREFIX: 'nabiz-eu.2' }).REDIS_PREFIX).toBe('nabiz-eu.2');
+  });
+
   it('reads SOURCE_QUIET_MINUTES as minutes for every source, then a source\'s own', () => {
     const MIN = 60_000;
     expect(loadConfig({}).sourceQuietMs).toEqual({ acd: 15 * MIN, ivr: 15 * MIN, crm: 15 * MIN });
