@@ -86,6 +86,8 @@ interface Connections {
   /** The same server, bound to no database of ours (to rename and restore it). */
   server: ClickHouseClient;
   redis: Redis | undefined;
+  /** Which Redis `redis` is, in words (for what a restore says it cleared). */
+  redisName: string;
   /** Re-applies the migrations (after a restore of an older backup). */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -146,6 +148,7 @@ async function connect(config: Config): Promise<Connections> {
     clickhouse,
     server,
     redis,
+    redisName: config.REDIS_URL !== undefined ? 'REDIS_URL' : `the embedded Redis of ${config.redisDataDir}`,
     migrate: async () => void (await migrate(target)),
     warning,
     async close() {
@@ -240,7 +243,9 @@ async function backup(config: Config, command: string, name: string | undefined,
     const redisKeysCleared = conn.redis ? await clearRedis(conn.redis, config.REDIS_PREFIX) : 0;
     print(
       [
-        `${command === 'restore' ? `restored ${name}: ` : ''}${rebuilt.events} events; the KPIs rebuilt from them (${rebuilt.contacts} contacts); ${redisKeysCleared} Redis keys cleared (people sign in again; TVs reconnect by themselves).`,
+        `${command === 'restore' ? `restored ${name}: ` : ''}${rebuilt.events} events; the KPIs rebuilt from them (${rebuilt.contacts} contacts); ${redisKeysCleared} Redis keys cleared in ${conn.redisName} (people sign in again; TVs reconnect by themselves).`,
+        // a split deployment: the API and workers of `npm run clickhouse` keep their state in a Redis of their own
+        config.REDIS_URL === undefined && command === 'restore' ? 'An API or workers with a Redis of their own (npm run clickhouse apart): before starting them, run backup rebuild with their settings.' : '',
         keptAs ? `The database as it was is kept as ${keptAs}, its materialized views detached: drop it once you are sure (DROP DATABASE ${keptAs}).` : '',
         keptAs ? `To undo, Nabız stopped: DROP DATABASE ${db} SYNC; RENAME DATABASE ${keptAs} TO ${db}; then ${detachedViews.map((v) => `ATTACH TABLE ${db}.${v}`).join('; ')}.` : '',
       ].filter(Boolean).join('\n'),
