@@ -82,7 +82,9 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
   def({
     key: 'answered', label: 'Answered', unit: 'count', direction: 'neutral', kind: 'windowed', nullable: false, queueFigure: false,
     min: 0, max: null, decimals: 0,
-    definition: '`contact.answered` events in the window.',
+    definition:
+      'Contacts answered in the window: the first `contact.answered` after each `contact.offered` of a contact (a second ' +
+      'answer without a new offer, as after a transfer straight to an agent, and an outbound call, never offered, add none).',
     sample: 'the count itself',
   }),
   def({
@@ -112,7 +114,7 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     min: 0, max: 100, decimals: 1,
     definition:
       'answered contacts with a wait ≤ the queue\'s threshold T (default 20 s) ÷ (answered + abandoned) × 100. ' +
-      'Wait = answer time − the contact\'s latest offer at or before it; an answer without a known offer is not within T.',
+      'Wait = answer time − the contact\'s latest offer at or before it.',
     sample: 'answered + abandoned',
   }),
   def({

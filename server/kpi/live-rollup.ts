@@ -172,6 +172,7 @@ function applyMeasure(b: Sums, m: Measure, s: SlSettings, sign: 1 | -1): void {
       }
       break;
     case 'solve':
+    case 'other_answer':
       break;
   }
   if (m.isResolution) {

@@ -6,14 +6,17 @@
 // whether it was ever transferred or reopened, when it began (its earliest event), its customer, and the scope values
 // its events carry. Per completing event: its scope (its own values, else the contact's; offers, IVR ends and abandons
 // keep their own), the wait since the latest offer at or before it, handle time, FRT, first reply / first resolution,
-// FCR, the survey answer and the IVR outcome.
+// FCR, the survey answer and the IVR outcome. An answer counts once per offer: the first answer since the contact's latest
+// offer (an outbound call, never offered, and a transfer straight to another agent, answered again without a new
+// offer, answer no offer).
 
 /**
  * The version of the measures' definition. Raise it with any change that alters stored measures (kpi_measures): the
  * KPI worker rebuilds them all at its next start (sql/016_measure_settings.sql).
  * 2: a contact is an interaction of the first customer its events name, beginning at its earliest event (FCR).
+ * 3: an answer counts once per offer; an event's queue is its agent's leg's, its team its agent's else the contact's.
  */
-export const MEASURES_DEFINITION = 2;
+export const MEASURES_DEFINITION = 3;
 
 export interface ContactEvent {
   /** occurred_at, epoch ms */
@@ -42,7 +45,12 @@ export interface Interaction {
   t: number;
 }
 
-export type MeasureKind = 'offer' | 'ivr' | 'answer' | 'abandon' | 'end' | 'reply' | 'solve' | 'survey';
+/**
+ * `other_answer`: a `contact.answered` that answers no offer of its own (a second answer of one offer, an outbound call;
+ * or its offer has not arrived yet). It counts in nothing, and is stored all the same: a late event can turn an
+ * answer into one or back (rows are replaced by event, never deleted).
+ */
+export type MeasureKind = 'offer' | 'ivr' | 'answer' | 'other_answer' | 'abandon' | 'end' | 'reply' | 'solve' | 'survey';
 
 export interface Measure {
   t: number;
@@ -130,25 +138,34 @@ export function contactMeasures(
   const queues = timeline(sorted, (e) => e.queue);
   const channels = timeline(sorted, (e) => e.channel);
   const agents = timeline(sorted, (e) => e.agentId);
-  // (time, agent, team), sorted: a team is looked up for the event's agent first
-  const teams = sorted
-    .filter((e) => e.team !== '')
-    .map((e): [number, string, string] => [e.t, e.agentId, e.team])
-    .sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]) || cmp(a[2], b[2]));
+  // the teams each agent's events name, and those named by events of no agent (an offer's, a ticket's creation)
+  const teamsOf = new Map<string, Array<[number, string]>>();
+  for (const e of sorted) if (e.team !== '') (teamsOf.get(e.agentId) ?? teamsOf.set(e.agentId, []).get(e.agentId)!).push([e.t, e.team]);
+  for (const line of teamsOf.values()) line.sort((a, b) => a[0] - b[0] || cmp(a[1], b[1]));
+  const answers = sorted.filter((e) => e.type === 'contact.answered');
+  const latestOffer = (t: number) => offers.reduce((latest, o) => (o <= t && o > latest ? o : latest), -Infinity);
+  // an answer counts when no answer before it (by time, source, id) came at or after its offer
+  const answering = new Set(answers.filter((a, i) => {
+    const offer = latestOffer(a.t);
+    return offer > -Infinity && !answers.slice(0, i).some((b) => b.t >= offer);
+  }));
 
   const out: Measure[] = [];
   for (const e of sorted) {
     const kind = KIND[e.type];
     if (kind === undefined || (kind === 'reply' && !e.public)) continue;
     const ownScope = kind === 'offer' || kind === 'ivr';
-    const queue = ownScope || e.queue !== '' ? e.queue : valueAt(queues, e.t);
-    const channel = ownScope || e.channel !== '' ? e.channel : valueAt(channels, e.t);
     const agentId = ownScope || kind === 'abandon' || e.agentId !== '' ? e.agentId : valueAt(agents, e.t);
+    // an agent's events belong to the queue the agent answered the contact in (a first leg's end after a transfer is
+    // the first queue's), others to the contact's queue at the time
+    const answeredAt = agentId === '' ? undefined : answers.filter((a) => a.agentId === agentId && a.t <= e.t).at(-1)?.t;
+    const queue = ownScope || e.queue !== '' ? e.queue : valueAt(queues, answeredAt ?? e.t);
+    const channel = ownScope || e.channel !== '' ? e.channel : valueAt(channels, e.t);
     let team = e.team;
     if (!(ownScope || kind === 'abandon') && team === '') {
-      // the team of the event's agent on this contact, else any team the contact's events name
-      const ofAgent = agentId === '' ? teams : teams.filter((x) => x[1] === agentId);
-      team = valueAt(ofAgent.map(([t, , name]) => [t, name] as const), e.t);
+      // the team the event's agent had on this contact, else the team events of no agent name
+      const ofAgent = agentId === '' ? undefined : teamsOf.get(agentId);
+      team = valueAt(ofAgent ?? teamsOf.get('') ?? [], e.t);
     }
     const earlier = offers.filter((o) => o <= e.t);
     const isResolution = (kind === 'end' || kind === 'solve') && e === firstResolution;
@@ -157,12 +174,12 @@ export function contactMeasures(
       contactId,
       source: e.source,
       eventId: e.id,
-      kind,
+      kind: kind === 'answer' && !answering.has(e) ? 'other_answer' : kind,
       queue,
       team,
       channel,
       agentId,
-      waitMs: (kind === 'answer' || kind === 'abandon') && earlier.length > 0 ? e.t - Math.max(...earlier) : null,
+      waitMs: ((kind === 'answer' && answering.has(e)) || kind === 'abandon') && earlier.length > 0 ? e.t - Math.max(...earlier) : null,
       handleMs: kind === 'end' ? (e.talkMs ?? 0) + (e.holdMs ?? 0) + (e.acwMs ?? 0) : null,
       frtMs: kind === 'reply' && created !== undefined && created.t <= e.t ? e.t - created.t : null,
       isFirstReply: kind === 'reply' && e === firstReply,

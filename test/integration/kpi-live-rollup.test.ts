@@ -233,6 +233,34 @@ describe('the KPI worker\'s in-memory rollup', () => {
     expect(await fcrIn()).toEqual({ value: 100, n: 1 });
   }, 60_000);
 
+  it('a late earlier answer turns a stored answer into one that counts in nothing: ClickHouse and the worker agree', async () => {
+    const at = (ms: number) => new Date(clock - ms).toISOString();
+    const figures = (snaps: Snapshot[]) => {
+      const v = snaps.find((s) => s.window === 'today' && s.scope === 'queue:flip')!.values;
+      return { answered: v.answered.value, asa: v.asa };
+    };
+    const pass = async (why: string) => {
+      await worker.recomputeNow(why);
+      const expected = await truth(clock);
+      expect(await published(), `after ${why}`).toEqual(expected);
+      return figures(expected);
+    };
+    // offered 10 min ago; a2's answer (5 min ago) arrives first: answered once, after 300 s
+    await insert([
+      { id: 'f-1', source: 'acd', type: 'contact.offered', occurredAt: at(10 * 60_000), contactId: 'flip', queue: 'flip', channel: 'voice' },
+      { id: 'f-3', source: 'acd', type: 'contact.answered', occurredAt: at(5 * 60_000), contactId: 'flip', agentId: 'a2' },
+    ]);
+    expect(await pass('a2 answers')).toEqual({ answered: 1, asa: { value: 300, n: 1 } });
+    // a1's answer, 9 min ago, arrives late: a1 answered the offer (after 60 s), a2's was a transfer's second answer.
+    // Its stored row must stop counting (it is replaced, not left behind): still one answer, now after 60 s.
+    await insert([{ id: 'f-2', source: 'acd', type: 'contact.answered', occurredAt: at(9 * 60_000), contactId: 'flip', agentId: 'a1' }]);
+    expect(await pass('a1 answered first')).toEqual({ answered: 1, asa: { value: 60, n: 1 } });
+    const kinds = await ctx.clickhouse.query({ query: "SELECT event_id, kind FROM kpi_measures_v WHERE contact_id = 'flip' ORDER BY event_id", format: 'JSONCompactEachRow' });
+    expect(await kinds.json()).toEqual([['f-1', 'offer'], ['f-2', 'answer'], ['f-3', 'other_answer']]);
+    await rebuildMeasures(ctx.clickhouse, { lookbackDays: ctx.config.FCR_LOOKBACK_DAYS });
+    expect(figures(await truth(clock))).toEqual({ answered: 1, asa: { value: 60, n: 1 } });
+  }, 60_000);
+
   it("a contact's customer is the first one its events name: an offer without customerId is still that customer's interaction", async () => {
     const min = (m: number) => new Date(clock - m * 60_000).toISOString();
     const call = (id: string, queue: string, offeredMin: number, customer: { onOffer?: string; onAnswer?: string }) => [

@@ -25,8 +25,8 @@ describe('contactMeasures', () => {
     ];
     const [, , answer, end] = contactMeasures('c1', events, none, 7 * DAY);
     // wait = 55 s − 40 s (the latest offer at or before the answer), queue = sales (latest earlier queue)
-    // team: only a team named with a1 counts (the offer's red was nobody's): none
-    expect(answer).toMatchObject({ kind: 'answer', waitMs: 15_000, queue: 'sales', channel: 'voice', agentId: 'a1', team: '' });
+    // team: a1's events name none, so the team events of no agent name: the first offer's red
+    expect(answer).toMatchObject({ kind: 'answer', waitMs: 15_000, queue: 'sales', channel: 'voice', agentId: 'a1', team: 'red' });
     // handle = 300 + 20 + 0 s; resolved, but transferred → not a first-contact resolution
     expect(end).toMatchObject({ kind: 'end', handleMs: 320_000, agentId: 'a1', isResolution: true, fcr: false });
   });
@@ -54,6 +54,74 @@ describe('contactMeasures', () => {
     ];
     const answer = contactMeasures('c3', events, none, 7 * DAY).find((m) => m.kind === 'answer')!;
     expect(answer.team).toBe('red'); // blue is later and a2's
+  });
+
+  it('an answer counts once per offer: a transfer straight to another agent adds no answer, an outbound call none', () => {
+    // Offered 10:00:00, a1 answers at :10, transfers to a2 (no new offer), a2 answers at 10:03:05: one contact answered
+    // once, 10 s after its offer. Counting a2's answer too made answered 2, SL 1 of 2 and ASA (10 + 185) / 2 = 97.5 s.
+    const direct = [
+      ev('contact.offered', 0, { queue: 'billing', channel: 'voice' }),
+      ev('contact.answered', 10, { agentId: 'a1' }),
+      ev('contact.transferred', 180, { agentId: 'a1' }),
+      ev('contact.answered', 185, { agentId: 'a2' }),
+      ev('contact.ended', 400, { agentId: 'a2', talkMs: 200_000, holdMs: 0, acwMs: 15_000 }),
+    ];
+    const answers = contactMeasures('d1', direct, none, 7 * DAY).filter((m) => m.kind.endsWith('answer'));
+    // a2's is stored as an answer that counts in nothing (a late event can turn one kind into the other)
+    expect(answers).toMatchObject([{ kind: 'answer', agentId: 'a1', waitMs: 10_000 }, { kind: 'other_answer', agentId: 'a2', waitMs: null }]);
+    // an outbound call: answered, never offered; its handling still counts (the end)
+    const outbound = [ev('contact.answered', 0, { agentId: 'a3', queue: 'billing' }), ev('contact.ended', 90, { agentId: 'a3', talkMs: 80_000 })];
+    expect(contactMeasures('d2', outbound, none, 7 * DAY).map((m) => m.kind)).toEqual(['other_answer', 'end']);
+    // offered again after a transfer to a queue: the new offer is answered once more (two offers, two answers)
+    const requeued = [
+      ev('contact.offered', 0, { queue: 'billing' }),
+      ev('contact.answered', 10, { agentId: 'a1' }),
+      ev('contact.transferred', 60, { agentId: 'a1' }),
+      ev('contact.offered', 60, { queue: 'retention' }),
+      ev('contact.answered', 75, { agentId: 'a2' }),
+    ];
+    expect(contactMeasures('d3', requeued, none, 7 * DAY).filter((m) => m.kind === 'answer')).toMatchObject([
+      { agentId: 'a1', queue: 'billing', waitMs: 10_000 },
+      { agentId: 'a2', queue: 'retention', waitMs: 15_000 },
+    ]);
+  });
+
+  it('after a transfer to a queue, the first agent\'s end naming no queue is the first queue\'s', () => {
+    // docs/events.md's transfer: ayşe answers in billing (10:00:10), transfers to retention (10:03:00), ends her leg at
+    // 10:03:40; mehmet answers in retention (10:03:20) and ends at 10:08:10. Handle times: ayşe 170 + 30 = 200 s in
+    // billing, mehmet 260 + 30 = 290 s in retention (the end's queue was the contact's latest: retention for both).
+    const events = [
+      ev('contact.offered', 0, { queue: 'billing', channel: 'voice' }),
+      ev('contact.answered', 10, { agentId: 'ayse' }),
+      ev('contact.transferred', 180, { agentId: 'ayse' }),
+      ev('contact.offered', 180, { queue: 'retention', channel: 'voice' }),
+      ev('contact.answered', 200, { agentId: 'mehmet' }),
+      ev('contact.ended', 220, { agentId: 'ayse', talkMs: 170_000, holdMs: 0, acwMs: 30_000 }),
+      ev('contact.ended', 490, { agentId: 'mehmet', talkMs: 260_000, holdMs: 0, acwMs: 30_000, resolved: true }),
+    ];
+    const ends = contactMeasures('t1', events, none, 7 * DAY).filter((m) => m.kind === 'end');
+    expect(ends).toMatchObject([
+      { agentId: 'ayse', queue: 'billing', handleMs: 200_000 },
+      { agentId: 'mehmet', queue: 'retention', handleMs: 290_000 },
+    ]);
+  });
+
+  it('an event whose agent named no team takes the team of the contact (a ticket\'s creation, an offer)', () => {
+    // The ticket names tier1; mehmet's reply names no team; the solve and the survey name no agent (mehmet is taken
+    // from the contact) and no team. All three are tier1's (they had none, so team:tier1 showed no FCR and no CSAT).
+    const src = { source: 'crm' };
+    const events = [
+      ev('ticket.created', 0, { ...src, queue: 'email', channel: 'email', team: 'tier1' }),
+      ev('ticket.replied', 600, { ...src, agentId: 'mehmet', public: true }),
+      ev('ticket.solved', 900, src),
+      ev('survey.response', 1000, { ...src, metric: 'csat', score: 5 }),
+    ];
+    const measures = contactMeasures('k1', events, none, 7 * DAY);
+    expect(measures.map((m) => [m.kind, m.agentId, m.team])).toEqual([
+      ['reply', 'mehmet', 'tier1'],
+      ['solve', 'mehmet', 'tier1'],
+      ['survey', 'mehmet', 'tier1'],
+    ]);
   });
 
   it('FRT counts from creation to the first public reply; only the first resolution counts', () => {

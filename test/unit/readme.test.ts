@@ -37,8 +37,8 @@ describe('docs', () => {
       if (lang === 'json' && !body!.startsWith('HTTP/')) examples.push(...[JSON.parse(body!)].flat());
       if (lang === 'sh') examples.push(...body!.split('\n').filter((l) => l.startsWith('{"id"')).map((l) => JSON.parse(l)));
     }
-    // the curl call's 4 lines, the transfer's 7, the IVR's 3 and the CRM's 5
-    expect(examples).toHaveLength(19);
+    // the curl call's 4 lines, the transfer to a queue's 7, to an agent's 6, the IVR's 3 and the CRM's 5
+    expect(examples).toHaveLength(25);
     for (const e of examples) {
       const v = validateEvent(e, { now: Date.parse('2026-11-23T12:00:00Z'), retentionDays: 400 });
       expect(v.ok ? [] : v.errors, JSON.stringify(e)).toEqual([]);
