@@ -107,7 +107,7 @@ export const ConfigSchema = Type.Object({
     Type.String({
       description:
         'Opening hours on the center\'s clock, e.g. `mon-fri 08:00-20:00, sat 09:00-14:00` (`daily …`; `22:00-06:00` runs past midnight). ' +
-        'While closed no alert is raised (open ones clear) and no source counts as quiet. Unset: always open.',
+        'While closed no alert is raised (open ones clear) and no source counts as quiet; for 30 minutes after opening, Erlang C counts arrivals from the opening. Unset: always open.',
     }),
   ),
   CENTER_CLOSED_DATES: Type.Optional(

@@ -238,7 +238,8 @@ export const KPI_CATALOG: readonly KpiDefinition[] = [
     definition:
       'Erlang C: the smallest number of agents meeting the service-level target (default 80 % in 20 s) for the next 30 minutes, ' +
       'with λ = offered in the last 30 minutes ÷ the seconds they have run (29 whole minutes and the current one\'s part) and the AHT of the last hour (today\'s AHT when the last hour has ' +
-      'none). 0 when nothing was offered; null when no AHT is known (or the load would need more than 100,000 agents).',
+      'none). With CENTER_HOURS, within 30 minutes of opening λ counts from the opening minute (at least the last 5 minutes). ' +
+      '0 when nothing was offered; null when no AHT is known (or the load would need more than 100,000 agents).',
     sample: 'offered in the last 30 minutes',
   }),
   def({

@@ -9,7 +9,8 @@ import { ROSTER_STATES } from '../live/protocol.ts';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from './catalog.ts';
 import { requiredAgents } from './erlang-c.ts';
 import { listQueueSettings } from './settings.ts';
-import { elapsedSeconds, INTERVAL_MS, lastMinutes, todayIntervals, windowRange, WINDOWS, type Slice, type WindowName } from './windows.ts';
+import { centerOpen, type CenterHours } from '../center-hours.ts';
+import { erlangRange, INTERVAL_MS, todayIntervals, windowRange, WINDOWS, type Slice, type WindowName } from './windows.ts';
 
 export interface Snapshot {
   window: WindowName;
@@ -40,6 +41,8 @@ export interface ComputeOptions {
   /** Scopes to compute; omitted or empty: every active scope (those with data today, or live, plus `center`). */
   scopes?: readonly string[];
   waitingLookbackHours: number;
+  /** CENTER_HOURS: Erlang C's arrivals are counted from the opening when the center opened less than 30 minutes ago. */
+  hours?: CenterHours | null;
 }
 
 /** The scopes a row counts in, from its queue/team/channel/agent fields (SQL; '' where a field is empty: filter it out). */
@@ -360,7 +363,7 @@ export function windowedValues(m: Measures): Partial<Record<KpiKey, KpiValue>> {
 export function liveValues(
   l: Live,
   now: number,
-  erlang: { offered30: number; aht1h: KpiValue; ahtToday: KpiValue; thresholdS: number; targetPct: number },
+  erlang: { offered30: number; from: number; aht1h: KpiValue; ahtToday: KpiValue; thresholdS: number; targetPct: number },
 ): Partial<Record<KpiKey, KpiValue>> {
   const staffed = l.available + l.busy + l.acw;
   const aht = erlang.aht1h.value ?? erlang.ahtToday.value;
@@ -368,7 +371,7 @@ export function liveValues(
   if (erlang.offered30 === 0) required = 0;
   else if (aht !== null) {
     try {
-      required = requiredAgents({ lambdaPerSecond: erlang.offered30 / elapsedSeconds(30, now), ahtSeconds: aht }, erlang.thresholdS, erlang.targetPct / 100).agents;
+      required = requiredAgents({ lambdaPerSecond: erlang.offered30 / ((now - erlang.from) / 1000), ahtSeconds: aht }, erlang.thresholdS, erlang.targetPct / 100).agents;
     } catch (err) {
       // a load beyond any center (MAX_AGENTS: absurd handle times) has no figure; it must not stop every scope's
       if (!(err instanceof RangeError)) throw err;
@@ -402,9 +405,13 @@ function ordered(...parts: Array<Partial<Record<KpiKey, KpiValue>>>): Record<Kpi
   return out;
 }
 
-/** The slices a snapshot computation sums: the windows, and Erlang C's last 30 minutes (all end with the current minute). */
-export function snapshotSlices(now: number, tz: string): Slice[] {
-  return [...WINDOWS.map((w) => ({ label: w, ...windowRange(w, now, tz) })), { label: '30m', ...lastMinutes(30, now) }];
+/**
+ * The slices a snapshot computation sums: the windows, and Erlang C's span (`30m`: the last 30 minutes, from the opening
+ * when the center opened since; windows.ts erlangRange). All end with the current minute.
+ */
+export function snapshotSlices(now: number, tz: string, hours: CenterHours | null = null): Slice[] {
+  const open = centerOpen(hours, now, tz);
+  return [...WINDOWS.map((w) => ({ label: w, ...windowRange(w, now, tz) })), { label: '30m', ...erlangRange(now, open.open ? open.since : -Infinity) }];
 }
 
 /**
@@ -423,6 +430,8 @@ export interface SnapshotInputs {
   sums: SliceSums;
   live: ReadonlyMap<string, Live>;
   settings: ReadonlyMap<string, SlSettings>;
+  /** Where Erlang C's span (the `30m` slice) starts. */
+  erlangFrom: number;
 }
 
 const centerFirst = (a: string, b: string) => (a === 'center' ? -1 : b === 'center' ? 1 : a < b ? -1 : a > b ? 1 : 0);
@@ -439,6 +448,7 @@ export function buildSnapshots(now: number, requested: readonly string[], inputs
     const qs = settingsOf(inputs.settings, scope.startsWith('queue:') ? scope.slice('queue:'.length) : '');
     const liveVals = liveValues(inputs.live.get(scope) ?? emptyLive(), now, {
       offered30: sumsOf(inputs.sums, '30m', scope).offered,
+      from: inputs.erlangFrom,
       aht1h: perWindow.get('1h')!.aht!,
       ahtToday: perWindow.get('today')!.aht!,
       thresholdS: qs.slThresholdMs / 1000,
@@ -476,12 +486,13 @@ export function buildSeries(
 /** Snapshots for every window × scope at `now`, from ClickHouse. */
 export async function computeSnapshots(ch: ClickHouseClient, opts: ComputeOptions): Promise<Snapshot[]> {
   const requested = opts.scopes ?? [];
+  const slices = snapshotSlices(opts.now, opts.tz, opts.hours);
   const [measures, live, settings] = await Promise.all([
-    windowSums(ch, snapshotSlices(opts.now, opts.tz), requested),
+    windowSums(ch, slices, requested),
     liveState(ch, opts.now, opts.waitingLookbackHours, requested),
     slSettings(ch),
   ]);
-  return buildSnapshots(opts.now, requested, { sums: measures, live, settings });
+  return buildSnapshots(opts.now, requested, { sums: measures, live, settings, erlangFrom: slices.at(-1)!.start });
 }
 
 /** Today's 15-minute series (windowed KPIs only) for the given scopes, or every scope with data today, from ClickHouse. */

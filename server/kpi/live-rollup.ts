@@ -52,6 +52,7 @@ import { cmp, type ContactEvent, type Measure } from './measures.ts';
 import { rosterAgent } from './roster.ts';
 import { scopesOf } from './scopes.ts';
 import type { RosterAgent } from '../live/protocol.ts';
+import type { CenterHours } from '../center-hours.ts';
 import { INTERVAL_MS, MINUTE_MS, floorMinute, startOfLocalDay, todayIntervals, type Slice } from './windows.ts';
 
 /** How far back the minute sums reach when loaded: the longest rolling window (1 h) and a margin. */
@@ -208,6 +209,8 @@ export interface LiveRollupOptions {
   waitingLookbackHours: number;
   /** AGENT_STATE_MAX_HOURS: an agent whose latest state is at least this old counts as offline (0: never). */
   agentStateMaxHours: number;
+  /** CENTER_HOURS (Erlang C's span starts at the opening: compute.ts snapshotSlices). */
+  hours: CenterHours | null;
 }
 
 export class LiveRollup {
@@ -494,8 +497,9 @@ export class LiveRollup {
    */
   snapshots(now: number, scopes: readonly string[] = []): Snapshot[] {
     this.prune(now);
-    const sums = this.sliceSums(now, snapshotSlices(now, this.opts.tz));
-    return buildSnapshots(now, scopes, { sums, live: this.live(now), settings: this.settings });
+    const slices = snapshotSlices(now, this.opts.tz, this.opts.hours);
+    const sums = this.sliceSums(now, slices);
+    return buildSnapshots(now, scopes, { sums, live: this.live(now), settings: this.settings, erlangFrom: slices.at(-1)!.start });
   }
 
   /** Today's 15-minute series of every scope with measures today (or of the `scopes` given), as computeSeries would compute it. */

@@ -55,7 +55,7 @@ export interface KpiJobData {
 type KpiConfig = Pick<
   Config,
   'REDIS_PREFIX' | 'CENTER_TZ' | 'FCR_LOOKBACK_DAYS' | 'WAITING_LOOKBACK_HOURS' | 'RETENTION_DAYS' | 'KPI_RECOMPUTE_DEBOUNCE_MS'
-  | 'KPI_SL_THRESHOLD_S' | 'KPI_SL_TARGET_PCT' | 'KPI_SHORT_ABANDON_S' | 'AGENT_STATE_MAX_HOURS'
+  | 'KPI_SL_THRESHOLD_S' | 'KPI_SL_TARGET_PCT' | 'KPI_SHORT_ABANDON_S' | 'AGENT_STATE_MAX_HOURS' | 'centerHours'
 >;
 
 const DEDUP_ID = 'kpi-recompute';
@@ -240,7 +240,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   });
   /** The in-memory rollup the snapshots are computed from; null until loaded after a pass, or when it must be reloaded. */
   let rollup: LiveRollup | null = null;
-  const rollupOptions = { tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, agentStateMaxHours: config.AGENT_STATE_MAX_HOURS };
+  const rollupOptions = { tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, agentStateMaxHours: config.AGENT_STATE_MAX_HOURS, hours: config.centerHours };
 
   async function publishSeries(t: number): Promise<void> {
     const series = rollup ? rollup.series(t) : await computeSeries(ch, { now: t, tz: config.CENTER_TZ });

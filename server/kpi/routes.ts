@@ -109,6 +109,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
           await computeSnapshots(clickhouse, {
             now: now(),
             tz: config.CENTER_TZ,
+            hours: config.centerHours,
             waitingLookbackHours: config.WAITING_LOOKBACK_HOURS,
             scopes: missing,
           })
@@ -194,7 +195,7 @@ export async function kpiRoutes(parent: FastifyInstance, opts: KpiRoutesOptions)
       let scopes = await readScopes(redis, names, 'today');
       if (scopes.length === 0) {
         // no worker has stored figures yet: what ClickHouse gives
-        const computed = await computeSnapshots(clickhouse, { now: now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: [] });
+        const computed = await computeSnapshots(clickhouse, { now: now(), tz: config.CENTER_TZ, hours: config.centerHours, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: [] });
         scopes = [...new Set(computed.map((s) => s.scope))].sort(byScope);
       }
       return { scopes: await displayScopes.readable(request.principal, scopes, (s) => s) };

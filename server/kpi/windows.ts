@@ -101,6 +101,23 @@ export function elapsedSeconds(minutes: number, now: number): number {
   return (now - lastMinutes(minutes, now).start) / 1000;
 }
 
+/** Erlang C's arrivals are counted over the last 30 minutes… */
+export const ERLANG_MINUTES = 30;
+/** …cut at the center's opening when it opened since, but never to fewer than 5 (a minute's few calls are noise). */
+const ERLANG_MIN_MINUTES = 5;
+
+/**
+ * The span Erlang C's arrival rate is taken over at `now`: the last 30 minutes, or, when the center opened (CENTER_HOURS)
+ * less than 30 minutes ago, from the minute it opened (at least the last 5 minutes). A trailing 30 minutes at 08:05,
+ * after a closed night, held 5 busy minutes and 25 empty ones: λ six times too low, and "required agents" with it.
+ * `openSince`: when the open stretch `now` is in began (-Infinity: open round the clock, or closed).
+ */
+export function erlangRange(now: number, openSince: number): Range {
+  const last = lastMinutes(ERLANG_MINUTES, now);
+  const opened = Math.floor(openSince / MINUTE_MS) * MINUTE_MS;
+  return { start: Math.max(last.start, Math.min(opened, last.end - ERLANG_MIN_MINUTES * MINUTE_MS)), end: last.end };
+}
+
 /** Today's 15-minute intervals up to the current one (the last one is still open and ends at the window end). */
 export function todayIntervals(now: number, tz: string): Slice[] {
   const { start, end } = windowRange('today', now, tz);

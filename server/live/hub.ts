@@ -782,7 +782,7 @@ export class LiveHub {
     if (missing.length === 0) return stored;
     const { config, clickhouse } = this.opts;
     const computed = await this.once(`snap|${missing.join('\n')}`, () =>
-      computeSnapshots(clickhouse, { now: this.now(), tz: config.CENTER_TZ, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: missing }),
+      computeSnapshots(clickhouse, { now: this.now(), tz: config.CENTER_TZ, hours: config.centerHours, waitingLookbackHours: config.WAITING_LOOKBACK_HOURS, scopes: missing }),
     );
     return [...stored, ...computed.filter((s) => s.window === window && missing.includes(s.scope))];
   }

@@ -5,7 +5,9 @@
 // agents' roster that kpi_agent_state gives.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeSeries, computeSnapshots, type Series, type Snapshot } from '../../server/kpi/compute.ts';
+import { parseCenterHours } from '../../server/center-hours.ts';
+import { computeSeries, computeSnapshots, slSettings, type Series, type Snapshot } from '../../server/kpi/compute.ts';
+import { LiveRollup } from '../../server/kpi/live-rollup.ts';
 import { startKpiWorker, type KpiWorkerHandle, type RecomputeResult } from '../../server/kpi/pipeline.ts';
 import { rebuildMeasures } from '../../server/kpi/materialize.ts';
 import { computeRoster, readRoster, rosterNames } from '../../server/kpi/roster.ts';
@@ -259,6 +261,21 @@ describe('the KPI worker\'s in-memory rollup', () => {
     expect(await kinds.json()).toEqual([['f-1', 'offer'], ['f-2', 'answer'], ['f-3', 'other_answer']]);
     await rebuildMeasures(ctx.clickhouse, { lookbackDays: ctx.config.FCR_LOOKBACK_DAYS });
     expect(figures(await truth(clock))).toEqual({ answered: 1, asa: { value: 60, n: 1 } });
+  }, 60_000);
+
+  it('with CENTER_HOURS, counts Erlang C\'s arrivals from an opening less than 30 minutes ago, as ClickHouse does', async () => {
+    // Open since 12 minutes ago (on the center's clock): both the rollup and the computation from ClickHouse take the
+    // offers of [opening, now) over the time since the opening, not those of the last 30 minutes.
+    const local = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(clock - 12 * 60_000));
+    const hours = { periods: parseCenterHours(`daily ${local}-24:00`), closedDates: new Set<string>() };
+    const rollup = await LiveRollup.load(ctx.clickhouse, clock, { tz: TZ, waitingLookbackHours: LOOKBACK_HOURS, agentStateMaxHours: ctx.config.AGENT_STATE_MAX_HOURS, hours }, await slSettings(ctx.clickhouse));
+    const fromClickHouse = await computeSnapshots(ctx.clickhouse, { now: clock, tz: TZ, waitingLookbackHours: LOOKBACK_HOURS, hours });
+    expect(rollup.snapshots(clock)).toEqual(fromClickHouse);
+    const required = (snaps: Snapshot[]) => snaps.find((x) => x.window === 'today' && x.scope === 'center')!.values.required_agents;
+    const roundTheClock = required(await truth(clock));
+    const sinceOpening = required(fromClickHouse);
+    // the offers of the 18 minutes before the opening no longer count
+    expect(roundTheClock.n).toBeGreaterThan(sinceOpening.n);
   }, 60_000);
 
   it("a contact's customer is the first one its events name: an offer without customerId is still that customer's interaction", async () => {

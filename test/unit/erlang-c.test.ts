@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { liveValues } from '../../server/kpi/compute.ts';
 import { erlangC, erlangFigures, requiredAgents } from '../../server/kpi/erlang-c.ts';
-import { elapsedSeconds } from '../../server/kpi/windows.ts';
+import { elapsedSeconds, erlangRange } from '../../server/kpi/windows.ts';
 
 // The published reference: 100 calls per 30 minutes, AHT 180 s, target 80 % answered in 20 s.
 // λ = 100 / 1800 s = 0.0555… calls/s; A = λ × AHT = 0.0555… × 180 = 10 Erlangs.
@@ -67,13 +67,30 @@ describe("the live figure's arrival rate", () => {
   //   steady load needs. (Over the full 1,800 s: A = 9.7, and 13 agents (SL 0.8326) — one short, all minute long.)
   const now = Date.parse('2025-03-10T10:00:05Z');
   const live = { waiting: 0, oldestOfferMs: null, available: 10, busy: 4, acw: 0, aux: 0 };
-  const erlang = { offered30: 97, aht1h: { value: 180, n: 97 }, ahtToday: { value: 180, n: 97 }, thresholdS: 20, targetPct: 80 };
+  const from = Date.parse('2025-03-10T09:31:00Z');
+  const erlang = { offered30: 97, from, aht1h: { value: 180, n: 97 }, ahtToday: { value: 180, n: 97 }, thresholdS: 20, targetPct: 80 };
 
   it('is the offers over the time the window has run, not over its full 30 minutes', () => {
     expect(elapsedSeconds(30, now)).toBe(1_745);
+    expect(erlangRange(now, -Infinity)).toEqual({ start: from, end: Date.parse('2025-03-10T10:01:00Z') });
     const v = liveValues(live, now, erlang);
     expect(v.required_agents).toEqual({ value: 14, n: 97 });
     expect(v.staffing_gap).toEqual({ value: 14 - 14, n: 97 }); // staffed: 10 available + 4 busy
+  });
+
+  it('counts from the opening when the center opened less than 30 minutes ago (at least the last 5 minutes)', () => {
+    // Open at 09:50 after a closed night, the same call every 18 s from then: 09:50:00 … 10:00:00 = 600 ÷ 18 + 1 = 34
+    // calls. Over the 30 minutes (1,745 s) λ reads 34 ÷ 1,745: A = 3.51 Erl, 6 agents for a load that needs 14. From
+    // the opening, [09:50, 10:01) has run 605 s: A = 34 ÷ 605 × 180 = 10.12 Erl → 14, as the steady load.
+    const opened = Date.parse('2025-03-10T09:50:00Z');
+    const span = erlangRange(now, opened);
+    expect(span.start).toBe(opened);
+    const fromOpening = liveValues(live, now, { ...erlang, offered30: 34, from: span.start });
+    expect(fromOpening.required_agents).toEqual({ value: 14, n: 34 });
+    expect(liveValues(live, now, { ...erlang, offered30: 34 }).required_agents!.value).toBeLessThan(8);
+    // opened at 09:58: the span is still the last 5 minutes, [09:56, 10:01); opened at 09:00: the last 30
+    expect(erlangRange(now, Date.parse('2025-03-10T09:58:00Z')).start).toBe(Date.parse('2025-03-10T09:56:00Z'));
+    expect(erlangRange(now, Date.parse('2025-03-10T09:00:00Z')).start).toBe(from);
   });
 
   it('has no figure for a load beyond any center, and the other live figures are still there', () => {
