@@ -19,6 +19,7 @@ import { centerOpen, nextOpening } from '../center-hours.ts';
 import { quietSources, type SourceActivity } from '../ingest/activity.ts';
 import { messagesChannel } from '../messages/store.ts';
 import type { Log } from '../log.ts';
+import { within } from '../within.ts';
 import {
   decodeClientMessage,
   MAX_SUBSCRIPTIONS,
@@ -125,6 +126,12 @@ export const FIGURES_STALE_AFTER_MS = 10_000;
 const CATCH_UP_AFTER_MS = 250;
 /** How often the hub looks at the worker's latest tick. */
 export const FIGURES_CHECK_MS = 2_000;
+/**
+ * How long the figures' and the sources' checks wait for Redis. A Redis that hangs (stopped, a half-open connection,
+ * a long fork) answers never: waiting for it, the hub never judged the figures stale, and the TVs said "live" over
+ * frozen figures.
+ */
+const CHECK_READ_TIMEOUT_MS = 1_500;
 
 export class LiveHub {
   private readonly clients = new Set<LiveClient>();
@@ -244,11 +251,11 @@ export class LiveHub {
    * Whether the figures are current (docs/live.md, `figures`): the KPI worker notes each tick that ended well; when its
    * latest is more than FIGURES_STALE_AFTER_MS old (the worker stopped, hangs, or cannot reach ClickHouse or Redis)
    * every socket is told the figures are stale and as of when, and again once they are current. A socket that connects
-   * meanwhile is told at once. If Redis cannot be read, the last tick read is the latest known.
+   * meanwhile is told at once. If Redis cannot be read (or hangs: CHECK_READ_TIMEOUT_MS), the last tick read is the latest known.
    */
   async checkFigures(): Promise<void> {
     try {
-      const raw = await this.opts.redis.get(this.names.alive);
+      const raw = await within(CHECK_READ_TIMEOUT_MS, this.opts.redis.get(this.names.alive));
       const at = Number(raw);
       if (raw !== null && Number.isFinite(at) && at !== this.workerAliveAt) {
         // A tick seen change (the first value read may be old, a worker that is gone: it teaches nothing). One that
@@ -314,7 +321,7 @@ export class LiveHub {
     if (!sources) return;
     let last: Map<string, number>;
     try {
-      last = await sources.activity.lastStored();
+      last = await within(CHECK_READ_TIMEOUT_MS, sources.activity.lastStored());
     } catch (err) {
       this.opts.log.debug({ err: (err as Error).message }, 'live: could not read when the sources last sent');
       return;

@@ -2,12 +2,16 @@
 // sent events in the last 24 hours but none for their quiet time (SOURCE_QUIET_MINUTES, per source), and tells them again
 // when one comes back. Likewise the center's opening hours, and figures gone stale (the KPI worker stopped ticking).
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { kpiRedisNames } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
+import { startEmbeddedRedis } from '../../server/redis/embedded.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { openSocket, type LiveTestClient } from '../support/ws.ts';
@@ -139,6 +143,43 @@ describe('stale figures on the live stream', () => {
       await c.cleanup();
     }
   }, 30_000);
+  it('says the figures are stale when Redis hangs (a stopped process, a half-open link), and current once it answers again', async () => {
+    // A Redis of its own, stopped with SIGSTOP: its connections stay open and nothing is answered. The hub's read of
+    // the worker's tick waited for good, so the TVs said "live" over frozen figures.
+    const dir = await mkdtemp(path.join(tmpdir(), 'nabiz-hung-redis-'));
+    const own = await startEmbeddedRedis({ dataDir: dir });
+    const c = await createTestContext({ ADMIN_PASSWORD, REDIS_URL: own.url });
+    const r = createRedis(own.url, 'commands');
+    const alive = kpiRedisNames(c.config.REDIS_PREFIX).alive;
+    const t0 = Date.now();
+    let clock = t0;
+    let s: LiveTestClient | undefined;
+    let a: FastifyInstance | undefined;
+    try {
+      if (r.status !== 'ready') await once(r, 'ready');
+      await r.set(alive, String(t0 - 1000));
+      a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis: r, wallboardDir: '/nonexistent', now: () => clock });
+      await a.listen({ port: 0, host: '127.0.0.1' });
+      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+      s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+      await s.next('welcome');
+      process.kill(own.pid, 'SIGSTOP');
+      clock = t0 + 9_001; // 10.001 s since the last tick read
+      expect(await s.next('figures')).toEqual({ type: 'figures', stale: true, asOf: new Date(t0 - 1000).toISOString() });
+      process.kill(own.pid, 'SIGCONT');
+      await r.set(alive, String(clock));
+      expect(await s.next('figures', (m) => !m.stale)).toEqual({ type: 'figures', stale: false, asOf: null });
+    } finally {
+      process.kill(own.pid, 'SIGCONT');
+      s?.ws.terminate();
+      await a?.close();
+      r.disconnect();
+      await c.cleanup();
+      await own.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it("judges the worker's ticks on the API's clock: a worker 60 s ahead is stale 10 s after its last tick, one 60 s behind is current", async () => {
     const c = await createTestContext({ ADMIN_PASSWORD });
     const alive = kpiRedisNames(c.config.REDIS_PREFIX).alive;
