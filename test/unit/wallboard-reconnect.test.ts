@@ -53,9 +53,9 @@ class FakeSocket implements SocketLike {
   receive(m: ServerMessage) {
     this.onmessage?.({ data: JSON.stringify(m) });
   }
-  drop() {
+  drop(code?: number) {
     this.readyState = 3;
-    this.onclose?.({});
+    this.onclose?.(code === undefined ? {} : { code });
   }
 }
 
@@ -275,6 +275,53 @@ describe('live client', () => {
     const n = sockets.length;
     while (sockets.length === n) t.advance(10);
     expect(t.now() - before).toBe(250);
+  });
+
+  it('starts the backoff over only once the subscriptions are answered, not at a refusal sent before a close', () => {
+    // The server refuses a socket over STREAM_MAX_SOCKETS_PER_CREDENTIAL with an error, then closes it (1008). Reset at
+    // that first message, the backoff stayed at its first step: 2.6 attempts a second for ever.
+    const { t, sockets, client } = setup();
+    client.subscribe([{ window: 'today', scopes: ['center'] }]);
+    client.start();
+    const gaps: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const s = sockets.at(-1)!;
+      s.open();
+      s.receive({ type: 'welcome', serverTime: '2025-01-01T00:00:00Z' } as ServerMessage);
+      s.receive({ type: 'error', code: 'internal', message: 'something failed' } as ServerMessage);
+      const before = t.now();
+      const n = sockets.length;
+      s.drop();
+      while (sockets.length === n) t.advance(10);
+      gaps.push(t.now() - before);
+    }
+    expect(gaps).toEqual([250, 500, 1000, 2000]); // growing, as for a server away
+    // answered (alerts ends an answer): healthy, the next drop starts over
+    sockets.at(-1)!.open();
+    sockets.at(-1)!.receive({ type: 'alerts', alerts: [] } as unknown as ServerMessage);
+    const before = t.now();
+    const n = sockets.length;
+    sockets.at(-1)!.drop();
+    while (sockets.length === n) t.advance(10);
+    expect(t.now() - before).toBe(250);
+  });
+
+  it('waits a minute after a close that would be refused again at once: too many sockets (1008), revoked (4401)', () => {
+    for (const code of [1008, 4401]) {
+      const { t, sockets, client } = setup();
+      client.start();
+      sockets[0]!.open();
+      sockets[0]!.drop(code);
+      t.advance(59_990);
+      expect(sockets, `${code}`).toHaveLength(1);
+      t.advance(10);
+      expect(sockets, `${code}`).toHaveLength(2);
+      // any other close: the usual backoff
+      sockets[1]!.open();
+      sockets[1]!.drop(1006);
+      t.advance(500);
+      expect(sockets, `${code}`).toHaveLength(3);
+    }
   });
 
   it('pings, and replaces a socket that went silent (a half-open connection)', () => {

@@ -111,6 +111,14 @@ export function subscribeMessages(subs: readonly Subscription[]): ClientMessage[
 /** Refusals that answer a subscribe message (it will not be answered otherwise); `unavailable` is retried instead. */
 const ANSWERING_ERRORS = new Set(['forbidden_scope', 'too_many_subscriptions', 'invalid_scope', 'bad_message']);
 
+/**
+ * Closes after which the same credential would be refused again at once: too many sockets for it (1008), or revoked
+ * (4401). The next attempt waits a minute at least, instead of a reconnect loop of a few a second (the page's own
+ * reads say why: not signed in, or the error).
+ */
+const REFUSED_CLOSES = new Set([1008, 4401]);
+const AFTER_REFUSAL_MS = 60_000;
+
 export class LiveClient {
   private socket: SocketLike | null = null;
   private subs: Subscription[] = [];
@@ -247,8 +255,9 @@ export class LiveClient {
       } catch {
         return;
       }
-      const first = !this.status.connected;
-      if (first && message.type !== 'revoked') this.reconnector.succeeded();
+      // The socket is healthy (the backoff starts over) once its subscriptions are answered (answered()), or at a message
+      // when it has none: not at any first message, which may be the refusal before a close.
+      if (this.awaiting === 0 && message.type !== 'revoked' && message.type !== 'error') this.reconnector.succeeded();
       const t = this.now();
       if (message.type === 'error' && message.code === 'unavailable') this.resubscribeLater(socket);
       else if (message.type === 'alerts' || (message.type === 'error' && ANSWERING_ERRORS.has(message.code))) this.answered();
@@ -259,9 +268,10 @@ export class LiveClient {
     socket.onerror = () => {
       // onclose follows and reconnects
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       if (this.socket !== socket) return;
-      this.dropSocket();
+      const code = (ev as { code?: number } | null)?.code;
+      this.dropSocket('closed', code !== undefined && REFUSED_CLOSES.has(code) ? AFTER_REFUSAL_MS : 0);
     };
   }
 
@@ -272,13 +282,14 @@ export class LiveClient {
   private answered(): void {
     if (this.awaiting > 0) this.awaiting--;
     if (this.awaiting > 0) return;
+    this.reconnector.succeeded();
     this.unanswered = 0;
     this.stopAnswerTimer();
     if (this.status.updating) this.setStatus({ updating: false });
   }
 
-  /** Forgets the current socket and schedules the next attempt. */
-  private dropSocket(reason = 'silent'): void {
+  /** Forgets the current socket and schedules the next attempt (`atLeastMs` from now at the earliest). */
+  private dropSocket(reason = 'silent', atLeastMs = 0): void {
     const s = this.socket;
     this.socket = null;
     this.stopConnectTimer();
@@ -294,7 +305,7 @@ export class LiveClient {
       }
     }
     this.setStatus({ connected: false });
-    this.reconnector.failed();
+    this.reconnector.failed(atLeastMs);
   }
 
   private startPing(socket: SocketLike): void {

@@ -56,10 +56,13 @@ export class Reconnector {
     return this.handle !== null;
   }
 
-  /** Schedules the next attempt; returns its delay (or null when stopped or one is already pending). */
-  failed(): number | null {
+  /**
+   * Schedules the next attempt, `atLeastMs` from now at the earliest; returns its delay (or null when stopped or one is
+   * already pending).
+   */
+  failed(atLeastMs = 0): number | null {
     if (this.stopped || this.handle !== null) return null;
-    const delay = backoffDelay(this.attempt, this.opts.random ?? Math.random, this.opts);
+    const delay = Math.max(atLeastMs, backoffDelay(this.attempt, this.opts.random ?? Math.random, this.opts));
     this.attempt++;
     const timers = this.opts.timers ?? realTimers;
     this.handle = timers.setTimeout(() => {
