@@ -1227,6 +1227,27 @@ describe('wallboard in Chromium', () => {
     await expect.poll(() => card.getAttribute('data-over'), { timeout: 10_000 }).toBe('true');
     await tv.close();
   }, 120_000);
+  it('a page whose app script failed to load once reloads by itself (public/boot.js), not a blank screen for good', async () => {
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    try {
+      // the watchdog after 1 s instead of 20 (the served page, its attribute changed), and the entry script refused once
+      await tv.route(`${base}/`, async (route) => {
+        const res = await route.fetch();
+        await route.fulfill({ response: res, body: (await res.text()).replace('data-after-ms="20000"', 'data-after-ms="1000"') });
+      });
+      let refused = 0;
+      await tv.route('**/assets/index-*.js', (route) => (refused++ === 0 ? route.abort('connectionreset') : route.continue()));
+      await tv.goto(`${base}/`);
+      await expect.poll(() => tv.evaluate(() => document.getElementById('root')!.childElementCount), { timeout: 15_000 }).toBeGreaterThan(0);
+      expect(refused).toBe(2); // refused, then loaded after the reload
+      // it counted the attempt (the next one would wait longer), and forgets it at its next look, the page drawn
+      expect(await tv.evaluate(() => sessionStorage.getItem('nabiz-boot-attempts'))).toBe('1');
+      await expect.poll(() => tv.evaluate(() => sessionStorage.getItem('nabiz-boot-attempts')), { timeout: 5_000 }).toBeNull();
+    } finally {
+      await tv.close();
+    }
+  }, 60_000);
+
   it('a TV whose display was revoked while it was off the network says it is not signed in once back, not the board stale for ever', async () => {
     const board = { type: 'grid', title: 'Offline', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] };
     expect((await call('PUT', '/v1/boards/offline', board)).status).toBe(201);

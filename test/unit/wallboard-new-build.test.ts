@@ -29,6 +29,20 @@ describe('a new build', () => {
     expect(await newBuildServed(null, answer(200, page('/assets/index-Xy12ab34.js')))).toBe(false);
   });
 
+  it('is not taken up until its entry script loads: a reload into a script that fails would run nothing', async () => {
+    const current = '/assets/index-BvnBsWR2.js';
+    const next = '/assets/index-Xy12ab34.js';
+    const asked: string[] = [];
+    // index.html from an upgraded process, its script asked of an older one (a rolling deploy): 404
+    const split = (scriptStatus: number) => async (url: string) => {
+      asked.push(url);
+      return url === '/' ? { ok: true, text: async () => page(next) } : { ok: scriptStatus === 200, text: async () => '' };
+    };
+    expect(await newBuildServed(current, split(404))).toBe(false);
+    expect(asked).toEqual(['/', next]);
+    expect(await newBuildServed(current, split(200))).toBe(true);
+  });
+
   it('asks for index.html itself, never a cached copy', async () => {
     const asked: Array<[string, RequestInit]> = [];
     await newBuildServed('/assets/index-a.js', async (url, init) => (asked.push([url, init]), { ok: true, text: async () => page('/assets/index-a.js') }));

@@ -6,6 +6,7 @@
 // - `/` (a navigation): from the server when it answers, the kept copy when it cannot be reached or answers anything but
 //   2xx (Nabız always answers 200 there: another status is a proxy in front of a stopped Nabız, 502 or 404). A new
 //   build is thus picked up at the first load that reaches the server.
+// - `/boot.js` (the page's boot watchdog, public/boot.js: a fixed name) likewise, from the server first.
 // - `/assets/…`: their names change with their contents, so a kept copy is always right; the others are fetched
 //   and kept (the console's chunks, loaded lazily). A new index.html replaces what the old one named.
 //
@@ -32,8 +33,9 @@ interface WorkerScope {
 const worker = self as unknown as WorkerScope;
 const CACHE = 'nabiz-shell';
 const SHELL = '/';
-/** The files index.html names: its script, its CSS and their preloads. */
-const NAMED = /(?:src|href)="(\/assets\/[^"]+)"/g;
+const BOOT = '/boot.js';
+/** The files index.html names: its scripts, its CSS and their preloads. */
+const NAMED = /(?:src|href)="(\/assets\/[^"]+|\/boot\.js)"/g;
 
 worker.addEventListener('install', (event) => {
   // keep the shell now, so that the very first boot after this one can do without the server
@@ -47,24 +49,26 @@ worker.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== worker.location.origin) return;
-  if (request.mode === 'navigate' && url.pathname === SHELL) event.respondWith(shell(event));
+  if (request.mode === 'navigate' && url.pathname === SHELL) event.respondWith(fresh(event, SHELL));
+  else if (url.pathname === BOOT) event.respondWith(fresh(event, BOOT));
   else if (url.pathname.startsWith('/assets/')) event.respondWith(asset(event));
 });
 
-async function shell(event: FetchEvent): Promise<Response> {
+/** The server's answer when it gives one (the shell's is kept, with what it names), else the kept copy of `path`. */
+async function fresh(event: FetchEvent, path: string): Promise<Response> {
   let answer: Response;
   try {
     answer = await fetch(event.request);
   } catch (err) {
-    const kept = await caches.match(SHELL);
+    const kept = await caches.match(path);
     if (kept) return kept;
     throw err;
   }
   if (answer.ok) {
-    event.waitUntil(keep(answer.clone()).catch(() => undefined));
+    if (path === SHELL) event.waitUntil(keep(answer.clone()).catch(() => undefined));
     return answer;
   }
-  return (await caches.match(SHELL)) ?? answer;
+  return (await caches.match(path)) ?? answer;
 }
 
 async function asset(event: FetchEvent): Promise<Response> {

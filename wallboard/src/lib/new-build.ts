@@ -12,7 +12,10 @@ export function entryOf(html: string): string | null {
 
 /**
  * Whether the server now serves another build than `current` (the entry script of the running page; null on a
- * development server, which has none). Any failure (the server away, a proxy's error page) is "no": asked again later.
+ * development server, which has none) and its entry script loads. Any failure (the server away, a proxy's error page)
+ * is "no": asked again later. The script is fetched first because a page reloaded into a build whose script then fails
+ * (the server restarting again, a rolling deploy's older process without it) would run nothing (public/boot.js is the
+ * last resort); fetched now, it is in the browser's cache for the reload (hashed assets are cached for a year).
  */
 export async function newBuildServed(
   current: string | null,
@@ -23,7 +26,8 @@ export async function newBuildServed(
     const answer = await fetchFn('/', { cache: 'no-store' });
     if (!answer.ok) return false;
     const served = entryOf(await answer.text());
-    return served !== null && served !== current;
+    if (served === null || served === current) return false;
+    return (await fetchFn(served, {})).ok;
   } catch {
     return false;
   }
