@@ -15,7 +15,7 @@ import { buildApp } from '../../server/app.ts';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { freePort } from '../../server/redis/embedded.ts';
-import { formatClock, formatClosed, formatQuietSource, formatStaleSince, formatValue } from '../../wallboard/src/lib/format.ts';
+import { formatClock, formatClosed, formatQuietSources, formatStaleSince, formatValue } from '../../wallboard/src/lib/format.ts';
 import { capturedLog, createTestContext, uniqueName } from '../support/context.ts';
 import { sampleEvent } from '../support/events.ts';
 import { middayZone, ROOT, startNabiz, type RunningNabiz } from '../support/process.ts';
@@ -333,9 +333,9 @@ describe('wallboard in Chromium', () => {
     };
     await expect.poll(async () => { const t = await trend(); return t.shown === t.expected; }, { timeout: 20_000 }).toBe(true);
     // the CRM's feed went quiet 20 minutes ago (seeded at start): the header says so, in the center's time zone
-    const quiet = tv.locator('.quiet-source[data-source="crm"]');
+    const quiet = tv.locator('.quiet-source[data-sources="crm"]');
     await quiet.waitFor({ timeout: 20_000 });
-    expect(await quiet.textContent()).toBe(formatQuietSource('crm', new Date(crmLastSent).toISOString(), Date.now(), env.CENTER_TZ));
+    expect(await quiet.textContent()).toBe(formatQuietSources([{ source: 'crm', since: new Date(crmLastSent).toISOString() }], Date.now(), env.CENTER_TZ));
     // Read from across the room: the one-row trend tile's title is as large as the other tiles' titles.
     const kpiTitle = await titlePx('section.tile.kpi .tile-head');
     expect(await titlePx('section.tile.trend[data-kpi="waiting"] .tile-head')).toBeGreaterThanOrEqual(kpiTitle - 1);
@@ -357,6 +357,16 @@ describe('wallboard in Chromium', () => {
     await expect.poll(() => tv.locator('section.tile.kpi[data-stale="false"]').count(), { timeout: 5_000 }).toBe(0);
     expect(await tile(tv, 'offered').locator('.tile-stale').textContent()).toMatch(/^stale since \d\d:\d\d$/);
     await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-stale-1920x1080.png') });
+    // A full header on a 1366×768 TV (stale, and a note of three sources quiet since another day): the note gives way,
+    // the clock stays on the screen and the title keeps its room (before: the clock off the edge, the title 0 px wide).
+    await tv.setViewportSize({ width: 1366, height: 768 });
+    // (the longest texts they take: a status and a note from another day)
+    await tv.locator('.board-status').evaluate((el) => void (el.lastChild!.textContent = 'stale since 24 Nov 23:16 · reconnecting'));
+    await quiet.evaluate((el) => void (el.lastChild!.textContent = 'no ACD, IVR, CRM events since 24 Nov 23:16'));
+    const clockBox = (await tv.locator('.clock').boundingBox())!;
+    expect(clockBox.x + clockBox.width).toBeLessThanOrEqual(1366);
+    expect((await tv.locator('.board-title').boundingBox())!.width).toBeGreaterThanOrEqual(0.18 * 1366 - 1);
+    await tv.setViewportSize({ width: 1920, height: 1080 });
 
     // --- and comes back: the TV recovers by itself, without reload or credentials ---
     nabiz = await startNabiz(env);
@@ -515,6 +525,13 @@ describe('wallboard in Chromium', () => {
       expect(shown + Number(await all.locator('.roster-more').getAttribute('data-more'))).toBe(24);
     }
     await tv.screenshot({ path: path.join(ARTIFACTS, 'wallboard-roster-1280x720.png') });
+    // no secondary text (a tile's scope and window, its n, an agent's state, the agents' labels) under 1/72 of the
+    // screen's height at 720p (the roster's states were 7 px, the tiles' scope lines 9)
+    const smallest = await tv.evaluate(() =>
+      [...document.querySelectorAll('.tile-scope, .tile-foot, .agent-count .what, .roster-state, .kpi-table thead th')].map((el) => [el.className, parseFloat(getComputedStyle(el).fontSize)] as const),
+    );
+    expect(smallest.length).toBeGreaterThan(10);
+    expect(smallest.filter(([, px]) => px < 720 / 72 - 0.1)).toEqual([]);
     await tv.setViewportSize({ width: 1920, height: 1080 });
 
     // the table of every queue: a row for each queue with figures today (billing, the agents' queue; sales, the offer

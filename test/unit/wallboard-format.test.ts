@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KPI_BY_KEY } from '../../server/kpi/catalog.ts';
-import { formatAgo, formatAuditDetails, formatClock, formatClosed, formatDuration, formatLastSeen, formatNumber, formatQuietSource, formatSample, formatSince, formatStaleSince, formatValue, scopeLabel, shownWidth, widestValue, windowLabel } from '../../wallboard/src/lib/format.ts';
+import { formatAgo, formatAuditDetails, formatClock, formatClosed, formatDuration, formatLastSeen, formatNumber, formatQuietSources, formatSample, formatSince, formatStaleSince, formatValue, scopeLabel, shownWidth, widestValue, windowLabel } from '../../wallboard/src/lib/format.ts';
 
 const def = (k: string) => KPI_BY_KEY.get(k as 'offered')!;
 
@@ -114,8 +114,11 @@ describe('wallboard formatting', () => {
 
   it('says which source went quiet and since when, in the center time zone', () => {
     const now = Date.UTC(2025, 2, 3, 13, 30);
-    expect(formatQuietSource('acd', '2025-03-03T13:05:00.000Z', now, 'Europe/Istanbul')).toBe('no ACD events since 16:05');
-    expect(formatQuietSource('crm', '2025-03-02T09:00:00.000Z', now, 'UTC')).toBe('no CRM events since 2 Mar 09:00');
+    expect(formatQuietSources([{ source: 'acd', since: '2025-03-03T13:05:00.000Z' }], now, 'Europe/Istanbul')).toBe('no ACD events since 16:05');
+    expect(formatQuietSources([{ source: 'crm', since: '2025-03-02T09:00:00.000Z' }], now, 'UTC')).toBe('no CRM events since 2 Mar 09:00');
+    // several in one note, since the latest of their times (none has sent since)
+    const quiet = [{ source: 'acd', since: '2025-03-03T13:05:00.000Z' }, { source: 'ivr', since: '2025-03-03T13:20:00.000Z' }];
+    expect(formatQuietSources(quiet, now, 'UTC')).toBe('no ACD, IVR events since 13:20');
   });
 
   it('says when a display was last seen, and how long ago', () => {

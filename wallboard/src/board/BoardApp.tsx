@@ -8,7 +8,7 @@ import type { LiveWindow } from '../../../server/live/protocol.ts';
 import type { FloorMessage, MessagesResponse } from '../../../server/messages/rules.ts';
 import { ApiFailure, api } from '../lib/api.ts';
 import type { ThresholdView } from '../lib/alert-display.ts';
-import { formatClock, formatClosed, formatQuietSource, formatStaleSince } from '../lib/format.ts';
+import { formatClock, formatClosed, formatQuietSources, formatStaleSince } from '../lib/format.ts';
 import { staleSince, type Subscription } from '../lib/live.ts';
 import { MessageArrivals, messagesOnScreen } from '../lib/messages.ts';
 import { newBuildServed } from '../lib/new-build.ts';
@@ -303,14 +303,12 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
         <Show when={live.closedUntil() !== undefined}>
           <span class="center-closed">{formatClosed(live.closedUntil() ?? null, live.serverNow(), timeZone())}</span>
         </Show>
-        <For each={live.quiet()}>
-          {(q) => (
-            <span class="quiet-source" data-source={q.source}>
-              <i class="dot" aria-hidden="true" />
-              {formatQuietSource(q.source, q.since, live.serverNow(), timeZone())}
-            </span>
-          )}
-        </For>
+        <Show when={live.quiet().length > 0}>
+          <span class="quiet-source" data-sources={live.quiet().map((q) => q.source).join(' ')}>
+            <i class="dot" aria-hidden="true" />
+            {formatQuietSources(live.quiet(), live.serverNow(), timeZone())}
+          </span>
+        </Show>
         {/* the server's time, as the floor messages, the roster and every "since" on the board: a TV's own clock can be off */}
         <time class="clock">{formatClock(live.serverNow(), timeZone())}</time>
       </header>

@@ -157,10 +157,15 @@ export function formatStaleSince(since: number | null, now: number, timeZone?: s
   return `stale since ${formatSince(since, now, timeZone)}`;
 }
 
-/** "no ACD events since 14:05": a source that has gone quiet (its latest event was stored then). */
-export function formatQuietSource(source: string, since: string, now: number, timeZone?: string): string {
-  const at = Date.parse(since);
-  return `no ${source.toUpperCase()} events since ${Number.isNaN(at) ? '?' : formatSince(at, now, timeZone)}`;
+/**
+ * "no ACD events since 14:05": the sources that have gone quiet (their latest events were stored then), in one note
+ * for the header (one each pushed the clock off a 1366-wide screen): "no ACD, IVR events since 23:20", since the
+ * latest of their times (none of them has sent since then).
+ */
+export function formatQuietSources(quiet: ReadonlyArray<{ source: string; since: string }>, now: number, timeZone?: string): string {
+  const times = quiet.map((q) => Date.parse(q.since));
+  const latest = times.some(Number.isNaN) ? '?' : formatSince(Math.max(...times), now, timeZone);
+  return `no ${quiet.map((q) => q.source.toUpperCase()).join(', ')} events since ${latest}`;
 }
 
 /** "14:05 (25 min ago)": a time and how long ago it was, with the date when it is from another day. */
