@@ -1265,6 +1265,22 @@ describe('wallboard in Chromium', () => {
     }
   }, 60_000);
 
+  it('a TV whose read of its board hangs gives it up and asks again, rather than wait for it for good', async () => {
+    expect((await call('PUT', '/v1/boards/hung', { type: 'grid', title: 'Hung read', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] })).status).toBe(201);
+    const made = (await call<{ url: string }>('POST', '/v1/displays', { name: 'Hung TV', board: 'hung' })).body;
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    try {
+      // the first read of the boards never answers (a half-open connection, a stalled server)
+      let asked = 0;
+      await tv.route('**/v1/boards', (route) => (asked++ === 0 ? undefined : route.continue()));
+      await tv.goto(`${base}${made.url}`);
+      await tv.locator('section.tile.kpi').waitFor({ timeout: 25_000 }); // given up after 10 s, asked again
+      expect(asked).toBeGreaterThanOrEqual(2);
+    } finally {
+      await tv.close();
+    }
+  }, 60_000);
+
   it('a TV whose display was revoked while it was off the network says it is not signed in once back, not the board stale for ever', async () => {
     const board = { type: 'grid', title: 'Offline', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] };
     expect((await call('PUT', '/v1/boards/offline', board)).status).toBe(201);

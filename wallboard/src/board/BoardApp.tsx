@@ -6,7 +6,7 @@ import type { Board, BoardsResponse, GridBoard } from '../../../server/boards/sc
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import type { LiveWindow } from '../../../server/live/protocol.ts';
 import type { FloorMessage, MessagesResponse } from '../../../server/messages/rules.ts';
-import { ApiFailure, api } from '../lib/api.ts';
+import { ApiFailure, api, timeoutSignal } from '../lib/api.ts';
 import type { ThresholdView } from '../lib/alert-display.ts';
 import { formatClock, formatClosed, formatQuietSources, formatStaleSince } from '../lib/format.ts';
 import { staleSince, type Subscription } from '../lib/live.ts';
@@ -23,6 +23,8 @@ import { MessageBanner } from './MessageBanner.tsx';
 export const STALE_MS = 8_000;
 /** How often board layouts, display settings, thresholds and floor messages are re-read. */
 const REFRESH_MS = 5_000;
+/** A read of the board loop that has not answered by then is given up (and asked again at the next turn). */
+const READ_TIMEOUT_MS = 10_000;
 /** How often the page asks whether a new build is served (also at each reconnection of its live socket). */
 const BUILD_CHECK_MS = 10 * 60_000;
 
@@ -112,7 +114,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   let boardsJson = '';
   async function loadThresholds(): Promise<void> {
     try {
-      const t = await api<{ thresholds: unknown[] }>('GET', '/v1/thresholds');
+      const t = await api<{ thresholds: unknown[] }>('GET', '/v1/thresholds', undefined, timeoutSignal(READ_TIMEOUT_MS));
       setThresholds((t.thresholds ?? []).map(toThresholdView).filter((x): x is ThresholdView => x !== null));
     } catch (err) {
       // thresholds not readable by this credential (or not there yet): alerts alone colour the tiles
@@ -120,14 +122,14 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     }
   }
   async function loadMessages(): Promise<void> {
-    const r = await api<MessagesResponse>('GET', '/v1/messages');
+    const r = await api<MessagesResponse>('GET', '/v1/messages', undefined, timeoutSignal(READ_TIMEOUT_MS));
     setMessages([...r.messages, ...(r.scheduled ?? [])]);
   }
   async function load(): Promise<void> {
     try {
-      if (!me()) setMe(((await api<{ principal: Me }>('GET', '/v1/auth/me')).principal));
-      if (!catalog()) setCatalog(await api<Catalog>('GET', '/v1/kpis/catalog'));
-      const b = await api<BoardsResponse>('GET', '/v1/boards');
+      if (!me()) setMe(((await api<{ principal: Me }>('GET', '/v1/auth/me', undefined, timeoutSignal(READ_TIMEOUT_MS))).principal));
+      if (!catalog()) setCatalog(await api<Catalog>('GET', '/v1/kpis/catalog', undefined, timeoutSignal(READ_TIMEOUT_MS)));
+      const b = await api<BoardsResponse>('GET', '/v1/boards', undefined, timeoutSignal(READ_TIMEOUT_MS));
       const json = JSON.stringify(b);
       if (json !== boardsJson) {
         boardsJson = json;

@@ -11,18 +11,30 @@ export class ApiFailure extends Error {
   }
 }
 
+/**
+ * A signal that aborts after `ms`: a read that hangs (a half-open connection, a stalled server) fails in time and is
+ * asked again, instead of holding up every later read of a loop that waits for it.
+ */
+export function timeoutSignal(ms: number): AbortSignal {
+  const c = new AbortController();
+  setTimeout(() => c.abort(new Error(`no answer within ${ms / 1000} s`)), ms);
+  return c.signal;
+}
+
 export async function api<T>(method: string, url: string, body?: unknown, signal?: AbortSignal, extraHeaders: Record<string, string> = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
   if (method !== 'GET') headers['x-nabiz-csrf'] = '1';
   if (body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;
+  let text: string;
   try {
     res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', signal });
+    if (res.status === 204) return undefined as T;
+    text = await res.text();
   } catch (err) {
-    throw new ApiFailure(0, 'network', `the server cannot be reached (${(err as Error).message})`);
+    const reason = signal?.aborted && signal.reason instanceof Error ? signal.reason : (err as Error);
+    throw new ApiFailure(0, 'network', `the server cannot be reached (${reason.message})`);
   }
-  if (res.status === 204) return undefined as T;
-  const text = await res.text();
   let json: unknown = undefined;
   try {
     json = text ? JSON.parse(text) : undefined;
