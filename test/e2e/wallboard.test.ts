@@ -502,7 +502,7 @@ describe('wallboard in Chromium', () => {
     // the name the ACD gave (attributes.agentName) instead of the id; the others gave none
     expect(await aux.locator('.roster-name').textContent()).toBe('Ayla K.');
     expect(await offPhone.locator('.roster-agent[data-agent="bz-1"] .roster-name').textContent()).toBe('bz-1');
-    const seconds = (t: string | null) => t!.replace(/^▲ /, '').split(':').reduce((n, part) => n * 60 + Number(part), 0);
+    const seconds = (t: string | null) => t!.replace(/^● /, '').split(':').reduce((n, part) => n * 60 + Number(part), 0);
     const shownAt = seconds(await aux.locator('.roster-time').textContent());
     // 180 s when posted, plus the seconds since (a minute at most), by the server's clock
     expect(shownAt).toBeGreaterThanOrEqual(180);
@@ -510,7 +510,7 @@ describe('wallboard in Chromium', () => {
     await expect.poll(async () => seconds(await aux.locator('.roster-time').textContent()), { timeout: 5_000 }).toBeGreaterThan(shownAt);
     // on aux for 3 minutes against a limit of 2: flagged, and counted in the heading; the busy agents (under 10) are not
     expect(await aux.getAttribute('data-over')).toBe('true');
-    expect(await aux.locator('.roster-time').textContent()).toMatch(/^▲ /);
+    expect(await aux.locator('.roster-time').textContent()).toMatch(/^● /);
     expect(await offPhone.locator('.roster-agent[data-over="true"]').count()).toBe(1);
     expect(await offPhone.locator('.roster-over').getAttribute('data-over')).toBe('1');
     expect(await offPhone.locator('.tile-label').textContent()).toBe('Aux & Busy · Team e2e');
@@ -1260,6 +1260,27 @@ describe('wallboard in Chromium', () => {
       // it counted the attempt (the next one would wait longer), and forgets it at its next look, the page drawn
       expect(await tv.evaluate(() => sessionStorage.getItem('nabiz-boot-attempts'))).toBe('1');
       await expect.poll(() => tv.evaluate(() => sessionStorage.getItem('nabiz-boot-attempts')), { timeout: 5_000 }).toBeNull();
+    } finally {
+      await tv.close();
+    }
+  }, 60_000);
+
+  it('colours a trend by the window of the threshold lines it draws (the 15-minute ones), not by today\'s', async () => {
+    const tiles = [
+      { kind: 'trend', kpi: 'offered', scope: 'queue:trendq', width: 2 },
+      { kind: 'kpi', kpi: 'offered', scope: 'queue:trendq', window: '15m' },
+    ];
+    expect((await call('PUT', '/v1/boards/trendlevel', { type: 'grid', title: 'Trend level', columns: 3, tiles })).status).toBe(201);
+    const thr = await call('POST', '/v1/thresholds', { kpi: 'offered', scope: 'queue:trendq', window: '15m', direction: 'above', warning: 1, critical: 2, forSeconds: 0, clearBand: 0, enabled: true });
+    expect(thr.status).toBe(201);
+    await postEvents(Array.from({ length: 3 }, () => sampleEvent('contact.offered', { queue: 'trendq' }, 2_000)));
+    const made = (await call<{ url: string }>('POST', '/v1/displays', { name: 'Trend TV', board: 'trendlevel' })).body;
+    const tv = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    try {
+      await tv.goto(`${base}${made.url}`);
+      // 3 offered in the last 15 minutes, over the critical 2: the tile and the trend beside it both critical
+      await tv.locator('section.tile.kpi[data-scope="queue:trendq"][data-level="critical"]').waitFor({ timeout: 20_000 });
+      await expect.poll(() => tv.locator('section.tile.trend[data-scope="queue:trendq"]').getAttribute('data-level'), { timeout: 5_000 }).toBe('critical');
     } finally {
       await tv.close();
     }

@@ -84,11 +84,11 @@ export const BoardView: Component<BoardViewProps> = (props) => {
               <Match when={tile().kind === 'trend' && (tile() as Extract<ReturnType<typeof tile>, { kind: 'trend' }>)}>
                 {(t) => {
                   const all = () => thresholdsFor(props.thresholds, t().kpi, t().scope);
-                  const lines = () => {
-                    const byWindow = ['15m', '1h', 'today'].map((w) => all().filter((x) => x.window === w)).find((l) => l.length > 0);
-                    return byWindow ?? [];
-                  };
-                  const snap = () => props.live.snapshot('today', t().scope);
+                  // the lines are one window's thresholds (the 15-minute ones first: the points are quarter hours), and
+                  // the tile's colour is that window's too (it was today's, so the lines and the colour could disagree)
+                  const lineWindow = () => (['15m', '1h', 'today'] as const).find((w) => all().some((x) => x.window === w)) ?? 'today';
+                  const lines = () => all().filter((x) => x.window === lineWindow());
+                  const snap = () => props.live.snapshot(lineWindow(), t().scope);
                   return (
                     <TrendChart
                       def={props.catalog.get(t().kpi)}
@@ -96,7 +96,7 @@ export const BoardView: Component<BoardViewProps> = (props) => {
                       scope={t().scope}
                       series={props.live.series(t().scope)}
                       thresholds={lines()}
-                      level={tileLevel({ kpi: t().kpi, scope: t().scope, window: 'today' }, snap()?.values[t().kpi]?.value, alerts(), props.thresholds, snap()?.values[t().kpi]?.n)}
+                      level={tileLevel({ kpi: t().kpi, scope: t().scope, window: lineWindow() }, snap()?.values[t().kpi]?.value, alerts(), props.thresholds, snap()?.values[t().kpi]?.n)}
                       stale={props.stale ?? (props.live.series(t().scope) ? null : 'no data yet')}
                       style={style}
                       timeZone={props.timeZone}

@@ -1,7 +1,7 @@
 // The roster of a scope: a card per agent with their name (or id), state (its colour and its name, never the colour
 // alone), the reason the ACD gave, and how long they have been in it, ticking. State by state in the tile's order, the
 // longest in their state first; a card whose agent has been in their state longer than the tile's limit for it is
-// flagged (amber, with ▲) and comes first. Only whole cards are shown; the heading counts the agents in each state
+// flagged (amber, with ●, the warning's colour and shape) and comes first. Only whole cards are shown; the heading counts the agents in each state
 // that has any, those over their limit, and how many are not shown.
 import { createEffect, createMemo, createSignal, For, Index, on, onCleanup, onMount, Show, type Component } from 'solid-js';
 import type { RosterAgent, RosterState } from '../../../server/live/protocol.ts';
@@ -70,7 +70,7 @@ export const RosterTile: Component<{
               )}
             </For>
             <Show when={over() > 0}>
-              <span class="roster-over" data-over={over()}>▲ {over()} over limit</span>
+              <span class="roster-over" data-over={over()}>● {over()} over limit</span>
             </Show>
             <Show when={more() > 0}>
               <span class="roster-more" data-more={more()}>+{more()} more</span>
@@ -95,7 +95,7 @@ export const RosterTile: Component<{
                 >
                   <span class="roster-name">{a().name || a().agentId}</span>
                   <span class="roster-time">
-                    {flagged() ? '▲ ' : ''}
+                    {flagged() ? '● ' : ''}
                     {timeInState(a().since, props.now)}
                   </span>
                   <span class="roster-state">
