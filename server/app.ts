@@ -39,6 +39,8 @@ export interface AppDeps {
   log: Log;
   clickhouse: ClickHouseClient;
   redis: Redis;
+  /** The live stream's subscription connection (default: a duplicate of `redis`; tests put a link they can cut between). */
+  subscriber?: Redis;
   /** Directory of the built wallboard (default dist/wallboard). */
   wallboardDir?: string;
   /** The app's clock: ingest's time checks, figures, floor messages, display cookies, day reports (tests move it on). */
@@ -136,7 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const displayScopes = new DisplayScopes(boards, clock);
   await app.register(kpiRoutes, { config, clickhouse, redis, displayScopes, now: clock, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis, displayScopes });
-  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence, displayScopes, now: clock });
+  await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence, displayScopes, now: clock, ...(deps.subscriber ? { subscriber: deps.subscriber } : {}) });
   await app.register(boardRoutes, { clickhouse });
   await app.register(messageRoutes, { clickhouse, redis, redisPrefix: config.REDIS_PREFIX, now: clock });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });

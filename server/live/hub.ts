@@ -132,6 +132,12 @@ export const FIGURES_CHECK_MS = 2_000;
  * frozen figures.
  */
 const CHECK_READ_TIMEOUT_MS = 1_500;
+/**
+ * Unanswered PINGs of the subscription's connection after which it is connected anew. A half-open connection (a
+ * NAT or firewall that dropped it, a peer gone without a word) receives nothing and says nothing; TCP keepalive notices
+ * after about 11 minutes, and meanwhile every TV showed "live" over figures that had stopped coming.
+ */
+const SUBSCRIBER_MISSES_BEFORE_RECONNECT = 3;
 
 export class LiveHub {
   private readonly clients = new Set<LiveClient>();
@@ -173,6 +179,9 @@ export class LiveHub {
    */
   private readonly tickLags: number[] = [];
   private readonly startedAt: number;
+  /** When the subscription's connection last answered a PING (this clock): publications reach the screens through it. */
+  private subscriberAnsweredAt: number;
+  private subscriberMisses = 0;
 
   constructor(private readonly opts: HubOptions) {
     this.names = kpiRedisNames(opts.config.REDIS_PREFIX);
@@ -182,6 +191,7 @@ export class LiveHub {
     this.alerts = new AlertStore(opts.clickhouse, opts.redis, opts.config.REDIS_PREFIX);
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
+    this.subscriberAnsweredAt = this.startedAt;
   }
 
   /**
@@ -254,6 +264,7 @@ export class LiveHub {
    * meanwhile is told at once. If Redis cannot be read (or hangs: CHECK_READ_TIMEOUT_MS), the last tick read is the latest known.
    */
   async checkFigures(): Promise<void> {
+    const subscribed = this.checkSubscriber();
     try {
       const raw = await within(CHECK_READ_TIMEOUT_MS, this.opts.redis.get(this.names.alive));
       const at = Number(raw);
@@ -274,7 +285,10 @@ export class LiveHub {
     }
     // the latest tick on this process's clock (until two are seen, the clocks are taken to agree)
     const offset = this.tickLags.length > 0 ? Math.min(...this.tickLags) : 0;
-    const asOf = this.workerAliveAt === null ? this.startedAt : this.workerAliveAt + offset;
+    const ticked = this.workerAliveAt === null ? this.startedAt : this.workerAliveAt + offset;
+    // the figures reach the screens through the subscription: while it does not answer, they are as of its last answer
+    await subscribed;
+    const asOf = Math.min(ticked, this.subscriberAnsweredAt);
     const stale = this.now() - asOf > FIGURES_STALE_AFTER_MS;
     const wasStale = this.conditions.figures !== null;
     const message = stale
@@ -283,6 +297,26 @@ export class LiveHub {
     this.announce('figures', message, { type: 'figures', stale: false, asOf: null });
     if (stale && !wasStale) this.opts.log.warn({ asOf: this.workerAliveAt }, 'live: the KPI figures are stale (no tick of the KPI worker)');
     if (!stale && wasStale) this.opts.log.info('live: the KPI figures are current again');
+  }
+
+  /**
+   * PINGs the subscription's connection (allowed while subscribed); after SUBSCRIBER_MISSES_BEFORE_RECONNECT unanswered
+   * in a row it is connected anew (ioredis subscribes again, and `ready` catches the sockets up).
+   */
+  private async checkSubscriber(): Promise<void> {
+    const sub = this.opts.subscriber;
+    try {
+      await within(CHECK_READ_TIMEOUT_MS, sub.ping());
+      this.subscriberAnsweredAt = this.now();
+      this.subscriberMisses = 0;
+    } catch (err) {
+      // not connected (Redis away): ioredis is reconnecting already
+      if (sub.status !== 'ready') return void (this.subscriberMisses = 0);
+      if (++this.subscriberMisses < SUBSCRIBER_MISSES_BEFORE_RECONNECT) return;
+      this.subscriberMisses = 0;
+      this.opts.log.warn({ err: (err as Error).message }, 'live: the Redis subscription does not answer; connecting it anew');
+      sub.disconnect(true);
+    }
   }
 
   /**

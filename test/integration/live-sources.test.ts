@@ -4,6 +4,7 @@
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -179,6 +180,58 @@ describe('stale figures on the live stream', () => {
       await rm(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it('connects the subscription anew when its link hangs half-open, saying the figures are stale meanwhile', async () => {
+    // The subscription's connection goes through a link the test can freeze: frozen, it passes nothing either way, as
+    // a connection a NAT dropped (TCP keepalive would notice after ~11 minutes; the TVs said "live" all along).
+    const c = await createTestContext({ ADMIN_PASSWORD });
+    const target = new URL(c.config.REDIS_URL!);
+    const links: Array<{ frozen: boolean; ends: net.Socket[] }> = [];
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(target.port), target.hostname);
+      const link = { frozen: false, ends: [client, upstream] };
+      links.push(link);
+      client.on('data', (d) => void (link.frozen || upstream.write(d)));
+      upstream.on('data', (d) => void (link.frozen || client.write(d)));
+      for (const end of link.ends) {
+        end.on('error', () => {});
+        end.on('close', () => link.ends.forEach((e) => e.destroy()));
+      }
+    });
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    const viaLink = Object.assign(new URL(target.href), { port: String((proxy.address() as net.AddressInfo).port) });
+    const subscriber = createRedis(viaLink.href, 'subscriber');
+    const alive = kpiRedisNames(c.config.REDIS_PREFIX).alive;
+    const t0 = Date.now();
+    let clock = t0;
+    let s: LiveTestClient | undefined;
+    let a: FastifyInstance | undefined;
+    try {
+      await redis.set(alive, String(t0));
+      a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis, subscriber, wallboardDir: '/nonexistent', now: () => clock });
+      await a.listen({ port: 0, host: '127.0.0.1' });
+      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+      s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+      await s.next('welcome');
+      for (const link of links) link.frozen = true;
+      // the worker ticks on (not the cause); 10 s on, the subscription has not answered since: stale
+      clock = t0 + 10_001;
+      await redis.set(alive, String(clock));
+      expect(await s.next('figures')).toMatchObject({ type: 'figures', stale: true });
+      // after three unanswered PINGs it is connected anew (a new link), subscribed again, and the screens caught up
+      expect(await s.next('messages')).toEqual({ type: 'messages' });
+      expect(links.filter((l) => !l.frozen).length).toBeGreaterThanOrEqual(1);
+      expect(await s.next('figures', (m) => !m.stale)).toEqual({ type: 'figures', stale: false, asOf: null });
+    } finally {
+      s?.ws.terminate();
+      await a?.close();
+      subscriber.disconnect();
+      for (const link of links) link.ends.forEach((e) => e.destroy());
+      proxy.close();
+      await c.cleanup();
+    }
+  }, 40_000);
 
   it("judges the worker's ticks on the API's clock: a worker 60 s ahead is stale 10 s after its last tick, one 60 s behind is current", async () => {
     const c = await createTestContext({ ADMIN_PASSWORD });
