@@ -139,8 +139,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(kpiRoutes, { config, clickhouse, redis, displayScopes, now: clock, onSettingsChanged: () => void kpi.signalRecompute('settings') });
   await app.register(alertRoutes, { config, clickhouse, redis, displayScopes });
   await app.register(liveStreamRoutes, { config, log, clickhouse, redis, activity, presence, displayScopes, now: clock, ...(deps.subscriber ? { subscriber: deps.subscriber } : {}) });
-  await app.register(boardRoutes, { clickhouse });
-  await app.register(messageRoutes, { clickhouse, redis, redisPrefix: config.REDIS_PREFIX, now: clock });
+  await app.register(boardRoutes, { boards });
+  await app.register(messageRoutes, { clickhouse, boards, redis, redisPrefix: config.REDIS_PREFIX, now: clock });
   await app.register(wallboardRoutes, { dir: deps.wallboardDir });
   return app;
 }

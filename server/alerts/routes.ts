@@ -71,7 +71,8 @@ export async function alertRoutes(parent: FastifyInstance, opts: AlertRoutesOpti
       },
     },
     async (request) => {
-      const list = await thresholds.list(request.query.at ? Date.parse(request.query.at) : undefined);
+      // the TVs poll it: theirs come from the shared read
+      const list = request.query.at ? await thresholds.list(Date.parse(request.query.at)) : request.principal?.kind === 'display' ? await thresholds.current() : await thresholds.list();
       // a display reads the thresholds that colour its tiles, no others
       return { thresholds: await opts.displayScopes.readable(request.principal, list, (t) => t.scope, grantsThreshold) };
     },

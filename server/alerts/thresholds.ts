@@ -8,6 +8,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type Static } from '@sinclair/typebox';
 import { randomBytes } from 'node:crypto';
 import { chIso, chTime } from '../auth/store.ts';
+import { SHARED_READ_MS, SharedRead } from '../read-cache.ts';
 import { ApiError } from '../errors.ts';
 import { figureWindow, isKpiKey, KPI_BY_KEY, type KpiKey } from '../kpi/catalog.ts';
 import { formatScope, parseScope, ScopeError } from '../kpi/scopes.ts';
@@ -206,7 +207,15 @@ const CURRENT_AT = `
   ORDER BY kpi, scope, window, id`;
 
 export class ThresholdStore {
+  /** The thresholds in force, as the polling TVs read them: once a moment for all (read-cache.ts). */
+  private readonly shared = new SharedRead(() => this.list(), SHARED_READ_MS);
+
   constructor(private readonly ch: ClickHouseClient) {}
+
+  /** The thresholds in force now, from the shared read (a second old at most; this process's writes at once). */
+  current(): Promise<Threshold[]> {
+    return this.shared.get();
+  }
 
   /** The thresholds in force at `atMs` (default: now), with history this answers "what were they on Monday?". */
   async list(atMs?: number): Promise<Threshold[]> {
@@ -247,6 +256,7 @@ export class ThresholdStore {
         },
       ],
     });
+    this.shared.clear();
     return { ...t, updatedAt: new Date(atMs).toISOString(), updatedBy: by };
   }
 

@@ -80,7 +80,7 @@ export class DisplayScopes {
     const held = this.cache.get(d.displayId);
     if (held && !fresh && t - held.at < GRANT_TTL_MS) return held.grant;
     for (const [id, e] of this.cache) if (t - e.at >= GRANT_TTL_MS) this.cache.delete(id);
-    const grant = this.boards.displayView(d).then((v) => grantOf(v.boards));
+    const grant = this.boards.displayView(d, fresh).then((v) => grantOf(v.boards));
     this.cache.set(d.displayId, { at: t, grant });
     grant.catch(() => this.cache.get(d.displayId)?.grant === grant && this.cache.delete(d.displayId));
     return grant;

@@ -9,26 +9,26 @@
 //   GET    /v1/display-settings             supervisor  per-display settings (board override, sound)
 //   PUT    /v1/display-settings/:id         supervisor  {board?, sound?}
 // Every change is audited (board.put, board.delete, display_settings.put).
-import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.ts';
 import { PreconditionHeaders, requireVersion } from '../preconditions.ts';
 import { BOARD_NAME_PATTERN, BoardInputSchema, type BoardsResponse } from './schema.ts';
-import { BoardStore } from './store.ts';
+import type { BoardStore } from './store.ts';
 import { validateBoard } from './validate.ts';
 
 const NameParams = Type.Object({ name: Type.String({ pattern: BOARD_NAME_PATTERN }) });
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
 
 export interface BoardRoutesOptions {
-  clickhouse: ClickHouseClient;
+  /** The app's board store (its shared reads serve every TV). */
+  boards: BoardStore;
 }
 
 export async function boardRoutes(parent: FastifyInstance, opts: BoardRoutesOptions): Promise<void> {
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { auth } = parent;
-  const store = new BoardStore(opts.clickhouse);
+  const store = opts.boards;
   const reader = { onRequest: auth.require('reader') };
   const supervisor = { onRequest: auth.require('supervisor') };
 

@@ -4,6 +4,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { chIso, chTime, nextVersion } from '../auth/store.ts';
 import { figureWindow } from '../kpi/catalog.ts';
 import type { DisplayPrincipal } from '../auth/principal.ts';
+import { SHARED_READ_MS, SharedRead } from '../read-cache.ts';
 import type { Board, BoardInput, BoardsResponse, DisplaySettings, Tile } from './schema.ts';
 
 interface BoardRow {
@@ -54,6 +55,12 @@ export function viewOf(p: Pick<DisplayPrincipal, 'displayId' | 'name' | 'board'>
 }
 
 export class BoardStore {
+  /** Every board, and every display's settings, as the polling TVs read them: once a moment for all (read-cache.ts). */
+  private readonly shared = {
+    boards: new SharedRead(() => this.list(), SHARED_READ_MS),
+    settings: new SharedRead(() => this.listSettings(), SHARED_READ_MS),
+  };
+
   constructor(private readonly ch: ClickHouseClient) {}
 
   private async rows<T>(query: string, params: Record<string, unknown> = {}): Promise<T[]> {
@@ -87,6 +94,7 @@ export class BoardStore {
       format: 'JSONEachRow',
       values: [{ name, title: input.title, type: input.type, spec: specOf(input), updated_at: chTime(version), updated_by: by, deleted: false }],
     });
+    this.shared.boards.clear();
     return { ...input, name, updatedAt: new Date(version).toISOString(), updatedBy: by } as Board;
   }
 
@@ -98,12 +106,20 @@ export class BoardStore {
       format: 'JSONEachRow',
       values: [{ name, title: input.title, type: input.type, spec: specOf(input as BoardInput), updated_at: chTime(version), updated_by: by, deleted: true }],
     });
+    this.shared.boards.clear();
   }
 
-  /** The boards a display may read: its (possibly overridden) board and, for a rotation, the rotation's boards. */
-  async displayView(p: Pick<DisplayPrincipal, 'displayId' | 'name' | 'board'>): Promise<BoardsResponse> {
-    const [settings, all] = await Promise.all([this.getSettings(p.displayId), this.list()]);
-    return viewOf(p, settings, all);
+  /**
+   * The boards a display may read: its (possibly overridden) board and, for a rotation, the rotation's boards. From
+   * the shared reads (a second old at most; this process's writes at once), unless `fresh` (a refusal confirmed).
+   */
+  async displayView(p: Pick<DisplayPrincipal, 'displayId' | 'name' | 'board'>, fresh = false): Promise<BoardsResponse> {
+    if (fresh) {
+      const [settings, all] = await Promise.all([this.getSettings(p.displayId), this.list()]);
+      return viewOf(p, settings, all);
+    }
+    const [settings, all] = await Promise.all([this.shared.settings.get(), this.shared.boards.get()]);
+    return viewOf(p, settings.find((s) => s.displayId === p.displayId), all);
   }
 
   // --- per-display settings ---
@@ -128,6 +144,7 @@ export class BoardStore {
       format: 'JSONEachRow',
       values: [{ display_id: s.displayId, board: s.board, sound: s.sound, updated_at: chTime(version), updated_by: s.updatedBy }],
     });
+    this.shared.settings.clear();
     return { ...s, updatedAt: new Date(version).toISOString() };
   }
 }

@@ -10,7 +10,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import { BoardStore } from '../boards/store.ts';
+import type { BoardStore } from '../boards/store.ts';
 import { ApiError } from '../errors.ts';
 import { parseTimestamp } from '../ingest/contract.ts';
 import { MAX_ACTIVE_MESSAGES, MAX_SCHEDULE_DAYS, messageShownOn, type MessagesResponse } from './rules.ts';
@@ -27,6 +27,8 @@ const UNSHOWABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
 
 export interface MessageRoutesOptions {
   clickhouse: ClickHouseClient;
+  /** The app's board store (its shared reads serve every TV). */
+  boards: BoardStore;
   /** Publishes each change, so the TVs read the list at once (they also re-read it every 5 s). */
   redis: Redis;
   /** REDIS_PREFIX (not `prefix`: Fastify takes that as the routes' URL prefix). */
@@ -38,8 +40,8 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
   const app = parent.withTypeProvider<TypeBoxTypeProvider>();
   const { auth } = parent;
   const now = opts.now ?? Date.now;
-  const messages = new MessageStore(opts.clickhouse);
-  const boards = new BoardStore(opts.clickhouse);
+  const messages = new MessageStore(opts.clickhouse, now);
+  const boards = opts.boards;
   const channel = messagesChannel(opts.redisPrefix);
   /** Tells the live hubs; a lost notice costs the TVs their next re-read, at most 5 s. */
   const changed = () => void opts.redis.publish(channel, '{}').catch((err: Error) => parent.log.warn({ err: err.message }, 'messages: change not published'));
@@ -47,7 +49,8 @@ export async function messageRoutes(parent: FastifyInstance, opts: MessageRoutes
   app.get('/v1/messages', { onRequest: auth.require('reader'), schema: { tags: ['messages'] } }, async (request): Promise<MessagesResponse> => {
     const p = request.principal!;
     const t = now();
-    const { active, scheduled, recent } = await messages.at(t);
+    // the TVs poll it: theirs come from the shared read
+    const { active, scheduled, recent } = await messages.at(t, p.kind === 'display');
     if (p.kind !== 'display') return { messages: active, scheduled, recent };
     // a TV gets its scheduled ones too, and puts each up at its start by the server's clock
     const shown = (await boards.displayView(p)).boards.map((b) => b.name);

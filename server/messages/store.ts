@@ -3,6 +3,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chIso, chTime, nextVersion } from '../auth/store.ts';
 import { newId } from '../auth/tokens.ts';
+import { SHARED_READ_MS, SharedRead } from '../read-cache.ts';
 import { byUrgency, type FloorMessage, type MessageLevel } from './rules.ts';
 
 interface MessageRow {
@@ -36,7 +37,13 @@ const toMessage = (r: MessageRow): FloorMessage & { updatedAt: string } => ({
 });
 
 export class MessageStore {
-  constructor(private readonly ch: ClickHouseClient) {}
+  /** The messages of the last day on, as the polling TVs read them: once a moment for all (read-cache.ts). */
+  private readonly shared = new SharedRead(() => this.rows("ends_at > {since:DateTime64(3, 'UTC')}", { since: chTime(this.now() - DAY_MS) }), SHARED_READ_MS);
+
+  constructor(
+    private readonly ch: ClickHouseClient,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private async rows(where: string, params: Record<string, unknown>): Promise<(FloorMessage & { updatedAt: string })[]> {
     const rs = await this.ch.query({ query: `SELECT ${COLUMNS} FROM floor_messages FINAL WHERE ${where}`, query_params: params, format: 'JSONEachRow' });
@@ -47,9 +54,11 @@ export class MessageStore {
    * The messages at `now`, in one read: `active` on the air (urgent first, newest first), `scheduled` not yet (and not
    * cancelled; the soonest first), `recent` ended in the day before (a cancelled one included; the latest ended first).
    */
-  async at(now: number): Promise<{ active: FloorMessage[]; scheduled: FloorMessage[]; recent: FloorMessage[] }> {
+  async at(now: number, shared = false): Promise<{ active: FloorMessage[]; scheduled: FloorMessage[]; recent: FloorMessage[] }> {
     const out = { active: [] as FloorMessage[], scheduled: [] as FloorMessage[], recent: [] as FloorMessage[] };
-    for (const row of await this.rows("ends_at > {since:DateTime64(3, 'UTC')}", { since: chTime(now - DAY_MS) })) {
+    const rows = shared ? await this.shared.get() : await this.rows("ends_at > {since:DateTime64(3, 'UTC')}", { since: chTime(now - DAY_MS) });
+    for (const row of rows) {
+      if (Date.parse(row.endsAt) <= now - DAY_MS) continue; // the shared read's day began a moment earlier
       const m = strip(row);
       const [start, end] = [Date.parse(m.startsAt), Date.parse(m.endsAt)];
       if (end <= now) out.recent.push(m);
@@ -104,6 +113,7 @@ export class MessageStore {
         },
       ],
     });
+    this.shared.clear();
   }
 }
 

@@ -5,7 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
-import type { Board } from '../../server/boards/schema.ts';
+import type { Board, BoardInput } from '../../server/boards/schema.ts';
+import { BoardStore } from '../../server/boards/store.ts';
+import { SHARED_READ_MS } from '../../server/read-cache.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { signInRoles } from '../support/users.ts';
@@ -166,6 +168,41 @@ describe('boards API', () => {
     expect((await app.inject({ method: 'DELETE', url: '/v1/boards/v', headers: auth('viewer') })).statusCode).toBe(403);
     expect((await app.inject({ method: 'GET', url: '/v1/display-settings', headers: auth('viewer') })).statusCode).toBe(403);
     expect((await app.inject({ method: 'GET', url: '/v1/boards' })).statusCode).toBe(401);
+  });
+
+  it('serves the polling TVs from one read a moment: their boards, thresholds and messages, a change in another process within a second', async () => {
+    // The app's ClickHouse queries counted by table: before, every TV's read was a query (or three) of its own; 200 TVs
+    // polling every 5 s cost the embedded ClickHouse most of a core.
+    const counted: string[] = [];
+    const counting = new Proxy(ctx.clickhouse, {
+      get(target, key) {
+        const v = Reflect.get(target, key) as unknown;
+        if (key === 'query') return (args: { query: string }) => (counted.push(args.query), target.query(args as Parameters<typeof target.query>[0]));
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    });
+    const own = await buildApp({ config: ctx.config, log: capturedLog('warn').log, clickhouse: counting, redis, wallboardDir: '/nonexistent' });
+    try {
+      const sup = (await own.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } })).json<{ token: string }>().token;
+      expect((await own.inject({ method: 'PUT', url: '/v1/boards/polled', headers: { authorization: `Bearer ${sup}` }, payload: grid('Polled') })).statusCode).toBe(201);
+      const d = await own.inject({ method: 'POST', url: '/v1/displays', headers: { authorization: `Bearer ${sup}` }, payload: { name: 'Polling TV', board: 'polled' } });
+      const tv = { authorization: `Bearer ${d.json<{ token: string }>().token}` };
+      const read = (url: string) => own.inject({ method: 'GET', url, headers: tv });
+      await Promise.all(['/v1/boards', '/v1/thresholds', '/v1/messages'].map(read)); // the grant's first read
+      await new Promise((r) => setTimeout(r, SHARED_READ_MS + 100)); // and its shared reads gone stale
+      counted.length = 0;
+      // 30 TVs (one token does) read at once: one query of each table
+      const answers = await Promise.all(Array.from({ length: 30 }, () => ['/v1/boards', '/v1/thresholds', '/v1/messages'].map(read)).flat());
+      expect(answers.every((r) => r.statusCode === 200)).toBe(true);
+      const of = (table: string) => counted.filter((q) => q.includes(table)).length;
+      expect([of('FROM boards FINAL'), of('FROM display_settings FINAL'), of('FROM thresholds'), of('FROM floor_messages FINAL')]).toEqual([1, 1, 1, 1]);
+      // a board changed by another process (another store on the same database) reaches the TVs within a second
+      await new BoardStore(ctx.clickhouse).put('polled', grid('Polled, renamed') as BoardInput, 'elsewhere');
+      await new Promise((r) => setTimeout(r, SHARED_READ_MS + 100));
+      expect((await read('/v1/boards')).json<{ boards: Board[] }>().boards[0]!.title).toBe('Polled, renamed');
+    } finally {
+      await own.close();
+    }
   });
 
   it('shows a display only its own board, or its rotation and the boards in it; settings re-point it without re-pairing', async () => {

@@ -1,7 +1,7 @@
 // The TV: who am I (a display or a signed-in person), which board (a display's own, or #/board/<name>), the live
 // data, rotation, sound, and the header with the board's name, the live/stale state and the clock. Every fetch is
 // retried forever and keeps the last good answer, so the page never goes blank and recovers by itself.
-import { createEffect, createMemo, createSignal, For, Match, on, onCleanup, Show, Switch, type Component } from 'solid-js';
+import { createEffect, createMemo, createSignal, Match, on, onCleanup, Show, Switch, type Component } from 'solid-js';
 import type { Board, BoardsResponse, GridBoard } from '../../../server/boards/schema.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import type { LiveWindow } from '../../../server/live/protocol.ts';
