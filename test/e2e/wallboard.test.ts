@@ -1100,6 +1100,19 @@ describe('wallboard in Chromium', () => {
     await expect.poll(async () => serverMinutes().includes((await tv.locator('.clock').textContent())!), { timeout: 10_000 }).toBe(true);
     expect(formatClock(await tv.evaluate(() => Date.now()), env.CENTER_TZ)).not.toBe(serverMinutes()[0]); // its own clock is off
     await tv.close();
+    // Before the server has told its time (its live stream says nothing yet), the header shows none rather than the
+    // TV's own, which may be off.
+    const early = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    try {
+      await early.routeWebSocket('**/v1/stream', () => {}); // accepted, never answered
+      expect((await call('PUT', '/v1/boards/early', { type: 'grid', title: 'Early', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] })).status).toBe(201);
+      await early.goto(`${base}${(await call<{ url: string }>('POST', '/v1/displays', { name: 'Early TV', board: 'early' })).body.url}`);
+      await early.locator('section.tile.kpi').first().waitFor({ timeout: 20_000 }); // the board came (over HTTP)
+      expect(await early.locator('.clock').textContent()).toBe('--:--');
+      expect(await early.locator('.clock').getAttribute('data-known')).toBe('false');
+    } finally {
+      await early.close();
+    }
   });
 
   it('takes a new build up by itself when Nabız is deployed anew: restarted, serving another index.html', async () => {

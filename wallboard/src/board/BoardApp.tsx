@@ -312,7 +312,8 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
           </span>
         </Show>
         {/* the server's time, as the floor messages, the roster and every "since" on the board: a TV's own clock can be off */}
-        <time class="clock">{formatClock(live.serverNow(), timeZone())}</time>
+        {/* until the server has told its time (a TV switched on while Nabız is down), no time rather than the TV's own */}
+        <time class="clock" data-known={live.serverTimeKnown() ? 'true' : 'false'}>{live.serverTimeKnown() ? formatClock(live.serverNow(), timeZone()) : '--:--'}</time>
       </header>
       <main class="board-main">
         <Switch

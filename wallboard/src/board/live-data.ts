@@ -40,6 +40,8 @@ export interface LiveData {
   now: Accessor<number>;
   /** The server's clock as last told (welcome, pong), ticking with `now`: a TV whose clock is off still counts right. */
   serverNow: Accessor<number>;
+  /** Whether the server has told its clock yet: until then `serverNow` is the TV's own, which may be off. */
+  serverTimeKnown: Accessor<boolean>;
   book: AlertBook;
   /** Changes whenever the open alerts change. */
   alertsVersion: Accessor<number>;
@@ -90,6 +92,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
   let wantedRoster = new Set<string>();
   /** Server clock − this clock, in ms, as of the last welcome or pong. */
   let skew = 0;
+  const [serverTimeKnown, setServerTimeKnown] = createSignal(false);
 
   const onMessage = (m: ServerMessage) => {
     const t = Date.now();
@@ -112,9 +115,11 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
         return;
       case 'pong':
         skew = Date.parse(m.serverTime) - t || 0;
+        setServerTimeKnown(true);
         return;
       case 'welcome':
         skew = Date.parse(m.serverTime) - t || 0;
+        setServerTimeKnown(true);
         // a (re)connection: the server says at once if some source is quiet, the center closed or the figures are
         // stale, so forget what was said before
         setQuiet([]);
@@ -174,6 +179,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
     status,
     now,
     serverNow: () => now() + skew,
+    serverTimeKnown,
     book,
     alertsVersion,
     quiet,
