@@ -102,7 +102,7 @@ export function elapsedSeconds(minutes: number, now: number): number {
 }
 
 /** Erlang C's arrivals are counted over the last 30 minutes… */
-export const ERLANG_MINUTES = 30;
+const ERLANG_MINUTES = 30;
 /** …cut at the center's opening when it opened since, but never to fewer than 5 (a minute's few calls are noise). */
 const ERLANG_MIN_MINUTES = 5;
 

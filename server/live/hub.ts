@@ -20,6 +20,7 @@ import { quietSources, type SourceActivity } from '../ingest/activity.ts';
 import { messagesChannel } from '../messages/store.ts';
 import type { Log } from '../log.ts';
 import { within } from '../within.ts';
+import { SHARED_READ_MS } from '../read-cache.ts';
 import {
   decodeClientMessage,
   MAX_SUBSCRIPTIONS,
@@ -475,9 +476,13 @@ export class LiveHub {
       else if (channel === this.names.seriesChannel) this.onSeries(JSON.parse(message) as SeriesMessage);
       else if (channel === this.rosterNames.channel) this.onRoster(JSON.parse(message) as RosterPublication);
       else if (channel === this.messagesChannel) {
-        // every screen: which messages a display shows is for GET /v1/messages to say
+        // every screen: which messages a display shows is for GET /v1/messages to say. Told once this process's shared
+        // read of the messages (read-cache.ts) has run out, which a change made in another process does not clear: a
+        // TV reading at once could get the list from before it.
         const data = JSON.stringify({ type: 'messages' } satisfies ServerMessage);
-        for (const client of this.clients) this.send(client, data);
+        setTimeout(() => {
+          for (const client of this.clients) this.send(client, data);
+        }, SHARED_READ_MS).unref();
       } else if (channel === this.identifyChannel) {
         const { displayId } = JSON.parse(message) as { displayId: string };
         const data = JSON.stringify({ type: 'identify', seconds: IDENTIFY_SECONDS } satisfies ServerMessage);

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
 import { MAX_ACTIVE_MESSAGES, type FloorMessage, type MessagesResponse } from '../../server/messages/rules.ts';
 import { MessageStore } from '../../server/messages/store.ts';
+import { SHARED_READ_MS } from '../../server/read-cache.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { signInRoles } from '../support/users.ts';
@@ -199,8 +200,32 @@ describe('floor messages', () => {
     expect((await list('floor-tv')).messages).toEqual([]);
   });
 
+  it('a message posted through another API process reaches a screen that has just read the list: told once the shared read ran out', async () => {
+    if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`;
+    const tv = await openSocket(url, auth('floor-tv'));
+    try {
+      await tv.next('welcome');
+      await new Promise((r) => setTimeout(r, SHARED_READ_MS + 200)); // the notices of earlier tests' changes are out
+      const before = tv.messages.length;
+      await list('floor-tv'); // this process's shared read of the messages, fresh
+      // another process posts (its own store on the same database) and tells the hubs
+      const elsewhere = await new MessageStore(ctx.clickhouse, () => clock).post({ text: 'From the other process', level: 'urgent', boards: ['floor'], minutes: 5, startsAt: clock }, 'sue', clock);
+      try {
+        await redis.publish(`${ctx.config.REDIS_PREFIX}:messages`, '{}');
+        await tv.next('messages', (x) => tv.messages.indexOf(x) >= before);
+        // read as the TV reads on the notice: the new message is there (told at once, the TV read the list from before)
+        expect(texts((await list('floor-tv')).messages)).toContain('From the other process');
+      } finally {
+        expect((await app.inject({ method: 'DELETE', url: `/v1/messages/${elsewhere.id}`, headers: auth('supervisor') })).statusCode).toBe(204);
+      }
+    } finally {
+      tv.ws.close();
+    }
+  });
+
   it("tells every live screen at once when a message is posted or ended, whichever board it is for", async () => {
-    await app.listen({ port: 0, host: '127.0.0.1' });
+    if (!app.server.listening) await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `ws://127.0.0.1:${(app.server.address() as { port: number }).port}/v1/stream`;
     const tv = await openSocket(url, auth('lobby-tv'));
     try {
