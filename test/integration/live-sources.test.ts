@@ -47,6 +47,21 @@ afterAll(async () => {
   await ctx?.cleanup();
 });
 
+/** An app of its own on `c`'s database, on its own clock (and Redis connections, when given), listening. */
+async function ownApp(c: TestContext, deps: { redis: Redis; subscriber?: Redis; now: () => number }): Promise<FastifyInstance> {
+  const a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, wallboardDir: '/nonexistent', ...deps });
+  await a.listen({ port: 0, host: '127.0.0.1' });
+  return a;
+}
+
+/** A signed-in admin's live socket on `a`, once welcomed. */
+async function adminSocket(a: FastifyInstance): Promise<LiveTestClient> {
+  const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
+  const s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+  await s.next('welcome');
+  return s;
+}
+
 describe('quiet sources on the live stream', () => {
   it('says which source went quiet on connect, and that it is back once it sends again', async () => {
     const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
@@ -87,13 +102,10 @@ describe('opening hours on the live stream', () => {
     const hours = `${day} ${hhmm(d)}-${closes.getTime() === opens + 60 * MIN ? hhmm(closes) : '24:00'}`;
     const c = await createTestContext({ ADMIN_PASSWORD, CENTER_HOURS: hours, CENTER_TZ: 'UTC', STREAM_HEARTBEAT_MS: '1000' });
     let clock = opens - 30_000;
-    const a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
-    await a.listen({ port: 0, host: '127.0.0.1' });
+    const a = await ownApp(c, { redis, now: () => clock });
     let s: LiveTestClient | undefined;
     try {
-      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
-      s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
-      await s.next('welcome');
+      s = await adminSocket(a);
       expect(await s.next('hours')).toEqual({ type: 'hours', open: false, opensAt: new Date(opens).toISOString() });
       clock = opens; // the next heartbeat sees it open
       expect(await s.next('hours', (m) => m.open)).toEqual({ type: 'hours', open: true, opensAt: null });
@@ -116,15 +128,12 @@ describe('stale figures on the live stream', () => {
     const t0 = Date.now();
     let clock = t0;
     await redis.set(alive, String(t0 - 1000)); // the worker's latest tick, a second ago
-    const a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
-    await a.listen({ port: 0, host: '127.0.0.1' });
+    const a = await ownApp(c, { redis, now: () => clock });
     const sockets: LiveTestClient[] = [];
     try {
-      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
       const connect = async () => {
-        const s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
+        const s = await adminSocket(a);
         sockets.push(s);
-        await s.next('welcome');
         return s;
       };
       const first = await connect();
@@ -159,11 +168,8 @@ describe('stale figures on the live stream', () => {
     try {
       if (r.status !== 'ready') await once(r, 'ready');
       await r.set(alive, String(t0 - 1000));
-      a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis: r, wallboardDir: '/nonexistent', now: () => clock });
-      await a.listen({ port: 0, host: '127.0.0.1' });
-      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
-      s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
-      await s.next('welcome');
+      a = await ownApp(c, { redis: r, now: () => clock });
+      s = await adminSocket(a);
       process.kill(own.pid, 'SIGSTOP');
       clock = t0 + 9_001; // 10.001 s since the last tick read
       expect(await s.next('figures')).toEqual({ type: 'figures', stale: true, asOf: new Date(t0 - 1000).toISOString() });
@@ -209,11 +215,8 @@ describe('stale figures on the live stream', () => {
     let a: FastifyInstance | undefined;
     try {
       await redis.set(alive, String(t0));
-      a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis, subscriber, wallboardDir: '/nonexistent', now: () => clock });
-      await a.listen({ port: 0, host: '127.0.0.1' });
-      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
-      s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
-      await s.next('welcome');
+      a = await ownApp(c, { redis, subscriber, now: () => clock });
+      s = await adminSocket(a);
       for (const link of links) link.frozen = true;
       // the worker ticks on (not the cause); 10 s on, the subscription has not answered since: stale
       clock = t0 + 10_001;
@@ -237,14 +240,11 @@ describe('stale figures on the live stream', () => {
     const c = await createTestContext({ ADMIN_PASSWORD });
     const alive = kpiRedisNames(c.config.REDIS_PREFIX).alive;
     let clock = Date.now();
-    const a = await buildApp({ config: c.config, log: capturedLog('error').log, clickhouse: c.clickhouse, redis, wallboardDir: '/nonexistent', now: () => clock });
-    await a.listen({ port: 0, host: '127.0.0.1' });
+    const a = await ownApp(c, { redis, now: () => clock });
     const look = () => new Promise((r) => setTimeout(r, 2_500)); // the hub looks every 2 s
     let s: LiveTestClient | undefined;
     try {
-      const login = await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { username: 'admin', password: ADMIN_PASSWORD } });
-      s = await openSocket(`ws://127.0.0.1:${(a.server.address() as { port: number }).port}/v1/stream`, { authorization: `Bearer ${login.json<{ token: string }>().token}` });
-      await s.next('welcome');
+      s = await adminSocket(a);
       // A worker whose clock is 60 s ahead ticks twice, 2 s apart: the hub learns the difference.
       await redis.set(alive, String(clock + 60_000));
       await look();
