@@ -56,6 +56,18 @@ export interface MaterializeResult {
 /** The stored fan-out watermark, as a scalar subquery: the highest block number of `events` already fanned out (0 before the first pass). */
 export const STORED_WATERMARK = `(SELECT argMax(position, updated_at) FROM kpi_progress WHERE name = 'fanout')`;
 
+let lastVersion = 0;
+
+/**
+ * The `version` of the measure rows a computation writes (kpi_measures keeps each event's row of the highest): the
+ * time in ms, but never at or below the last one this process gave. A clock set back (an NTP step) would otherwise
+ * have a contact's recomputed rows lose to those written before it, until the contact changed again.
+ */
+export function measureVersion(now = Date.now()): number {
+  lastVersion = Math.max(now, lastVersion + 1);
+  return lastVersion;
+}
+
 export async function readWatermark(ch: ClickHouseClient): Promise<number> {
   const rs = await ch.query({
     query: `SELECT ${STORED_WATERMARK} AS w`,
@@ -437,7 +449,7 @@ function computeMeasures(
     return extra ? [...(byCustomer.get(customer) ?? []), ...extra] : (byCustomer.get(customer) ?? []);
   };
 
-  const version = Date.now();
+  const version = measureVersion();
   const freshKeys = new Set(observe ? freshEvents.map((e) => eventKey(e.source, e.id)) : []);
   const isOld = (e: { source: string; id: string }) => !freshKeys.has(eventKey(e.source, e.id));
   const rows = [];

@@ -1,6 +1,7 @@
 // contactMeasures (server/kpi/measures.ts): the measures of one contact from its history. The golden scenario
 // (test/integration/kpi-golden.test.ts) checks every KPI end to end; these pin the per-contact rules one by one.
 import { describe, expect, it } from 'vitest';
+import { measureVersion } from '../../server/kpi/materialize.ts';
 import { contactMeasures, type ContactEvent, type Interaction } from '../../server/kpi/measures.ts';
 
 const T0 = Date.UTC(2026, 10, 23, 9, 0, 0);
@@ -169,5 +170,15 @@ describe('contactMeasures', () => {
     expect(s).toMatchObject({ kind: 'survey', metric: 'nps', score: 9 });
     expect(contactMeasures('c7', [ev('contact.transferred', 0)], none, DAY)).toEqual([]);
     expect(contactMeasures('c8', [], none, DAY)).toEqual([]);
+  });
+});
+
+describe('measureVersion', () => {
+  it('follows the clock but never goes back: rows written after a clock was set back still replace the older ones', () => {
+    const t = Date.now() + 3_600_000; // later than any version this process gave before
+    expect(measureVersion(t)).toBe(t);
+    // an NTP step of 3 s back: the next rows get a greater version all the same
+    expect(measureVersion(t - 3_000)).toBe(t + 1);
+    expect(measureVersion(t + 4_000)).toBe(t + 4_000); // the clock again once past
   });
 });
