@@ -12,6 +12,7 @@ try {
     port: config.CLICKHOUSE_HTTP_PORT,
     password: config.CLICKHOUSE_PASSWORD || undefined,
     analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
+    analystDatabase: config.CLICKHOUSE_DATABASE,
     backupDir: config.backupDir,
     onLog: (line) => process.stderr.write(`${line}\n`),
   });

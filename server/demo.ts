@@ -16,6 +16,11 @@ export const DEMO_USER = 'demo';
 /** A fixed, printed password, for a demo on loopback (the default HOST) that holds nothing but simulated data. */
 export const DEMO_PASSWORD = 'nabiz-demo-floor';
 export const DEMO_BOARD = 'demo';
+/**
+ * The demo's read-only `analyst` ClickHouse user's password (docs/analysts.md), unless CLICKHOUSE_ANALYST_PASSWORD is
+ * set: published, as the embedded ClickHouse listens on loopback only and the demo's data is simulated.
+ */
+export const DEMO_ANALYST_PASSWORD = 'nabiz-demo-analyst';
 
 /**
  * The demo user's password: the fixed one while the API listens on loopback only; with HOST exposing it (a demo on
@@ -34,6 +39,8 @@ export function demoConfig(config: Config): Config {
     REDIS_PREFIX: config.REDIS_PREFIX.endsWith('_demo') ? config.REDIS_PREFIX : `${config.REDIS_PREFIX}_demo`,
     // Keys live for this process only; the simulator is their one user.
     INGEST_KEYS: config.INGEST_KEYS ?? `acd:${key()},ivr:${key()},crm:${key()}`,
+    // the embedded ClickHouse's analyst, so that the analyst guide works on the demo as it is
+    ...(config.CLICKHOUSE_URL === undefined ? { CLICKHOUSE_ANALYST_PASSWORD: config.CLICKHOUSE_ANALYST_PASSWORD ?? DEMO_ANALYST_PASSWORD } : {}),
   };
 }
 

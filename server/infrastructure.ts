@@ -56,6 +56,7 @@ export async function startInfrastructure(
         port: config.CLICKHOUSE_HTTP_PORT,
         password: config.CLICKHOUSE_PASSWORD || undefined,
         analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
+        analystDatabase: config.CLICKHOUSE_DATABASE,
         backupDir: config.backupDir,
         onLog: (line) => log.info({ component: 'clickhouse' }, line),
       });
@@ -69,7 +70,8 @@ export async function startInfrastructure(
       const where = ch.passwordFile === undefined ? 'its password is CLICKHOUSE_PASSWORD' : `password in ${ch.passwordFile}`;
       log.info(
         { address: ch.address, pid: ch.pid, version: ch.version, dataDir: config.clickhouseDataDir, user: ch.username, passwordFile: ch.passwordFile },
-        `embedded ClickHouse started (user ${ch.username}, ${where})`,
+        `embedded ClickHouse started (user ${ch.username}, ${where}; ` +
+          `${config.CLICKHOUSE_ANALYST_PASSWORD ? `read-only user analyst, database ${config.CLICKHOUSE_DATABASE}` : 'no analyst user: set CLICKHOUSE_ANALYST_PASSWORD'})`,
       );
     } else {
       clickhouse = {

@@ -16,7 +16,7 @@ import { startAlertEngine } from './alerts/runner.ts';
 import { startKpiWorker } from './kpi/pipeline.ts';
 import { createLogger } from './log.ts';
 import { isLoopbackHost } from './loopback.ts';
-import { DEMO_USER, demoConfig, startDemo } from './demo.ts';
+import { DEMO_ANALYST_PASSWORD, DEMO_USER, demoConfig, startDemo } from './demo.ts';
 import { createRedis } from './redis/connections.ts';
 import { Shutdown } from './shutdown.ts';
 
@@ -109,7 +109,11 @@ async function main(): Promise<void> {
         process.stderr.write(
           `\n  Nabız demo is running (simulated data, database ${config.CLICKHOUSE_DATABASE}).\n` +
             `  Wallboard (TV):  ${running.displayUrl}\n` +
-            `  Console:         ${baseUrl}/#/console  (user ${DEMO_USER}, password ${running.password})\n\n`,
+            `  Console:         ${baseUrl}/#/console  (user ${DEMO_USER}, password ${running.password})\n` +
+            (config.CLICKHOUSE_URL === undefined && config.CLICKHOUSE_ANALYST_PASSWORD === DEMO_ANALYST_PASSWORD
+              ? `  SQL (analysts):  http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}/?database=${config.CLICKHOUSE_DATABASE}  (user analyst, password ${DEMO_ANALYST_PASSWORD}; docs/analysts.md)\n`
+              : '') +
+            '\n',
         );
       }
     }

@@ -23,7 +23,7 @@ function client(url: string, extra: Parameters<typeof createClient>[0] = {}): Cl
 }
 
 async function spawnServer(dataDir: string, port?: number): Promise<EmbeddedClickHouseProcess> {
-  const s = await spawnEmbeddedClickHouse({ dataDir, port, connections: 4, analystPassword: ANALYST_PASSWORD });
+  const s = await spawnEmbeddedClickHouse({ dataDir, port, connections: 4, analystPassword: ANALYST_PASSWORD, analystDatabase: 'analytics' });
   servers.push(s);
   return s;
 }
@@ -242,15 +242,29 @@ describe('embedded ClickHouse over HTTP', () => {
     await ch.command({ query: 'DROP TABLE big' });
   });
 
+  it("runs an analyst's query that names no database in Nabız's (CLICKHOUSE_DATABASE), as a server user's DEFAULT DATABASE", async () => {
+    // curl, as the analyst guide shows it, without ?database=: it ran in `default`, where no view of Nabız is
+    await ch.command({ query: 'CREATE DATABASE IF NOT EXISTS analytics' });
+    await ch.command({ query: 'CREATE TABLE IF NOT EXISTS analytics.figures (n UInt8) ENGINE = Memory' });
+    const ask = async (sql: string, search = '') => {
+      const r = await fetch(`${server.address}/?user=analyst&password=${ANALYST_PASSWORD}${search}`, { method: 'POST', body: sql });
+      return [r.status, (await r.text()).trim()];
+    };
+    expect(await ask('SELECT currentDatabase()')).toEqual([200, 'analytics']);
+    expect(await ask('SELECT count() FROM figures')).toEqual([200, '0']);
+    // a request that names one runs there
+    expect(await ask('SELECT currentDatabase()', '&database=default')).toEqual([200, 'default']);
+  });
+
   it('gives the analyst read-only access with forced limits, and rejects a wrong password', async () => {
     const analyst = client(server.address, { username: 'analyst', password: ANALYST_PASSWORD });
     const rs = await analyst.query({
-      query: "SELECT count() AS c, getSetting('max_execution_time') AS t FROM events WHERE startsWith(id, 'e') AND n < 10",
+      query: "SELECT count() AS c, getSetting('max_execution_time') AS t FROM default.events WHERE startsWith(id, 'e') AND n < 10",
       clickhouse_settings: { max_execution_time: 9999 },
       format: 'JSONEachRow',
     });
     expect(await rs.json()).toEqual([{ c: '10', t: 60 }]);
-    expect((await rejection(analyst.insert({ table: 'events', values: [{ id: 'no', n: 0, note: '' }], format: 'JSONEachRow' }))).code).toBe('164');
+    expect((await rejection(analyst.insert({ table: 'default.events', values: [{ id: 'no', n: 0, note: '' }], format: 'JSONEachRow' }))).code).toBe('164');
     expect((await rejection(analyst.command({ query: 'CREATE TABLE nope (a UInt8) ENGINE = Memory' }))).code).toBe('164');
     expect((await rejection(analyst.query({ query: 'SELECT 1 SETTINGS readonly = 0', format: 'JSONEachRow' }))).code).toBe('164');
     // nor the engine's files: in chdb (local mode) the scalar file() skips the checks a server makes, and read the

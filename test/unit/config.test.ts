@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../server/config.ts';
+import { DEMO_ANALYST_PASSWORD, demoConfig } from '../../server/demo.ts';
 
 /** What loadConfig says is wrong with `env` (nothing: []). */
 function problemsWith(env: Record<string, string>): string[] {
@@ -196,5 +197,14 @@ describe('configuration', () => {
     });
     expect(run.status).toBe(2);
     expect(run.stderr).toMatch(message);
+  });
+});
+
+describe('the demo configuration', () => {
+  it("enables the embedded ClickHouse's analyst with the published demo password, unless one is set or ClickHouse is a server", () => {
+    expect(demoConfig(loadConfig({})).CLICKHOUSE_ANALYST_PASSWORD).toBe(DEMO_ANALYST_PASSWORD);
+    expect(demoConfig(loadConfig({ CLICKHOUSE_ANALYST_PASSWORD: 'own-analyst-pw' })).CLICKHOUSE_ANALYST_PASSWORD).toBe('own-analyst-pw');
+    expect(demoConfig(loadConfig({ CLICKHOUSE_URL: 'http://ch:8123' })).CLICKHOUSE_ANALYST_PASSWORD).toBeUndefined();
+    expect(demoConfig(loadConfig({})).CLICKHOUSE_DATABASE).toBe('nabiz_demo');
   });
 });

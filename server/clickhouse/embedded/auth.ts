@@ -11,6 +11,8 @@ export interface EmbeddedUser {
   /** A read-only user gets `readonly=1` and its `settings` forced on every query, whatever the request says. */
   readonly: boolean;
   settings?: Record<string, string>;
+  /** The database of a request that names none (as a server's user's DEFAULT DATABASE). */
+  database?: string;
 }
 
 export interface Principal {
@@ -18,6 +20,8 @@ export interface Principal {
   /** Applied after the request's own settings, so the request cannot override them. */
   forcedSettings: Record<string, string>;
   readonly: boolean;
+  /** The database of a request that names none. */
+  database?: string;
 }
 
 function credentials(headers: IncomingHttpHeaders, search: URLSearchParams): { user: string; password: string } {
@@ -55,5 +59,6 @@ export function authenticate(headers: IncomingHttpHeaders, search: URLSearchPara
     name: known.name,
     readonly: known.readonly,
     forcedSettings: { ...known.settings, ...(known.readonly ? { readonly: '1' } : {}) },
+    ...(known.database !== undefined ? { database: known.database } : {}),
   };
 }

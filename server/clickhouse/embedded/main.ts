@@ -1,6 +1,6 @@
 // Child-process entry of the embedded ClickHouse (see spawn.ts):
 //   tsx server/clickhouse/embedded/main.ts --data-dir <path> --host <ip> --port <n> [--connections <n>]
-//                                          [--backup-dir <absolute path>]
+//                                          [--backup-dir <absolute path>] [--analyst-database <name>]
 // Secrets never travel on the command line (any local user can read it, `ps`): the first line of stdin is a JSON
 // object `{"defaultPassword": "…", "analystPassword": "…"}` (analystPassword optional). stdin then stays open: its end
 // means the parent is gone (even killed with SIGKILL, its end of the pipe closes), and the server stops as on SIGTERM,
@@ -31,6 +31,8 @@ interface Flags {
   port: number;
   connections: number | undefined;
   backupDir: string | undefined;
+  /** The `analyst` user's default database (Nabız's): queries naming none run there. */
+  analystDatabase: string | undefined;
 }
 
 function integerFlag(name: string, value: string, min: number, max: number): number {
@@ -51,6 +53,7 @@ function parseFlags(argv: string[]): Flags {
         port: { type: 'string' },
         connections: { type: 'string' },
         'backup-dir': { type: 'string' },
+        'analyst-database': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -69,6 +72,7 @@ function parseFlags(argv: string[]): Flags {
     port: integerFlag('port', values.port, 0, 65535),
     connections: values.connections === undefined ? undefined : integerFlag('connections', values.connections, 1, 64),
     backupDir,
+    analystDatabase: values['analyst-database'] || undefined,
   };
 }
 
@@ -151,7 +155,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const users: EmbeddedUser[] = secrets.analystPassword
-    ? [{ name: 'analyst', password: secrets.analystPassword, readonly: true, settings: ANALYST_LIMITS }]
+    ? [{ name: 'analyst', password: secrets.analystPassword, readonly: true, settings: ANALYST_LIMITS, ...(flags.analystDatabase ? { database: flags.analystDatabase } : {}) }]
     : [];
   const server = await startEmbeddedClickHouse({
     dataDir: flags.dataDir,

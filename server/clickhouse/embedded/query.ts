@@ -72,7 +72,8 @@ function statement(sql: string): QueryPlan {
  */
 export function connectionSetup(params: RequestParams, principal: Principal, method: string): string[] {
   const statements: string[] = [];
-  if (params.database !== undefined) statements.push(`USE ${quoteIdentifier(params.database)}`);
+  const database = params.database ?? principal.database;
+  if (database !== undefined) statements.push(`USE ${quoteIdentifier(database)}`);
   const settings = new Map(params.settings);
   for (const [name, value] of Object.entries(principal.forcedSettings)) settings.set(name, value);
   // As on ClickHouse, a GET is read-only (readonly=2: settings may still change); a read-only user stays at 1.

@@ -26,6 +26,8 @@ export interface SpawnEmbeddedClickHouseOptions {
   password?: string;
   /** Enables the read-only `analyst` user with this password. */
   analystPassword?: string;
+  /** The analyst's default database (CLICKHOUSE_DATABASE): a query naming none runs there, not in `default`. */
+  analystDatabase?: string;
   /** Where BACKUP … TO File(…) may write and RESTORE read (server/clickhouse/backup.ts); unset: nowhere. */
   backupDir?: string;
   /** Each stderr line of the child (JSON log lines). */
@@ -100,6 +102,7 @@ export async function spawnEmbeddedClickHouse(opts: SpawnEmbeddedClickHouseOptio
     '--connections', String(connections),
   ];
   if (opts.backupDir !== undefined) args.push('--backup-dir', path.resolve(opts.backupDir));
+  if (opts.analystDatabase !== undefined) args.push('--analyst-database', opts.analystDatabase);
   const child = spawn(process.execPath, args, {
     // stdin: the secrets, then held open as the "parent alive" signal (main.ts).
     stdio: ['pipe', 'pipe', 'pipe'],
