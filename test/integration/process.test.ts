@@ -136,7 +136,8 @@ describe('npm start (all-in-one)', () => {
 
     const lines = nabiz.output.join('\n');
     // the start-up log says where the passwords are, and never shows them
-    expect(lines).toContain(`embedded ClickHouse started (user default, password in ${passwordFile})`);
+    // (and whether the analyst user is there: not without CLICKHOUSE_ANALYST_PASSWORD)
+    expect(lines).toContain(`embedded ClickHouse started (user default, password in ${passwordFile}; no analyst user: set CLICKHOUSE_ANALYST_PASSWORD)`);
     const redisPassword = (await readFile(path.join(dataDir, 'redis', 'password'), 'utf8')).trim();
     expect(lines).toContain(`embedded redis-server started (password in ${path.join(dataDir, 'redis', 'password')})`);
     expect(lines).not.toContain(password);
