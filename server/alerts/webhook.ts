@@ -9,6 +9,7 @@
 // At shutdown what is queued is still sent for a few seconds, once each (close()); the rest is dropped, logged.
 import type { Log } from '../log.ts';
 import type { Alert } from '../live/protocol.ts';
+import { within } from '../within.ts';
 
 export type WebhookPayload =
   | { type: 'alert'; transition: string; at: string; alert: Alert }
@@ -140,9 +141,7 @@ export class AlertWebhook {
   async close(graceMs = 3_000): Promise<void> {
     this.closing = true;
     this.wake?.();
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
-    clearTimeout(timer);
+    if (this.running) await within(graceMs, this.running).catch(() => {});
     this.closed = true;
     if (this.queue.length > 0) this.opts.log.warn({ pending: this.queue.length }, 'alert webhook: notifications not sent at shutdown');
   }

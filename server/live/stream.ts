@@ -17,6 +17,7 @@ import { startHeartbeat } from './heartbeat.ts';
 import { CLOSE_TOO_MANY, FIGURES_CHECK_MS, LiveHub, type LiveSocket } from './hub.ts';
 import type { DisplayPresence } from './presence.ts';
 import { crossOrigin } from '../auth/origin.ts';
+import { within } from '../within.ts';
 
 export interface LiveStreamOptions {
   config: Config;
@@ -77,7 +78,7 @@ async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promi
   // the process is only ready once subscribed, so a screen connecting right away misses nothing.
   const started = hub.start().catch((err: Error) => log.warn({ err: err.message }, 'live: could not subscribe to the KPI channels'));
   root.addHook('onReady', async () => {
-    await Promise.race([started, new Promise((r) => setTimeout(r, 2_000).unref())]);
+    await within(2_000, started).catch(() => {});
   });
   const heartbeat = startHeartbeat(hub, config.STREAM_HEARTBEAT_MS);
   const figures = setInterval(() => void hub.checkFigures(), FIGURES_CHECK_MS);

@@ -25,6 +25,8 @@ export const STALE_MS = 8_000;
 const REFRESH_MS = 5_000;
 /** A read of the board loop that has not answered by then is given up (and asked again at the next turn). */
 const READ_TIMEOUT_MS = 10_000;
+/** A read of the board loop, given up after READ_TIMEOUT_MS. */
+const read = <T,>(url: string) => api<T>('GET', url, undefined, timeoutSignal(READ_TIMEOUT_MS));
 /** How often the page asks whether a new build is served (also at each reconnection of its live socket). */
 const BUILD_CHECK_MS = 10 * 60_000;
 
@@ -114,7 +116,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   let boardsJson = '';
   async function loadThresholds(): Promise<void> {
     try {
-      const t = await api<{ thresholds: unknown[] }>('GET', '/v1/thresholds', undefined, timeoutSignal(READ_TIMEOUT_MS));
+      const t = await read<{ thresholds: unknown[] }>('/v1/thresholds');
       setThresholds((t.thresholds ?? []).map(toThresholdView).filter((x): x is ThresholdView => x !== null));
     } catch (err) {
       // thresholds not readable by this credential (or not there yet): alerts alone colour the tiles
@@ -122,14 +124,14 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
     }
   }
   async function loadMessages(): Promise<void> {
-    const r = await api<MessagesResponse>('GET', '/v1/messages', undefined, timeoutSignal(READ_TIMEOUT_MS));
+    const r = await read<MessagesResponse>('/v1/messages');
     setMessages([...r.messages, ...(r.scheduled ?? [])]);
   }
   async function load(): Promise<void> {
     try {
-      if (!me()) setMe(((await api<{ principal: Me }>('GET', '/v1/auth/me', undefined, timeoutSignal(READ_TIMEOUT_MS))).principal));
-      if (!catalog()) setCatalog(await api<Catalog>('GET', '/v1/kpis/catalog', undefined, timeoutSignal(READ_TIMEOUT_MS)));
-      const b = await api<BoardsResponse>('GET', '/v1/boards', undefined, timeoutSignal(READ_TIMEOUT_MS));
+      if (!me()) setMe(((await read<{ principal: Me }>('/v1/auth/me')).principal));
+      if (!catalog()) setCatalog(await read<Catalog>('/v1/kpis/catalog'));
+      const b = await read<BoardsResponse>('/v1/boards');
       const json = JSON.stringify(b);
       if (json !== boardsJson) {
         boardsJson = json;
@@ -229,9 +231,9 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   createEffect(
     on(wantsActive, (wanted) => {
       if (!wanted) return;
-      const read = () => void api<{ scopes: string[] }>('GET', '/v1/kpis/scopes').then((r) => setActive(r.scopes), () => {}); // keeps the last answer
-      read();
-      const handle = setInterval(read, SCOPES_REFRESH_MS);
+      const readScopes = () => void api<{ scopes: string[] }>('GET', '/v1/kpis/scopes').then((r) => setActive(r.scopes), () => {}); // keeps the last answer
+      readScopes();
+      const handle = setInterval(readScopes, SCOPES_REFRESH_MS);
       onCleanup(() => clearInterval(handle));
     }),
   );
