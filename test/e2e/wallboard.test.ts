@@ -1336,6 +1336,29 @@ describe('wallboard in Chromium', () => {
     }
   }, 60_000);
 
+  it('a TV signed in again after its display was revoked goes live at once, not a minute after the refusal', async () => {
+    const board = { type: 'grid', title: 'Again', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'center', window: 'today' }] };
+    expect((await call('PUT', '/v1/boards/again', board)).status).toBe(201);
+    const made = (await call<{ url: string; display: { id: string } }>('POST', '/v1/displays', { name: 'Again TV', board: 'again' })).body;
+    const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    const tv = await context.newPage();
+    try {
+      await tv.goto(`${base}${made.url}`);
+      await tv.locator('.board-page[data-live="true"]').waitFor({ timeout: 20_000 });
+      // revoked while on the air: the server closes its socket (4401), and the next attempt would wait a minute
+      expect((await call('DELETE', `/v1/displays/${made.display.id}`)).status).toBe(200);
+      const refusedAt = Date.now();
+      await tv.getByText('This screen is not signed in.').waitFor({ timeout: 20_000 });
+      // a person signs in on this browser (another tab): the board's next read succeeds, and the socket follows at once
+      await context.addCookies([{ name: 'nabiz_session', value: adminToken, url: base }]);
+      await tv.locator('.board-page[data-live="true"] section.tile.kpi').waitFor({ timeout: 40_000 });
+      // its reads back off to 15 s at most while refused; the minute after the refusal has not passed
+      expect(Date.now() - refusedAt).toBeLessThan(50_000);
+    } finally {
+      await context.close();
+    }
+  }, 90_000);
+
   it('judges a figure from its threshold\'s minimum sample ("From n"): below it no colour and no alert; from any sample, both', async () => {
     const board = { type: 'grid', title: 'Sample', columns: 2, tiles: [{ kind: 'kpi', kpi: 'offered', scope: 'queue:minn', window: 'today' }] };
     expect((await call('PUT', '/v1/boards/sample', board)).status).toBe(201);

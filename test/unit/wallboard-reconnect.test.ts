@@ -92,6 +92,24 @@ describe('backoff with jitter', () => {
     expect(connects).toBe(2);
     expect(t.pending()).toBe(0);
   });
+
+  it('makes a pending attempt at once when asked to hurry, once, and not after a stop', () => {
+    const t = fakeTimers();
+    let connects = 0;
+    const r = new Reconnector(() => connects++, { timers: t.timers, random: () => 0 });
+    expect(r.hurry()).toBe(false); // nothing pending: nothing to do
+    expect(connects).toBe(0);
+    r.failed(60_000);
+    expect(r.hurry()).toBe(true);
+    expect(connects).toBe(1);
+    expect(t.pending()).toBe(0); // the waiting attempt is gone, not made a second time later
+    t.advance(60_000);
+    expect(connects).toBe(1);
+    r.failed();
+    r.stop();
+    expect(r.hurry()).toBe(false);
+    expect(connects).toBe(1);
+  });
 });
 
 describe('live client', () => {
@@ -322,6 +340,30 @@ describe('live client', () => {
       t.advance(500);
       expect(sockets, `${code}`).toHaveLength(3);
     }
+  });
+
+  it('connects at once when asked after a refusal (signed in again), and only when no socket is there', () => {
+    const { t, sockets, client } = setup();
+    client.subscribe([{ window: 'today', scopes: ['center'] }]);
+    client.start();
+    sockets[0]!.open();
+    client.reconnectNow(); // connected: nothing to do
+    expect(sockets).toHaveLength(1);
+    sockets[0]!.drop(4401);
+    t.advance(1_000);
+    expect(sockets).toHaveLength(1); // waiting out the minute
+    client.reconnectNow();
+    expect(sockets).toHaveLength(2);
+    client.reconnectNow(); // connecting already: not a second socket
+    expect(sockets).toHaveLength(2);
+    sockets[1]!.open();
+    expect(sockets[1]!.sent).toContainEqual(expect.objectContaining({ type: 'subscribe' }));
+    for (let i = 0; i < 60; i++) {
+      t.advance(1_000);
+      sockets[1]!.receive(snapshot); // a live socket: only a left-over attempt would open another
+    }
+    expect(sockets).toHaveLength(2); // the minute's attempt was not made as well
+    client.stop();
   });
 
   it('pings, and replaces a socket that went silent (a half-open connection)', () => {

@@ -141,6 +141,9 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
       await loadMessages();
       failures = 0;
       setProblem(null);
+      // signed in again (a display link opened, a person signed in in another tab): the live socket need not wait
+      // out its minute after the refusal
+      if (signedOut()) live.reconnectNow();
       setSignedOut(false);
     } catch (err) {
       failures++;

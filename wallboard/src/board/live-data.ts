@@ -55,6 +55,8 @@ export interface LiveData {
    */
   figuresStaleSince: Accessor<number | null | undefined>;
   subscribe(subs: Subscription[]): void;
+  /** Connects the live socket now if it is waiting to (the screen was signed in again after a refusal). */
+  reconnectNow(): void;
   /** Called with true when a new critical alert arrives (the board decides whether to beep). */
   onCritical(fn: () => void): void;
   /** Called when the floor messages changed (the page reads them again). */
@@ -204,6 +206,7 @@ export function createLiveData(opts: { url: string; createSocket?: (url: string)
       wantedRoster = nextRoster;
       if (!same) client.subscribe(subs);
     },
+    reconnectNow: () => client.reconnectNow(),
     onCritical(fn) {
       criticalListener = fn;
     },

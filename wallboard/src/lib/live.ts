@@ -194,6 +194,14 @@ export class LiveClient {
     this.resubscribeTimer = null;
   }
 
+  /**
+   * Connects now if the next attempt is still waiting: the page was signed in again after a refusal (4401), which
+   * would otherwise keep the socket away for up to a minute.
+   */
+  reconnectNow(): void {
+    if (this.socket === null) this.reconnector.hurry();
+  }
+
   stop(): void {
     this.stopped = true;
     this.reconnector.stop();

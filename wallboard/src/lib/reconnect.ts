@@ -76,6 +76,15 @@ export class Reconnector {
     this.attempt = 0;
   }
 
+  /** Makes the pending attempt now (what kept it waiting has changed); false when none is pending. */
+  hurry(): boolean {
+    if (this.stopped || this.handle === null) return false;
+    (this.opts.timers ?? realTimers).clearTimeout(this.handle);
+    this.handle = null;
+    this.connect();
+    return true;
+  }
+
   stop(): void {
     this.stopped = true;
     if (this.handle !== null) (this.opts.timers ?? realTimers).clearTimeout(this.handle);
