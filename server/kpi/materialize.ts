@@ -68,6 +68,17 @@ export function measureVersion(now = Date.now()): number {
   return lastVersion;
 }
 
+/**
+ * Raises measureVersion()'s floor to the highest version stored, for a worker taking the lease: the one before it may
+ * have run on a host whose clock was ahead of this one's, and the rows this one recomputes must not lose to its older
+ * ones until the clocks meet.
+ */
+export async function floorMeasureVersion(ch: ClickHouseClient): Promise<void> {
+  const rs = await ch.query({ query: 'SELECT max(version) AS v FROM kpi_measures', format: 'JSONEachRow' });
+  const [row] = await rs.json<{ v: string | number }>();
+  lastVersion = Math.max(lastVersion, Number(row?.v ?? 0));
+}
+
 export async function readWatermark(ch: ClickHouseClient): Promise<number> {
   const rs = await ch.query({
     query: `SELECT ${STORED_WATERMARK} AS w`,

@@ -35,7 +35,7 @@ import { Lease } from '../redis/lease.ts';
 import { applyRetention } from '../retention.ts';
 import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
-import { nextRange, rebuildMeasures, runPass, writeWatermark, type Pass } from './materialize.ts';
+import { floorMeasureVersion, nextRange, rebuildMeasures, runPass, writeWatermark, type Pass } from './materialize.ts';
 import { MEASURES_DEFINITION } from './measures.ts';
 import { readMeasureSettings, syncDefaultQueueSettings, syncLiveSettings, writeMeasureSettings } from './settings.ts';
 import { rosterNames, storeRoster } from './roster.ts';
@@ -266,7 +266,10 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
     }
   }
 
-  /** The stored measures were checked against this worker's FCR look-back and definition (before its first pass). */
+  /**
+   * The stored measures were checked against this worker's FCR look-back and definition, and their versions taken as
+   * the floor of its own (before its first pass after taking the lease).
+   */
   let measuresChecked = false;
   /** Stops the rebuild in progress (this process lost the lease: the new leader rebuilds). */
   let rebuilding: AbortController | null = null;
@@ -276,6 +279,7 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
    * so that history and the live sums (moved by differences computed the current way) agree with ClickHouse.
    */
   async function checkMeasures(): Promise<void> {
+    await floorMeasureVersion(ch);
     const want = { fcrLookbackDays: config.FCR_LOOKBACK_DAYS, definition: MEASURES_DEFINITION };
     const have = await readMeasureSettings(ch);
     if (have?.fcrLookbackDays === want.fcrLookbackDays && have.definition === want.definition) return;

@@ -310,6 +310,54 @@ describe('KPI pipeline', () => {
       reader.disconnect();
     }
   }, 60_000);
+  it('a worker taking over from one whose clock was ahead: its recomputed measures still win over the older ones', async () => {
+    const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-ahead') });
+    redises.push(redis);
+    const config = { ...ctx.config, REDIS_PREFIX: `${ctx.config.REDIS_PREFIX}_ahead`, KPI_RECOMPUTE_DEBOUNCE_MS: 0 };
+    const row = (id: string, type: string, at: number, f: Partial<ScenarioEvent>): ScenarioEvent => {
+      const t = new Date(at).toISOString().replace('T', ' ').replace('Z', '');
+      return {
+        source: 'acd', id, type, occurred_at: t, received_at: t, contact_id: 'AHEAD1', queue: 'ahead', team: '', channel: 'voice', agent_id: '',
+        customer_id: '', to_queue: '', to_agent_id: '', talk_ms: null, hold_ms: null, acw_ms: null, resolved: null, state: '', reason: '',
+        outcome: '', public: null, metric: '', score: null, attributes: {}, ...f,
+      };
+    };
+    const answerWait = async () => {
+      const rs = await ctx.clickhouse.query({ query: "SELECT wait_ms FROM kpi_measures FINAL WHERE contact_id = 'AHEAD1' AND kind = 'answer'", format: 'JSONEachRow' });
+      return (await rs.json<{ wait_ms: number }>()).map((r) => Number(r.wait_ms));
+    };
+    const { log } = capturedLog('info');
+    const start = () => startKpiWorker({ config, log, clickhouse: ctx.clickhouse, redisUrl: redis.url, now: () => NOW, schedulers: false });
+    const reader = createRedis(redis.url, 'commands');
+    const queue = createKpiQueue(reader, config);
+    try {
+      // offered at −120 s, answered at −100 s: waited 20 s
+      await insertEvents(ctx.clickhouse, [row('ahead-o1', 'contact.offered', NOW - 120_000, {}), row('ahead-a1', 'contact.answered', NOW - 100_000, { agent_id: 'x1' })]);
+      let worker = await start();
+      await signalRecompute(queue, { debounceMs: 0 });
+      await waitFor('the answer measured', async () => ((await answerWait())[0] === 20_000 ? true : undefined));
+      await worker.close();
+      // The lease's last holder ran on a host an hour ahead: its row of the answer (a wrong wait, to tell them apart)
+      // carries a version an hour past this host's clock.
+      await ctx.clickhouse.command({
+        query: `INSERT INTO kpi_measures SELECT * REPLACE (version + 3600000 AS version, toNullable(toInt64(999)) AS wait_ms)
+                FROM kpi_measures FINAL WHERE contact_id = 'AHEAD1' AND kind = 'answer'`,
+      });
+      expect(await answerWait()).toEqual([999]);
+      // This host takes the lease, and a late offer at −110 s comes: the answer waited 10 s (−110 → −100)
+      worker = await start();
+      await insertEvents(ctx.clickhouse, [row('ahead-o2', 'contact.offered', NOW - 110_000, {})]);
+      await signalRecompute(queue, { debounceMs: 0 });
+      // (without the floor, the hour-ahead row keeps winning: 999 for an hour)
+      await waitFor('the late offer in the answer\'s wait', async () => ((await answerWait())[0] === 10_000 ? true : undefined), 15_000);
+      expect(await answerWait()).toEqual([10_000]);
+      await worker.close();
+    } finally {
+      await queue.close();
+      reader.disconnect();
+    }
+  }, 60_000);
+
   it('a worker whose Redis lost its data installs its job schedulers again: the ticks, and the screens\' alive mark, come back', async () => {
     const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-emptied') });
     redises.push(redis);
