@@ -102,7 +102,7 @@ export const ConfigSchema = Type.Object({
       'Prefix of every Redis key and BullMQ queue, so several installations can share one Redis. No `:`, which ends ' +
       'it: with `nabiz` and `nabiz:eu` on one Redis, the first one\'s keys (`nabiz:*`) would take in the second\'s.',
   }),
-  CENTER_TZ: Type.String({ default: 'UTC', description: 'IANA time zone of the center; "today" starts at local midnight here.' }),
+  CENTER_TZ: Type.String({ default: 'UTC', description: 'IANA time zone of the center; "today" starts at local midnight here. The KPI worker stores it for the analysts\' local days (the view `kpi_center`).' }),
   CENTER_HOURS: Type.Optional(
     Type.String({
       description:

@@ -37,7 +37,7 @@ import { agentStatesSql, computeSeries, rows, slSettings } from './compute.ts';
 import { LiveRollup, type ContactChange } from './live-rollup.ts';
 import { floorMeasureVersion, nextRange, rebuildMeasures, runPass, writeWatermark, type Pass } from './materialize.ts';
 import { MEASURES_DEFINITION } from './measures.ts';
-import { readMeasureSettings, syncDefaultQueueSettings, syncLiveSettings, writeMeasureSettings } from './settings.ts';
+import { readMeasureSettings, syncCenterTimeZone, syncDefaultQueueSettings, syncLiveSettings, writeMeasureSettings } from './settings.ts';
 import { rosterNames, storeRoster } from './roster.ts';
 import { newSeriesWriterState, storeSeries } from './series-store.ts';
 import { kpiRedisNames, storeSnapshots } from './snapshots.ts';
@@ -214,6 +214,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   await syncDefaultQueueSettings(ch, config);
   // The agent-state cutoff and the waiting look-back the rollup applies, stored for the API and the analyst views.
   await syncLiveSettings(ch, config);
+  // The center's time zone, for the analysts' local days.
+  await syncCenterTimeZone(ch, config);
 
   const previous = new Map<string, string>();
   const rosterRedis = rosterNames(config.REDIS_PREFIX);

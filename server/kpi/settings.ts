@@ -152,3 +152,22 @@ export async function writeMeasureSettings(ch: ClickHouseClient, s: MeasureSetti
     query_params: { days: s.fcrLookbackDays, definition: s.definition },
   });
 }
+
+// The center's time zone (kpi_center_settings, read through the view kpi_center; sql/021_center_time_zone.sql): the
+// worker writes its CENTER_TZ there at start, so that analysts' local days are the wallboards' ones.
+
+/** The center's time zone as stored. */
+export async function readCenterTimeZone(ch: ClickHouseClient): Promise<string> {
+  const rs = await ch.query({ query: 'SELECT time_zone FROM kpi_center', format: 'JSONEachRow' });
+  const [row] = await rs.json<{ time_zone: string }>();
+  return row!.time_zone;
+}
+
+/** Writes CENTER_TZ as the center's time zone unless it already is. */
+export async function syncCenterTimeZone(ch: ClickHouseClient, config: Pick<Config, 'CENTER_TZ'>): Promise<void> {
+  if ((await readCenterTimeZone(ch)) === config.CENTER_TZ) return;
+  await ch.command({
+    query: `INSERT INTO kpi_center_settings (time_zone, updated_at) SELECT {tz:String}, ${AFTER_LATEST} FROM kpi_center_settings`,
+    query_params: { tz: config.CENTER_TZ },
+  });
+}

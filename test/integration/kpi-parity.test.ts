@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from '../../server/kpi/catalog.ts';
 import { computeSeries, computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
-import { setLiveSettings, setQueueSettings } from '../../server/kpi/settings.ts';
+import { readCenterTimeZone, setLiveSettings, setQueueSettings, syncCenterTimeZone } from '../../server/kpi/settings.ts';
 import { windowRange, WINDOWS } from '../../server/kpi/windows.ts';
 import { createTestContext, type TestContext } from '../support/context.ts';
 import { insertEvents, LATE_EVENTS, MAIN_EVENTS, NOW, SUPPORT_SETTINGS, TZ } from './kpi-scenario.ts';
@@ -96,6 +96,21 @@ describe('analyst views ↔ API parity', () => {
     // In UTC the same events split over two days: 2025-03-09 22:30 (V9) is "today" only in Istanbul.
     const utc = await view(`SELECT offered FROM kpi_daily(tz = 'UTC') WHERE day = toDate('2025-03-10') AND scope = 'center'`);
     expect(Number(utc[0]!.offered)).toBe(13);
+  });
+
+  it('the center\'s time zone is in kpi_center as the KPI worker stores it: local days by it are the today window\'s', async () => {
+    // a new database: UTC, until a worker writes its CENTER_TZ (once; a second sync with the same zone writes nothing)
+    expect(await readCenterTimeZone(ctx.clickhouse)).toBe('UTC');
+    await syncCenterTimeZone(ctx.clickhouse, { CENTER_TZ: TZ });
+    await syncCenterTimeZone(ctx.clickhouse, { CENTER_TZ: TZ });
+    expect(await view('SELECT time_zone FROM kpi_center')).toEqual([{ time_zone: TZ }]);
+    expect(await view('SELECT count() AS n FROM kpi_center_settings')).toEqual([{ n: '2' }]); // the migration's UTC, and TZ
+    // as docs/analysts.md reads it: 13 offers on 2025-03-10 by UTC days (above), the today window's by Istanbul's
+    const rows = await view(`WITH (SELECT time_zone FROM kpi_center) AS center_tz
+                             SELECT offered, offered_n FROM kpi_daily(tz = center_tz) WHERE day = toDate('2025-03-10') AND scope = 'center'`);
+    const api = snaps.find((s) => s.window === 'today' && s.scope === 'center')!;
+    expect(api.values.offered.value).not.toBe(13);
+    expectSame(fromRow(rows[0]!, 'offered'), api.values.offered, 'daily by kpi_center, offered');
   });
 
   it('kpi_agent_states_now agrees with the live agent counts', async () => {

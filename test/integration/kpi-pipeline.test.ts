@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../server/log.ts';
 import { computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { createKpiQueue, createKpiSignaller, signalRecompute, startKpiWorker } from '../../server/kpi/pipeline.ts';
-import { setQueueSettings } from '../../server/kpi/settings.ts';
+import { readCenterTimeZone, setQueueSettings, syncCenterTimeZone } from '../../server/kpi/settings.ts';
 import { readSeries } from '../../server/kpi/series-store.ts';
 import { kpiRedisNames, readSnapshots } from '../../server/kpi/snapshots.ts';
 import { createRedis } from '../../server/redis/connections.ts';
@@ -310,6 +310,19 @@ describe('KPI pipeline', () => {
       reader.disconnect();
     }
   }, 60_000);
+  it('a worker stores its CENTER_TZ at start, for the analysts\' local days (kpi_center)', async () => {
+    const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-zone') });
+    redises.push(redis);
+    const config = { ...ctx.config, REDIS_PREFIX: `${ctx.config.REDIS_PREFIX}_zone`, CENTER_TZ: 'America/Sao_Paulo' };
+    const worker = await startKpiWorker({ config, log: createLogger({ LOG_LEVEL: 'silent' }), clickhouse: ctx.clickhouse, redisUrl: redis.url, now: () => NOW, schedulers: false });
+    try {
+      expect(await readCenterTimeZone(ctx.clickhouse)).toBe('America/Sao_Paulo');
+    } finally {
+      await worker.close();
+      await syncCenterTimeZone(ctx.clickhouse, ctx.config); // back to this suite's
+    }
+  }, 60_000);
+
   it('a worker taking over from one whose clock was ahead: its recomputed measures still win over the older ones', async () => {
     const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-ahead') });
     redises.push(redis);

@@ -69,6 +69,7 @@ describe('migration files', () => {
       '018_alerts_current_ack_race.sql': '5e3b32b655db231a222e059514257f5b8b5634f1313866190b16ef8469ad7409',
       '019_threshold_min_count.sql': 'ae5d1147c55bd00625d0a978ac46b2e658b2209177b6d5f5c3a29412f0891da4',
       '020_rejected_key_id.sql': '0270a4fff910ef2a2e93b1471767720f0ba3fbc128d8de05a1eb8a80320f7c42',
+      '021_center_time_zone.sql': 'd97424a4e08cd972fd0eeef56d37b27a5679afe266c1f6d0eda41d6b8cb22bcd',
     };
     const ms = await readMigrations(SQL_DIR);
     expect(Object.fromEntries(ms.map((m) => [m.file, m.checksum]))).toEqual(released);
