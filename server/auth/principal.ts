@@ -30,6 +30,11 @@ export interface IngestPrincipal {
 
 export type Principal = UserPrincipal | DisplayPrincipal | IngestPrincipal;
 
+/** A signed-in person as `GET /v1/auth/me` tells it (without the session's id). */
+export type SignedInUser = Omit<UserPrincipal, 'sessionId'>;
+/** What `GET /v1/auth/me` answers as `principal`. */
+export type PublicPrincipal = SignedInUser | DisplayPrincipal | IngestPrincipal;
+
 /** Published on every revocation; `id` is a user id, a session id, a display id or an ingest key id. */
 export interface Revocation {
   kind: 'display' | 'session' | 'ingest-key' | 'user';

@@ -25,7 +25,7 @@ import { INGEST_SOURCES } from '../config.ts';
 import { ApiError, errorBody } from '../errors.ts';
 import { cookieOptions, CSRF_HEADER, DISPLAY_COOKIE, DISPLAY_ISSUED_COOKIE, SESSION_COOKIE } from './plugin.ts';
 import { IDENTIFY_SECONDS, withPresence, type DisplayPresence } from '../live/presence.ts';
-import type { Principal } from './principal.ts';
+import type { Principal, PublicPrincipal } from './principal.ts';
 import { ROLES } from './roles.ts';
 import type { UserRecord } from './store.ts';
 import { burnPasswordCheck, isTokenOf, verifyPassword } from './tokens.ts';
@@ -35,7 +35,7 @@ const Password = Type.String({ minLength: 1, maxLength: 1024 });
 const RoleSchema = Type.Union(ROLES.map((r) => Type.Literal(r)));
 const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{16}$' }) });
 
-function publicPrincipal(p: Principal): Record<string, unknown> {
+function publicPrincipal(p: Principal): PublicPrincipal {
   if (p.kind === 'user') return { kind: p.kind, userId: p.userId, username: p.username, role: p.role };
   return { ...p };
 }

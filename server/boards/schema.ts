@@ -15,15 +15,13 @@
 //   rotation  a list of grid boards with how long each is shown; a TV bound to it cycles through them.
 import { Type, type Static, type TObject, type TUnion } from '@sinclair/typebox';
 import { ROSTER_STATES } from '../live/protocol.ts';
+import { MAX_TABLE_SCOPES } from './table-rows.ts';
 
 export const BOARD_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 export const MAX_TILES = 60;
 export const MAX_COLUMNS = 8;
 export const MAX_ROTATION = 20;
 export const MAX_TABLE_KPIS = 8;
-export const MAX_TABLE_SCOPES = 20;
-/** A table row `<kind>:*` stands for every scope of that kind with figures today. */
-export const WILDCARD_KINDS = ['queue', 'team', 'channel'] as const;
 /** The longest time-in-state limit a roster tile may set, in minutes (a shift). */
 export const MAX_ROSTER_LIMIT_MINUTES = 720;
 

@@ -3,7 +3,8 @@
 // problem is reported with the path of the field it is about.
 import { isKpiKey } from '../kpi/catalog.ts';
 import { parseScope, ScopeError, type Scope } from '../kpi/scopes.ts';
-import { WILDCARD_KINDS, type BoardInput } from './schema.ts';
+import type { BoardInput } from './schema.ts';
+import { WILDCARD_KINDS } from './table-rows.ts';
 
 export interface FieldProblem {
   path: string;

@@ -3,6 +3,7 @@
 // ClickHouse with compute.ts's sums and formulas, so an interval's figures are the trend chart's and the analysts'
 // kpi_interval_15m, and the total is that day's `today` window (kpi_daily), never an average of the intervals.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { byName } from '../boards/table-rows.ts';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from './catalog.ts';
 import { buildSeries, intervalSums, measuredScopes, sumsOf, windowedValues, type SeriesPoint } from './compute.ts';
 import { startOfLocalDay, todayIntervals, tzOffsetMs } from './windows.ts';
@@ -67,7 +68,7 @@ export async function computeDayReport(ch: ClickHouseClient, opts: { date: strin
   const wildcards = opts.scopes.filter((s) => s.endsWith(':*'));
   // the day's sums: of every scope when the wildcards need to know which had figures that day
   const day = await intervalSums(ch, [{ label: 'day', start, end }], wildcards.length > 0 ? [] : opts.scopes, end - start);
-  const scopes = wildcards.length > 0 ? expand(opts.scopes, measuredScopes(day).sort()) : [...opts.scopes];
+  const scopes = wildcards.length > 0 ? expand(opts.scopes, measuredScopes(day).sort(byName)) : [...opts.scopes];
   if (scopes.length > MAX_REPORT_SCOPES) {
     const counted = wildcards.length > 0 ? ` (${wildcards.join(', ')} counted as the scopes with figures that day)` : '';
     throw new ReportTooLarge(`${scopes.length} scopes${counted}: at most ${MAX_REPORT_SCOPES} in one report`);
@@ -84,7 +85,7 @@ export async function computeDayReport(ch: ClickHouseClient, opts: { date: strin
   };
 }
 
-/** The scopes asked for, each `<kind>:*` replaced by the scopes of that kind in `measured`, without repeats. */
+/** The scopes asked for, each `<kind>:*` replaced by the scopes of that kind in `measured` (in their order), without repeats. */
 function expand(asked: readonly string[], measured: readonly string[]): string[] {
   const out = new Set<string>();
   for (const s of asked) {

@@ -23,7 +23,6 @@ import { within } from '../within.ts';
 import { SHARED_READ_MS } from '../read-cache.ts';
 import {
   decodeClientMessage,
-  MAX_SUBSCRIPTIONS,
   WINDOW_NAMES,
   type Alert,
   type ClientMessage,
@@ -31,6 +30,7 @@ import {
   type RosterAgent,
   type ServerMessage,
 } from './protocol.ts';
+import { MAX_SUBSCRIPTIONS } from './limits.ts';
 
 /** What the hub needs of a websocket (the `ws` WebSocket has all of it). */
 export interface LiveSocket {

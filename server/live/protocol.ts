@@ -2,6 +2,7 @@
 // One module for the server, the wallboard and the tests; docs/live.md explains it.
 import { Type, type Static } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { MAX_SUBSCRIPTIONS } from './limits.ts';
 
 export const WINDOW_NAMES = ['today', '1h', '15m'] as const;
 export type LiveWindow = (typeof WINDOW_NAMES)[number];
@@ -13,7 +14,6 @@ const KpiValue = Type.Object({ value: Type.Union([Type.Number(), Type.Null()]), 
 
 // --- client → server -------------------------------------------------------------------------------------------
 
-export const MAX_SUBSCRIPTIONS = 200;
 
 export const ClientMessageSchema = Type.Union([
   /** Adds (window, scope) pairs; the server answers at once with their latest snapshots and the active alerts. */

@@ -1,7 +1,7 @@
 // A table tile's rows on the wallboard: `queue:*` (team:*, channel:*) stands for every queue (team, channel) with
 // figures today.
 import { describe, expect, it } from 'vitest';
-import { expandRows, wildcardKind } from '../../wallboard/src/lib/scopes.ts';
+import { byName, expandRows, wildcardKind } from '../../server/boards/table-rows.ts';
 
 describe('a table of every queue (wallboard)', () => {
   const active = ['center', 'queue:sales', 'queue:billing', 'team:red', 'channel:chat', 'agent:a1'];
@@ -28,5 +28,13 @@ describe('a table of every queue (wallboard)', () => {
     expect(rows.slice(0, 19)).toEqual(many.slice(0, 19));
     // nothing active yet: no rows for the wildcard
     expect(expandRows(['queue:*'], [], 20)).toEqual([]);
+  });
+
+  it('lists scopes by name as a person reads them, the same in any browser: case aside, numbers by value', () => {
+    const names = ['queue:Sales', 'queue:q10', 'queue:billing', 'queue:q2', 'queue:sales', 'queue:Çağrı'];
+    // Ç as C (accents aside too), Sales and sales side by side (upper case first to break the tie)
+    const sorted = ['queue:billing', 'queue:Çağrı', 'queue:q2', 'queue:q10', 'queue:Sales', 'queue:sales'];
+    expect([...names].sort(byName)).toEqual(sorted);
+    expect(expandRows(['queue:*'], names, 20)).toEqual(sorted);
   });
 });

@@ -2,6 +2,7 @@
 // data, rotation, sound, and the header with the board's name, the live/stale state and the clock. Every fetch is
 // retried forever and keeps the last good answer, so the page never goes blank and recovers by itself.
 import { createEffect, createMemo, createSignal, Match, on, onCleanup, Show, Switch, type Component } from 'solid-js';
+import type { PublicPrincipal } from '../../../server/auth/principal.ts';
 import type { Board, BoardsResponse, GridBoard } from '../../../server/boards/schema.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import type { LiveWindow } from '../../../server/live/protocol.ts';
@@ -13,7 +14,7 @@ import { staleSince, type Subscription } from '../lib/live.ts';
 import { MessageArrivals, messagesOnScreen } from '../lib/messages.ts';
 import { newBuildServed } from '../lib/new-build.ts';
 import { backoffDelay } from '../lib/reconnect.ts';
-import { expandRows, wildcardKind } from '../lib/scopes.ts';
+import { expandRows, MAX_TABLE_SCOPES, wildcardKind } from '../../../server/boards/table-rows.ts';
 import { toThresholdView } from '../lib/thresholds.ts';
 import { BoardView } from './BoardView.tsx';
 import { createLiveData } from './live-data.ts';
@@ -35,17 +36,9 @@ interface Catalog {
   timeZone: string;
 }
 
-interface Me {
-  kind: 'user' | 'display';
-  username?: string;
-  role?: string;
-  board?: string;
-}
 
 /** How often the scopes with figures today are re-read, while a board has a table of every queue (`queue:*`). */
 const SCOPES_REFRESH_MS = 30_000;
-/** The most rows a table tile shows (server/boards/schema.ts, MAX_TABLE_SCOPES). */
-const MAX_TABLE_ROWS = 20;
 
 function subscriptionsFor(boards: GridBoard[], rows: (scopes: string[]) => string[]): Subscription[] {
   const byWindow = new Map<LiveWindow, Set<string>>([['today', new Set()]]);
@@ -90,7 +83,7 @@ function beep(): void {
 }
 
 export const BoardApp: Component<{ requested: string | undefined }> = (props) => {
-  const [me, setMe] = createSignal<Me | null>(null);
+  const [me, setMe] = createSignal<PublicPrincipal | null>(null);
   const [signedOut, setSignedOut] = createSignal(false);
   const [boards, setBoards] = createSignal<BoardsResponse | null>(null);
   const [catalog, setCatalog] = createSignal<Catalog | null>(null);
@@ -129,7 +122,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
   }
   async function load(): Promise<void> {
     try {
-      if (!me()) setMe(((await read<{ principal: Me }>('/v1/auth/me')).principal));
+      if (!me()) setMe(((await read<{ principal: PublicPrincipal }>('/v1/auth/me')).principal));
       if (!catalog()) setCatalog(await read<Catalog>('/v1/kpis/catalog'));
       const b = await read<BoardsResponse>('/v1/boards');
       const json = JSON.stringify(b);
@@ -240,7 +233,7 @@ export const BoardApp: Component<{ requested: string | undefined }> = (props) =>
       onCleanup(() => clearInterval(handle));
     }),
   );
-  const rows = (scopes: string[]) => expandRows(scopes, active(), MAX_TABLE_ROWS);
+  const rows = (scopes: string[]) => expandRows(scopes, active(), MAX_TABLE_SCOPES);
 
   createEffect(() => live.subscribe(subscriptionsFor(grids(), rows)));
 

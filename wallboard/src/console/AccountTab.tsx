@@ -1,11 +1,12 @@
 // Your account: who you are signed in as, and changing your own password. The change signs you out everywhere else
 // (other browsers, scripts with your token); this browser stays signed in.
+import type { SignedInUser } from '../../../server/auth/principal.ts';
 import { createSignal, Show, type Component } from 'solid-js';
 import { PASSWORD_MIN_LENGTH } from '../../../server/auth/rules.ts';
 import { api } from '../lib/api.ts';
-import { errorAt, errorsBesides, fieldErrors, type Me } from './Console.tsx';
+import { errorAt, errorsBesides, fieldErrors } from './Console.tsx';
 
-export const AccountTab: Component<{ me: Me }> = (props) => {
+export const AccountTab: Component<{ me: SignedInUser }> = (props) => {
   const [errors, setErrors] = createSignal(new Map<string, string>());
   const [changed, setChanged] = createSignal(false);
 

@@ -2,6 +2,7 @@
 // reports, sources; for admins also users, ingest keys and the audit log; for everyone their account (own password).
 // Loaded lazily (App.tsx): a TV never downloads it.
 import { createResource, createSignal, For, Match, Show, Switch, type Component } from 'solid-js';
+import type { PublicPrincipal, SignedInUser } from '../../../server/auth/principal.ts';
 import type { KpiDefinition } from '../../../server/kpi/catalog.ts';
 import { api, ApiFailure } from '../lib/api.ts';
 import { AccountTab } from './AccountTab.tsx';
@@ -19,14 +20,8 @@ import './console.css';
 import { ThresholdsTab } from './ThresholdsTab.tsx';
 import { onSignedOut } from './read.ts';
 
-export interface Me {
-  kind: 'user' | 'display';
-  username?: string;
-  role?: 'viewer' | 'supervisor' | 'admin';
-}
-
 export interface ConsoleContext {
-  me: Me;
+  me: SignedInUser;
   canEdit: boolean;
   catalog: KpiDefinition[];
   /** The center's time zone (CENTER_TZ): times are shown in it, as on the TVs. */
@@ -38,9 +33,9 @@ const TABS = ['boards', 'displays', 'thresholds', 'alerts', 'messages', 'reports
 const ADMIN_TABS = ['users', 'keys', 'audit'] as const;
 const TAB_LABELS: Record<string, string> = { keys: 'Ingest keys', audit: 'Audit log' };
 
-async function whoAmI(): Promise<Me | null> {
+async function whoAmI(): Promise<PublicPrincipal | null> {
   try {
-    return (await api<{ principal: Me }>('GET', '/v1/auth/me')).principal;
+    return (await api<{ principal: PublicPrincipal }>('GET', '/v1/auth/me')).principal;
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 401) return null;
     throw err;
@@ -79,14 +74,19 @@ const SignIn: Component<{ onDone: () => void; note?: string }> = (props) => {
 
 const Console: Component<{ tab?: string }> = (props) => {
   const [me, { refetch }] = createResource(whoAmI);
+  /** The person signed in (the console is for people: a display's cookie gets the sign-in form). */
+  const user = () => {
+    const m = me();
+    return m?.kind === 'user' ? m : null;
+  };
   // a read that finds the session ended (expired, ended by an admin): the sign-in form
   onSignedOut(() => void refetch());
   // only once signed in (before that the API answers 401)
   const [catalog] = createResource(
-    () => (me()?.kind === 'user' ? me()!.username : null),
+    () => user()?.username ?? null,
     async () => api<{ kpis: KpiDefinition[]; timeZone: string }>('GET', '/v1/kpis/catalog'),
   );
-  const tabs = (): readonly string[] => (me()?.role === 'admin' ? [...TABS, ...ADMIN_TABS] : TABS);
+  const tabs = (): readonly string[] => (user()?.role === 'admin' ? [...TABS, ...ADMIN_TABS] : TABS);
   const tab = () => ([...tabs(), 'account'].includes(props.tab ?? '') ? props.tab! : 'boards');
   const signOut = async () => {
     await api('POST', '/v1/auth/logout').catch(() => {});
@@ -98,12 +98,12 @@ const Console: Component<{ tab?: string }> = (props) => {
         <Match when={me.error}>
           <p class="error pad">{String(me.error?.message ?? me.error)}</p>
         </Match>
-        <Match when={me.state === 'ready' && (!me() || me()!.kind !== 'user')}>
+        <Match when={me.state === 'ready' && !user()}>
           <SignIn onDone={() => void refetch()} note={me()?.kind === 'display' ? 'This browser is signed in as a display; sign in as a person to use the console.' : undefined} />
         </Match>
-        <Match when={me() && catalog()}>
+        <Match when={user() && catalog()}>
           {(_) => {
-            const ctx = (): ConsoleContext => ({ me: me()!, canEdit: me()!.role === 'supervisor' || me()!.role === 'admin', catalog: catalog()!.kpis, timeZone: catalog()!.timeZone });
+            const ctx = (): ConsoleContext => ({ me: user()!, canEdit: user()!.role === 'supervisor' || user()!.role === 'admin', catalog: catalog()!.kpis, timeZone: catalog()!.timeZone });
             return (
               <>
                 <nav class="tabs">
@@ -115,8 +115,8 @@ const Console: Component<{ tab?: string }> = (props) => {
                   ))}
                   <span class="spacer" />
                   <a href="#/">Board</a>
-                  <a class="who" href="#/console/account" classList={{ active: tab() === 'account' }} data-role={me()!.role} title="Your account: change your password">
-                    {me()!.username} ({me()!.role}{ctx().canEdit ? '' : ', read-only'})
+                  <a class="who" href="#/console/account" classList={{ active: tab() === 'account' }} data-role={user()!.role} title="Your account: change your password">
+                    {user()!.username} ({user()!.role}{ctx().canEdit ? '' : ', read-only'})
                   </a>
                   <button type="button" onClick={signOut}>
                     Sign out
@@ -147,7 +147,7 @@ const Console: Component<{ tab?: string }> = (props) => {
                       <SourcesTab />
                     </Match>
                     <Match when={tab() === 'users'}>
-                      <UsersTab me={me()!} />
+                      <UsersTab me={user()!} />
                     </Match>
                     <Match when={tab() === 'keys'}>
                       <KeysTab />
@@ -156,7 +156,7 @@ const Console: Component<{ tab?: string }> = (props) => {
                       <AuditTab />
                     </Match>
                     <Match when={tab() === 'account'}>
-                      <AccountTab me={me()!} />
+                      <AccountTab me={user()!} />
                     </Match>
                   </Switch>
                 </main>

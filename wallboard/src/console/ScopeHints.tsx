@@ -3,7 +3,7 @@
 // (`queue:*`), which thresholds and a table's rows take. Read once when the console opens.
 import { createResource, For, type Component } from 'solid-js';
 import { api } from '../lib/api.ts';
-import { WILDCARD_KINDS as KINDS } from '../lib/scopes.ts';
+import { WILDCARD_KINDS as KINDS } from '../../../server/boards/table-rows.ts';
 
 /** The queues, teams and channels with figures today, by name (as the API lists them). */
 async function activeScopes(): Promise<string[]> {

@@ -1,13 +1,14 @@
 // Users (admins): who may sign in, with which role, and when each last did; add someone (a password typed or
 // generated, to hand over: they change it under their account), change a role, set a new password, remove. Each change
 // ends that user's sessions on every device.
+import type { SignedInUser } from '../../../server/auth/principal.ts';
 import { createSignal, For, Show, type Component } from 'solid-js';
 import { PASSWORD_MIN_LENGTH } from '../../../server/auth/rules.ts';
 import { ROLES, type Role } from '../../../server/auth/roles.ts';
 import type { PublicUser } from '../../../server/auth/service.ts';
 import { api } from '../lib/api.ts';
 import { formatAgo } from '../lib/format.ts';
-import { errorAt, errorsBesides, fieldErrors, type Me, TableHead } from './Console.tsx';
+import { errorAt, errorsBesides, fieldErrors, TableHead } from './Console.tsx';
 import { createRead } from './read.ts';
 
 type UserRow = PublicUser & { lastSignInAt: string | null };
@@ -54,7 +55,7 @@ const PasswordInput: Component<{ name: string; label: string; error: string; val
   );
 };
 
-export const UsersTab: Component<{ me: Me }> = (props) => {
+export const UsersTab: Component<{ me: SignedInUser }> = (props) => {
   const [users, { refetch, failure }] = createRead(async () => (await api<{ users: UserRow[] }>('GET', '/v1/admin/users')).users);
   const [errors, setErrors] = createSignal(new Map<string, string>());
   const [done, setDone] = createSignal('');

@@ -5,6 +5,7 @@
 // subscription the server could not answer (error `unavailable`: ClickHouse or Redis away for a moment) is sent again,
 // with backoff, until answered: a socket must not stay open and "live" with nothing subscribed.
 // DOM-free: the socket constructor and timers are injected (unit tests use fakes).
+import { MAX_SUBSCRIPTIONS } from '../../../server/live/limits.ts';
 import type { ClientMessage, LiveWindow, ServerMessage } from '../../../server/live/protocol.ts';
 import { backoffDelay, Reconnector, type BackoffOptions } from './reconnect.ts';
 
@@ -100,9 +101,8 @@ export function subscribeMessages(subs: readonly Subscription[]): ClientMessage[
   const out: ClientMessage[] = [];
   for (const g of groups.values()) {
     const scopes = [...g.scopes];
-    // the protocol caps a message at 200 scopes
-    for (let i = 0; i < scopes.length; i += 200) {
-      out.push({ type: 'subscribe', window: g.window, scopes: scopes.slice(i, i + 200), ...(g.series ? { series: true } : {}), ...(g.roster ? { roster: true } : {}) });
+    for (let i = 0; i < scopes.length; i += MAX_SUBSCRIPTIONS) {
+      out.push({ type: 'subscribe', window: g.window, scopes: scopes.slice(i, i + MAX_SUBSCRIPTIONS), ...(g.series ? { series: true } : {}), ...(g.roster ? { roster: true } : {}) });
     }
   }
   return out;

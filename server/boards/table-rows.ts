@@ -1,8 +1,19 @@
-// A table tile's rows: `queue:*` (team:*, channel:*) stands for every queue (team, channel) with figures today, by
-// name. Pure, DOM-free (unit-tested in node).
+// A table's rows: `queue:*` (team:*, channel:*) stands for every queue (team, channel) with figures, by name. Plain
+// code with no imports, so the board schema, the day report and the TV (whose bundle does not load TypeBox) share it.
 
-/** The kinds a wildcard may stand for (as server/boards/schema.ts's WILDCARD_KINDS, which the TV bundle does not load). */
+/** The kinds a wildcard row may stand for. */
 export const WILDCARD_KINDS = ['queue', 'team', 'channel'] as const;
+/** The most rows a table tile has (and shows). */
+export const MAX_TABLE_SCOPES = 20;
+
+/**
+ * The order of scopes "by name": alphabetical whatever the case, numbers by value (queue2 before queue10), then by code
+ * unit, so that the TV and the day report list them alike in any browser's language.
+ */
+const collator = new Intl.Collator('en', { sensitivity: 'base', numeric: true });
+export function byName(a: string, b: string): number {
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
 
 /** The kind a wildcard row stands for ("queue" for `queue:*`), or null for a scope of its own. */
 export function wildcardKind(scope: string): string | null {
@@ -25,7 +36,7 @@ export function expandRows(scopes: readonly string[], active: readonly string[],
       if (!out.includes(s)) out.push(s);
       continue;
     }
-    for (const r of active.filter((a) => a.startsWith(`${kind}:`) && !named.has(a)).sort((a, b) => a.localeCompare(b))) {
+    for (const r of active.filter((a) => a.startsWith(`${kind}:`) && !named.has(a)).sort(byName)) {
       if (room === 0) break;
       if (!out.includes(r)) {
         out.push(r);
