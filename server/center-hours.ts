@@ -6,7 +6,7 @@
 //   CENTER_HOURS="mon-fri 08:00-20:00, sat 09:00-14:00"      several entries, comma-separated
 //   CENTER_HOURS="daily 07:00-23:00"                          every day
 //   CENTER_HOURS="mon-fri 22:00-06:00"                        past midnight: each night until 06:00 the next morning
-import { localInstant, tzOffsetMs } from './kpi/windows.ts';
+import { localInstant, tzOffsetMs } from './time-zone.ts';
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 const DAY_MS = 86_400_000;

@@ -6,7 +6,7 @@
 // Kept whatever their age: the alerts' history and the audit log (their own records, small), the latest state of each
 // agent, and settings.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { chTime } from './auth/store.ts';
+import { chTime } from './clickhouse/time.ts';
 
 /** The month-partitioned tables retention applies to (each is partitioned by toYYYYMM of an event or arrival time). */
 const MONTHLY_TABLES = ['events', 'kpi_measures', 'kpi_contact_events', 'kpi_customer_events', 'rejected_events'];

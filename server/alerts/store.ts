@@ -11,7 +11,7 @@
 // critical shows as unacknowledged again (and as acknowledged if it comes back to warning).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Redis } from 'ioredis';
-import { chIso, chTime } from '../auth/store.ts';
+import { chIso, chTime } from '../clickhouse/time.ts';
 import type { Alert, AlertLevel } from '../live/protocol.ts';
 import type { Lease } from '../redis/lease.ts';
 import type { Track, Transition } from './engine.ts';

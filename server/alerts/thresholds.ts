@@ -7,7 +7,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Type, type Static } from '@sinclair/typebox';
 import { randomBytes } from 'node:crypto';
-import { chIso, chTime } from '../auth/store.ts';
+import { chIso, chTime } from '../clickhouse/time.ts';
 import { SHARED_READ_MS, SharedRead } from '../read-cache.ts';
 import { ApiError } from '../errors.ts';
 import { figureWindow, isKpiKey, KPI_BY_KEY, type KpiKey } from '../kpi/catalog.ts';

@@ -1,7 +1,7 @@
 // The audit log: one ClickHouse row per security-relevant action (docs/security.md lists the actions).
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { Log } from '../log.ts';
-import { chTime } from './store.ts';
+import { chTime } from '../clickhouse/time.ts';
 
 export interface Actor {
   actor_kind: 'user' | 'display' | 'ingest' | 'cli' | 'system' | 'anonymous';

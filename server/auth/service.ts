@@ -11,7 +11,8 @@ import type { RevocationBus } from './revocation.ts';
 import type { Role } from './roles.ts';
 import { isRole } from './roles.ts';
 import type { Sessions } from './sessions.ts';
-import { AccessStore, nextVersion, timeMs, type CredentialKind, type DisplayRecord, type IngestKeyRecord, type UserRecord } from './store.ts';
+import { chMs, nextVersion } from '../clickhouse/time.ts';
+import { AccessStore, type CredentialKind, type DisplayRecord, type IngestKeyRecord, type UserRecord } from './store.ts';
 import { passwordProblem, USERNAME_RE } from './rules.ts';
 import { generateToken, hashPassword, newId, sha256Hex } from './tokens.ts';
 import { randomUUID } from 'node:crypto';
@@ -160,7 +161,7 @@ export class AccessService {
     if (!sessions) throw new Error('sessions need Redis');
     const session = await sessions.create(user);
     const now = await store.getUser(user.username);
-    if (now?.id !== user.id || timeMs(now.updatedAt) !== timeMs(user.updatedAt)) {
+    if (now?.id !== user.id || chMs(now.updatedAt) !== chMs(user.updatedAt)) {
       await sessions.revoke(session.sessionId, user.id);
       throw new ApiError(409, 'account_changed', 'the account was changed while signing in: sign in again');
     }

@@ -3,6 +3,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { IngestSource } from '../config.ts';
 import type { Role } from './roles.ts';
+import { chMs, chTime } from '../clickhouse/time.ts';
 
 export interface UserRecord {
   id: string;
@@ -39,26 +40,6 @@ export interface AccessChange {
   updatedAt: string;
   /** user removed, or key/display revoked */
   ended: boolean;
-}
-
-/** ClickHouse DateTime64 input text (UTC) for a time in ms. */
-export function chTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
-}
-
-function ms(iso: string): number {
-  return Date.parse(iso.endsWith('Z') || iso.includes('+') ? iso : `${iso.replace(' ', 'T')}Z`);
-}
-
-/** ClickHouse DateTime64 output text (UTC, 'YYYY-MM-DD hh:mm:ss.sss', or already ISO) as an ISO string. */
-export function chIso(t: string): string {
-  return new Date(ms(t)).toISOString();
-}
-
-/** A version time strictly after `previous` (so a same-millisecond update still wins). */
-export function nextVersion(previous?: string): number {
-  const now = Date.now();
-  return previous ? Math.max(now, ms(previous) + 1) : now;
 }
 
 interface UserRow {
@@ -150,8 +131,8 @@ export class AccessStore {
           username: user.username,
           role: user.role,
           password_hash: deleted ? '' : user.passwordHash,
-          created_at: chTime(ms(user.createdAt)),
-          updated_at: chTime(ms(user.updatedAt)),
+          created_at: chTime(chMs(user.createdAt)),
+          updated_at: chTime(chMs(user.updatedAt)),
           deleted,
         },
       ],
@@ -172,11 +153,11 @@ export class AccessStore {
       id: record.id,
       name: record.name,
       token_sha256: record.tokenSha256,
-      created_at: chTime(ms(record.createdAt)),
+      created_at: chTime(chMs(record.createdAt)),
       created_by: record.createdBy,
-      revoked_at: record.revokedAt === null ? null : chTime(ms(record.revokedAt)),
+      revoked_at: record.revokedAt === null ? null : chTime(chMs(record.revokedAt)),
       revoked_by: record.revokedBy,
-      updated_at: chTime(ms(record.updatedAt)),
+      updated_at: chTime(chMs(record.updatedAt)),
     };
     if ('source' in record) row.source = record.source;
     if ('board' in record) row.board = record.board;
@@ -249,6 +230,3 @@ export class AccessStore {
   }
 }
 
-export function timeMs(chIso: string): number {
-  return ms(chIso);
-}

@@ -6,7 +6,8 @@ import type { Log } from '../log.ts';
 import type { CredentialCache } from './cache.ts';
 import type { RevocationBus } from './revocation.ts';
 import type { Sessions } from './sessions.ts';
-import { timeMs, type AccessStore } from './store.ts';
+import { chMs } from '../clickhouse/time.ts';
+import type { AccessStore } from './store.ts';
 
 /** Rows are versioned by their writer's clock: look back this far to tolerate skew between hosts. */
 const OVERLAP_MS = 30_000;
@@ -30,7 +31,7 @@ export function startRevocationWatcher(deps: WatcherDeps): { stop(): Promise<voi
     const changes = await deps.store.changesSince(watermark - OVERLAP_MS);
     for (const c of changes) {
       const key = `${c.kind}:${c.id}:${c.updatedAt}`;
-      const at = timeMs(c.updatedAt);
+      const at = chMs(c.updatedAt);
       if (seen.has(key)) continue;
       if (c.kind === 'user') {
         const ended = await deps.sessions.revokeUser(c.id, c.ended ? Number.POSITIVE_INFINITY : at);

@@ -1,7 +1,7 @@
 // Boards and per-display settings in ClickHouse (sql/007_boards.sql): ReplacingMergeTree, read with FINAL; every
 // write inserts the whole new version with a strictly newer updated_at.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { chIso, chTime, nextVersion } from '../auth/store.ts';
+import { chIso, chTime, nextVersion } from '../clickhouse/time.ts';
 import { figureWindow } from '../kpi/catalog.ts';
 import type { DisplayPrincipal } from '../auth/principal.ts';
 import { SHARED_READ_MS, SharedRead } from '../read-cache.ts';

@@ -6,7 +6,7 @@
 // - The first backup of each ISO week (Monday to Sunday on the center's clock) is full, and so is any backup when the
 //   newest one's chain is broken (a base of it is gone): the others add to the newest. A chain thus spans a week.
 // - After a backup, the chains older than the newest `keep` full backups go; never a backup that a kept one adds to.
-import { localInstant, tzOffsetMs } from '../kpi/windows.ts';
+import { localInstant, tzOffsetMs } from '../time-zone.ts';
 import type { Backup } from './backup.ts';
 
 const DAY_MS = 86_400_000;

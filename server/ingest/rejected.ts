@@ -4,7 +4,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { FieldError } from './contract.ts';
 import { ApiError } from '../errors.ts';
 import { Coalescer } from './coalesce.ts';
-import { chTime } from './rows.ts';
+import { chTime } from '../clickhouse/time.ts';
 
 export const MAX_RAW_CHARS = 64 * 1024;
 

@@ -1,12 +1,7 @@
 // Maps a validated event to its row in the `events` table (sql/001_events.sql), and writes rows.
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ValidEvent } from './contract.ts';
-
-/** ClickHouse's DateTime64(3) text form, in UTC: 2026-11-23 09:15:02.250 */
-export function chTime(ms: number): string {
-  const iso = new Date(ms).toISOString(); // 2026-11-23T09:15:02.250Z
-  return `${iso.slice(0, 10)} ${iso.slice(11, 23)}`;
-}
+import { chTime } from '../clickhouse/time.ts';
 
 export interface EventRow {
   source: string;

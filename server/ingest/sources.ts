@@ -7,9 +7,9 @@ import { Type, type Static, type TypeBoxTypeProvider } from '@fastify/type-provi
 import type { FastifyInstance } from 'fastify';
 import { centerOpen } from '../center-hours.ts';
 import { INGEST_SOURCES, type Config } from '../config.ts';
-import { startOfLocalDay } from '../kpi/windows.ts';
+import { startOfLocalDay } from '../time-zone.ts';
 import { quietSources, type SourceActivity } from './activity.ts';
-import { chTime } from './rows.ts';
+import { chTime } from '../clickhouse/time.ts';
 
 /** Refusals listed per source, newest first. */
 export const RECENT_REJECTIONS = 10;

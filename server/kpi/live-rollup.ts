@@ -53,7 +53,8 @@ import { rosterAgent } from './roster.ts';
 import { scopesOf } from './scopes.ts';
 import type { RosterAgent } from '../live/protocol.ts';
 import type { CenterHours } from '../center-hours.ts';
-import { INTERVAL_MS, MINUTE_MS, floorMinute, startOfLocalDay, todayIntervals, type Slice } from './windows.ts';
+import { startOfLocalDay } from '../time-zone.ts';
+import { INTERVAL_MS, MINUTE_MS, floorMinute, todayIntervals, type Slice } from './windows.ts';
 
 /** How far back the minute sums reach when loaded: the longest rolling window (1 h) and a margin. */
 const MINUTES_BACK_MS = 75 * MINUTE_MS;

@@ -12,7 +12,7 @@
 // Every step is idempotent: a pass repeated after a crash, or overlapping another, counts nothing twice.
 import type { ClickHouseClient } from '@clickhouse/client';
 import { eventKey } from '../ingest/contract.ts';
-import { chTime } from '../ingest/rows.ts';
+import { chTime } from '../clickhouse/time.ts';
 import type { AgentStateRow } from './compute.ts';
 import type { ContactChange } from './live-rollup.ts';
 import { cmp, contactMeasures, MEASURES_DEFINITION, type ContactEvent, type Interaction, type Measure } from './measures.ts';

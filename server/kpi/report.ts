@@ -6,7 +6,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { byName } from '../boards/table-rows.ts';
 import { KPI_CATALOG, type KpiKey, type KpiValue } from './catalog.ts';
 import { buildSeries, intervalSums, measuredScopes, sumsOf, windowedValues, type SeriesPoint } from './compute.ts';
-import { startOfLocalDay, todayIntervals, tzOffsetMs } from './windows.ts';
+import { startOfLocalDay, tzOffsetMs } from '../time-zone.ts';
+import { todayIntervals } from './windows.ts';
 
 /** The KPIs a report has: every windowed one of the catalog (live figures have no past). */
 export const REPORT_KPIS: readonly KpiKey[] = KPI_CATALOG.filter((d) => d.kind === 'windowed').map((d) => d.key);

@@ -2,6 +2,7 @@
 // The `*` row holds the defaults; the worker writes it from the configuration at start, so the API, the worker and the
 // analyst views all read the same thresholds from ClickHouse.
 import type { ClickHouseClient } from '@clickhouse/client';
+import { chIso } from '../clickhouse/time.ts';
 import type { Config } from '../config.ts';
 
 export interface QueueSettingsInput {
@@ -72,7 +73,7 @@ export async function listQueueSettings(ch: ClickHouseClient): Promise<QueueSett
     slThresholdS: Number(r.t) / 1000,
     slTargetPct: Number(r.target),
     shortAbandonS: Number(r.short) / 1000,
-    updatedAt: `${r.at.replace(' ', 'T')}Z`,
+    updatedAt: chIso(r.at),
   }));
 }
 

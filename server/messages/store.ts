@@ -1,7 +1,7 @@
 // Floor messages in ClickHouse (sql/012_floor_messages.sql): a ReplacingMergeTree read with FINAL; ending a message
 // early inserts a new version with `ends_at` at that moment.
 import type { ClickHouseClient } from '@clickhouse/client';
-import { chIso, chTime, nextVersion } from '../auth/store.ts';
+import { chIso, chTime, nextVersion } from '../clickhouse/time.ts';
 import { newId } from '../auth/tokens.ts';
 import { SHARED_READ_MS, SharedRead } from '../read-cache.ts';
 import { byUrgency, type FloorMessage, type MessageLevel } from './rules.ts';

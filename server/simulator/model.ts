@@ -1,6 +1,7 @@
 // The simulated center: queues per channel, teams with skills, handle-time and patience distributions, the intraday
 // arrival curve, and how the knobs (centre size, load factor, surge) turn into arrival rates and staffing.
 // docs/simulator.md describes the model and where it is (and is not) realistic.
+import { tzOffsetMs } from '../time-zone.ts';
 
 export type SimChannel = 'voice' | 'chat' | 'email';
 
@@ -192,22 +193,13 @@ const QUARTER_HOUR_MS = 900_000;
  * one look-up per quarter hour serves every instant in it.
  */
 export function utcOffsetIn(timeZone: string): (t: number) => number {
-  const format = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-  });
   let quarter = NaN;
   let offset = 0;
   return (t) => {
     const q = Math.floor(t / QUARTER_HOUR_MS);
     if (q === quarter) return offset;
-    const at = q * QUARTER_HOUR_MS;
-    const parts = format.formatToParts(new Date(at));
-    const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-    const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
     quarter = q;
-    offset = Math.round((local - at) / 60_000);
+    offset = Math.round(tzOffsetMs(timeZone, q * QUARTER_HOUR_MS) / 60_000);
     return offset;
   };
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeSnapshots, type Snapshot } from '../../server/kpi/compute.ts';
 import { materializeMeasures } from '../../server/kpi/materialize.ts';
-import { startOfLocalDay } from '../../server/kpi/windows.ts';
+import { startOfLocalDay } from '../../server/time-zone.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
 import { createTestContext, type TestContext } from '../support/context.ts';

@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { buildApp } from '../../server/app.ts';
-import { chTime } from '../../server/auth/store.ts';
+import { chTime } from '../../server/clickhouse/time.ts';
 import { loadConfig } from '../../server/config.ts';
 import { EVENT_TYPES, validateEvent, type ValidEvent } from '../../server/ingest/contract.ts';
 import { Deduplicator } from '../../server/ingest/dedupe.ts';

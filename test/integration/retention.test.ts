@@ -3,7 +3,7 @@
 // duplicate index; nothing newer, and not the alerts' history.
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chTime } from '../../server/auth/store.ts';
+import { chTime } from '../../server/clickhouse/time.ts';
 import { validateEvent } from '../../server/ingest/contract.ts';
 import { toEventRow } from '../../server/ingest/rows.ts';
 import { retentionOverdue, startKpiWorker } from '../../server/kpi/pipeline.ts';

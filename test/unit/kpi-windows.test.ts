@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatScope, parseScope, parseScopes, ScopeError } from '../../server/kpi/scopes.ts';
-import { lastMinutes, startOfLocalDay, todayIntervals, windowRange } from '../../server/kpi/windows.ts';
+import { lastMinutes, todayIntervals, windowRange } from '../../server/kpi/windows.ts';
+import { startOfLocalDay } from '../../server/time-zone.ts';
 import { nearestRank } from '../../server/kpi/compute.ts';
 
 const t = (iso: string) => Date.parse(iso);

@@ -120,17 +120,20 @@ export function formatSample(n: number | null | undefined): string {
   return n === null || n === undefined ? `n = ${NO_VALUE}` : `n = ${formatNumber(n, 0)}`;
 }
 
+/** The clock formatters made so far, by zone and seconds (the clock and every chart axis ask every second). */
+const clocks = new Map<string, Intl.DateTimeFormat>();
+
 /** hh:mm in the given time zone (24 h), e.g. for "stale since 14:05" and the clock. */
 export function formatClock(at: number | Date, timeZone?: string, seconds = false): string {
   const d = typeof at === 'number' ? new Date(at) : at;
   if (Number.isNaN(d.getTime())) return '--:--';
-  return new Intl.DateTimeFormat('en-GB', {
-    timeZone,
-    hour: '2-digit',
-    minute: '2-digit',
-    ...(seconds ? { second: '2-digit' as const } : {}),
-    hourCycle: 'h23',
-  }).format(d);
+  const key = `${timeZone ?? ''}|${seconds}`;
+  let f = clocks.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', ...(seconds ? { second: '2-digit' as const } : {}), hourCycle: 'h23' });
+    clocks.set(key, f);
+  }
+  return f.format(d);
 }
 
 /** The calendar day of `t` in the time zone (to tell whether two times are on the same day there). */
