@@ -165,7 +165,7 @@ async function auth(app: FastifyInstance, opts: AuthPluginOptions): Promise<void
     windowSeconds: config.LOGIN_WINDOW_SECONDS,
   });
 
-  const subscriber = opts.subscriber ?? opts.redis.duplicate({ connectionName: 'nabiz:subscriber', maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const subscriber = opts.subscriber ?? opts.redis.duplicate({ connectionName: 'nabiz:subscriber', maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined });
   subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (subscriber)'));
   // Not awaited: a Redis that is down must not stop the API from starting; ioredis subscribes once it connects.
   bus.listen(subscriber).catch((err: Error) => log.warn({ err: err.message }, 'could not subscribe to revocation notices'));

@@ -59,7 +59,7 @@ declare module 'fastify' {
 async function liveStream(root: FastifyInstance, opts: LiveStreamOptions): Promise<void> {
   const { config, log } = opts;
 
-  const subscriber = opts.subscriber ?? opts.redis.duplicate({ connectionName: 'nabiz:live', maxRetriesPerRequest: null, enableOfflineQueue: true });
+  const subscriber = opts.subscriber ?? opts.redis.duplicate({ connectionName: 'nabiz:live', maxRetriesPerRequest: null, enableOfflineQueue: true, commandTimeout: undefined });
   subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'redis (live subscriber)'));
   const hub = new LiveHub({
     config,

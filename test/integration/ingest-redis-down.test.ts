@@ -69,4 +69,42 @@ describe('ingest while Redis is down', () => {
       redis.disconnect();
     }
   }, 60_000);
+
+  it('answers 503 when Redis stops answering without closing its connections (frozen), then stores the retry once', async () => {
+    // its own redis-server, frozen with SIGSTOP: the connections stay open and nothing is answered
+    const own = await startEmbeddedRedis({ dataDir: path.join(dir, 'frozen') });
+    const context = await createTestContext({ REDIS_URL: own.url, INGEST_KEYS: 'acd:redis-frozen-acd-key-1234' });
+    const redis = createRedis(own.url, 'commands');
+    const app = await buildApp({ config: context.config, log: capturedLog('fatal').log, clickhouse: context.clickhouse, redis });
+    try {
+      const post = (events: unknown[]) =>
+        app.inject({
+          method: 'POST',
+          url: '/v1/events',
+          headers: { authorization: 'Bearer redis-frozen-acd-key-1234', 'content-type': 'application/json' },
+          payload: JSON.stringify(events),
+        });
+      expect((await post([sampleEvent('contact.offered')])).statusCode).toBe(202);
+      const batch = [sampleEvent('contact.offered'), sampleEvent('contact.abandoned')];
+      process.kill(own.pid, 'SIGSTOP');
+      let res;
+      try {
+        res = await post(batch); // before: no answer, ever
+      } finally {
+        process.kill(own.pid, 'SIGCONT');
+      }
+      expect(res.statusCode, res.body).toBe(503);
+      expect(res.headers['retry-after']).toBe('5');
+      const rs = await context.clickhouse.query({ query: 'SELECT count() AS n FROM events WHERE id IN {ids:Array(String)}', query_params: { ids: batch.map((e) => e.id) }, format: 'JSONEachRow' });
+      expect(await rs.json()).toEqual([{ n: '0' }]);
+      // answering again: the retry is stored, once
+      expect((await post(batch)).json()).toEqual({ accepted: 2, duplicates: 0 });
+      expect((await post(batch)).json()).toEqual({ accepted: 0, duplicates: 2 });
+    } finally {
+      await app.close();
+      redis.disconnect();
+      await own.stop();
+      await context.cleanup();
+    }
+  }, 60_000);
 });
