@@ -55,10 +55,10 @@ const WAITING_NOTE_MS = 20 * LOCK_POLL_MS;
  * tables' (source, id) keys, and the caller keeps only the exact pairs.
  */
 const STORED_IDS_SQL = `
-SELECT source, id FROM event_ids WHERE source IN {sources:Array(String)} AND id IN {ids:Array(String)}
+SELECT source, id, toUnixTimestamp64Milli(occurred_at) FROM event_ids WHERE source IN {sources:Array(String)} AND id IN {ids:Array(String)}
 UNION ALL
 WITH ${STORED_WATERMARK} AS fanned_out
-SELECT source, id FROM events
+SELECT source, id, toUnixTimestamp64Milli(occurred_at) FROM events
 WHERE ${newEvents(true, 'fanned_out')} AND source IN {sources:Array(String)} AND id IN {ids:Array(String)}`;
 
 /** Keeps a look-up's URL (where ClickHouse takes query parameters) well under the servers' 1 MiB limit. */
@@ -133,9 +133,12 @@ export class Deduplicator {
     await this.redis.eval(RENEW_SCRIPT, 1, this.lockKey, lock.token, this.opts.leaseMs);
   }
 
-  /** The events whose (source, id) is already stored in ClickHouse. Ask it while holding the insert lock. */
-  async findStored<T extends EventKey>(events: T[]): Promise<Set<T>> {
-    const found = new Set<T>();
+  /**
+   * The events whose (source, id) is already stored in ClickHouse, each with the `occurredAt` (ms) of the event stored
+   * under it. Ask it while holding the insert lock.
+   */
+  async findStored<T extends EventKey>(events: T[]): Promise<Map<T, number>> {
+    const found = new Map<T, number>();
     for (const chunk of chunksByBytes(events, MAX_PARAM_BYTES)) {
       const rs = await this.clickhouse.query({
         query: STORED_IDS_SQL,
@@ -144,8 +147,11 @@ export class Deduplicator {
         // a parameter's value is parsed under max_query_size (256 KiB by default)
         clickhouse_settings: { max_query_size: String(4 * MAX_PARAM_BYTES) },
       });
-      const stored = new Set((await rs.json<[string, string]>()).map(([source, id]) => eventKey(source, id)));
-      for (const e of chunk) if (stored.has(eventKey(e.source, e.id))) found.add(e);
+      const stored = new Map((await rs.json<[string, string, string | number]>()).map(([source, id, at]) => [eventKey(source, id), Number(at)]));
+      for (const e of chunk) {
+        const at = stored.get(eventKey(e.source, e.id));
+        if (at !== undefined) found.set(e, at);
+      }
     }
     return found;
   }

@@ -204,6 +204,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
       const now = meta.receivedAt;
       const valid: ValidEvent[] = [];
+      const itemOf = new Map<ValidEvent, ParsedItem>();
       const rejected: RejectedItem[] = [];
       const foreign: number[] = [];
       for (const item of parsed.items) {
@@ -213,8 +214,10 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
           continue;
         }
         const result = item.error ? { ok: false as const, errors: [item.error] } : validateEvent(item.value, { now, retentionDays: config.RETENTION_DAYS });
-        if (result.ok) valid.push(result.event);
-        else rejected.push(toRejected(item, result.errors));
+        if (result.ok) {
+          valid.push(result.event);
+          itemOf.set(result.event, item);
+        } else rejected.push(toRejected(item, result.errors));
       }
 
       if (foreign.length > 0) {
@@ -239,6 +242,11 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         if (err instanceof WriteUnavailableError) throw unavailable('the events could not be stored now; nothing of this request was acknowledged: send it again');
         throw err;
       }
+      for (const { event, usedAt } of result.conflicts) {
+        const message = `already names another ${event.source} event, of ${new Date(usedAt).toISOString()}: a retry must send that same event, and a new event needs an id of its own`;
+        rejected.push(toRejected(itemOf.get(event)!, [{ path: '/id', message }]));
+      }
+      rejected.sort((a, b) => a.index - b.index);
       // The rejections after the events: a request refused for want of storage (503) is sent again, and its refused
       // events are then kept once. If keeping them fails, nothing is acknowledged (503): the retry finds the valid
       // events stored (duplicates) and keeps the refused ones.
@@ -246,11 +254,9 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       count(req, 'rejected', rejected.length);
       count(req, 'accepted', result.accepted);
       count(req, 'duplicate', result.duplicates);
-      if (rejected.length === 0) return reply.code(202).send(result);
-      return reply.code(422).send({
-        ...result,
-        rejected: rejected.map(({ index, id, errors }) => ({ index, id, errors })),
-      });
+      const { accepted, duplicates } = result;
+      if (rejected.length === 0) return reply.code(202).send({ accepted, duplicates });
+      return reply.code(422).send({ accepted, duplicates, rejected: rejected.map(({ index, id, errors }) => ({ index, id, errors })) });
     },
   );
 }

@@ -12,8 +12,21 @@ import { insertEventRows, toEventRows } from './rows.ts';
 const ALREADY_STORED = 'NABIZ_DUPLICATE:';
 
 export interface WriteResult {
+  /** Stored now. */
   accepted: number;
+  /** Already stored (or earlier in the write), with the same `occurredAt`: a retry, counted once. */
   duplicates: number;
+  /** Not stored: the id already names another event of the source, at another `occurredAt` (`usedAt`, ms). */
+  conflicts: IdConflict[];
+}
+
+/**
+ * An event whose (source, id) is taken by an event of another time: not a retry but another event under a used id
+ * (a sender's counter that started again, say), which is refused rather than dropped as a duplicate.
+ */
+export interface IdConflict {
+  event: ValidEvent;
+  usedAt: number;
 }
 
 /** ClickHouse could not take the write: nothing of the request was stored or acknowledged; a retry is safe. */
@@ -58,7 +71,7 @@ export class EventWriter {
 
   /** Stores the events of one request (each (source, id) at most once) and resolves once ClickHouse confirmed. */
   write(events: ValidEvent[]): Promise<WriteResult> {
-    if (events.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0 });
+    if (events.length === 0) return Promise.resolve({ accepted: 0, duplicates: 0, conflicts: [] });
     return this.requests.submit(events);
   }
 
@@ -81,11 +94,12 @@ export class EventWriter {
 
     let lock: InsertLock;
     let toStore: ValidEvent[];
+    let storedAt: Map<ValidEvent, number>;
     const started = performance.now();
     try {
       lock = await this.dedupe.lock();
       try {
-        toStore = await this.insertNew(unique);
+        ({ fresh: toStore, storedAt } = await this.insertNew(unique));
       } catch (err) {
         await (isUnknownOutcome(err as Error) ? this.dedupe.holdUntilExpiry(lock) : this.dedupe.unlock(lock)).catch(() => {});
         throw err;
@@ -95,10 +109,24 @@ export class EventWriter {
       throw new WriteUnavailableError(`events could not be stored: ${(err as Error).message}`);
     }
 
+    // Each event not stored now is a retry of the one its id names (stored before, or first in this write) when it has
+    // that one's occurredAt, and another event under a used id when it has not.
     const storedNow = new Set(toStore);
-    const results = batch.map((events) => {
-      const accepted = events.filter((e) => storedNow.has(e)).length;
-      return { accepted, duplicates: events.length - accepted };
+    const results = batch.map((events): WriteResult => {
+      let accepted = 0;
+      let duplicates = 0;
+      const conflicts: IdConflict[] = [];
+      for (const e of events) {
+        if (storedNow.has(e)) {
+          accepted++;
+          continue;
+        }
+        const named = first.get(eventKey(e.source, e.id))!;
+        const usedAt = storedAt.get(named) ?? named.occurredAtMs;
+        if (usedAt === e.occurredAtMs) duplicates++;
+        else conflicts.push({ event: e, usedAt });
+      }
+      return { accepted, duplicates, conflicts };
     });
     return {
       results,
@@ -113,15 +141,16 @@ export class EventWriter {
   }
 
   /**
-   * Inserts the events not stored yet (holding the insert lock) and returns them. Usually one insert: `events_ingest` stores
-   * the whole batch, or refuses all of it when any event is already stored (sql/009_ingest_check.sql); then the
-   * stored ones are looked up and the others inserted.
+   * Inserts the events not stored yet (holding the insert lock) and returns them (`fresh`), and the `occurredAt` of the
+   * event stored under each of the others (`storedAt`). Usually one insert: `events_ingest` stores the whole batch, or
+   * refuses all of it when any event is already stored (sql/009_ingest_check.sql); then the stored ones are looked up
+   * and the others inserted.
    */
-  private async insertNew(events: ValidEvent[]): Promise<ValidEvent[]> {
+  private async insertNew(events: ValidEvent[]): Promise<{ fresh: ValidEvent[]; storedAt: Map<ValidEvent, number> }> {
     const rows = toEventRows(events, (this.opts.now ?? Date.now)());
     try {
       await insertEventRows(this.clickhouse, 'events_ingest', rows);
-      return events;
+      return { fresh: events, storedAt: new Map() };
     } catch (err) {
       if (!isAlreadyStored(err)) throw err;
     }
@@ -131,6 +160,6 @@ export class EventWriter {
     if (stored.size === 0) throw new Error('the batch was refused as already stored, yet none of its events is found stored');
     const fresh = events.filter((e) => !stored.has(e));
     if (fresh.length > 0) await insertEventRows(this.clickhouse, 'events', rows.filter((_, i) => !stored.has(events[i]!)));
-    return fresh;
+    return { fresh, storedAt: stored };
   }
 }

@@ -330,6 +330,30 @@ describe('POST /v1/events', () => {
     expect(stored.map((r) => r.source)).toEqual(['acd', 'ivr']);
   });
 
+  it('the same id at another occurredAt is another event under a used id: refused (422) and kept, not dropped as a duplicate', async () => {
+    const e = sampleEvent('contact.offered', {}, 120_000);
+    expect((await post(app, e)).json()).toEqual({ accepted: 1, duplicates: 0 });
+    // a sender whose counter started again: the id now names an event of another time
+    const reused = sampleEvent('contact.abandoned', { id: e.id }, 30_000);
+    const res = await post(app, [sampleEvent('contact.offered'), reused]);
+    expect(res.statusCode).toBe(422);
+    const named = `already names another acd event, of ${new Date(Date.parse(e.occurredAt)).toISOString()}: a retry must send that same event, and a new event needs an id of its own`;
+    expect(res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: [{ index: 1, id: e.id, errors: [{ path: '/id', message: named }] }] });
+    const kept = await rows<{ item_index: number; reasons: string[]; raw: string }>(
+      "SELECT item_index, reasons, raw FROM rejected_events WHERE event_id = {id:String} AND has(reasons, concat('/id: ', {named:String}))",
+      { id: e.id, named },
+    );
+    expect(kept.map((k) => [k.item_index, JSON.parse(k.raw).type])).toEqual([[1, 'contact.abandoned']]);
+    // a retry (the same occurredAt) is a duplicate, whatever else it says; the stored event is the first one
+    expect((await post(app, { ...e, queue: 'sales' })).json()).toEqual({ accepted: 0, duplicates: 1 });
+    expect(await rows('SELECT type, queue FROM events WHERE id = {id:String}', { id: e.id })).toEqual([{ type: 'contact.offered', queue: 'billing' }]);
+    // within one request (nothing stored yet): the first is stored, a copy is a duplicate, another time is refused
+    const f = sampleEvent('contact.offered', {}, 90_000);
+    const later = { ...f, occurredAt: new Date(Date.parse(f.occurredAt) + 1).toISOString() };
+    const batch = await post(app, [f, f, later]);
+    expect(batch.json()).toEqual({ accepted: 1, duplicates: 1, rejected: [{ index: 2, id: f.id, errors: [{ path: '/id', message: expect.stringContaining(`of ${f.occurredAt}:`) }] }] });
+  });
+
   it('coalesces concurrent requests into few inserts, one at a time; a lone request is written at once', async () => {
     let inserts = 0;
     const counting = withInsert((insert, params) => (inserts++, insert(params)));
@@ -353,7 +377,7 @@ describe('POST /v1/events', () => {
       while (held > 0) await sleep(5);
       await new Promise((resolve) => setImmediate(resolve));
     };
-    expect(await writer.write([validEvent()])).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await writer.write([validEvent()])).toEqual({ accepted: 1, duplicates: 0, conflicts: [] });
     expect(inserts).toBe(1);
     await idle();
     // 40 small requests at once: the first is written alone at once (the writer is idle); the other 39 wait for that
@@ -416,7 +440,7 @@ describe('POST /v1/events', () => {
     expect(settled).toBe(false);
     expect(await countOf([e.id])).toBe(0);
     await redis.del(lockKey);
-    expect(await pending).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await pending).toEqual({ accepted: 1, duplicates: 0, conflicts: [] });
     expect(await redis.exists(lockKey)).toBe(0); // released after the write
     // Held past the wait (1 s here): 503, nothing stored, the other holder's lock untouched.
     await redis.set(lockKey, 'another-process', 'PX', 30_000);
@@ -447,7 +471,7 @@ describe('POST /v1/events', () => {
     for (let i = 0; i < 5; i++) results.push(await other.write([validEvent()]).catch((err: Error) => err.message));
     sending = false;
     await Promise.all(senders);
-    expect(results).toEqual(Array.from({ length: 5 }, () => ({ accepted: 1, duplicates: 0 })));
+    expect(results).toEqual(Array.from({ length: 5 }, () => ({ accepted: 1, duplicates: 0, conflicts: [] })));
     await busy.close();
     await other.close();
   });
@@ -470,7 +494,7 @@ describe('POST /v1/events', () => {
     const slow = writer.write([e]);
     await sleep(1_200);
     expect(await redis.exists(lockKey)).toBe(1);
-    expect(await slow).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await slow).toEqual({ accepted: 1, duplicates: 0, conflicts: [] });
     expect(await redis.exists(lockKey)).toBe(0);
 
     // A timeout: the insert may still land, so the lock stays for a lease (600 ms) and the next write waits for it.
@@ -482,7 +506,7 @@ describe('POST /v1/events', () => {
     await sleep(700);
     expect(await redis.exists(lockKey)).toBe(0); // expired on its own
     const g = validEvent();
-    expect(await writer.write([g])).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await writer.write([g])).toEqual({ accepted: 1, duplicates: 0, conflicts: [] });
     await writer.close();
   });
 
