@@ -33,7 +33,7 @@ export function parseBody(raw: string, ndjson: boolean): ParsedBody {
   try {
     value = JSON.parse(raw);
   } catch (err) {
-    return { ok: false, message: `the body is not valid JSON: ${(err as Error).message}` };
+    return { ok: false, message: `the body is not valid JSON: ${(err as Error).message}${looksLikeNdjson(raw) ? ' (one event per line is NDJSON: send it as application/x-ndjson)' : ''}` };
   }
   if (Array.isArray(value)) {
     const texts = elementTexts(raw);
@@ -41,6 +41,17 @@ export function parseBody(raw: string, ndjson: boolean): ParsedBody {
   }
   if (typeof value === 'object' && value !== null) return { ok: true, items: [{ index: 0, value, raw }] };
   return { ok: false, message: 'the body must be an event object or an array of events' };
+}
+
+/** Whether a body that is not one JSON value has a JSON object on each of its first two lines. */
+function looksLikeNdjson(raw: string): boolean {
+  const lines = raw.split('\n').filter((l) => l.trim() !== '').slice(0, 2);
+  if (lines.length < 2) return false;
+  try {
+    return lines.every((l) => typeof JSON.parse(l) === 'object');
+  } catch {
+    return false;
+  }
 }
 
 const QUOTE = 0x22;

@@ -1,7 +1,8 @@
 // POST /v1/events: where the ACD, the IVR and the CRM send their events (docs/events.md).
 //   202 {accepted, duplicates}              every event stored, or already stored before (a retry)
 //   422 {accepted, duplicates, rejected}    the valid events are stored; each invalid one is listed and kept
-//   400 unparseable body · 401/403 key problems · 413 too large · 415 content type · 429 rate · 503 retry later
+//   400 unparseable body · 401/403 key problems · 413 too large · 415 content type, charset or encoding · 429 rate ·
+//   503 retry later
 // GET /v1/events/rejected: what the calling key sent that was refused, with the reasons and the raw text.
 // GET /v1/events/schema: the contract as JSON Schema.
 import rateLimit from '@fastify/rate-limit';
@@ -14,6 +15,7 @@ import type { Config } from '../config.ts';
 import { ApiError, errorBody, unavailable } from '../errors.ts';
 import type { IngestMetrics } from '../metrics.ts';
 import { EventSchema, SOURCES, validateEvent, type FieldError, type ValidEvent } from './contract.ts';
+import { bodyText, type BodyText } from './body.ts';
 import { parseBody, type ParsedItem } from './parse.ts';
 import { decodeCursor, encodeCursor, listRejected, type RejectedItem, type RejectedWriter } from './rejected.ts';
 import { WriteUnavailableError, type EventWriter } from './writer.ts';
@@ -65,7 +67,9 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
 
   // This scope parses its own bodies: a broken NDJSON line must reject that line, not the request.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser([JSON_TYPE, NDJSON], { parseAs: 'string', bodyLimit: config.INGEST_MAX_BYTES }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser([JSON_TYPE, NDJSON], { parseAs: 'buffer', bodyLimit: config.INGEST_MAX_BYTES }, (req: FastifyRequest, body: string | Buffer) =>
+    bodyText(body as Buffer, req.headers, config.INGEST_MAX_BYTES),
+  );
   // The refusals of a body Fastify makes before the route runs, said for this endpoint (nothing is read: nothing is
   // kept); everything else as everywhere (a rethrown non-Error, like the rate limiter's answer, would be sent as is).
   const answer = app.errorHandler;
@@ -88,7 +92,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     skipOnError: false,
     errorResponseBuilder: (_req, ctx) => ({
       statusCode: 429,
-      ...errorBody('rate_limited', `this ingest key may make ${ctx.max} requests per ${ctx.after}; retry in ${Math.ceil(ctx.ttl / 1000)} s`),
+      ...errorBody('rate_limited', `this ingest key may make ${ctx.max} requests a minute (INGEST_RATE_LIMIT_PER_MINUTE); retry in ${Math.ceil(ctx.ttl / 1000)} s`),
     }),
   });
 
@@ -169,7 +173,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
         tags: ['ingest'],
         summary: 'Send events',
         description:
-          'Body: one event, a JSON array of events (application/json), or one event per line (application/x-ndjson). ' +
+          'Body: one event, a JSON array of events (application/json), or one event per line (application/x-ndjson), in ' +
+          'UTF-8, as is or compressed (Content-Encoding: gzip or deflate). ' +
           'Authenticate with an ingest key: `Authorization: Bearer <key>`. A 429 or 503 says in `Retry-After` how many ' +
           'seconds to wait before sending the same events again. See docs/events.md.',
         security: [{ bearer: [] }],
@@ -185,11 +190,12 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     async (req, reply) => {
       const principal = req.principal as IngestPrincipal;
       // no body at all, sent without a content type, reaches here without passing a parser
-      const raw = typeof req.body === 'string' ? req.body : '';
+      const body = (req.body ?? { text: '' }) as BodyText;
       const meta = { requestId: req.id, source: principal.source, keyId: principal.keyId, keyName: principal.name, receivedAt: clock() };
       const isNdjson = (req.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith(NDJSON);
 
-      const parsed = parseBody(raw, isNdjson);
+      const raw = 'text' in body ? body.text : body.raw;
+      const parsed = 'text' in body ? parseBody(body.text, isNdjson) : { ok: false as const, message: body.unreadable };
       if (!parsed.ok) {
         await keepRejected(rejectedWriter, [{ index: -1, id: null, errors: [{ path: '', message: parsed.message }], raw }], meta, req.log);
         count(req, 'rejected', 1);

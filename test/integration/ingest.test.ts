@@ -16,6 +16,7 @@ import { catchUp, readWatermark } from '../../server/kpi/materialize.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { nextId, sampleEvent } from '../support/events.ts';
+import { deflateSync, gzipSync } from 'node:zlib';
 
 const KEYS = { acd: 'test-acd-key-0123456789', ivr: 'test-ivr-key-0123456789', crm: 'test-crm-key-0123456789' };
 const INGEST_KEYS = Object.entries(KEYS).map(([s, k]) => `${s}:${k}`).join(',');
@@ -288,6 +289,43 @@ describe('POST /v1/events', () => {
     await small.close();
   });
 
+  it('takes gzip and deflate bodies, UTF-8 with or without a byte-order mark; refuses other encodings and charsets (415)', async () => {
+    const send = (payload: Buffer | string, headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${KEYS.acd}`, 'content-type': 'application/x-ndjson', ...headers }, payload });
+    const ndjson = (...events: unknown[]) => events.map((e) => JSON.stringify(e)).join('\n');
+    const [a, b, c, d] = [1, 2, 3, 4].map(() => sampleEvent('contact.offered', { attributes: { caller: 'Gül Çağrı' } }));
+    expect((await send(gzipSync(ndjson(a, b)), { 'content-encoding': 'gzip' })).json()).toEqual({ accepted: 2, duplicates: 0 });
+    expect((await send(deflateSync(ndjson(c)), { 'content-encoding': 'Deflate' })).json()).toEqual({ accepted: 1, duplicates: 0 });
+    // a byte-order mark before the first event (NDJSON, then JSON)
+    expect((await send(`\uFEFF${ndjson(d)}`, { 'content-type': 'application/x-ndjson; charset=UTF-8' })).json()).toEqual({ accepted: 1, duplicates: 0 });
+    const e = sampleEvent('contact.offered', { attributes: { caller: 'Gül' } });
+    expect((await send(`\uFEFF${JSON.stringify([e])}`, { 'content-type': 'application/json' })).json()).toEqual({ accepted: 1, duplicates: 0 });
+    const stored = await rows<{ caller: string }>("SELECT attributes['caller'] AS caller FROM events WHERE id IN {ids:Array(String)} ORDER BY caller", { ids: [a, b, c, d, e].map((x) => x.id) });
+    expect(stored.map((r) => r.caller)).toEqual(['Gül', 'Gül Çağrı', 'Gül Çağrı', 'Gül Çağrı', 'Gül Çağrı']);
+
+    // refused before anything is read: another charset (its text would be stored garbled), another encoding
+    const latin1 = await send(Buffer.from(ndjson(sampleEvent('contact.offered', { attributes: { caller: 'Gül' } })), 'latin1'), { 'content-type': 'application/x-ndjson; charset=ISO-8859-1' });
+    expect([latin1.statusCode, latin1.json().error]).toEqual([415, { code: 'unsupported_charset', message: 'charset "iso-8859-1" is not taken here: send the body in UTF-8' }]);
+    const br = await send(ndjson(sampleEvent('contact.offered')), { 'content-encoding': 'br' });
+    expect([br.statusCode, br.json().error.code]).toEqual([415, 'unsupported_encoding']);
+    // a broken gzip body: 400, kept (as base64) for GET /v1/events/rejected
+    const broken = gzipSync(ndjson(sampleEvent('contact.offered'))).subarray(0, 30);
+    const bad = await send(broken, { 'content-encoding': 'gzip' });
+    expect([bad.statusCode, bad.json().error.code, bad.json().error.message]).toEqual([400, 'invalid_body', expect.stringMatching(/^the body is not valid gzip: /)]);
+    const kept = await rows<{ item_index: number; reasons: string[] }>('SELECT item_index, reasons FROM rejected_events WHERE raw = {raw:String}', { raw: `(gzip body of 30 bytes, base64) ${broken.toString('base64')}` });
+    expect(kept).toEqual([{ item_index: -1, reasons: [expect.stringMatching(/^\/: the body is not valid gzip: /)] }]);
+    // decompressed beyond INGEST_MAX_BYTES: 413, as a plain body would be
+    const small = await makeApp({ INGEST_MAX_BYTES: '2048' });
+    const bomb = gzipSync(ndjson(sampleEvent('contact.offered', { attributes: { pad: 'x'.repeat(4000) } })));
+    expect(bomb.length).toBeLessThan(2048);
+    const tooBig = await small.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${KEYS.acd}`, 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' }, payload: bomb });
+    expect([tooBig.statusCode, tooBig.json().error.code]).toEqual([413, 'body_too_large']);
+    await small.close();
+    // one event per line sent as application/json: the 400 says what to send instead
+    const asJson = await post(app, ndjson(sampleEvent('contact.offered'), sampleEvent('contact.offered')));
+    expect(asJson.json().error.message).toMatch(/\(one event per line is NDJSON: send it as application\/x-ndjson\)$/);
+  });
+
   it('429 when a key exceeds its rate limit', async () => {
     const limited = await makeApp({ INGEST_RATE_LIMIT_PER_MINUTE: '2', REDIS_PREFIX: `${ctx.config.REDIS_PREFIX}_rl` });
     const codes = [];
@@ -295,7 +333,7 @@ describe('POST /v1/events', () => {
     expect(codes).toEqual([202, 202, 429]);
     const refused = await post(limited, sampleEvent('contact.abandoned'));
     expect(refused.headers['retry-after']).toMatch(/^\d+$/);
-    expect(refused.json().error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/^this ingest key may make 2 requests per 1 minute; retry in \d+ s$/) });
+    expect(refused.json().error).toMatchObject({ code: 'rate_limited', message: expect.stringMatching(/^this ingest key may make 2 requests a minute \(INGEST_RATE_LIMIT_PER_MINUTE\); retry in \d+ s$/) });
     // another key is not affected
     expect((await post(limited, sampleEvent('ivr.started'), { key: KEYS.ivr })).statusCode).toBe(202);
     await limited.close();
