@@ -300,7 +300,7 @@ describe('POST /v1/events', () => {
     expect((await send(`\uFEFF${ndjson(d)}`, { 'content-type': 'application/x-ndjson; charset=UTF-8' })).json()).toEqual({ accepted: 1, duplicates: 0 });
     const e = sampleEvent('contact.offered', { attributes: { caller: 'Gül' } });
     expect((await send(`\uFEFF${JSON.stringify([e])}`, { 'content-type': 'application/json' })).json()).toEqual({ accepted: 1, duplicates: 0 });
-    const stored = await rows<{ caller: string }>("SELECT attributes['caller'] AS caller FROM events WHERE id IN {ids:Array(String)} ORDER BY caller", { ids: [a, b, c, d, e].map((x) => x.id) });
+    const stored = await rows<{ caller: string }>("SELECT attributes['caller'] AS caller FROM events WHERE id IN {ids:Array(String)} ORDER BY caller", { ids: [a!, b!, c!, d!, e].map((x) => x.id) });
     expect(stored.map((r) => r.caller)).toEqual(['Gül', 'Gül Çağrı', 'Gül Çağrı', 'Gül Çağrı', 'Gül Çağrı']);
 
     // refused before anything is read: another charset (its text would be stored garbled), another encoding
