@@ -6,7 +6,8 @@
 //   backup create [--incremental] | backup list | backup restore <name>      (embedded ClickHouse; restore: stopped)
 //   backup prune [--keep N] [--dry-run]   delete the backups the nightly run would (BACKUP_KEEP), or keep only N fulls
 //   backup rebuild         after a server's own RESTORE (CLICKHOUSE_URL), with Nabız stopped: rebuild the rollups
-// Add --json for machine-readable output. New keys and display tokens are printed once; they are not stored.
+// Add --json for machine-readable output, --demo for the demo's database. New keys and display tokens are printed once;
+// they are not stored.
 // Talks to CLICKHOUSE_URL / REDIS_URL, or to the embedded ClickHouse of a running `npm start` (whose API processes
 // then end the affected sessions within seconds), or starts the embedded servers itself when nothing runs.
 import os from 'node:os';
@@ -29,12 +30,13 @@ import { embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/c
 import { migrate } from '../server/clickhouse/migrate.ts';
 import { pruneBackups } from '../server/backup-schedule.ts';
 import { ConfigSchema, INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
+import { demoConfig } from '../server/demo.ts';
 import { rebuildDerived } from '../server/kpi/materialize.ts';
 import { kpiRedisNames } from '../server/kpi/snapshots.ts';
 import { createRedis } from '../server/redis/connections.ts';
 import { startEmbeddedRedis } from '../server/redis/embedded.ts';
 
-const USAGE = `usage: npm run nabiz -- <command> [--json]
+const USAGE = `usage: npm run nabiz -- <command> [--json] [--demo]
   users add <username> --role <viewer|supervisor|admin>   (password from stdin or a prompt)
   users list
   users passwd <username>
@@ -49,7 +51,9 @@ const USAGE = `usage: npm run nabiz -- <command> [--json]
   backup list
   backup restore <name>                           (with Nabız stopped)
   backup prune [--keep <n>] [--dry-run]           (while Nabız runs, or not; default: BACKUP_KEEP full backups)
-  backup rebuild                                  (with Nabız stopped, after RESTORE on a ClickHouse server)`;
+  backup rebuild                                  (with Nabız stopped, after RESTORE on a ClickHouse server)
+--demo: the demo's database and Redis prefix (<CLICKHOUSE_DATABASE>_demo, <REDIS_PREFIX>_demo), e.g. to create an
+        ingest key for your own events beside a running \`npm run demo\``;
 
 class UsageError extends Error {}
 
@@ -99,7 +103,25 @@ async function nabizRunning(config: Config): Promise<boolean> {
   return fetch(`http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}/ping`).then((r) => r.ok, () => false);
 }
 
-async function connect(config: Config): Promise<Connections> {
+/**
+ * Refuses to create the database beside a demo's: a key or a user made there would not work on the demo, which runs
+ * in <database>_demo (`npm run demo`). Stops what connect() started first.
+ */
+async function refuseDemoMixUp(target: { url: string; database: string; username: string; password: string }, closers: Array<() => Promise<void>>): Promise<void> {
+  const ch = createClickHouse({ ...target, database: 'system' });
+  try {
+    const rs = await ch.query({ query: 'SELECT name FROM system.databases WHERE name IN {names:Array(String)}', query_params: { names: [target.database, `${target.database}_demo`] }, format: 'JSONEachRow' });
+    const found = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
+    if (!found.has(target.database) && found.has(`${target.database}_demo`)) {
+      for (const close of closers) await close();
+      throw new UsageError(`there is no database ${target.database} here, but a demo's (${target.database}_demo): add --demo to work on the demo, or start Nabız once to create ${target.database}`);
+    }
+  } finally {
+    await ch.close();
+  }
+}
+
+async function connect(config: Config, opts: { demoCheck?: boolean } = {}): Promise<Connections> {
   const closers: Array<() => Promise<void>> = [];
   let clickhouseUrl = config.CLICKHOUSE_URL;
   let redisUrl = config.REDIS_URL;
@@ -124,6 +146,8 @@ async function connect(config: Config): Promise<Connections> {
     }
   }
   const target = { url: clickhouseUrl, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD };
+  // (not for backups: a restore may well create the database)
+  if (opts.demoCheck) await refuseDemoMixUp(target, closers);
   await migrate(target);
   // a backup, a restore or a rebuild answers only when it is done
   const clickhouse = createClickHouse(target, { requestTimeoutMs: BACKUP_REQUEST_TIMEOUT_MS });
@@ -268,6 +292,7 @@ async function main(argv: string[]): Promise<number> {
       board: { type: 'string' },
       source: { type: 'string' },
       json: { type: 'boolean', default: false },
+      demo: { type: 'boolean', default: false },
       incremental: { type: 'boolean', default: false },
       keep: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
@@ -279,7 +304,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
-  const config = loadConfig();
+  const loaded = loadConfig();
+  // the demo's database and Redis prefix, as `npm run demo` sets them (its other settings are for its own process)
+  const config = values.demo ? { ...loaded, CLICKHOUSE_DATABASE: demoConfig(loaded).CLICKHOUSE_DATABASE, REDIS_PREFIX: demoConfig(loaded).REDIS_PREFIX } : loaded;
   const who = os.userInfo().username;
   const actor: Actor = { actor_kind: 'cli', actor_id: who, actor_name: `cli:${who}`, ip: '', user_agent: 'nabiz-cli' };
   const print = (human: string, json: unknown) => process.stdout.write(`${values.json ? JSON.stringify(json) : human}\n`);
@@ -318,7 +345,7 @@ async function main(argv: string[]): Promise<number> {
     const weak = passwordProblem(password);
     if (weak) throw new UsageError(weak);
   }
-  const conn = await connect(config);
+  const conn = await connect(config, { demoCheck: true });
   try {
     const s = conn.service;
     switch (`${group} ${command}`) {

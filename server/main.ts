@@ -113,6 +113,7 @@ async function main(): Promise<void> {
             (config.CLICKHOUSE_URL === undefined && config.CLICKHOUSE_ANALYST_PASSWORD === DEMO_ANALYST_PASSWORD
               ? `  SQL (analysts):  http://127.0.0.1:${config.CLICKHOUSE_HTTP_PORT}/?database=${config.CLICKHOUSE_DATABASE}  (user analyst, password ${DEMO_ANALYST_PASSWORD}; docs/analysts.md)\n`
               : '') +
+            `  Your own events: npm run nabiz -- keys create acd --name mine --demo  (an ingest key of the demo's; docs/events.md)\n` +
             '\n',
         );
       }

@@ -59,21 +59,41 @@ describe('npm run demo', () => {
     await mkdir(path.join(ROOT, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: path.join(ROOT, 'test-artifacts', 'demo-1920x1080.png') });
 
-    // A backup taken while it runs, as docs/operations.md says: through its embedded ClickHouse, into DATA_DIR/backups.
-    const backup = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/nabiz.ts', 'backup', 'create', '--json'], {
-        cwd: ROOT,
-        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: clickhousePort, CLICKHOUSE_DATABASE: 'nabiz_demo' },
+    // The CLI beside the running demo, with its DATA_DIR and port (as a shell in the same directory would have them)
+    const cli = (...args: string[]) =>
+      new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/nabiz.ts', ...args], {
+          cwd: ROOT,
+          env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', DATA_DIR: dataDir, CLICKHOUSE_HTTP_PORT: clickhousePort },
+        });
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        child.on('exit', (code) => resolve({ code, out }));
       });
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      child.on('exit', (code) => resolve({ code, out }));
+
+    // An ingest key for one's own events, as the banner says: it works on the demo. Without --demo the CLI says so
+    // rather than make a key in another database, where the demo would never find it.
+    const command = /Your own events: npm run nabiz -- (.+?)  \(/.exec(nabiz.output.join('\n'))?.[1];
+    expect(command).toBe('keys create acd --name mine --demo');
+    const astray = await cli('keys', 'create', 'acd', '--name', 'astray');
+    expect([astray.code, astray.out]).toEqual([2, expect.stringContaining("there is no database nabiz here, but a demo's (nabiz_demo): add --demo")]);
+    const made = await cli(...command!.split(' '), '--json');
+    expect(made.code, made.out).toBe(0);
+    const { token } = JSON.parse(made.out) as { token: string };
+    const sent = await fetch(`${new URL(url!).origin}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'mine-1', source: 'acd', type: 'contact.offered', occurredAt: new Date().toISOString(), contactId: 'mine-c1', queue: 'billing', channel: 'voice' }),
     });
+    expect(sent.status).toBe(202);
+
+    // A backup taken while it runs, as docs/operations.md says: through its embedded ClickHouse, into DATA_DIR/backups.
+    const backup = await cli('backup', 'create', '--json', '--demo');
     expect(backup.code, backup.out).toBe(0);
-    const made = JSON.parse(backup.out) as { name: string; bytes: number };
-    expect(made.name).toMatch(/^nabiz_demo-\d{8}-\d{6}$/);
-    expect(made.bytes).toBeGreaterThan(10_000); // the demo's events, not an empty database
-    expect(existsSync(path.join(dataDir, 'backups', made.name, '.backup'))).toBe(true);
+    const taken = JSON.parse(backup.out) as { name: string; bytes: number };
+    expect(taken.name).toMatch(/^nabiz_demo-\d{8}-\d{6}$/);
+    expect(taken.bytes).toBeGreaterThan(10_000); // the demo's events, not an empty database
+    expect(existsSync(path.join(dataDir, 'backups', taken.name, '.backup'))).toBe(true);
   }, 120_000);
 });
