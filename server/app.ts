@@ -1,6 +1,7 @@
 // buildApp(): the HTTP application, built apart from listen() so tests can drive it with inject().
 // Each surface is its own encapsulated scope: health, ingest (ingest keys, its own body parsers and limits),
 // the read/admin API, and the static wallboard.
+import { randomUUID } from 'node:crypto';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { AccessLog } from './access-log.ts';
 import swagger from '@fastify/swagger';
@@ -60,6 +61,15 @@ const DEDUPE_LEASE_MS = 30_000;
 /** How long a write waits for the insert lock while another API process holds it, before answering 503. */
 const DEDUPE_WAIT_MS = 5_000;
 
+/** A caller's X-Request-Id of this form is the request's id (to follow a request from the sender's log into ours). */
+const CALLER_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/** The request's id: the caller's X-Request-Id when it is one, else a random one (unique across processes and restarts). */
+function requestId(req: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = req.headers['x-request-id'];
+  return typeof given === 'string' && CALLER_REQUEST_ID.test(given) ? given : randomUUID();
+}
+
 /** Trusts the nearest `hops` proxies (what Fastify does with a number, which its types do not take). */
 const trustHops = (hops: number) => (_address: string, hop: number) => hop < hops;
 
@@ -71,7 +81,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     logController: new AccessLog(),
     // Behind a reverse proxy, the client's address, host and protocol from the proxies TRUST_PROXY names only.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    requestIdHeader: false,
+    genReqId: requestId,
   }) as unknown as FastifyInstance;
+  // Every answer says its request's id, which the log lines and a refusal kept in rejected_events carry too.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
   // bodies as sent, unknown fields refused (server/validation.ts)
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);

@@ -635,9 +635,12 @@ describe('GET /v1/events/rejected', () => {
     const good = sampleEvent('contact.offered');
     const noContact = { ...sampleEvent('contact.abandoned'), contactId: undefined };
     const ndjson = `${JSON.stringify(good)}\n{"id": "half a line\n${JSON.stringify(noContact)}`;
-    expect((await post(app, ndjson, { contentType: 'application/x-ndjson' })).statusCode).toBe(422);
+    const partial = await post(app, ndjson, { contentType: 'application/x-ndjson' });
+    expect(partial.statusCode).toBe(422);
     await new Promise((r) => setTimeout(r, 5)); // the next request's received_at is later
-    expect((await post(app, '{"not": json')).statusCode).toBe(400);
+    // the sender's own request id, when it gives one, is the request's
+    const unparseable = await app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${KEYS.acd}`, 'content-type': 'application/json', 'x-request-id': 'acd-batch-2026-11-25/0042' }, payload: '{"not": json' });
+    expect([unparseable.statusCode, unparseable.headers['x-request-id']]).toEqual([400, 'acd-batch-2026-11-25/0042']);
     // another key's refusal is not this key's to see
     const ivrBad = { ...sampleEvent('ivr.ended'), outcome: 'nonsense' };
     expect((await post(app, [ivrBad], { key: KEYS.ivr })).statusCode).toBe(422);
@@ -647,11 +650,15 @@ describe('GET /v1/events/rejected', () => {
     const { rejected, next } = res.json() as { rejected: Array<Record<string, unknown>>; next: string | null };
     // newest first: the unparseable body, then the NDJSON request's refused lines, last line first
     expect(rejected).toEqual([
-      { receivedAt: expect.any(String), requestId: expect.any(String), index: -1, id: null, reasons: [expect.stringMatching(/^\/: .*not valid JSON/)], raw: '{"not": json' },
-      { receivedAt: expect.any(String), requestId: expect.any(String), index: 2, id: noContact.id, reasons: ['/contactId: is required'], raw: JSON.stringify(noContact) },
-      { receivedAt: expect.any(String), requestId: expect.any(String), index: 1, id: null, reasons: [expect.stringMatching(/^\/: line 2 is not valid JSON/)], raw: '{"id": "half a line' },
+      { receivedAt: expect.any(String), requestId: 'acd-batch-2026-11-25/0042', index: -1, id: null, reasons: [expect.stringMatching(/^\/: .*not valid JSON/)], raw: '{"not": json' },
+      { receivedAt: expect.any(String), requestId: partial.headers['x-request-id'], index: 2, id: noContact.id, reasons: ['/contactId: is required'], raw: JSON.stringify(noContact) },
+      { receivedAt: expect.any(String), requestId: partial.headers['x-request-id'], index: 1, id: null, reasons: [expect.stringMatching(/^\/: line 2 is not valid JSON/)], raw: '{"id": "half a line' },
     ]);
     expect(next).toBeNull();
+    // without one: an id of its own, unique across processes and restarts (a counter per process was not)
+    expect(partial.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const odd = await app.inject({ url: '/v1/events/schema', headers: { authorization: `Bearer ${KEYS.acd}`, 'x-request-id': 'has spaces and\nlines' } });
+    expect(odd.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-/); // not an id of the accepted form: replaced
     expect(Date.parse(rejected[0]!.receivedAt as string)).toBeGreaterThan(Date.parse(rejected[1]!.receivedAt as string));
 
     // two per page: the first page says where to go on, the second ends
