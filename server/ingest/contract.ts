@@ -162,6 +162,8 @@ function describe(e: ValueError): FieldError {
       return { path: e.path, message: 'is not a field of this event type (check the spelling)' };
     case ValueErrorType.Union:
       return { path: e.path, message: `must be one of ${(e.schema.anyOf as TSchema[]).map((s) => s.const).join(', ')}` };
+    case ValueErrorType.ObjectMaxProperties:
+      return { path: e.path, message: `has ${Object.keys(e.value as object).length} entries: at most ${e.schema.maxProperties}` };
     case ValueErrorType.StringMinLength:
       return { path: e.path, message: 'must not be empty' };
     case ValueErrorType.StringMaxLength:
@@ -207,7 +209,7 @@ export function validateEvent(input: unknown, opts: ValidationOptions): Validati
   }
   const type = (input as { type?: unknown }).type;
   if (typeof type !== 'string' || !Object.hasOwn(VARIANTS, type)) {
-    return { ok: false, errors: [{ path: '/type', message: `must be one of ${EVENT_TYPES.join(', ')}` }] };
+    return { ok: false, errors: [{ path: '/type', message: `${type === undefined ? 'is required: ' : 'must be '}one of ${EVENT_TYPES.join(', ')}` }] };
   }
   const check = CHECKS[type as EventType];
   if (!check.Check(input)) {
@@ -227,7 +229,9 @@ export function validateEvent(input: unknown, opts: ValidationOptions): Validati
   }
   const at = parseTimestamp(event.occurredAt);
   if (Number.isNaN(at)) errors.push({ path: '/occurredAt', message: 'is not a real date and time' });
-  else if (at > opts.now + MAX_FUTURE_MS) errors.push({ path: '/occurredAt', message: 'is more than 5 minutes in the future' });
+  else if (at > opts.now + MAX_FUTURE_MS) {
+    errors.push({ path: '/occurredAt', message: `is more than 5 minutes in the future: the server's clock read ${new Date(opts.now).toISOString()} (check the sender's clock)` });
+  }
   else if (at < opts.now - opts.retentionDays * 86_400_000) {
     errors.push({ path: '/occurredAt', message: `is older than the retention (${opts.retentionDays} days)` });
   }
