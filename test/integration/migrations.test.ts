@@ -49,6 +49,21 @@ describe('migrations against ClickHouse', () => {
     expect(await tables.json()).toEqual([{ name: 'events' }]);
   });
 
+  it('every table but scratch fsyncs its inserts and keeps a merge\'s old parts (022): confirmed means on disk', async () => {
+    await migrate(target);
+    const rs = await client.query({
+      query: `SELECT name, engine_full FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' ORDER BY name`,
+      query_params: { db: target.database },
+      format: 'JSONEachRow',
+    });
+    const tables = await rs.json<{ name: string; engine_full: string }>();
+    expect(tables.length).toBeGreaterThan(20);
+    const scratch = ['kpi_rebuild_interactions', 'schema_migrations'];
+    const lax = tables.filter((t) => !scratch.includes(t.name) && !['fsync_after_insert = 1', 'fsync_part_directory = 1', 'old_parts_lifetime = 480'].every((s) => t.engine_full.includes(s)));
+    // a table added later must say these settings in its CREATE
+    expect(lax.map((t) => t.name)).toEqual([]);
+  });
+
   it('fails loudly on a bad statement, naming the file and statement', async () => {
     const own = { ...target, database: `${target.database}_bad` };
     const dir = await sqlDir({ '001_ok.sql': 'CREATE TABLE IF NOT EXISTS ok (x UInt8) ENGINE = Memory;', '002_bad.sql': 'CREATE TABLE broken (;' });

@@ -70,6 +70,7 @@ describe('migration files', () => {
       '019_threshold_min_count.sql': 'ae5d1147c55bd00625d0a978ac46b2e658b2209177b6d5f5c3a29412f0891da4',
       '020_rejected_key_id.sql': '0270a4fff910ef2a2e93b1471767720f0ba3fbc128d8de05a1eb8a80320f7c42',
       '021_center_time_zone.sql': 'd97424a4e08cd972fd0eeef56d37b27a5679afe266c1f6d0eda41d6b8cb22bcd',
+      '022_durable_inserts.sql': '765d021d0649073218add20eb864f2b206b8eb59cf0afe0148e9ec932b4a0b19',
     };
     const ms = await readMigrations(SQL_DIR);
     expect(Object.fromEntries(ms.map((m) => [m.file, m.checksum]))).toEqual(released);
