@@ -63,10 +63,11 @@ const DEDUP_ID = 'kpi-recompute';
 /** Least time between two stores of the fan-out watermark (watermark-writer.ts). */
 const WATERMARK_EVERY_MS = 1_000;
 
-const SCHEDULERS: ReadonlyArray<{ id: string; name: KpiJobName; repeat: { every?: number; pattern?: string; tz?: string } }> = [
-  { id: 'kpi-live-tick', name: 'tick', repeat: { every: 1000 } },
-  { id: 'kpi-close-interval', name: 'close-interval', repeat: { pattern: '5 */15 * * * *' } },
-  { id: 'kpi-retention', name: 'retention', repeat: { pattern: '0 30 3 * * *' } },
+/** Each scheduler, and how far ahead its next run may be (beyond it, it was planned by a clock since set back). */
+const SCHEDULERS: ReadonlyArray<{ id: string; name: KpiJobName; repeat: { every?: number; pattern?: string; tz?: string }; horizonMs: number }> = [
+  { id: 'kpi-live-tick', name: 'tick', repeat: { every: 1000 }, horizonMs: 60_000 },
+  { id: 'kpi-close-interval', name: 'close-interval', repeat: { pattern: '5 */15 * * * *' }, horizonMs: 16 * 60_000 },
+  { id: 'kpi-retention', name: 'retention', repeat: { pattern: '0 30 3 * * *' }, horizonMs: 26 * 3_600_000 },
 ];
 
 const JOB_DEFAULTS = { removeOnComplete: true, removeOnFail: 100 } as const;
@@ -503,10 +504,17 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
   /** Whether this process installed the job schedulers since it last took the lease (the leader installs them). */
   let schedulersInstalled = deps.schedulers === false;
   async function installSchedulers(): Promise<void> {
-    const wanted = new Set(SCHEDULERS.map((s) => s.id));
+    const wanted = new Map(SCHEDULERS.map((s) => [s.id, s]));
     for (const s of await queue.getJobSchedulers()) {
       const id = s.key ?? s.id;
-      if (id && !wanted.has(id)) await queue.removeJobScheduler(id);
+      if (!id) continue;
+      const want = wanted.get(id);
+      // Gone from the list, or its next run planned beyond its horizon: a clock that was ahead planned it (BullMQ's
+      // upsert keeps the next run), and until then no tick would come, the figures frozen. It is planned anew.
+      if (!want || (s.next !== undefined && s.next > Date.now() + want.horizonMs)) {
+        if (want) log.warn({ scheduler: id, next: new Date(s.next!).toISOString() }, 'kpi worker: a job scheduler was due far ahead (the clock was set back?): planned anew');
+        await queue.removeJobScheduler(id);
+      }
     }
     for (const s of SCHEDULERS) {
       // Cron patterns run on the center's clock (the quarter hours and the nightly retention).

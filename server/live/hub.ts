@@ -174,6 +174,8 @@ export class LiveHub {
   private readonly conditions: Record<'hours' | 'sources' | 'figures', string | null> = { hours: null, sources: null, figures: null };
   /** The KPI worker's latest tick (epoch ms, its clock) as last read; null until one is read. */
   private workerAliveAt: number | null = null;
+  /** When this process first read a tick (its clock). */
+  private firstTickReadAt = 0;
   /**
    * This clock minus the worker's tick, at each new tick seen (the last 30): their least is the two clocks' difference
    * (plus under a second), so ticks are judged on this process's clock, which the screens follow, not the worker's.
@@ -279,14 +281,18 @@ export class LiveHub {
           this.tickLags.push(lag);
           if (this.tickLags.length > 30) this.tickLags.shift();
         }
+        if (this.workerAliveAt === null) this.firstTickReadAt = this.now();
         this.workerAliveAt = at;
       }
     } catch (err) {
       this.opts.log.debug({ err: (err as Error).message }, 'live: could not read the KPI worker\'s latest tick');
     }
-    // the latest tick on this process's clock (until two are seen, the clocks are taken to agree)
+    // The latest tick on this process's clock. Until a tick is seen to change, the value read counts from when it was
+    // first read at most: a tick stamped ahead, by a worker whose clock was then set back and whose ticks wait for that
+    // time to come, would otherwise read as current for as long.
     const offset = this.tickLags.length > 0 ? Math.min(...this.tickLags) : 0;
-    const ticked = this.workerAliveAt === null ? this.startedAt : this.workerAliveAt + offset;
+    const ticked =
+      this.workerAliveAt === null ? this.startedAt : this.tickLags.length === 0 ? Math.min(this.workerAliveAt, this.firstTickReadAt) : this.workerAliveAt + offset;
     // the figures reach the screens through the subscription: while it does not answer, they are as of its last answer
     await subscribed;
     const asOf = Math.min(ticked, this.subscriberAnsweredAt);

@@ -371,6 +371,29 @@ describe('KPI pipeline', () => {
     }
   }, 60_000);
 
+  it('a worker finding its tick planned hours ahead (by a clock since set back) plans it anew: the ticks come at once', async () => {
+    const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-ahead-tick') });
+    redises.push(redis);
+    const config = { ...ctx.config, REDIS_PREFIX: `${ctx.config.REDIS_PREFIX}_aheadtick` };
+    const names = kpiRedisNames(config.REDIS_PREFIX);
+    const reader = createRedis(redis.url, 'commands');
+    const queue = createKpiQueue(reader, config);
+    const { log, lines } = capturedLog('info');
+    // left by a process whose clock read three hours later: BullMQ keeps a scheduler's next run when it is upserted
+    await queue.upsertJobScheduler('kpi-live-tick', { every: 1000, startDate: Date.now() + 3 * 3_600_000 }, { name: 'tick', data: {} });
+    expect((await queue.getJobScheduler('kpi-live-tick'))!.next).toBeGreaterThan(Date.now() + 3_600_000);
+    const worker = await startKpiWorker({ config, log, clickhouse: ctx.clickhouse, redisUrl: redis.url, now: () => NOW });
+    try {
+      await waitFor('a tick', async () => (await reader.get(names.alive)) ?? undefined, 10_000);
+      expect((await queue.getJobScheduler('kpi-live-tick'))!.next).toBeLessThan(Date.now() + 60_000);
+      expect(lines.some((l) => /a job scheduler was due far ahead/.test(l) && /kpi-live-tick/.test(l))).toBe(true);
+    } finally {
+      await worker.close();
+      await queue.close();
+      reader.disconnect();
+    }
+  }, 60_000);
+
   it('a worker whose Redis lost its data installs its job schedulers again: the ticks, and the screens\' alive mark, come back', async () => {
     const redis = await startEmbeddedRedis({ dataDir: path.join(dir, 'redis-emptied') });
     redises.push(redis);

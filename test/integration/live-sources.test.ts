@@ -236,6 +236,33 @@ describe('stale figures on the live stream', () => {
     }
   }, 40_000);
 
+  it('a tick stamped hours ahead that never moves (a worker whose clock was set back, its ticks waiting for that time) is stale 10 s on', async () => {
+    const c = await createTestContext({ ADMIN_PASSWORD });
+    const alive = kpiRedisNames(c.config.REDIS_PREFIX).alive;
+    const t0 = Date.now();
+    let clock = t0;
+    await redis.set(alive, String(t0 + 3 * 3_600_000));
+    const a = await ownApp(c, { redis, now: () => clock });
+    let s: LiveTestClient | undefined;
+    try {
+      s = await adminSocket(a);
+      await new Promise((r) => setTimeout(r, 2_500)); // the hub has read the tick
+      clock = t0 + 10_001 + 2_500;
+      // stale, as of when the tick was first read (before: current for three hours)
+      const said = (await s.next('figures')) as { stale: boolean; asOf: string };
+      expect(said.stale).toBe(true);
+      expect(Date.parse(said.asOf)).toBeGreaterThanOrEqual(t0);
+      expect(Date.parse(said.asOf)).toBeLessThanOrEqual(t0 + 2_500);
+      // the worker ticks again (its clock, whatever it reads): current
+      await redis.set(alive, String(t0 + 3 * 3_600_000 + 1_000));
+      expect(await s.next('figures', (m) => !m.stale)).toEqual({ type: 'figures', stale: false, asOf: null });
+    } finally {
+      s?.ws.terminate();
+      await a.close();
+      await c.cleanup();
+    }
+  }, 30_000);
+
   it("judges the worker's ticks on the API's clock: a worker 60 s ahead is stale 10 s after its last tick, one 60 s behind is current", async () => {
     const c = await createTestContext({ ADMIN_PASSWORD });
     const alive = kpiRedisNames(c.config.REDIS_PREFIX).alive;
