@@ -16,7 +16,7 @@ import { DisplayScopes } from './boards/display-scopes.ts';
 import { boardRoutes } from './boards/routes.ts';
 import { BoardStore } from './boards/store.ts';
 import type { Config } from './config.ts';
-import { errorBody, installErrorHandling } from './errors.ts';
+import { errorBody, installErrorHandling, RETRY_AFTER_S } from './errors.ts';
 import { hostName, isLoopbackHost } from './loopback.ts';
 import { healthRoutes } from './health.ts';
 import { Deduplicator } from './ingest/dedupe.ts';
@@ -83,7 +83,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     requestIdHeader: false,
     genReqId: requestId,
+    // answered below, in the API's own error shape and with Retry-After
+    return503OnClosing: false,
   }) as unknown as FastifyInstance;
+  // A request arriving while the app closes (a graceful stop: keep-alive connections still send) is told to come back.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_req, reply) => {
+    if (closing) await reply.code(503).headers({ 'retry-after': RETRY_AFTER_S, connection: 'close' }).send(errorBody('unavailable', 'the server is stopping; retry in a few seconds'));
+  });
   // Every answer says its request's id, which the log lines and a refusal kept in rejected_events carry too.
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);

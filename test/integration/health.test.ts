@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { inject } from 'vitest';
@@ -28,6 +30,30 @@ describe('health checks', () => {
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toEqual({ status: 'ok', failing: [], checks: { clickhouse: 'ok', redis: 'ok' } });
     await close();
+  });
+
+  it('a request arriving while the app stops gets 503 in the API\'s error shape, with Retry-After (a graceful stop)', async () => {
+    const { app, close } = await appWith(inject('redisUrl'));
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    const { port } = app.server.address() as net.AddressInfo;
+    // A connection busy when the stop begins (a sign-in whose body is still coming), on which a second request follows
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString()));
+    const body = JSON.stringify({ username: 'nobody', password: 'not-a-password' });
+    socket.write(`POST /v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    const closed = close();
+    await new Promise((r) => setTimeout(r, 100)); // the stop has begun, and waits for the busy connection
+    socket.write(`${body.slice(5)}GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 5_000))]);
+    socket.destroy();
+    await closed;
+    const second = received.slice(received.indexOf('HTTP/1.1', 1));
+    expect(second).toMatch(/^HTTP\/1\.1 503 /);
+    expect(second).toMatch(/\r\nretry-after: 5\r\n/i);
+    expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'unavailable', message: 'the server is stopping; retry in a few seconds' } });
   });
 
   it('/readyz answers 503 naming the dependency that does not answer', async () => {
