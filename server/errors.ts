@@ -86,7 +86,8 @@ export function validationDetails(errors: readonly SchemaError[]): { path: strin
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof ApiError) {
-      req.log.warn({ code: err.code, statusCode: err.statusCode }, err.message);
+      // a refusal is the caller's (warn); a 503 is ours, though retryable (error)
+      req.log[err.statusCode >= 500 ? 'error' : 'warn']({ code: err.code, statusCode: err.statusCode }, err.message);
       return reply.code(err.statusCode).headers(err.headers).send(errorBody(err.code, err.message, err.details));
     }
     if (isRedisUnavailable(err)) {

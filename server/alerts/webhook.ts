@@ -7,6 +7,7 @@
 // source) and the transition, it tells a receiver a notification it already has (a retry after a lost answer).
 // It never blocks evaluation: `send()` only queues. The queue is bounded; when full, the oldest is dropped and logged.
 // At shutdown what is queued is still sent for a few seconds, once each (close()); the rest is dropped, logged.
+import { backoffDelay } from '../backoff.ts';
 import type { Log } from '../log.ts';
 import type { Alert } from '../live/protocol.ts';
 import { within } from '../within.ts';
@@ -122,7 +123,8 @@ export class AlertWebhook {
             this.failed++;
             break;
           }
-          await this.sleep(Math.min(this.baseDelayMs * 2 ** (attempt - 1), 60_000));
+          // with jitter: after an outage of the receiver, the API processes' webhooks do not all retry in step
+          await this.sleep(backoffDelay(attempt - 1, Math.random, { baseMs: this.baseDelayMs, maxMs: 60_000 }));
         }
       }
       if (this.queue[0] === payload) this.queue.shift();

@@ -135,7 +135,8 @@ export class EventWriter {
         if (toStore.length > 0) this.opts.onStored?.(toStore);
         // Released after the answers, off their path: the events are stored, so an insert that waits for the lock
         // finds them stored once it goes.
-        await this.dedupe.unlock(lock).catch(() => {});
+        // (not released: the next insert waits for the lock's lease, at most DEDUPE_LEASE_MS)
+        await this.dedupe.unlock(lock).catch((err: unknown) => this.opts.log.error({ err }, 'the insert lock could not be released; the next insert waits for its lease'));
       },
     };
   }

@@ -270,7 +270,6 @@ async function windowSums(ch: ClickHouseClient, slices: readonly Slice[], scopes
   return measures;
 }
 
-/** Sums per `${slice label}\0${scope}` for today's 15-minute intervals (consecutive, the first one at local midnight). */
 /** The sums of consecutive slices of `step` ms each (the last may be shorter), per slice and scope. */
 export async function intervalSums(ch: ClickHouseClient, slices: readonly Slice[], scopes: readonly string[], step = INTERVAL_MS): Promise<Map<string, Measures>> {
   const from = slices[0]!.start;

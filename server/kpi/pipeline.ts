@@ -116,19 +116,13 @@ export interface KpiSignaller {
   close(): Promise<void>;
 }
 
-/**
- * A producer for ingest: a queue on `connection` (kept open on close: it is the caller's), or on a connection of its
- * own to `redisUrl` (closed on close).
- */
+/** A producer for ingest: a queue on `connection` (kept open on close: it is the caller's). */
 export function createKpiSignaller(deps: {
-  redisUrl?: string;
-  connection?: Redis;
+  connection: Redis;
   config: Pick<Config, 'REDIS_PREFIX' | 'KPI_RECOMPUTE_DEBOUNCE_MS'>;
   log?: Log;
 }): KpiSignaller {
-  if (!deps.connection && !deps.redisUrl) throw new Error('createKpiSignaller needs a connection or a redisUrl');
-  const own = deps.connection ? null : createRedis(deps.redisUrl!, 'publisher', (m) => deps.log?.warn(m));
-  const queue = createKpiQueue(deps.connection ?? own!, deps.config);
+  const queue = createKpiQueue(deps.connection, deps.config);
   queue.on('error', (err) => deps.log?.warn({ err }, 'kpi queue error'));
   let inFlight: Promise<boolean> | null = null;
   let pending: Promise<boolean> | null = null;
@@ -150,7 +144,6 @@ export function createKpiSignaller(deps: {
     },
     async close() {
       await queue.close();
-      own?.disconnect();
     },
   };
 }

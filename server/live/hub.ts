@@ -808,7 +808,6 @@ export class LiveHub {
 
   // --- reads -------------------------------------------------------------------------------------------------------
 
-  /** One computation at a time per question: a thousand screens reconnecting at once cost one query, not a thousand. */
   /**
    * Runs a socket's reads one after another: a scope with no snapshot yet is computed in ClickHouse, and a client
    * sending subscribes for made-up scopes as fast as it may (50 messages a second) would otherwise run as many at once.
@@ -819,6 +818,7 @@ export class LiveHub {
     return run;
   }
 
+  /** One computation at a time per question: a thousand screens reconnecting at once cost one query, not a thousand. */
   private once<T>(k: string, fn: () => Promise<T>): Promise<T> {
     const existing = this.inflight.get(k) as Promise<T> | undefined;
     if (existing) return existing;

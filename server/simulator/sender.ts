@@ -6,6 +6,7 @@
 // An outage is logged once as a warning when it starts (then now and then while it lasts) and once as an info when
 // ingest answers again. The CLI gives up after `maxRetries` (10: about 1 to 1½ minutes of waits, retryDelayMs); the
 // demo retries for as long as it runs. `abort()` ends the retrying and cancels requests in flight (a stopping run).
+import { backoffDelay } from '../backoff.ts';
 import type { IngestEvent, Source } from '../ingest/contract.ts';
 import { SOURCES } from '../ingest/source-names.ts';
 
@@ -69,7 +70,7 @@ export function retryDelayMs(
   minBackoffMs = 250,
 ): number {
   const r = random();
-  const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(attempt, 30)) * (0.5 + r / 2);
+  const backoff = backoffDelay(attempt, () => r, { baseMs: minBackoffMs, maxMs: maxBackoffMs });
   if (retryAfterS === undefined) return backoff;
   return Math.max(Math.min(RETRY_AFTER_MAX_MS, retryAfterS * 1000) * (1 + r / 4), backoff);
 }

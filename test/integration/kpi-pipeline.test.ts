@@ -72,7 +72,8 @@ describe('KPI pipeline', () => {
     // a short lease: Redis comes back from its AOF with the killed worker's lease, which the new one waits out
     const w1 = startWorkerProcess(ctx, r1.url, { KPI_TEST_LEASE_MS: '2000' });
     children.push(w1.child);
-    const signaller = createKpiSignaller({ redisUrl: r1.url, config: ctx.config });
+    const signalling = createRedis(r1.url, 'publisher');
+    const signaller = createKpiSignaller({ connection: signalling, config: ctx.config });
     const reader1 = createRedis(r1.url, 'commands');
 
     // First part of the stream: the worker publishes snapshots for it.
@@ -97,6 +98,7 @@ describe('KPI pipeline', () => {
     const rest: ScenarioEvent[] = [...MAIN_EVENTS.slice(50), ...LATE_EVENTS];
     await insertEvents(ctx.clickhouse, rest);
     await signaller.close();
+    signalling.disconnect();
 
     // Restart both on the same data: the worker's first pass rebuilds every snapshot from ClickHouse.
     const r2 = await startEmbeddedRedis({ dataDir: redisDir, port: r1.port });
@@ -154,7 +156,8 @@ describe('KPI pipeline', () => {
     await sub.subscribe(names.snapshotsChannel);
     sub.on('message', () => recomputations++);
     const worker = await startKpiWorker({ config, log, clickhouse: ctx.clickhouse, redisUrl: redis.url, now: () => NOW, schedulers: false });
-    const signaller = createKpiSignaller({ redisUrl: redis.url, config });
+    const signalling = createRedis(redis.url, 'publisher');
+    const signaller = createKpiSignaller({ connection: signalling, config });
     const reader = createRedis(redis.url, 'commands');
     try {
       await waitFor('the start-up recomputation', async () => (recomputations > 0 ? true : undefined));
@@ -180,6 +183,7 @@ describe('KPI pipeline', () => {
       expect(recomputations).toBeLessThan(60);
     } finally {
       await signaller.close();
+      signalling.disconnect();
       await worker.close();
       reader.disconnect();
       sub.disconnect();
@@ -193,7 +197,8 @@ describe('KPI pipeline', () => {
     redises.push(redis);
     const names = kpiRedisNames(own.config.REDIS_PREFIX);
     const reader = createRedis(redis.url, 'commands');
-    const signaller = createKpiSignaller({ redisUrl: redis.url, config: own.config });
+    const signalling = createRedis(redis.url, 'publisher');
+    const signaller = createKpiSignaller({ connection: signalling, config: own.config });
     const start = async (leaseMs: number) => {
       const w = startWorkerProcess(own, redis.url, { KPI_TEST_LEASE_MS: String(leaseMs), LOG_LEVEL: 'debug' });
       children.push(w.child);
@@ -275,6 +280,7 @@ describe('KPI pipeline', () => {
       expect(await reader.get(names.leader)).toBeNull();
     } finally {
       await signaller.close();
+      signalling.disconnect();
       reader.disconnect();
       await own.cleanup();
     }

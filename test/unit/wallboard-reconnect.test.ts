@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ServerMessage } from '../../server/live/protocol.ts';
 import { isLive, LiveClient, staleSince, subscribeMessages, type LiveOptions, type LiveStatus, type LiveTimers, type SocketLike } from '../../wallboard/src/lib/live.ts';
-import { backoffDelay, Reconnector } from '../../wallboard/src/lib/reconnect.ts';
+import { backoffDelay } from '../../server/backoff.ts';
+import { Reconnector } from '../../wallboard/src/lib/reconnect.ts';
 
 /** Fake timers: a list of pending callbacks run by advancing a fake clock. */
 function fakeTimers() {

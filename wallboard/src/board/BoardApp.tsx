@@ -13,7 +13,7 @@ import { formatClock, formatClosed, formatQuietSources, formatStaleSince } from 
 import { staleSince, type Subscription } from '../lib/live.ts';
 import { MessageArrivals, messagesOnScreen } from '../lib/messages.ts';
 import { newBuildServed } from '../lib/new-build.ts';
-import { backoffDelay } from '../lib/reconnect.ts';
+import { backoffDelay } from '../../../server/backoff.ts';
 import { expandRows, MAX_TABLE_SCOPES, wildcardKind } from '../../../server/boards/table-rows.ts';
 import { toThresholdView } from '../lib/thresholds.ts';
 import { BoardView } from './BoardView.tsx';

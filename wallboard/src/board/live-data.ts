@@ -57,7 +57,7 @@ export interface LiveData {
   subscribe(subs: Subscription[]): void;
   /** Connects the live socket now if it is waiting to (the screen was signed in again after a refusal). */
   reconnectNow(): void;
-  /** Called with true when a new critical alert arrives (the board decides whether to beep). */
+  /** Called when a new critical alert arrives (the board decides whether to beep). */
   onCritical(fn: () => void): void;
   /** Called when the floor messages changed (the page reads them again). */
   onMessagesChanged(fn: () => void): void;

@@ -4,7 +4,7 @@
 // Only Nabız's own refusals are final (400, 401): a proxy's 404 or 429 while Nabız restarts is waited out, or a TV
 // that boots during an upgrade would drop its link and stay on the message for good.
 import { api, ApiFailure } from './api.ts';
-import { backoffDelay } from './reconnect.ts';
+import { backoffDelay } from '../../../server/backoff.ts';
 
 export async function signInDisplay(): Promise<void> {
   const url = new URL(location.href);

@@ -7,7 +7,8 @@
 // DOM-free: the socket constructor and timers are injected (unit tests use fakes).
 import { MAX_SUBSCRIPTIONS } from '../../../server/live/limits.ts';
 import type { ClientMessage, LiveWindow, ServerMessage } from '../../../server/live/protocol.ts';
-import { backoffDelay, Reconnector, type BackoffOptions } from './reconnect.ts';
+import { backoffDelay, type BackoffOptions } from '../../../server/backoff.ts';
+import { Reconnector } from './reconnect.ts';
 
 export interface SocketLike {
   readonly readyState: number;

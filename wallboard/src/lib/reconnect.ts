@@ -1,26 +1,8 @@
-// Reconnection with exponential backoff and jitter. Timers and randomness are injected so the logic is tested in
-// node without waiting. A TV loses the server for seconds (deploys) or hours (network): it retries forever, quickly
-// at first, then every `maxMs` at most; the jitter keeps a floor of TVs from reconnecting in the same instant.
-export interface BackoffOptions {
-  /** First delay (default 500 ms). */
-  baseMs?: number;
-  /** Largest delay (default 30 s). */
-  maxMs?: number;
-  /** Growth per attempt (default 2). */
-  factor?: number;
-}
-
-/**
- * Delay before attempt `attempt` (0-based): "equal jitter" — half the exponential delay plus a random half, so a
- * delay is never 0 and never above `maxMs`.
- */
-export function backoffDelay(attempt: number, random: () => number, opts: BackoffOptions = {}): number {
-  const base = opts.baseMs ?? 500;
-  const max = opts.maxMs ?? 30_000;
-  const factor = opts.factor ?? 2;
-  const exp = Math.min(max, base * factor ** Math.min(attempt, 30));
-  return Math.round(exp / 2 + random() * (exp / 2));
-}
+// Reconnection with exponential backoff and jitter (server/backoff.ts). Timers and randomness are injected so the logic
+// is tested in node without waiting. A TV loses the server for seconds (deploys) or hours (network): it retries
+// forever, quickly at first, then every `maxMs` at most; the jitter keeps a floor of TVs from reconnecting in the same
+// instant.
+import { backoffDelay, type BackoffOptions } from '../../../server/backoff.ts';
 
 export interface Timers {
   setTimeout(fn: () => void, ms: number): unknown;

@@ -3,7 +3,8 @@
 // page reloads only once the server answers its liveness check, and until then asks again with backoff and jitter
 // (a floor of TVs coming back after an outage should not all ask in the same second).
 // DOM-free: the check, the reload and the timers are injected (unit-tested in node).
-import { backoffDelay, realTimers, type BackoffOptions, type Timers } from './reconnect.ts';
+import { backoffDelay, type BackoffOptions } from '../../../server/backoff.ts';
+import { realTimers, type Timers } from './reconnect.ts';
 
 /** The server's liveness check (server/health.ts): 200 while the process that serves this page is up. */
 export const HEALTH_URL = '/healthz';
