@@ -18,6 +18,9 @@ import { createLogger } from './log.ts';
 import { isLoopbackHost } from './loopback.ts';
 import { DEMO_ANALYST_PASSWORD, DEMO_USER, demoConfig, startDemo } from './demo.ts';
 import { createRedis } from './redis/connections.ts';
+import { clearStaleInsertLock } from './ingest/dedupe.ts';
+import { within } from './within.ts';
+import { once } from 'node:events';
 import { Shutdown } from './shutdown.ts';
 
 const ROLES = ['all', 'api', 'worker'] as const;
@@ -77,6 +80,14 @@ async function main(): Promise<void> {
 
     const clickhouse = createClickHouse(infra.clickhouse, { log });
     const redis = createRedis(infra.redisUrl, 'commands', (msg) => log.warn(msg));
+    if (config.CLICKHOUSE_URL === undefined) {
+      // (a failure is no reason not to start: ingest then waits out the old lock's lease)
+      const cleared = await within(5_000, (redis.status === 'ready' ? Promise.resolve() : once(redis, 'ready')).then(() => clearStaleInsertLock(redis, config.REDIS_PREFIX))).catch((err: unknown) => {
+        log.warn({ err }, 'could not look for an ingest insert lock a previous process left');
+        return false;
+      });
+      if (cleared) log.warn('cleared the ingest insert lock a previous process left (it died holding it; its ClickHouse is gone, so none of its inserts can land)');
+    }
     shutdown.add('clickhouse and redis clients', async () => {
       await clickhouse.close();
       redis.disconnect();

@@ -64,6 +64,18 @@ WHERE ${newEvents(true, 'fanned_out')} AND source IN {sources:Array(String)} AND
 /** Keeps a look-up's URL (where ClickHouse takes query parameters) well under the servers' 1 MiB limit. */
 const MAX_PARAM_BYTES = 256 * 1024;
 
+/** The insert lock's key. One hash tag, so both keys of the scripts share a slot on a Redis Cluster too. */
+export const insertLockKey = (prefix: string) => `${prefix}:{ingest-insert-lock}`;
+
+/**
+ * Clears an insert lock left by a process that died holding it (kept by Redis's AOF for the rest of its lease: every
+ * request 503 meanwhile). Only for a process that has just started the embedded ClickHouse itself: the one that died
+ * wrote to another ClickHouse process, now gone, so no insert of it can still land. Returns whether there was one.
+ */
+export async function clearStaleInsertLock(redis: Redis, prefix: string): Promise<boolean> {
+  return (await redis.del(insertLockKey(prefix))) > 0;
+}
+
 export class DedupeUnavailableError extends Error {
   override name = 'DedupeUnavailableError';
 }
@@ -92,9 +104,8 @@ export class Deduplicator {
     prefix: string,
     private readonly opts: { leaseMs: number; waitMs: number },
   ) {
-    // One hash tag, so both keys of the scripts share a slot on a Redis Cluster too.
-    this.lockKey = `${prefix}:{ingest-insert-lock}`;
-    this.waitingKey = `${prefix}:{ingest-insert-lock}:waiting`;
+    this.lockKey = insertLockKey(prefix);
+    this.waitingKey = `${this.lockKey}:waiting`;
   }
 
   /**

@@ -7,6 +7,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { insertLockKey } from '../../server/ingest/dedupe.ts';
+import { createRedis } from '../../server/redis/connections.ts';
 import { freePort } from '../../server/redis/embedded.ts';
 import { startNabiz } from '../support/process.ts';
 import { sampleEvent } from '../support/events.ts';
@@ -204,19 +206,41 @@ describe('npm start (all-in-one)', () => {
     }
   });
 
-  it('its ClickHouse and Redis stop by themselves when the app is killed (SIGKILL) without stopping them', async () => {
+  it('its ClickHouse and Redis stop by themselves when the app is killed (SIGKILL) without stopping them; the restart takes events at once', async () => {
     const [port, chPort] = [await freePort(), await freePort()];
-    const nabiz = await startNabiz({ PORT: String(port), CLICKHOUSE_HTTP_PORT: String(chPort), DATA_DIR: path.join(dataDir, 'kill'), LOG_LEVEL: 'info' });
-    const pids = childPids(logLines(nabiz.output));
+    const env = { PORT: String(port), CLICKHOUSE_HTTP_PORT: String(chPort), DATA_DIR: path.join(dataDir, 'kill'), LOG_LEVEL: 'info', INGEST_KEYS: 'acd:proc-kill-key-0123456789' };
+    const nabiz = await startNabiz(env);
+    const lines = logLines(nabiz.output);
+    const pids = childPids(lines);
+    let again: Awaited<ReturnType<typeof startNabiz>> | undefined;
     try {
       expect(running(pids.clickhouse) && running(pids.redis)).toBe(true);
+      // killed while an insert holds the ingest insert lock (30-s lease), which Redis's AOF keeps
+      const redisPort = (lines.find((l) => l.msg.startsWith('embedded redis-server started')) as LogLine & { port: number }).port;
+      const password = (await readFile(path.join(env.DATA_DIR, 'redis', 'password'), 'utf8')).trim();
+      const redis = createRedis(`redis://:${encodeURIComponent(password)}@127.0.0.1:${redisPort}`, 'publisher');
+      await redis.set(insertLockKey('nabiz'), 'a-dead-insert', 'PX', 60_000);
+      redis.disconnect();
+      await sleep(1_500); // Redis writes its AOF every second
       expect(await nabiz.stop('SIGKILL')).toBeNull();
       // a generous limit, not a measure of speed: each stops cleanly (the ClickHouse child drains, Redis saves its AOF)
       for (let i = 0; i < 300 && (running(pids.clickhouse) || running(pids.redis)); i++) await sleep(100);
       expect({ clickhouse: running(pids.clickhouse), redis: running(pids.redis) }).toEqual({ clickhouse: false, redis: false });
       expect(await portOpen(chPort)).toBe(false);
+
+      // Started again, it clears the dead process's lock (its ClickHouse is gone: none of its inserts can land), and
+      // takes events at once, instead of answering 503 until the lease ran out
+      again = await startNabiz(env);
+      const sent = await fetch(`http://127.0.0.1:${port}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer proc-kill-key-0123456789', 'content-type': 'application/json' },
+        body: JSON.stringify(sampleEvent('contact.offered')),
+      });
+      expect(sent.status, await sent.clone().text()).toBe(202);
+      indexOf(logLines(again.output), 'the lock cleared', (l) => l.msg.startsWith('cleared the ingest insert lock a previous process left'));
     } finally {
       for (const pid of [pids.clickhouse, pids.redis]) if (running(pid)) process.kill(pid, 'SIGKILL');
+      if (again) expect(await again.stop()).toBe(0);
     }
   });
 });
