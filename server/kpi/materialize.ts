@@ -88,10 +88,17 @@ export async function readWatermark(ch: ClickHouseClient): Promise<number> {
   return Number(row?.w ?? 0);
 }
 
+/**
+ * Stores the fan-out watermark. Its row must be the latest (argMax by updated_at) whatever the clock says: after a
+ * rebuild sets it back to 0 on a clock behind the stored rows (a restore of a backup from a machine ahead, a clock
+ * stepped back), an older, higher watermark would otherwise still win over truncated tables, and events never be
+ * fanned out again.
+ */
 export async function writeWatermark(ch: ClickHouseClient, position: number): Promise<void> {
   await ch.command({
     query: `INSERT INTO kpi_progress (name, up_to, updated_at, position)
-            SELECT 'fanout', now64(3, 'UTC'), now64(3, 'UTC'), {p:UInt64}`,
+            SELECT 'fanout', now64(3, 'UTC'), greatest(now64(3, 'UTC'), max(updated_at) + toIntervalMillisecond(1)), {p:UInt64}
+            FROM kpi_progress WHERE name = 'fanout'`,
     query_params: { p: position },
   });
 }

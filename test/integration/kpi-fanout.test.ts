@@ -75,4 +75,19 @@ describe('KPI fan-out', () => {
     await writeWatermark(ctx.clickhouse, from + 1);
     expect(await nextRange(ctx.clickhouse, from, 4)).toEqual({ from: from + 1, to: from + 2, events: 1 });
   });
+
+  it('the watermark written last wins, though the clock is behind the stored one (a restore, a clock set back)', async () => {
+    const before = await readWatermark(ctx.clickhouse);
+    // a watermark stored by a clock an hour ahead
+    await ctx.clickhouse.command({
+      query: `INSERT INTO kpi_progress (name, up_to, updated_at, position) SELECT 'fanout', now64(3, 'UTC'), now64(3, 'UTC') + INTERVAL 1 HOUR, {p:UInt64}`,
+      query_params: { p: before + 1000 },
+    });
+    expect(await readWatermark(ctx.clickhouse)).toBe(before + 1000);
+    // a rebuild sets it back (to 0 here): that stands, not the hour-ahead row
+    await writeWatermark(ctx.clickhouse, 0);
+    expect(await readWatermark(ctx.clickhouse)).toBe(0);
+    await writeWatermark(ctx.clickhouse, before);
+    expect(await readWatermark(ctx.clickhouse)).toBe(before);
+  });
 });
