@@ -2,20 +2,12 @@
 // (DATA_DIR, CLICKHOUSE_HTTP_PORT, CLICKHOUSE_PASSWORD, CLICKHOUSE_ANALYST_PASSWORD; allowed to write backups to
 // BACKUP_DIR, where `npm run nabiz -- backup` on this machine takes them), until Ctrl-C. Says where the `default` user's
 // password is, never the password itself.
-import { spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
+import { embeddedClickHouseOptions, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
 
 try {
   const config = loadConfig();
-  const ch = await spawnEmbeddedClickHouse({
-    dataDir: config.clickhouseDataDir,
-    port: config.CLICKHOUSE_HTTP_PORT,
-    password: config.CLICKHOUSE_PASSWORD || undefined,
-    analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
-    analystDatabase: config.CLICKHOUSE_DATABASE,
-    backupDir: config.backupDir,
-    onLog: (line) => process.stderr.write(`${line}\n`),
-  });
+  const ch = await spawnEmbeddedClickHouse({ ...embeddedClickHouseOptions(config), onLog: (line) => process.stderr.write(`${line}\n`) });
   const password = ch.passwordFile === undefined ? '$CLICKHOUSE_PASSWORD' : `$(cat ${ch.passwordFile})`;
   console.log(
     `embedded ClickHouse ${ch.version} on ${ch.address} (data: ${config.clickhouseDataDir})\n` +

@@ -1,7 +1,7 @@
 // npm run migrate: applies the SQL migrations in sql/ to CLICKHOUSE_URL, or to the embedded ClickHouse (the
 // running one if `npm start` is up, otherwise one started just for this).
 import { migrate } from '../server/clickhouse/migrate.ts';
-import { embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
+import { embeddedClickHouseOptions, embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { ConfigError, loadConfig } from '../server/config.ts';
 
 try {
@@ -16,7 +16,7 @@ try {
       const { password } = await embeddedClickHousePassword(config.clickhouseDataDir, config.CLICKHOUSE_PASSWORD);
       url = Object.assign(new URL(running), { username: 'default', password }).href;
     } else {
-      const ch = await spawnEmbeddedClickHouse({ dataDir: config.clickhouseDataDir, port: config.CLICKHOUSE_HTTP_PORT, password: config.CLICKHOUSE_PASSWORD });
+      const ch = await spawnEmbeddedClickHouse(embeddedClickHouseOptions(config));
       url = ch.url;
       stop = () => ch.stop();
     }

@@ -26,7 +26,7 @@ import { AccessStore } from '../server/auth/store.ts';
 import { passwordProblem } from '../server/auth/rules.ts';
 import { BACKUP_REQUEST_TIMEOUT_MS, backupBytes, createBackup, listBackups, restoreBackup } from '../server/clickhouse/backup.ts';
 import { createClickHouse } from '../server/clickhouse/client.ts';
-import { embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
+import { embeddedClickHouseOptions, embeddedClickHousePassword, spawnEmbeddedClickHouse } from '../server/clickhouse/embedded/spawn.ts';
 import { migrate } from '../server/clickhouse/migrate.ts';
 import { pruneBackups } from '../server/backup-schedule.ts';
 import { ConfigSchema, INGEST_SOURCES, loadConfig, type Config } from '../server/config.ts';
@@ -135,7 +135,7 @@ async function connect(config: Config, opts: { demoCheck?: boolean } = {}): Prom
         warning = 'note: the running Nabız ends affected sessions and open streams within a few seconds';
       }
     } else {
-      const ch = await spawnEmbeddedClickHouse({ dataDir: config.clickhouseDataDir, port: config.CLICKHOUSE_HTTP_PORT, password: config.CLICKHOUSE_PASSWORD, backupDir: config.backupDir });
+      const ch = await spawnEmbeddedClickHouse(embeddedClickHouseOptions(config));
       closers.unshift(() => ch.stop());
       clickhouseUrl = ch.url;
       if (redisUrl === undefined) {

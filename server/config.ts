@@ -6,6 +6,7 @@ import { Value } from '@sinclair/typebox/value';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseCenterHours, parseClosedDates, type CenterHours } from './center-hours.ts';
+import { QUIET_LOOKBACK_MS } from './ingest/activity.ts';
 import { SOURCES, type Source } from './ingest/source-names.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -343,7 +344,7 @@ export function parseIngestKeys(value: string): Array<{ source: IngestSource; ke
 }
 
 /** The most minutes SOURCE_QUIET_MINUTES may give: a day, the look-back of the sources' activity. */
-const MAX_QUIET_MINUTES = 1440;
+const MAX_QUIET_MINUTES = QUIET_LOOKBACK_MS / 60_000;
 
 /**
  * Parses SOURCE_QUIET_MINUTES (`15`, or `15,ivr:60,crm:0`: the minutes for every source, then a source's own) into

@@ -6,7 +6,7 @@
 // process runs (the OOM killer's pick, a crash) is reported (`onExit`): nothing works without it, and the process stops
 // so that its supervisor (systemd, the container runtime) starts everything again.
 import type { ClickHouseTarget } from './clickhouse/client.ts';
-import { spawnEmbeddedClickHouse } from './clickhouse/embedded/spawn.ts';
+import { embeddedClickHouseOptions, spawnEmbeddedClickHouse } from './clickhouse/embedded/spawn.ts';
 import type { Config } from './config.ts';
 import type { Log } from './log.ts';
 import { startEmbeddedRedis } from './redis/embedded.ts';
@@ -51,15 +51,7 @@ export async function startInfrastructure(
 
     let clickhouse: ClickHouseTarget;
     if (config.CLICKHOUSE_URL === undefined) {
-      const ch = await spawnEmbeddedClickHouse({
-        dataDir: config.clickhouseDataDir,
-        port: config.CLICKHOUSE_HTTP_PORT,
-        password: config.CLICKHOUSE_PASSWORD || undefined,
-        analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
-        analystDatabase: config.CLICKHOUSE_DATABASE,
-        backupDir: config.backupDir,
-        onLog: (line) => log.info({ component: 'clickhouse' }, line),
-      });
+      const ch = await spawnEmbeddedClickHouse({ ...embeddedClickHouseOptions(config), onLog: (line) => log.info({ component: 'clickhouse' }, line) });
       stops.unshift(async () => {
         log.info({ pid: ch.pid }, 'stopping embedded ClickHouse');
         await ch.stop();

@@ -7,8 +7,8 @@
 // ingest answers again. The CLI gives up after `maxRetries` (10: about 1 to 1½ minutes of waits, retryDelayMs); the
 // demo retries for as long as it runs. `abort()` ends the retrying and cancels requests in flight (a stopping run).
 import { backoffDelay } from '../backoff.ts';
+import { parseIngestKeys } from '../config.ts';
 import type { IngestEvent, Source } from '../ingest/contract.ts';
-import { SOURCES } from '../ingest/source-names.ts';
 
 export type IngestKeys = Partial<Record<Source, string>>;
 
@@ -224,17 +224,11 @@ export class EventSender {
   }
 }
 
-/** Parses `acd:K,ivr:K,crm:K` (the INGEST_KEYS format). */
+/** Parses `acd:K,ivr:K,crm:K`: INGEST_KEYS, by its own rules (server/config.ts), one key per source (the last one given). */
 export function parseKeys(text: string): IngestKeys {
-  const out: IngestKeys = {};
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const colon = part.indexOf(':');
-    const source = part.slice(0, colon);
-    const key = part.slice(colon + 1);
-    if (colon < 0 || !(SOURCES as readonly string[]).includes(source) || key === '') {
-      throw new SimulationError(`keys: each entry must be source:key with source acd, ivr or crm (got ${JSON.stringify(part.slice(0, Math.max(0, colon)) || part.slice(0, 8))})`);
-    }
-    out[source as Source] = key;
+  try {
+    return Object.fromEntries(parseIngestKeys(text).map((k) => [k.source, k.key]));
+  } catch (err) {
+    throw new SimulationError(`keys: ${(err as Error).message}`);
   }
-  return out;
 }

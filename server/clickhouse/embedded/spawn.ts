@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Config } from '../../config.ts';
 import { readOrCreateSecretFile } from '../../secret-file.ts';
 import { DEFAULT_CONNECTIONS } from './settings.ts';
 
@@ -89,6 +90,23 @@ interface ReadyLine {
 function isReadyLine(value: unknown): value is ReadyLine {
   const v = value as Partial<ReadyLine> | null;
   return typeof v === 'object' && v !== null && v.ready === true && typeof v.url === 'string' && typeof v.port === 'number';
+}
+
+/**
+ * The embedded server as the configuration says to run it: `npm start`, `npm run clickhouse`, `npm run migrate` and
+ * the CLI, whichever starts it, run the same server (its data, port, passwords, analyst and backup directory).
+ */
+export function embeddedClickHouseOptions(
+  config: Pick<Config, 'clickhouseDataDir' | 'CLICKHOUSE_HTTP_PORT' | 'CLICKHOUSE_PASSWORD' | 'CLICKHOUSE_ANALYST_PASSWORD' | 'CLICKHOUSE_DATABASE' | 'backupDir'>,
+): SpawnEmbeddedClickHouseOptions {
+  return {
+    dataDir: config.clickhouseDataDir,
+    port: config.CLICKHOUSE_HTTP_PORT,
+    password: config.CLICKHOUSE_PASSWORD || undefined,
+    analystPassword: config.CLICKHOUSE_ANALYST_PASSWORD,
+    analystDatabase: config.CLICKHOUSE_DATABASE,
+    backupDir: config.backupDir,
+  };
 }
 
 export async function spawnEmbeddedClickHouse(opts: SpawnEmbeddedClickHouseOptions): Promise<EmbeddedClickHouseProcess> {
