@@ -236,7 +236,8 @@ async function backup(config: Config, command: string, name: string | undefined,
   if (command !== 'create' && command !== 'prune' && config.embeddedClickHouse && (await nabizRunning(config))) {
     throw new UsageError(`stop Nabız first: a ${command} replaces the database under it`);
   }
-  const conn = await connect(config);
+  // (a restore may create the database: no other command should, beside a demo's)
+  const conn = await connect(config, { demoCheck: command !== 'restore' });
   try {
     // With servers of their own (CLICKHOUSE_URL, REDIS_URL) no port tells whether Nabız runs: a KPI worker holds its
     // lease in Redis. A rebuild under it would empty the tables it writes, and clear its queues and lease.

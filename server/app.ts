@@ -86,6 +86,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // answered below, in the API's own error shape and with Retry-After
     return503OnClosing: false,
   }) as unknown as FastifyInstance;
+  // Every answer says its request's id, which the log lines and a refusal kept in rejected_events carry too.
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
   // A request arriving while the app closes (a graceful stop: keep-alive connections still send) is told to come back.
   let closing = false;
   app.addHook('preClose', async () => {
@@ -93,10 +97,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.addHook('onRequest', async (_req, reply) => {
     if (closing) await reply.code(503).headers({ 'retry-after': RETRY_AFTER_S, connection: 'close' }).send(errorBody('unavailable', 'the server is stopping; retry in a few seconds'));
-  });
-  // Every answer says its request's id, which the log lines and a refusal kept in rejected_events carry too.
-  app.addHook('onRequest', async (req, reply) => {
-    reply.header('x-request-id', req.id);
   });
   // bodies as sent, unknown fields refused (server/validation.ts)
   app.setValidatorCompiler(validatorCompiler);

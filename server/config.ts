@@ -557,6 +557,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     ...cfg,
+    // as the zone database spells it: ClickHouse refuses `europe/istanbul`, which JavaScript takes
+    CENTER_TZ: new Intl.DateTimeFormat('en-US', { timeZone: cfg.CENTER_TZ }).resolvedOptions().timeZone,
     dataDir,
     clickhouseDataDir: path.join(dataDir, 'clickhouse'),
     redisDataDir: path.join(dataDir, 'redis'),

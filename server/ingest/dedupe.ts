@@ -117,7 +117,18 @@ export class Deduplicator {
     const deadline = Date.now() + this.opts.waitMs;
     const turn = this.notBefore - Date.now();
     if (turn > 0) await sleep(turn);
-    while ((await this.redis.eval(ACQUIRE, 2, this.lockKey, this.waitingKey, token, this.opts.leaseMs, WAITING_NOTE_MS)) !== 1) {
+    for (;;) {
+      let taken: unknown;
+      try {
+        taken = await this.redis.eval(ACQUIRE, 2, this.lockKey, this.waitingKey, token, this.opts.leaseMs, WAITING_NOTE_MS);
+      } catch (err) {
+        // Unanswered (a Redis that stopped answering; COMMAND_TIMEOUT_MS): the ACQUIRE may still run once it answers,
+        // taking the lock for a token given up here, which every writer would wait out for a lease. A RELEASE of the
+        // same token, sent on the same connection, runs after it.
+        this.redis.eval(RELEASE, 2, this.lockKey, this.waitingKey, token).catch(() => {});
+        throw err;
+      }
+      if (taken === 1) break;
       if (Date.now() > deadline) throw new DedupeUnavailableError(`another insert has held the insert lock for more than ${this.opts.waitMs} ms`);
       await sleep(LOCK_POLL_MS);
     }

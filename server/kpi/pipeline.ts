@@ -457,6 +457,8 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
         retaken = true;
         if (deps.schedulers !== false) schedulersInstalled = false;
       }
+      // while leading too: this host's clock may be set back under it
+      if (held && schedulersInstalled && deps.schedulers !== false && (await queue.getJobSchedulers()).some(dueTooFar)) schedulersInstalled = false;
       if (held && !schedulersInstalled) await installSchedulers();
     } catch (err) {
       // Redis does not answer: no job can be taken either way. The next look decides.
@@ -496,16 +498,22 @@ export async function startKpiWorker(deps: KpiWorkerDeps): Promise<KpiWorkerHand
 
   /** Whether this process installed the job schedulers since it last took the lease (the leader installs them). */
   let schedulersInstalled = deps.schedulers === false;
+  /**
+   * A scheduler's next run planned beyond its horizon: a clock that was ahead planned it (then set back, here or on the
+   * host before; BullMQ's upsert keeps the next run), and until then no tick would come, the figures frozen.
+   */
+  const dueTooFar = (s: { key?: string | null; id?: string | null; next?: number }) => {
+    const want = SCHEDULERS.find((w) => w.id === (s.key ?? s.id));
+    return want !== undefined && s.next !== undefined && s.next > Date.now() + want.horizonMs;
+  };
   async function installSchedulers(): Promise<void> {
-    const wanted = new Map(SCHEDULERS.map((s) => [s.id, s]));
+    const wanted = new Set(SCHEDULERS.map((s) => s.id));
     for (const s of await queue.getJobSchedulers()) {
       const id = s.key ?? s.id;
       if (!id) continue;
-      const want = wanted.get(id);
-      // Gone from the list, or its next run planned beyond its horizon: a clock that was ahead planned it (BullMQ's
-      // upsert keeps the next run), and until then no tick would come, the figures frozen. It is planned anew.
-      if (!want || (s.next !== undefined && s.next > Date.now() + want.horizonMs)) {
-        if (want) log.warn({ scheduler: id, next: new Date(s.next!).toISOString() }, 'kpi worker: a job scheduler was due far ahead (the clock was set back?): planned anew');
+      // gone from the list, or due too far ahead: planned anew below
+      if (!wanted.has(id) || dueTooFar(s)) {
+        if (wanted.has(id)) log.warn({ scheduler: id, next: new Date(s.next!).toISOString() }, 'kpi worker: a job scheduler was due far ahead (the clock was set back?): planned anew');
         await queue.removeJobScheduler(id);
       }
     }

@@ -53,6 +53,7 @@ describe('health checks', () => {
     const second = received.slice(received.indexOf('HTTP/1.1', 1));
     expect(second).toMatch(/^HTTP\/1\.1 503 /);
     expect(second).toMatch(/\r\nretry-after: 5\r\n/i);
+    expect(second).toMatch(/\r\nx-request-id: [0-9a-f-]{36}\r\n/i);
     expect(JSON.parse(second.slice(second.indexOf('\r\n\r\n') + 4))).toEqual({ error: { code: 'unavailable', message: 'the server is stopping; retry in a few seconds' } });
   });
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../server/app.ts';
+import { Deduplicator, insertLockKey } from '../../server/ingest/dedupe.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '../../server/redis/embedded.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
@@ -102,6 +103,32 @@ describe('ingest while Redis is down', () => {
       expect((await post(batch)).json()).toEqual({ accepted: 0, duplicates: 2 });
     } finally {
       await app.close();
+      redis.disconnect();
+      await own.stop();
+      await context.cleanup();
+    }
+  }, 60_000);
+
+  it('a lock request that Redis runs only after the writer gave up on it leaves no lock behind', async () => {
+    const own = await startEmbeddedRedis({ dataDir: path.join(dir, 'late-lock') });
+    const redis = createRedis(own.url, 'commands');
+    const context = await createTestContext({ REDIS_URL: own.url });
+    const dedupe = new Deduplicator(redis, context.clickhouse, 'late', { leaseMs: 30_000, waitMs: 5_000 });
+    try {
+      await redis.ping();
+      process.kill(own.pid, 'SIGSTOP');
+      try {
+        await expect(dedupe.lock()).rejects.toThrow(/Command timed out/); // the request answered 503
+      } finally {
+        process.kill(own.pid, 'SIGCONT');
+      }
+      // Redis runs what was sent while it was stopped: the lock request, then its release (before: a lock held for
+      // the 30-s lease by a token nobody has, and every write 503 meanwhile)
+      await redis.ping();
+      expect(await redis.exists(insertLockKey('late'))).toBe(0);
+      const lock = await dedupe.lock(); // taken at once
+      await dedupe.unlock(lock);
+    } finally {
       redis.disconnect();
       await own.stop();
       await context.cleanup();

@@ -16,7 +16,7 @@ import { catchUp, readWatermark } from '../../server/kpi/materialize.ts';
 import { createRedis } from '../../server/redis/connections.ts';
 import { capturedLog, createTestContext, type TestContext } from '../support/context.ts';
 import { nextId, sampleEvent } from '../support/events.ts';
-import { deflateSync, gzipSync } from 'node:zlib';
+import { deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 
 const KEYS = { acd: 'test-acd-key-0123456789', ivr: 'test-ivr-key-0123456789', crm: 'test-crm-key-0123456789' };
 const INGEST_KEYS = Object.entries(KEYS).map(([s, k]) => `${s}:${k}`).join(',');
@@ -289,7 +289,7 @@ describe('POST /v1/events', () => {
     await small.close();
   });
 
-  it('takes gzip and deflate bodies, UTF-8 with or without a byte-order mark; refuses other encodings and charsets (415)', async () => {
+  it('takes gzip and deflate bodies, UTF-8 with or without a byte-order mark or in another charset it names; refuses unknown encodings and charsets (415)', async () => {
     const send = (payload: Buffer | string, headers: Record<string, string>) =>
       app.inject({ method: 'POST', url: '/v1/events', headers: { authorization: `Bearer ${KEYS.acd}`, 'content-type': 'application/x-ndjson', ...headers }, payload });
     const ndjson = (...events: unknown[]) => events.map((e) => JSON.stringify(e)).join('\n');
@@ -303,9 +303,16 @@ describe('POST /v1/events', () => {
     const stored = await rows<{ caller: string }>("SELECT attributes['caller'] AS caller FROM events WHERE id IN {ids:Array(String)} ORDER BY caller", { ids: [a!, b!, c!, d!, e].map((x) => x.id) });
     expect(stored.map((r) => r.caller)).toEqual(['Gül', 'Gül Çağrı', 'Gül Çağrı', 'Gül Çağrı', 'Gül Çağrı']);
 
-    // refused before anything is read: another charset (its text would be stored garbled), another encoding
-    const latin1 = await send(Buffer.from(ndjson(sampleEvent('contact.offered', { attributes: { caller: 'Gül' } })), 'latin1'), { 'content-type': 'application/x-ndjson; charset=ISO-8859-1' });
-    expect([latin1.statusCode, latin1.json().error]).toEqual([415, { code: 'unsupported_charset', message: 'charset "iso-8859-1" is not taken here: send the body in UTF-8' }]);
+    // another charset, named: decoded as such (Latin-1's ü is one byte, not UTF-8's two), and raw deflate, as .NET and PHP send it
+    const f = sampleEvent('contact.offered', { attributes: { caller: 'Gül' } });
+    expect((await send(Buffer.from(ndjson(f), 'latin1'), { 'content-type': 'application/x-ndjson; charset=ISO-8859-1' })).json()).toEqual({ accepted: 1, duplicates: 0 });
+    const g = sampleEvent('contact.offered');
+    expect((await send(deflateRawSync(ndjson(g)), { 'content-encoding': 'deflate' })).json()).toEqual({ accepted: 1, duplicates: 0 });
+    expect(await rows("SELECT attributes['caller'] AS caller FROM events WHERE id = {id:String}", { id: f.id })).toEqual([{ caller: 'Gül' }]);
+    expect(await countOf([g.id])).toBe(1);
+    // refused before anything is read: a charset that is no encoding, another compression
+    const klingon = await send(ndjson(sampleEvent('contact.offered')), { 'content-type': 'application/x-ndjson; charset=klingon' });
+    expect([klingon.statusCode, klingon.json().error]).toEqual([415, { code: 'unsupported_charset', message: 'charset "klingon" is not an encoding known here: send the body in UTF-8' }]);
     const br = await send(ndjson(sampleEvent('contact.offered')), { 'content-encoding': 'br' });
     expect([br.statusCode, br.json().error.code]).toEqual([415, 'unsupported_encoding']);
     // a broken gzip body: 400, kept (as base64) for GET /v1/events/rejected

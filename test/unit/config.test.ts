@@ -38,6 +38,11 @@ describe('configuration', () => {
     expect(c.CENTER_TZ).toBe('Europe/Istanbul');
   });
 
+  it('spells CENTER_TZ as the zone database does, which ClickHouse wants (JavaScript takes any case)', () => {
+    expect(loadConfig({ CENTER_TZ: 'europe/istanbul' }).CENTER_TZ).toBe('Europe/Istanbul');
+    expect(loadConfig({ CENTER_TZ: 'utc' }).CENTER_TZ).toBe('UTC');
+  });
+
   it('names a variable that looks like a setting but is none (a typo), with what it may have meant; others are not its business', () => {
     const config = loadConfig({ BACKUP_KEPP: '12', RETENTON_DAYS: '30', REDIS_VERSION: '7', BACKUP_KEEP: '3', NODE_ENV: 'production', EDITOR: 'vi', HOME: '/root' });
     expect(config.BACKUP_KEEP).toBe(3);
