@@ -71,7 +71,8 @@ async function main(): Promise<void> {
       log.fatal({ exitCode }, `${what} exited unexpectedly: stopping Nabız, for its supervisor to start it again`);
       void shutdown.run(`${what} exited`, 1);
     });
-    shutdown.add('embedded services', () => infra.stopEmbedded());
+    // (stopped even when an earlier step hangs past the deadline, e.g. on a Redis that died)
+    shutdown.add('embedded services', () => infra.stopEmbedded(), { last: true });
 
     // Every role, so a worker started first on a fresh database finds its tables. Idempotent: concurrent processes may
     // both run it (every statement is IF NOT EXISTS).

@@ -206,6 +206,24 @@ describe('npm start (all-in-one)', () => {
     }
   });
 
+  it('stops when its Redis dies under it: the workers\' close hangs on the dead Redis, and ClickHouse is still stopped in order at the deadline', async () => {
+    const [port, chPort] = [await freePort(), await freePort()];
+    const nabiz = await startNabiz({ PORT: String(port), CLICKHOUSE_HTTP_PORT: String(chPort), DATA_DIR: path.join(dataDir, 'redis-died'), LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '3000' });
+    const pids = childPids(logLines(nabiz.output));
+    try {
+      process.kill(pids.redis, 'SIGKILL');
+      // a bound well inside the test's time-out (not a measure of speed), so the clean-up below runs even when it fails
+      expect(await Promise.race([nabiz.exited, sleep(25_000).then(() => 'still running')])).toBe(1);
+      const lines = logLines(nabiz.output);
+      indexOf(lines, 'fatal: redis-server exited', (l) => l.msg.startsWith('embedded redis-server exited unexpectedly'));
+      // before: the process exited at the deadline without stopping it (the child noticed its stdin close, later)
+      indexOf(lines, 'ClickHouse stopped', (l) => l.msg === 'embedded ClickHouse stopped');
+      expect(running(pids.clickhouse)).toBe(false);
+    } finally {
+      for (const pid of [nabiz.child.pid!, pids.clickhouse, pids.redis]) if (running(pid)) process.kill(pid, 'SIGKILL');
+    }
+  }, 60_000);
+
   it('its ClickHouse and Redis stop by themselves when the app is killed (SIGKILL) without stopping them; the restart takes events at once', async () => {
     const [port, chPort] = [await freePort(), await freePort()];
     const env = { PORT: String(port), CLICKHOUSE_HTTP_PORT: String(chPort), DATA_DIR: path.join(dataDir, 'kill'), LOG_LEVEL: 'info', INGEST_KEYS: 'acd:proc-kill-key-0123456789' };

@@ -43,3 +43,32 @@ describe('shutdown on signals', () => {
     expect(s.order).toEqual(['http server']); // the waiting step never finished
   });
 });
+
+describe('shutdown past its deadline', () => {
+  it('still stops the embedded servers (a `last` step) when an earlier step hangs, then exits 1', async () => {
+    const exits: number[] = [];
+    const order: string[] = [];
+    const shutdown = new Shutdown(createLogger({ LOG_LEVEL: 'fatal' }), 100, (code) => void exits.push(code));
+    shutdown.add('embedded services', async () => void order.push('embedded services'), { last: true });
+    shutdown.add('workers', () => new Promise<void>(() => {})); // waits for a Redis that died: never ends
+    shutdown.add('http server', async () => void order.push('http server'));
+    void shutdown.run('redis exited', 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(order).toEqual(['http server', 'embedded services']);
+    expect(exits).toEqual([1]);
+  });
+
+  it('does not run a `last` step twice, nor exit twice, when the deadline comes while it runs', async () => {
+    const exits: number[] = [];
+    let runs = 0;
+    const shutdown = new Shutdown(createLogger({ LOG_LEVEL: 'fatal' }), 50, (code) => void exits.push(code));
+    shutdown.add('embedded services', async () => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 150)); // still stopping at the deadline
+    }, { last: true });
+    await shutdown.run('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(runs).toBe(1);
+    expect(exits).toEqual([1]);
+  });
+});
