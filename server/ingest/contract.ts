@@ -67,10 +67,14 @@ const envelope = {
   ),
 };
 
-function variant<const T extends string, P extends TProperties>(type: T, sources: readonly Source[], description: string, props: P) {
+/**
+ * One event type. `rules`: what validateEvent checks beyond the fields, said in JSON Schema for the published contract
+ * (the compiled checks leave these keywords to validateEvent, whose messages are clearer).
+ */
+function variant<const T extends string, P extends TProperties>(type: T, sources: readonly Source[], description: string, props: P, rules: object = {}) {
   return Type.Object(
     { ...props, type: Type.Literal(type, { description }) },
-    { additionalProperties: false, title: type, description: `${description} Sent by: ${sources.join(', ')}.`, 'x-sources': sources },
+    { additionalProperties: false, title: type, description: `${description} Sent by: ${sources.join(', ')}.`, 'x-sources': sources, ...rules },
   );
 }
 
@@ -86,7 +90,7 @@ const VARIANTS = {
     ...envelope,
     toQueue: Type.Optional(Name('Target queue.', 64)),
     toAgentId: Type.Optional(Name('Target agent.')),
-  }),
+  }, { anyOf: [{ required: ['toQueue'] }, { required: ['toAgentId'] }] }),
   'contact.ended': variant('contact.ended', ['acd'], 'Handling finished, after wrap-up.', {
     ...envelope,
     agentId: Name('Agent id.'),
@@ -119,6 +123,9 @@ const VARIANTS = {
     ...envelope,
     metric: oneOf(SURVEY_METRICS, 'csat (1–5), ces (1–7, 1 = very low effort), nps (0–10), fcr (0 = no, 1 = yes).'),
     score: Type.Integer({ minimum: 0, maximum: 10, description: "The answer, on the metric's scale." }),
+  }, {
+    // each metric's scale (JSON Schema and OpenAPI 3.0 alike: `enum` of one rather than `const`)
+    anyOf: SURVEY_METRICS.map((m) => ({ properties: { metric: { enum: [m] }, score: { minimum: SURVEY_SCALES[m].min, maximum: SURVEY_SCALES[m].max } } })),
   }),
 };
 
