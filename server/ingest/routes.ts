@@ -3,6 +3,7 @@
 //   422 {accepted, duplicates, rejected}    the valid events are stored; each invalid one is listed and kept
 //   400 unparseable body · 401/403 key problems · 413 too large · 415 content type, charset or encoding · 429 rate ·
 //   503 retry later
+// POST /v1/events/check: the same body checked the same way, nothing stored or kept: what POST would answer.
 // GET /v1/events/rejected: what the calling key sent that was refused, with the reasons and the raw text.
 // GET /v1/events/schema: the contract as JSON Schema.
 import rateLimit from '@fastify/rate-limit';
@@ -155,6 +156,55 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   );
 
   app.post(
+    '/v1/events/check',
+    {
+      bodyLimit: config.INGEST_MAX_BYTES,
+      onRequest: app.auth.requireIngest(),
+      config: {
+        rateLimit: {
+          max: config.INGEST_RATE_LIMIT_PER_MINUTE,
+          timeWindow: 60_000,
+          keyGenerator: (req: FastifyRequest) => `check:${(req.principal as IngestPrincipal).keyId}`,
+        },
+      },
+      validatorCompiler: () => () => true,
+      schema: {
+        tags: ['ingest'],
+        summary: 'Check events without sending them',
+        description:
+          'The same body as POST /v1/events, checked the same way, but nothing is stored, counted or kept: `answer` is what ' +
+          'POST /v1/events would answer (202, 422 or 403), `valid` how many events would be taken, `rejected` why the others ' +
+          'would not. Whether an event is already stored (a duplicate, or its id used by another event) is not looked up.',
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Object({
+            answer: Type.Union([Type.Literal(202), Type.Literal(422), Type.Literal(403)]),
+            valid: Type.Integer(),
+            rejected: Partial.properties.rejected,
+          }),
+          400: ErrorReply,
+          401: ErrorReply,
+          403: ErrorReply,
+          413: ErrorReply,
+          415: ErrorReply,
+          429: ErrorReply,
+        },
+      },
+    },
+    async (req) => {
+      const principal = req.principal as IngestPrincipal;
+      const body = (req.body ?? { text: '' }) as BodyText;
+      const isNdjson = (req.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith(NDJSON);
+      const ex = examine(body, isNdjson, principal.source, { now: clock(), maxEvents: config.INGEST_MAX_EVENTS, retentionDays: config.RETENTION_DAYS });
+      if (!ex.ok) throw new ApiError(ex.status, ex.code, ex.message);
+      const answer = ex.foreign.length > 0 ? 403 : ex.rejected.length > 0 ? 422 : 202;
+      const refused = { path: '', message: 'would not be stored: the request would be refused because other events in it claim another source' };
+      const rejected = answer === 403 ? withForeign(ex.items, ex.rejected, ex.foreign, principal.source, refused) : ex.rejected;
+      return { answer, valid: answer === 403 ? 0 : ex.valid.length, rejected: rejected.map(({ index, id, errors }) => ({ index, id, errors })) };
+    },
+  );
+
+  app.post(
     '/v1/events',
     {
       bodyLimit: config.INGEST_MAX_BYTES,
@@ -194,48 +244,21 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       const meta = { requestId: req.id, source: principal.source, keyId: principal.keyId, keyName: principal.name, receivedAt: clock() };
       const isNdjson = (req.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith(NDJSON);
 
-      const raw = 'text' in body ? body.text : body.raw;
-      const parsed = 'text' in body ? parseBody(body.text, isNdjson) : { ok: false as const, message: body.unreadable };
-      if (!parsed.ok) {
-        await keepRejected(rejectedWriter, [{ index: -1, id: null, errors: [{ path: '', message: parsed.message }], raw }], meta, req.log);
-        count(req, 'rejected', 1);
-        throw new ApiError(400, 'invalid_body', parsed.message);
+      const ex = examine(body, isNdjson, principal.source, { now: meta.receivedAt, maxEvents: config.INGEST_MAX_EVENTS, retentionDays: config.RETENTION_DAYS });
+      if (!ex.ok) {
+        await keepRejected(rejectedWriter, [{ index: -1, id: null, errors: [{ path: '', message: ex.message }], raw: ex.raw }], meta, req.log);
+        count(req, 'rejected', ex.events);
+        throw new ApiError(ex.status, ex.code, ex.message);
       }
-      if (parsed.items.length > config.INGEST_MAX_EVENTS) {
-        const message = `a request may carry at most ${config.INGEST_MAX_EVENTS} events; this one has ${parsed.items.length}`;
-        await keepRejected(rejectedWriter, [{ index: -1, id: null, errors: [{ path: '', message }], raw }], meta, req.log);
-        count(req, 'rejected', parsed.items.length);
-        throw new ApiError(413, 'too_many_events', message);
-      }
-
-      const now = meta.receivedAt;
-      const valid: ValidEvent[] = [];
-      const itemOf = new Map<ValidEvent, ParsedItem>();
-      const rejected: RejectedItem[] = [];
-      const foreign: number[] = [];
-      for (const item of parsed.items) {
-        // An event naming another source is refused with the whole request, whatever else is wrong with it.
-        if (claimsOtherSource(item.value, principal.source)) {
-          foreign.push(item.index);
-          continue;
-        }
-        const result = item.error ? { ok: false as const, errors: [item.error] } : validateEvent(item.value, { now, retentionDays: config.RETENTION_DAYS });
-        if (result.ok) {
-          valid.push(result.event);
-          itemOf.set(result.event, item);
-        } else rejected.push(toRejected(item, result.errors));
-      }
+      const { items, valid, itemOf, rejected, foreign } = ex;
 
       if (foreign.length > 0) {
         const message = `this key may only send ${principal.source} events; events at ${foreign.slice(0, 10).join(', ')}${foreign.length > 10 ? ', …' : ''} claim another source`;
         // The whole request is refused, so every one of its events is kept, each with its own reason.
         const refused = { path: '', message: 'not stored: the request was refused because other events in it claim another source' };
-        const reasons = new Map(rejected.map((r) => [r.index, r.errors]));
-        const items = parsed.items.map((i) =>
-          toRejected(i, foreign.includes(i.index) ? [{ path: '/source', message: `must be ${principal.source} for this key` }] : (reasons.get(i.index) ?? [refused])),
-        );
-        await keepRejected(rejectedWriter, items, meta, req.log);
-        count(req, 'rejected', items.length);
+        const kept = withForeign(items, rejected, foreign, principal.source, refused);
+        await keepRejected(rejectedWriter, kept, meta, req.log);
+        count(req, 'rejected', kept.length);
         throw new ApiError(403, 'wrong_source', message);
       }
 
@@ -265,6 +288,45 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
       return reply.code(422).send({ accepted, duplicates, rejected: rejected.map(({ index, id, errors }) => ({ index, id, errors })) });
     },
   );
+}
+
+/** A body read into events: refused whole (400, 413), or each event valid, refused, or claiming another source. */
+type Examined =
+  | { ok: false; status: 400 | 413; code: 'invalid_body' | 'too_many_events'; message: string; raw: string; events: number }
+  | { ok: true; items: ParsedItem[]; valid: ValidEvent[]; itemOf: Map<ValidEvent, ParsedItem>; rejected: RejectedItem[]; foreign: number[] };
+
+/** Reads and checks a body's events as POST /v1/events does, storing nothing (POST /v1/events/check answers with it). */
+function examine(body: BodyText, ndjson: boolean, source: string, opts: { now: number; maxEvents: number; retentionDays: number }): Examined {
+  const raw = 'text' in body ? body.text : body.raw;
+  const parsed = 'text' in body ? parseBody(body.text, ndjson) : { ok: false as const, message: body.unreadable };
+  if (!parsed.ok) return { ok: false, status: 400, code: 'invalid_body', message: parsed.message, raw, events: 1 };
+  if (parsed.items.length > opts.maxEvents) {
+    const message = `a request may carry at most ${opts.maxEvents} events; this one has ${parsed.items.length}`;
+    return { ok: false, status: 413, code: 'too_many_events', message, raw, events: parsed.items.length };
+  }
+  const valid: ValidEvent[] = [];
+  const itemOf = new Map<ValidEvent, ParsedItem>();
+  const rejected: RejectedItem[] = [];
+  const foreign: number[] = [];
+  for (const item of parsed.items) {
+    // An event naming another source is refused with the whole request, whatever else is wrong with it.
+    if (claimsOtherSource(item.value, source)) {
+      foreign.push(item.index);
+      continue;
+    }
+    const result = item.error ? { ok: false as const, errors: [item.error] } : validateEvent(item.value, { now: opts.now, retentionDays: opts.retentionDays });
+    if (result.ok) {
+      valid.push(result.event);
+      itemOf.set(result.event, item);
+    } else rejected.push(toRejected(item, result.errors));
+  }
+  return { ok: true, items: parsed.items, valid, itemOf, rejected, foreign };
+}
+
+/** Every item of a request refused because some of its events claim another source, each with its own reason. */
+function withForeign(items: ParsedItem[], rejected: RejectedItem[], foreign: number[], source: string, refused: FieldError): RejectedItem[] {
+  const reasons = new Map(rejected.map((r) => [r.index, r.errors]));
+  return items.map((i) => toRejected(i, foreign.includes(i.index) ? [{ path: '/source', message: `must be ${source} for this key` }] : (reasons.get(i.index) ?? [refused])));
 }
 
 /** Whether a decoded event names a source other than the key's (one of the contract's: another is a mistake of the field, 422). */

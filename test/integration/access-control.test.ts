@@ -155,6 +155,7 @@ describe('route × role', () => {
     'POST /v1/alerts/{id}/ack': 'supervisor',
     'GET /v1/sources': 'supervisor',
     'POST /v1/events': 'ingest',
+    'POST /v1/events/check': 'ingest',
     'GET /v1/events/rejected': 'ingest',
     'GET /v1/events/schema': 'ingest',
   };

@@ -613,6 +613,34 @@ describe('POST /v1/events', () => {
     expect(await countOf([fresh[1]!.id])).toBe(1);
   });
 
+  it('POST /v1/events/check says what POST /v1/events would answer, storing and keeping nothing', async () => {
+    const check = (body: unknown, key = KEYS.acd) =>
+      app.inject({ method: 'POST', url: '/v1/events/check', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+    const good = sampleEvent('contact.offered');
+    const bad = { ...sampleEvent('contact.ended'), talkMs: -1 };
+    const partly = await check([good, bad]);
+    expect(partly.statusCode).toBe(200);
+    expect(partly.json()).toEqual({ answer: 422, valid: 1, rejected: [{ index: 1, id: bad.id, errors: [expect.objectContaining({ path: '/talkMs' })] }] });
+    expect((await check(good)).json()).toEqual({ answer: 202, valid: 1, rejected: [] });
+    // an event of another source: the whole request would be refused, each item says why
+    const ivr = sampleEvent('ivr.started');
+    expect((await check([good, ivr])).json()).toEqual({
+      answer: 403,
+      valid: 0,
+      rejected: [
+        { index: 0, id: good.id, errors: [{ path: '', message: expect.stringMatching(/^would not be stored/) }] },
+        { index: 1, id: ivr.id, errors: [{ path: '/source', message: 'must be acd for this key' }] },
+      ],
+    });
+    // a body that does not parse: 400, as POST would answer
+    expect((await app.inject({ method: 'POST', url: '/v1/events/check', headers: { authorization: `Bearer ${KEYS.acd}`, 'content-type': 'application/json' }, payload: '{"id": "x", oops' })).statusCode).toBe(400);
+    // nothing stored, nothing kept
+    expect(await countOf([good.id, bad.id, ivr.id])).toBe(0);
+    expect(await rows('SELECT 1 FROM rejected_events WHERE event_id IN {ids:Array(String)}', { ids: [bad.id, ivr.id] })).toEqual([]);
+    // and the events are then taken as it said
+    expect((await post(app, [good, bad])).json()).toMatchObject({ accepted: 1, rejected: [{ index: 1 }] });
+  });
+
   it('takes a batch of 10,000 events in one request', async () => {
     const batch = Array.from({ length: 10_000 }, (_, i) => sampleEvent(i % 2 ? 'contact.offered' : 'contact.abandoned'));
     const res = await post(app, batch.map((b) => JSON.stringify(b)).join('\n'), { contentType: 'application/x-ndjson' });
