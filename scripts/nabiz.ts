@@ -107,17 +107,12 @@ async function nabizRunning(config: Config): Promise<boolean> {
  * Refuses to create the database beside a demo's: a key or a user made there would not work on the demo, which runs
  * in <database>_demo (`npm run demo`). Stops what connect() started first.
  */
-async function refuseDemoMixUp(target: { url: string; database: string; username: string; password: string }, closers: Array<() => Promise<void>>): Promise<void> {
-  const ch = createClickHouse({ ...target, database: 'system' });
-  try {
-    const rs = await ch.query({ query: 'SELECT name FROM system.databases WHERE name IN {names:Array(String)}', query_params: { names: [target.database, `${target.database}_demo`] }, format: 'JSONEachRow' });
-    const found = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
-    if (!found.has(target.database) && found.has(`${target.database}_demo`)) {
-      for (const close of closers) await close();
-      throw new UsageError(`there is no database ${target.database} here, but a demo's (${target.database}_demo): add --demo to work on the demo, or start Nabız once to create ${target.database}`);
-    }
-  } finally {
-    await ch.close();
+async function refuseDemoMixUp(server: ClickHouseClient, database: string, closers: Array<() => Promise<void>>): Promise<void> {
+  const rs = await server.query({ query: 'SELECT name FROM system.databases WHERE name IN {names:Array(String)}', query_params: { names: [database, `${database}_demo`] }, format: 'JSONEachRow' });
+  const found = new Set((await rs.json<{ name: string }>()).map((r) => r.name));
+  if (!found.has(database) && found.has(`${database}_demo`)) {
+    for (const close of closers) await close();
+    throw new UsageError(`there is no database ${database} here, but a demo's (${database}_demo): add --demo to work on the demo, or start Nabız once to create ${database}`);
   }
 }
 
@@ -147,12 +142,13 @@ async function connect(config: Config, opts: { demoCheck?: boolean } = {}): Prom
   }
   const target = { url: clickhouseUrl, database: config.CLICKHOUSE_DATABASE, username: config.CLICKHOUSE_USER, password: config.CLICKHOUSE_PASSWORD };
   // (not for backups: a restore may well create the database)
-  if (opts.demoCheck) await refuseDemoMixUp(target, closers);
-  await migrate(target);
   // a backup, a restore or a rebuild answers only when it is done
-  const clickhouse = createClickHouse(target, { requestTimeoutMs: BACKUP_REQUEST_TIMEOUT_MS });
   const server = createClickHouse({ ...target, database: 'system' }, { requestTimeoutMs: BACKUP_REQUEST_TIMEOUT_MS });
-  closers.unshift(() => clickhouse.close(), () => server.close());
+  closers.unshift(() => server.close());
+  if (opts.demoCheck) await refuseDemoMixUp(server, target.database, closers);
+  await migrate(target);
+  const clickhouse = createClickHouse(target, { requestTimeoutMs: BACKUP_REQUEST_TIMEOUT_MS });
+  closers.unshift(() => clickhouse.close());
   let redis: Redis | undefined;
   if (redisUrl !== undefined) {
     redis = createRedis(redisUrl, 'publisher');

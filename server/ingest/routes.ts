@@ -155,19 +155,35 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     },
   );
 
+  /**
+   * A request carrying events: the body's limit, an ingest key, and that key's rate limit (counted apart per `counter`).
+   * The body is parsed and validated by the route itself (a broken event rejects that event, not the request); its
+   * schema is there for the OpenAPI document only.
+   */
+  const sending = (counter: string) => ({
+    bodyLimit: config.INGEST_MAX_BYTES,
+    onRequest: app.auth.requireIngest(),
+    config: {
+      rateLimit: {
+        max: config.INGEST_RATE_LIMIT_PER_MINUTE,
+        timeWindow: 60_000,
+        keyGenerator: (req: FastifyRequest) => `${counter}${(req.principal as IngestPrincipal).keyId}`,
+      },
+    },
+    validatorCompiler: () => () => true,
+  });
+  /** A request's events, read and checked as POST /v1/events does (examine). */
+  const examineRequest = (req: FastifyRequest, now: number) => {
+    // no body at all, sent without a content type, reaches here without passing a parser
+    const body = (req.body ?? { text: '' }) as BodyText;
+    const ndjson = (req.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith(NDJSON);
+    return examine(body, ndjson, (req.principal as IngestPrincipal).source, { now, maxEvents: config.INGEST_MAX_EVENTS, retentionDays: config.RETENTION_DAYS });
+  };
+
   app.post(
     '/v1/events/check',
     {
-      bodyLimit: config.INGEST_MAX_BYTES,
-      onRequest: app.auth.requireIngest(),
-      config: {
-        rateLimit: {
-          max: config.INGEST_RATE_LIMIT_PER_MINUTE,
-          timeWindow: 60_000,
-          keyGenerator: (req: FastifyRequest) => `check:${(req.principal as IngestPrincipal).keyId}`,
-        },
-      },
-      validatorCompiler: () => () => true,
+      ...sending('check:'),
       schema: {
         tags: ['ingest'],
         summary: 'Check events without sending them',
@@ -193,9 +209,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     },
     async (req) => {
       const principal = req.principal as IngestPrincipal;
-      const body = (req.body ?? { text: '' }) as BodyText;
-      const isNdjson = (req.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith(NDJSON);
-      const ex = examine(body, isNdjson, principal.source, { now: clock(), maxEvents: config.INGEST_MAX_EVENTS, retentionDays: config.RETENTION_DAYS });
+      const ex = examineRequest(req, clock());
       if (!ex.ok) throw new ApiError(ex.status, ex.code, ex.message);
       const answer = ex.foreign.length > 0 ? 403 : ex.rejected.length > 0 ? 422 : 202;
       const refused = { path: '', message: 'would not be stored: the request would be refused because other events in it claim another source' };
@@ -207,18 +221,7 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
   app.post(
     '/v1/events',
     {
-      bodyLimit: config.INGEST_MAX_BYTES,
-      onRequest: app.auth.requireIngest(),
-      config: {
-        rateLimit: {
-          max: config.INGEST_RATE_LIMIT_PER_MINUTE,
-          timeWindow: 60_000,
-          keyGenerator: (req: FastifyRequest) => (req.principal as IngestPrincipal).keyId,
-        },
-      },
-      // The body is parsed and validated by the route itself (a broken event rejects that event, not the request); its
-      // schema is here for the OpenAPI document only.
-      validatorCompiler: () => () => true,
+      ...sending(''),
       schema: {
         tags: ['ingest'],
         summary: 'Send events',
@@ -239,12 +242,8 @@ export async function ingestRoutes(app: FastifyInstance, deps: IngestDeps): Prom
     },
     async (req, reply) => {
       const principal = req.principal as IngestPrincipal;
-      // no body at all, sent without a content type, reaches here without passing a parser
-      const body = (req.body ?? { text: '' }) as BodyText;
       const meta = { requestId: req.id, source: principal.source, keyId: principal.keyId, keyName: principal.name, receivedAt: clock() };
-      const isNdjson = (req.headers['content-type'] ?? '').trimStart().toLowerCase().startsWith(NDJSON);
-
-      const ex = examine(body, isNdjson, principal.source, { now: meta.receivedAt, maxEvents: config.INGEST_MAX_EVENTS, retentionDays: config.RETENTION_DAYS });
+      const ex = examineRequest(req, meta.receivedAt);
       if (!ex.ok) {
         await keepRejected(rejectedWriter, [{ index: -1, id: null, errors: [{ path: '', message: ex.message }], raw: ex.raw }], meta, req.log);
         count(req, 'rejected', ex.events);
